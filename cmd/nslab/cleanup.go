@@ -1,0 +1,56 @@
+package main
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+
+	"github.com/nslab/nslab/lab"
+)
+
+func init() {
+	cmd := &cobra.Command{
+		Use:   "cleanup",
+		Short: "Remove what killed or crashed lab runs left behind",
+		Long: `cleanup reads the journals under /run/nslab and removes, newest first, the
+processes, links and namespaces of every lab session that is no longer
+running. Sessions still running are left alone, and so is any nslab-* namespace
+or link that no journal records: nslab removes only what it made.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			rep, err := lab.Cleanup(lab.RunDir())
+			if err != nil {
+				return err
+			}
+			printCleanup(cmd.OutOrStdout(), rep)
+			if len(rep.Failed) > 0 {
+				return &exitError{code: 1, err: fmt.Errorf("%d removal(s) failed", len(rep.Failed))}
+			}
+			return nil
+		},
+	}
+	root.AddCommand(cmd)
+}
+
+func printCleanup(w io.Writer, rep lab.CleanupReport) {
+	list := func(title string, items []string) {
+		if len(items) == 0 {
+			return
+		}
+		fmt.Fprintf(w, "%s:\n", title)
+		for _, it := range items {
+			fmt.Fprintf(w, "  %s\n", it)
+		}
+	}
+	if rep.Empty() && len(rep.Foreign) == 0 && len(rep.Live) == 0 {
+		fmt.Fprintln(w, "nothing to clean up")
+		return
+	}
+	list("removed", append(append([]string{}, rep.Removed...), rep.StrayInit...))
+	list("already gone", rep.Gone)
+	list("failed", rep.Failed)
+	list("running sessions, left alone", rep.Live)
+	list("not made by nslab (no journal entry), left alone", rep.Foreign)
+	fmt.Fprintf(w, "%d dead session(s) cleaned, %d resource(s) removed\n", rep.Journals, len(rep.Removed)+len(rep.StrayInit))
+}

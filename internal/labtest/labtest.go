@@ -1,0 +1,65 @@
+// Package labtest gives privileged tests a lab session that cleans up after
+// itself and proves it did: after the test, every resource the session
+// recorded must be gone from the system.
+package labtest
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"testing"
+
+	"github.com/nslab/nslab/lab"
+)
+
+// Main is TestMain for packages whose tests spawn children: the test binary
+// is re-executed as the child's init (see lab.Spawn).
+func Main(m *testing.M) {
+	lab.Init()
+	os.Exit(m.Run())
+}
+
+// RequireRoot skips the test without the privileges the lab needs, unless
+// NSLAB_REQUIRE_ROOT=1 (set by CI), where it fails instead.
+func RequireRoot(t testing.TB) {
+	t.Helper()
+	if err := lab.CheckPrivileges(); err != nil {
+		if os.Getenv("NSLAB_REQUIRE_ROOT") == "1" {
+			t.Fatalf("NSLAB_REQUIRE_ROOT=1 but %v", err)
+		}
+		t.Skipf("needs root: %v", err)
+	}
+}
+
+// New returns a session for t. At the end of the test it closes the session
+// and fails the test if Close failed or anything the session recorded still
+// exists.
+func New(t testing.TB) *lab.Session {
+	t.Helper()
+	RequireRoot(t)
+	s, err := lab.NewSession(lab.Options{})
+	if err != nil {
+		t.Fatalf("new session: %v", err)
+	}
+	t.Cleanup(func() {
+		owned := s.Owned()
+		if err := s.Close(); err != nil {
+			t.Errorf("session close: %v", err)
+		}
+		for _, left := range lab.StillThere(owned) {
+			t.Errorf("left behind after Close: %s", left)
+		}
+	})
+	return s
+}
+
+// Name returns base with a short random suffix, so tests running in
+// parallel (and packages tested at once) never pick the same namespace or
+// link name. Keep base at 4 bytes or less for host-side links (15-byte limit,
+// minus "nslab-" and the suffix).
+func Name(base string) string {
+	var b [2]byte
+	rand.Read(b[:])
+	return fmt.Sprintf("%s%s", base, hex.EncodeToString(b[:]))
+}

@@ -1,0 +1,148 @@
+package lab
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"syscall"
+
+	"github.com/vishvananda/netlink"
+)
+
+// ParseCIDR parses an interface address such as 10.0.0.1/24 or fd00::1/64,
+// with an error that says what a valid one looks like.
+func ParseCIDR(s string) (netip.Prefix, error) {
+	p, err := netip.ParsePrefix(s)
+	if err != nil {
+		if _, aerr := netip.ParseAddr(s); aerr == nil {
+			return netip.Prefix{}, fmt.Errorf("address %q has no prefix length: %w: write it as %s/24 (IPv4) or %s/64 (IPv6)", s, ErrInvalid, s, s)
+		}
+		return netip.Prefix{}, fmt.Errorf("address %q: %w: want an IP with prefix length, like 10.0.0.1/24 or fd00::1/64", s, ErrInvalid)
+	}
+	return p, nil
+}
+
+// ParseIP parses an IP literal; host names are refused (see DialIn).
+func ParseIP(s string) (netip.Addr, error) {
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Addr{}, fmt.Errorf("%q is not an IP address: %w: use a literal like 10.0.0.2 or fd00::2", s, ErrInvalid)
+	}
+	return a, nil
+}
+
+// AddAddr adds an address to a link, like `ip addr add CIDR dev NAME`.
+func (s *Session) AddAddr(cidr, link, ns string) error {
+	p, err := ParseCIDR(cidr)
+	if err != nil {
+		return err
+	}
+	st, l, err := s.linkByName(ns, link)
+	if err != nil {
+		return err
+	}
+	addr := &netlink.Addr{IPNet: &net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}}
+	if p.Addr().Is6() {
+		// Without this, the kernel runs duplicate address detection and the
+		// address stays "tentative" (unusable) for a second or two.
+		addr.Flags = 0x80 // IFA_F_NODAD
+	}
+	if err := st.nl.AddrAdd(l, addr); err != nil {
+		if errors.Is(err, syscall.EEXIST) {
+			return fmt.Errorf("add %s to %s: the link already has it: %w", cidr, link, ErrExists)
+		}
+		return fmt.Errorf("add address %s to %s: %w", cidr, link, errnoKind(err))
+	}
+	return nil
+}
+
+// AddRoute adds a route in a namespace, like `ip route add DST via GW`. dst
+// is "default" or a CIDR; dev may be empty.
+func (s *Session) AddRoute(dst, via, dev, ns string) error {
+	st, err := s.state(ns)
+	if err != nil {
+		return err
+	}
+	r := &netlink.Route{}
+	var gw netip.Addr
+	if via != "" {
+		if gw, err = ParseIP(via); err != nil {
+			return err
+		}
+		r.Gw = gw.AsSlice()
+	}
+	if dst == "default" {
+		if !gw.IsValid() {
+			return fmt.Errorf("route default: %w: give a gateway, as in `route add default via 10.0.0.1`", ErrInvalid)
+		}
+		bits := 32
+		if gw.Is6() {
+			bits = 128
+		}
+		r.Dst = &net.IPNet{IP: net.IP(make([]byte, bits/8)), Mask: net.CIDRMask(0, bits)}
+	} else {
+		p, err := ParseCIDR(dst)
+		if err != nil {
+			return err
+		}
+		p = p.Masked()
+		r.Dst = &net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}
+	}
+	if dev != "" {
+		_, l, err := s.linkByName(ns, dev)
+		if err != nil {
+			return err
+		}
+		r.LinkIndex = l.Attrs().Index
+	}
+	if err := st.nl.RouteAdd(r); err != nil {
+		switch {
+		case errors.Is(err, syscall.ENETUNREACH):
+			return fmt.Errorf("route %s via %s in %s: the gateway is not on any connected network there: %w: add an address in its subnet to a link that is up first", dst, via, nsLabel(ns), ErrInvalid)
+		case errors.Is(err, syscall.EEXIST):
+			return fmt.Errorf("route %s in %s: %w", dst, nsLabel(ns), ErrExists)
+		}
+		return fmt.Errorf("add route %s via %s in %s: %w", dst, via, nsLabel(ns), errnoKind(err))
+	}
+	return nil
+}
+
+// Route is one entry of a routing table, as `ip route` prints it.
+type Route struct {
+	Dst string // "default" or a CIDR
+	Via string
+	Dev string
+}
+
+// Routes lists the main routing table of a namespace (IPv4 and IPv6).
+func (s *Session) Routes(ns string) ([]Route, error) {
+	st, err := s.state(ns)
+	if err != nil {
+		return nil, err
+	}
+	rs, err := retryDump(func() ([]netlink.Route, error) { return st.nl.RouteList(nil, netlink.FAMILY_ALL) })
+	if err != nil {
+		return nil, fmt.Errorf("list routes in %s: %w", nsLabel(ns), err)
+	}
+	names := map[int]string{}
+	if links, err := retryDump(st.nl.LinkList); err == nil {
+		for _, l := range links {
+			names[l.Attrs().Index] = l.Attrs().Name
+		}
+	}
+	out := make([]Route, 0, len(rs))
+	for _, r := range rs {
+		rt := Route{Dst: "default", Dev: names[r.LinkIndex]}
+		if r.Dst != nil {
+			if ones, _ := r.Dst.Mask.Size(); ones != 0 || !r.Dst.IP.IsUnspecified() {
+				rt.Dst = r.Dst.String()
+			}
+		}
+		if r.Gw != nil {
+			rt.Via = r.Gw.String()
+		}
+		out = append(out, rt)
+	}
+	return out, nil
+}

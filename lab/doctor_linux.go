@@ -1,0 +1,219 @@
+package lab
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
+
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
+)
+
+// Status of one doctor check.
+type Status string
+
+const (
+	StatusOK      Status = "ok"
+	StatusMissing Status = "missing" // required: the lab cannot run
+	StatusNo      Status = "no"      // optional: lessons that need it are skipped
+	StatusWarn    Status = "warning" // works, with a caveat
+)
+
+// Check is one line of `nslab doctor`.
+type Check struct {
+	Name     string
+	Status   Status
+	Detail   string
+	Required bool
+	Feature  string // what scenarios call it in `requires` (sctp, userns, ...)
+}
+
+// Doctor checks what the lab needs from this machine. It changes nothing
+// visible: link types are tried in a throw-away namespace that exists only
+// while one locked thread is in it.
+func Doctor() []Check {
+	var cs []Check
+	add := func(c Check) { cs = append(cs, c) }
+
+	if err := CheckPrivileges(); err != nil {
+		add(Check{Name: "privileges", Status: StatusMissing, Required: true, Detail: err.Error()})
+	} else {
+		who := "root"
+		if os.Geteuid() != 0 {
+			who = "CAP_SYS_ADMIN + CAP_NET_ADMIN"
+		}
+		add(Check{Name: "privileges", Status: StatusOK, Required: true, Detail: who})
+	}
+	if err := os.MkdirAll(NetnsDir, 0o755); err != nil {
+		add(Check{Name: NetnsDir, Status: StatusMissing, Required: true, Detail: fmt.Sprintf("cannot create it: %v", unwrapPathErr(err))})
+	} else if unix.Access(NetnsDir, unix.W_OK) != nil {
+		add(Check{Name: NetnsDir, Status: StatusMissing, Required: true, Detail: "not writable"})
+	} else {
+		add(Check{Name: NetnsDir, Status: StatusOK, Required: true, Detail: "writable"})
+	}
+	for _, t := range []struct{ file, name, feature string }{
+		{"net", "network namespaces", "netns"}, {"uts", "UTS namespaces", "uts"}, {"pid", "PID namespaces", "pidns"},
+		{"mnt", "mount namespaces", "mntns"}, {"user", "user namespaces", "userns"}, {"ipc", "IPC namespaces", "ipc"},
+		{"cgroup", "cgroup namespaces", "cgroupns"}, {"time", "time namespaces", "timens"},
+	} {
+		c := Check{Name: t.name, Feature: t.feature, Required: t.file == "net"}
+		if _, err := os.Stat("/proc/self/ns/" + t.file); err != nil {
+			c.Status, c.Detail = StatusNo, "kernel built without it (/proc/self/ns/"+t.file+" missing)"
+			if c.Required {
+				c.Status = StatusMissing
+			}
+		} else {
+			c.Status, c.Detail = StatusOK, "/proc/self/ns/"+t.file
+		}
+		add(c)
+	}
+	veth, bridge := tryLinkTypes()
+	add(linkCheck("veth pairs", "veth", veth, true))
+	add(linkCheck("bridges", "bridge", bridge, true))
+	add(sctpCheck())
+	add(userNSCheck())
+	add(pidfdCheck())
+	for _, tool := range []struct{ name, why string }{
+		{"ip", "iproute2: the commands lessons show"}, {"nsenter", "util-linux: exec inside a spawned child"},
+		{"ss", "iproute2: list sockets inside a namespace"}, {"tmux", "a second terminal for hands-on steps"},
+		{"socat", "the baseline in `nslab bench proxy`"}, {"lsns", "util-linux: cross-check namespace inodes"},
+	} {
+		c := Check{Name: "tool " + tool.name, Feature: "tool:" + tool.name}
+		if p, err := exec.LookPath(tool.name); err != nil {
+			c.Status, c.Detail = StatusNo, "not installed ("+tool.why+")"
+		} else {
+			c.Status, c.Detail = StatusOK, p
+		}
+		add(c)
+	}
+	return cs
+}
+
+func linkCheck(name, feature string, err error, required bool) Check {
+	c := Check{Name: name, Feature: feature, Required: required, Status: StatusOK, Detail: "created one in a throw-away namespace"}
+	if err != nil {
+		c.Status, c.Detail = StatusMissing, err.Error()
+	}
+	return c
+}
+
+// tryLinkTypes creates a veth pair and a bridge in an anonymous namespace
+// that only this locked thread holds; it vanishes when the thread leaves it.
+func tryLinkTypes() (veth, bridge error) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		runtime.LockOSThread()
+		origin, err := unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			runtime.UnlockOSThread()
+			veth, bridge = err, err
+			return
+		}
+		defer unix.Close(origin)
+		if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
+			runtime.UnlockOSThread()
+			veth, bridge = errnoKind(err), errnoKind(err)
+			return
+		}
+		if h, err := netlink.NewHandle(unix.NETLINK_ROUTE); err != nil {
+			veth, bridge = err, err
+		} else {
+			veth = h.LinkAdd(&netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: "doctor0"}, PeerName: "doctor1"})
+			bridge = h.LinkAdd(&netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: "doctorbr"}})
+			h.Close()
+		}
+		if setnsRestore(origin) == nil {
+			runtime.UnlockOSThread()
+		}
+	}()
+	<-done
+	return veth, bridge
+}
+
+// SCTPSupported reports whether the kernel can make SCTP sockets. The error
+// wraps ErrUnsupported and says why.
+func SCTPSupported() error {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, unix.IPPROTO_SCTP)
+	if err != nil {
+		if err == unix.EPROTONOSUPPORT || err == unix.ESOCKTNOSUPPORT {
+			return fmt.Errorf("this kernel has no SCTP (socket: %v; try `modprobe sctp`, or a kernel with CONFIG_IP_SCTP): %w", err, ErrUnsupported)
+		}
+		return fmt.Errorf("SCTP socket: %w", errnoKind(err))
+	}
+	unix.Close(fd)
+	return nil
+}
+
+func sctpCheck() Check {
+	c := Check{Name: "SCTP", Feature: "sctp", Status: StatusOK, Detail: "socket(AF_INET, SOCK_STREAM, IPPROTO_SCTP) works"}
+	if err := SCTPSupported(); err != nil {
+		c.Status, c.Detail = StatusNo, strings.TrimSuffix(err.Error(), ": "+ErrUnsupported.Error())+"; SCTP lessons are skipped"
+	}
+	return c
+}
+
+// UnprivilegedUserNS reports whether an unprivileged user may create user
+// namespaces (Debian's sysctl, and the namespace limit).
+func UnprivilegedUserNS() error {
+	if b, err := os.ReadFile("/proc/sys/kernel/unprivileged_userns_clone"); err == nil && strings.TrimSpace(string(b)) == "0" {
+		return fmt.Errorf("disabled by kernel.unprivileged_userns_clone=0: %w", ErrUnsupported)
+	}
+	if b, err := os.ReadFile("/proc/sys/user/max_user_namespaces"); err == nil && strings.TrimSpace(string(b)) == "0" {
+		return fmt.Errorf("disabled by user.max_user_namespaces=0: %w", ErrUnsupported)
+	}
+	if b, err := os.ReadFile("/proc/sys/kernel/apparmor_restrict_unprivileged_userns"); err == nil && strings.TrimSpace(string(b)) == "1" {
+		return fmt.Errorf("restricted by AppArmor (kernel.apparmor_restrict_unprivileged_userns=1): %w", ErrUnsupported)
+	}
+	return nil
+}
+
+func userNSCheck() Check {
+	c := Check{Name: "unprivileged user namespaces", Feature: "userns-unprivileged", Status: StatusOK, Detail: "allowed"}
+	if err := UnprivilegedUserNS(); err != nil {
+		c.Status, c.Detail = StatusNo, strings.TrimSuffix(err.Error(), ": "+ErrUnsupported.Error())
+	}
+	return c
+}
+
+func pidfdCheck() Check {
+	c := Check{Name: "pidfd_getfd", Feature: "pidfd", Status: StatusOK, Detail: "sockets of other processes can be inspected"}
+	pfd, err := unix.PidfdOpen(os.Getpid(), 0)
+	if err == nil {
+		var fd int
+		fd, err = unix.PidfdGetfd(pfd, 0, 0)
+		if err == nil {
+			unix.Close(fd)
+		}
+		unix.Close(pfd)
+	}
+	if err != nil {
+		c.Status, c.Detail = StatusNo, fmt.Sprintf("%v (kernel 5.6+ needed): the sockets panel shows this process only", err)
+	}
+	return c
+}
+
+// Ready reports whether every required check passed.
+func Ready(cs []Check) bool {
+	for _, c := range cs {
+		if c.Required && c.Status != StatusOK {
+			return false
+		}
+	}
+	return true
+}
+
+// Features returns the scenario features this machine has (sctp, userns,
+// tool:socat, ...), from the checks.
+func Features(cs []Check) map[string]bool {
+	f := map[string]bool{"linux": true}
+	for _, c := range cs {
+		if c.Feature != "" {
+			f[c.Feature] = c.Status == StatusOK || c.Status == StatusWarn
+		}
+	}
+	f["root"] = CheckPrivileges() == nil
+	return f
+}

@@ -1,0 +1,204 @@
+package lab
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+
+	"golang.org/x/sys/unix"
+)
+
+// NetnsDir is where named network namespaces are bind-mounted, as iproute2
+// does, so `ip netns exec nslab-alpha ...` works from a second terminal.
+const NetnsDir = "/run/netns"
+
+// Netns is an open handle on a network namespace. It stays valid (and keeps
+// the namespace alive) until Close, even if the name is deleted.
+type Netns struct {
+	name string // learner's name, "host", or "pid:N"
+	path string
+	fd   int
+	ino  uint64
+	dev  uint64
+}
+
+// OpenNetnsPath opens the network namespace at path (/run/netns/NAME,
+// /proc/PID/ns/net, /proc/PID/task/TID/ns/net).
+func OpenNetnsPath(name, path string) (*Netns, error) {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("open network namespace %s (%s): %w", name, path, errnoKind(err))
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("stat network namespace %s: %w", path, err)
+	}
+	// A /run/netns file that is not (or no longer) a mount of nsfs is just
+	// an empty file: setns on it fails with EINVAL. Say what that means.
+	var sfs unix.Statfs_t
+	if err := unix.Fstatfs(fd, &sfs); err == nil && sfs.Type != unix.NSFS_MAGIC {
+		unix.Close(fd)
+		return nil, fmt.Errorf("%s is not a mounted network namespace (a stale file?): %w", path, ErrNotFound)
+	}
+	return &Netns{name: name, path: path, fd: fd, ino: st.Ino, dev: st.Dev}, nil
+}
+
+// OpenNetns opens a lab namespace by the learner's name ("alpha"), or the
+// host namespace for "" or "host".
+func OpenNetns(name string) (*Netns, error) {
+	if IsHost(name) {
+		return OpenNetnsPath("host", "/proc/self/ns/net")
+	}
+	ns, err := OpenNetnsPath(ShortName(name), filepath.Join(NetnsDir, SysName(name)))
+	if errors.Is(err, ErrNotFound) {
+		return nil, fmt.Errorf("network namespace %q does not exist (see `ip netns list`): %w", ShortName(name), ErrNotFound)
+	}
+	return ns, err
+}
+
+// OpenNetnsPID opens the network namespace process pid is in.
+func OpenNetnsPID(pid int) (*Netns, error) {
+	return OpenNetnsPath("pid:"+strconv.Itoa(pid), fmt.Sprintf("/proc/%d/ns/net", pid))
+}
+
+// Name is the learner's name of the namespace ("alpha", "host", "pid:42").
+func (n *Netns) Name() string { return n.name }
+
+// Path is the file the handle was opened from.
+func (n *Netns) Path() string { return n.path }
+
+// Fd is the handle's file descriptor, valid until Close.
+func (n *Netns) Fd() int { return n.fd }
+
+// Inode identifies the namespace: two handles with the same inode (and
+// device) are the same namespace.
+func (n *Netns) Inode() uint64 { return n.ino }
+
+// Equal reports whether both handles refer to the same namespace.
+func (n *Netns) Equal(o *Netns) bool { return n != nil && o != nil && n.ino == o.ino && n.dev == o.dev }
+
+func (n *Netns) String() string {
+	if n == nil {
+		return "current"
+	}
+	return fmt.Sprintf("%s (net:[%d])", n.name, n.ino)
+}
+
+// Close releases the handle.
+func (n *Netns) Close() error {
+	if n == nil || n.fd < 0 {
+		return nil
+	}
+	err := unix.Close(n.fd)
+	n.fd = -1
+	return err
+}
+
+// createNamedNetns makes a new network namespace and bind-mounts it at
+// NetnsDir/sys, like `ip netns add`. It runs on a fresh locked thread that
+// unshares, mounts, and returns to its own namespace; if the return fails the
+// thread is discarded. On error nothing is left behind.
+func createNamedNetns(sys string) error {
+	if err := prepareNetnsDir(); err != nil {
+		return err
+	}
+	path := filepath.Join(NetnsDir, sys)
+	f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE|os.O_EXCL, 0o444)
+	if err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return fmt.Errorf("network namespace %s already exists (remove it with `nslab cleanup` if a dead lab left it): %w", sys, ErrExists)
+		}
+		return fmt.Errorf("create %s: %w", path, errnoKind(unwrapPathErr(err)))
+	}
+	f.Close()
+
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		origin, err := unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			runtime.UnlockOSThread()
+			errc <- err
+			return
+		}
+		defer unix.Close(origin)
+		if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
+			runtime.UnlockOSThread()
+			errc <- fmt.Errorf("unshare(CLONE_NEWNET): %w", errnoKind(err))
+			return
+		}
+		merr := unix.Mount("/proc/thread-self/ns/net", path, "none", unix.MS_BIND, "")
+		if err := setnsRestore(origin); err != nil {
+			errc <- joinErr(merr, &RestoreError{Netns: sys, Err: err})
+			return // exit locked: the thread is discarded
+		}
+		runtime.UnlockOSThread()
+		if merr != nil {
+			merr = fmt.Errorf("bind-mount the new namespace at %s: %w", path, errnoKind(merr))
+		}
+		errc <- merr
+	}()
+	if err := <-errc; err != nil {
+		os.Remove(path)
+		return fmt.Errorf("add network namespace %s: %w", sys, err)
+	}
+	return nil
+}
+
+// removeNamedNetns unmounts and removes NetnsDir/sys, like `ip netns del`.
+// The namespace itself dies when no process, socket or handle holds it.
+func removeNamedNetns(sys string) error {
+	path := filepath.Join(NetnsDir, sys)
+	uerr := unix.Unmount(path, unix.MNT_DETACH)
+	rerr := os.Remove(path)
+	if errors.Is(rerr, os.ErrNotExist) {
+		if uerr == nil || uerr == unix.EINVAL || uerr == unix.ENOENT {
+			return fmt.Errorf("network namespace %s: %w", sys, ErrNotFound)
+		}
+	}
+	if rerr != nil && !errors.Is(rerr, os.ErrNotExist) {
+		return fmt.Errorf("remove %s: %w", path, rerr)
+	}
+	return nil
+}
+
+// prepareNetnsDir makes /run/netns a shared mount point, as iproute2 does, so
+// that removing a namespace there also unmounts it in mount namespaces
+// created later (a child with its own mounts must not keep it alive).
+func prepareNetnsDir() error {
+	if err := os.MkdirAll(NetnsDir, 0o755); err != nil {
+		return fmt.Errorf("create %s: %w", NetnsDir, errnoKind(unwrapPathErr(err)))
+	}
+	err := unix.Mount("", NetnsDir, "none", unix.MS_SHARED|unix.MS_REC, "")
+	if err == unix.EINVAL { // not a mount point yet
+		if err := unix.Mount(NetnsDir, NetnsDir, "none", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+			return fmt.Errorf("bind-mount %s on itself: %w", NetnsDir, errnoKind(err))
+		}
+		err = unix.Mount("", NetnsDir, "none", unix.MS_SHARED|unix.MS_REC, "")
+	}
+	if err != nil {
+		return fmt.Errorf("make %s a shared mount: %w", NetnsDir, errnoKind(err))
+	}
+	return nil
+}
+
+func unwrapPathErr(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// netnsExists reports whether NetnsDir/sys is a mounted namespace.
+func netnsExists(sys string) bool {
+	var sfs unix.Statfs_t
+	if err := unix.Statfs(filepath.Join(NetnsDir, sys), &sfs); err != nil {
+		return false
+	}
+	return sfs.Type == unix.NSFS_MAGIC
+}
