@@ -86,3 +86,6 @@ func journalLocked(*os.File) bool { return false }
 
 // StillThere returns the resources that still exist (Linux only).
 func StillThere([]Entry) []string { return nil }
+
+// RegisterInit registers a re-exec entry point (Linux only).
+func RegisterInit(string, func()) {}

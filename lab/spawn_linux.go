@@ -145,9 +145,8 @@ func (s *Session) Spawn(opt SpawnOptions) (*Proc, error) {
 		return nil, err
 	}
 	defer ready.Close()
-	cmd := exec.Command("/proc/self/exe")
-	cmd.Args = []string{"nslab-init:" + opt.Name}
-	cmd.Env = append(os.Environ(), initEnv+"="+string(cfg), fmt.Sprintf("NSLAB_PARENT=%d", os.Getpid()))
+	cmd := Reexec("init", opt.Name)
+	cmd.Env = append(cmd.Env, initEnv+"="+string(cfg))
 	cmd.ExtraFiles = []*os.File{readyW} // fd 3
 	if opt.Output != nil {
 		cmd.Stdout, cmd.Stderr = opt.Output, opt.Output
@@ -314,13 +313,12 @@ func procZombie(pid int) bool {
 	return i > 0 && i+2 < len(b) && b[i+2] == 'Z'
 }
 
-// Init runs the spawned child's setup if this process is one, and never
-// returns in that case. Call it first thing in main and in TestMain.
-func Init() {
-	cfgText, ok := os.LookupEnv(initEnv)
-	if !ok || !strings.HasPrefix(os.Args[0], "nslab-init:") {
-		return
-	}
+func init() { RegisterInit("init", childInit) }
+
+// childInit is a spawned child's setup, run by the re-executed binary inside
+// its new namespaces; it then waits to be killed or execs Command.
+func childInit() {
+	cfgText := os.Getenv(initEnv)
 	os.Unsetenv(initEnv)
 	os.Unsetenv("NSLAB_PARENT")
 	ready := os.NewFile(3, "ready")

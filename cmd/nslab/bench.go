@@ -1,0 +1,25 @@
+package main
+
+import "github.com/spf13/cobra"
+
+// benchCmd groups the measurements behind docs/benchmarks.md. Each benchmark
+// is a subcommand in its own file (bench_*.go) that adds itself here; with no
+// subcommand, every one runs in turn.
+var benchCmd = &cobra.Command{
+	Use:   "bench",
+	Short: "Measure what the lab claims: namespace cost, binding, threads, RSS, throughput",
+	Args:  cobra.NoArgs,
+	RunE: func(cmd *cobra.Command, _ []string) error {
+		for _, sub := range cmd.Commands() {
+			if sub.RunE == nil {
+				continue
+			}
+			if err := sub.RunE(sub, nil); err != nil {
+				return err
+			}
+		}
+		return nil
+	},
+}
+
+func init() { root.AddCommand(benchCmd) }
