@@ -8,6 +8,7 @@ import (
 	"syscall"
 
 	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
 )
 
 // ParseCIDR parses an interface address such as 10.0.0.1/24 or fd00::1/64,
@@ -46,7 +47,7 @@ func (s *Session) AddAddr(cidr, link, ns string) error {
 	if p.Addr().Is6() {
 		// Without this, the kernel runs duplicate address detection and the
 		// address stays "tentative" (unusable) for a second or two.
-		addr.Flags = 0x80 // IFA_F_NODAD
+		addr.Flags = unix.IFA_F_NODAD
 	}
 	if err := st.nl.AddrAdd(l, addr); err != nil {
 		if errors.Is(err, syscall.EEXIST) {

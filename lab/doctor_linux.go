@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"runtime"
 	"strings"
 
 	"github.com/vishvananda/netlink"
@@ -102,34 +101,19 @@ func linkCheck(name, feature string, err error, required bool) Check {
 // tryLinkTypes creates a veth pair and a bridge in an anonymous namespace
 // that only this locked thread holds; it vanishes when the thread leaves it.
 func tryLinkTypes() (veth, bridge error) {
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		runtime.LockOSThread()
-		origin, err := unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	err := DoFresh(func() error {
+		h, err := netlink.NewHandle(unix.NETLINK_ROUTE)
 		if err != nil {
-			runtime.UnlockOSThread()
-			veth, bridge = err, err
-			return
+			return err
 		}
-		defer unix.Close(origin)
-		if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
-			runtime.UnlockOSThread()
-			veth, bridge = errnoKind(err), errnoKind(err)
-			return
-		}
-		if h, err := netlink.NewHandle(unix.NETLINK_ROUTE); err != nil {
-			veth, bridge = err, err
-		} else {
-			veth = h.LinkAdd(&netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: "doctor0"}, PeerName: "doctor1"})
-			bridge = h.LinkAdd(&netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: "doctorbr"}})
-			h.Close()
-		}
-		if setnsRestore(origin) == nil {
-			runtime.UnlockOSThread()
-		}
-	}()
-	<-done
+		defer h.Close()
+		veth = h.LinkAdd(&netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: "doctor0"}, PeerName: "doctor1"})
+		bridge = h.LinkAdd(&netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: "doctorbr"}})
+		return nil
+	})
+	if err != nil {
+		return err, err
+	}
 	return veth, bridge
 }
 

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strconv"
 
 	"golang.org/x/sys/unix"
@@ -116,33 +115,13 @@ func createNamedNetns(sys string) error {
 	}
 	f.Close()
 
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		origin, err := unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			runtime.UnlockOSThread()
-			errc <- err
-			return
+	err = DoFresh(func() error {
+		if err := unix.Mount("/proc/thread-self/ns/net", path, "none", unix.MS_BIND, ""); err != nil {
+			return fmt.Errorf("bind-mount the new namespace at %s: %w", path, errnoKind(err))
 		}
-		defer unix.Close(origin)
-		if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
-			runtime.UnlockOSThread()
-			errc <- fmt.Errorf("unshare(CLONE_NEWNET): %w", errnoKind(err))
-			return
-		}
-		merr := unix.Mount("/proc/thread-self/ns/net", path, "none", unix.MS_BIND, "")
-		if err := setnsRestore(origin); err != nil {
-			errc <- joinErr(merr, &RestoreError{Netns: sys, Err: err})
-			return // exit locked: the thread is discarded
-		}
-		runtime.UnlockOSThread()
-		if merr != nil {
-			merr = fmt.Errorf("bind-mount the new namespace at %s: %w", path, errnoKind(merr))
-		}
-		errc <- merr
-	}()
-	if err := <-errc; err != nil {
+		return nil
+	})
+	if err != nil {
 		os.Remove(path)
 		return fmt.Errorf("add network namespace %s: %w", sys, err)
 	}

@@ -99,10 +99,46 @@ func PingIn(ns *Netns, dst netip.Addr, opt PingOptions) (PingResult, error) {
 	id := rand.IntN(0xffff) + 1
 	to := &net.IPAddr{IP: dst.AsSlice(), Zone: dst.Zone()}
 	buf := make([]byte, 1500)
-	for seq := 1; seq <= opt.Count; seq++ {
-		if seq > 1 {
-			time.Sleep(opt.Interval)
+	sentAt := map[int]time.Time{}
+	// wait reads replies until deadline; a late reply to an earlier echo
+	// (the first one often waits for neighbour discovery) still counts,
+	// as ping(8) counts it.
+	wait := func(deadline time.Time, want int) {
+		for len(sentAt) > 0 {
+			conn.SetReadDeadline(deadline)
+			n, from, err := conn.ReadFrom(buf)
+			if err != nil {
+				if !errors.Is(err, os.ErrDeadlineExceeded) {
+					res.Errors = append(res.Errors, err.Error())
+				}
+				return
+			}
+			// A raw socket sees every ICMP message of the namespace:
+			// keep only replies to our echoes.
+			rm, err := icmp.ParseMessage(proto, buf[:n])
+			if err != nil || rm.Type != echoRep {
+				continue
+			}
+			echo, ok := rm.Body.(*icmp.Echo)
+			if !ok || echo.ID != id {
+				continue
+			}
+			if ip, ok := from.(*net.IPAddr); ok && !ip.IP.Equal(to.IP) {
+				continue
+			}
+			t0, ok := sentAt[echo.Seq]
+			if !ok {
+				continue
+			}
+			delete(sentAt, echo.Seq)
+			res.Received++
+			res.RTTs = append(res.RTTs, time.Since(t0))
+			if echo.Seq == want {
+				return
+			}
 		}
+	}
+	for seq := 1; seq <= opt.Count; seq++ {
 		msg := icmp.Message{Type: echoReq, Body: &icmp.Echo{ID: id, Seq: seq, Data: []byte("nslab-ping")}}
 		b, _ := msg.Marshal(nil)
 		sent := time.Now()
@@ -111,32 +147,13 @@ func PingIn(ns *Netns, dst netip.Addr, opt PingOptions) (PingResult, error) {
 			res.Errors = append(res.Errors, describeSendErr(err))
 			continue
 		}
-		deadline := sent.Add(opt.Timeout)
-		for {
-			conn.SetReadDeadline(deadline)
-			n, from, err := conn.ReadFrom(buf)
-			if err != nil {
-				if !errors.Is(err, os.ErrDeadlineExceeded) {
-					res.Errors = append(res.Errors, err.Error())
-				}
-				break
-			}
-			// A raw socket sees every ICMP message of the namespace:
-			// keep only our echo's reply.
-			rm, err := icmp.ParseMessage(proto, buf[:n])
-			if err != nil || rm.Type != echoRep {
-				continue
-			}
-			echo, ok := rm.Body.(*icmp.Echo)
-			if !ok || echo.ID != id || echo.Seq != seq {
-				continue
-			}
-			if ip, ok := from.(*net.IPAddr); ok && !ip.IP.Equal(to.IP) {
-				continue
-			}
-			res.Received++
-			res.RTTs = append(res.RTTs, time.Since(sent))
-			break
+		sentAt[seq] = sent
+		if seq < opt.Count {
+			// Wait for this reply, but send the next echo on schedule.
+			wait(sent.Add(min(opt.Interval, opt.Timeout)), seq)
+			time.Sleep(time.Until(sent.Add(opt.Interval)))
+		} else {
+			wait(sent.Add(opt.Timeout), seq)
 		}
 	}
 	return res, nil

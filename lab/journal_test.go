@@ -1,0 +1,59 @@
+package lab
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func TestJournalRecordsAddsAndDels(t *testing.T) {
+	dir := t.TempDir()
+	j, err := openJournal(dir, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := Entry{Kind: KindNetns, Name: "nslab-a"}
+	b := Entry{Kind: KindLink, Name: "nslab-va"}
+	c := Entry{Kind: KindProc, PID: 42, Start: 7, Label: "c1"}
+	for _, e := range []Entry{a, b, c} {
+		if err := j.Add(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	j.Done(b)
+
+	jfs, err := ReadJournals(dir)
+	if err != nil || len(jfs) != 1 {
+		t.Fatalf("ReadJournals = %v, %v", jfs, err)
+	}
+	jf := jfs[0]
+	if !jf.Alive {
+		t.Error("a journal whose session holds its lock reads as dead")
+	}
+	if jf.Session.PID != os.Getpid() {
+		t.Errorf("header PID %d, want %d", jf.Session.PID, os.Getpid())
+	}
+	if len(jf.Live) != 2 || jf.Live[0].Name != "nslab-a" || jf.Live[1].PID != 42 {
+		t.Errorf("live entries = %+v, want netns nslab-a then proc 42", jf.Live)
+	}
+	j.close(false)
+	if jfs, _ := ReadJournals(dir); jfs[0].Alive {
+		t.Error("a closed journal still reads as alive")
+	}
+}
+
+func TestJournalToleratesATornLastLine(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "x.journal")
+	os.WriteFile(p, []byte(`{"op":"session","pid":1}
+{"op":"add","kind":"netns","name":"nslab-a"}
+{"op":"add","kind":"netns","na`), 0o600)
+	jfs, _ := ReadJournals(dir)
+	if len(jfs) != 1 || jfs[0].Err != nil || len(jfs[0].Live) != 1 {
+		t.Fatalf("torn journal read as %+v", jfs)
+	}
+	os.WriteFile(p, []byte("garbage\n{\"op\":\"add\",\"kind\":\"netns\",\"name\":\"nslab-a\"}\n"), 0o600)
+	if jfs, _ := ReadJournals(dir); jfs[0].Err == nil {
+		t.Error("damage in the middle of a journal is not reported")
+	}
+}
