@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 
 	"golang.org/x/sys/unix"
 )
@@ -149,6 +150,11 @@ func removeNamedNetns(sys string) error {
 // that removing a namespace there also unmounts it in mount namespaces
 // created later (a child with its own mounts must not keep it alive).
 func prepareNetnsDir() error {
+	netnsDirMu.Lock()
+	defer netnsDirMu.Unlock()
+	if netnsDirReady && isMountPoint(NetnsDir) {
+		return nil
+	}
 	if err := os.MkdirAll(NetnsDir, 0o755); err != nil {
 		return fmt.Errorf("create %s: %w", NetnsDir, errnoKind(unwrapPathErr(err)))
 	}
@@ -162,7 +168,26 @@ func prepareNetnsDir() error {
 	if err != nil {
 		return fmt.Errorf("make %s a shared mount: %w", NetnsDir, errnoKind(err))
 	}
+	netnsDirReady = true
 	return nil
+}
+
+// Marking /run/netns shared walks every mount below it (MS_REC): doing it
+// for each new namespace made adding the 1000th cost more than the 100th.
+// Once per process is enough, unless someone unmounted it meanwhile.
+var (
+	netnsDirMu    sync.Mutex
+	netnsDirReady bool
+)
+
+// isMountPoint reports whether dir is the root of a mount (a bind mount of
+// a directory onto itself included, which a device comparison misses).
+func isMountPoint(dir string) bool {
+	var stx unix.Statx_t
+	if err := unix.Statx(unix.AT_FDCWD, dir, unix.AT_SYMLINK_NOFOLLOW, 0, &stx); err != nil {
+		return false
+	}
+	return stx.Attributes_mask&unix.STATX_ATTR_MOUNT_ROOT != 0 && stx.Attributes&unix.STATX_ATTR_MOUNT_ROOT != 0
 }
 
 func unwrapPathErr(err error) error {

