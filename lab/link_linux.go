@@ -9,17 +9,6 @@ import (
 	"github.com/vishvananda/netlink"
 )
 
-// LinkSysName maps the learner's name of a link in namespace ns to the name
-// on the system: host-side links carry the lab prefix (so they can never be
-// mistaken for the machine's own), links inside lab namespaces keep the
-// learner's name (eth0).
-func LinkSysName(ns, name string) string {
-	if IsHost(ns) {
-		return SysName(name)
-	}
-	return name
-}
-
 // retryDump retries a netlink dump the kernel interrupted because the table
 // changed under it (netlink.ErrDumpInterrupted): the partial result is not
 // trustworthy.

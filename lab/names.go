@@ -2,6 +2,7 @@ package lab
 
 import (
 	"fmt"
+	"net/netip"
 	"strings"
 )
 
@@ -80,4 +81,37 @@ func validChars(what, name string) error {
 		}
 	}
 	return nil
+}
+
+// LinkSysName maps the learner's name of a link in namespace ns to the name
+// on the system: host-side links carry the lab prefix (so they can never be
+// mistaken for the machine's own), links inside lab namespaces keep the
+// learner's name (eth0).
+func LinkSysName(ns, name string) string {
+	if IsHost(ns) {
+		return SysName(name)
+	}
+	return name
+}
+
+// ParseCIDR parses an interface address such as 10.0.0.1/24 or fd00::1/64,
+// with an error that says what a valid one looks like.
+func ParseCIDR(s string) (netip.Prefix, error) {
+	p, err := netip.ParsePrefix(s)
+	if err != nil {
+		if _, aerr := netip.ParseAddr(s); aerr == nil {
+			return netip.Prefix{}, fmt.Errorf("address %q has no prefix length: %w: write it as %s/24 (IPv4) or %s/64 (IPv6)", s, ErrInvalid, s, s)
+		}
+		return netip.Prefix{}, fmt.Errorf("address %q: %w: want an IP with prefix length, like 10.0.0.1/24 or fd00::1/64", s, ErrInvalid)
+	}
+	return p, nil
+}
+
+// ParseIP parses an IP literal; host names are refused (see DialIn).
+func ParseIP(s string) (netip.Addr, error) {
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Addr{}, fmt.Errorf("%q is not an IP address: %w: use a literal like 10.0.0.2 or fd00::2", s, ErrInvalid)
+	}
+	return a, nil
 }
