@@ -89,3 +89,6 @@ func StillThere([]Entry) []string { return nil }
 
 // RegisterInit registers a re-exec entry point (Linux only).
 func RegisterInit(string, func()) {}
+
+// JournalPath is the session's journal file (Linux only).
+func (s *Session) JournalPath() string { return "" }
