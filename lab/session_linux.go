@@ -310,12 +310,17 @@ func (s *Session) undo(e Entry) error {
 	switch e.Kind {
 	case KindProc:
 		s.mu.Lock()
+		var gone []string
 		for name, p := range s.procs {
 			if p.PID == e.PID {
 				delete(s.procs, name)
+				gone = append(gone, name)
 			}
 		}
 		s.mu.Unlock()
+		for _, name := range gone {
+			s.dropNs("proc:" + name)
+		}
 		return killRecorded(e, 5*time.Second)
 	case KindLink:
 		return s.undoLink(e)
