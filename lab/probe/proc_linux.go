@@ -6,6 +6,7 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -77,11 +78,16 @@ func Take(pid int, opt Options) (*Snapshot, error) {
 // reader holds what one Take has open.
 type reader struct {
 	s      *Snapshot
-	pd     int  // /proc/PID
-	self   bool // the process is this one
-	pidfd  int  // -1: none (see s.Errors["sockets"])
-	exited bool // the process was found gone mid-read
+	pd     int              // /proc/PID
+	self   bool             // the process is this one
+	pidfd  int              // -1: none (see s.Errors["sockets"])
+	exited bool             // the process was found gone mid-read
+	prev   map[int32]uint64 // sockets at the last snapshot of this PID
 	buf    [64]byte
+
+	// Shared by the socket workers.
+	mu      sync.Mutex // guards s.Errors and exited while they run
+	getfdOK atomic.Bool
 }
 
 func openProcDir(pid int) (int, error) {
