@@ -11,3 +11,11 @@ func SetPidfdGetfd(f func(pidfd, fd, flags int) (int, error)) (restore func()) {
 	pidfdGetfd = f
 	return func() { pidfdGetfd = old }
 }
+
+// SetAfterOpen runs f in Take right after /proc/PID is opened, before
+// anything is read, and returns a function that restores the default.
+func SetAfterOpen(f func(pid int)) (restore func()) {
+	old := afterOpen
+	afterOpen = f
+	return func() { afterOpen = old }
+}

@@ -1,6 +1,7 @@
 package probe
 
 import (
+	"fmt"
 	"strconv"
 
 	"golang.org/x/sys/unix"
@@ -68,9 +69,35 @@ func (n *Names) loadNetnsDir() {
 	})
 }
 
-// initNamespaces reads PID 1's namespaces.
+// initNamespaces reads PID 1's namespaces. Where PID 1 may not be read
+// (a sandbox that denies ptrace access to it, even to root) it reads
+// kthreadd's, PID 2: kernel threads live in the initial namespaces, which
+// is where PID 1 is on an ordinary host.
 func initNamespaces() (map[string]uint64, error) {
-	pd, err := openProcDir(1)
+	m, err := nsOf(1)
+	if err == nil {
+		return m, nil
+	}
+	if pd, perr := openProcDir(2); perr == nil {
+		var comm [32]byte
+		fd, cerr := openat(pd, []byte("comm\x00"), unix.O_RDONLY|unix.O_CLOEXEC)
+		unix.Close(pd)
+		if cerr == nil {
+			n, _ := unix.Read(fd, comm[:])
+			unix.Close(fd)
+			if string(trimSpace(comm[:max(n, 0)])) == "kthreadd" {
+				if m2, err2 := nsOf(2); err2 == nil {
+					return m2, nil
+				}
+			}
+		}
+	}
+	return nil, fmt.Errorf("read PID 1's namespaces: %w", err)
+}
+
+// nsOf reads every namespace link of pid; it fails if none can be read.
+func nsOf(pid int) (map[string]uint64, error) {
+	pd, err := openProcDir(pid)
 	if err != nil {
 		return nil, err
 	}

@@ -36,6 +36,9 @@ var (
 	pathTask   = []byte("task\x00")
 )
 
+// afterOpen lets tests end a process between the open and the reads.
+var afterOpen = func(pid int) {}
+
 // Self is Take for the calling process. Its own sockets are asked directly,
 // without pidfd_getfd.
 func Self(opt Options) (*Snapshot, error) { return Take(os.Getpid(), opt) }
@@ -54,6 +57,7 @@ func Take(pid int, opt Options) (*Snapshot, error) {
 		return nil, fmt.Errorf("open /proc/%d: %w", pid, err)
 	}
 	defer unix.Close(pd)
+	afterOpen(pid)
 	r := reader{s: s, pd: pd, self: pid == os.Getpid()}
 	if opt.Sockets {
 		// Opened before anything is read: if the namespace links are
@@ -71,6 +75,12 @@ func Take(pid int, opt Options) (*Snapshot, error) {
 	}
 	if opt.Threads {
 		r.threads()
+	}
+	if r.exited {
+		// What was read before the exit (or what a zombie still shows:
+		// its pid and user namespaces, its status) is true; this says
+		// why everything else is missing.
+		s.fail("process", "exited while being read")
 	}
 	return s, nil
 }
