@@ -96,8 +96,9 @@ type reader struct {
 	buf    [64]byte
 
 	// Shared by the socket workers.
-	mu      sync.Mutex // guards s.Errors and exited while they run
-	getfdOK atomic.Bool
+	mu         sync.Mutex // guards s.Errors and exited while they run
+	getfdOK    atomic.Bool
+	listFailed bool // which descriptors are sockets is unknown
 }
 
 func openProcDir(pid int) (int, error) {
@@ -127,10 +128,17 @@ func (r *reader) explain(err error) string {
 				return "not supported by this kernel"
 			}
 		case unix.EACCES, unix.EPERM:
-			return "permission denied (another user's process: run as root or with CAP_SYS_PTRACE)"
+			return permissionDenied()
 		}
 	}
 	return err.Error()
+}
+
+func permissionDenied() string {
+	if os.Geteuid() == 0 {
+		return "permission denied: the kernel refuses ptrace access to it, even to root (a sandbox or an LSM)"
+	}
+	return "permission denied (another user's process: run as root or with CAP_SYS_PTRACE)"
 }
 
 // gone reports whether the process behind r.pd has exited (a zombie counts:

@@ -68,7 +68,7 @@ func (r *reader) pidfdErr(call, version string, err error) string {
 	case unix.ENOSYS:
 		return fmt.Sprintf("%s is not supported by this kernel (Linux %s+ needed): socket namespaces of other processes cannot be read", call, version)
 	case unix.EPERM, unix.EACCES:
-		return fmt.Sprintf("%s: permission denied (another user's process, or ptrace is restricted: run as root)", call)
+		return call + ": " + permissionDenied()
 	}
 	return fmt.Sprintf("%s: %s", call, r.explain(err))
 }
@@ -125,6 +125,9 @@ func (r *reader) sockets() {
 		if ok[i] {
 			n++
 		}
+	}
+	if r.listFailed {
+		return // see askRange
 	}
 	r.s.Sockets = make([]Socket, 0, n)
 	next := make(map[int32]uint64, n)
@@ -214,6 +217,15 @@ func (r *reader) askRange(dir int, fds []int32, found []Socket, ok []bool) {
 			continue
 		}
 		m, err := readlinkat(dir, append(strconv.AppendInt(name[:0], int64(fd), 10), 0), link[:])
+		if err != nil && err != unix.ENOENT {
+			// Not knowing which descriptors are sockets, listing none
+			// would be a wrong number: say why instead.
+			r.mu.Lock()
+			r.s.fail("sockets", "read /proc/PID/fd: "+r.explain(err))
+			r.listFailed = true
+			r.mu.Unlock()
+			return
+		}
 		if err != nil || !bytes.HasPrefix(link[:m], []byte("socket:[")) {
 			continue // closed since the listing, or not a socket
 		}
