@@ -183,11 +183,23 @@ var cmdConnect = &Command{
 				if _, err := c.Write([]byte(text)); err != nil {
 					return "", err
 				}
-				buf := make([]byte, 4096)
-				k, err := c.Read(buf)
-				if err != nil {
-					return "", fmt.Errorf("no answer from %s: %w", addr, err)
+				var buf []byte
+				if tc, ok := c.(*net.TCPConn); ok {
+					// Half-close and read to EOF: the server has closed
+					// its side by then, so socket counts after this
+					// command are exact.
+					tc.CloseWrite()
+					buf, err = io.ReadAll(io.LimitReader(tc, 1<<16))
+				} else {
+					b := make([]byte, 4096)
+					var k int
+					k, err = c.Read(b)
+					buf = b[:k]
 				}
+				if err != nil || len(buf) == 0 {
+					return "", fmt.Errorf("no answer from %s: %v", addr, err)
+				}
+				k := len(buf)
 				out := strings.TrimRight(string(buf[:k]), "\n")
 				env.setOutput(out)
 				return out, nil
