@@ -30,9 +30,13 @@ type Step struct {
 	Prose string        // Markdown outside the fenced blocks
 	Lab   []script.Stmt // run, in order
 	Check []script.Stmt // asserted after Lab
-	Sh    string        // shown
-	Go    string        // shown
-	Hint  string        // shown when a check fails
+	// Unattended runs only when nobody is at the keyboard (nslab run
+	// --yes, CI): what a hands-on step asks the learner to type in a
+	// second terminal, so its `within` check still holds.
+	Unattended []script.Stmt
+	Sh         string // shown
+	Go         string // shown
+	Hint       string // shown when a check fails
 }
 
 // Scenario is a parsed lesson.
@@ -126,7 +130,10 @@ func Parse(file string, src []byte) (*Scenario, error) {
 		trim := strings.TrimLeft(l, " ")
 		if fence := fenceOf(trim); fence != "" {
 			info := strings.TrimSpace(strings.TrimLeft(trim, fence[:1]))
-			kind, _, _ := strings.Cut(info, " ")
+			kind, rest, _ := strings.Cut(info, " ")
+			if kind == "lab" && strings.TrimSpace(rest) == "unattended" {
+				kind = "unattended"
+			}
 			start := i
 			var blk []string
 			closed := false
@@ -143,14 +150,14 @@ func Parse(file string, src []byte) (*Scenario, error) {
 			}
 			content := strings.Join(blk, "\n")
 			switch kind {
-			case "lab", "check", "sh", "go", "hint":
+			case "lab", "check", "sh", "go", "hint", "unattended":
 				if cur == nil {
 					fail(start+1, 1, "a `%s` block before the first `##` step: put it inside a step", kind)
 					continue
 				}
 			}
 			switch kind {
-			case "lab", "check":
+			case "lab", "check", "unattended":
 				stmts, err := script.Parse(file, start+2, content)
 				if err != nil {
 					errs = append(errs, err)
@@ -163,9 +170,12 @@ func Parse(file string, src []byte) (*Scenario, error) {
 						// An expect in a lab block runs in order; allowed.
 					}
 				}
-				if kind == "lab" {
+				switch kind {
+				case "lab":
 					cur.Lab = append(cur.Lab, stmts...)
-				} else {
+				case "unattended":
+					cur.Unattended = append(cur.Unattended, stmts...)
+				default:
 					cur.Check = append(cur.Check, stmts...)
 				}
 			case "sh":
@@ -188,7 +198,7 @@ func Parse(file string, src []byte) (*Scenario, error) {
 		fail(len(lines), 1, "no steps: each step is a `## Title` heading followed by its blocks")
 	}
 	for _, st := range sc.Steps {
-		if len(st.Lab) == 0 && len(st.Check) == 0 {
+		if len(st.Lab) == 0 && len(st.Check) == 0 && len(st.Unattended) == 0 {
 			fail(st.Line, 4, "step %q has neither a lab nor a check block: every step does or proves something", st.Title)
 		} else if len(st.Check) == 0 {
 			fail(st.Line, 4, "step %q has no check block: add an `expect ...` that proves what the step claims", st.Title)
@@ -326,7 +336,7 @@ func (s *Scenario) CheckRequires(have map[string]bool) {
 func (s *Scenario) Programs() []string {
 	var out []string
 	for _, st := range s.Steps {
-		for _, x := range slices.Concat(st.Lab, st.Check) {
+		for _, x := range slices.Concat(st.Lab, st.Unattended, st.Check) {
 			if x.Cmd.Name != "exec" && x.Cmd.Name != "spawn" {
 				continue
 			}

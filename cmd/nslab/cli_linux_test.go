@@ -65,7 +65,7 @@ func TestRunAScenarioEndToEndAsJSON(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {
 		t.Fatalf("not JSON: %v\n%s", err, out)
 	}
-	if !rep.OK || rep.ID != "hello" || len(rep.Steps) != 2 {
+	if !rep.OK || rep.ID != "hello" || len(rep.Steps) != 3 {
 		t.Fatalf("report = %+v", rep)
 	}
 	for _, st := range rep.Steps {
@@ -85,11 +85,11 @@ func TestRunFromAStepRebuildsTheEarlierOnesAndRecords(t *testing.T) {
 	labtest.RequireRoot(t)
 	dir := t.TempDir()
 	md, sh := filepath.Join(dir, "t.md"), filepath.Join(dir, "t.sh")
-	out, stderr, code := nslab(t, "run", "hello", "--yes", "--from", "2", "--record", md)
+	out, stderr, code := nslab(t, "run", "hello", "--yes", "--from", "3", "--record", md)
 	if code != 0 {
 		t.Fatalf("exit %d\n%s\n%s", code, out, stderr)
 	}
-	if strings.Contains(out, "1. A namespace") || !strings.Contains(out, "2. A socket inside") || !strings.Contains(out, "every check passed") {
+	if strings.Contains(out, "1. A namespace") || !strings.Contains(out, "3. A socket inside") || !strings.Contains(out, "every check passed") {
 		t.Errorf("--from 2 output:\n%s", out)
 	}
 	rec, _ := os.ReadFile(md)

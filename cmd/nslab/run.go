@@ -155,14 +155,14 @@ func runScenario(ctx context.Context, cmd *cobra.Command, sc *scenarios.Scenario
 				return errors.New("interrupted")
 			}
 			if i+1 < o.from {
-				for _, res := range r.Run(ctx, st.Lab) {
+				for _, res := range r.Run(ctx, append(st.Lab, st.Unattended...)) {
 					if res.Err != nil {
 						return fmt.Errorf("rebuilding step %d (%s) for --from: %s: %w", i+1, st.Title, res.Stmt.Text, res.Err)
 					}
 				}
 				continue
 			}
-			sr := runStep(ctx, w, r, i+1, st)
+			sr := runStep(ctx, w, r, i+1, st, o.yes)
 			rep.Steps = append(rep.Steps, sr)
 			if !sr.OK {
 				rep.OK = false
@@ -187,7 +187,7 @@ func runScenario(ctx context.Context, cmd *cobra.Command, sc *scenarios.Scenario
 	return rep, err
 }
 
-func runStep(ctx context.Context, w io.Writer, r *script.Runner, n int, st scenarios.Step) stepReport {
+func runStep(ctx context.Context, w io.Writer, r *script.Runner, n int, st scenarios.Step, unattended bool) stepReport {
 	sr := stepReport{N: n, Title: st.Title, OK: true}
 	fmt.Fprintf(w, "\n── %d. %s\n%s\n", n, st.Title, wrapText(st.Prose))
 	report := func(res script.Result) cmdReport {
@@ -197,7 +197,13 @@ func runStep(ctx context.Context, w io.Writer, r *script.Runner, n int, st scena
 		}
 		return c
 	}
-	labRes := r.Run(ctx, st.Lab)
+	todo := st.Lab
+	if unattended {
+		todo = append(todo, st.Unattended...) // no learner to type them
+	} else if len(st.Unattended) > 0 {
+		fmt.Fprintln(w, "  (hands-on: type the commands above in a second terminal; the checks wait for you)")
+	}
+	labRes := r.Run(ctx, todo)
 	for _, res := range labRes {
 		fmt.Fprintf(w, "  $ %s\n", res.Stmt.Text)
 		if res.Output != "" && !res.IsCheck() {
@@ -208,7 +214,7 @@ func runStep(ctx context.Context, w io.Writer, r *script.Runner, n int, st scena
 		}
 		sr.Commands = append(sr.Commands, report(res))
 	}
-	if !script.AllOK(st.Lab, labRes) {
+	if !script.AllOK(todo, labRes) {
 		sr.OK = false
 		fmt.Fprintln(w, "  the step's commands failed; its checks were not run")
 		for _, c := range st.Check {

@@ -45,7 +45,9 @@ func (c *check) Run(ctx context.Context, env *Env) (string, error) {
 				return "", &CheckError{Msg: fmt.Sprintf("%s: %v", c.desc, err)}
 			}
 			msg := fmt.Sprintf("%s, but %s", c.desc, seen)
-			if c.within > 0 {
+			if ctx.Err() != nil {
+				msg += " (interrupted)"
+			} else if c.within > 0 {
 				msg += fmt.Sprintf(" (waited %s)", c.within)
 			}
 			return "", &CheckError{Msg: msg}

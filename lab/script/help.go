@@ -64,3 +64,31 @@ var cmdHelp = &Command{
 		}, nil
 	},
 }
+
+// Reference renders the command reference (docs/language.md).
+func Reference() string {
+	var b strings.Builder
+	b.WriteString("# The lab command language\n\n")
+	b.WriteString("One command a line; `#` starts a comment; quotes group words. Names are the\n")
+	b.WriteString("learner's (`alpha`); on the system they are `nslab-alpha`. `-n NS` runs a\n")
+	b.WriteString("command inside a namespace, like `ip -n`; NS may be a lab namespace, a\n")
+	b.WriteString("spawned child's name, or `host`. Every command also shows its shell and Go\n")
+	b.WriteString("equivalents in the lesson view. Generated from the registry\n")
+	b.WriteString("(`go test ./lab/script -run Reference -update`).\n\n")
+	b.WriteString("Checks (`expect ...`) may end with `within DURATION`: they are polled every\n")
+	b.WriteString("100 ms until they hold, which is how hands-on steps wait for a learner\n")
+	b.WriteString("typing in a second terminal. `expect ping ... ok` always allows 3 s, as a\n")
+	b.WriteString("fresh veth has no carrier for a moment. `expect sockets` counts internet\n")
+	b.WriteString("sockets (TCP, UDP, SCTP, raw), not the lab's own netlink handle.\n\n")
+	b.WriteString("| command | what it does |\n|---|---|\n")
+	for _, c := range registry {
+		fmt.Fprintf(&b, "| `%s` | %s |\n", c.Name, c.Summary)
+	}
+	for _, c := range registry {
+		fmt.Fprintf(&b, "\n## %s\n\n%s.\n\n```\n%s\n```\n\nExample: `%s`\n", c.Name, c.Summary, c.Usage, c.Example)
+		if st, err := ParseLine("", 1, c.Example); err == nil {
+			fmt.Fprintf(&b, "\nShell equivalent:\n\n```sh\n%s\n```\n", st.Shell())
+		}
+	}
+	return b.String()
+}
