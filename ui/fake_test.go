@@ -141,7 +141,7 @@ func settle(t testing.TB, m *App, cmd tea.Cmd) {
 	var msg tea.Msg
 	select {
 	case msg = <-done:
-	case <-time.After(300 * time.Millisecond):
+	case <-time.After(50 * time.Millisecond):
 		return
 	}
 	switch msg := msg.(type) {

@@ -247,7 +247,7 @@ func (m *Lesson) finish() tea.Cmd {
 		m.status = common.SymOK + " lesson complete — esc for the catalog, R to do it again"
 	case s.passed:
 		lp.Step = m.step + 1
-		m.status = common.SymOK + " step passed — enter or n for the next one"
+		m.status = fmt.Sprintf("%s step %d passed — enter or n for step %d", common.SymOK, m.step+1, m.step+2)
 	case s.failed >= 0:
 		m.status = common.SymFail + " a command failed — r retry, s skip it"
 	default:
