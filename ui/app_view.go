@@ -131,13 +131,11 @@ func (m *App) footer(w int) string {
 	return panels.Fit(strings.Join(parts, st.Footer.Render(" · ")), w)
 }
 
-// footerDesc shortens a key's description for the one-line footer.
+// footerDesc shortens a key's description for the one-line footer:
+// "quit, no filter" → "quit", "quit (cleans up)" → "quit".
 func footerDesc(d string) string {
-	if i := strings.IndexAny(d, " ("); i > 0 && d != "free lab" && d != "run step" {
-		switch d[:i] {
-		case "next", "previous", "presenter", "freeze", "quit", "help", "skip", "clear", "show":
-			return d[:i]
-		}
+	if i := strings.IndexAny(d, ",("); i > 0 {
+		return strings.TrimSpace(d[:i])
 	}
 	return d
 }

@@ -181,8 +181,12 @@ func (m Catalog) View() string {
 	for row := 0; row < h; row++ {
 		i := m.offset + row
 		if i >= len(m.shown) {
-			if len(m.shown) == 0 && row == 0 {
-				b.WriteString(st.Subtle.Render(panels.Fit("  nothing matches “"+m.filter+"”", w)))
+			switch {
+			case row > 0:
+			case len(m.all) == 0:
+				b.WriteString(st.Subtle.Render(panels.Fit("  no scenarios in the catalog — F4 opens the free lab", w)))
+			case len(m.shown) == 0:
+				b.WriteString(st.Subtle.Render(panels.Fit("  nothing matches “"+m.filter+"” — esc clears the filter", w)))
 			}
 			b.WriteString("\n")
 			continue

@@ -99,7 +99,7 @@ func (m *Live) View(w, h int) string {
 	}
 	var errLine string
 	if m.err != "" {
-		errLine = st.Warn.Render(panels.Fit(common.SymFail+" probe: "+m.err, w))
+		errLine = st.Warn.Render(panels.Fit("⚠ probe: "+m.err, w))
 		h--
 	}
 	var out string
