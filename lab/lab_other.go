@@ -162,3 +162,6 @@ func (s *Session) Spawn(SpawnOptions) (*Proc, error) { return nil, unsupported("
 func (s *Session) Proc(string) (*Proc, bool)         { return nil, false }
 func (s *Session) Procs() []*Proc                    { return nil }
 func (s *Session) Kill(string) error                 { return unsupported("kill") }
+
+// Reset removes what the session created (Linux only).
+func (s *Session) Reset() error { return unsupported("reset") }

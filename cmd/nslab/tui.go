@@ -43,7 +43,7 @@ func runTUI(cmd *cobra.Command, _ []string) (err error) {
 			err = errors.Join(err, fmt.Errorf("clean up: %w (run `nslab cleanup`)", cerr))
 		}
 	}()
-	runner := backend.NewLab(sess)
+	runner := backend.NewLab(sess, scenarioDirs...)
 	defer runner.Close()
 	p := tea.NewProgram(ui.New(ui.Options{
 		Lab:          runner,

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"time"
 
@@ -134,41 +133,4 @@ func (s *Source) topology() []panels.Netns {
 
 func link(l lab.LinkInfo) panels.Link {
 	return panels.Link{Name: l.Name, Type: l.Type, Up: l.Up, Master: l.Master, Addrs: l.Addrs, Index: l.Index, PeerIdx: l.PeerIdx}
-}
-
-// nsTypes are the entries of /proc/PID/ns.
-var nsTypes = []string{"cgroup", "ipc", "mnt", "net", "pid", "pid_for_children", "time", "time_for_children", "user", "uts"}
-
-// readNS reads /proc/PID/ns/* as inodes ("net:[4026531840]").
-func readNS(pid int) (map[string]uint64, error) {
-	out := map[string]uint64{}
-	var firstErr error
-	for _, t := range nsTypes {
-		ino, err := nsInode(fmt.Sprintf("/proc/%d/ns/%s", pid, t))
-		if err != nil {
-			if firstErr == nil {
-				firstErr = err
-			}
-			continue
-		}
-		out[t] = ino
-	}
-	if len(out) == 0 {
-		return out, firstErr
-	}
-	return out, nil
-}
-
-func nsInode(path string) (uint64, error) {
-	l, err := os.Readlink(path)
-	if err != nil {
-		return 0, err
-	}
-	i := strings.IndexByte(l, '[')
-	var ino uint64
-	if i < 0 {
-		return 0, fmt.Errorf("%s: unexpected link %q", path, l)
-	}
-	_, err = fmt.Sscanf(l[i:], "[%d]", &ino)
-	return ino, err
 }
