@@ -31,6 +31,7 @@ func init() {
 func runTUI(cmd *cobra.Command, _ []string) (err error) {
 	presenter, _ := cmd.Flags().GetBool("presenter")
 	open, _ := cmd.Flags().GetString("open")
+	offerCleanup(cmd.InOrStdin(), cmd.ErrOrStderr())
 	sess, err := lab.NewSession(lab.Options{})
 	if err != nil {
 		return err
