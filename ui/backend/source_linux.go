@@ -12,23 +12,6 @@ import (
 	"github.com/nslab/nslab/ui/panels"
 )
 
-// Watched is one process the panels follow.
-type Watched struct {
-	Label string
-	PID   int
-}
-
-// Source reads snapshots for the live panels. Its Snapshot runs in a
-// tea.Cmd, on whatever goroutine the program gives it; it only reads /proc
-// and /run/netns and lists links through the session (which does its own
-// namespace switching on its own goroutines).
-type Source struct {
-	Session *lab.Session
-	// Watch lists the processes to show; nil shows this process and the
-	// session's spawned children.
-	Watch func() []Watched
-}
-
 // Snapshot reads every watched process and the lab's topology.
 func (s *Source) Snapshot(ctx context.Context) (*panels.Snapshot, error) {
 	snap := &panels.Snapshot{Taken: time.Now(), Names: map[panels.NSKey]string{}}
