@@ -199,10 +199,14 @@ func (l *Lab) Complete(line string, cursor int) []string {
 			}
 		}
 	case 1:
+		// After a group word (netns, link, ...) only its subcommands fit.
 		for _, n := range script.Names() {
 			if g, sub, ok := strings.Cut(n, " "); ok && g == words[0] {
 				pool = append(pool, sub)
 			}
+		}
+		if len(pool) > 0 {
+			break
 		}
 		fallthrough
 	default:
