@@ -6,28 +6,16 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"time"
 )
 
-// `expect pid PROC OP N`: the PID a process has in its own PID namespace.
-// From the host a child in a new PID namespace has an ordinary PID; the
-// NSpid line of /proc/PID/status lists one PID per nesting level, the last
-// being what the process itself sees from getpid(2). It is the honest check
-// for "the child is PID 1 in its namespace", readable without entering it.
-var cmdExpectPID = &Command{
-	Name:    "expect pid",
-	IsCheck: true,
-	Usage:   "expect pid PROC ==|!=|<=|>=|<|> N [within DURATION]",
-	Summary: "assert the PID a process has in its own PID namespace (1: it is that namespace's init)",
-	Example: "expect pid c1 == 1",
-	parse:   parseExpectPID,
-}
-
-func parseExpectPID(p *parser) (Action, error) {
-	within, err := p.within()
-	if err != nil {
-		return nil, err
-	}
+// expectPID parses `expect pid PROC OP N`: the PID a process has in its own
+// PID namespace. From the host, a child in a new PID namespace has an
+// ordinary PID; the NSpid line of /proc/PID/status lists one PID per
+// nesting level, the last being what the process itself gets from
+// getpid(2). It is the honest check for "the child is PID 1 in its
+// namespace", readable without entering it and without trusting ps, which
+// reads whatever /proc is mounted.
+func expectPID(p *parser) (*check, error) {
 	a, err := p.word("a process (self, a PID or a spawned child)")
 	if err != nil {
 		return nil, err
@@ -44,13 +32,9 @@ func parseExpectPID(p *parser) (Action, error) {
 	if err != nil || want < 1 {
 		return nil, p.errAt(n, "want a PID (a whole number from 1), found `%s`", n.Text)
 	}
-	if err := p.done(); err != nil {
-		return nil, err
-	}
-	who, o := a.Text, op
+	who := a.Text
 	return &check{
-		desc:   fmt.Sprintf("the PID of %s in its own PID namespace %s %d", who, o, want),
-		within: within,
+		desc: fmt.Sprintf("the PID of %s in its own PID namespace %s %d", who, op, want),
 		test: func(_ context.Context, env *Env) (bool, string, error) {
 			pid, err := resolvePID(env, who)
 			if err != nil {
@@ -61,26 +45,11 @@ func parseExpectPID(p *parser) (Action, error) {
 				return false, "", err
 			}
 			inner := levels[len(levels)-1]
-			return compare(inner, o, want), fmt.Sprintf("NSpid is %s (host PID %d, %d inside)", joinInts(levels), pid, inner), nil
+			return compare(inner, op, want), fmt.Sprintf("NSpid is %s: host PID %d, %d inside", joinInts(levels), pid, inner), nil
 		},
 		shell:  "grep NSpid /proc/$PID/status   # the last number is its PID inside",
 		gocode: "b, _ := os.ReadFile(fmt.Sprintf(\"/proc/%d/status\", pid))\n// NSpid:\\t4242\\t1 -- one PID per PID namespace, outermost first",
 	}, nil
-}
-
-// within takes a trailing `within DURATION` off the arguments, as every
-// expect check allows.
-func (p *parser) within() (time.Duration, error) {
-	n := len(p.toks)
-	if n < 2 || p.toks[n-2].Text != "within" {
-		return 0, nil
-	}
-	d, err := time.ParseDuration(p.toks[n-1].Text)
-	if err != nil || d <= 0 || d > 30*time.Minute {
-		return 0, p.errAt(p.toks[n-1], "`within` takes a duration like 30s or 2m, found `%s`", p.toks[n-1].Text)
-	}
-	p.toks = p.toks[:n-2]
-	return d, nil
 }
 
 // nsPIDs reads the NSpid line of a process: its PID in each PID namespace

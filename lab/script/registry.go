@@ -10,6 +10,6 @@ func init() {
 		cmdAddrAdd, cmdRouteAdd, cmdPing,
 		cmdSpawn, cmdKill, cmdIDMap, cmdExec, cmdWatch,
 		cmdListen, cmdConnect, cmdClose,
-		cmdExpect, cmdExpectPID, cmdHelp,
+		cmdExpect, cmdHelp,
 	}
 }
