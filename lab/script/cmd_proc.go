@@ -94,6 +94,9 @@ var cmdSpawn = &Command{
 				if err != nil {
 					return "", err
 				}
+				if len(opt.Namespaces) == 0 {
+					return fmt.Sprintf("%s is pid %d, in all of the host's namespaces", pr.Name, pr.PID), nil
+				}
 				return fmt.Sprintf("%s is pid %d, in new %s namespaces", pr.Name, pr.PID, strings.Join(opt.Namespaces, ", ")), nil
 			},
 			shell:  sh,
