@@ -286,6 +286,24 @@ func parseOp(p *parser) (string, error) {
 	return t.Text, err
 }
 
+// opInt parses `OP N` with N a whole number of at least least; what names
+// N in the error.
+func (p *parser) opInt(what string, least int64) (string, int64, error) {
+	op, err := parseOp(p)
+	if err != nil {
+		return "", 0, err
+	}
+	n, err := p.word("a number")
+	if err != nil {
+		return "", 0, err
+	}
+	v, err := strconv.ParseInt(n.Text, 10, 64)
+	if err != nil || v < least {
+		return "", 0, p.errAt(n, "want %s (a whole number from %d), found `%s`", what, least, n.Text)
+	}
+	return op, v, nil
+}
+
 func compare(a int64, op string, b int64) bool {
 	switch op {
 	case "<=":
@@ -376,17 +394,9 @@ func expectSockets(p *parser) (*check, error) {
 	if err != nil {
 		return nil, err
 	}
-	op, err := parseOp(p)
+	op, want, err := p.opInt("a socket count", 0)
 	if err != nil {
 		return nil, err
-	}
-	n, err := p.word("a number")
-	if err != nil {
-		return nil, err
-	}
-	want, err := strconv.ParseInt(n.Text, 10, 64)
-	if err != nil {
-		return nil, p.errAt(n, "want a whole number, found `%s`", n.Text)
 	}
 	who, ns := a.Text, nst.Text
 	return &check{desc: fmt.Sprintf("internet sockets of %s in %s %s %d", who, ns, op, want),

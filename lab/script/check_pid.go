@@ -20,17 +20,9 @@ func expectPID(p *parser) (*check, error) {
 	if err != nil {
 		return nil, err
 	}
-	op, err := parseOp(p)
+	op, want, err := p.opInt("a PID", 1)
 	if err != nil {
 		return nil, err
-	}
-	n, err := p.word("a number")
-	if err != nil {
-		return nil, err
-	}
-	want, err := strconv.ParseInt(n.Text, 10, 64)
-	if err != nil || want < 1 {
-		return nil, p.errAt(n, "want a PID (a whole number from 1), found `%s`", n.Text)
 	}
 	who := a.Text
 	return &check{
