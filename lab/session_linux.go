@@ -284,15 +284,7 @@ func (s *Session) Close() error {
 	s.closed = true
 	s.closeMu.Unlock()
 
-	var errs []error
-	live := s.journal.Live()
-	for i := len(live) - 1; i >= 0; i-- {
-		if err := s.undo(live[i]); err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		s.journal.Done(live[i])
-	}
+	errs := s.undoAll()
 	s.mu.Lock()
 	for sys, st := range s.nss {
 		st.nl.Close()
@@ -303,6 +295,28 @@ func (s *Session) Close() error {
 	s.host.Close()
 	s.journal.close(len(errs) == 0)
 	return errors.Join(errs...)
+}
+
+// Reset removes everything the session created, newest first, and keeps
+// the session open: a lesson restarted from scratch.
+func (s *Session) Reset() error {
+	if err := s.checkOpen(); err != nil {
+		return err
+	}
+	return errors.Join(s.undoAll()...)
+}
+
+func (s *Session) undoAll() []error {
+	var errs []error
+	live := s.journal.Live()
+	for i := len(live) - 1; i >= 0; i-- {
+		if err := s.undo(live[i]); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		s.journal.Done(live[i])
+	}
+	return errs
 }
 
 // undo removes one resource this session recorded.

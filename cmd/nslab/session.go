@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/nslab/nslab/lab"
@@ -67,4 +68,26 @@ func warnLeftovers(w io.Writer) {
 	if n, res := lab.Leftovers(lab.RunDir()); n > 0 {
 		fmt.Fprintf(w, "nslab: %d earlier lab run(s) left %d resource(s) behind (killed, crashed or --keep); `nslab cleanup` removes them\n", n, res)
 	}
+}
+
+// offerCleanup asks, at an interactive start, whether to remove what dead
+// lab runs left behind, and does it on yes.
+func offerCleanup(in io.Reader, out io.Writer) {
+	n, res := lab.Leftovers(lab.RunDir())
+	if n == 0 {
+		return
+	}
+	fmt.Fprintf(out, "nslab: %d earlier lab run(s) left %d resource(s) behind (killed, crashed or --keep). Remove them now? [Y/n] ", n, res)
+	var ans string
+	fmt.Fscanln(in, &ans)
+	if a := strings.ToLower(strings.TrimSpace(ans)); a != "" && a != "y" && a != "yes" {
+		fmt.Fprintln(out, "left in place; `nslab cleanup` removes them later")
+		return
+	}
+	rep, err := lab.Cleanup(lab.RunDir())
+	if err != nil {
+		fmt.Fprintln(out, "nslab: cleanup:", err)
+		return
+	}
+	printCleanup(out, rep)
 }

@@ -1,0 +1,125 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nslab/nslab/internal/labtest"
+	"github.com/nslab/nslab/lab"
+)
+
+// tmuxSession drives the real binary in a detached tmux session, the way a
+// learner's keyboard and eyes would.
+type tmuxSession struct {
+	t    *testing.T
+	name string
+}
+
+func (s tmuxSession) run(args ...string) string {
+	s.t.Helper()
+	out, err := exec.Command("tmux", args...).CombinedOutput()
+	if err != nil {
+		s.t.Fatalf("tmux %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+func (s tmuxSession) keys(keys ...string) {
+	s.t.Helper()
+	s.run(append([]string{"send-keys", "-t", s.name}, keys...)...)
+}
+
+func (s tmuxSession) screen() string {
+	out, _ := exec.Command("tmux", "capture-pane", "-p", "-t", s.name).CombinedOutput()
+	return string(out)
+}
+
+// waitFor waits until the screen matches re, and returns the match.
+func (s tmuxSession) waitFor(re string, d time.Duration) []string {
+	s.t.Helper()
+	rx := regexp.MustCompile(re)
+	deadline := time.Now().Add(d)
+	for {
+		scr := s.screen()
+		if m := rx.FindStringSubmatch(scr); m != nil {
+			return m
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("waited %s for /%s/; the screen shows:\n%s", d, re, scr)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestTUIInTmux starts nslab in tmux, opens the veth scenario, runs every
+// step with the keyboard, sees every check pass, quits, and finds no
+// nslab- namespace or link left on the host.
+func TestTUIInTmux(t *testing.T) {
+	labtest.RequireRoot(t)
+	if testing.Short() {
+		t.Skip("end-to-end: builds the binary and runs a whole lesson")
+	}
+	if _, err := exec.LookPath("tmux"); err != nil {
+		t.Skip("needs tmux")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "nslab")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	s := tmuxSession{t: t, name: fmt.Sprintf("nslab-e2e-%d", os.Getpid())}
+	// A private journal directory: the test checks exactly what this run
+	// made, while other packages' tests make namespaces of their own.
+	runDir := filepath.Join(dir, "run")
+	shell := fmt.Sprintf("XDG_STATE_HOME=%s NSLAB_RUN_DIR=%s %s; echo nslab-exited=$?; sleep 60", dir, runDir, bin)
+	s.run("new-session", "-d", "-s", s.name, "-x", "120", "-y", "40", shell)
+	t.Cleanup(func() { exec.Command("tmux", "kill-session", "-t", s.name).Run() })
+
+	s.waitFor(`type to filter`, 10*time.Second)
+	if !strings.Contains(s.screen(), "(veth)") {
+		s.keys("q")
+		s.waitFor(`nslab-exited=0`, 10*time.Second)
+		t.Skip("the veth scenario is not in the catalog yet (lab/script and scenarios not merged)")
+	}
+	s.keys("v", "e", "t", "h")
+	s.waitFor(`› \S+ .*\(veth\)`, 5*time.Second)
+	s.keys("Enter")
+	m := s.waitFor(`Step 1/(\d+)`, 30*time.Second)
+	steps, _ := strconv.Atoi(m[1])
+	for i := 1; i <= steps; i++ {
+		s.waitFor(fmt.Sprintf(`Step %d/%d`, i, steps), 30*time.Second)
+		s.waitFor(`enter: run this step`, 30*time.Second)
+		s.keys("Enter")
+		if i < steps {
+			s.waitFor(fmt.Sprintf(`step %d passed|✗`, i), 90*time.Second)
+		} else {
+			s.waitFor(`lesson complete|✗`, 90*time.Second)
+		}
+		if scr := s.screen(); strings.Contains(scr, "✗") {
+			t.Fatalf("step %d: a command or check failed:\n%s", i, scr)
+		}
+		if i < steps {
+			s.keys("Enter")
+		}
+	}
+	jfs, err := lab.ReadJournals(runDir)
+	if err != nil || len(jfs) != 1 || len(jfs[0].Live) == 0 {
+		t.Fatalf("the running lesson's journal: %+v %v", jfs, err)
+	}
+	made := jfs[0].Live
+	s.keys("q")
+	s.waitFor(`nslab-exited=0`, 30*time.Second)
+	if left := lab.StillThere(made); len(left) > 0 {
+		t.Errorf("left behind after quitting: %v", left)
+	}
+	if jfs, _ := lab.ReadJournals(runDir); len(jfs) != 0 {
+		t.Errorf("the journal was not removed after a clean exit: %+v", jfs)
+	}
+}

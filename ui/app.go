@@ -1,0 +1,349 @@
+// Package ui is nslab's terminal UI: a catalog of scenarios, step-by-step
+// lessons, a free-lab prompt, and live panels showing what the kernel sees.
+//
+// The root model (App) owns the layout and routes messages to one model per
+// screen (Catalog, Lesson, FreeLab) and to the panels (Live). Nothing here
+// touches the kernel: commands run through a Lab (the lab/script runner)
+// and panels read a Source (lab/probe), both called only from tea.Cmds, so
+// Update and View stay pure and fast and tests run on fakes.
+package ui
+
+import (
+	"context"
+	"time"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/nslab/nslab/ui/common"
+	"github.com/nslab/nslab/ui/panels"
+)
+
+// Options configure the UI.
+type Options struct {
+	Lab          Lab
+	Source       Source
+	ProgressPath string        // where progress is kept; "" keeps none
+	Interval     time.Duration // panel refresh; default 1s
+	Presenter    bool          // start in presenter mode
+	Light        bool          // assume a light terminal until it answers
+	Open         string        // open this scenario at start
+}
+
+type screen int
+
+const (
+	scCatalog screen = iota
+	scLesson
+	scFree
+)
+
+type (
+	tickMsg     struct{ id int }
+	snapshotMsg struct {
+		snap *panels.Snapshot
+		err  error
+	}
+	scenariosMsg []Scenario
+)
+
+// App is the root model.
+type App struct {
+	opt      Options
+	c        *common.Common
+	keys     KeyMap
+	screen   screen
+	catalog  Catalog
+	lesson   Lesson
+	inLesson bool
+	free     FreeLab
+	live     Live
+	md       *markdown
+	progress *Progress
+
+	isDark     bool
+	showHelp   bool
+	showPanels bool // narrow screens: the panels instead of the lesson
+	tickID     int
+	inflight   bool
+	status     string
+	width      int
+	height     int
+}
+
+// New builds the UI; run it with tea.NewProgram(ui.New(opt)).
+func New(opt Options) *App {
+	if opt.Interval <= 0 {
+		opt.Interval = time.Second
+	}
+	m := &App{opt: opt, keys: DefaultKeyMap(), isDark: !opt.Light, progress: &Progress{}, md: newMarkdown()}
+	m.c = &common.Common{Presenter: opt.Presenter}
+	m.c.Styles = m.styles()
+	m.catalog = NewCatalog(m.c, m.keys.Catalog, m.progress)
+	m.free = NewFreeLab(m.c, m.keys.Prompt, opt.Lab)
+	m.live = NewLive(m.c)
+	return m
+}
+
+func (m *App) styles() *common.Styles {
+	if m.c.Presenter {
+		return common.PresenterStyles(m.isDark)
+	}
+	return common.DefaultStyles(m.isDark)
+}
+
+func (m *App) restyle() {
+	m.c.Styles = m.styles()
+	m.live.SetStyles(m.c.Styles)
+	m.free.SetStyles(m.c.Styles)
+}
+
+// Init asks the terminal for its background, loads the catalog and the
+// progress, and takes the first snapshot.
+func (m *App) Init() tea.Cmd {
+	lab := m.opt.Lab
+	return tea.Batch(
+		tea.RequestBackgroundColor,
+		func() tea.Msg { return scenariosMsg(lab.Scenarios()) },
+		loadProgress(m.opt.ProgressPath),
+		m.snapshot(),
+	)
+}
+
+// snapshot reads the source in a command; one at a time.
+func (m *App) snapshot() tea.Cmd {
+	if m.inflight || m.opt.Source == nil {
+		return nil
+	}
+	m.inflight = true
+	src := m.opt.Source
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		s, err := src.Snapshot(ctx)
+		return snapshotMsg{s, err}
+	}
+}
+
+func (m *App) tick() tea.Cmd {
+	id, d := m.tickID, m.opt.Interval
+	return tea.Tick(d, func(time.Time) tea.Msg { return tickMsg{id} })
+}
+
+// Update routes messages: window and theme here, keys by screen, the
+// commands' results to whoever started them.
+func (m *App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		m.width, m.height = msg.Width, msg.Height
+		m.c.Width, m.c.Height = msg.Width, max(msg.Height-2, 1)
+		return m, nil
+	case tea.BackgroundColorMsg:
+		m.isDark = msg.IsDark()
+		m.restyle()
+		return m, nil
+	case scenariosMsg:
+		m.catalog.SetScenarios(msg)
+		if m.opt.Open != "" {
+			id := m.opt.Open
+			m.opt.Open = ""
+			return m, func() tea.Msg { return openLessonMsg{id} }
+		}
+		return m, nil
+	case progressLoadedMsg:
+		*m.progress = msg.p
+		if msg.err != nil {
+			m.status = msg.err.Error()
+		}
+		return m, nil
+	case progressSavedMsg:
+		if msg.err != nil {
+			m.status = msg.err.Error()
+		}
+		return m, nil
+	case tickMsg:
+		if msg.id != m.tickID || m.c.Frozen {
+			return m, nil
+		}
+		return m, m.snapshot()
+	case snapshotMsg:
+		m.inflight = false
+		if !m.c.Frozen {
+			m.live.SetSnapshot(msg.snap, msg.err)
+			return m, m.tick()
+		}
+		return m, nil
+	case refreshMsg:
+		m.tickID++
+		if m.c.Frozen {
+			return m, nil
+		}
+		if m.inflight { // the snapshot in flight will tick with the new id
+			return m, nil
+		}
+		return m, m.snapshot()
+	case openLessonMsg:
+		return m, m.open(msg.id)
+	case prepareDoneMsg, stepEventMsg, stepDoneMsg:
+		var cmd tea.Cmd
+		m.lesson, cmd = m.lesson.Update(msg)
+		return m, cmd
+	case execDoneMsg, completionsMsg:
+		var cmd tea.Cmd
+		m.free, cmd = m.free.Update(msg)
+		return m, cmd
+	case tea.KeyPressMsg:
+		return m.key(msg)
+	case tea.MouseMsg:
+		return m.mouse(msg)
+	}
+	return m, nil
+}
+
+// open starts a lesson, resuming where the learner left it.
+func (m *App) open(id string) tea.Cmd {
+	for _, s := range m.catalog.all {
+		if s.ID != id {
+			continue
+		}
+		if s.Unavailable != "" {
+			m.status = s.ID + " cannot run here: " + s.Unavailable
+			return nil
+		}
+		if m.inLesson {
+			m.lesson.Cancel()
+		}
+		start := 0
+		if lp := m.progress.Scenarios[id]; lp != nil && !lp.Done {
+			start = lp.Step
+		}
+		var cmd tea.Cmd
+		m.lesson, cmd = NewLesson(m.c, m.keys.Lesson, m.opt.Lab, m.md, m.progress, m.opt.ProgressPath, s, start)
+		m.inLesson, m.screen, m.showPanels, m.status = true, scLesson, false, ""
+		return cmd
+	}
+	m.status = "no scenario " + id + " in the catalog"
+	return nil
+}
+
+func (m *App) quit() tea.Cmd {
+	if m.inLesson {
+		m.lesson.Cancel()
+	}
+	return tea.Quit
+}
+
+func (m *App) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+	g := m.keys.Global
+	if key.Matches(msg, g.Quit) {
+		return m, m.quit()
+	}
+	if m.showHelp {
+		if key.Matches(msg, g.Back, g.Help, m.keys.Lesson.Help) {
+			m.showHelp = false
+		}
+		return m, nil
+	}
+	switch {
+	case key.Matches(msg, g.Help):
+		m.showHelp = true
+		return m, nil
+	case key.Matches(msg, g.Presenter):
+		return m, m.togglePresenter()
+	case key.Matches(msg, g.Freeze):
+		return m, m.toggleFreeze()
+	case key.Matches(msg, g.FreeLab):
+		m.screen = scFree
+		return m, nil
+	}
+	m.status = ""
+	var cmd tea.Cmd
+	switch m.screen {
+	case scCatalog:
+		ck := m.keys.Catalog
+		if m.catalog.Filter() == "" {
+			switch {
+			case key.Matches(msg, ck.QuitEmpty):
+				return m, m.quit()
+			case key.Matches(msg, ck.HelpEmpty):
+				m.showHelp = true
+				return m, nil
+			}
+		}
+		m.catalog, cmd = m.catalog.Update(msg)
+	case scLesson:
+		lk := m.keys.Lesson
+		switch {
+		case key.Matches(msg, lk.Quit):
+			return m, m.quit()
+		case key.Matches(msg, lk.Help):
+			m.showHelp = true
+		case key.Matches(msg, g.Back):
+			if m.showPanels {
+				m.showPanels = false
+				return m, nil
+			}
+			m.lesson.Cancel()
+			m.screen = scCatalog
+		case key.Matches(msg, lk.Freeze):
+			return m, m.toggleFreeze()
+		case key.Matches(msg, lk.Presenter):
+			return m, m.togglePresenter()
+		case key.Matches(msg, lk.FreeLab):
+			m.screen = scFree
+		case key.Matches(msg, lk.Threads):
+			m.live.ToggleThreads()
+		case key.Matches(msg, lk.Sockets):
+			m.live.NextProcess()
+		case key.Matches(msg, lk.Panels):
+			m.showPanels = !m.showPanels
+		default:
+			m.lesson, cmd = m.lesson.Update(msg)
+		}
+	case scFree:
+		if key.Matches(msg, g.Back) {
+			m.screen = scCatalog
+			if m.inLesson {
+				m.screen = scLesson
+			}
+			return m, nil
+		}
+		m.free, cmd = m.free.Update(msg)
+	}
+	return m, cmd
+}
+
+func (m *App) mouse(msg tea.MouseMsg) (tea.Model, tea.Cmd) {
+	if m.showHelp {
+		return m, nil
+	}
+	var cmd tea.Cmd
+	switch m.screen {
+	case scCatalog:
+		m.catalog, cmd = m.catalog.Update(msg)
+	case scLesson:
+		if msg.Mouse().X < columnWidth(m.c) {
+			m.lesson, cmd = m.lesson.Update(msg)
+		}
+	case scFree:
+		m.free, cmd = m.free.Update(msg)
+	}
+	return m, cmd
+}
+
+func (m *App) togglePresenter() tea.Cmd {
+	m.c.Presenter = !m.c.Presenter
+	m.restyle()
+	return nil
+}
+
+// toggleFreeze stops or restarts the panels; unfreezing takes a snapshot
+// at once.
+func (m *App) toggleFreeze() tea.Cmd {
+	m.c.Frozen = !m.c.Frozen
+	m.tickID++
+	if m.c.Frozen {
+		return nil
+	}
+	return m.snapshot()
+}

@@ -1,0 +1,141 @@
+package ui
+
+import (
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/nslab/nslab/ui/common"
+	"github.com/nslab/nslab/ui/panels"
+)
+
+// minWidth and minHeight are the smallest screen the layout is made for;
+// below it the UI says so instead of drawing a broken layout.
+const minWidth, minHeight = 40, 10
+
+// View draws header, body and footer; the help overlay replaces the body.
+func (m *App) View() tea.View {
+	v := tea.NewView(m.Render())
+	v.AltScreen = true
+	v.MouseMode = tea.MouseModeCellMotion
+	v.WindowTitle = "nslab"
+	return v
+}
+
+// Render is the frame as a string (View wraps it; tests compare it).
+func (m *App) Render() string {
+	w, h := m.width, m.height
+	if w == 0 || h == 0 {
+		return ""
+	}
+	st := m.c.Styles
+	if w < minWidth || h < minHeight {
+		return panels.FitBlock(st.Warn.Render("nslab needs at least 40x10; make the terminal bigger"), w, h)
+	}
+	bh := h - 2
+	var body string
+	switch {
+	case m.showHelp:
+		body = lipgloss.Place(w, bh, lipgloss.Center, lipgloss.Center, helpView(st, m.keys, w, bh))
+	case m.screen == scCatalog:
+		body = m.catalog.View()
+	case m.screen == scLesson:
+		body = m.withPanels(m.lesson.View, columnWidth(m.c), bh)
+	case m.screen == scFree:
+		body = m.withPanels(m.free.View, columnWidth(m.c), bh)
+	}
+	return m.header(w) + "\n" + panels.FitBlock(body, w, bh) + "\n" + m.footer(w)
+}
+
+// withPanels draws a screen beside the live panels when the terminal is
+// wide; when narrow, the screen alone, or the panels alone after v.
+func (m *App) withPanels(screen func(w, h int) string, lw, h int) string {
+	w := m.width
+	if w < 120 {
+		if m.showPanels {
+			return m.live.View(w, h)
+		}
+		return screen(w, h)
+	}
+	left := panels.FitBlock(screen(lw, h), lw, h)
+	right := m.live.View(w-lw-1, h)
+	return lipgloss.JoinHorizontal(lipgloss.Top, left, " ", right)
+}
+
+func (m *App) header(w int) string {
+	st := m.c.Styles
+	title := "catalog"
+	switch {
+	case m.showHelp:
+		title = "help"
+	case m.screen == scLesson:
+		title = m.lesson.sc.Title + " (" + m.lesson.sc.ID + ")"
+	case m.screen == scFree:
+		title = "free lab"
+	}
+	left := st.Header.Render("nslab") + " " + st.Bold.Render(title)
+	var flags []string
+	if m.c.Frozen {
+		flags = append(flags, st.Warn.Render(common.SymFrozen+" panels frozen"))
+	}
+	if m.c.Presenter {
+		flags = append(flags, st.Title.Render("◉ presenter"))
+	}
+	right := strings.Join(flags, "  ")
+	gap := w - ansi.StringWidth(left) - ansi.StringWidth(right)
+	if gap < 1 {
+		return panels.Fit(left, w)
+	}
+	return left + strings.Repeat(" ", gap) + right
+}
+
+// footer is a status message when there is one, else the screen's keys.
+func (m *App) footer(w int) string {
+	st := m.c.Styles
+	if m.status != "" {
+		return st.Warn.Render(panels.Fit(m.status, w))
+	}
+	var bs []key.Binding
+	g := m.keys.Global
+	switch {
+	case m.showHelp:
+		bs = []key.Binding{g.Back}
+	case m.screen == scCatalog:
+		c := m.keys.Catalog
+		bs = []key.Binding{c.Open, c.HelpEmpty, c.QuitEmpty, c.Clear, g.FreeLab, g.Presenter, g.Quit}
+	case m.screen == scLesson:
+		l := m.keys.Lesson
+		bs = []key.Binding{l.Help, l.Quit, g.Back, l.Run, l.Next, l.Prev}
+		if m.width < 120 {
+			bs = append(bs, l.Panels)
+		}
+		bs = append(bs, l.Tab, l.Retry, l.Skip, l.Freeze, l.Presenter, l.FreeLab)
+	case m.screen == scFree:
+		bs = []key.Binding{g.Help, g.Quit, g.Back, g.Freeze, g.Presenter}
+	}
+	var parts []string
+	used := 0
+	for _, b := range bs {
+		h := b.Help()
+		p := st.KeyStyle.Render(h.Key) + " " + st.DescStyle.Render(footerDesc(h.Desc))
+		pw := ansi.StringWidth(p) + 3
+		if used+pw > w {
+			break
+		}
+		parts = append(parts, p)
+		used += pw
+	}
+	return panels.Fit(strings.Join(parts, st.Footer.Render(" · ")), w)
+}
+
+// footerDesc shortens a key's description for the one-line footer:
+// "quit, no filter" → "quit", "quit (cleans up)" → "quit".
+func footerDesc(d string) string {
+	if i := strings.IndexAny(d, ",("); i > 0 {
+		return strings.TrimSpace(d[:i])
+	}
+	return d
+}

@@ -1,0 +1,94 @@
+package ui
+
+import (
+	"context"
+
+	"github.com/nslab/nslab/ui/panels"
+)
+
+// The UI runs nothing itself. It drives a Lab (the lab/script runner, in
+// production) and reads a Source (lab/probe), always from a tea.Cmd. Both
+// are interfaces so that tests run the whole UI on fakes, without root.
+
+// Scenario is what the catalog and the lesson screen show of a scenario.
+type Scenario struct {
+	ID, Title, Summary, Level string
+	Minutes                   int
+	Tags                      []string
+	Unavailable               string // why it cannot run on this machine; "" if it can
+	Steps                     []Step
+}
+
+// Step is one `##` section of a scenario.
+type Step struct {
+	Title    string
+	Prose    string    // Markdown narration
+	Commands []Command // the `lab` block, one per line
+	Checks   []string  // the `check` block, one per line
+	Sh, Go   string    // the `sh` and `go` blocks (or generated from Commands)
+	Hint     string    // shown when a check fails
+}
+
+// Command is one line of a `lab` block with what it looks like elsewhere.
+type Command struct {
+	Text string // as the learner reads and types it
+	Sh   string // the iproute2 / nsenter equivalent
+	Go   string // the Go it runs
+}
+
+// EventKind says what happened while a step ran.
+type EventKind int
+
+const (
+	CommandStarted EventKind = iota // Index: the command
+	CommandDone                     // Output, Err, Col
+	CheckStarted                    // Index: the check
+	CheckWaiting                    // an `expect … within` is polling; Detail: what it sees now
+	CheckDone                       // OK, Detail
+)
+
+// Event is one report from a running step.
+type Event struct {
+	Kind   EventKind
+	Index  int
+	Output string
+	Err    error
+	Col    int // 1-based column of the error in the command, 0 if unknown
+	OK     bool
+	Detail string
+}
+
+// Result is the outcome of one line typed at the free-lab prompt.
+type Result struct {
+	Output string
+	Err    error
+	Col    int  // 1-based column of the error, 0 if unknown
+	Check  bool // the line was an `expect` check
+	OK     bool // and it held
+}
+
+// Lab is the runner the lesson and the free lab drive. Every method may
+// block: the UI calls them only from a tea.Cmd.
+type Lab interface {
+	// Scenarios lists the catalog, with what this machine cannot run.
+	Scenarios() []Scenario
+	// Prepare tears down what the lab made and quietly rebuilds the state of
+	// steps [0, from) of the scenario (the runner's --from).
+	Prepare(ctx context.Context, scenario string, from int) error
+	// RunStep runs the step's commands from command index from (len(Commands)
+	// runs the checks only), then its checks, reporting each on events. It
+	// stops at the first command that fails, and closes events when done.
+	RunStep(ctx context.Context, scenario string, step, from int, events chan<- Event)
+	// Exec runs one line typed at the free-lab prompt.
+	Exec(ctx context.Context, line string) Result
+	// Complete returns the candidates for the word before cursor.
+	Complete(line string, cursor int) []string
+	// Commands lists the command words, for help and completion.
+	Commands() []string
+}
+
+// Source reads the kernel for the live panels: the watched processes, the
+// names of namespaces and the lab's topology.
+type Source interface {
+	Snapshot(ctx context.Context) (*panels.Snapshot, error)
+}

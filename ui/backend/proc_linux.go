@@ -1,0 +1,50 @@
+package backend
+
+import (
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/nslab/nslab/lab/probe"
+	"github.com/nslab/nslab/ui/panels"
+)
+
+// readProc reads one process for the panels through lab/probe: namespaces,
+// each thread's net namespace, RSS, fds, and each socket's namespace
+// (pidfd_getfd + SIOCGSKNS).
+func readProc(pid int) panels.Proc {
+	p := panels.Proc{PID: pid}
+	s, err := probe.Take(pid, probe.Options{Threads: true, Sockets: true})
+	if err != nil {
+		p.Err = err.Error()
+		return p
+	}
+	p.Comm, p.NS, p.NumThreads, p.RSS, p.HWM, p.FDs = s.Comm, s.Namespaces, s.NumThreads, s.VmRSS, s.VmHWM, s.FDs
+	for _, t := range s.Threads {
+		p.Threads = append(p.Threads, panels.Thread{TID: t.TID, Comm: t.Comm, NetNS: t.NetNS})
+	}
+	for _, so := range s.Sockets {
+		p.Sockets = append(p.Sockets, panels.Socket{FD: so.FD, NetNS: so.NetNS, Proto: so.Proto, Local: so.Local})
+	}
+	if len(s.Errors) > 0 {
+		var errs []string
+		for k, v := range s.Errors {
+			errs = append(errs, k+": "+v)
+		}
+		sort.Strings(errs)
+		p.Err = strings.Join(errs, "; ")
+	}
+	return p
+}
+
+// readNS reads a process's namespace inodes.
+func readNS(pid int) (map[string]uint64, error) {
+	s, err := probe.Take(pid, probe.Options{})
+	if err != nil {
+		return nil, err
+	}
+	if len(s.Namespaces) == 0 {
+		return nil, os.ErrPermission
+	}
+	return s.Namespaces, nil
+}

@@ -1,0 +1,119 @@
+package backend
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/nslab/nslab/lab"
+	"github.com/nslab/nslab/ui/panels"
+)
+
+// Snapshot reads every watched process and the lab's topology.
+func (s *Source) Snapshot(ctx context.Context) (*panels.Snapshot, error) {
+	snap := &panels.Snapshot{Taken: time.Now(), Names: map[panels.NSKey]string{}}
+	init, err := readNS(1)
+	if err != nil {
+		// Some sandboxes hide PID 1's namespaces even from root; the ones
+		// nslab started in are the next best "host".
+		if init, err = readNS(os.Getpid()); err != nil {
+			snap.Err = fmt.Sprintf("cannot read PID 1's namespaces: %v", err)
+		}
+	}
+	snap.Init = init
+	for t, ino := range init {
+		snap.Names[panels.NSKey{Type: t, Ino: ino}] = "host"
+	}
+	nameNetns(snap)
+	for _, w := range s.watched() {
+		if ctx.Err() != nil {
+			return snap, ctx.Err()
+		}
+		p := readProc(w.PID)
+		p.Label = w.Label
+		snap.Procs = append(snap.Procs, p)
+		for t, ino := range p.NS {
+			k := panels.NSKey{Type: t, Ino: ino}
+			if _, ok := snap.Names[k]; !ok && w.Label != "self" {
+				snap.Names[k] = w.Label
+			}
+		}
+	}
+	if s.Session != nil {
+		snap.Topology = s.topology()
+		panels.PairVeths(snap.Topology)
+	}
+	return snap, nil
+}
+
+func (s *Source) watched() []Watched {
+	if s.Watch != nil {
+		return s.Watch()
+	}
+	out := []Watched{{"self", os.Getpid()}}
+	if s.Session != nil {
+		for _, p := range s.Session.Procs() {
+			out = append(out, Watched{p.Name, p.PID})
+		}
+	}
+	return out
+}
+
+// nameNetns names the inodes of /run/netns/* after their files.
+func nameNetns(snap *panels.Snapshot) {
+	ents, err := os.ReadDir(lab.NetnsDir)
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		var st syscall.Stat_t
+		if syscall.Stat(filepath.Join(lab.NetnsDir, e.Name()), &st) == nil {
+			k := panels.NSKey{Type: "net", Ino: st.Ino}
+			if _, ok := snap.Names[k]; !ok {
+				snap.Names[k] = e.Name()
+			}
+		}
+	}
+}
+
+// topology lists the host's lab links and every lab namespace's links.
+func (s *Source) topology() []panels.Netns {
+	owned := map[string]bool{}
+	for _, e := range s.Session.Owned() {
+		if e.Kind == lab.KindLink && e.Netns == "" {
+			owned[lab.ShortName(e.Name)] = true
+		}
+	}
+	var out []panels.Netns
+	if host, err := s.Session.Links("host"); err == nil {
+		ns := panels.Netns{Name: "host"}
+		for _, l := range host {
+			if owned[l.Name] {
+				ns.Links = append(ns.Links, link(l))
+			}
+		}
+		out = append(out, ns)
+	}
+	for _, name := range s.Session.NetnsList() {
+		links, err := s.Session.Links(name)
+		if err != nil {
+			continue
+		}
+		ns := panels.Netns{Name: name}
+		for _, l := range links {
+			ns.Links = append(ns.Links, link(l))
+		}
+		out = append(out, ns)
+	}
+	if len(out) == 1 && len(out[0].Links) == 0 {
+		return nil
+	}
+	return out
+}
+
+func link(l lab.LinkInfo) panels.Link {
+	return panels.Link{Name: l.Name, Type: l.Type, Up: l.Up, Master: l.Master, Addrs: l.Addrs, Index: l.Index, PeerIdx: l.PeerIdx}
+}

@@ -1,0 +1,37 @@
+package ui
+
+import (
+	"testing"
+
+	"github.com/nslab/nslab/ui/panels"
+)
+
+// BenchmarkView draws a lesson beside the live panels at 200x60 with 1000
+// sockets watched (the budget: 10 ms).
+func BenchmarkView(b *testing.B) {
+	m, _ := newTestApp(b, 200, 60, Options{})
+	press(b, m, keyEnter, keyEnter) // open the lesson, run step 1
+	m.live.SetSnapshot(panels.Sample(1000), nil)
+	b.ResetTimer()
+	for b.Loop() {
+		_ = m.View()
+	}
+}
+
+// BenchmarkViewCatalog draws the catalog at 200x60.
+func BenchmarkViewCatalog(b *testing.B) {
+	m, _ := newTestApp(b, 200, 60, Options{})
+	for b.Loop() {
+		_ = m.View()
+	}
+}
+
+// BenchmarkSnapshotToPanels is the path a snapshot takes into the panels:
+// grouping 1000 sockets by namespace, colour groups, sparkline history.
+func BenchmarkSnapshotToPanels(b *testing.B) {
+	m, _ := newTestApp(b, 200, 60, Options{})
+	s := panels.Sample(1000)
+	for b.Loop() {
+		m.live.SetSnapshot(s, nil)
+	}
+}

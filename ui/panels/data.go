@@ -1,0 +1,129 @@
+// Package panels draws nslab's live panels — the namespace matrix, sockets
+// by namespace, thread and RSS sparklines, and the topology — from plain
+// data. A panel never reads /proc or talks netlink: the root model gets a
+// Snapshot from its source in a tea.Cmd and hands it to each panel.
+package panels
+
+import (
+	"strconv"
+	"time"
+)
+
+// Snapshot is one reading of the kernel, as the panels need it.
+type Snapshot struct {
+	Taken    time.Time
+	Procs    []Proc            // watched processes, in display order
+	Init     map[string]uint64 // PID 1's namespaces, by type
+	Names    map[NSKey]string  // inode names: host, nslab-alpha, pid 4242
+	Topology []Netns           // the lab's network namespaces, host first
+	Err      string            // why the snapshot is partial, if it is
+}
+
+// NSKey names one namespace: its type ("net", "uts", ...) and inode.
+type NSKey struct {
+	Type string
+	Ino  uint64
+}
+
+// Proc is one watched process.
+type Proc struct {
+	Label      string // what the learner calls it: self, proxy, c1
+	PID        int
+	Comm       string
+	NS         map[string]uint64 // by type, as in /proc/PID/ns
+	Threads    []Thread
+	NumThreads int
+	RSS, HWM   uint64 // bytes
+	FDs        int
+	Sockets    []Socket
+	Err        string // what could not be read (exited, no permission)
+}
+
+// Thread is one task of a process and the network namespace it is in.
+type Thread struct {
+	TID   int
+	Comm  string
+	NetNS uint64
+}
+
+// Socket is one socket fd and the network namespace it lives in.
+type Socket struct {
+	FD    int
+	NetNS uint64
+	Proto string
+	Local string
+}
+
+// Netns is one network namespace of the topology and its interfaces.
+type Netns struct {
+	Name  string
+	Links []Link
+}
+
+// Link is one interface. Peer ("ns/name") is filled for veth ends whose
+// other end was found (see PairVeths).
+type Link struct {
+	Name    string
+	Type    string
+	Up      bool
+	Master  string
+	Addrs   []string
+	Index   int
+	PeerIdx int
+	Peer    string
+}
+
+// Name is what the panels print for a namespace: its resolved name, or
+// its inode when nothing names it.
+func (s *Snapshot) Name(typ string, ino uint64) string {
+	if ino == 0 {
+		return "?"
+	}
+	if n, ok := s.Names[NSKey{typ, ino}]; ok {
+		return n
+	}
+	return strconv.FormatUint(ino, 10)
+}
+
+// PairVeths fills Link.Peer for veth pairs: an end in one namespace whose
+// PeerIdx is the other's Index, and the other way round. Ends whose peer
+// is outside the listed namespaces stay unpaired.
+func PairVeths(nss []Netns) {
+	type ref struct{ ns, link int }
+	byIdx := map[int][]ref{}
+	for i, ns := range nss {
+		for j, l := range ns.Links {
+			if l.Type == "veth" {
+				byIdx[l.Index] = append(byIdx[l.Index], ref{i, j})
+			}
+		}
+	}
+	for i := range nss {
+		for j := range nss[i].Links {
+			a := &nss[i].Links[j]
+			if a.Type != "veth" || a.PeerIdx == 0 {
+				continue
+			}
+			for _, r := range byIdx[a.PeerIdx] {
+				b := nss[r.ns].Links[r.link]
+				if (r.ns != i || r.link != j) && b.PeerIdx == a.Index {
+					a.Peer = nss[r.ns].Name + "/" + b.Name
+					break
+				}
+			}
+		}
+	}
+}
+
+// HumanBytes prints a byte count as a learner reads it: 11.2 MB.
+func HumanBytes(n uint64) string {
+	switch {
+	case n >= 1<<30:
+		return strconv.FormatFloat(float64(n)/(1<<30), 'f', 1, 64) + " GB"
+	case n >= 1<<20:
+		return strconv.FormatFloat(float64(n)/(1<<20), 'f', 1, 64) + " MB"
+	case n >= 1<<10:
+		return strconv.FormatFloat(float64(n)/(1<<10), 'f', 0, 64) + " kB"
+	}
+	return strconv.FormatUint(n, 10) + " B"
+}

@@ -1,0 +1,86 @@
+package panels
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/nslab/nslab/ui/common"
+)
+
+func TestPairVeths(t *testing.T) {
+	s := Sample(0)
+	want := map[string]string{"host/vc": "beta/vd", "alpha/va": "beta/vb", "beta/vb": "alpha/va", "beta/vd": "host/vc"}
+	for _, ns := range s.Topology {
+		for _, l := range ns.Links {
+			if got := l.Peer; got != want[ns.Name+"/"+l.Name] {
+				t.Errorf("%s/%s paired with %q, want %q", ns.Name, l.Name, got, want[ns.Name+"/"+l.Name])
+			}
+		}
+	}
+}
+
+func TestSparkline(t *testing.T) {
+	cases := []struct {
+		name string
+		in   []float64
+		w    int
+		want string
+	}{
+		{"a flat line reads as flat", []float64{7, 7, 7}, 3, "███"},
+		{"growth reads as growth", []float64{0, 1, 2, 3, 4, 5, 6, 7}, 8, "▁▂▃▄▅▆▇█"},
+		{"few samples are right-aligned", []float64{1}, 3, "  █"},
+		{"only the newest samples fit", []float64{9, 0, 7}, 2, "▁█"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := Sparkline(c.in, c.w); got != c.want {
+				t.Errorf("Sparkline(%v, %d) = %q, want %q", c.in, c.w, got, c.want)
+			}
+		})
+	}
+}
+
+func TestSocketsHeadline(t *testing.T) {
+	m := NewSockets(common.DefaultStyles(true))
+	m.SetSize(60, 10)
+	m.SetData(Sample(212))
+	if got, want := m.Headline(), "212 sockets in 106 namespaces, all 7 threads in host"; got != want {
+		t.Errorf("headline %q, want %q", got, want)
+	}
+	if m.Selected() != "shared" {
+		t.Errorf("shows %q first, want the process with most sockets", m.Selected())
+	}
+}
+
+func TestMatrixMarksDifferencesFromPID1(t *testing.T) {
+	m := NewNSMatrix(common.DefaultStyles(true))
+	m.SetSize(200, 10)
+	m.SetData(Sample(2))
+	v := ansi.Strip(m.View())
+	for _, l := range strings.Split(v, "\n") {
+		if strings.Contains(l, "c1 4300") && strings.Count(l, "≠") != 4 {
+			t.Errorf("the child differs in net, pid, uts and pid_for_children, and only there: %q", l)
+		}
+		if strings.Contains(l, "self 4242") && strings.Contains(l, "≠") {
+			t.Errorf("self is in the host namespaces: %q", l)
+		}
+	}
+}
+
+func TestFrameIsExactlyItsSize(t *testing.T) {
+	st := common.DefaultStyles(true)
+	for _, sz := range [][2]int{{4, 2}, {10, 3}, {30, 8}} {
+		out := Frame(st.Panel, st.PanelTitle, "a long title that will not fit", "x\ny\nz\nw", sz[0], sz[1])
+		lines := strings.Split(out, "\n")
+		if len(lines) != sz[1] {
+			t.Errorf("%v: %d lines", sz, len(lines))
+		}
+		for _, l := range lines {
+			if w := ansi.StringWidth(l); w != sz[0] {
+				t.Errorf("%v: line %q is %d wide", sz, ansi.Strip(l), w)
+			}
+		}
+	}
+}

@@ -1,0 +1,141 @@
+package ui
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+)
+
+// Progress is what the learner has done, kept across runs in the XDG state
+// directory so that a lesson resumes where it was left.
+type Progress struct {
+	Scenarios map[string]*LessonProgress `json:"scenarios"`
+}
+
+// LessonProgress is one scenario's progress.
+type LessonProgress struct {
+	Step    int       `json:"step"`   // the step to resume at
+	Passed  []bool    `json:"passed"` // per step: all checks held
+	Done    bool      `json:"done"`   // every step passed
+	Updated time.Time `json:"updated"`
+}
+
+// DefaultProgressPath is $XDG_STATE_HOME/nslab/progress.json, or
+// ~/.local/state/nslab/progress.json.
+func DefaultProgressPath() string {
+	dir := os.Getenv("XDG_STATE_HOME")
+	if dir == "" {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return ""
+		}
+		dir = filepath.Join(home, ".local", "state")
+	}
+	return filepath.Join(dir, "nslab", "progress.json")
+}
+
+// Lesson returns (creating) the progress of one scenario.
+func (p *Progress) Lesson(id string) *LessonProgress {
+	if p.Scenarios == nil {
+		p.Scenarios = map[string]*LessonProgress{}
+	}
+	lp := p.Scenarios[id]
+	if lp == nil {
+		lp = &LessonProgress{}
+		p.Scenarios[id] = lp
+	}
+	return lp
+}
+
+// Mark is the catalog symbol state: not started, in progress or done.
+func (p *Progress) Mark(id string) string {
+	lp := p.Scenarios[id]
+	switch {
+	case lp == nil:
+		return "todo"
+	case lp.Done:
+		return "done"
+	case lp.Step > 0 || anyTrue(lp.Passed):
+		return "partial"
+	}
+	return "todo"
+}
+
+func anyTrue(bs []bool) bool {
+	for _, b := range bs {
+		if b {
+			return true
+		}
+	}
+	return false
+}
+
+// clone deep-copies p, so that a save command never shares state with the
+// model that keeps changing.
+func (p Progress) clone() Progress {
+	out := Progress{Scenarios: map[string]*LessonProgress{}}
+	for k, v := range p.Scenarios {
+		c := *v
+		c.Passed = append([]bool(nil), v.Passed...)
+		out.Scenarios[k] = &c
+	}
+	return out
+}
+
+type progressLoadedMsg struct {
+	p   Progress
+	err error
+}
+
+type progressSavedMsg struct{ err error }
+
+// loadProgress reads the progress file; a missing file is an empty one.
+func loadProgress(path string) tea.Cmd {
+	return func() tea.Msg {
+		var p Progress
+		if path == "" {
+			return progressLoadedMsg{p: p}
+		}
+		data, err := os.ReadFile(path)
+		if errors.Is(err, fs.ErrNotExist) {
+			return progressLoadedMsg{p: p}
+		}
+		if err != nil {
+			return progressLoadedMsg{p: p, err: fmt.Errorf("read progress: %w", err)}
+		}
+		if err := json.Unmarshal(data, &p); err != nil {
+			return progressLoadedMsg{err: fmt.Errorf("progress file %s is damaged (%v): starting afresh", path, err)}
+		}
+		return progressLoadedMsg{p: p}
+	}
+}
+
+// saveProgress writes p atomically (temp file + rename).
+func saveProgress(path string, p Progress) tea.Cmd {
+	if path == "" {
+		return nil
+	}
+	return func() tea.Msg {
+		data, err := json.MarshalIndent(p, "", "  ")
+		if err != nil {
+			return progressSavedMsg{err}
+		}
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return progressSavedMsg{fmt.Errorf("save progress: %w", err)}
+		}
+		tmp := path + ".tmp"
+		if err := os.WriteFile(tmp, data, 0o644); err != nil {
+			return progressSavedMsg{fmt.Errorf("save progress: %w", err)}
+		}
+		if err := os.Rename(tmp, path); err != nil {
+			return progressSavedMsg{fmt.Errorf("save progress: %w", err)}
+		}
+		return progressSavedMsg{}
+	}
+}
