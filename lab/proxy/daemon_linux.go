@@ -134,7 +134,12 @@ func workerMain() {
 			stop()
 		}()
 	}
-	if err := runDaemon(ctx, spec, ready); err != nil {
+	// Serve from an ordinary goroutine: the main goroutine is locked to the
+	// main thread (see cmd/nslab), and every wait on it would hand work
+	// between threads and leave extra idle threads behind.
+	errc := make(chan error, 1)
+	go func() { errc <- runDaemon(ctx, spec, ready) }()
+	if err := <-errc; err != nil {
 		spec.Config.Logger.Error("proxy worker failed", "err", err)
 		os.Exit(1)
 	}

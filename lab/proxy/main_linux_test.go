@@ -39,8 +39,9 @@ type world struct {
 func newWorld(t testing.TB, n int, backends bool) *world {
 	t.Helper()
 	w := &world{s: labtest.New(t), nss: map[string]*lab.Netns{}}
-	for range n {
-		name := labtest.Name("t")
+	base := labtest.Name("t") // random once; 200 random names would collide
+	for i := range n {
+		name := fmt.Sprintf("%s-%d", base, i)
 		ns := w.addTenant(t, name, backends)
 		w.names = append(w.names, name)
 		w.nss[name] = ns

@@ -324,7 +324,7 @@ func (p *Proxy) AddTenant(names ...string) error {
 			p.log.Warn("could not reserve file descriptors up front", "err", err)
 		}
 	}
-	workers := runtime.GOMAXPROCS(0)
+	workers := bindWorkers
 	if p.cfg.Strategy == ProcessPerNamespace {
 		workers *= 4 // children start in parallel; each waits on its own exec
 	}
@@ -699,3 +699,8 @@ func (p *Proxy) removeKey(ln *listener) {
 	}
 	p.mu.Unlock()
 }
+
+// bindWorkers is how many tenants bind at once. More than one makes the
+// runtime start extra threads for the concurrent locked switches, which
+// then idle for the life of the process.
+var bindWorkers = 1

@@ -168,3 +168,40 @@ func (r Route) check() (field string, err error) {
 	}
 	return "", nil
 }
+
+// ParseRouteFlag parses LISTEN=TARGET (the `nslab proxy --route` form),
+// with an optional ",http,host=PATTERN" or ",http,path=PATTERN" suffix for
+// HTTP mode.
+func ParseRouteFlag(s string) (Route, error) {
+	spec, opts, _ := strings.Cut(s, ",")
+	l, t, ok := strings.Cut(spec, "=")
+	if !ok {
+		return Route{}, fmt.Errorf("want LISTEN=TARGET, like {tenant}/tcp/127.0.0.1:8080={tenant}/tcp/10.0.0.1:9000")
+	}
+	var r Route
+	var err error
+	if r.Listen, err = ParseEndpoint(l); err != nil {
+		return Route{}, err
+	}
+	if r.Target, err = ParseEndpoint(t); err != nil {
+		return Route{}, err
+	}
+	for _, o := range strings.Split(opts, ",") {
+		k, v, _ := strings.Cut(o, "=")
+		switch k {
+		case "":
+		case "http":
+			r.Mode = HTTP
+		case "host":
+			r.Host = v
+		case "path":
+			r.Path = v
+		default:
+			return Route{}, fmt.Errorf("unknown option %q: use http, host=PATTERN or path=PATTERN", k)
+		}
+	}
+	if _, err := r.check(); err != nil {
+		return Route{}, err
+	}
+	return r, nil
+}

@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/nslab/nslab/lab"
 )
 
@@ -126,7 +128,7 @@ func (p *Proxy) startChild(t *tenant, routes []Route) (*child, error) {
 		return nil, fmt.Errorf("start the namespace's proxy process: %w", err)
 	}
 	c := &child{tenant: t.name, cmd: cmd, stdin: stdinW, done: make(chan struct{})}
-	go func() { cmd.Wait(); close(c.done) }()
+	go func() { waitExited(cmd.Process.Pid); cmd.Wait(); close(c.done) }()
 	if err := waitReady(readyR, 30*time.Second, c.done); err != nil {
 		c.kill()
 		return nil, err
@@ -157,4 +159,27 @@ func (c *child) stop() {
 		c.cmd.Process.Kill()
 		<-c.done
 	}
+}
+
+// waitExited waits on the netpoller until process pid has exited, so that
+// the Wait that follows returns at once. A goroutine in a plain Wait sits
+// in wait4(2) and holds an OS thread: with one per child, the parent of N
+// children would grow N threads just waiting.
+func waitExited(pid int) {
+	pidfd, err := unix.PidfdOpen(pid, unix.PIDFD_NONBLOCK)
+	if err != nil {
+		return // old kernel: fall back to the blocking Wait
+	}
+	f := os.NewFile(uintptr(pidfd), "pidfd")
+	defer f.Close()
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return
+	}
+	rc.Read(func(fd uintptr) bool {
+		// A pidfd turns readable when the process exits.
+		pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+		n, _ := unix.Poll(pfd, 0)
+		return n > 0
+	})
 }
