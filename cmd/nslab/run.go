@@ -206,7 +206,7 @@ func runStep(ctx context.Context, w io.Writer, r *script.Runner, n int, st scena
 	labRes := r.Run(ctx, todo)
 	for _, res := range labRes {
 		fmt.Fprintf(w, "  $ %s\n", res.Stmt.Text)
-		if res.Output != "" && !res.IsCheck() {
+		if res.Output != "" {
 			fmt.Fprintln(w, indentText(res.Output, "    "))
 		}
 		if res.Err != nil {

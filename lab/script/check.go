@@ -66,7 +66,7 @@ var cmdExpect = &Command{
 	Name: "expect", NS: true, IsCheck: true,
 	Usage: "expect ping IP [-n NS] ok|fails | link NAME [-n NS] up|down|exists|absent | netns NAME exists|absent | " +
 		"ns TYPE PROC ==|!= PROC|NS | threads PROC OP N | rss PROC OP SIZE | sockets PROC in NS OP N | " +
-		"hostname PROC == NAME | output contains TEXT   [within DURATION]",
+		"hostname PROC ==|!= NAME|host | pid PROC OP N | output contains|lacks TEXT   [within DURATION]",
 	Summary: "assert what the kernel shows; with `within 60s` wait for it (hands-on steps)",
 	Example: "expect ping 10.0.0.2 -n alpha ok",
 	parse:   parseExpect,
@@ -83,7 +83,7 @@ func parseExpect(p *parser) (Action, error) {
 		within = d
 		p.toks = p.toks[:n-2]
 	}
-	what, err := p.keyword("ping", "link", "netns", "ns", "threads", "rss", "sockets", "hostname", "output")
+	what, err := p.keyword("ping", "link", "netns", "ns", "threads", "rss", "sockets", "hostname", "pid", "output")
 	if err != nil {
 		return nil, err
 	}
@@ -103,6 +103,8 @@ func parseExpect(p *parser) (Action, error) {
 		c, err = expectSockets(p)
 	case "hostname":
 		c, err = expectHostname(p)
+	case "pid":
+		c, err = expectPID(p)
 	case "output":
 		c, err = expectOutput(p)
 	}
@@ -436,6 +438,12 @@ func expectHostname(p *parser) (*check, error) {
 			got, err := hostnameOf(ctx, env, who)
 			if err != nil {
 				return false, "", err
+			}
+			want := want
+			if want == "host" { // the host's name, whatever it is
+				if want, err = os.Hostname(); err != nil {
+					return false, "", err
+				}
 			}
 			return (got == want) == same, "it is " + got, nil
 		},

@@ -94,6 +94,9 @@ var cmdSpawn = &Command{
 				if err != nil {
 					return "", err
 				}
+				if len(opt.Namespaces) == 0 {
+					return fmt.Sprintf("%s is pid %d, in all of the host's namespaces", pr.Name, pr.PID), nil
+				}
 				return fmt.Sprintf("%s is pid %d, in new %s namespaces", pr.Name, pr.PID, strings.Join(opt.Namespaces, ", ")), nil
 			},
 			shell:  sh,
@@ -237,7 +240,7 @@ var cmdExec = &Command{
 		sh := strings.Join(quoteAll(argv), " ")
 		switch {
 		case proc != "":
-			sh = "nsenter -t $PID_OF_" + strings.ToUpper(goIdent(proc)) + " -a " + sh
+			sh = "nsenter -t $PID_OF_" + strings.ToUpper(goIdent(proc)) + " -a --preserve-credentials " + sh
 		case !lab.IsHost(ns):
 			sh = "ip netns exec " + lab.SysName(ns) + " " + sh
 		}
@@ -281,7 +284,10 @@ func runExec(ctx context.Context, env *Env, ns, proc string, argv []string) (str
 		if err != nil {
 			return "", errors.New("exec -p needs nsenter (util-linux)")
 		}
-		argv = append([]string{"nsenter", "-t", strconv.Itoa(pr.PID), "-a", "--"}, argv...)
+		// --preserve-credentials: without it nsenter switches to uid and
+		// gid 0 after entering a user namespace, which fails (EINVAL) in
+		// one that has no map for 0 yet -- the very state a lesson shows.
+		argv = append([]string{"nsenter", "-t", strconv.Itoa(pr.PID), "-a", "--preserve-credentials", "--"}, argv...)
 		path = nsenter
 	}
 	f, err := os.CreateTemp("", "nslab-exec-*")

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"syscall"
 	"time"
 
@@ -103,6 +104,22 @@ func (s *Source) topology() []panels.Netns {
 			continue
 		}
 		ns := panels.Netns{Name: name}
+		for _, l := range links {
+			ns.Links = append(ns.Links, link(l))
+		}
+		out = append(out, ns)
+	}
+	// Spawned children with a network namespace of their own are the
+	// "containers" of the veth and bridge lessons.
+	for _, p := range s.Session.Procs() {
+		if !slices.Contains(p.Namespaces, "net") {
+			continue
+		}
+		links, err := s.Session.Links(p.Name)
+		if err != nil {
+			continue
+		}
+		ns := panels.Netns{Name: p.Name}
 		for _, l := range links {
 			ns.Links = append(ns.Links, link(l))
 		}
