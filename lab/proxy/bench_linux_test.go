@@ -2,8 +2,8 @@ package proxy_test
 
 import (
 	"io"
-	"strconv"
 	"net"
+	"strconv"
 	"testing"
 	"time"
 
