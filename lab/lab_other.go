@@ -165,3 +165,6 @@ func (s *Session) Kill(string) error                 { return unsupported("kill"
 
 // Reset removes what the session created (Linux only).
 func (s *Session) Reset() error { return unsupported("reset") }
+
+// Stop stops a process the session started (Linux only).
+func (s *Session) Stop(string, time.Duration) error { return unsupported("stop a process") }

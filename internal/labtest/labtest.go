@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
+	"runtime"
 	"testing"
 
 	"github.com/nslab/nslab/lab"
@@ -17,6 +18,11 @@ import (
 // is re-executed as the child's init (see lab.Spawn).
 func Main(m *testing.M) {
 	lab.Init()
+	// Keep every test goroutine off the main thread, as nslab's own main
+	// does: the runtime never discards the main thread, so a namespace
+	// switch that failed to restore on it would leave it in the wrong
+	// namespace for good.
+	runtime.LockOSThread()
 	os.Exit(m.Run())
 }
 

@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/nslab/nslab/lab"
+	"github.com/nslab/nslab/lab/proxy"
 )
 
 // Env is what a run accumulates: the session, named sockets, the last
@@ -18,13 +19,14 @@ type Env struct {
 	mu      sync.Mutex
 	sockets map[string]io.Closer
 	order   []string
+	proxies map[string]*proxy.Client
 	output  string
 	watched []string
 }
 
 // NewEnv makes an environment over a session.
 func NewEnv(s *lab.Session) *Env {
-	return &Env{S: s, sockets: map[string]io.Closer{}}
+	return &Env{S: s, sockets: map[string]io.Closer{}, proxies: map[string]*proxy.Client{}}
 }
 
 // LastOutput is the output of the last command that printed something.
@@ -73,4 +75,8 @@ func (e *Env) Close() {
 	}
 	e.sockets = map[string]io.Closer{}
 	e.order = nil
+	for _, c := range e.proxies {
+		c.Close() // the worker process is the session's, stopped when it closes
+	}
+	e.proxies = map[string]*proxy.Client{}
 }

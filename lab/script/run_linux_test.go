@@ -126,3 +126,37 @@ func TestAFailingCheckSaysWhatItSaw(t *testing.T) {
 		t.Errorf("after a failed command the block went on: %+v", res)
 	}
 }
+
+func TestProxyCommandsServeTenantsWithTheSameAddress(t *testing.T) {
+	s := labtest.New(t)
+	r := script.NewRunner(s)
+	defer r.Close()
+	a, b, p := labtest.Name("pa"), labtest.Name("pb"), labtest.Name("p")
+	src := fmt.Sprintf(`
+netns add %[1]s
+netns add %[2]s
+link set lo up -n %[1]s
+link set lo up -n %[2]s
+addr add 10.0.0.1/32 dev lo -n %[1]s
+addr add 10.0.0.1/32 dev lo -n %[2]s
+listen tcp 10.0.0.1:9000 -n %[1]s as ba
+listen tcp 10.0.0.1:9000 -n %[2]s as bb
+proxy start %[3]s route {tenant}/tcp/127.0.0.1:8080={tenant}/tcp/10.0.0.1:9000 tenants %[1]s
+proxy add %[3]s %[2]s
+connect tcp 127.0.0.1:8080 -n %[2]s send via-proxy
+expect output contains echo: via-proxy
+expect sockets %[3]s in %[1]s == 1
+expect sockets %[3]s in %[2]s == 1
+expect ns net %[3]s == host
+proxy stats %[3]s
+expect output contains 2 tenants
+expect output contains 1 connections
+proxy del %[3]s %[1]s
+expect sockets %[3]s in %[1]s == 0 within 5s
+proxy stop %[3]s
+`, a, b, p)
+	run(t, r, src)
+	if _, ok := s.Proc(p); ok {
+		t.Error("the proxy worker is still a session process after proxy stop")
+	}
+}
