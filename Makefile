@@ -5,7 +5,7 @@ VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 PREFIX  ?= /usr/local
 
-.PHONY: all build run test test-short bench lint install soak fuzz check-leftovers clean
+.PHONY: all build run test test-short bench lint install soak fuzz check-leftovers list-lab clean
 
 all: build
 
@@ -19,8 +19,9 @@ run: build
 ## test: format and vet, then every test (privileged ones need root), then
 ## prove that nothing the lab made is left on the machine.
 test: lint build
+	@$(MAKE) --no-print-directory -s list-lab > .leftovers-before
 	$(GO) test -count=1 -timeout 25m ./...
-	$(MAKE) --no-print-directory check-leftovers
+	@$(MAKE) --no-print-directory check-leftovers
 
 test-short: lint
 	$(GO) test -count=1 -short ./...
@@ -41,12 +42,17 @@ lint:
 	$(GO) vet ./...
 	GOOS=darwin $(GO) vet ./...
 
-## check-leftovers fails if any nslab- namespace or link exists on the host.
+## list-lab prints every nslab- namespace and host link, one a line.
+list-lab:
+	@{ ip netns list 2>/dev/null | awk '{print "netns " $$1}'; ip -br link 2>/dev/null | awk '{print "link " $$1}'; } | grep ' nslab-' | sed 's/@.*//' | sort || true
+
+## check-leftovers fails if the tests left an nslab- namespace or link that
+## was not there before them (.leftovers-before, written by `make test`).
 check-leftovers:
-	@ns=$$(ip netns list 2>/dev/null | awk '{print $$1}' | grep '^nslab-' || true); \
-	links=$$(ip -br link 2>/dev/null | awk '{print $$1}' | grep 'nslab-' || true); \
-	if [ -n "$$ns$$links" ]; then echo "LEFTOVERS after tests:"; echo "$$ns"; echo "$$links"; exit 1; fi; \
-	echo "no nslab- namespaces or links left"
+	@touch .leftovers-before; $(MAKE) --no-print-directory -s list-lab > .leftovers-after; \
+	new=$$(comm -13 .leftovers-before .leftovers-after); rm -f .leftovers-after; \
+	if [ -n "$$new" ]; then echo "LEFTOVERS after tests:"; echo "$$new"; exit 1; fi; \
+	echo "no nslab- namespaces or links left by the tests"
 
 install: build
 	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/nslab
