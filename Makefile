@@ -42,9 +42,10 @@ lint:
 	$(GO) vet ./...
 	GOOS=darwin $(GO) vet ./...
 
-## list-lab prints every nslab- namespace and host link, one a line.
-list-lab:
-	@{ ip netns list 2>/dev/null | awk '{print "netns " $$1}'; ip -br link 2>/dev/null | awk '{print "link " $$1}'; } | grep ' nslab-' | sed 's/@.*//' | sort || true
+## list-lab prints the nslab- namespaces and host links that no running lab
+## session owns, one a line (a run or test still going is not a leftover).
+list-lab: build
+	@./$(BIN) cleanup --orphans
 
 ## check-leftovers fails if the tests left an nslab- namespace or link that
 ## was not there before them (.leftovers-before, written by `make test`).

@@ -276,3 +276,24 @@ func Leftovers(dir string) (sessions, resources int) {
 	}
 	return sessions, resources
 }
+
+// LiveOwned returns the namespaces and host links that running sessions
+// (their journal still locked) own: not leftovers, whoever sees them.
+func LiveOwned(dir string) (netns, links map[string]bool) {
+	netns, links = map[string]bool{}, map[string]bool{}
+	jfs, _ := ReadJournals(dir)
+	for _, jf := range jfs {
+		if !jf.Alive {
+			continue
+		}
+		for _, e := range jf.Live {
+			switch {
+			case e.Kind == KindNetns:
+				netns[e.Name] = true
+			case e.Kind == KindLink && e.Netns == "":
+				links[e.Name] = true
+			}
+		}
+	}
+	return netns, links
+}

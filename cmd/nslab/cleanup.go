@@ -3,6 +3,10 @@ package main
 import (
 	"fmt"
 	"io"
+	"net"
+	"os"
+	"sort"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -10,6 +14,7 @@ import (
 )
 
 func init() {
+	var orphans bool
 	cmd := &cobra.Command{
 		Use:   "cleanup",
 		Short: "Remove what killed or crashed lab runs left behind",
@@ -19,6 +24,9 @@ running. Sessions still running are left alone, and so is any nslab-* namespace
 or link that no journal records: nslab removes only what it made.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if orphans {
+				return printOrphans(cmd.OutOrStdout())
+			}
 			rep, err := lab.Cleanup(lab.RunDir())
 			if err != nil {
 				return err
@@ -30,7 +38,36 @@ or link that no journal records: nslab removes only what it made.`,
 			return nil
 		},
 	}
+	cmd.Flags().BoolVar(&orphans, "orphans", false, "only list (one a line) the nslab- namespaces and host links no running session owns; change nothing")
 	root.AddCommand(cmd)
+}
+
+// printOrphans lists nslab- resources no running lab session owns: what a
+// finished test or run would have left behind.
+func printOrphans(w io.Writer) error {
+	netns, links := lab.LiveOwned(lab.RunDir())
+	var out []string
+	if ents, err := os.ReadDir(lab.NetnsDir); err == nil {
+		for _, e := range ents {
+			if strings.HasPrefix(e.Name(), lab.Prefix) && !netns[e.Name()] {
+				out = append(out, "netns "+e.Name())
+			}
+		}
+	}
+	ifs, err := net.Interfaces()
+	if err != nil {
+		return err
+	}
+	for _, i := range ifs {
+		if strings.HasPrefix(i.Name, lab.Prefix) && !links[i.Name] {
+			out = append(out, "link "+i.Name)
+		}
+	}
+	sort.Strings(out)
+	for _, l := range out {
+		fmt.Fprintln(w, l)
+	}
+	return nil
 }
 
 func printCleanup(w io.Writer, rep lab.CleanupReport) {
