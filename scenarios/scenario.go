@@ -194,6 +194,16 @@ func Parse(file string, src []byte) (*Scenario, error) {
 	}
 	flushProse()
 
+	// Names: every -n NS, child, proxy and socket a line uses must be made
+	// by an earlier line (a lab, unattended or check block: `expect netns
+	// blue exists within 60s` counts, for hands-on steps).
+	scope := script.NewScope()
+	for _, st := range sc.Steps {
+		for _, x := range slices.Concat(st.Lab, st.Unattended, st.Check) {
+			errs = append(errs, scope.Check(x)...)
+		}
+	}
+
 	if len(sc.Steps) == 0 {
 		fail(len(lines), 1, "no steps: each step is a `## Title` heading followed by its blocks")
 	}

@@ -206,6 +206,9 @@ func expectNetns(p *parser) (*check, error) {
 	if err != nil {
 		return nil, err
 	}
+	if want.Text == "exists" && lab.ValidateNetnsName(t.Text) == nil {
+		p.define(KindNetns, t) // it holds only if the namespace exists: later lines may use it
+	}
 	sys, exists := lab.SysName(t.Text), want.Text == "exists"
 	return &check{desc: fmt.Sprintf("network namespace %s %s", sys, want.Text),
 		test: func(context.Context, *Env) (bool, string, error) {
@@ -263,6 +266,12 @@ func expectNs(p *parser) (*check, error) {
 	if err != nil {
 		return nil, err
 	}
+	k := KindProc
+	if typ.Text == "net" {
+		k = KindNetOrProc // nsInode falls back to a lab namespace for net
+	}
+	p.ref(k, a)
+	p.ref(k, b)
 	t, who, other, same := typ.Text, a.Text, b.Text, op.Text == "=="
 	return &check{desc: fmt.Sprintf("%s namespace of %s %s %s's", t, who, map[bool]string{true: "is", false: "is not"}[same], other),
 		test: func(_ context.Context, env *Env) (bool, string, error) {
@@ -279,6 +288,16 @@ func expectNs(p *parser) (*check, error) {
 		shell:  fmt.Sprintf("readlink /proc/$PID/ns/%s  # compare the inode in [...]", t),
 		gocode: fmt.Sprintf("var a, b unix.Stat_t\nunix.Stat(\"/proc/\"+pid+\"/ns/%s\", &a)\nsame := a.Ino == b.Ino", t),
 	}, nil
+}
+
+// proc takes a process argument (self, host, a PID, a spawned child or a
+// proxy) and records it for Scope.
+func (p *parser) proc() (Token, error) {
+	t, err := p.word("a process (self, a PID or a spawned child)")
+	if err == nil {
+		p.ref(KindProc, t)
+	}
+	return t, err
 }
 
 func parseOp(p *parser) (string, error) {
@@ -323,7 +342,7 @@ func parseSize(s string) (int64, error) {
 }
 
 func expectProcNumber(p *parser, what string) (*check, error) {
-	a, err := p.word("a process (self, a PID or a spawned child)")
+	a, err := p.proc()
 	if err != nil {
 		return nil, err
 	}
@@ -365,7 +384,7 @@ func expectProcNumber(p *parser, what string) (*check, error) {
 }
 
 func expectSockets(p *parser) (*check, error) {
-	a, err := p.word("a process (self, a PID or a spawned child)")
+	a, err := p.proc()
 	if err != nil {
 		return nil, err
 	}
@@ -376,6 +395,7 @@ func expectSockets(p *parser) (*check, error) {
 	if err != nil {
 		return nil, err
 	}
+	p.ref(KindNetOrProc, nst)
 	op, err := parseOp(p)
 	if err != nil {
 		return nil, err
@@ -420,7 +440,7 @@ func expectSockets(p *parser) (*check, error) {
 }
 
 func expectHostname(p *parser) (*check, error) {
-	a, err := p.word("a process (self, a PID or a spawned child)")
+	a, err := p.proc()
 	if err != nil {
 		return nil, err
 	}

@@ -60,6 +60,7 @@ var cmdNetnsAdd = &Command{
 		if err := lab.ValidateNetnsName(n.Text); err != nil {
 			return nil, p.errAt(n, "%v", err)
 		}
+		p.define(KindNetns, n)
 		name := n.Text
 		return &act{
 			run: func(_ context.Context, env *Env) (string, error) {
@@ -84,6 +85,7 @@ var cmdNetnsDel = &Command{
 		if err != nil {
 			return nil, err
 		}
+		p.ref(KindNetns, n)
 		name := n.Text
 		return &act{
 			run: func(_ context.Context, env *Env) (string, error) {
@@ -155,6 +157,9 @@ var cmdLinkAdd = &Command{
 				return nil, err
 			}
 			peerNS = t.Text
+			if !lab.IsHost(peerNS) {
+				p.ref(KindNetns, t)
+			}
 		}
 		if err := lab.ValidateLinkName(peer, lab.IsHost(peerNS)); err != nil {
 			return nil, p.errAt(pt, "%v", err)
@@ -235,6 +240,9 @@ var cmdLinkSet = &Command{
 			return nil, err
 		}
 		to := t.Text
+		if !lab.IsHost(to) {
+			p.ref(KindNetns, t)
+		}
 		return &act{
 			run: func(_ context.Context, env *Env) (string, error) {
 				target, err := env.S.NetnsOf(to)

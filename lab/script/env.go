@@ -20,11 +20,12 @@ type Env struct {
 	order   []string
 	output  string
 	watched []string
+	proxies map[string]*proxyCtl
 }
 
 // NewEnv makes an environment over a session.
 func NewEnv(s *lab.Session) *Env {
-	return &Env{S: s, sockets: map[string]io.Closer{}}
+	return &Env{S: s, sockets: map[string]io.Closer{}, proxies: map[string]*proxyCtl{}}
 }
 
 // LastOutput is the output of the last command that printed something.
@@ -64,13 +65,31 @@ func (e *Env) Sockets() []string {
 	return out
 }
 
-// Close closes every socket the run opened.
+// Proxies lists the names of running proxies (from proxy start).
+func (e *Env) Proxies() []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := make([]string, 0, len(e.proxies))
+	for n := range e.proxies {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Close closes every socket the run opened and its proxy control
+// connections. Proxy workers are processes of the session: closing the
+// session stops them.
 func (e *Env) Close() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	for _, c := range e.sockets {
 		c.Close()
 	}
+	for _, p := range e.proxies {
+		p.client.Close()
+	}
 	e.sockets = map[string]io.Closer{}
+	e.proxies = map[string]*proxyCtl{}
 	e.order = nil
 }

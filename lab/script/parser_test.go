@@ -28,6 +28,11 @@ func TestParseErrorsSayWhereAndWhat(t *testing.T) {
 		{"a host link name too long for the prefix", "link add averylongname type bridge", 10, "at most 15 bytes"},
 		{"a bad ping count", "ping 10.0.0.1 -c lots", 18, "want a number"},
 		{"spawn with an unknown namespace type", "spawn c1 net,utz", 10, "did you mean `uts`"},
+		{"a proxy strategy typo", "proxy start p strategy=share route {tenant}/tcp/127.0.0.1:1={tenant}/tcp/10.0.0.1:2", 15, "did you mean `shared`"},
+		{"a proxy route without a target", "proxy start p route {tenant}/tcp/127.0.0.1:1", 21, "want LISTEN=TARGET"},
+		{"a proxy without routes", "proxy start p", 14, "at least one `route"},
+		{"a proxy add without tenants", "proxy add p", 12, "missing one or more tenant namespaces"},
+		{"a child may not be called self", "spawn self net", 7, "pick another name"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -57,6 +62,10 @@ func TestParseGivesShellAndGo(t *testing.T) {
 		{"exec -n alpha -- ss -ltn", "ip netns exec nslab-alpha ss -ltn", "cmd.Start()"},
 		{"listen tcp 127.0.0.1:8080 -n alpha as web", "ip netns exec nslab-alpha socat TCP-LISTEN:8080,fork,bind=127.0.0.1 EXEC:cat &", "net.Listen(\"tcp\", \"127.0.0.1:8080\")"},
 		{"spawn c1 net,uts hostname box", "unshare --net --uts sh -c 'hostname box; exec sleep infinity' &", "CLONE_NEWNET | syscall.CLONE_NEWUTS"},
+		{"proxy start px strategy=thread-per-namespace route {tenant}/tcp/127.0.0.1:80={tenant}/tcp/10.0.0.1:80 tenants a,b",
+			"nslab proxy --name px --control /run/nslab/px.sock --strategy thread-per-namespace --route '{tenant}/tcp/127.0.0.1:80={tenant}/tcp/10.0.0.1:80' --tenant a --tenant b &",
+			"proxy.StartWorker(session, \"px\""},
+		{"proxy add px a b", "curl --unix-socket /run/nslab/px.sock -X POST 'http://proxy/tenants?name=a&name=b'", "c.AddTenant(\"a\", \"b\")"},
 	}
 	for _, tt := range tests {
 		st, err := ParseLine("", 1, tt.line)

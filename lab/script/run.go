@@ -38,7 +38,16 @@ func NewRunner(s *lab.Session) *Runner { return &Runner{Env: NewEnv(s)} }
 // Exec runs one statement.
 func (r *Runner) Exec(ctx context.Context, st Stmt) Result {
 	t0 := time.Now()
-	out, err := st.Action.Run(ctx, r.Env)
+	var out string
+	var err error
+	if !st.Cmd.IsCheck {
+		// (A check may wait, within, for what the learner is about to
+		// create: it reports a missing name itself.)
+		err = r.checkLive(st)
+	}
+	if err == nil {
+		out, err = st.Action.Run(ctx, r.Env)
+	}
 	res := Result{Stmt: st, Output: out, Err: err, Elapsed: time.Since(t0)}
 	if out != "" && !res.IsCheck() {
 		r.Env.setOutput(out)
@@ -111,5 +120,5 @@ func (r *Runner) Completions() []string {
 	for _, p := range r.Env.S.Procs() {
 		out = append(out, p.Name)
 	}
-	return append(out, r.Env.Sockets()...)
+	return append(append(out, r.Env.Sockets()...), r.Env.Proxies()...)
 }
