@@ -25,6 +25,7 @@ func (e *CheckError) Error() string { return e.Msg }
 type check struct {
 	desc   string
 	within time.Duration
+	asked  time.Duration // the `within` the line gave (within may add a grace)
 	test   func(ctx context.Context, env *Env) (bool, string, error)
 	shell  string
 	gocode string
@@ -57,6 +58,16 @@ func (c *check) Run(ctx context.Context, env *Env) (string, error) {
 		case <-time.After(pollEvery):
 		}
 	}
+}
+
+// Within is how long the statement's check waits for its claim to hold
+// (`within 60s`): a UI says "waiting" while it does. 0 for a check tested
+// at once and for commands.
+func (s Stmt) Within() time.Duration {
+	if c, ok := s.Action.(*check); ok {
+		return c.asked
+	}
+	return 0
 }
 
 func (c *check) Shell() string { return c.shell }
@@ -114,7 +125,7 @@ func parseExpect(p *parser) (Action, error) {
 	if err := p.done(); err != nil {
 		return nil, err
 	}
-	c.within = max(within, c.within)
+	c.within, c.asked = max(within, c.within), within
 	return c, nil
 }
 
