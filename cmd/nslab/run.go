@@ -22,6 +22,7 @@ type runOptions struct {
 	yes, asJSON, keep, all bool
 	from                   int
 	record                 string
+	lines                  <-chan string // stdin, for the pause between steps
 }
 
 // Transcript types, for --json and --record.
@@ -81,6 +82,9 @@ at the end (and on Ctrl-C) unless --keep.`,
 				}
 				sc.CheckRequires(lab.Features(lab.Doctor()))
 				todo = []*scenarios.Scenario{sc}
+			}
+			if !o.yes && !o.asJSON {
+				o.lines = stdinLines(cmd.InOrStdin())
 			}
 			failed := 0
 			var reports []runReport
@@ -144,33 +148,33 @@ func runScenario(ctx context.Context, cmd *cobra.Command, sc *scenarios.Scenario
 			return rep, errors.New("not run (pass --yes to run outside scenarios without asking)")
 		}
 	}
-	in := bufio.NewReader(cmd.InOrStdin())
 	err := withSession(ctx, cmd.ErrOrStderr(), o.keep, func(ctx context.Context, s *lab.Session) error {
 		r := script.NewRunner(s)
 		defer r.Close()
 		fmt.Fprintf(w, "━━ %s — %s\n%s\n", sc.ID, sc.Title, wrapText(sc.Intro))
+		if err := sc.Rebuild(ctx, r, o.from-1); err != nil {
+			return fmt.Errorf("--from %d: %w", o.from, err)
+		}
 		rep.OK = true
-		for i, st := range sc.Steps {
+		for i := o.from - 1; i < len(sc.Steps); i++ {
 			if ctx.Err() != nil {
 				return errors.New("interrupted")
 			}
-			if i+1 < o.from {
-				for _, res := range r.Run(ctx, append(st.Lab, st.Unattended...)) {
-					if res.Err != nil {
-						return fmt.Errorf("rebuilding step %d (%s) for --from: %s: %w", i+1, st.Title, res.Stmt.Text, res.Err)
-					}
-				}
-				continue
-			}
-			sr := runStep(ctx, w, r, i+1, st, o.yes)
+			sr := runStep(ctx, w, r, i+1, &sc.Steps[i], o.yes)
 			rep.Steps = append(rep.Steps, sr)
 			if !sr.OK {
 				rep.OK = false
 			}
 			if !o.yes && !o.asJSON && i+1 < len(sc.Steps) {
 				fmt.Fprint(w, "\n[enter] next step ")
-				if _, err := in.ReadString('\n'); err != nil {
+				select {
+				case _, ok := <-o.lines:
+					if !ok {
+						fmt.Fprintln(w)
+					}
+				case <-ctx.Done():
 					fmt.Fprintln(w)
+					return errors.New("interrupted")
 				}
 			}
 		}
@@ -182,14 +186,35 @@ func runScenario(ctx context.Context, cmd *cobra.Command, sc *scenarios.Scenario
 		return nil
 	})
 	if err == nil && o.record != "" {
-		err = writeRecord(o.record, sc, rep)
+		err = writeRecord(o.record, sc, rep, o.from)
 	}
 	return rep, err
 }
 
-func runStep(ctx context.Context, w io.Writer, r *script.Runner, n int, st scenarios.Step, unattended bool) stepReport {
-	sr := stepReport{N: n, Title: st.Title, OK: true}
+// stdinLines reads lines in the background, so a pause between steps
+// still ends at once on Ctrl-C (which cancels the run's context).
+func stdinLines(in io.Reader) <-chan string {
+	ch := make(chan string)
+	go func() {
+		defer close(ch)
+		br := bufio.NewReader(in)
+		for {
+			l, err := br.ReadString('\n')
+			if err != nil {
+				return
+			}
+			ch <- l
+		}
+	}()
+	return ch
+}
+
+func runStep(ctx context.Context, w io.Writer, r *script.Runner, n int, st *scenarios.Step, unattended bool) stepReport {
+	sr := stepReport{N: n, Title: st.Title}
 	fmt.Fprintf(w, "\n── %d. %s\n%s\n", n, st.Title, wrapText(st.Prose))
+	if st.HandsOn() && !unattended {
+		fmt.Fprintln(w, "  (hands-on: type what the step asks in a second terminal; the checks wait for you)")
+	}
 	report := func(res script.Result) cmdReport {
 		c := cmdReport{Line: res.Stmt.Line, Text: res.Stmt.Text, Shell: res.Stmt.Shell(), Output: res.Output, OK: res.Err == nil}
 		if res.Err != nil {
@@ -197,39 +222,44 @@ func runStep(ctx context.Context, w io.Writer, r *script.Runner, n int, st scena
 		}
 		return c
 	}
-	todo := st.Lab
-	if unattended {
-		todo = append(todo, st.Unattended...) // no learner to type them
-	} else if len(st.Unattended) > 0 {
-		fmt.Fprintln(w, "  (hands-on: type the commands above in a second terminal; the checks wait for you)")
-	}
-	labRes := r.Run(ctx, todo)
-	for _, res := range labRes {
-		fmt.Fprintf(w, "  $ %s\n", res.Stmt.Text)
-		if res.Output != "" {
-			fmt.Fprintln(w, indentText(res.Output, "    "))
-		}
-		if res.Err != nil {
-			fmt.Fprintf(w, "    ✗ %v\n", res.Err)
-		}
-		sr.Commands = append(sr.Commands, report(res))
-	}
-	if !script.AllOK(todo, labRes) {
-		sr.OK = false
-		fmt.Fprintln(w, "  the step's commands failed; its checks were not run")
-		for _, c := range st.Check {
-			sr.Checks = append(sr.Checks, cmdReport{Line: c.Line, Text: c.Text, Error: "not run: the step's commands failed"})
-		}
-	} else {
-		for _, res := range r.Run(ctx, st.Check) {
-			c := report(res)
-			if res.Err != nil {
-				sr.OK = false
-				fmt.Fprintf(w, "  ✗ %v\n", res.Err)
-			} else {
-				fmt.Fprintf(w, "  %s\n", res.Output)
+	res := st.Run(ctx, r, scenarios.StepOptions{
+		Unattended: unattended,
+		OnEvent: func(e scenarios.Event) {
+			switch e.Kind {
+			case scenarios.CommandDone:
+				// Printed once it ran: a "$ line" means the command is done
+				// (the kill -9 test relies on it).
+				fmt.Fprintf(w, "  $ %s\n", e.Stmt.Text)
+				if e.Result.Output != "" {
+					fmt.Fprintln(w, indentText(e.Result.Output, "    "))
+				}
+				if e.Result.Err != nil {
+					fmt.Fprintf(w, "    ✗ %v\n", e.Result.Err)
+				}
+			case scenarios.CheckStarted:
+				if d := e.Stmt.Within(); d > 0 && !unattended {
+					fmt.Fprintf(w, "  … waiting up to %s: %s\n", d, e.Stmt.Text)
+				}
+			case scenarios.CheckDone:
+				if e.Result.Err != nil {
+					fmt.Fprintf(w, "  ✗ %v\n", e.Result.Err)
+				} else {
+					fmt.Fprintf(w, "  %s\n", e.Result.Output)
+				}
 			}
-			sr.Checks = append(sr.Checks, c)
+		},
+	})
+	sr.OK = res.OK
+	for _, x := range res.Commands {
+		sr.Commands = append(sr.Commands, report(x))
+	}
+	for _, x := range res.Checks {
+		sr.Checks = append(sr.Checks, report(x))
+	}
+	if len(res.NotRun) > 0 {
+		fmt.Fprintln(w, "  the step's commands failed; its checks were not run")
+		for _, c := range res.NotRun {
+			sr.Checks = append(sr.Checks, cmdReport{Line: c.Line, Text: c.Text, Shell: c.Shell(), Error: "not run: the step's commands failed"})
 		}
 	}
 	if !sr.OK && st.Hint != "" {
@@ -253,19 +283,35 @@ func wrapText(s string) string {
 }
 
 // writeRecord writes a Markdown transcript (FILE.md) or a shell script of the
-// equivalent commands (FILE.sh).
-func writeRecord(path string, sc *scenarios.Scenario, rep runReport) error {
+// equivalent commands (FILE.sh). The script starts from nothing: with --from,
+// it holds the rebuilt steps' commands too.
+func writeRecord(path string, sc *scenarios.Scenario, rep runReport, from int) error {
 	var b strings.Builder
 	if filepath.Ext(path) == ".sh" {
-		fmt.Fprintf(&b, "#!/bin/sh\n# %s — %s: the iproute2/nsenter equivalent of what nslab ran.\nset -e\n", sc.ID, sc.Title)
+		fmt.Fprintf(&b, "#!/bin/sh\n# %s — %s: the iproute2/nsenter equivalent of what nslab ran.\n", sc.ID, sc.Title)
+		b.WriteString("# Run as root on a scratch machine; `nslab cleanup` does not know about what it makes.\nset -e\n")
+		for i := 0; i < from-1 && i < len(sc.Steps); i++ {
+			fmt.Fprintf(&b, "\n# %d. %s (rebuilt by --from)\n", i+1, sc.Steps[i].Title)
+			for _, c := range sc.Steps[i].Commands(true) {
+				fmt.Fprintln(&b, c.Shell())
+			}
+		}
 		for _, st := range rep.Steps {
 			fmt.Fprintf(&b, "\n# %d. %s\n", st.N, st.Title)
 			for _, c := range st.Commands {
 				fmt.Fprintln(&b, c.Shell)
 			}
+			for _, c := range st.Checks {
+				if c.Shell != "" {
+					fmt.Fprintf(&b, "# check: %s\n#   %s\n", c.Text, strings.ReplaceAll(c.Shell, "\n", "\n#   "))
+				}
+			}
 		}
 	} else {
 		fmt.Fprintf(&b, "# %s\n\n%s\n", sc.Title, sc.Intro)
+		if from > 1 {
+			fmt.Fprintf(&b, "\n(Steps 1 to %d were rebuilt quietly: `nslab run %s --from %d`.)\n", from-1, sc.ID, from)
+		}
 		for _, st := range rep.Steps {
 			fmt.Fprintf(&b, "\n## %d. %s\n\n```\n", st.N, st.Title)
 			for _, c := range st.Commands {
@@ -284,6 +330,9 @@ func writeRecord(path string, sc *scenarios.Scenario, rep runReport) error {
 					mark = "✗"
 				}
 				fmt.Fprintf(&b, "- %s `%s` %s\n", mark, c.Text, c.Error)
+			}
+			if st.Hint != "" {
+				fmt.Fprintf(&b, "\n> hint: %s\n", strings.ReplaceAll(st.Hint, "\n", "\n> "))
 			}
 		}
 	}

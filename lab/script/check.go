@@ -25,6 +25,7 @@ func (e *CheckError) Error() string { return e.Msg }
 type check struct {
 	desc   string
 	within time.Duration
+	asked  time.Duration // the `within` the line gave (within may add a grace)
 	test   func(ctx context.Context, env *Env) (bool, string, error)
 	shell  string
 	gocode string
@@ -57,6 +58,16 @@ func (c *check) Run(ctx context.Context, env *Env) (string, error) {
 		case <-time.After(pollEvery):
 		}
 	}
+}
+
+// Within is how long the statement's check waits for its claim to hold
+// (`within 60s`): a UI says "waiting" while it does. 0 for a check tested
+// at once and for commands.
+func (s Stmt) Within() time.Duration {
+	if c, ok := s.Action.(*check); ok {
+		return c.asked
+	}
+	return 0
 }
 
 func (c *check) Shell() string { return c.shell }
@@ -114,7 +125,7 @@ func parseExpect(p *parser) (Action, error) {
 	if err := p.done(); err != nil {
 		return nil, err
 	}
-	c.within = max(within, c.within)
+	c.within, c.asked = max(within, c.within), within
 	return c, nil
 }
 
@@ -206,6 +217,9 @@ func expectNetns(p *parser) (*check, error) {
 	if err != nil {
 		return nil, err
 	}
+	if want.Text == "exists" && lab.ValidateNetnsName(t.Text) == nil {
+		p.define(KindNetns, t) // it holds only if the namespace exists: later lines may use it
+	}
 	sys, exists := lab.SysName(t.Text), want.Text == "exists"
 	return &check{desc: fmt.Sprintf("network namespace %s %s", sys, want.Text),
 		test: func(context.Context, *Env) (bool, string, error) {
@@ -263,6 +277,12 @@ func expectNs(p *parser) (*check, error) {
 	if err != nil {
 		return nil, err
 	}
+	k := KindProc
+	if typ.Text == "net" {
+		k = KindNetOrProc // nsInode falls back to a lab namespace for net
+	}
+	p.ref(k, a)
+	p.ref(k, b)
 	t, who, other, same := typ.Text, a.Text, b.Text, op.Text == "=="
 	return &check{desc: fmt.Sprintf("%s namespace of %s %s %s's", t, who, map[bool]string{true: "is", false: "is not"}[same], other),
 		test: func(_ context.Context, env *Env) (bool, string, error) {
@@ -279,6 +299,16 @@ func expectNs(p *parser) (*check, error) {
 		shell:  fmt.Sprintf("readlink /proc/$PID/ns/%s  # compare the inode in [...]", t),
 		gocode: fmt.Sprintf("var a, b unix.Stat_t\nunix.Stat(\"/proc/\"+pid+\"/ns/%s\", &a)\nsame := a.Ino == b.Ino", t),
 	}, nil
+}
+
+// proc takes a process argument (self, host, a PID, a spawned child or a
+// proxy) and records it for Scope.
+func (p *parser) proc() (Token, error) {
+	t, err := p.word("a process (self, a PID or a spawned child)")
+	if err == nil {
+		p.ref(KindProc, t)
+	}
+	return t, err
 }
 
 func parseOp(p *parser) (string, error) {
@@ -341,7 +371,7 @@ func parseSize(s string) (int64, error) {
 }
 
 func expectProcNumber(p *parser, what string) (*check, error) {
-	a, err := p.word("a process (self, a PID or a spawned child)")
+	a, err := p.proc()
 	if err != nil {
 		return nil, err
 	}
@@ -383,7 +413,7 @@ func expectProcNumber(p *parser, what string) (*check, error) {
 }
 
 func expectSockets(p *parser) (*check, error) {
-	a, err := p.word("a process (self, a PID or a spawned child)")
+	a, err := p.proc()
 	if err != nil {
 		return nil, err
 	}
@@ -394,6 +424,7 @@ func expectSockets(p *parser) (*check, error) {
 	if err != nil {
 		return nil, err
 	}
+	p.ref(KindNetOrProc, nst)
 	op, want, err := p.opInt("a socket count", 0)
 	if err != nil {
 		return nil, err
@@ -430,7 +461,7 @@ func expectSockets(p *parser) (*check, error) {
 }
 
 func expectHostname(p *parser) (*check, error) {
-	a, err := p.word("a process (self, a PID or a spawned child)")
+	a, err := p.proc()
 	if err != nil {
 		return nil, err
 	}

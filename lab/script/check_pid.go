@@ -16,7 +16,7 @@ import (
 // namespace", readable without entering it and without trusting ps, which
 // reads whatever /proc is mounted.
 func expectPID(p *parser) (*check, error) {
-	a, err := p.word("a process (self, a PID or a spawned child)")
+	a, err := p.proc()
 	if err != nil {
 		return nil, err
 	}

@@ -25,6 +25,10 @@ var cmdSpawn = &Command{
 		if err != nil {
 			return nil, err
 		}
+		if err := validProcName(n.Text); err != nil {
+			return nil, p.errAt(n, "%v", err)
+		}
+		p.define(KindProc, n)
 		opt := lab.SpawnOptions{Name: n.Text}
 		for {
 			t, ok := p.peek()
@@ -155,6 +159,7 @@ var cmdKill = &Command{
 		if err != nil {
 			return nil, err
 		}
+		p.ref(KindProc, n)
 		name := n.Text
 		return &act{
 			run: func(_ context.Context, env *Env) (string, error) {
@@ -180,6 +185,7 @@ var cmdIDMap = &Command{
 		if err != nil {
 			return nil, err
 		}
+		p.ref(KindProc, n)
 		if _, err := p.keyword("uid"); err != nil {
 			return nil, err
 		}
@@ -225,6 +231,7 @@ var cmdExec = &Command{
 				return nil, err
 			}
 			proc = t.Text
+			p.ref(KindProc, t)
 		}
 		if proc != "" && p.ns != "" {
 			return nil, p.errAt(p.nsTok, "give -n or -p, not both")
@@ -342,6 +349,7 @@ var cmdWatch = &Command{
 		if err != nil {
 			return nil, err
 		}
+		p.ref(KindProc, t)
 		what := t.Text
 		return &act{
 			run: func(_ context.Context, env *Env) (string, error) {

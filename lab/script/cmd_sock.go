@@ -36,6 +36,7 @@ var cmdListen = &Command{
 				return nil, err
 			}
 			name = t.Text
+			p.define(KindSocket, t)
 		}
 		netw, addr, ns := proto.Text, a.Text, p.ns
 		if name == "" {
@@ -223,6 +224,7 @@ var cmdClose = &Command{
 		if err != nil {
 			return nil, err
 		}
+		p.ref(KindSocket, t)
 		name := t.Text
 		return &act{
 			run: func(_ context.Context, env *Env) (string, error) {

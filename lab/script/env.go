@@ -7,7 +7,6 @@ import (
 	"sync"
 
 	"github.com/nslab/nslab/lab"
-	"github.com/nslab/nslab/lab/proxy"
 )
 
 // Env is what a run accumulates: the session, named sockets, the last
@@ -19,14 +18,14 @@ type Env struct {
 	mu      sync.Mutex
 	sockets map[string]io.Closer
 	order   []string
-	proxies map[string]*proxy.Client
 	output  string
 	watched []string
+	proxies map[string]*proxyCtl
 }
 
 // NewEnv makes an environment over a session.
 func NewEnv(s *lab.Session) *Env {
-	return &Env{S: s, sockets: map[string]io.Closer{}, proxies: map[string]*proxy.Client{}}
+	return &Env{S: s, sockets: map[string]io.Closer{}, proxies: map[string]*proxyCtl{}}
 }
 
 // LastOutput is the output of the last command that printed something.
@@ -66,17 +65,31 @@ func (e *Env) Sockets() []string {
 	return out
 }
 
-// Close closes every socket the run opened.
+// Proxies lists the names of running proxies (from proxy start).
+func (e *Env) Proxies() []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := make([]string, 0, len(e.proxies))
+	for n := range e.proxies {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Close closes every socket the run opened and its proxy control
+// connections. Proxy workers are processes of the session: closing the
+// session stops them.
 func (e *Env) Close() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	for _, c := range e.sockets {
 		c.Close()
 	}
-	e.sockets = map[string]io.Closer{}
-	e.order = nil
-	for _, c := range e.proxies {
-		c.Close() // the worker process is the session's, stopped when it closes
+	for _, p := range e.proxies {
+		p.client.Close()
 	}
-	e.proxies = map[string]*proxy.Client{}
+	e.sockets = map[string]io.Closer{}
+	e.proxies = map[string]*proxyCtl{}
+	e.order = nil
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/nslab/nslab/lab"
 )
 
 // Action is a parsed command, ready to run.
@@ -38,6 +40,10 @@ type Stmt struct {
 	Text   string
 	Cmd    *Command
 	Action Action
+	// Defs are the names the statement creates (`netns add alpha`), Refs
+	// the names it uses (`-n alpha`), each at its column: what Scope checks
+	// before anything runs.
+	Defs, Refs []Name
 }
 
 // Shell is the statement's shell equivalent.
@@ -92,11 +98,14 @@ func ParseLine(file string, line int, text string) (*Stmt, error) {
 	if err := p.extractNS(toks[n:]); err != nil {
 		return nil, err
 	}
+	if p.ns != "" && !lab.IsHost(p.ns) {
+		p.ref(KindNetns, p.nsTok)
+	}
 	act, err := cmd.parse(p)
 	if err != nil {
 		return nil, err
 	}
-	return &Stmt{File: file, Line: line, Col: toks[0].Col, Text: strings.TrimSpace(text), Cmd: cmd, Action: act}, nil
+	return &Stmt{File: file, Line: line, Col: toks[0].Col, Text: strings.TrimSpace(text), Cmd: cmd, Action: act, Defs: p.defs, Refs: p.refs}, nil
 }
 
 // match finds the command selected by the first one or two words.
@@ -199,6 +208,8 @@ type parser struct {
 	head  Token // the command's last name word
 	ns    string
 	nsTok Token
+	defs  []Name
+	refs  []Name
 }
 
 // extractNS takes "-n NS" out of the arguments (anywhere before "--").

@@ -3,6 +3,7 @@ package script
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/nslab/nslab/lab"
@@ -38,7 +39,16 @@ func NewRunner(s *lab.Session) *Runner { return &Runner{Env: NewEnv(s)} }
 // Exec runs one statement.
 func (r *Runner) Exec(ctx context.Context, st Stmt) Result {
 	t0 := time.Now()
-	out, err := st.Action.Run(ctx, r.Env)
+	var out string
+	var err error
+	if !st.Cmd.IsCheck {
+		// (A check may wait, within, for what the learner is about to
+		// create: it reports a missing name itself.)
+		err = r.checkLive(st)
+	}
+	if err == nil {
+		out, err = st.Action.Run(ctx, r.Env)
+	}
 	res := Result{Stmt: st, Output: out, Err: err, Elapsed: time.Since(t0)}
 	if out != "" && !res.IsCheck() {
 		r.Env.setOutput(out)
@@ -104,12 +114,24 @@ func IsCheckFailure(err error) bool {
 func (r *Runner) Close() { r.Env.Close() }
 
 // Completions lists words a prompt can complete: command names, the lab's
-// namespaces, spawned children and open sockets.
+// namespaces, the links in them, spawned children, proxies and open
+// sockets, without duplicates. It asks the kernel for links: call it from a
+// tea.Cmd, not from Update.
 func (r *Runner) Completions() []string {
 	out := Names()
-	out = append(out, r.Env.S.NetnsList()...)
+	nss := r.Env.S.NetnsList()
+	out = append(out, nss...)
 	for _, p := range r.Env.S.Procs() {
 		out = append(out, p.Name)
 	}
-	return append(out, r.Env.Sockets()...)
+	for _, ns := range nss {
+		if links, err := r.Env.S.Links(ns); err == nil {
+			for _, l := range links {
+				out = append(out, l.Name)
+			}
+		}
+	}
+	out = append(append(out, r.Env.Sockets()...), r.Env.Proxies()...)
+	slices.Sort(out)
+	return slices.Compact(out)
 }
