@@ -2,8 +2,11 @@ package backend
 
 import (
 	"context"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/nslab/nslab/internal/labtest"
@@ -25,17 +28,30 @@ func runStep(l *Lab, id string, step int) []ui.Event {
 
 func TestTheTUIBackendRunsALessonAndThePrompt(t *testing.T) {
 	s := labtest.New(t)
-	l := NewLab(s)
+	// hello's own namespace name is fixed (demo); other packages run it at
+	// the same time, so this test runs a copy under a name of its own.
+	demo := labtest.Name("demo")
+	b, err := os.ReadFile("../../scenarios/hello.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := strings.ReplaceAll(strings.ReplaceAll(string(b), "id: hello", "id: hello-backend"), "demo", demo)
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "hello-backend.md"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	l := NewLab(s, dir)
 	defer l.Close()
-	i := slices.IndexFunc(l.Scenarios(), func(sc ui.Scenario) bool { return sc.ID == "hello" })
+	const id = "hello-backend"
+	i := slices.IndexFunc(l.Scenarios(), func(sc ui.Scenario) bool { return sc.ID == id })
 	if i < 0 {
 		t.Fatal("hello is not in the catalog the UI sees")
 	}
 	sc := l.Scenarios()[i]
-	if len(sc.Steps) != 3 || sc.Steps[0].Commands[0].Sh != "ip netns add nslab-demo" {
+	if len(sc.Steps) != 3 || sc.Steps[0].Commands[0].Sh != "ip netns add nslab-"+demo {
 		t.Fatalf("steps as the UI sees them: %+v", sc.Steps)
 	}
-	evs := runStep(l, "hello", 0)
+	evs := runStep(l, id, 0)
 	var checks, oks int
 	for _, e := range evs {
 		if e.Kind == ui.CheckDone {
@@ -52,34 +68,34 @@ func TestTheTUIBackendRunsALessonAndThePrompt(t *testing.T) {
 		t.Fatalf("step 1: %d checks, %d ok; events %+v", checks, oks, evs)
 	}
 	// The hands-on step: the learner acts in another terminal.
-	if err := exec.Command("ip", "-n", "nslab-demo", "link", "set", "lo", "up").Run(); err != nil {
+	if err := exec.Command("ip", "-n", "nslab-"+demo, "link", "set", "lo", "up").Run(); err != nil {
 		t.Fatal(err)
 	}
-	for _, e := range runStep(l, "hello", 1) {
+	for _, e := range runStep(l, id, 1) {
 		if e.Kind == ui.CheckDone && !e.OK {
 			t.Fatalf("hands-on check after the learner's command: %s", e.Detail)
 		}
 	}
 	// Jumping to step 3 rebuilds steps 1 and 2 from a clean lab.
-	if err := l.Prepare(context.Background(), "hello", 2); err != nil {
+	if err := l.Prepare(context.Background(), id, 2); err != nil {
 		t.Fatal(err)
 	}
-	for _, e := range runStep(l, "hello", 2) {
+	for _, e := range runStep(l, id, 2) {
 		if (e.Kind == ui.CheckDone && !e.OK) || (e.Kind == ui.CommandDone && e.Err != nil) {
 			t.Fatalf("step 3 after Prepare: %+v", e)
 		}
 	}
 	// The prompt: a typo gets its column, completion knows the lab's names.
-	if r := l.Exec(context.Background(), "link sett lo up -n demo"); r.Err == nil || r.Col != 6 {
+	if r := l.Exec(context.Background(), "link sett lo up -n "+demo); r.Err == nil || r.Col != 6 {
 		t.Errorf("typo at the prompt: err %v col %d, want column 6", r.Err, r.Col)
 	}
-	if r := l.Exec(context.Background(), "expect link lo -n demo up"); r.Err != nil || !r.Check || !r.OK {
+	if r := l.Exec(context.Background(), "expect link lo -n "+demo+" up"); r.Err != nil || !r.Check || !r.OK {
 		t.Errorf("check at the prompt: %+v", r)
 	}
 	if c := l.Complete("netns d", 7); !slices.Equal(c, []string{"del"}) {
 		t.Errorf("completing `netns d`: %v", c)
 	}
-	if c := l.Complete("ping 10.0.0.1 -n de", 19); !slices.Contains(c, "demo") {
+	if c := l.Complete("ping 10.0.0.1 -n de", 19); !slices.Contains(c, demo) {
 		t.Errorf("completing a namespace name: %v", c)
 	}
 }
