@@ -153,8 +153,8 @@ expect sockets %[3]s in %[1]s == 1
 expect sockets %[3]s in %[2]s == 1
 expect ns net %[3]s == host
 proxy stats %[3]s
-expect output contains 2 tenants
-expect output contains 1 connections
+expect output contains 2 tenant(s)
+expect output contains conns 1 
 proxy del %[3]s %[1]s
 expect sockets %[3]s in %[1]s == 0 within 5s
 proxy stop %[3]s
