@@ -51,7 +51,7 @@ func runTUI(cmd *cobra.Command, _ []string) (err error) {
 		ProgressPath: ui.DefaultProgressPath(),
 		Presenter:    presenter,
 		Open:         open,
-	}))
+	}), tea.WithFPS(30)) // typing stays smooth; half the idle wakeups of the default 60
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
