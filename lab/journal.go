@@ -263,3 +263,16 @@ func OwnedNames(dir string) (netns map[string]bool, links map[string]bool, procs
 }
 
 var errJournalBusy = errors.New("journal in use by a running session")
+
+// Leftovers counts what dead sessions recorded and did not remove: the next
+// lab start tells the user (and offers `nslab cleanup`).
+func Leftovers(dir string) (sessions, resources int) {
+	jfs, _ := ReadJournals(dir)
+	for _, jf := range jfs {
+		if !jf.Alive && len(jf.Live) > 0 {
+			sessions++
+			resources += len(jf.Live)
+		}
+	}
+	return sessions, resources
+}

@@ -89,3 +89,79 @@ func StillThere([]Entry) []string { return nil }
 
 // RegisterInit registers a re-exec entry point (Linux only).
 func RegisterInit(string, func()) {}
+
+// JournalPath is the session's journal file (Linux only).
+func (s *Session) JournalPath() string { return "" }
+
+// NetnsDir is where named network namespaces live (Linux only).
+const NetnsDir = "/run/netns"
+
+// IDMap maps a range of IDs inside a user namespace to IDs outside.
+type IDMap struct{ Inside, Outside, Count int }
+
+func (m IDMap) String() string { return "" }
+
+// SpawnOptions describe a child in new namespaces (Linux only).
+type SpawnOptions struct {
+	Name, Hostname, Propagation string
+	Namespaces, Command         []string
+	UIDMap, GIDMap              []IDMap
+	MountProc                   bool
+}
+
+// Proc is a spawned child (Linux only).
+type Proc struct {
+	Name string
+	PID  int
+}
+
+func (p *Proc) WriteIDMaps(_, _ []IDMap) error { return unsupported("write id maps") }
+
+// PingOptions tune Ping.
+type PingOptions struct {
+	Count             int
+	Interval, Timeout time.Duration
+}
+
+// PingResult is what ping would summarise.
+type PingResult struct{ Sent, Received int }
+
+func (r PingResult) OK() bool       { return false }
+func (r PingResult) String() string { return "" }
+
+// LinkInfo describes one interface.
+type LinkInfo struct {
+	Name, Type, Master, PeerName string
+	Up, Carrier                  bool
+	Addrs                        []string
+	Index, PeerIdx               int
+}
+
+// Route is one routing table entry.
+type Route struct{ Dst, Via, Dev string }
+
+func NamespaceTypes() []string                                    { return nil }
+func (s *Session) AddNetns(string) (*Netns, error)                { return nil, unsupported("add a namespace") }
+func (s *Session) DelNetns(string) error                          { return unsupported("delete a namespace") }
+func (s *Session) NetnsList() []string                            { return nil }
+func (s *Session) NetnsOf(string) (*Netns, error)                 { return nil, unsupported("open a namespace") }
+func (s *Session) AddVeth(_, _, _, _ string) error                { return unsupported("add a veth") }
+func (s *Session) AddBridge(_, _ string) error                    { return unsupported("add a bridge") }
+func (s *Session) DelLink(_, _ string) error                      { return unsupported("delete a link") }
+func (s *Session) SetLinkUp(_, _ string, _ bool) error            { return unsupported("set a link") }
+func (s *Session) SetMaster(_, _, _ string) error                 { return unsupported("set a master") }
+func (s *Session) MoveLink(_, _ string, _ *Netns, _ string) error { return unsupported("move a link") }
+func (s *Session) Links(string) ([]LinkInfo, error)               { return nil, unsupported("list links") }
+func (s *Session) AddAddr(_, _, _ string) error                   { return unsupported("add an address") }
+func (s *Session) AddRoute(_, _, _, _ string) error               { return unsupported("add a route") }
+func (s *Session) Routes(string) ([]Route, error)                 { return nil, unsupported("list routes") }
+func (s *Session) Ping(_, _ string, _ PingOptions) (PingResult, error) {
+	return PingResult{}, unsupported("ping")
+}
+func (s *Session) Spawn(SpawnOptions) (*Proc, error) { return nil, unsupported("spawn") }
+func (s *Session) Proc(string) (*Proc, bool)         { return nil, false }
+func (s *Session) Procs() []*Proc                    { return nil }
+func (s *Session) Kill(string) error                 { return unsupported("kill") }
+
+// Reset removes what the session created (Linux only).
+func (s *Session) Reset() error { return unsupported("reset") }

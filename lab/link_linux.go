@@ -232,32 +232,31 @@ func (s *Session) MoveLink(name, ns string, to *Netns, toName string) error {
 	if err := ValidateLinkName(ShortName(name), IsHost(toName)); err != nil {
 		return err
 	}
-	named := IsHost(toName) || netnsExists(SysName(toName))
+	// Links in a spawned child's namespace are journaled too (proc:NAME);
+	// they go with the child, so undoing them is a no-op.
 	moved := Entry{Kind: KindLink, Name: newSys, Netns: s.nsKey(toName)}
-	if named {
-		if err := s.journal.Add(moved); err != nil {
-			return err
-		}
+	if err := s.journal.Add(moved); err != nil {
+		return err
 	}
 	if err := st.nl.LinkSetNsFd(l, to.Fd()); err != nil {
-		if named {
-			s.journal.Done(moved)
-		}
+		s.journal.Done(moved)
 		return fmt.Errorf("move link %s to %s: %w", name, toName, errnoKind(err))
 	}
 	s.journal.Done(old)
-	if newSys != l.Attrs().Name && named {
-		tst, err := s.state(toName)
-		if err != nil {
-			return err
-		}
-		nl, err := tst.nl.LinkByName(l.Attrs().Name)
-		if err != nil {
-			return fmt.Errorf("find moved link %s: %w", name, err)
-		}
-		if err := tst.nl.LinkSetName(nl, newSys); err != nil {
-			return fmt.Errorf("rename moved link %s to %s: %w", l.Attrs().Name, newSys, errnoKind(err))
-		}
+	if newSys == l.Attrs().Name {
+		return nil
+	}
+	tst, err := s.state(toName)
+	if err != nil {
+		return err
+	}
+	nl, err := tst.nl.LinkByName(l.Attrs().Name)
+	if err != nil {
+		return fmt.Errorf("find moved link %s: %w", name, err)
+	}
+	// A link can be renamed only while down; it arrives down anyway.
+	if err := tst.nl.LinkSetName(nl, newSys); err != nil {
+		return fmt.Errorf("rename moved link %s to %s: %w", l.Attrs().Name, newSys, errnoKind(err))
 	}
 	return nil
 }

@@ -108,6 +108,7 @@ func (s *Session) Stop(name string, grace time.Duration) error {
 		s.mu.Lock()
 		delete(s.procs, name)
 		s.mu.Unlock()
+		s.dropNs("proc:" + name)
 		return s.journal.Done(Entry{Kind: KindProc, PID: p.PID, Start: p.Start})
 	case <-time.After(grace):
 		return s.Kill(name)

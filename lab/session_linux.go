@@ -284,15 +284,7 @@ func (s *Session) Close() error {
 	s.closed = true
 	s.closeMu.Unlock()
 
-	var errs []error
-	live := s.journal.Live()
-	for i := len(live) - 1; i >= 0; i-- {
-		if err := s.undo(live[i]); err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		s.journal.Done(live[i])
-	}
+	errs := s.undoAll()
 	s.mu.Lock()
 	for sys, st := range s.nss {
 		st.nl.Close()
@@ -305,17 +297,44 @@ func (s *Session) Close() error {
 	return errors.Join(errs...)
 }
 
+// Reset removes everything the session created, newest first, and keeps
+// the session open: a lesson restarted from scratch.
+func (s *Session) Reset() error {
+	if err := s.checkOpen(); err != nil {
+		return err
+	}
+	return errors.Join(s.undoAll()...)
+}
+
+func (s *Session) undoAll() []error {
+	var errs []error
+	live := s.journal.Live()
+	for i := len(live) - 1; i >= 0; i-- {
+		if err := s.undo(live[i]); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		s.journal.Done(live[i])
+	}
+	return errs
+}
+
 // undo removes one resource this session recorded.
 func (s *Session) undo(e Entry) error {
 	switch e.Kind {
 	case KindProc:
 		s.mu.Lock()
+		var gone []string
 		for name, p := range s.procs {
 			if p.PID == e.PID {
 				delete(s.procs, name)
+				gone = append(gone, name)
 			}
 		}
 		s.mu.Unlock()
+		for _, name := range gone {
+			s.dropNs("proc:" + name)
+		}
 		return killRecorded(e, 5*time.Second)
 	case KindLink:
 		return s.undoLink(e)

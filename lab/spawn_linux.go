@@ -254,6 +254,9 @@ func (s *Session) Kill(name string) error {
 	}
 	p.cmd.Process.Signal(syscall.SIGKILL)
 	<-p.done
+	// Our cached handles would keep the child's namespace (and every link
+	// in it) alive after the child is gone.
+	s.dropNs("proc:" + name)
 	return s.journal.Done(Entry{Kind: KindProc, PID: p.PID, Start: p.Start})
 }
 

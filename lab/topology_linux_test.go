@@ -252,3 +252,45 @@ func TestLookAlikeResourcesAreNeverTouched(t *testing.T) {
 		t.Fatalf("someone else's namespace was removed: %v", err)
 	}
 }
+
+func TestAUsersOwnLinksSurviveTheLab(t *testing.T) {
+	labtest.RequireRoot(t)
+	tag := labtest.Name("")
+	lookalike := "nslab-u" + tag // prefixed, but no journal records it
+	own := "usr" + tag
+	for _, args := range [][]string{
+		{"link", "add", lookalike, "type", "bridge"},
+		{"link", "add", own, "type", "veth", "peer", "name", own + "p"},
+	} {
+		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
+			t.Fatalf("ip %v: %v %s", args, err, out)
+		}
+	}
+	defer exec.Command("ip", "link", "del", lookalike).Run()
+	defer exec.Command("ip", "link", "del", own).Run()
+
+	dir := t.TempDir()
+	s, err := lab.NewSession(lab.Options{RunDir: dir})
+	must(t, err)
+	a := labtest.Name("o")
+	_, err = s.AddNetns(a)
+	must(t, err)
+	must(t, s.AddVeth("h"+tag, "host", "eth0", a))
+	if err := s.DelLink("u"+tag, "host"); !errors.Is(err, lab.ErrNotOwned) {
+		t.Errorf("DelLink of a look-alike link: %v, want ErrNotOwned", err)
+	}
+	if err := s.AddBridge("u"+tag, "host"); !errors.Is(err, lab.ErrExists) {
+		t.Errorf("AddBridge over a look-alike link: %v, want ErrExists", err)
+	}
+	must(t, s.Close())
+	rep, err := lab.Cleanup(dir)
+	must(t, err)
+	if !slices.Contains(rep.Foreign, "link "+lookalike) {
+		t.Errorf("cleanup did not report %s as not ours: %+v", lookalike, rep)
+	}
+	for _, name := range []string{lookalike, own, own + "p"} {
+		if err := exec.Command("ip", "link", "show", name).Run(); err != nil {
+			t.Errorf("link %s, not the lab's, is gone", name)
+		}
+	}
+}

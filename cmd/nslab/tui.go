@@ -31,6 +31,7 @@ func init() {
 func runTUI(cmd *cobra.Command, _ []string) (err error) {
 	presenter, _ := cmd.Flags().GetBool("presenter")
 	open, _ := cmd.Flags().GetString("open")
+	offerCleanup(cmd.InOrStdin(), cmd.ErrOrStderr())
 	sess, err := lab.NewSession(lab.Options{})
 	if err != nil {
 		return err
@@ -43,7 +44,7 @@ func runTUI(cmd *cobra.Command, _ []string) (err error) {
 			err = errors.Join(err, fmt.Errorf("clean up: %w (run `nslab cleanup`)", cerr))
 		}
 	}()
-	runner := backend.NewLab(sess)
+	runner := backend.NewLab(sess, scenarioDirs...)
 	defer runner.Close()
 	p := tea.NewProgram(ui.New(ui.Options{
 		Lab:          runner,

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/nslab/nslab/internal/labtest"
+	"github.com/nslab/nslab/lab"
 )
 
 // tmuxSession drives the real binary in a detached tmux session, the way a
@@ -74,7 +75,10 @@ func TestTUIInTmux(t *testing.T) {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
 	s := tmuxSession{t: t, name: fmt.Sprintf("nslab-e2e-%d", os.Getpid())}
-	shell := fmt.Sprintf("XDG_STATE_HOME=%s %s; echo nslab-exited=$?; sleep 60", dir, bin)
+	// A private journal directory: the test checks exactly what this run
+	// made, while other packages' tests make namespaces of their own.
+	runDir := filepath.Join(dir, "run")
+	shell := fmt.Sprintf("XDG_STATE_HOME=%s NSLAB_RUN_DIR=%s %s; echo nslab-exited=$?; sleep 60", dir, runDir, bin)
 	s.run("new-session", "-d", "-s", s.name, "-x", "120", "-y", "40", shell)
 	t.Cleanup(func() { exec.Command("tmux", "kill-session", "-t", s.name).Run() })
 
@@ -105,16 +109,17 @@ func TestTUIInTmux(t *testing.T) {
 			s.keys("Enter")
 		}
 	}
+	jfs, err := lab.ReadJournals(runDir)
+	if err != nil || len(jfs) != 1 || len(jfs[0].Live) == 0 {
+		t.Fatalf("the running lesson's journal: %+v %v", jfs, err)
+	}
+	made := jfs[0].Live
 	s.keys("q")
 	s.waitFor(`nslab-exited=0`, 30*time.Second)
-
-	for _, c := range [][]string{{"ip", "netns", "list"}, {"ip", "-br", "link"}} {
-		out, err := exec.Command(c[0], c[1:]...).CombinedOutput()
-		if err != nil {
-			t.Fatalf("%s: %v", strings.Join(c, " "), err)
-		}
-		if strings.Contains(string(out), "nslab-") {
-			t.Errorf("left behind after quitting, per `%s`:\n%s", strings.Join(c, " "), out)
-		}
+	if left := lab.StillThere(made); len(left) > 0 {
+		t.Errorf("left behind after quitting: %v", left)
+	}
+	if jfs, _ := lab.ReadJournals(runDir); len(jfs) != 0 {
+		t.Errorf("the journal was not removed after a clean exit: %+v", jfs)
 	}
 }

@@ -1,61 +1,50 @@
 package backend
 
 import (
-	"bufio"
-	"fmt"
 	"os"
-	"strconv"
+	"sort"
 	"strings"
 
+	"github.com/nslab/nslab/lab/probe"
 	"github.com/nslab/nslab/ui/panels"
 )
 
-// readProc reads one process for the panels: namespaces, threads and the
-// net namespace of each, RSS, fds. Until lab/probe is merged this is a
-// small stand-in; sockets by namespace need probe (pidfd_getfd + SIOCGSKNS).
+// readProc reads one process for the panels through lab/probe: namespaces,
+// each thread's net namespace, RSS, fds, and each socket's namespace
+// (pidfd_getfd + SIOCGSKNS).
 func readProc(pid int) panels.Proc {
 	p := panels.Proc{PID: pid}
-	ns, err := readNS(pid)
-	p.NS = ns
+	s, err := probe.Take(pid, probe.Options{Threads: true, Sockets: true})
 	if err != nil {
-		p.Err = fmt.Sprintf("namespaces: %v", err)
+		p.Err = err.Error()
 		return p
 	}
-	if f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid)); err == nil {
-		sc := bufio.NewScanner(f)
-		for sc.Scan() {
-			k, v, _ := strings.Cut(sc.Text(), ":")
-			v = strings.TrimSpace(v)
-			switch k {
-			case "Name":
-				p.Comm = v
-			case "Threads":
-				p.NumThreads, _ = strconv.Atoi(v)
-			case "VmRSS":
-				p.RSS = kb(v)
-			case "VmHWM":
-				p.HWM = kb(v)
-			}
-		}
-		f.Close()
+	p.Comm, p.NS, p.NumThreads, p.RSS, p.HWM, p.FDs = s.Comm, s.Namespaces, s.NumThreads, s.VmRSS, s.VmHWM, s.FDs
+	for _, t := range s.Threads {
+		p.Threads = append(p.Threads, panels.Thread{TID: t.TID, Comm: t.Comm, NetNS: t.NetNS})
 	}
-	if ents, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid)); err == nil {
-		for _, e := range ents {
-			tid, err := strconv.Atoi(e.Name())
-			if err != nil {
-				continue
-			}
-			ino, _ := nsInode(fmt.Sprintf("/proc/%d/task/%d/ns/net", pid, tid))
-			p.Threads = append(p.Threads, panels.Thread{TID: tid, NetNS: ino})
-		}
+	for _, so := range s.Sockets {
+		p.Sockets = append(p.Sockets, panels.Socket{FD: so.FD, NetNS: so.NetNS, Proto: so.Proto, Local: so.Local})
 	}
-	if ents, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid)); err == nil {
-		p.FDs = len(ents)
+	if len(s.Errors) > 0 {
+		var errs []string
+		for k, v := range s.Errors {
+			errs = append(errs, k+": "+v)
+		}
+		sort.Strings(errs)
+		p.Err = strings.Join(errs, "; ")
 	}
 	return p
 }
 
-func kb(v string) uint64 {
-	n, _ := strconv.ParseUint(strings.TrimSuffix(v, " kB"), 10, 64)
-	return n << 10
+// readNS reads a process's namespace inodes.
+func readNS(pid int) (map[string]uint64, error) {
+	s, err := probe.Take(pid, probe.Options{})
+	if err != nil {
+		return nil, err
+	}
+	if len(s.Namespaces) == 0 {
+		return nil, os.ErrPermission
+	}
+	return s.Namespaces, nil
 }

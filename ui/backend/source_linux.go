@@ -5,30 +5,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
+	"slices"
 	"syscall"
 	"time"
 
 	"github.com/nslab/nslab/lab"
 	"github.com/nslab/nslab/ui/panels"
 )
-
-// Watched is one process the panels follow.
-type Watched struct {
-	Label string
-	PID   int
-}
-
-// Source reads snapshots for the live panels. Its Snapshot runs in a
-// tea.Cmd, on whatever goroutine the program gives it; it only reads /proc
-// and /run/netns and lists links through the session (which does its own
-// namespace switching on its own goroutines).
-type Source struct {
-	Session *lab.Session
-	// Watch lists the processes to show; nil shows this process and the
-	// session's spawned children.
-	Watch func() []Watched
-}
 
 // Snapshot reads every watched process and the lab's topology.
 func (s *Source) Snapshot(ctx context.Context) (*panels.Snapshot, error) {
@@ -126,6 +109,22 @@ func (s *Source) topology() []panels.Netns {
 		}
 		out = append(out, ns)
 	}
+	// Spawned children with a network namespace of their own are the
+	// "containers" of the veth and bridge lessons.
+	for _, p := range s.Session.Procs() {
+		if !slices.Contains(p.Namespaces, "net") {
+			continue
+		}
+		links, err := s.Session.Links(p.Name)
+		if err != nil {
+			continue
+		}
+		ns := panels.Netns{Name: p.Name}
+		for _, l := range links {
+			ns.Links = append(ns.Links, link(l))
+		}
+		out = append(out, ns)
+	}
 	if len(out) == 1 && len(out[0].Links) == 0 {
 		return nil
 	}
@@ -134,41 +133,4 @@ func (s *Source) topology() []panels.Netns {
 
 func link(l lab.LinkInfo) panels.Link {
 	return panels.Link{Name: l.Name, Type: l.Type, Up: l.Up, Master: l.Master, Addrs: l.Addrs, Index: l.Index, PeerIdx: l.PeerIdx}
-}
-
-// nsTypes are the entries of /proc/PID/ns.
-var nsTypes = []string{"cgroup", "ipc", "mnt", "net", "pid", "pid_for_children", "time", "time_for_children", "user", "uts"}
-
-// readNS reads /proc/PID/ns/* as inodes ("net:[4026531840]").
-func readNS(pid int) (map[string]uint64, error) {
-	out := map[string]uint64{}
-	var firstErr error
-	for _, t := range nsTypes {
-		ino, err := nsInode(fmt.Sprintf("/proc/%d/ns/%s", pid, t))
-		if err != nil {
-			if firstErr == nil {
-				firstErr = err
-			}
-			continue
-		}
-		out[t] = ino
-	}
-	if len(out) == 0 {
-		return out, firstErr
-	}
-	return out, nil
-}
-
-func nsInode(path string) (uint64, error) {
-	l, err := os.Readlink(path)
-	if err != nil {
-		return 0, err
-	}
-	i := strings.IndexByte(l, '[')
-	var ino uint64
-	if i < 0 {
-		return 0, fmt.Errorf("%s: unexpected link %q", path, l)
-	}
-	_, err = fmt.Sscanf(l[i:], "[%d]", &ino)
-	return ino, err
 }

@@ -11,18 +11,6 @@ import (
 	"github.com/nslab/nslab/ui/panels"
 )
 
-// Watched is one process the panels follow.
-type Watched struct {
-	Label string
-	PID   int
-}
-
-// Source reads snapshots for the live panels (Linux only).
-type Source struct {
-	Session *lab.Session
-	Watch   func() []Watched
-}
-
 // Snapshot says why there is nothing to read here.
 func (s *Source) Snapshot(context.Context) (*panels.Snapshot, error) {
 	return nil, fmt.Errorf("the panels read /proc, and this is %s: %w", runtime.GOOS, lab.ErrUnsupported)

@@ -1,0 +1,406 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"os/exec"
+	"sort"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/nslab/nslab/lab"
+	"github.com/nslab/nslab/lab/proxy"
+)
+
+// proxyBench is the result of `nslab bench proxy`.
+type proxyBench struct {
+	Namespaces int             `json:"namespaces"`
+	Strategies []strategyBench `json:"strategies"`
+	SocatPerNs strategyBench   `json:"socat_per_namespace"`
+	// Bind cost, in this process: every tenant's TCP+UDP in one switch,
+	// against plain Listen+ListenPacket here.
+	BindPlainUs     float64 `json:"bind_plain_us_per_socket"`
+	BindSwitchedUs  float64 `json:"bind_in_netns_us_per_socket"`
+	BindOverheadUs  float64 `json:"bind_overhead_us_per_socket"`
+	ThroughputBytes int64   `json:"throughput_bytes"`
+	Direct          float64 `json:"direct_gib_s"`
+	Proxied         float64 `json:"proxy_gib_s"`
+	Socat           float64 `json:"socat_b131072_gib_s"`
+	EchoDirectUs    float64 `json:"echo_p50_direct_us"`
+	EchoProxyUs     float64 `json:"echo_p50_proxy_us"`
+	EchoSocatUs     float64 `json:"echo_p50_socat_us"`
+}
+
+type strategyBench struct {
+	Name       string  `json:"name"`
+	Namespaces int     `json:"namespaces"`
+	Listeners  int     `json:"listeners"`
+	Processes  int     `json:"processes"`
+	Threads    int     `json:"threads"`
+	RSSMiB     float64 `json:"rss_mib"`
+	BindMs     float64 `json:"bind_ms"`
+}
+
+func init() {
+	var asJSON bool
+	var n, nProc, nSocat int
+	var mib int64
+	cmd := &cobra.Command{
+		Use:   "proxy",
+		Short: "Measure the proxy: threads and RSS per strategy, bind time, throughput and latency against socat",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return withSession(cmd.Context(), cmd.ErrOrStderr(), false, func(ctx context.Context, s *lab.Session) error {
+				r, err := benchProxy(ctx, s, n, nProc, nSocat, mib<<20, cmd.ErrOrStderr())
+				if err != nil {
+					return err
+				}
+				if asJSON {
+					return json.NewEncoder(cmd.OutOrStdout()).Encode(r)
+				}
+				printProxyBench(cmd.OutOrStdout(), r)
+				return nil
+			})
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	cmd.Flags().IntVar(&n, "namespaces", 1000, "tenant namespaces (TCP+UDP listener in each)")
+	cmd.Flags().IntVar(&nProc, "process-namespaces", 100, "namespaces for process-per-namespace (a process each)")
+	cmd.Flags().IntVar(&nSocat, "socat-namespaces", 100, "namespaces for one socat per namespace")
+	cmd.Flags().Int64Var(&mib, "mib", 1024, "MiB per throughput run")
+	benchCmd.AddCommand(cmd)
+}
+
+func printProxyBench(w io.Writer, r proxyBench) {
+	fmt.Fprintf(w, "idle cost of TCP+UDP listeners in N namespaces (each in its own process)\n")
+	fmt.Fprintln(w, "strategy                   namespaces  listeners  processes  threads   RSS MiB  bind ms")
+	rows := append(append([]strategyBench{}, r.Strategies...), r.SocatPerNs)
+	for _, s := range rows {
+		bind := "-"
+		if s.BindMs > 0 {
+			bind = fmt.Sprintf("%.1f", s.BindMs)
+		}
+		fmt.Fprintf(w, "%-26s %10d %10d %10d %8d %9.1f %8s\n", s.Name, s.Namespaces, s.Listeners, s.Processes, s.Threads, s.RSSMiB, bind)
+	}
+	fmt.Fprintf(w, "\nbind per socket: plain %.1f µs, inside a namespace %.1f µs: overhead %.1f µs\n", r.BindPlainUs, r.BindSwitchedUs, r.BindOverheadUs)
+	fmt.Fprintf(w, "\nTCP throughput inside a namespace, %d MiB each, side by side:\n", r.ThroughputBytes>>20)
+	fmt.Fprintf(w, "  direct            %6.2f GiB/s\n", r.Direct)
+	fmt.Fprintf(w, "  nslab proxy       %6.2f GiB/s  (%.2f of direct, %.2fx socat)\n", r.Proxied, r.Proxied/r.Direct, r.Proxied/r.Socat)
+	fmt.Fprintf(w, "  socat -b 131072   %6.2f GiB/s  (%.2f of direct)\n", r.Socat, r.Socat/r.Direct)
+	fmt.Fprintf(w, "\nconnect + 1-byte echo, p50: direct %.1f µs, proxy %.1f µs (%.2fx), socat %.1f µs (%.2fx)\n",
+		r.EchoDirectUs, r.EchoProxyUs, r.EchoProxyUs/r.EchoDirectUs, r.EchoSocatUs, r.EchoSocatUs/r.EchoDirectUs)
+}
+
+func benchProxy(ctx context.Context, s *lab.Session, n, nProc, nSocat int, bytes int64, log io.Writer) (proxyBench, error) {
+	r := proxyBench{Namespaces: n, ThroughputBytes: bytes}
+	names := make([]string, n)
+	fmt.Fprintf(log, "bench proxy: creating %d namespaces...\n", n)
+	for i := range names {
+		names[i] = fmt.Sprintf("bp%d", i)
+		ns, err := s.AddNetns(names[i])
+		if err != nil {
+			return r, err
+		}
+		ns.Close()
+		if err := s.SetLinkUp("lo", names[i], true); err != nil {
+			return r, err
+		}
+		if ctx.Err() != nil {
+			return r, ctx.Err()
+		}
+	}
+	routes := []proxy.Route{
+		mustRoute("{tenant}/tcp/127.0.0.1:8080={tenant}/tcp/127.0.0.1:9000"),
+		mustRoute("{tenant}/udp/127.0.0.1:8080={tenant}/udp/127.0.0.1:9000"),
+	}
+	routes[0].Name, routes[1].Name = "tcp", "udp"
+	for _, st := range proxy.Strategies() {
+		count := n
+		if st == proxy.ProcessPerNamespace {
+			count = min(n, nProc)
+		}
+		fmt.Fprintf(log, "bench proxy: %s with %d namespaces...\n", st, count)
+		sb, err := benchStrategy(s, st, routes, names[:count])
+		if err != nil {
+			return r, fmt.Errorf("%s: %w", st, err)
+		}
+		r.Strategies = append(r.Strategies, sb)
+		if ctx.Err() != nil {
+			return r, ctx.Err()
+		}
+	}
+	fmt.Fprintf(log, "bench proxy: socat in %d namespaces...\n", min(n, nSocat))
+	sb, err := benchSocatPerNs(s, names[:min(n, nSocat)])
+	if err != nil {
+		return r, err
+	}
+	r.SocatPerNs = sb
+	if err := benchBindCost(s, names, &r); err != nil {
+		return r, err
+	}
+	fmt.Fprintln(log, "bench proxy: throughput and latency...")
+	if err := benchTraffic(s, names[0], bytes, &r); err != nil {
+		return r, err
+	}
+	return r, nil
+}
+
+func mustRoute(s string) proxy.Route {
+	r, err := proxy.ParseRouteFlag(s)
+	if err != nil {
+		panic(err)
+	}
+	return r
+}
+
+// benchStrategy starts a worker with no tenants, times adding all of them
+// over the control socket, waits for it to settle, and reads its cost.
+func benchStrategy(s *lab.Session, st proxy.Strategy, routes []proxy.Route, names []string) (strategyBench, error) {
+	sb := strategyBench{Name: string(st), Namespaces: len(names)}
+	name := "bench-" + string(st)
+	c, _, err := proxy.StartWorker(s, name, proxy.Config{Strategy: st, Routes: routes, Rescan: -1})
+	if err != nil {
+		return sb, err
+	}
+	defer s.Stop(name, 10*time.Second)
+	defer c.Close()
+	t0 := time.Now()
+	if err := c.AddTenant(names...); err != nil {
+		return sb, err
+	}
+	sb.BindMs = ms(time.Since(t0))
+	time.Sleep(500 * time.Millisecond)
+	stats, err := c.Stats()
+	if err != nil {
+		return sb, err
+	}
+	sb.Listeners, sb.Processes, sb.Threads = stats.Listeners, len(stats.Procs), stats.Threads
+	sb.RSSMiB = float64(stats.RSS) / (1 << 20)
+	return sb, nil
+}
+
+// benchSocatPerNs starts what a user would reach for instead: one socat
+// per namespace, forking per connection.
+func benchSocatPerNs(s *lab.Session, names []string) (strategyBench, error) {
+	sb := strategyBench{Name: "socat per namespace", Namespaces: len(names)}
+	if _, err := exec.LookPath("socat"); err != nil {
+		return sb, nil
+	}
+	var pids []int
+	for i, n := range names {
+		cmd := exec.Command("ip", "netns", "exec", lab.SysName(n), "socat", "TCP-LISTEN:8080,bind=127.0.0.1,fork,reuseaddr", "TCP:127.0.0.1:9000")
+		p, err := s.StartProcess(fmt.Sprintf("socat-%d", i), cmd)
+		if err != nil {
+			return sb, err
+		}
+		pids = append(pids, p.PID)
+	}
+	defer func() {
+		for i := range names {
+			s.Stop(fmt.Sprintf("socat-%d", i), 2*time.Second)
+		}
+	}()
+	time.Sleep(500 * time.Millisecond)
+	for _, pid := range pids {
+		ps, err := proxy.ReadProcStats(pid, "socat")
+		if err != nil {
+			continue
+		}
+		sb.Processes++
+		sb.Listeners++
+		sb.Threads += ps.Threads
+		sb.RSSMiB += float64(ps.RSS) / (1 << 20)
+	}
+	return sb, nil
+}
+
+// benchBindCost compares binding TCP+UDP inside each namespace (one switch
+// for both) with plain binds here.
+func benchBindCost(s *lab.Session, names []string, r *proxyBench) error {
+	k := min(len(names), 500)
+	var plain, switched []lab.Socket
+	t0 := time.Now()
+	for range k {
+		socks := []lab.Socket{{Network: "tcp", Addr: "127.0.0.1:0"}, {Network: "udp", Addr: "127.0.0.1:0"}}
+		if err := lab.BindIn(nil, socks); err != nil {
+			return err
+		}
+		plain = append(plain, socks...)
+	}
+	dPlain := time.Since(t0)
+	nss := make([]*lab.Netns, k)
+	for i := range nss {
+		ns, err := s.NetnsOf(names[i])
+		if err != nil {
+			return err
+		}
+		defer ns.Close()
+		nss[i] = ns
+	}
+	t1 := time.Now()
+	for i := range k {
+		socks := []lab.Socket{{Network: "tcp", Addr: "127.0.0.1:0"}, {Network: "udp", Addr: "127.0.0.1:0"}}
+		if err := lab.BindIn(nss[i], socks); err != nil {
+			return err
+		}
+		switched = append(switched, socks...)
+	}
+	dSw := time.Since(t1)
+	for _, sk := range append(plain, switched...) {
+		sk.Close()
+	}
+	r.BindPlainUs = float64(dPlain.Microseconds()) / float64(2*k)
+	r.BindSwitchedUs = float64(dSw.Microseconds()) / float64(2*k)
+	r.BindOverheadUs = r.BindSwitchedUs - r.BindPlainUs
+	return nil
+}
+
+// benchTraffic measures, inside one namespace, a direct connection, the
+// proxy (a shared worker process) and socat -b 131072, side by side.
+func benchTraffic(s *lab.Session, nsName string, bytes int64, r *proxyBench) error {
+	ns, err := s.NetnsOf(nsName)
+	if err != nil {
+		return err
+	}
+	defer ns.Close()
+	// The sink/echo server at 127.0.0.1:9000 in the namespace: discard
+	// everything, or echo one byte.
+	socks := []lab.Socket{{Network: "tcp", Addr: "127.0.0.1:9000"}}
+	if err := lab.BindIn(ns, socks); err != nil {
+		return err
+	}
+	defer socks[0].Close()
+	go func() {
+		for {
+			c, err := socks[0].Listener.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				b := make([]byte, 1)
+				if _, err := c.Read(b); err != nil {
+					return
+				}
+				if b[0] == 'e' {
+					c.Write(b)
+					return
+				}
+				// Read in big blocks: io.Discard reads 8 KiB at a time and
+				// would cap every path at its syscall rate.
+				big := make([]byte, 1<<20)
+				for {
+					if _, err := c.Read(big); err != nil {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	name := "bench-traffic"
+	c, _, err := proxy.StartWorker(s, name, proxy.Config{Routes: []proxy.Route{mustRoute(nsName + "/tcp/127.0.0.1:8081=" + nsName + "/tcp/127.0.0.1:9000")}, Rescan: -1})
+	if err != nil {
+		return err
+	}
+	defer s.Stop(name, 5*time.Second)
+	defer c.Close()
+	socat := exec.Command("ip", "netns", "exec", lab.SysName(nsName), "socat", "-b", "131072", "TCP-LISTEN:8082,bind=127.0.0.1,fork,reuseaddr", "TCP:127.0.0.1:9000")
+	haveSocat := false
+	if _, err := exec.LookPath("socat"); err == nil {
+		if _, err := s.StartProcess("bench-socat", socat); err == nil {
+			haveSocat = true
+			defer s.Stop("bench-socat", 2*time.Second)
+			waitListening(ns, "127.0.0.1:8082")
+		}
+	}
+	targets := []struct {
+		addr string
+		out  *float64
+		echo *float64
+	}{{"127.0.0.1:9000", &r.Direct, &r.EchoDirectUs}, {"127.0.0.1:8081", &r.Proxied, &r.EchoProxyUs}}
+	if haveSocat {
+		targets = append(targets, struct {
+			addr string
+			out  *float64
+			echo *float64
+		}{"127.0.0.1:8082", &r.Socat, &r.EchoSocatUs})
+	}
+	for _, tg := range targets {
+		gibs, err := pushBytes(ns, tg.addr, bytes)
+		if err != nil {
+			return fmt.Errorf("throughput via %s: %w", tg.addr, err)
+		}
+		*tg.out = gibs
+		p50, err := echoP50(ns, tg.addr, 1000)
+		if err != nil {
+			return fmt.Errorf("echo via %s: %w", tg.addr, err)
+		}
+		*tg.echo = p50
+	}
+	return nil
+}
+
+func waitListening(ns *lab.Netns, addr string) {
+	for range 100 {
+		if c, err := lab.DialIn(ns, "tcp", addr, time.Second); err == nil {
+			c.Write([]byte("x"))
+			c.Close()
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// pushBytes sends n bytes to addr from inside ns and waits for the close.
+func pushBytes(ns *lab.Netns, addr string, n int64) (float64, error) {
+	c, err := lab.DialIn(ns, "tcp", addr, 5*time.Second)
+	if err != nil {
+		return 0, err
+	}
+	defer c.Close()
+	buf := make([]byte, 256<<10)
+	buf[0] = 's'
+	t0 := time.Now()
+	var sent int64
+	for sent < n {
+		m, err := c.Write(buf[:min(int64(len(buf)), n-sent)])
+		if err != nil {
+			return 0, err
+		}
+		sent += int64(m)
+	}
+	c.(*net.TCPConn).CloseWrite()
+	io.Copy(io.Discard, c) // wait until the far side has it all and closes
+	return float64(n) / (1 << 30) / time.Since(t0).Seconds(), nil
+}
+
+// echoP50 is the median time to connect, send one byte and read it back.
+func echoP50(ns *lab.Netns, addr string, rounds int) (float64, error) {
+	var ds []time.Duration
+	b := []byte{'e'}
+	var c net.Conn
+	var err error
+	// Dial from a socket made in ns once per round; the switch is not
+	// part of what is measured, so make it first.
+	for range rounds {
+		d := lab.Dialer{Netns: ns, Timeout: 5 * time.Second}
+		t0 := time.Now()
+		c, err = d.Dial("tcp", addr)
+		if err != nil {
+			return 0, err
+		}
+		c.Write(b)
+		if _, err = io.ReadFull(c, b); err != nil {
+			c.Close()
+			return 0, err
+		}
+		ds = append(ds, time.Since(t0))
+		c.Close()
+	}
+	sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
+	return float64(ds[len(ds)/2].Nanoseconds()) / 1000, nil
+}

@@ -1,0 +1,93 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/nslab/nslab/lab/proxy"
+)
+
+// proxyCmd is the proxy daemon: listeners in many namespaces, a control
+// socket, structured logs, graceful shutdown on SIGINT/SIGTERM.
+func init() {
+	var (
+		file, control, strategy, name, logFormat, logLevel string
+		tenants, routes                                    []string
+	)
+	cmd := &cobra.Command{
+		Use:   "proxy",
+		Short: "Run the multi-namespace proxy daemon",
+		Long: `Run the proxy daemon: one process that listens inside many network namespaces
+and forwards what it accepts, controlled over a unix socket.
+
+A route is LISTEN=TARGET, each NETNS/PROTO/IP:PORT; {tenant} stands for every
+tenant's namespace:
+
+  nslab proxy --control /run/nslab/edge.sock \
+    --route '{tenant}/tcp/127.0.0.1:8080={tenant}/tcp/10.0.0.1:9000' \
+    --tenant alpha --tenant beta
+
+or give a YAML file (see docs/proxy.md) with --config; flags override it.
+Control it with curl --unix-socket PATH http://proxy/stats, or from the lab.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var cfg proxy.Config
+			if file != "" {
+				var err error
+				if cfg, err = proxy.LoadConfig(file); err != nil {
+					return &exitError{code: 2, err: err}
+				}
+			}
+			if name != "" {
+				cfg.Name = name
+			}
+			if control != "" {
+				cfg.Control = control
+			}
+			if strategy != "" {
+				st, err := proxy.ParseStrategy(strategy)
+				if err != nil {
+					return &exitError{code: 2, err: fmt.Errorf("--strategy: %w", err)}
+				}
+				cfg.Strategy = st
+			}
+			for _, r := range routes {
+				rt, err := proxy.ParseRouteFlag(r)
+				if err != nil {
+					return &exitError{code: 2, err: fmt.Errorf("--route %q: %w", r, err)}
+				}
+				rt.Name = fmt.Sprintf("route%d", len(cfg.Routes)+1)
+				cfg.Routes = append(cfg.Routes, rt)
+			}
+			cfg.Tenants = append(cfg.Tenants, tenants...)
+			if cfg.Control == "" {
+				return &exitError{code: 2, err: fmt.Errorf("give a control socket: --control PATH (or control: in the config)")}
+			}
+			if err := cfg.Validate(); err != nil {
+				return &exitError{code: 2, err: err}
+			}
+			cfg.Logger = proxy.NewLogger(cmd.ErrOrStderr(), logFormat, logLevel)
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			if ctx == nil {
+				ctx = context.Background()
+			}
+			return proxy.Run(ctx, cfg)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&file, "config", "c", "", "YAML config file")
+	f.StringVar(&control, "control", "", "control socket path (HTTP over a unix socket)")
+	f.StringVar(&strategy, "strategy", "", "shared, thread-per-namespace, process-per-namespace or blocking-accept")
+	f.StringVar(&name, "name", "", "the proxy's name in logs and stats")
+	f.StringSliceVar(&tenants, "tenant", nil, "tenant namespace to bind at start (repeatable)")
+	f.StringArrayVar(&routes, "route", nil, "LISTEN=TARGET, each NETNS/PROTO/IP:PORT (repeatable)")
+	f.StringVar(&logFormat, "log-format", "text", "text or json")
+	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
+	root.AddCommand(cmd)
+}

@@ -1,0 +1,343 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/nslab/nslab/lab"
+	"github.com/nslab/nslab/lab/script"
+	"github.com/nslab/nslab/scenarios"
+)
+
+type runOptions struct {
+	yes, asJSON, keep, all bool
+	from                   int
+	record                 string
+	lines                  <-chan string // stdin, for the pause between steps
+}
+
+// Transcript types, for --json and --record.
+type cmdReport struct {
+	Line   int    `json:"line"`
+	Text   string `json:"text"`
+	Shell  string `json:"shell"`
+	Output string `json:"output,omitempty"`
+	Error  string `json:"error,omitempty"`
+	OK     bool   `json:"ok"`
+}
+
+type stepReport struct {
+	N        int         `json:"n"`
+	Title    string      `json:"title"`
+	Commands []cmdReport `json:"commands"`
+	Checks   []cmdReport `json:"checks"`
+	Hint     string      `json:"hint,omitempty"`
+	OK       bool        `json:"ok"`
+}
+
+type runReport struct {
+	ID      string       `json:"id"`
+	Title   string       `json:"title"`
+	Skipped string       `json:"skipped,omitempty"`
+	Steps   []stepReport `json:"steps"`
+	OK      bool         `json:"ok"`
+}
+
+func init() {
+	var o runOptions
+	cmd := &cobra.Command{
+		Use:   "run ID|FILE",
+		Short: "Run a scenario step by step: narration, commands, outputs, checks ✓/✗",
+		Long: `run executes a scenario's steps in order, printing each command with its
+output and each check as ✓ or ✗ (with the hint when one fails). It pauses
+between steps unless --yes, exits 1 if any check failed, and removes the lab
+at the end (and on Ctrl-C) unless --keep.`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if o.all != (len(args) == 0) || len(args) > 1 {
+				return errors.New("give one scenario id or file, or --all")
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			list, errs := loadCatalog()
+			var todo []*scenarios.Scenario
+			if o.all {
+				for _, err := range errs {
+					return fmt.Errorf("the catalog does not lint: %w", err)
+				}
+				todo = list
+			} else {
+				sc, err := scenarios.Find(list, args[0])
+				if err != nil {
+					return err
+				}
+				sc.CheckRequires(lab.Features(lab.Doctor()))
+				todo = []*scenarios.Scenario{sc}
+			}
+			if !o.yes && !o.asJSON {
+				o.lines = stdinLines(cmd.InOrStdin())
+			}
+			failed := 0
+			var reports []runReport
+			for _, sc := range todo {
+				rep, err := runScenario(cmd.Context(), cmd, sc, o)
+				reports = append(reports, rep)
+				if err != nil {
+					return err
+				}
+				if !rep.OK {
+					failed++
+				}
+			}
+			if o.asJSON {
+				enc := json.NewEncoder(cmd.OutOrStdout())
+				enc.SetIndent("", "  ")
+				if o.all {
+					enc.Encode(reports)
+				} else {
+					enc.Encode(reports[0])
+				}
+			}
+			if failed > 0 {
+				return &exitError{code: 1, err: fmt.Errorf("%d scenario(s) had failing checks", failed)}
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.BoolVarP(&o.yes, "yes", "y", false, "do not pause between steps, and do not ask before running programs of an outside scenario")
+	f.BoolVar(&o.asJSON, "json", false, "print the run as JSON (implies no narration)")
+	f.BoolVar(&o.keep, "keep", false, "leave the lab standing at the end (remove it later with `nslab cleanup`)")
+	f.BoolVar(&o.all, "all", false, "run every scenario in the catalog")
+	f.IntVar(&o.from, "from", 1, "start at step N, rebuilding the state of the earlier steps quietly")
+	f.StringVar(&o.record, "record", "", "write a transcript: FILE.md (Markdown) or FILE.sh (the equivalent shell commands)")
+	root.AddCommand(cmd)
+}
+
+func runScenario(ctx context.Context, cmd *cobra.Command, sc *scenarios.Scenario, o runOptions) (runReport, error) {
+	rep := runReport{ID: sc.ID, Title: sc.Title}
+	w := cmd.OutOrStdout()
+	if o.asJSON {
+		w = io.Discard
+	}
+	if !sc.Available {
+		rep.Skipped, rep.OK = sc.Reason, true
+		fmt.Fprintf(w, "── %s: skipped: %s\n", sc.ID, sc.Reason)
+		return rep, nil
+	}
+	if o.from < 1 || o.from > len(sc.Steps) {
+		return rep, fmt.Errorf("--from %d: %s has steps 1 to %d", o.from, sc.ID, len(sc.Steps))
+	}
+	if progs := sc.Programs(); !sc.Embedded && len(progs) > 0 && !o.yes {
+		fmt.Fprintf(cmd.ErrOrStderr(), "%s is not from the built-in catalog and runs these programs as root:\n", sc.File)
+		for _, p := range progs {
+			fmt.Fprintf(cmd.ErrOrStderr(), "  %s\n", p)
+		}
+		fmt.Fprint(cmd.ErrOrStderr(), "run it? [y/N] ")
+		ans, _ := bufio.NewReader(cmd.InOrStdin()).ReadString('\n')
+		if a := strings.ToLower(strings.TrimSpace(ans)); a != "y" && a != "yes" {
+			return rep, errors.New("not run (pass --yes to run outside scenarios without asking)")
+		}
+	}
+	err := withSession(ctx, cmd.ErrOrStderr(), o.keep, func(ctx context.Context, s *lab.Session) error {
+		r := script.NewRunner(s)
+		defer r.Close()
+		fmt.Fprintf(w, "━━ %s — %s\n%s\n", sc.ID, sc.Title, wrapText(sc.Intro))
+		if err := sc.Rebuild(ctx, r, o.from-1); err != nil {
+			return fmt.Errorf("--from %d: %w", o.from, err)
+		}
+		rep.OK = true
+		for i := o.from - 1; i < len(sc.Steps); i++ {
+			if ctx.Err() != nil {
+				return errors.New("interrupted")
+			}
+			sr := runStep(ctx, w, r, i+1, &sc.Steps[i], o.yes)
+			rep.Steps = append(rep.Steps, sr)
+			if !sr.OK {
+				rep.OK = false
+			}
+			if !o.yes && !o.asJSON && i+1 < len(sc.Steps) {
+				fmt.Fprint(w, "\n[enter] next step ")
+				select {
+				case _, ok := <-o.lines:
+					if !ok {
+						fmt.Fprintln(w)
+					}
+				case <-ctx.Done():
+					fmt.Fprintln(w)
+					return errors.New("interrupted")
+				}
+			}
+		}
+		if rep.OK {
+			fmt.Fprintf(w, "\n✓ %s: every check passed\n", sc.ID)
+		} else {
+			fmt.Fprintf(w, "\n✗ %s: some checks failed\n", sc.ID)
+		}
+		return nil
+	})
+	if err == nil && o.record != "" {
+		err = writeRecord(o.record, sc, rep, o.from)
+	}
+	return rep, err
+}
+
+// stdinLines reads lines in the background, so a pause between steps
+// still ends at once on Ctrl-C (which cancels the run's context).
+func stdinLines(in io.Reader) <-chan string {
+	ch := make(chan string)
+	go func() {
+		defer close(ch)
+		br := bufio.NewReader(in)
+		for {
+			l, err := br.ReadString('\n')
+			if err != nil {
+				return
+			}
+			ch <- l
+		}
+	}()
+	return ch
+}
+
+func runStep(ctx context.Context, w io.Writer, r *script.Runner, n int, st *scenarios.Step, unattended bool) stepReport {
+	sr := stepReport{N: n, Title: st.Title}
+	fmt.Fprintf(w, "\n── %d. %s\n%s\n", n, st.Title, wrapText(st.Prose))
+	if st.HandsOn() && !unattended {
+		fmt.Fprintln(w, "  (hands-on: type what the step asks in a second terminal; the checks wait for you)")
+	}
+	report := func(res script.Result) cmdReport {
+		c := cmdReport{Line: res.Stmt.Line, Text: res.Stmt.Text, Shell: res.Stmt.Shell(), Output: res.Output, OK: res.Err == nil}
+		if res.Err != nil {
+			c.Error = res.Err.Error()
+		}
+		return c
+	}
+	res := st.Run(ctx, r, scenarios.StepOptions{
+		Unattended: unattended,
+		OnEvent: func(e scenarios.Event) {
+			switch e.Kind {
+			case scenarios.CommandDone:
+				// Printed once it ran: a "$ line" means the command is done
+				// (the kill -9 test relies on it).
+				fmt.Fprintf(w, "  $ %s\n", e.Stmt.Text)
+				if e.Result.Output != "" {
+					fmt.Fprintln(w, indentText(e.Result.Output, "    "))
+				}
+				if e.Result.Err != nil {
+					fmt.Fprintf(w, "    ✗ %v\n", e.Result.Err)
+				}
+			case scenarios.CheckStarted:
+				if d := e.Stmt.Within(); d > 0 && !unattended {
+					fmt.Fprintf(w, "  … waiting up to %s: %s\n", d, e.Stmt.Text)
+				}
+			case scenarios.CheckDone:
+				if e.Result.Err != nil {
+					fmt.Fprintf(w, "  ✗ %v\n", e.Result.Err)
+				} else {
+					fmt.Fprintf(w, "  %s\n", e.Result.Output)
+				}
+			}
+		},
+	})
+	sr.OK = res.OK
+	for _, x := range res.Commands {
+		sr.Commands = append(sr.Commands, report(x))
+	}
+	for _, x := range res.Checks {
+		sr.Checks = append(sr.Checks, report(x))
+	}
+	if len(res.NotRun) > 0 {
+		fmt.Fprintln(w, "  the step's commands failed; its checks were not run")
+		for _, c := range res.NotRun {
+			sr.Checks = append(sr.Checks, cmdReport{Line: c.Line, Text: c.Text, Shell: c.Shell(), Error: "not run: the step's commands failed"})
+		}
+	}
+	if !sr.OK && st.Hint != "" {
+		sr.Hint = st.Hint
+		fmt.Fprintf(w, "  hint: %s\n", indentText(st.Hint, "        ")[8:])
+	}
+	return sr
+}
+
+func indentText(s, pre string) string {
+	return pre + strings.ReplaceAll(strings.TrimRight(s, "\n"), "\n", "\n"+pre)
+}
+
+// wrapText keeps narration readable in a terminal: paragraphs as they are,
+// fenced code indented.
+func wrapText(s string) string {
+	if s == "" {
+		return ""
+	}
+	return indentText(s, "  ")
+}
+
+// writeRecord writes a Markdown transcript (FILE.md) or a shell script of the
+// equivalent commands (FILE.sh). The script starts from nothing: with --from,
+// it holds the rebuilt steps' commands too.
+func writeRecord(path string, sc *scenarios.Scenario, rep runReport, from int) error {
+	var b strings.Builder
+	if filepath.Ext(path) == ".sh" {
+		fmt.Fprintf(&b, "#!/bin/sh\n# %s — %s: the iproute2/nsenter equivalent of what nslab ran.\n", sc.ID, sc.Title)
+		b.WriteString("# Run as root on a scratch machine; `nslab cleanup` does not know about what it makes.\nset -e\n")
+		for i := 0; i < from-1 && i < len(sc.Steps); i++ {
+			fmt.Fprintf(&b, "\n# %d. %s (rebuilt by --from)\n", i+1, sc.Steps[i].Title)
+			for _, c := range sc.Steps[i].Commands(true) {
+				fmt.Fprintln(&b, c.Shell())
+			}
+		}
+		for _, st := range rep.Steps {
+			fmt.Fprintf(&b, "\n# %d. %s\n", st.N, st.Title)
+			for _, c := range st.Commands {
+				fmt.Fprintln(&b, c.Shell)
+			}
+			for _, c := range st.Checks {
+				if c.Shell != "" {
+					fmt.Fprintf(&b, "# check: %s\n#   %s\n", c.Text, strings.ReplaceAll(c.Shell, "\n", "\n#   "))
+				}
+			}
+		}
+	} else {
+		fmt.Fprintf(&b, "# %s\n\n%s\n", sc.Title, sc.Intro)
+		if from > 1 {
+			fmt.Fprintf(&b, "\n(Steps 1 to %d were rebuilt quietly: `nslab run %s --from %d`.)\n", from-1, sc.ID, from)
+		}
+		for _, st := range rep.Steps {
+			fmt.Fprintf(&b, "\n## %d. %s\n\n```\n", st.N, st.Title)
+			for _, c := range st.Commands {
+				fmt.Fprintf(&b, "$ %s\n", c.Text)
+				if c.Output != "" {
+					fmt.Fprintln(&b, c.Output)
+				}
+				if c.Error != "" {
+					fmt.Fprintln(&b, "error:", c.Error)
+				}
+			}
+			b.WriteString("```\n\n")
+			for _, c := range st.Checks {
+				mark := "✓"
+				if !c.OK {
+					mark = "✗"
+				}
+				fmt.Fprintf(&b, "- %s `%s` %s\n", mark, c.Text, c.Error)
+			}
+			if st.Hint != "" {
+				fmt.Fprintf(&b, "\n> hint: %s\n", strings.ReplaceAll(st.Hint, "\n", "\n> "))
+			}
+		}
+	}
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		return fmt.Errorf("--record: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,93 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/nslab/nslab/lab"
+)
+
+// withSession runs fn with a new lab session and always closes it: when fn
+// returns, fails or panics, and on SIGINT, SIGTERM or SIGHUP (which cancel
+// ctx; a second signal closes the session at once and exits 130). keep
+// leaves everything standing for exploration (`nslab cleanup` removes it).
+func withSession(ctx context.Context, stderr io.Writer, keep bool, fn func(context.Context, *lab.Session) error) (err error) {
+	warnLeftovers(stderr)
+	s, err := lab.NewSession(lab.Options{})
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+	go func() {
+		select {
+		case <-sigs:
+			cancel()
+		case <-ctx.Done():
+			return
+		}
+		select {
+		case <-sigs:
+			fmt.Fprintln(stderr, "nslab: interrupted twice: removing the lab now")
+			s.Close()
+			os.Exit(130)
+		case <-ctx.Done():
+		}
+	}()
+	closeIt := func() error {
+		if keep {
+			fmt.Fprintf(stderr, "nslab: --keep: the lab stays up (%d resources, journal %s); remove it with `nslab cleanup`\n", len(s.Owned()), s.JournalPath())
+			return nil
+		}
+		return s.Close()
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			s.Close() // a crash never keeps the lab
+			panic(r)
+		}
+	}()
+	err = fn(ctx, s)
+	if cerr := closeIt(); cerr != nil && err == nil {
+		err = fmt.Errorf("cleaning up the lab: %w (run `nslab cleanup`)", cerr)
+	}
+	return err
+}
+
+// warnLeftovers tells the user when a lab run that died (kill -9, a crash)
+// left resources behind.
+func warnLeftovers(w io.Writer) {
+	if n, res := lab.Leftovers(lab.RunDir()); n > 0 {
+		fmt.Fprintf(w, "nslab: %d earlier lab run(s) left %d resource(s) behind (killed, crashed or --keep); `nslab cleanup` removes them\n", n, res)
+	}
+}
+
+// offerCleanup asks, at an interactive start, whether to remove what dead
+// lab runs left behind, and does it on yes.
+func offerCleanup(in io.Reader, out io.Writer) {
+	n, res := lab.Leftovers(lab.RunDir())
+	if n == 0 {
+		return
+	}
+	fmt.Fprintf(out, "nslab: %d earlier lab run(s) left %d resource(s) behind (killed, crashed or --keep). Remove them now? [Y/n] ", n, res)
+	var ans string
+	fmt.Fscanln(in, &ans)
+	if a := strings.ToLower(strings.TrimSpace(ans)); a != "" && a != "y" && a != "yes" {
+		fmt.Fprintln(out, "left in place; `nslab cleanup` removes them later")
+		return
+	}
+	rep, err := lab.Cleanup(lab.RunDir())
+	if err != nil {
+		fmt.Fprintln(out, "nslab: cleanup:", err)
+		return
+	}
+	printCleanup(out, rep)
+}

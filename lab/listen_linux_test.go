@@ -1,0 +1,311 @@
+package lab_test
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/nslab/nslab/internal/labtest"
+	"github.com/nslab/nslab/lab"
+)
+
+// sockNetns returns the inode of the network namespace a socket lives in,
+// read from the socket itself with SIOCGSKNS.
+func sockNetns(t testing.TB, x any) uint64 {
+	t.Helper()
+	sc, ok := x.(syscall.Conn)
+	if !ok {
+		t.Fatalf("%T has no SyscallConn", x)
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ino uint64
+	var ierr error
+	rc.Control(func(fd uintptr) {
+		nsfd, err := unix.IoctlRetInt(int(fd), unix.SIOCGSKNS)
+		if err != nil {
+			ierr = err
+			return
+		}
+		defer unix.Close(nsfd)
+		var st unix.Stat_t
+		ierr = unix.Fstat(nsfd, &st)
+		ino = st.Ino
+	})
+	if ierr != nil {
+		t.Fatalf("SIOCGSKNS: %v", ierr)
+	}
+	return ino
+}
+
+// loNetns makes a namespace with lo up and returns it.
+func loNetns(t testing.TB, s *lab.Session, base string) *lab.Netns {
+	t.Helper()
+	name := labtest.Name(base)
+	ns, err := s.AddNetns(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ns.Close() })
+	if err := s.SetLinkUp("lo", name, true); err != nil {
+		t.Fatal(err)
+	}
+	return ns
+}
+
+func assertThreadsHome(t testing.TB) {
+	t.Helper()
+	host := inode(t, "/proc/self/ns/net")
+	for tid, ino := range threadNetns(t) {
+		if ino != host {
+			t.Errorf("thread %d is in net:[%d], want the start namespace net:[%d]", tid, ino, host)
+		}
+	}
+}
+
+func TestBindInMakesEverySocketInsideTheNamespace(t *testing.T) {
+	s := labtest.New(t)
+	ns := loNetns(t, s, "bind")
+	socks := []lab.Socket{
+		{Network: "tcp", Addr: "127.0.0.1:0"},
+		{Network: "udp", Addr: "127.0.0.1:0"},
+		{Network: "tcp6", Addr: "[::1]:0"},
+		{Network: "udp6", Addr: "[::1]:0"},
+	}
+	if err := lab.BindIn(ns, socks); err != nil {
+		t.Fatal(err)
+	}
+	for _, sk := range socks {
+		var got uint64
+		if sk.Stream() {
+			got = sockNetns(t, sk.Listener)
+		} else {
+			got = sockNetns(t, sk.Packet)
+		}
+		if got != ns.Inode() {
+			t.Errorf("%s %s lives in net:[%d], want net:[%d]", sk.Network, sk.Addr, got, ns.Inode())
+		}
+		sk.Close()
+	}
+	assertThreadsHome(t)
+}
+
+func TestBindInIsAllOrNothing(t *testing.T) {
+	s := labtest.New(t)
+	ns := loNetns(t, s, "bind")
+	// 10.9.9.9 is on no interface in ns: the second bind fails and the
+	// first listener must be closed again.
+	socks := []lab.Socket{{Network: "tcp", Addr: "127.0.0.1:0"}, {Network: "tcp", Addr: "10.9.9.9:80"}}
+	err := lab.BindIn(ns, socks)
+	if err == nil || !strings.Contains(err.Error(), "10.9.9.9:80") {
+		t.Fatalf("BindIn = %v, want an error naming 10.9.9.9:80", err)
+	}
+	if socks[0].Listener != nil {
+		t.Errorf("the listener made before the failure was kept")
+	}
+	if _, err := lab.ListenIn(ns, "tcp", "localhost:80"); !errors.Is(err, lab.ErrInvalid) {
+		t.Errorf("ListenIn with a host name = %v, want ErrInvalid", err)
+	}
+}
+
+func TestRawFDListenerServesTCPThroughTheNetpoller(t *testing.T) {
+	s := labtest.New(t)
+	ns := loNetns(t, s, "raw")
+	l, err := lab.ListenRawIn(ns, "tcp", unix.SOCK_STREAM, unix.IPPROTO_TCP, "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := sockNetns(t, l); got != ns.Inode() {
+		t.Fatalf("raw listener in net:[%d], want net:[%d]", got, ns.Inode())
+	}
+	done := make(chan error, 1)
+	go func() {
+		c, err := l.Accept()
+		if err != nil {
+			done <- err
+			return
+		}
+		defer c.Close()
+		if got := sockNetns(t, c); got != ns.Inode() {
+			t.Errorf("accepted conn in net:[%d], want net:[%d]", got, ns.Inode())
+		}
+		// Echo until the client half-closes, then half-close back.
+		_, err = io.Copy(c, c)
+		if err == nil {
+			err = c.(interface{ CloseWrite() error }).CloseWrite()
+		}
+		done <- err
+	}()
+	c, err := lab.DialIn(ns, "tcp", l.Addr().String(), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	msg := []byte("through the raw fd")
+	c.Write(msg)
+	c.(*net.TCPConn).CloseWrite()
+	got, err := io.ReadAll(c)
+	if err != nil || !bytes.Equal(got, msg) {
+		t.Fatalf("echo = %q, %v; want %q", got, err, msg)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+
+	// Fifty listeners, each with a goroutine waiting in Accept: the
+	// netpoller holds them, not fifty threads.
+	before := threads(t)
+	var ls []net.Listener
+	var wg sync.WaitGroup
+	closed := make(chan error, 50)
+	for range 50 {
+		l, err := lab.ListenRawIn(ns, "tcp", unix.SOCK_STREAM, unix.IPPROTO_TCP, "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ls = append(ls, l)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := l.Accept()
+			closed <- err
+		}()
+	}
+	time.Sleep(100 * time.Millisecond) // let every Accept park
+	if after := threads(t); after > before+8 {
+		t.Errorf("threads went from %d to %d with 50 raw listeners waiting in Accept", before, after)
+	}
+	for _, l := range ls {
+		l.Close()
+	}
+	wg.Wait()
+	close(closed)
+	for err := range closed {
+		if !errors.Is(err, net.ErrClosed) {
+			t.Errorf("Accept after Close = %v, want net.ErrClosed", err)
+		}
+	}
+	l.Close()
+}
+
+// threads counts this process's OS threads.
+func threads(t testing.TB) int { return len(threadNetns(t)) }
+
+func TestSCTPSaysWhatTheKernelLacks(t *testing.T) {
+	s := labtest.New(t)
+	ns := loNetns(t, s, "sctp")
+	l, err := lab.ListenIn(ns, "sctp", "127.0.0.1:0")
+	if lab.SCTPSupported() != nil {
+		if !errors.Is(err, lab.ErrUnsupported) || !strings.Contains(err.Error(), "no SCTP") {
+			t.Fatalf("ListenIn sctp without kernel SCTP = %v, want ErrUnsupported saying so", err)
+		}
+		if _, err := lab.DialIn(ns, "sctp", "127.0.0.1:9", time.Second); !errors.Is(err, lab.ErrUnsupported) {
+			t.Errorf("DialIn sctp without kernel SCTP = %v, want ErrUnsupported", err)
+		}
+		return
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if got := sockNetns(t, l); got != ns.Inode() {
+		t.Fatalf("sctp listener in net:[%d], want net:[%d]", got, ns.Inode())
+	}
+	go func() {
+		if c, err := l.Accept(); err == nil {
+			io.Copy(c, c)
+			c.Close()
+		}
+	}()
+	c, err := lab.DialIn(ns, "sctp", l.Addr().String(), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.Write([]byte("sctp"))
+	buf := make([]byte, 4)
+	if _, err := io.ReadFull(c, buf); err != nil || string(buf) != "sctp" {
+		t.Fatalf("sctp echo = %q, %v", buf, err)
+	}
+}
+
+func TestDialerConnectsFromInsideTheNamespace(t *testing.T) {
+	s := labtest.New(t)
+	ns := loNetns(t, s, "dial")
+	l, err := lab.ListenIn(ns, "tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "inside")
+	})}
+	go srv.Serve(l)
+	defer srv.Close()
+
+	d := &lab.Dialer{Netns: ns, Timeout: 5 * time.Second}
+	c, err := d.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := sockNetns(t, c); got != ns.Inode() {
+		t.Errorf("dialed socket in net:[%d], want net:[%d]", got, ns.Inode())
+	}
+	if _, ok := c.(*net.TCPConn); !ok {
+		t.Errorf("Dial returned %T, want *net.TCPConn (so io.Copy can splice)", c)
+	}
+	c.Close()
+
+	tr := &http.Transport{DialContext: d.DialContext}
+	defer tr.CloseIdleConnections()
+	resp, err := (&http.Client{Transport: tr}).Get("http://" + l.Addr().String() + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(body) != "inside" {
+		t.Errorf("GET through the namespace dialer = %q", body)
+	}
+	// The same address from the host namespace reaches nothing.
+	if c, err := (&lab.Dialer{Timeout: time.Second}).Dial("tcp", l.Addr().String()); err == nil {
+		c.Close()
+		t.Errorf("%s answered from the host namespace too", l.Addr())
+	}
+	if _, err := d.Dial("tcp", "localhost:80"); !errors.Is(err, lab.ErrInvalid) {
+		t.Errorf("Dial with a host name = %v, want ErrInvalid", err)
+	}
+	assertThreadsHome(t)
+}
+
+func TestListenersShowInSSInsideTheNamespace(t *testing.T) {
+	s := labtest.New(t)
+	ns := loNetns(t, s, "ss")
+	l, err := lab.ListenIn(ns, "tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	out, err := exec.Command("ip", "netns", "exec", lab.SysName(ns.Name()), "ss", "-Hltn").CombinedOutput()
+	if err != nil {
+		t.Fatalf("ss: %v %s", err, out)
+	}
+	if !strings.Contains(string(out), l.Addr().String()) {
+		t.Errorf("ss -ltn inside %s does not list %s:\n%s", ns.Name(), l.Addr(), out)
+	}
+	host, _ := exec.Command("ss", "-Hltn").CombinedOutput()
+	if strings.Contains(string(host), l.Addr().String()) {
+		t.Errorf("ss -ltn in the host lists %s too", l.Addr())
+	}
+}

@@ -1,0 +1,158 @@
+package probe
+
+import (
+	"errors"
+	"slices"
+	"time"
+)
+
+// Types lists the namespace types of /proc/PID/ns, in the order the kernel
+// lists them. pid_for_children and time_for_children are the namespaces the
+// process's next children will get (they differ from pid and time after an
+// unshare, until the next fork).
+var Types = []string{"cgroup", "ipc", "mnt", "net", "pid", "pid_for_children", "time", "time_for_children", "user", "uts"}
+
+// ErrNoProcess means the PID names no process (it never existed, or it has
+// exited and been reaped).
+var ErrNoProcess = errors.New("no such process")
+
+// Options choose the costlier parts of a snapshot.
+type Options struct {
+	Threads bool // each thread's id, name and network namespace
+	Sockets bool // each socket's network namespace, protocol, address
+}
+
+// Thread is one thread of a process.
+type Thread struct {
+	TID   int    `json:"tid"`
+	Comm  string `json:"comm"`
+	NetNS uint64 `json:"netns,omitempty"` // 0 when Err says why
+	Err   string `json:"error,omitempty"`
+}
+
+// Socket is one socket descriptor of a process, in the network namespace it
+// was created in (which need not be the process's own).
+type Socket struct {
+	FD    int    `json:"fd"`
+	Inode uint64 `json:"inode,omitempty"` // the socket's inode, as ss -e and /proc/PID/fd show it
+	NetNS uint64 `json:"netns,omitempty"` // 0 when Err says why
+	Proto string `json:"proto,omitempty"` // tcp, udp, tcp6, udp6, sctp, raw, icmp, unix, netlink, packet...
+	Local string `json:"local,omitempty"` // 127.0.0.1:8080, [::1]:53, /run/x.sock, @abstract
+	State string `json:"state,omitempty"` // TCP state as ss names it (LISTEN, ESTAB...); LISTEN for unix listeners
+	Err   string `json:"error,omitempty"`
+}
+
+// Snapshot is what the kernel said about one process at Time. Fields that
+// could not be read are zero (or absent from Namespaces) and Errors says
+// why, keyed by field: "ns.net", "status", "fds", "threads", "sockets".
+type Snapshot struct {
+	PID        int               `json:"pid"`
+	Comm       string            `json:"comm"`
+	Time       time.Time         `json:"time"`
+	Namespaces map[string]uint64 `json:"namespaces"` // type (see Types) → inode
+	Errors     map[string]string `json:"errors,omitempty"`
+	NumThreads int               `json:"num_threads"`
+	VmRSS      uint64            `json:"vm_rss"` // bytes
+	VmHWM      uint64            `json:"vm_hwm"` // bytes: peak RSS
+	FDs        int               `json:"fds"`    // open file descriptors
+	Threads    []Thread          `json:"threads,omitempty"`
+	Sockets    []Socket          `json:"sockets,omitempty"`
+}
+
+func (s *Snapshot) fail(field string, err string) {
+	if s.Errors == nil {
+		s.Errors = map[string]string{}
+	}
+	s.Errors[field] = err
+}
+
+// SocketsByNetns counts the sockets per network namespace inode. Sockets
+// whose namespace could not be read are not counted.
+func (s *Snapshot) SocketsByNetns() map[uint64]int {
+	m := map[uint64]int{}
+	for _, k := range s.Sockets {
+		if k.NetNS != 0 {
+			m[k.NetNS]++
+		}
+	}
+	return m
+}
+
+// ThreadsByNetns counts the threads per network namespace inode. Threads
+// whose namespace could not be read are not counted.
+func (s *Snapshot) ThreadsByNetns() map[uint64]int {
+	m := map[uint64]int{}
+	for _, t := range s.Threads {
+		if t.NetNS != 0 {
+			m[t.NetNS]++
+		}
+	}
+	return m
+}
+
+// Diff compares one namespace type between two snapshots. A and B are 0
+// where that snapshot has no inode for the type (see its Errors); Same is
+// then false: unknown is never reported as equal.
+type Diff struct {
+	Type string `json:"type"`
+	A    uint64 `json:"a"`
+	B    uint64 `json:"b"`
+	Same bool   `json:"same"`
+}
+
+// Compare tells, per namespace type, whether a and b share the namespace.
+// Snapshots of thread IDs (Take(tid)) compare threads.
+func Compare(a, b *Snapshot) []Diff {
+	out := make([]Diff, 0, len(Types))
+	for _, t := range typesOf(a.Namespaces, b.Namespaces) {
+		x, y := a.Namespaces[t], b.Namespaces[t]
+		out = append(out, Diff{Type: t, A: x, B: y, Same: x != 0 && x == y})
+	}
+	return out
+}
+
+// diffFrom lists the types whose inode in s is known and differs from ref's.
+func diffFrom(s *Snapshot, ref map[string]uint64) []string {
+	var out []string
+	for _, t := range typesOf(s.Namespaces, nil) {
+		if v, r := s.Namespaces[t], ref[t]; v != 0 && r != 0 && v != r {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// typesOf returns the namespace types present in either map: the known
+// ones in kernel order, then any newer ones sorted.
+func typesOf(a, b map[string]uint64) []string {
+	out := make([]string, 0, len(Types))
+	for _, t := range Types {
+		_, x := a[t]
+		_, y := b[t]
+		if x || y {
+			out = append(out, t)
+		}
+	}
+	var extra []string
+	for _, m := range []map[string]uint64{a, b} {
+		for t := range m {
+			if !slices.Contains(Types, t) && !slices.Contains(extra, t) {
+				extra = append(extra, t)
+			}
+		}
+	}
+	slices.Sort(extra)
+	return append(out, extra...)
+}
+
+// baseType maps pid_for_children and time_for_children to the type whose
+// namespaces they are.
+func baseType(t string) string {
+	switch t {
+	case "pid_for_children":
+		return "pid"
+	case "time_for_children":
+		return "time"
+	}
+	return t
+}

@@ -1,0 +1,118 @@
+package proxy
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"time"
+)
+
+// Client talks to a proxy daemon over its control socket: HTTP over a unix
+// socket, with these endpoints:
+//
+//	GET    /stats               Stats as JSON
+//	GET    /tenants             the tenants, a JSON list of names
+//	POST   /tenants?name=a&name=b   add tenants
+//	DELETE /tenants?name=a      remove tenants
+//	POST   /resync              rebind tenants whose namespace was recreated
+//	POST   /stop                graceful shutdown
+//
+// curl --unix-socket PATH http://proxy/stats works too.
+type Client struct {
+	path string
+	hc   *http.Client
+	tr   *http.Transport
+}
+
+// Dial connects to the control socket at path and checks the daemon
+// answers.
+func Dial(path string) (*Client, error) {
+	tr := &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", path)
+		},
+		MaxIdleConns: 2,
+	}
+	c := &Client{path: path, tr: tr, hc: &http.Client{Transport: tr, Timeout: 30 * time.Second}}
+	if _, err := c.Tenants(); err != nil {
+		tr.CloseIdleConnections()
+		return nil, fmt.Errorf("proxy control socket %s: %w", path, err)
+	}
+	return c, nil
+}
+
+// Path is the control socket's path.
+func (c *Client) Path() string { return c.path }
+
+// AddTenant binds every per-tenant route inside each named namespace.
+func (c *Client) AddTenant(names ...string) error {
+	return c.do(http.MethodPost, "/tenants", names, nil)
+}
+
+// RemoveTenant closes every socket of the named tenants.
+func (c *Client) RemoveTenant(names ...string) error {
+	return c.do(http.MethodDelete, "/tenants", names, nil)
+}
+
+// Tenants lists the proxy's tenants.
+func (c *Client) Tenants() ([]string, error) {
+	var out []string
+	err := c.do(http.MethodGet, "/tenants", nil, &out)
+	return out, err
+}
+
+// Stats returns the proxy's counters, threads and memory.
+func (c *Client) Stats() (Stats, error) {
+	var s Stats
+	err := c.do(http.MethodGet, "/stats", nil, &s)
+	return s, err
+}
+
+// Resync rebinds tenants whose namespace was deleted and recreated.
+func (c *Client) Resync() error { return c.do(http.MethodPost, "/resync", nil, nil) }
+
+// Stop asks the daemon to close every socket and exit.
+func (c *Client) Stop() error { return c.do(http.MethodPost, "/stop", nil, nil) }
+
+// Close drops the client's idle connections.
+func (c *Client) Close() error {
+	c.tr.CloseIdleConnections()
+	return nil
+}
+
+func (c *Client) do(method, path string, names []string, out any) error {
+	q := url.Values{}
+	for _, n := range names {
+		q.Add("name", n)
+	}
+	u := "http://proxy" + path
+	if len(q) > 0 {
+		u += "?" + q.Encode()
+	}
+	req, err := http.NewRequest(method, u, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s %s: %s", method, path, bytes.TrimSpace(body))
+	}
+	if out != nil {
+		return json.Unmarshal(body, out)
+	}
+	return nil
+}

@@ -1,0 +1,184 @@
+package proxy
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/nslab/nslab/lab"
+)
+
+// Run is the proxy daemon: it starts a proxy from cfg, serves its control
+// socket at cfg.Control, and runs until ctx is done or a client asks it to
+// stop; then it closes every socket and returns. Nothing is left bound when
+// it returns, whatever the reason.
+func Run(ctx context.Context, cfg Config) error {
+	return runDaemon(ctx, workerSpec{Config: cfg}, nil)
+}
+
+// workerSpec is what a daemon child gets: the config, and for a
+// process-per-namespace child, the tenant it was started in and the path of
+// its parent's namespace (its "host").
+type workerSpec struct {
+	Config   Config `json:"config"`
+	Here     string `json:"here,omitempty"`
+	HostPath string `json:"host_path,omitempty"`
+	Log      string `json:"log,omitempty"` // "json" or "text"
+	Level    string `json:"level,omitempty"`
+}
+
+func runDaemon(ctx context.Context, spec workerSpec, ready func(error)) (err error) {
+	if ready == nil {
+		ready = func(error) {}
+	}
+	defer func() {
+		if err != nil {
+			ready(err)
+		}
+	}()
+	cfg := spec.Config
+	if cfg.Control == "" {
+		return fmt.Errorf("the daemon needs a control socket path (control: in the config, or --control)")
+	}
+	ctl, err := listenControl(cfg.Control)
+	if err != nil {
+		return err
+	}
+	defer os.Remove(cfg.Control)
+	defer ctl.Close()
+	p, err := newProxy(cfg, spec.Here, spec.HostPath)
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var once sync.Once
+	srv := &http.Server{Handler: controlHandler(p, func() { once.Do(cancel) }), ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ctl)
+	ready(nil)
+	p.log.Info("control socket ready", "path", cfg.Control)
+	<-ctx.Done()
+	p.log.Info("shutting down")
+	sctx, scancel := context.WithTimeout(context.Background(), 2*time.Second)
+	srv.Shutdown(sctx)
+	scancel()
+	return nil
+}
+
+// listenControl listens on a unix socket, replacing a stale socket file
+// (one nobody answers on) but never a live daemon's.
+func listenControl(path string) (net.Listener, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, fmt.Errorf("control socket directory: %w", err)
+	}
+	if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
+		c.Close()
+		return nil, fmt.Errorf("control socket %s: another proxy is running there: %w", path, lab.ErrExists)
+	}
+	os.Remove(path)
+	l, err := net.Listen("unix", path)
+	if err != nil {
+		return nil, fmt.Errorf("control socket: %w", err)
+	}
+	os.Chmod(path, 0o600)
+	return l, nil
+}
+
+const specEnv = "NSLAB_PROXY_SPEC"
+
+func init() { lab.RegisterInit("proxy-worker", workerMain) }
+
+// workerMain is a re-executed daemon child: a StartWorker worker, or a
+// process-per-namespace child started inside its tenant's namespace. It
+// reports readiness on fd 3; a per-namespace child also exits when its
+// parent does (its stdin, a pipe from the parent, reaches EOF).
+func workerMain() {
+	var spec workerSpec
+	if err := json.Unmarshal([]byte(os.Getenv(specEnv)), &spec); err != nil {
+		fmt.Fprintln(os.Stderr, "nslab proxy worker: bad spec:", err)
+		os.Exit(2)
+	}
+	spec.Config.Logger = newLogger(os.Stderr, spec.Log, spec.Level).With("worker", os.Getpid())
+	readyF := os.NewFile(3, "ready")
+	ready := func(err error) {
+		if readyF == nil {
+			return
+		}
+		if err != nil {
+			fmt.Fprintf(readyF, "error: %s\n", strings.ReplaceAll(err.Error(), "\n", " "))
+		} else {
+			fmt.Fprintln(readyF, "ready")
+		}
+		readyF.Close()
+		readyF = nil
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	if spec.Here != "" {
+		go func() {
+			io.Copy(io.Discard, os.Stdin)
+			stop()
+		}()
+	}
+	// Serve from an ordinary goroutine: the main goroutine is locked to the
+	// main thread (see cmd/nslab), and every wait on it would hand work
+	// between threads and leave extra idle threads behind.
+	errc := make(chan error, 1)
+	go func() { errc <- runDaemon(ctx, spec, ready) }()
+	if err := <-errc; err != nil {
+		spec.Config.Logger.Error("proxy worker failed", "err", err)
+		os.Exit(1)
+	}
+	os.Exit(0)
+}
+
+// newLogger makes the daemon's structured logger.
+func newLogger(w io.Writer, format, level string) *slog.Logger {
+	var lv slog.Level
+	lv.UnmarshalText([]byte(level))
+	opt := &slog.HandlerOptions{Level: lv}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opt))
+	}
+	return slog.New(slog.NewTextHandler(w, opt))
+}
+
+// NewLogger is the logger `nslab proxy` uses: format "json" or "text",
+// level "debug", "info", "warn" or "error".
+func NewLogger(w io.Writer, format, level string) *slog.Logger { return newLogger(w, format, level) }
+
+// waitReady reads the child's one-line readiness report.
+func waitReady(r *os.File, timeout time.Duration, exited <-chan struct{}) error {
+	r.SetReadDeadline(time.Now().Add(timeout))
+	line, err := bufio.NewReader(r).ReadString('\n')
+	if err != nil {
+		select {
+		case <-exited:
+			return errors.New("the worker exited during start-up (see its log above)")
+		default:
+		}
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			return fmt.Errorf("the worker did not report ready within %s", timeout)
+		}
+		return fmt.Errorf("the worker exited during start-up (%v)", err)
+	}
+	line = strings.TrimSpace(line)
+	if msg, ok := strings.CutPrefix(line, "error: "); ok {
+		return errors.New(msg)
+	}
+	return nil
+}

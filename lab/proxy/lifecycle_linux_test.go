@@ -1,0 +1,176 @@
+package proxy_test
+
+import (
+	"io"
+	"os"
+	"runtime"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/nslab/nslab/lab"
+	"github.com/nslab/nslab/lab/proxy"
+)
+
+// openFDs counts this process's fds after two GCs: io.Copy's splice keeps
+// a sync.Pool of pipes that only a GC (and their finalizers) closes; that
+// is a cache, not a leak.
+func openFDs(t testing.TB) int {
+	runtime.GC()
+	runtime.GC()
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(ents)
+}
+
+// waitFor polls cond (bounded) and reports whether it came true.
+func waitFor(cond func() bool) bool {
+	for range 500 {
+		if cond() {
+			return true
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return cond()
+}
+
+// 10 000 connect/close cycles leave no fd and no goroutine behind, and
+// removing every tenant (then closing) returns the process to where it was.
+func TestNoLeakAfterManyConnectionsAndRemovingTenants(t *testing.T) {
+	w := newWorld(t, 2, true)
+	before := goleak.IgnoreCurrent()
+	fds := openFDs(t)
+	p, err := proxy.New(proxy.Config{Name: "leak", Routes: tenantRoutes(), Tenants: w.names, Rescan: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bound := openFDs(t)
+	for i := range 10000 {
+		ns := w.nss[w.names[i%2]]
+		c, err := lab.DialIn(ns, "tcp", "127.0.0.1:8080", 5*time.Second)
+		if err != nil {
+			t.Fatalf("cycle %d: %v", i, err)
+		}
+		if i%10 == 0 { // read the greeting on some, close the rest at once
+			buf := make([]byte, 4)
+			io.ReadFull(c, buf)
+		}
+		c.Close()
+	}
+	if !waitFor(func() bool { return p.Stats().Total().Active == 0 }) {
+		t.Fatalf("%d connections still active after every client closed", p.Stats().Total().Active)
+	}
+	if !waitFor(func() bool { return openFDs(t) == bound }) {
+		t.Errorf("%d fds open after 10 000 cycles, %d before them", openFDs(t), bound)
+		ents, _ := os.ReadDir("/proc/self/fd")
+		for _, e := range ents {
+			l, _ := os.Readlink("/proc/self/fd/" + e.Name())
+			t.Logf("fd %s -> %s", e.Name(), l)
+		}
+	}
+	if got := p.Stats().Total().Conns; got != 10000 {
+		t.Errorf("counted %d connections, want 10000", got)
+	}
+	if err := p.RemoveTenant(w.names...); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(p.Listeners()); n != 0 {
+		t.Errorf("%d listeners left after removing every tenant", n)
+	}
+	p.Close()
+	if !waitFor(func() bool { return openFDs(t) <= fds }) {
+		t.Errorf("%d fds open after Close, %d before the proxy", openFDs(t), fds)
+	}
+	goleak.VerifyNone(t, before)
+}
+
+// A tenant namespace deleted and recreated under the same name is noticed
+// (by its inode) and its listeners are bound again in the new one.
+func TestRecreatedNamespaceIsRebound(t *testing.T) {
+	w := newWorld(t, 1, true)
+	name := w.names[0]
+	p := mustNew(t, proxy.Config{Name: "rebind", Routes: tenantRoutes(), Tenants: w.names, Rescan: -1})
+	old := w.nss[name].Inode()
+	if got := hello(t, w.nss[name], "127.0.0.1:8080"); got != name {
+		t.Fatalf("before: %q", got)
+	}
+	if err := w.s.DelNetns(name); err != nil {
+		t.Fatal(err)
+	}
+	ns := w.addTenant(t, name, true)
+	if ns.Inode() == old {
+		t.Fatalf("the recreated namespace has the old inode %d", old)
+	}
+	if err := p.Resync(); err != nil {
+		t.Fatal(err)
+	}
+	if got := hello(t, ns, "127.0.0.1:8080"); got != name {
+		t.Errorf("after recreating %s, 127.0.0.1:8080 answered %q", name, got)
+	}
+	ls := p.Listeners()
+	if len(ls) != 2 {
+		t.Fatalf("%d listeners after the rebind, want 2", len(ls))
+	}
+	for _, l := range ls {
+		if l.Key.Inode != ns.Inode() {
+			t.Errorf("listener %s keyed by net:[%d], want the new net:[%d]", l.Route, l.Key.Inode, ns.Inode())
+		}
+	}
+	// Gone for good: its sockets close (the proxy must not keep a deleted
+	// namespace alive), and the tenant stays known for when it returns.
+	if err := w.s.DelNetns(name); err != nil {
+		t.Fatal(err)
+	}
+	p.Resync()
+	if n := len(p.Listeners()); n != 0 {
+		t.Errorf("%d listeners kept in a deleted namespace", n)
+	}
+}
+
+// The control socket drives a worker process: add and remove tenants live,
+// read stats, stop it.
+func TestWorkerIsControlledOverItsSocket(t *testing.T) {
+	w := newWorld(t, 2, true)
+	c, proc, err := proxy.StartWorker(w.s, "ctl", proxy.Config{Routes: tenantRoutes(), Tenants: w.names[:1]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if got := hello(t, w.nss[w.names[0]], "127.0.0.1:8080"); got != w.names[0] {
+		t.Errorf("first tenant answered %q", got)
+	}
+	if err := c.AddTenant(w.names[1]); err != nil {
+		t.Fatal(err)
+	}
+	if got := hello(t, w.nss[w.names[1]], "127.0.0.1:8080"); got != w.names[1] {
+		t.Errorf("added tenant answered %q", got)
+	}
+	st, err := c.Stats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Procs[0].PID != proc.PID || st.Threads == 0 || st.RSS == 0 || st.Listeners != 4 {
+		t.Errorf("stats = %+v, want the worker's pid, threads, RSS and 4 listeners", st)
+	}
+	if err := c.AddTenant("no-such-ns"); err == nil {
+		t.Errorf("adding a missing namespace succeeded")
+	}
+	if err := c.RemoveTenant(w.names[0]); err != nil {
+		t.Fatal(err)
+	}
+	if c2, err := lab.DialIn(w.nss[w.names[0]], "tcp", "127.0.0.1:8080", time.Second); err == nil {
+		c2.Close()
+		t.Errorf("a removed tenant still accepts connections")
+	}
+	if err := c.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-proc.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("the worker did not exit after Stop")
+	}
+}

@@ -1,0 +1,252 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nslab/nslab/lab"
+)
+
+type dialFunc func(ctx context.Context, network, addr string) (net.Conn, error)
+
+// counters of one route in one tenant; they outlive rebinds.
+type counters struct {
+	route, tenant, listen, target  string
+	conns, bytesIn, bytesOut, errs atomic.Uint64
+	active                         atomic.Int64
+}
+
+func (c *counters) snapshot() RouteStats {
+	return RouteStats{
+		Route: c.route, Tenant: c.tenant, Listen: c.listen, Target: c.target,
+		Conns: c.conns.Load(), Active: c.active.Load(), BytesIn: c.bytesIn.Load(),
+		BytesOut: c.bytesOut.Load(), Errors: c.errs.Load(),
+	}
+}
+
+// listener is one bound socket of a route and everything it serves.
+type listener struct {
+	p      *Proxy
+	route  *Route
+	tenant string
+	key    ListenerKey
+	sock   lab.Socket
+	target Endpoint
+	dial   dialFunc
+	ctr    *counters
+
+	mu     sync.Mutex
+	conns  map[net.Conn]struct{} // open client and upstream connections
+	closed bool
+	wg     sync.WaitGroup
+	front  *httpFront
+}
+
+func sockAddr(s *lab.Socket) string {
+	switch {
+	case s.Listener != nil:
+		return s.Listener.Addr().String()
+	case s.Packet != nil:
+		return s.Packet.LocalAddr().String()
+	}
+	return ""
+}
+
+func (ln *listener) info() Listener {
+	ns := ln.route.Listen.In(ln.tenant).Netns
+	return Listener{Key: ln.key, Route: ln.route.Name, Tenant: ln.tenant, Netns: ns, Addr: sockAddr(&ln.sock)}
+}
+
+// start serves the socket on its own goroutine.
+func (ln *listener) start() error {
+	switch {
+	case ln.route.Mode == HTTP:
+		f := newHTTPFront(ln.p, *ln.route, ln.sock.Listener)
+		ln.front = f
+		ln.p.mu.Lock()
+		ln.p.fronts[ln.route.Name] = f
+		var ts []*tenant
+		for _, t := range ln.p.tenants {
+			ts = append(ts, t)
+		}
+		ln.p.mu.Unlock()
+		for _, t := range ts {
+			f.add(t)
+		}
+		f.serve()
+	case ln.sock.Listener != nil:
+		ln.wg.Add(1)
+		go ln.serveStream()
+	default:
+		ln.wg.Add(1)
+		go ln.servePacket()
+	}
+	return nil
+}
+
+// close closes the socket and every connection it made, and waits.
+func (ln *listener) close() {
+	ln.mu.Lock()
+	if ln.closed {
+		ln.mu.Unlock()
+		return
+	}
+	ln.closed = true
+	conns := ln.conns
+	ln.conns = nil
+	ln.mu.Unlock()
+	ln.p.removeKey(ln)
+	if ln.front != nil {
+		ln.p.mu.Lock()
+		if ln.p.fronts[ln.route.Name] == ln.front {
+			delete(ln.p.fronts, ln.route.Name)
+		}
+		ln.p.mu.Unlock()
+		ln.front.close()
+	}
+	ln.sock.Close()
+	for c := range conns {
+		c.Close()
+	}
+	ln.wg.Wait()
+}
+
+// track registers a connection to close with the listener; false if the
+// listener is already closed (the caller closes c).
+func (ln *listener) track(c net.Conn) bool {
+	ln.mu.Lock()
+	defer ln.mu.Unlock()
+	if ln.closed {
+		return false
+	}
+	ln.conns[c] = struct{}{}
+	return true
+}
+
+func (ln *listener) untrack(c net.Conn) {
+	ln.mu.Lock()
+	if ln.conns != nil {
+		delete(ln.conns, c)
+	}
+	ln.mu.Unlock()
+}
+
+func (ln *listener) isClosed() bool {
+	ln.mu.Lock()
+	defer ln.mu.Unlock()
+	return ln.closed
+}
+
+// serveStream accepts connections and forwards each to the target.
+func (ln *listener) serveStream() {
+	defer ln.wg.Done()
+	l := ln.sock.Listener
+	backoff := time.Millisecond
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			if ln.isClosed() || errors.Is(err, net.ErrClosed) {
+				return
+			}
+			// Out of fds, say: wait a little instead of spinning.
+			ln.ctr.errs.Add(1)
+			ln.p.log.Warn("accept", "route", ln.route.Name, "tenant", ln.tenant, "err", err)
+			time.Sleep(backoff)
+			backoff = min(2*backoff, time.Second)
+			continue
+		}
+		backoff = time.Millisecond
+		if !ln.track(c) {
+			c.Close()
+			return
+		}
+		ln.ctr.conns.Add(1)
+		ln.wg.Add(1)
+		go ln.handle(c)
+	}
+}
+
+func (ln *listener) handle(c net.Conn) {
+	defer ln.wg.Done()
+	defer ln.untrack(c)
+	ln.ctr.active.Add(1)
+	defer ln.ctr.active.Add(-1)
+	ctx, cancel := context.WithTimeout(context.Background(), ln.p.cfg.DialTimeout)
+	up, err := ln.dial(ctx, ln.target.Proto, ln.target.Addr.String())
+	cancel()
+	if err != nil {
+		ln.ctr.errs.Add(1)
+		ln.p.log.Debug("dial upstream", "route", ln.route.Name, "tenant", ln.tenant, "err", err)
+		c.Close()
+		return
+	}
+	if !ln.track(up) {
+		up.Close()
+		c.Close()
+		return
+	}
+	defer ln.untrack(up)
+	in, out, ferr := forward(c, up)
+	ln.ctr.bytesIn.Add(uint64(in))
+	ln.ctr.bytesOut.Add(uint64(out))
+	if ferr != nil {
+		ln.ctr.errs.Add(1)
+	}
+}
+
+type closeWriter interface{ CloseWrite() error }
+
+// forward copies both ways between client and upstream until both sides
+// have finished. A side that reaches EOF is half-closed on the other
+// (CloseWrite), so request/response protocols that shut down their sending
+// side still get their answer; an error on either side closes both. Between
+// two *net.TCPConn io.Copy uses splice(2): the bytes never enter user space.
+func forward(client, up net.Conn) (in, out int64, err error) {
+	errc := make(chan error, 1)
+	go func() {
+		n, err := io.Copy(up, client)
+		in = n
+		if err == nil {
+			if cw, ok := up.(closeWriter); ok {
+				err = ignoreNotConn(cw.CloseWrite())
+			}
+		}
+		if err != nil {
+			client.Close()
+			up.Close()
+		}
+		errc <- err
+	}()
+	out, err2 := io.Copy(client, up)
+	if err2 == nil {
+		if cw, ok := client.(closeWriter); ok {
+			err2 = ignoreNotConn(cw.CloseWrite())
+		}
+	}
+	if err2 != nil {
+		client.Close()
+		up.Close()
+	}
+	err1 := <-errc
+	client.Close()
+	up.Close()
+	if err1 != nil && !errors.Is(err1, net.ErrClosed) {
+		return in, out, err1
+	}
+	if err2 != nil && !errors.Is(err2, net.ErrClosed) {
+		return in, out, err2
+	}
+	return in, out, nil
+}
+
+func ignoreNotConn(err error) error {
+	if err != nil && (errors.Is(err, net.ErrClosed) || isErrno(err, "ENOTCONN")) {
+		return nil
+	}
+	return err
+}

@@ -1,0 +1,211 @@
+package proxy_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/nslab/nslab/internal/labtest"
+	"github.com/nslab/nslab/lab"
+	"github.com/nslab/nslab/lab/proxy"
+)
+
+// Keep the main goroutine on the main thread (as cmd/nslab does), so no
+// namespace switch ever runs there: the runtime cannot discard the main
+// thread if a switch fails to come back.
+func init() { runtime.LockOSThread() }
+
+func TestMain(m *testing.M) { labtest.Main(m) }
+
+// world is a set of tenant namespaces, each with lo up, 10.0.0.1/32 on lo
+// (the same address in every tenant) and backends there that answer with
+// the tenant's name: TCP and UDP at 10.0.0.1:9000 and 127.0.0.1:9000, HTTP
+// at 10.0.0.1:80.
+type world struct {
+	s     *lab.Session
+	names []string
+	nss   map[string]*lab.Netns
+}
+
+func newWorld(t testing.TB, n int, backends bool) *world {
+	t.Helper()
+	w := &world{s: labtest.New(t), nss: map[string]*lab.Netns{}}
+	base := labtest.Name("t") // random once; 200 random names would collide
+	for i := range n {
+		name := fmt.Sprintf("%s-%d", base, i)
+		ns := w.addTenant(t, name, backends)
+		w.names = append(w.names, name)
+		w.nss[name] = ns
+	}
+	return w
+}
+
+func (w *world) addTenant(t testing.TB, name string, backends bool) *lab.Netns {
+	t.Helper()
+	ns, err := w.s.AddNetns(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ns.Close() })
+	if err := w.s.SetLinkUp("lo", name, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.s.AddAddr("10.0.0.1/32", "lo", name); err != nil {
+		t.Fatal(err)
+	}
+	if backends {
+		startBackends(t, ns, name)
+	}
+	return ns
+}
+
+// startBackends serves name over TCP, UDP and HTTP inside ns, until the
+// test ends.
+func startBackends(t testing.TB, ns *lab.Netns, name string) {
+	t.Helper()
+	socks := []lab.Socket{
+		{Network: "tcp", Addr: "10.0.0.1:9000"},
+		{Network: "udp", Addr: "10.0.0.1:9000"},
+		{Network: "tcp", Addr: "10.0.0.1:80"},
+	}
+	if err := lab.BindIn(ns, socks); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { // TCP: the name, then echo
+		for {
+			c, err := socks[0].Listener.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				io.WriteString(c, name+"\n")
+				io.Copy(c, c)
+			}()
+		}
+	}()
+	go func() { // UDP: answer every datagram with name:datagram
+		buf := make([]byte, 2048)
+		for {
+			n, a, err := socks[1].Packet.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			socks[1].Packet.WriteTo([]byte(name+":"+string(buf[:n])), a)
+		}
+	}()
+	srv := &http.Server{Handler: http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(rw, "%s %s %s", name, r.Host, r.URL.Path)
+	})}
+	go func() { srv.Serve(socks[2].Listener); close(done) }()
+	t.Cleanup(func() {
+		socks[0].Close()
+		socks[1].Close()
+		srv.Close()
+		<-done
+	})
+}
+
+// hello connects to addr from inside ns (nil: here) and reads the first line.
+func hello(t testing.TB, ns *lab.Netns, addr string) string {
+	t.Helper()
+	c, err := lab.DialIn(ns, "tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatalf("connect %s in %s: %v", addr, ns, err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	line, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil {
+		t.Fatalf("read from %s in %s: %v", addr, ns, err)
+	}
+	return strings.TrimSpace(line)
+}
+
+// askUDP sends msg to addr from inside ns and returns the answer.
+func askUDP(t testing.TB, ns *lab.Netns, addr, msg string) string {
+	t.Helper()
+	c, err := lab.DialIn(ns, "udp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	buf := make([]byte, 2048)
+	for range 20 { // UDP may drop; bounded retries
+		c.Write([]byte(msg))
+		c.SetReadDeadline(time.Now().Add(250 * time.Millisecond))
+		n, err := c.Read(buf)
+		if err == nil {
+			return string(buf[:n])
+		}
+	}
+	t.Fatalf("no UDP answer from %s in %s", addr, ns)
+	return ""
+}
+
+// sockNetns reads the namespace inode a socket fd lives in (SIOCGSKNS).
+func fdNetns(fd int) (uint64, error) {
+	nsfd, err := unix.IoctlRetInt(fd, unix.SIOCGSKNS)
+	if err != nil {
+		return 0, err
+	}
+	defer unix.Close(nsfd)
+	var st unix.Stat_t
+	err = unix.Fstat(nsfd, &st)
+	return st.Ino, err
+}
+
+// threadNetns returns the namespace inode of each thread of this process.
+func threadNetns() map[string]uint64 {
+	tasks, _ := filepath.Glob("/proc/self/task/*/ns/net")
+	out := map[string]uint64{}
+	for _, p := range tasks {
+		var st unix.Stat_t
+		if unix.Stat(p, &st) == nil {
+			out[p] = st.Ino
+		}
+	}
+	return out
+}
+
+func selfNetns(t testing.TB) uint64 {
+	var st unix.Stat_t
+	if err := unix.Stat("/proc/self/ns/net", &st); err != nil {
+		t.Fatal(err)
+	}
+	return st.Ino
+}
+
+func mustNew(t testing.TB, cfg proxy.Config) *proxy.Proxy {
+	t.Helper()
+	p, err := proxy.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	return p
+}
+
+func route(name, listen, target string) proxy.Route {
+	l, err := proxy.ParseEndpoint(listen)
+	if err != nil {
+		panic(err)
+	}
+	g, err := proxy.ParseEndpoint(target)
+	if err != nil {
+		panic(err)
+	}
+	return proxy.Route{Name: name, Listen: l, Target: g}
+}
+
+var _ = context.Background

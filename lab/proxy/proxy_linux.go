@@ -1,0 +1,706 @@
+package proxy
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"sort"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/nslab/nslab/lab"
+)
+
+// Proxy is a running proxy: listeners in many namespaces, each forwarding to
+// its route's target. Its methods are safe for concurrent use.
+type Proxy struct {
+	cfg  Config
+	log  *slog.Logger
+	here string // process-per-namespace child: the tenant it was started in
+	host string // child: path of the parent's namespace ("host")
+
+	mu       sync.Mutex
+	tenants  map[string]*tenant
+	static   *tenant                 // routes that are not per tenant
+	places   map[string]*staticPlace // namespaces named in routes, by name
+	fronts   map[string]*httpFront   // http routes, by name
+	ctrs     map[string]*counters    // by route + tenant
+	keys     map[ListenerKey]*listener
+	closed   bool
+	stop     chan struct{}
+	bg       sync.WaitGroup
+	childDir string // process-per-namespace control sockets
+}
+
+// ListenerKey identifies a listener: a namespace (by inode, so a namespace
+// deleted and recreated under the same name is a different one), a
+// protocol and the address asked for. Every tenant may use the same address.
+type ListenerKey struct {
+	Inode uint64
+	Proto string
+	Addr  string
+}
+
+// Listener describes one bound socket.
+type Listener struct {
+	Key    ListenerKey
+	Route  string
+	Tenant string
+	Netns  string
+	Addr   string // as bound (the real port when asked for :0)
+}
+
+// tenant is one namespace's share of the proxy.
+type tenant struct {
+	name   string
+	ns     *lab.Netns // nil: not bound (namespace gone)
+	ino    uint64
+	pl     place
+	lns    []*listener
+	child  *child // process-per-namespace
+	routes []string
+}
+
+type staticPlace struct {
+	ns *lab.Netns
+	pl place
+}
+
+// New starts a proxy: it binds the routes that are not per tenant and every
+// tenant in cfg.Tenants, and serves them until Close. On error nothing is
+// left open.
+func New(cfg Config) (*Proxy, error) {
+	return newProxy(cfg, "", "")
+}
+
+func newProxy(cfg Config, here, hostPath string) (*Proxy, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	p := &Proxy{
+		cfg: cfg, log: cfg.Logger.With("proxy", cfg.Name), here: here, host: hostPath,
+		tenants: map[string]*tenant{}, places: map[string]*staticPlace{},
+		fronts: map[string]*httpFront{}, ctrs: map[string]*counters{},
+		keys: map[ListenerKey]*listener{}, stop: make(chan struct{}),
+	}
+	perTenant := 0
+	for _, r := range cfg.Routes {
+		if r.PerTenant() {
+			perTenant++
+		}
+	}
+	if _, err := lab.ReserveFDs(len(cfg.Routes) + 2*perTenant*len(cfg.Tenants)); err != nil {
+		p.log.Warn("could not reserve file descriptors up front", "err", err)
+	}
+	if err := p.startStatic(); err != nil {
+		p.Close()
+		return nil, err
+	}
+	if err := p.AddTenant(cfg.Tenants...); err != nil {
+		p.Close()
+		return nil, err
+	}
+	if cfg.Rescan > 0 && here == "" {
+		p.bg.Add(1)
+		go p.rescanLoop()
+	}
+	p.log.Info("proxy started", "strategy", cfg.Strategy, "routes", len(cfg.Routes), "tenants", len(cfg.Tenants))
+	return p, nil
+}
+
+// openNs opens a namespace named in a route. nil means this process's own.
+func (p *Proxy) openNs(name string) (*lab.Netns, error) {
+	switch {
+	case name == p.here && name != "":
+		return nil, nil
+	case lab.IsHost(name) && p.host != "":
+		return lab.OpenNetnsPath("host", p.host)
+	case lab.IsHost(name):
+		return nil, nil
+	}
+	return lab.OpenNetns(name)
+}
+
+// staticPlace returns the place for a namespace named in a route (not a
+// tenant), opening it once.
+func (p *Proxy) staticPlace(name string) (place, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if sp := p.places[name]; sp != nil {
+		return sp.pl, nil
+	}
+	ns, err := p.openNs(name)
+	if err != nil {
+		return nil, err
+	}
+	pl, err := p.newPlace(ns, false)
+	if err != nil {
+		ns.Close()
+		return nil, err
+	}
+	p.places[name] = &staticPlace{ns: ns, pl: pl}
+	return pl, nil
+}
+
+// newPlace makes the strategy's way of binding and dialing in ns. Static
+// namespaces (host, named targets) always use the shared switch except
+// under thread-per-namespace, where every namespace gets its thread.
+func (p *Proxy) newPlace(ns *lab.Netns, tenant bool) (place, error) {
+	timeout := p.cfg.DialTimeout
+	switch {
+	case p.cfg.Strategy == ThreadPerNamespace && ns != nil:
+		return newThreadPlace(ns, timeout)
+	case p.cfg.Strategy == BlockingAccept:
+		return &blockingPlace{sharedPlace{ns: ns, timeout: timeout}}, nil
+	}
+	return &sharedPlace{ns: ns, timeout: timeout}, nil
+}
+
+// startStatic binds the routes that are not per tenant and the http fronts.
+func (p *Proxy) startStatic() error {
+	t := &tenant{name: ""}
+	byNs := map[string][]Route{}
+	for _, r := range p.cfg.Routes {
+		if r.PerTenant() {
+			continue
+		}
+		byNs[r.Listen.Netns] = append(byNs[r.Listen.Netns], r)
+	}
+	names := make([]string, 0, len(byNs))
+	for n := range byNs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, nsName := range names {
+		pl, err := p.staticPlace(nsName)
+		if err != nil {
+			return err
+		}
+		ino, err := p.inodeOf(nsName)
+		if err != nil {
+			return err
+		}
+		lns, err := p.bindRoutes(t, pl, ino, byNs[nsName])
+		t.lns = append(t.lns, lns...)
+		if err != nil {
+			p.static = t
+			return err
+		}
+	}
+	p.static = t
+	return nil
+}
+
+func (p *Proxy) inodeOf(nsName string) (uint64, error) {
+	p.mu.Lock()
+	sp := p.places[nsName]
+	p.mu.Unlock()
+	if sp != nil && sp.ns != nil {
+		return sp.ns.Inode(), nil
+	}
+	var st unix.Stat_t
+	if err := unix.Stat("/proc/thread-self/ns/net", &st); err != nil {
+		return 0, err
+	}
+	return st.Ino, nil
+}
+
+// bindRoutes binds routes' listeners in one place with one switch and
+// starts serving them. routes all listen in the same namespace.
+func (p *Proxy) bindRoutes(t *tenant, pl place, ino uint64, routes []Route) ([]*listener, error) {
+	socks := make([]lab.Socket, len(routes))
+	for i, r := range routes {
+		socks[i] = lab.Socket{Network: r.Listen.Proto, Addr: r.Listen.Addr.String()}
+	}
+	keys := make([]ListenerKey, len(routes))
+	p.mu.Lock()
+	for i, r := range routes {
+		keys[i] = ListenerKey{Inode: ino, Proto: r.Listen.Proto, Addr: r.Listen.Addr.String()}
+		if r.Listen.Addr.Port() == 0 {
+			continue
+		}
+		if old := p.keys[keys[i]]; old != nil {
+			p.mu.Unlock()
+			return nil, fmt.Errorf("route %s: %s %s in net:[%d] is already bound by route %s", r.Name, r.Listen.Proto, r.Listen.Addr, ino, old.route.Name)
+		}
+	}
+	p.mu.Unlock()
+	if err := pl.bind(socks); err != nil {
+		return nil, fmt.Errorf("tenant %s: %w", t.label(), err)
+	}
+	for i := range socks { // an ephemeral port is known only now
+		if a := sockAddr(&socks[i]); a != "" && routes[i].Listen.Addr.Port() == 0 {
+			keys[i].Addr = a
+		}
+	}
+	var lns []*listener
+	for i, r := range routes {
+		r := r
+		tgt := r.Target.In(t.name)
+		var dial dialFunc
+		if r.Mode != HTTP {
+			tpl := pl
+			if tgt.Netns != r.Listen.In(t.name).Netns {
+				var err error
+				if tpl, err = p.targetPlace(t, tgt.Netns); err != nil {
+					for _, s := range socks[i:] {
+						s.Close()
+					}
+					return lns, err
+				}
+			}
+			dial = tpl.dial
+		}
+		ln := &listener{
+			p: p, route: &r, tenant: t.name, key: keys[i], sock: socks[i], dial: dial, target: tgt,
+			conns: map[net.Conn]struct{}{},
+		}
+		if r.Mode != HTTP { // an http route counts per tenant backend
+			ln.ctr = p.counter(r, t.name, r.Listen.In(t.name), tgt)
+		}
+		p.mu.Lock()
+		p.keys[ln.key] = ln
+		p.mu.Unlock()
+		if err := ln.start(); err != nil {
+			ln.close()
+			for _, s := range socks[i+1:] {
+				s.Close()
+			}
+			return lns, err
+		}
+		lns = append(lns, ln)
+	}
+	return lns, nil
+}
+
+// targetPlace is where a route of tenant t dials: the tenant's own place if
+// the target is in the tenant, else the named namespace's.
+func (p *Proxy) targetPlace(t *tenant, nsName string) (place, error) {
+	if t.name != "" && nsName == t.name && t.pl != nil {
+		return t.pl, nil
+	}
+	return p.staticPlace(nsName)
+}
+
+func (t *tenant) label() string {
+	if t.name == "" {
+		return "(static routes)"
+	}
+	return t.name
+}
+
+func (p *Proxy) counter(r Route, tenantName string, listen, target Endpoint) *counters {
+	key := r.Name + "\x00" + tenantName
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	c := p.ctrs[key]
+	if c == nil {
+		c = &counters{route: r.Name, tenant: tenantName, listen: listen.String(), target: target.String()}
+		p.ctrs[key] = c
+	}
+	return c
+}
+
+// AddTenant binds every per-tenant route inside each named namespace (one
+// switch per tenant, tenants in parallel) and registers it with the http
+// routes. Adding a tenant that is already bound to the same namespace does
+// nothing; one whose namespace was recreated is rebound.
+func (p *Proxy) AddTenant(names ...string) error {
+	for _, n := range names {
+		if err := lab.ValidateNetnsName(n); err != nil {
+			return err
+		}
+	}
+	if len(names) > 64 {
+		if _, err := lab.ReserveFDs(4 * len(names) * max(1, len(p.cfg.Routes))); err != nil {
+			p.log.Warn("could not reserve file descriptors up front", "err", err)
+		}
+	}
+	workers := bindWorkers
+	if p.cfg.Strategy == ProcessPerNamespace {
+		workers *= 4 // children start in parallel; each waits on its own exec
+	}
+	errs := make([]error, len(names))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, workers)
+	for i, n := range names {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			errs[i] = p.addTenant(n)
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+func (p *Proxy) addTenant(name string) error {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return errors.New("proxy is closed")
+	}
+	old := p.tenants[name]
+	p.mu.Unlock()
+	if old != nil {
+		if ino, err := statNetns(name); err == nil && ino == old.ino && old.ns != nil {
+			return nil
+		}
+		p.removeTenant(name) // recreated (or gone): rebind from scratch
+	}
+	t, err := p.bindTenant(name)
+	if err != nil {
+		return err
+	}
+	p.mu.Lock()
+	if p.closed || p.tenants[name] != nil {
+		p.mu.Unlock()
+		p.unbind(t)
+		if p.closed {
+			return errors.New("proxy is closed")
+		}
+		return nil
+	}
+	p.tenants[name] = t
+	p.mu.Unlock()
+	for _, f := range p.frontList() {
+		f.add(t)
+	}
+	p.log.Info("tenant added", "tenant", name, "netns", t.ino, "listeners", len(t.lns))
+	return nil
+}
+
+// bindTenant opens the tenant's namespace and binds its routes there.
+func (p *Proxy) bindTenant(name string) (*tenant, error) {
+	ns, err := p.openNs(name)
+	if err != nil {
+		return nil, fmt.Errorf("tenant %s: %w", name, err)
+	}
+	t := &tenant{name: name, ns: ns}
+	if ns != nil {
+		t.ino = ns.Inode()
+	} else {
+		t.ino, _ = p.inodeOf("")
+	}
+	var routes []Route
+	for _, r := range p.cfg.Routes {
+		if r.PerTenant() {
+			routes = append(routes, r)
+		}
+		if r.PerTenant() || r.Target.PerTenant() {
+			t.routes = append(t.routes, r.Name)
+		}
+	}
+	if t.pl, err = p.newPlace(ns, true); err != nil {
+		ns.Close()
+		return nil, fmt.Errorf("tenant %s: %w", name, err)
+	}
+	if p.cfg.Strategy == ProcessPerNamespace && len(routes) > 0 {
+		t.child, err = p.startChild(t, routes)
+		if err != nil {
+			p.unbind(t)
+			return nil, fmt.Errorf("tenant %s: %w", name, err)
+		}
+		return t, nil
+	}
+	if len(routes) > 0 {
+		t.lns, err = p.bindRoutes(t, t.pl, t.ino, routes)
+		if err != nil {
+			p.unbind(t)
+			return nil, err
+		}
+	}
+	return t, nil
+}
+
+// RemoveTenant closes every socket and connection of the named tenants.
+func (p *Proxy) RemoveTenant(names ...string) error {
+	var errs []error
+	for _, n := range names {
+		if !p.removeTenant(n) {
+			errs = append(errs, fmt.Errorf("tenant %s: %w", n, lab.ErrNotFound))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (p *Proxy) removeTenant(name string) bool {
+	p.mu.Lock()
+	t := p.tenants[name]
+	delete(p.tenants, name)
+	for k, c := range p.ctrs {
+		if c.tenant == name {
+			delete(p.ctrs, k)
+		}
+	}
+	p.mu.Unlock()
+	if t == nil {
+		return false
+	}
+	for _, f := range p.frontList() {
+		f.remove(t)
+	}
+	p.unbind(t)
+	p.log.Info("tenant removed", "tenant", name)
+	return true
+}
+
+// unbind closes a tenant's listeners, connections, child and namespace.
+func (p *Proxy) unbind(t *tenant) {
+	for _, ln := range t.lns {
+		ln.close()
+	}
+	t.lns = nil
+	if t.child != nil {
+		t.child.stop()
+		t.child = nil
+	}
+	if t.pl != nil {
+		t.pl.close()
+		t.pl = nil
+	}
+	if t.ns != nil {
+		t.ns.Close()
+		t.ns = nil
+	}
+}
+
+// Tenants lists the tenants, sorted.
+func (p *Proxy) Tenants() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make([]string, 0, len(p.tenants))
+	for n := range p.tenants {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Resync checks every tenant's namespace: one deleted and recreated under
+// the same name (a new inode) is rebound there; one that is gone has its
+// sockets closed and is rebound when it comes back. It runs every
+// Config.Rescan on its own.
+func (p *Proxy) Resync() error {
+	p.mu.Lock()
+	var check []*tenant
+	for _, t := range p.tenants {
+		check = append(check, t)
+	}
+	p.mu.Unlock()
+	var errs []error
+	for _, t := range check {
+		ino, err := statNetns(t.name)
+		switch {
+		case err != nil && t.ns != nil: // gone: let it go
+			p.log.Warn("tenant namespace is gone; closing its sockets", "tenant", t.name)
+			p.mu.Lock()
+			if p.tenants[t.name] == t {
+				p.tenants[t.name] = &tenant{name: t.name}
+			}
+			p.mu.Unlock()
+			for _, f := range p.frontList() {
+				f.remove(t)
+			}
+			p.unbind(t)
+		case err == nil && ino != t.ino:
+			p.log.Info("tenant namespace was recreated; rebinding", "tenant", t.name, "old", t.ino, "new", ino)
+			if err := p.addTenant(t.name); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// statNetns returns the inode of a lab namespace by name.
+func statNetns(name string) (uint64, error) {
+	var st unix.Statfs_t
+	path := filepath.Join(lab.NetnsDir, lab.SysName(name))
+	if err := unix.Statfs(path, &st); err != nil || st.Type != unix.NSFS_MAGIC {
+		return 0, fmt.Errorf("network namespace %s: %w", name, lab.ErrNotFound)
+	}
+	var s unix.Stat_t
+	if err := unix.Stat(path, &s); err != nil {
+		return 0, err
+	}
+	return s.Ino, nil
+}
+
+func (p *Proxy) rescanLoop() {
+	defer p.bg.Done()
+	tk := time.NewTicker(p.cfg.Rescan)
+	defer tk.Stop()
+	for {
+		select {
+		case <-p.stop:
+			return
+		case <-tk.C:
+			if err := p.Resync(); err != nil {
+				p.log.Warn("resync", "err", err)
+			}
+		}
+	}
+}
+
+// Listeners lists every bound socket with its identity.
+func (p *Proxy) Listeners() []Listener {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []Listener
+	for _, ln := range p.keys {
+		out = append(out, ln.info())
+	}
+	slices.SortFunc(out, func(a, b Listener) int {
+		if a.Tenant != b.Tenant {
+			if a.Tenant < b.Tenant {
+				return -1
+			}
+			return 1
+		}
+		if a.Route < b.Route {
+			return -1
+		}
+		if a.Route > b.Route {
+			return 1
+		}
+		return 0
+	})
+	return out
+}
+
+// Stats returns per-route counters and this process's (and its children's)
+// threads and memory.
+func (p *Proxy) Stats() Stats {
+	p.mu.Lock()
+	s := Stats{Name: p.cfg.Name, Strategy: p.cfg.Strategy, Listeners: len(p.keys)}
+	var children []*child
+	for n, t := range p.tenants {
+		s.Tenants = append(s.Tenants, n)
+		if t.child != nil {
+			children = append(children, t.child)
+		}
+	}
+	for _, c := range p.ctrs {
+		s.Routes = append(s.Routes, c.snapshot())
+	}
+	p.mu.Unlock()
+	sort.Strings(s.Tenants)
+	self, _ := ReadProcStats(os.Getpid(), p.cfg.Name)
+	s.Procs = append(s.Procs, self)
+	for _, c := range children {
+		cs, err := c.client.Stats()
+		if err != nil {
+			continue
+		}
+		s.Listeners += cs.Listeners
+		for _, r := range cs.Routes {
+			r.Tenant = c.tenant
+			s.Routes = append(s.Routes, r)
+		}
+		for _, ps := range cs.Procs {
+			ps.Name = "ns:" + c.tenant
+			s.Procs = append(s.Procs, ps)
+		}
+	}
+	for _, ps := range s.Procs {
+		s.Threads += ps.Threads
+		s.RSS += ps.RSS
+	}
+	slices.SortFunc(s.Routes, func(a, b RouteStats) int {
+		if a.Route != b.Route {
+			if a.Route < b.Route {
+				return -1
+			}
+			return 1
+		}
+		if a.Tenant < b.Tenant {
+			return -1
+		}
+		if a.Tenant > b.Tenant {
+			return 1
+		}
+		return 0
+	})
+	s.Goroutines = runtime.NumGoroutine()
+	if ents, err := os.ReadDir("/proc/self/fd"); err == nil {
+		s.FDs = len(ents)
+	}
+	return s
+}
+
+// Close stops serving: it closes every listener, connection and child and
+// waits for their goroutines. It is safe to call more than once.
+func (p *Proxy) Close() error {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil
+	}
+	p.closed = true
+	close(p.stop)
+	ts := make([]*tenant, 0, len(p.tenants))
+	for _, t := range p.tenants {
+		ts = append(ts, t)
+	}
+	p.tenants = map[string]*tenant{}
+	static := p.static
+	places := p.places
+	p.places = map[string]*staticPlace{}
+	p.mu.Unlock()
+	p.bg.Wait()
+	var wg sync.WaitGroup
+	for _, t := range ts {
+		wg.Add(1)
+		go func() { defer wg.Done(); p.unbind(t) }()
+	}
+	wg.Wait()
+	if static != nil {
+		p.unbind(static)
+	}
+	for _, f := range p.frontList() {
+		f.close()
+	}
+	for _, sp := range places {
+		sp.pl.close()
+		sp.ns.Close()
+	}
+	if p.childDir != "" {
+		os.RemoveAll(p.childDir)
+	}
+	p.log.Info("proxy stopped")
+	return nil
+}
+
+func (p *Proxy) frontList() []*httpFront {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make([]*httpFront, 0, len(p.fronts))
+	for _, f := range p.fronts {
+		out = append(out, f)
+	}
+	return out
+}
+
+// removeKey forgets a listener's identity.
+func (p *Proxy) removeKey(ln *listener) {
+	p.mu.Lock()
+	if p.keys[ln.key] == ln {
+		delete(p.keys, ln.key)
+	}
+	p.mu.Unlock()
+}
+
+// bindWorkers is how many tenants bind at once. More than one makes the
+// runtime start extra threads for the concurrent locked switches, which
+// then idle for the life of the process.
+var bindWorkers = 1

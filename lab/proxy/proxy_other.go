@@ -1,0 +1,51 @@
+//go:build !linux
+
+package proxy
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"runtime"
+
+	"github.com/nslab/nslab/lab"
+)
+
+// The proxy needs Linux namespaces; elsewhere it builds and says so.
+
+func unsupported() error {
+	return fmt.Errorf("the nslab proxy needs Linux network namespaces, and this is %s: %w", runtime.GOOS, lab.ErrUnsupported)
+}
+
+// Proxy is a running proxy (Linux only).
+type Proxy struct{}
+
+// ListenerKey identifies a listener (Linux only).
+type ListenerKey struct {
+	Inode uint64
+	Proto string
+	Addr  string
+}
+
+// Listener describes one bound socket (Linux only).
+type Listener struct {
+	Key                        ListenerKey
+	Route, Tenant, Netns, Addr string
+}
+
+func New(Config) (*Proxy, error)              { return nil, unsupported() }
+func (p *Proxy) AddTenant(...string) error    { return unsupported() }
+func (p *Proxy) RemoveTenant(...string) error { return unsupported() }
+func (p *Proxy) Tenants() []string            { return nil }
+func (p *Proxy) Resync() error                { return unsupported() }
+func (p *Proxy) Listeners() []Listener        { return nil }
+func (p *Proxy) Stats() Stats                 { return Stats{} }
+func (p *Proxy) Close() error                 { return nil }
+func Run(context.Context, Config) error       { return unsupported() }
+func StartWorker(*lab.Session, string, Config) (*Client, *lab.Proc, error) {
+	return nil, nil, unsupported()
+}
+func NewLogger(w io.Writer, format, level string) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, nil))
+}

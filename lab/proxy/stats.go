@@ -1,0 +1,88 @@
+package proxy
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// Stats is a snapshot of a proxy: per-route counters and what the process
+// (and, for process-per-namespace, its children) costs.
+type Stats struct {
+	Name      string       `json:"name"`
+	Strategy  Strategy     `json:"strategy"`
+	Tenants   []string     `json:"tenants"`
+	Listeners int          `json:"listeners"`
+	Routes    []RouteStats `json:"routes"`
+	// Procs is this process first, then its per-namespace children.
+	Procs      []ProcStats `json:"procs"`
+	Threads    int         `json:"threads"`   // summed over Procs
+	RSS        int64       `json:"rss_bytes"` // summed over Procs
+	Goroutines int         `json:"goroutines"`
+	FDs        int         `json:"fds"`
+}
+
+// RouteStats counts one route in one tenant.
+type RouteStats struct {
+	Route    string `json:"route"`
+	Tenant   string `json:"tenant,omitempty"`
+	Listen   string `json:"listen"`
+	Target   string `json:"target"`
+	Conns    uint64 `json:"conns"`     // accepted connections, UDP sessions or HTTP requests
+	Active   int64  `json:"active"`    // open now
+	BytesIn  uint64 `json:"bytes_in"`  // client to target
+	BytesOut uint64 `json:"bytes_out"` // target to client
+	Errors   uint64 `json:"errors"`    // failed connects, resets, bad gateways
+}
+
+// ProcStats is one process's cost, from /proc/PID/status.
+type ProcStats struct {
+	PID     int    `json:"pid"`
+	Name    string `json:"name"`
+	Threads int    `json:"threads"`
+	RSS     int64  `json:"rss_bytes"`
+}
+
+// ReadProcStats reads a process's thread count and resident memory.
+func ReadProcStats(pid int, name string) (ProcStats, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return ProcStats{PID: pid, Name: name}, err
+	}
+	ps := ProcStats{PID: pid, Name: name}
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		k, v, ok := strings.Cut(sc.Text(), ":")
+		if !ok {
+			continue
+		}
+		f := strings.Fields(v)
+		if len(f) == 0 {
+			continue
+		}
+		switch k {
+		case "Threads":
+			ps.Threads, _ = strconv.Atoi(f[0])
+		case "VmRSS":
+			kb, _ := strconv.ParseInt(f[0], 10, 64)
+			ps.RSS = kb * 1024
+		}
+	}
+	return ps, nil
+}
+
+// Total sums the counters of every route (and tenant).
+func (s Stats) Total() RouteStats {
+	var t RouteStats
+	for _, r := range s.Routes {
+		t.Conns += r.Conns
+		t.Active += r.Active
+		t.BytesIn += r.BytesIn
+		t.BytesOut += r.BytesOut
+		t.Errors += r.Errors
+	}
+	return t
+}

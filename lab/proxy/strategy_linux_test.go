@@ -1,0 +1,212 @@
+package proxy_test
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nslab/nslab/lab"
+	"github.com/nslab/nslab/lab/proxy"
+)
+
+func tenantRoutes() []proxy.Route {
+	return []proxy.Route{
+		route("web", "{tenant}/tcp/127.0.0.1:8080", "{tenant}/tcp/10.0.0.1:9000"),
+		route("dns", "{tenant}/udp/127.0.0.1:8080", "{tenant}/udp/10.0.0.1:9000"),
+	}
+}
+
+// Every strategy serves conflicting addresses: each tenant's 127.0.0.1:8080,
+// over TCP and UDP, answers with that tenant's own id; half-close works.
+func TestConflictingAddressesAnswerTheirOwnIDInEveryStrategy(t *testing.T) {
+	for _, st := range proxy.Strategies() {
+		t.Run(string(st), func(t *testing.T) {
+			w := newWorld(t, 6, true)
+			p := mustNew(t, proxy.Config{Name: "conflict", Strategy: st, Routes: tenantRoutes(), Tenants: w.names})
+			for _, name := range w.names {
+				if got := hello(t, w.nss[name], "127.0.0.1:8080"); got != name {
+					t.Errorf("tcp in %s answered %q", name, got)
+				}
+				if got := askUDP(t, w.nss[name], "127.0.0.1:8080", "id?"); got != name+":id?" {
+					t.Errorf("udp in %s answered %q", name, got)
+				}
+			}
+			// Half-close: the client shuts its sending side; the answer
+			// still comes back in full, then EOF.
+			c, err := lab.DialIn(w.nss[w.names[0]], "tcp", "127.0.0.1:8080", 5*time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.Write([]byte("ping"))
+			c.(*net.TCPConn).CloseWrite()
+			c.SetDeadline(time.Now().Add(5 * time.Second))
+			all, err := io.ReadAll(c)
+			c.Close()
+			if want := w.names[0] + "\nping"; err != nil || string(all) != want {
+				t.Errorf("after half-close read %q, %v; want %q then EOF", all, err, want)
+			}
+			if n := len(p.Stats().Tenants); n != 6 {
+				t.Errorf("stats list %d tenants, want 6", n)
+			}
+		})
+	}
+}
+
+// Sockets really live in the tenant's namespace (SIOCGSKNS on every socket
+// fd of the process, and ss inside the namespace), while every thread of
+// the proxy stays in the namespace it started in.
+func TestSocketsLiveInTheTenantWhileThreadsStayHome(t *testing.T) {
+	w := newWorld(t, 3, true)
+	home := selfNetns(t)
+	p := mustNew(t, proxy.Config{Name: "where", Routes: tenantRoutes(), Tenants: w.names})
+
+	// Hold a connection open through each tenant, so the upstream socket
+	// exists too.
+	var open []net.Conn
+	for _, name := range w.names {
+		c, err := lab.DialIn(w.nss[name], "tcp", "127.0.0.1:8080", 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		buf := make([]byte, len(name)+1)
+		if _, err := io.ReadFull(c, buf); err != nil {
+			t.Fatal(err)
+		}
+		open = append(open, c)
+	}
+	perNs := socketsByNetns(t)
+	for _, name := range w.names {
+		ino := w.nss[name].Inode()
+		// In each tenant: the proxy's TCP and UDP listeners, its accepted
+		// and upstream conns; the test's client conn; the backend's three
+		// sockets and its accepted conn. Nothing of a tenant lands elsewhere.
+		if got := perNs[ino]; got != 10 {
+			t.Errorf("%d sockets in %s, want 10 (2 listeners, accepted, upstream, client, 3 backends, backend's accepted)", got, name)
+		}
+		out, err := exec.Command("ip", "netns", "exec", lab.SysName(name), "ss", "-Hltn", "sport", "8080").CombinedOutput()
+		if err != nil {
+			t.Fatalf("ss: %v %s", err, out)
+		}
+		if !strings.Contains(string(out), "127.0.0.1:8080") {
+			t.Errorf("ss -ltn in %s does not list the proxy's 127.0.0.1:8080:\n%s", name, out)
+		}
+	}
+	for _, l := range p.Listeners() {
+		if l.Key.Inode != w.nss[l.Tenant].Inode() {
+			t.Errorf("listener %s/%s is keyed by net:[%d], its tenant is net:[%d]", l.Route, l.Tenant, l.Key.Inode, w.nss[l.Tenant].Inode())
+		}
+	}
+	for task, ino := range threadNetns() {
+		if ino != home {
+			t.Errorf("%s is in net:[%d], want the start namespace net:[%d]", task, ino, home)
+		}
+	}
+}
+
+// socketsByNetns counts this process's socket fds per namespace inode.
+func socketsByNetns(t testing.TB) map[uint64]int {
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[uint64]int{}
+	for _, e := range ents {
+		link, err := os.Readlink("/proc/self/fd/" + e.Name())
+		if err != nil || !strings.HasPrefix(link, "socket:") {
+			continue
+		}
+		var fd int
+		fmt.Sscan(e.Name(), &fd)
+		if ino, err := fdNetns(fd); err == nil {
+			out[ino]++
+		}
+	}
+	return out
+}
+
+// Thread counts per strategy at 10 and 200 namespaces, each measured in its
+// own worker process (so idle threads of an earlier run do not count):
+// shared stays flat, thread-per-namespace and blocking-accept grow with N,
+// process-per-namespace runs N+1 processes.
+func TestThreadCountsPerStrategy(t *testing.T) {
+	if testing.Short() {
+		t.Skip("creates 200 namespaces")
+	}
+	w := newWorld(t, 200, false)
+	gmp := runtime.GOMAXPROCS(0)
+	// What a worker costs before it binds anything: the Go runtime and the
+	// binary's package initialisation. Every strategy is judged above it.
+	base := func() int {
+		c, _, err := proxy.StartWorker(w.s, "thr-base", proxy.Config{Routes: tenantRoutes(), Rescan: -1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer w.s.Stop("thr-base", 10*time.Second)
+		defer c.Close()
+		time.Sleep(300 * time.Millisecond)
+		s, err := c.Stats()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s.Procs[0].Threads
+	}()
+	t.Logf("an idle worker with no tenants: %d threads (GOMAXPROCS %d)", base, gmp)
+	shared := map[int]int{}
+	for _, st := range proxy.Strategies() {
+		for _, n := range []int{10, 200} {
+			t.Run(fmt.Sprintf("%s/%d", st, n), func(t *testing.T) {
+				name := fmt.Sprintf("thr-%s-%d", st, n)
+				c, _, err := proxy.StartWorker(w.s, name, proxy.Config{Strategy: st, Routes: tenantRoutes(), Tenants: w.names[:n], Rescan: -1})
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer w.s.Stop(name, 10*time.Second)
+				defer c.Close()
+				time.Sleep(300 * time.Millisecond) // let accept loops settle into their waits
+				s, err := c.Stats()
+				if err != nil {
+					t.Fatal(err)
+				}
+				self := s.Procs[0].Threads
+				t.Logf("%s N=%d: worker %d threads; all processes %d threads in %d process(es), RSS %.1f MiB; %d listeners",
+					st, n, self, s.Threads, len(s.Procs), float64(s.RSS)/(1<<20), s.Listeners)
+				if s.Listeners != 2*n {
+					t.Errorf("%d listeners, want %d", s.Listeners, 2*n)
+				}
+				switch st {
+				case proxy.Shared:
+					shared[n] = self
+					if self > base+2 {
+						t.Errorf("shared: %d threads for %d namespaces, want at most 2 more than an empty worker's %d", self, n, base)
+					}
+				case proxy.ThreadPerNamespace:
+					if self < n || self > base+n+2 {
+						t.Errorf("thread-per-namespace: %d threads for %d namespaces, want about %d", self, n, n)
+					}
+				case proxy.BlockingAccept:
+					// Every TCP and UDP listener waits in a blocking call.
+					if self < 2*n || self > base+2*n+2 {
+						t.Errorf("blocking-accept: %d threads for %d listeners, want about %d", self, 2*n, 2*n)
+					}
+				case proxy.ProcessPerNamespace:
+					if len(s.Procs) != n+1 {
+						t.Errorf("process-per-namespace runs %d processes, want %d", len(s.Procs), n+1)
+					}
+					if self > base+2 {
+						t.Errorf("process-per-namespace: the parent has %d threads; waiting for children must not cost one each", self)
+					}
+				}
+			})
+		}
+	}
+	if d := shared[200] - shared[10]; d > 2 || d < -2 {
+		t.Errorf("shared: %d threads at 10 namespaces, %d at 200: want within 2", shared[10], shared[200])
+	}
+}

@@ -1,0 +1,541 @@
+package script
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/nslab/nslab/lab"
+	"github.com/nslab/nslab/lab/probe"
+)
+
+// CheckError is a check that did not hold: Msg says what was seen.
+type CheckError struct{ Msg string }
+
+func (e *CheckError) Error() string { return e.Msg }
+
+// check is an `expect` assertion. test reports whether it holds and what
+// was seen; errors are problems checking, not a false claim.
+type check struct {
+	desc   string
+	within time.Duration
+	asked  time.Duration // the `within` the line gave (within may add a grace)
+	test   func(ctx context.Context, env *Env) (bool, string, error)
+	shell  string
+	gocode string
+}
+
+// pollEvery is how often a waiting check (`within`) looks again.
+const pollEvery = 100 * time.Millisecond
+
+func (c *check) Run(ctx context.Context, env *Env) (string, error) {
+	deadline := time.Now().Add(c.within)
+	for {
+		ok, seen, err := c.test(ctx, env)
+		if err == nil && ok {
+			return "✓ " + c.desc + " (" + seen + ")", nil
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			if err != nil {
+				return "", &CheckError{Msg: fmt.Sprintf("%s: %v", c.desc, err)}
+			}
+			msg := fmt.Sprintf("%s, but %s", c.desc, seen)
+			if ctx.Err() != nil {
+				msg += " (interrupted)"
+			} else if c.within > 0 {
+				msg += fmt.Sprintf(" (waited %s)", c.within)
+			}
+			return "", &CheckError{Msg: msg}
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(pollEvery):
+		}
+	}
+}
+
+// Within is how long the statement's check waits for its claim to hold
+// (`within 60s`): a UI says "waiting" while it does. 0 for a check tested
+// at once and for commands.
+func (s Stmt) Within() time.Duration {
+	if c, ok := s.Action.(*check); ok {
+		return c.asked
+	}
+	return 0
+}
+
+func (c *check) Shell() string { return c.shell }
+func (c *check) Go() string    { return c.gocode }
+
+var cmdExpect = &Command{
+	Name: "expect", NS: true, IsCheck: true,
+	Usage: "expect ping IP [-n NS] ok|fails | link NAME [-n NS] up|down|exists|absent | netns NAME exists|absent | " +
+		"ns TYPE PROC ==|!= PROC|NS | threads PROC OP N | rss PROC OP SIZE | sockets PROC in NS OP N | " +
+		"hostname PROC ==|!= NAME|host | pid PROC OP N | output contains|lacks TEXT   [within DURATION]",
+	Summary: "assert what the kernel shows; with `within 60s` wait for it (hands-on steps)",
+	Example: "expect ping 10.0.0.2 -n alpha ok",
+	parse:   parseExpect,
+}
+
+func parseExpect(p *parser) (Action, error) {
+	// A trailing "within DUR" applies to any check.
+	var within time.Duration
+	if n := len(p.toks); n >= 2 && p.toks[n-2].Text == "within" {
+		d, err := time.ParseDuration(p.toks[n-1].Text)
+		if err != nil || d <= 0 || d > 30*time.Minute {
+			return nil, p.errAt(p.toks[n-1], "`within` takes a duration like 30s or 2m, found `%s`", p.toks[n-1].Text)
+		}
+		within = d
+		p.toks = p.toks[:n-2]
+	}
+	what, err := p.keyword("ping", "link", "netns", "ns", "threads", "rss", "sockets", "hostname", "pid", "output")
+	if err != nil {
+		return nil, err
+	}
+	var c *check
+	switch what.Text {
+	case "ping":
+		c, err = expectPing(p)
+	case "link":
+		c, err = expectLink(p)
+	case "netns":
+		c, err = expectNetns(p)
+	case "ns":
+		c, err = expectNs(p)
+	case "threads", "rss":
+		c, err = expectProcNumber(p, what.Text)
+	case "sockets":
+		c, err = expectSockets(p)
+	case "hostname":
+		c, err = expectHostname(p)
+	case "pid":
+		c, err = expectPID(p)
+	case "output":
+		c, err = expectOutput(p)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := p.done(); err != nil {
+		return nil, err
+	}
+	c.within, c.asked = max(within, c.within), within
+	return c, nil
+}
+
+func expectPing(p *parser) (*check, error) {
+	t, err := p.word("an IP address")
+	if err != nil {
+		return nil, err
+	}
+	if _, err := lab.ParseIP(t.Text); err != nil {
+		return nil, p.errAt(t, "%v", err)
+	}
+	want, err := p.keyword("ok", "fails")
+	if err != nil {
+		return nil, err
+	}
+	ip, ns, ok := t.Text, p.ns, want.Text == "ok"
+	desc := fmt.Sprintf("ping %s from %s %s", ip, nsLabel(ns), map[bool]string{true: "answers", false: "gets no answer"}[ok])
+	// A link just set up has no carrier for a moment and the first echo
+	// waits for ARP: a reachable peer gets a few seconds, as a person
+	// retrying ping would give it.
+	var grace time.Duration
+	if ok {
+		grace = 3 * time.Second
+	}
+	return &check{desc: desc, within: grace,
+		test: func(_ context.Context, env *Env) (bool, string, error) {
+			n := 2
+			if !ok {
+				n = 1
+			}
+			r, err := env.S.Ping(ns, ip, lab.PingOptions{Count: n, Timeout: 700 * time.Millisecond})
+			if err != nil {
+				return false, "", err
+			}
+			return r.OK() == ok, r.String(), nil
+		},
+		shell:  fmt.Sprintf("ip netns exec %s ping -c 2 %s", nsShell(ns), ip),
+		gocode: "r, _ := lab.PingIn(ns, netip.MustParseAddr(\"" + ip + "\"), lab.PingOptions{Count: 2})",
+	}, nil
+}
+
+func expectLink(p *parser) (*check, error) {
+	t, err := p.word("a link name")
+	if err != nil {
+		return nil, err
+	}
+	want, err := p.keyword("up", "down", "exists", "absent")
+	if err != nil {
+		return nil, err
+	}
+	name, ns, w := t.Text, p.ns, want.Text
+	return &check{desc: fmt.Sprintf("link %s in %s is %s", name, nsLabel(ns), w),
+		test: func(_ context.Context, env *Env) (bool, string, error) {
+			links, err := env.S.Links(ns)
+			if err != nil {
+				return false, "", err
+			}
+			for _, l := range links {
+				if l.Name != name {
+					continue
+				}
+				state := "down"
+				if l.Up {
+					state = "up"
+				}
+				switch w {
+				case "up":
+					return l.Up, "it is " + state, nil
+				case "down":
+					return !l.Up, "it is " + state, nil
+				case "absent":
+					return false, "it exists", nil
+				}
+				return true, "it exists", nil
+			}
+			return w == "absent", "there is no such link", nil
+		},
+		shell:  fmt.Sprintf("%s link show %s", ipN(ns), linkName(ns, name)),
+		gocode: inNS(ns, fmt.Sprintf("l, err := netlink.LinkByName(%q)\nup := l.Attrs().Flags&net.FlagUp != 0", linkName(ns, name))),
+	}, nil
+}
+
+func expectNetns(p *parser) (*check, error) {
+	t, err := p.word("a namespace name")
+	if err != nil {
+		return nil, err
+	}
+	want, err := p.keyword("exists", "absent")
+	if err != nil {
+		return nil, err
+	}
+	if want.Text == "exists" && lab.ValidateNetnsName(t.Text) == nil {
+		p.define(KindNetns, t) // it holds only if the namespace exists: later lines may use it
+	}
+	sys, exists := lab.SysName(t.Text), want.Text == "exists"
+	return &check{desc: fmt.Sprintf("network namespace %s %s", sys, want.Text),
+		test: func(context.Context, *Env) (bool, string, error) {
+			n, err := lab.OpenNetns(sys)
+			if err != nil {
+				return !exists, "it does not exist", nil
+			}
+			n.Close()
+			return exists, fmt.Sprintf("it exists (net:[%d])", n.Inode()), nil
+		},
+		shell:  "ip netns list | grep -w " + sys,
+		gocode: fmt.Sprintf("ns, err := netns.GetFromName(%q)", sys),
+	}, nil
+}
+
+// nsInode returns the inode of namespace typ of who: host, self, a PID, a
+// spawned child, or (for net) a lab namespace.
+func nsInode(env *Env, typ, who string) (uint64, error) {
+	path := ""
+	switch {
+	case who == "host":
+		path = "/proc/self/ns/" + typ // the lab runs in the host's namespaces
+	default:
+		if pid, err := resolvePID(env, who); err == nil {
+			path = fmt.Sprintf("/proc/%d/ns/%s", pid, typ)
+		} else if typ == "net" {
+			path = filepath.Join(lab.NetnsDir, lab.SysName(who))
+		} else {
+			return 0, err
+		}
+	}
+	var st syscall.Stat_t
+	if err := syscall.Stat(path, &st); err != nil {
+		return 0, fmt.Errorf("%s namespace of %s: %v", typ, who, err)
+	}
+	return st.Ino, nil
+}
+
+var nsTypes = []string{"cgroup", "ipc", "mnt", "net", "pid", "pid_for_children", "time", "time_for_children", "user", "uts"}
+
+func expectNs(p *parser) (*check, error) {
+	typ, err := p.keyword(nsTypes...)
+	if err != nil {
+		return nil, err
+	}
+	a, err := p.word("a process (self, a PID or a spawned child)")
+	if err != nil {
+		return nil, err
+	}
+	op, err := p.keyword("==", "!=")
+	if err != nil {
+		return nil, err
+	}
+	b, err := p.word("what to compare with (host, a namespace, a process)")
+	if err != nil {
+		return nil, err
+	}
+	k := KindProc
+	if typ.Text == "net" {
+		k = KindNetOrProc // nsInode falls back to a lab namespace for net
+	}
+	p.ref(k, a)
+	p.ref(k, b)
+	t, who, other, same := typ.Text, a.Text, b.Text, op.Text == "=="
+	return &check{desc: fmt.Sprintf("%s namespace of %s %s %s's", t, who, map[bool]string{true: "is", false: "is not"}[same], other),
+		test: func(_ context.Context, env *Env) (bool, string, error) {
+			x, err := nsInode(env, t, who)
+			if err != nil {
+				return false, "", err
+			}
+			y, err := nsInode(env, t, other)
+			if err != nil {
+				return false, "", err
+			}
+			return (x == y) == same, fmt.Sprintf("%s:[%d] vs %s:[%d]", t, x, t, y), nil
+		},
+		shell:  fmt.Sprintf("readlink /proc/$PID/ns/%s  # compare the inode in [...]", t),
+		gocode: fmt.Sprintf("var a, b unix.Stat_t\nunix.Stat(\"/proc/\"+pid+\"/ns/%s\", &a)\nsame := a.Ino == b.Ino", t),
+	}, nil
+}
+
+// proc takes a process argument (self, host, a PID, a spawned child or a
+// proxy) and records it for Scope.
+func (p *parser) proc() (Token, error) {
+	t, err := p.word("a process (self, a PID or a spawned child)")
+	if err == nil {
+		p.ref(KindProc, t)
+	}
+	return t, err
+}
+
+func parseOp(p *parser) (string, error) {
+	t, err := p.keyword("<=", ">=", "==", "!=", "<", ">")
+	return t.Text, err
+}
+
+func compare(a int64, op string, b int64) bool {
+	switch op {
+	case "<=":
+		return a <= b
+	case ">=":
+		return a >= b
+	case "==":
+		return a == b
+	case "!=":
+		return a != b
+	case "<":
+		return a < b
+	}
+	return a > b
+}
+
+// parseSize reads 20MB, 512KB, 1GB or a plain number of bytes.
+func parseSize(s string) (int64, error) {
+	u := strings.ToUpper(s)
+	mult := int64(1)
+	for _, x := range []struct {
+		suf string
+		m   int64
+	}{{"GIB", 1 << 30}, {"MIB", 1 << 20}, {"KIB", 1 << 10}, {"GB", 1 << 30}, {"MB", 1 << 20}, {"KB", 1 << 10}, {"G", 1 << 30}, {"M", 1 << 20}, {"K", 1 << 10}, {"B", 1}} {
+		if strings.HasSuffix(u, x.suf) {
+			u, mult = strings.TrimSuffix(u, x.suf), x.m
+			break
+		}
+	}
+	f, err := strconv.ParseFloat(u, 64)
+	if err != nil || f < 0 {
+		return 0, fmt.Errorf("size %q: want a number with MB, KB or GB, like 20MB", s)
+	}
+	return int64(f * float64(mult)), nil
+}
+
+func expectProcNumber(p *parser, what string) (*check, error) {
+	a, err := p.proc()
+	if err != nil {
+		return nil, err
+	}
+	op, err := parseOp(p)
+	if err != nil {
+		return nil, err
+	}
+	n, err := p.word("a number")
+	if err != nil {
+		return nil, err
+	}
+	var limit int64
+	if what == "rss" {
+		if limit, err = parseSize(n.Text); err != nil {
+			return nil, p.errAt(n, "%v", err)
+		}
+	} else if limit, err = strconv.ParseInt(n.Text, 10, 64); err != nil {
+		return nil, p.errAt(n, "want a whole number, found `%s`", n.Text)
+	}
+	who := a.Text
+	return &check{desc: fmt.Sprintf("%s of %s %s %s", what, who, op, n.Text),
+		test: func(_ context.Context, env *Env) (bool, string, error) {
+			pid, err := resolvePID(env, who)
+			if err != nil {
+				return false, "", err
+			}
+			s, err := probe.Take(pid, probe.Options{})
+			if err != nil {
+				return false, "", err
+			}
+			if what == "rss" {
+				return compare(int64(s.VmRSS), op, limit), fmt.Sprintf("RSS is %.1f MB", float64(s.VmRSS)/(1<<20)), nil
+			}
+			return compare(int64(s.NumThreads), op, limit), fmt.Sprintf("it has %d threads", s.NumThreads), nil
+		},
+		shell:  fmt.Sprintf("grep -E 'Threads|VmRSS' /proc/$PID/status"),
+		gocode: "s, _ := probe.Take(pid, probe.Options{})\nfmt.Println(s.NumThreads, s.VmRSS)",
+	}, nil
+}
+
+func expectSockets(p *parser) (*check, error) {
+	a, err := p.proc()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := p.keyword("in"); err != nil {
+		return nil, err
+	}
+	nst, err := p.word("a namespace")
+	if err != nil {
+		return nil, err
+	}
+	p.ref(KindNetOrProc, nst)
+	op, err := parseOp(p)
+	if err != nil {
+		return nil, err
+	}
+	n, err := p.word("a number")
+	if err != nil {
+		return nil, err
+	}
+	want, err := strconv.ParseInt(n.Text, 10, 64)
+	if err != nil {
+		return nil, p.errAt(n, "want a whole number, found `%s`", n.Text)
+	}
+	who, ns := a.Text, nst.Text
+	return &check{desc: fmt.Sprintf("internet sockets of %s in %s %s %d", who, ns, op, want),
+		test: func(_ context.Context, env *Env) (bool, string, error) {
+			pid, err := resolvePID(env, who)
+			if err != nil {
+				return false, "", err
+			}
+			ino, err := nsInode(env, "net", ns)
+			if err != nil {
+				return false, "", err
+			}
+			s, err := probe.Take(pid, probe.Options{Sockets: true})
+			if err != nil {
+				return false, "", err
+			}
+			if e := s.Errors["sockets"]; e != "" {
+				return false, "", fmt.Errorf("cannot read its sockets: %s", e)
+			}
+			got := int64(0)
+			for _, so := range s.Sockets {
+				if so.NetNS == ino && isInet(so.Proto) {
+					got++
+				}
+			}
+			return compare(got, op, want), fmt.Sprintf("%d TCP/UDP/SCTP/raw socket(s) there", got), nil
+		},
+		shell:  "ip netns exec " + nsShell(ns) + " ss -tuanp | grep pid=$PID",
+		gocode: "// pidfd_getfd(pidfd, fd) then ioctl(SIOCGSKNS): the socket's own netns\nnsfd, _ := unix.IoctlRetInt(sockfd, unix.SIOCGSKNS)",
+	}, nil
+}
+
+func expectHostname(p *parser) (*check, error) {
+	a, err := p.proc()
+	if err != nil {
+		return nil, err
+	}
+	op, err := p.keyword("==", "!=")
+	if err != nil {
+		return nil, err
+	}
+	h, err := p.word("a hostname")
+	if err != nil {
+		return nil, err
+	}
+	who, want, same := a.Text, h.Text, op.Text == "=="
+	return &check{desc: fmt.Sprintf("hostname of %s %s %s", who, op.Text, want),
+		test: func(ctx context.Context, env *Env) (bool, string, error) {
+			got, err := hostnameOf(ctx, env, who)
+			if err != nil {
+				return false, "", err
+			}
+			want := want
+			if want == "host" { // the host's name, whatever it is
+				if want, err = os.Hostname(); err != nil {
+					return false, "", err
+				}
+			}
+			return (got == want) == same, "it is " + got, nil
+		},
+		shell:  "nsenter -t $PID -u hostname",
+		gocode: "// in the child's UTS namespace:\nname, _ := os.Hostname()",
+	}, nil
+}
+
+// hostnameOf reads /proc/sys/kernel/hostname as seen from who's UTS
+// namespace (through nsenter for another process).
+func hostnameOf(ctx context.Context, env *Env, who string) (string, error) {
+	pid, err := resolvePID(env, who)
+	if err != nil && who != "host" {
+		return "", err
+	}
+	if who == "host" || pid == os.Getpid() {
+		h, err := os.Hostname()
+		return h, err
+	}
+	out, err := exec.CommandContext(ctx, "nsenter", "-t", strconv.Itoa(pid), "-u", "cat", "/proc/sys/kernel/hostname").Output()
+	if err != nil {
+		return "", fmt.Errorf("read the hostname of %s: %v", who, err)
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
+func expectOutput(p *parser) (*check, error) {
+	verb, err := p.keyword("contains", "lacks")
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := p.peek(); !ok {
+		return nil, p.errAt(Token{Col: p.end}, "missing the text to look for")
+	}
+	text := strings.Join(p.rest(), " ")
+	want := verb.Text == "contains"
+	return &check{desc: fmt.Sprintf("the last output %s %q", verb.Text, text),
+		test: func(_ context.Context, env *Env) (bool, string, error) {
+			out := env.LastOutput()
+			has := strings.Contains(out, text)
+			seen := "it does"
+			if !has {
+				seen = "it does not"
+			}
+			if out == "" {
+				seen = "there was no output"
+			}
+			return has == want, seen, nil
+		},
+		shell:  "… | grep -F " + quote(text),
+		gocode: fmt.Sprintf("strings.Contains(out, %q)", text),
+	}, nil
+}
+
+// isInet reports whether a probe protocol is an internet socket: what a
+// lesson counts. (The lab's own netlink handle in a namespace is not.)
+func isInet(proto string) bool {
+	for _, p := range []string{"tcp", "udp", "sctp", "mptcp", "raw", "icmp"} {
+		if strings.HasPrefix(proto, p) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,88 @@
+package script
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// expectPID parses `expect pid PROC OP N`: the PID a process has in its own
+// PID namespace. From the host, a child in a new PID namespace has an
+// ordinary PID; the NSpid line of /proc/PID/status lists one PID per
+// nesting level, the last being what the process itself gets from
+// getpid(2). It is the honest check for "the child is PID 1 in its
+// namespace", readable without entering it and without trusting ps, which
+// reads whatever /proc is mounted.
+func expectPID(p *parser) (*check, error) {
+	a, err := p.proc()
+	if err != nil {
+		return nil, err
+	}
+	op, err := parseOp(p)
+	if err != nil {
+		return nil, err
+	}
+	n, err := p.word("a number")
+	if err != nil {
+		return nil, err
+	}
+	want, err := strconv.ParseInt(n.Text, 10, 64)
+	if err != nil || want < 1 {
+		return nil, p.errAt(n, "want a PID (a whole number from 1), found `%s`", n.Text)
+	}
+	who := a.Text
+	return &check{
+		desc: fmt.Sprintf("the PID of %s in its own PID namespace %s %d", who, op, want),
+		test: func(_ context.Context, env *Env) (bool, string, error) {
+			pid, err := resolvePID(env, who)
+			if err != nil {
+				return false, "", err
+			}
+			levels, err := nsPIDs(pid)
+			if err != nil {
+				return false, "", err
+			}
+			inner := levels[len(levels)-1]
+			return compare(inner, op, want), fmt.Sprintf("NSpid is %s: host PID %d, %d inside", joinInts(levels), pid, inner), nil
+		},
+		shell:  "grep NSpid /proc/$PID/status   # the last number is its PID inside",
+		gocode: "b, _ := os.ReadFile(fmt.Sprintf(\"/proc/%d/status\", pid))\n// NSpid:\\t4242\\t1 -- one PID per PID namespace, outermost first",
+	}, nil
+}
+
+// nsPIDs reads the NSpid line of a process: its PID in each PID namespace
+// from the reader's down to its own.
+func nsPIDs(pid int) ([]int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return nil, fmt.Errorf("read the status of process %d: %v", pid, err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		rest, ok := strings.CutPrefix(line, "NSpid:")
+		if !ok {
+			continue
+		}
+		var out []int64
+		for _, f := range strings.Fields(rest) {
+			n, err := strconv.ParseInt(f, 10, 64)
+			if err != nil {
+				return nil, fmt.Errorf("process %d: bad NSpid line %q", pid, line)
+			}
+			out = append(out, n)
+		}
+		if len(out) > 0 {
+			return out, nil
+		}
+	}
+	return nil, fmt.Errorf("process %d: no NSpid line in its status (a kernel older than 4.1?)", pid)
+}
+
+func joinInts(ns []int64) string {
+	s := make([]string, len(ns))
+	for i, n := range ns {
+		s[i] = strconv.FormatInt(n, 10)
+	}
+	return strings.Join(s, " ")
+}

@@ -1,0 +1,366 @@
+package script
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/nslab/nslab/lab"
+	"github.com/nslab/nslab/lab/proxy"
+)
+
+// The proxy commands drive lab/proxy's daemon as a worker process of this
+// binary (proxy.StartWorker): the proxy's threads and memory are its own, so
+// `expect threads NAME <= 10` and the live panels measure the proxy, not
+// the lab. The worker is a process of the session under NAME: `watch NAME`,
+// `expect sockets NAME in alpha == 2` and `exec -p NAME` all work on it.
+
+// proxyCtl is a started proxy in the runner's state.
+type proxyCtl struct {
+	client *proxy.Client
+	proc   *lab.Proc
+	cfg    proxy.Config
+}
+
+var cmdProxyStart = &Command{
+	Name:    "proxy start",
+	Usage:   "proxy start NAME [strategy=shared|thread-per-namespace|process-per-namespace|blocking-accept] route LISTEN=TARGET[,http,host=PATTERN|,http,path=PATTERN]... [tenants NS,NS...]",
+	Summary: "start the multi-namespace proxy as a worker process; each route is NETNS/PROTO/IP:PORT=NETNS/PROTO/IP:PORT, {tenant} standing for every tenant",
+	Example: "proxy start edge strategy=shared route {tenant}/tcp/127.0.0.1:8080={tenant}/tcp/10.0.0.1:9000",
+	parse: func(p *parser) (Action, error) {
+		n, err := p.word("a name for the proxy")
+		if err != nil {
+			return nil, err
+		}
+		if err := validProcName(n.Text); err != nil {
+			return nil, p.errAt(n, "%v", err)
+		}
+		cfg := proxy.Config{Name: n.Text}
+		var routeToks []string
+		for {
+			t, ok := p.peek()
+			if !ok {
+				break
+			}
+			p.i++
+			switch {
+			case strings.HasPrefix(t.Text, "strategy="):
+				st, err := proxy.ParseStrategy(strings.TrimPrefix(t.Text, "strategy="))
+				if err != nil {
+					var names []string
+					for _, s := range proxy.Strategies() {
+						names = append(names, string(s))
+					}
+					return nil, p.errAt(t, "%v%s", err, didYouMean(strings.TrimPrefix(t.Text, "strategy="), names))
+				}
+				cfg.Strategy = st
+			case t.Text == "route":
+				rt, err := p.word("a route LISTEN=TARGET, like {tenant}/tcp/127.0.0.1:8080={tenant}/tcp/10.0.0.1:9000")
+				if err != nil {
+					return nil, err
+				}
+				r, perr := proxy.ParseRouteFlag(rt.Text)
+				if perr != nil {
+					return nil, p.errAt(rt, "route: %v", perr)
+				}
+				p.refRoute(rt, r)
+				r.Name = fmt.Sprintf("route%d", len(cfg.Routes)+1)
+				cfg.Routes = append(cfg.Routes, r)
+				routeToks = append(routeToks, rt.Text)
+			case t.Text == "tenants":
+				ts, err := p.word("tenant namespaces, like alpha,beta")
+				if err != nil {
+					return nil, err
+				}
+				for _, name := range strings.Split(ts.Text, ",") {
+					if err := lab.ValidateNetnsName(name); err != nil {
+						return nil, p.errAt(ts, "tenant: %v", err)
+					}
+					cfg.Tenants = append(cfg.Tenants, name)
+				}
+				p.refNetnsList(ts, cfg.Tenants)
+			default:
+				return nil, p.errAt(t, "found `%s`, expected strategy=..., route LISTEN=TARGET or tenants NS,...%s",
+					t.Text, didYouMean(t.Text, []string{"route", "tenants", "strategy=shared"}))
+			}
+		}
+		if len(cfg.Routes) == 0 {
+			return nil, p.errAt(Token{Col: p.end}, "a proxy needs at least one `route LISTEN=TARGET`")
+		}
+		if err := cfg.Validate(); err != nil {
+			return nil, p.errAt(n, "%v", err)
+		}
+		p.define(KindProc, n)
+		name := n.Text
+		return &act{
+			run: func(_ context.Context, env *Env) (string, error) {
+				if _, ok := env.S.Proc(name); ok {
+					return "", fmt.Errorf("a process called %s is running: `proxy stop %s` (or `kill %s`) first, or pick another name", name, name, name)
+				}
+				c, pr, err := proxy.StartWorker(env.S, name, cfg)
+				if err != nil {
+					return "", err
+				}
+				env.mu.Lock()
+				env.proxies[name] = &proxyCtl{client: c, proc: pr, cfg: cfg}
+				env.mu.Unlock()
+				st, err := c.Stats()
+				if err != nil {
+					return fmt.Sprintf("proxy %s is pid %d", name, pr.PID), nil
+				}
+				return fmt.Sprintf("proxy %s is pid %d (%s): %d listener(s), %d thread(s)", name, pr.PID, st.Strategy, st.Listeners, st.Threads), nil
+			},
+			shell:  proxyStartShell(name, cfg, routeToks),
+			gocode: proxyStartGo(name, cfg, routeToks),
+		}, nil
+	},
+}
+
+func proxyStartShell(name string, cfg proxy.Config, routes []string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "nslab proxy --name %s --control /run/nslab/%s.sock", name, name)
+	if cfg.Strategy != "" {
+		fmt.Fprintf(&b, " --strategy %s", cfg.Strategy)
+	}
+	for _, r := range routes {
+		fmt.Fprintf(&b, " --route %s", quote(r))
+	}
+	for _, t := range cfg.Tenants {
+		fmt.Fprintf(&b, " --tenant %s", t)
+	}
+	return b.String() + " &"
+}
+
+func proxyStartGo(name string, cfg proxy.Config, routes []string) string {
+	var b strings.Builder
+	b.WriteString("var routes []proxy.Route\n")
+	for _, r := range routes {
+		fmt.Fprintf(&b, "r, _ := proxy.ParseRouteFlag(%q)\nroutes = append(routes, r)\n", r)
+	}
+	fmt.Fprintf(&b, "c, proc, err := proxy.StartWorker(session, %q, proxy.Config{Routes: routes", name)
+	if cfg.Strategy != "" {
+		fmt.Fprintf(&b, ", Strategy: %q", cfg.Strategy)
+	}
+	if len(cfg.Tenants) > 0 {
+		fmt.Fprintf(&b, ", Tenants: %#v", cfg.Tenants)
+	}
+	b.WriteString("})\n// per tenant: lock a thread, setns, bind every route, setns back;\n// then the netpoller serves every socket from a handful of threads")
+	return b.String()
+}
+
+// validProcName checks a name for a spawned child or a proxy.
+func validProcName(name string) error {
+	if name == "self" || name == "host" {
+		return fmt.Errorf("%q means something already (self is this process, host the host): pick another name", name)
+	}
+	for _, r := range name {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+			return fmt.Errorf("name %q: use letters, digits, '-' and '_'", name)
+		}
+	}
+	if name[0] >= '0' && name[0] <= '9' {
+		return fmt.Errorf("name %q: a name starting with a digit reads as a PID", name)
+	}
+	return nil
+}
+
+// proxyOf finds a started proxy.
+func proxyOf(env *Env, name string) (*proxyCtl, error) {
+	env.mu.Lock()
+	defer env.mu.Unlock()
+	pc, ok := env.proxies[name]
+	if !ok {
+		names := make([]string, 0, len(env.proxies))
+		for n := range env.proxies {
+			names = append(names, n)
+		}
+		return nil, fmt.Errorf("no proxy called %s (start one with `proxy start %s ...`)%s", name, name, didYouMean(name, names))
+	}
+	return pc, nil
+}
+
+// parseTenants reads one or more tenant namespaces (words or a,b lists).
+func (p *parser) tenants() ([]string, error) {
+	if _, ok := p.peek(); !ok {
+		_, err := p.word("one or more tenant namespaces")
+		return nil, err
+	}
+	var out []string
+	for {
+		t, ok := p.peek()
+		if !ok {
+			return out, nil
+		}
+		p.i++
+		var names []string
+		for _, n := range strings.Split(t.Text, ",") {
+			if err := lab.ValidateNetnsName(n); err != nil {
+				return nil, p.errAt(t, "tenant: %v", err)
+			}
+			names = append(names, n)
+		}
+		p.refNetnsList(t, names)
+		out = append(out, names...)
+	}
+}
+
+var cmdProxyAdd = &Command{
+	Name: "proxy add", Usage: "proxy add NAME TENANT...", Summary: "bind every {tenant} route of a proxy inside more namespaces, live",
+	Example: "proxy add edge alpha beta",
+	parse: func(p *parser) (Action, error) {
+		n, err := p.word("a proxy's name")
+		if err != nil {
+			return nil, err
+		}
+		p.ref(KindProc, n)
+		ts, err := p.tenants()
+		if err != nil {
+			return nil, err
+		}
+		name := n.Text
+		return &act{
+			run: func(_ context.Context, env *Env) (string, error) {
+				pc, err := proxyOf(env, name)
+				if err != nil {
+					return "", err
+				}
+				if err := pc.client.AddTenant(ts...); err != nil {
+					return "", err
+				}
+				return proxySummary(pc, "added "+strings.Join(ts, ", "))
+			},
+			shell:  fmt.Sprintf("curl --unix-socket /run/nslab/%s.sock -X POST 'http://proxy/tenants?%s'", name, tenantQuery(ts)),
+			gocode: fmt.Sprintf("c.AddTenant(%s) // one setns per tenant, tenants in parallel", strings.Join(goStrings(ts), ", ")),
+		}, nil
+	},
+}
+
+var cmdProxyDel = &Command{
+	Name: "proxy del", Usage: "proxy del NAME TENANT...", Summary: "close every socket a proxy holds in these tenants",
+	Example: "proxy del edge beta",
+	parse: func(p *parser) (Action, error) {
+		n, err := p.word("a proxy's name")
+		if err != nil {
+			return nil, err
+		}
+		p.ref(KindProc, n)
+		ts, err := p.tenants()
+		if err != nil {
+			return nil, err
+		}
+		name := n.Text
+		return &act{
+			run: func(_ context.Context, env *Env) (string, error) {
+				pc, err := proxyOf(env, name)
+				if err != nil {
+					return "", err
+				}
+				if err := pc.client.RemoveTenant(ts...); err != nil {
+					return "", err
+				}
+				return proxySummary(pc, "removed "+strings.Join(ts, ", "))
+			},
+			shell:  fmt.Sprintf("curl --unix-socket /run/nslab/%s.sock -X DELETE 'http://proxy/tenants?%s'", name, tenantQuery(ts)),
+			gocode: fmt.Sprintf("c.RemoveTenant(%s)", strings.Join(goStrings(ts), ", ")),
+		}, nil
+	},
+}
+
+var cmdProxyStats = &Command{
+	Name: "proxy stats", Usage: "proxy stats NAME", Summary: "show a proxy's tenants, listeners, threads, memory and per-route traffic",
+	Example: "proxy stats edge",
+	parse: func(p *parser) (Action, error) {
+		n, err := p.word("a proxy's name")
+		if err != nil {
+			return nil, err
+		}
+		p.ref(KindProc, n)
+		name := n.Text
+		return &act{
+			run: func(_ context.Context, env *Env) (string, error) {
+				pc, err := proxyOf(env, name)
+				if err != nil {
+					return "", err
+				}
+				st, err := pc.client.Stats()
+				if err != nil {
+					return "", err
+				}
+				return formatStats(st), nil
+			},
+			shell:  fmt.Sprintf("curl -s --unix-socket /run/nslab/%s.sock http://proxy/stats", name),
+			gocode: "st, _ := c.Stats()\nfmt.Println(st.Threads, st.RSS, st.Listeners)",
+		}, p.done()
+	},
+}
+
+var cmdProxyStop = &Command{
+	Name: "proxy stop", Usage: "proxy stop NAME", Summary: "stop a proxy: it closes every socket in every namespace and exits",
+	Example: "proxy stop edge",
+	parse: func(p *parser) (Action, error) {
+		n, err := p.word("a proxy's name")
+		if err != nil {
+			return nil, err
+		}
+		p.ref(KindProc, n)
+		name := n.Text
+		return &act{
+			run: func(_ context.Context, env *Env) (string, error) {
+				pc, err := proxyOf(env, name)
+				if err != nil {
+					return "", err
+				}
+				env.mu.Lock()
+				delete(env.proxies, name)
+				env.mu.Unlock()
+				stopErr := pc.client.Stop()
+				pc.client.Close()
+				if !waitExit(pc.proc, 10*time.Second) {
+					stopErr = fmt.Errorf("proxy %s did not exit within 10s of being asked: killed", name)
+				}
+				env.S.Kill(name) // reaps it and drops it from the session (a no-op kill if it exited)
+				if stopErr != nil {
+					return "", stopErr
+				}
+				return fmt.Sprintf("proxy %s (pid %d) stopped", name, pc.proc.PID), nil
+			},
+			shell:  fmt.Sprintf("curl --unix-socket /run/nslab/%s.sock -X POST http://proxy/stop", name),
+			gocode: "c.Stop() // closes every socket, then the worker exits",
+		}, p.done()
+	},
+}
+
+func tenantQuery(ts []string) string {
+	q := make([]string, len(ts))
+	for i, t := range ts {
+		q[i] = "name=" + t
+	}
+	return strings.Join(q, "&")
+}
+
+func proxySummary(pc *proxyCtl, what string) (string, error) {
+	st, err := pc.client.Stats()
+	if err != nil {
+		return what, nil
+	}
+	return fmt.Sprintf("%s: proxy %s has %d tenant(s), %d listener(s), %d thread(s)", what, st.Name, len(st.Tenants), st.Listeners, st.Threads), nil
+}
+
+func formatStats(st proxy.Stats) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "proxy %s (%s): %d tenant(s), %d listener(s), %d thread(s), RSS %.1f MB, %d goroutine(s), %d fd(s)\n",
+		st.Name, st.Strategy, len(st.Tenants), st.Listeners, st.Threads, float64(st.RSS)/(1<<20), st.Goroutines, st.FDs)
+	if len(st.Procs) > 1 {
+		fmt.Fprintf(&b, "processes: %d (one per tenant namespace)\n", len(st.Procs))
+	}
+	for _, r := range st.Routes {
+		who := r.Tenant
+		if who == "" {
+			who = "-"
+		}
+		fmt.Fprintf(&b, "  %-8s %-10s %s -> %s  conns %d active %d in %dB out %dB errors %d\n",
+			r.Route, who, r.Listen, r.Target, r.Conns, r.Active, r.BytesIn, r.BytesOut, r.Errors)
+	}
+	return strings.TrimRight(b.String(), "\n")
+}

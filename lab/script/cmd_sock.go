@@ -1,0 +1,259 @@
+package script
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/nslab/nslab/lab"
+)
+
+var cmdListen = &Command{
+	Name: "listen", NS: true, Usage: "listen tcp|udp|sctp ADDR [-n NS] [as NAME]",
+	Summary: "open a listening socket inside a namespace; this process's threads stay where they are",
+	Example: "listen tcp 127.0.0.1:8080 -n alpha as web",
+	parse: func(p *parser) (Action, error) {
+		proto, err := p.keyword("tcp", "udp", "sctp")
+		if err != nil {
+			return nil, err
+		}
+		a, err := p.word("an address like 127.0.0.1:8080")
+		if err != nil {
+			return nil, err
+		}
+		if err := checkHostPort(a.Text); err != nil {
+			return nil, p.errAt(a, "%v", err)
+		}
+		name := ""
+		if p.accept("as") {
+			t, err := p.word("a name for the socket")
+			if err != nil {
+				return nil, err
+			}
+			name = t.Text
+			p.define(KindSocket, t)
+		}
+		netw, addr, ns := proto.Text, a.Text, p.ns
+		if name == "" {
+			name = netw + "/" + addr + "@" + nsLabel(ns)
+		}
+		return &act{
+			run: func(_ context.Context, env *Env) (string, error) {
+				env.mu.Lock()
+				_, dup := env.sockets[name]
+				env.mu.Unlock()
+				if dup {
+					return "", fmt.Errorf("a socket called %s is open: `close %s` first, or pick another name with `as`", name, name)
+				}
+				n, err := env.S.NetnsOf(ns)
+				if err != nil {
+					return "", err
+				}
+				defer n.Close()
+				var c io.Closer
+				var local string
+				if netw == "udp" {
+					pc, err := lab.ListenPacketIn(n, "udp", addr)
+					if err != nil {
+						return "", addrHint(err, addr, ns)
+					}
+					go echoUDP(pc)
+					c, local = pc, pc.LocalAddr().String()
+				} else {
+					l, err := lab.ListenIn(n, netw, addr)
+					if err != nil {
+						return "", addrHint(err, addr, ns)
+					}
+					go serveEcho(l)
+					c, local = l, l.Addr().String()
+				}
+				env.mu.Lock()
+				env.sockets[name] = c
+				env.order = append(env.order, name)
+				env.mu.Unlock()
+				return fmt.Sprintf("%s listening on %s in %s (answers with what it gets, prefixed by %q)", name, local, nsLabel(ns), "echo: "), nil
+			},
+			shell: func() string {
+				s := fmt.Sprintf("socat %s-LISTEN:%s,fork,bind=%s EXEC:cat", strings.ToUpper(netw), portOf(addr), hostOf(addr))
+				if !lab.IsHost(ns) {
+					s = "ip netns exec " + lab.SysName(ns) + " " + s
+				}
+				return s + " &"
+			}(),
+			gocode: fmt.Sprintf("var l net.Listener\nlab.Do(ns, func() (err error) { // lock, setns(%s), listen, setns back\n\tl, err = net.Listen(%q, %q)\n\treturn err\n})\ngo serve(l) // served by the netpoller from any thread", nsLabel(ns), netw, addr),
+		}, p.done()
+	},
+}
+
+func checkHostPort(addr string) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("address %q: want IP:PORT, like 127.0.0.1:8080 or [::1]:8080", addr)
+	}
+	if host != "" {
+		if _, err := lab.ParseIP(host); err != nil {
+			return fmt.Errorf("%q is not an IP address: the lab uses IP literals only inside namespaces", host)
+		}
+	}
+	return nil
+}
+
+func hostOf(addr string) string { h, _, _ := net.SplitHostPort(addr); return h }
+func portOf(addr string) string { _, p, _ := net.SplitHostPort(addr); return p }
+
+// serveEcho answers every connection with "echo: " and what it reads.
+func serveEcho(l net.Listener) {
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			return
+		}
+		go func() {
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(30 * time.Second))
+			buf := make([]byte, 4096)
+			for {
+				n, err := c.Read(buf)
+				if n > 0 {
+					c.Write(append([]byte("echo: "), buf[:n]...))
+				}
+				if err != nil {
+					return
+				}
+			}
+		}()
+	}
+}
+
+func echoUDP(pc net.PacketConn) {
+	buf := make([]byte, 65536)
+	for {
+		n, from, err := pc.ReadFrom(buf)
+		if err != nil {
+			return
+		}
+		pc.WriteTo(append([]byte("echo: "), buf[:n]...), from)
+	}
+}
+
+var cmdConnect = &Command{
+	Name: "connect", NS: true, Usage: "connect tcp|udp ADDR [-n NS] [send TEXT]",
+	Summary: "connect from inside a namespace, send TEXT and print the answer", Example: "connect tcp 127.0.0.1:8080 -n alpha send hello",
+	parse: func(p *parser) (Action, error) {
+		proto, err := p.keyword("tcp", "udp")
+		if err != nil {
+			return nil, err
+		}
+		a, err := p.word("an address like 127.0.0.1:8080")
+		if err != nil {
+			return nil, err
+		}
+		if err := checkHostPort(a.Text); err != nil || hostOf(a.Text) == "" {
+			if err == nil {
+				err = fmt.Errorf("give the IP to connect to")
+			}
+			return nil, p.errAt(a, "%v", err)
+		}
+		text := "hello"
+		if p.accept("send") {
+			t, err := p.word("the text to send")
+			if err != nil {
+				return nil, err
+			}
+			text = strings.Join(append([]string{t.Text}, p.rest()...), " ")
+		}
+		netw, addr, ns := proto.Text, a.Text, p.ns
+		return &act{
+			run: func(_ context.Context, env *Env) (string, error) {
+				n, err := env.S.NetnsOf(ns)
+				if err != nil {
+					return "", err
+				}
+				defer n.Close()
+				c, err := lab.DialIn(n, netw, addr, 3*time.Second)
+				if err != nil {
+					return "", err
+				}
+				defer c.Close()
+				c.SetDeadline(time.Now().Add(3 * time.Second))
+				if _, err := c.Write([]byte(text)); err != nil {
+					return "", err
+				}
+				var buf []byte
+				if tc, ok := c.(*net.TCPConn); ok {
+					// Half-close and read to EOF: the server has closed
+					// its side by then, so socket counts after this
+					// command are exact.
+					tc.CloseWrite()
+					buf, err = io.ReadAll(io.LimitReader(tc, 1<<16))
+				} else {
+					b := make([]byte, 4096)
+					var k int
+					k, err = c.Read(b)
+					buf = b[:k]
+				}
+				if err != nil || len(buf) == 0 {
+					return "", fmt.Errorf("no answer from %s: %v", addr, err)
+				}
+				k := len(buf)
+				out := strings.TrimRight(string(buf[:k]), "\n")
+				env.setOutput(out)
+				return out, nil
+			},
+			shell: func() string {
+				s := fmt.Sprintf("echo %s | socat - %s:%s", quote(text), strings.ToUpper(netw), addr)
+				if !lab.IsHost(ns) {
+					s = "ip netns exec " + lab.SysName(ns) + " sh -c " + quote(s)
+				}
+				return s
+			}(),
+			gocode: fmt.Sprintf("var c net.Conn\nlab.Do(ns, func() (err error) {\n\tc, err = net.Dial(%q, %q) // an IP literal: no resolver goroutine\n\treturn err\n})\nc.Write([]byte(%q))", netw, addr, text),
+		}, p.done()
+	},
+}
+
+var cmdClose = &Command{
+	Name: "close", Usage: "close NAME", Summary: "close a socket opened with listen ... as NAME", Example: "close web",
+	parse: func(p *parser) (Action, error) {
+		t, err := p.word("a socket name")
+		if err != nil {
+			return nil, err
+		}
+		p.ref(KindSocket, t)
+		name := t.Text
+		return &act{
+			run: func(_ context.Context, env *Env) (string, error) {
+				env.mu.Lock()
+				c, ok := env.sockets[name]
+				delete(env.sockets, name)
+				for i, n := range env.order {
+					if n == name {
+						env.order = append(env.order[:i], env.order[i+1:]...)
+						break
+					}
+				}
+				env.mu.Unlock()
+				if !ok {
+					return "", fmt.Errorf("no open socket called %s", name)
+				}
+				return "closed " + name, c.Close()
+			},
+			shell:  "kill %socat",
+			gocode: "l.Close()",
+		}, p.done()
+	},
+}
+
+// addrHint explains the usual cause of "cannot assign requested address": in
+// a new namespace even 127.0.0.1 is missing until lo is up.
+func addrHint(err error, addr, ns string) error {
+	if errors.Is(err, syscall.EADDRNOTAVAIL) {
+		return fmt.Errorf("%w: no link in %s has %s; in a new namespace even lo starts down (`link set lo up -n %s`)", err, nsLabel(ns), hostOf(addr), nsLabel(ns))
+	}
+	return err
+}

@@ -1,0 +1,95 @@
+package script
+
+import (
+	"io"
+	"slices"
+	"sort"
+	"sync"
+
+	"github.com/nslab/nslab/lab"
+)
+
+// Env is what a run accumulates: the session, named sockets, the last
+// command's output (for `expect output contains`) and the processes the
+// learner asked to watch (for the live panels).
+type Env struct {
+	S *lab.Session
+
+	mu      sync.Mutex
+	sockets map[string]io.Closer
+	order   []string
+	output  string
+	watched []string
+	proxies map[string]*proxyCtl
+}
+
+// NewEnv makes an environment over a session.
+func NewEnv(s *lab.Session) *Env {
+	return &Env{S: s, sockets: map[string]io.Closer{}, proxies: map[string]*proxyCtl{}}
+}
+
+// LastOutput is the output of the last command that printed something.
+func (e *Env) LastOutput() string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.output
+}
+
+func (e *Env) setOutput(s string) {
+	e.mu.Lock()
+	e.output = s
+	e.mu.Unlock()
+}
+
+// Watched lists what `watch` added: "self", spawned children's names, PIDs.
+func (e *Env) Watched() []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return slices.Clone(e.watched)
+}
+
+func (e *Env) watch(what string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if !slices.Contains(e.watched, what) {
+		e.watched = append(e.watched, what)
+	}
+}
+
+// Sockets lists the names of open sockets (from listen ... as NAME).
+func (e *Env) Sockets() []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := slices.Clone(e.order)
+	sort.Strings(out)
+	return out
+}
+
+// Proxies lists the names of running proxies (from proxy start).
+func (e *Env) Proxies() []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := make([]string, 0, len(e.proxies))
+	for n := range e.proxies {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Close closes every socket the run opened and its proxy control
+// connections. Proxy workers are processes of the session: closing the
+// session stops them.
+func (e *Env) Close() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, c := range e.sockets {
+		c.Close()
+	}
+	for _, p := range e.proxies {
+		p.client.Close()
+	}
+	e.sockets = map[string]io.Closer{}
+	e.proxies = map[string]*proxyCtl{}
+	e.order = nil
+}

@@ -1,0 +1,147 @@
+package script
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestParseErrorsSayWhereAndWhat(t *testing.T) {
+	tests := []struct {
+		name string
+		line string
+		col  int
+		want string
+	}{
+		{"a typo in a subcommand suggests the right one", "link sett va up", 6, "did you mean `link set`"},
+		{"a typo in a command suggests the right one", "pnig 10.0.0.1", 1, "did you mean `ping`"},
+		{"an unknown command points at help", "frobnicate", 1, "`help` lists the commands"},
+		{"a group word alone lists its commands", "netns", 6, "netns add, netns del, netns list"},
+		{"a missing argument is named", "addr add 10.0.0.1/24 dev", 25, "missing a link name after `dev`"},
+		{"a bad CIDR is explained", "addr add 10.0.0.1 dev va", 10, "no prefix length"},
+		{"a wrong keyword lists the right ones", "link add va type vethh peer vb", 18, "expected `veth` or `bridge`: did you mean `veth`?"},
+		{"a host name is refused where an IP is needed", "ping gateway.lan", 6, "not an IP address"},
+		{"left-over words are reported", "netns add a b", 13, "unexpected `b`"},
+		{"-n without a name", "ping 10.0.0.1 -n", 17, "-n needs a namespace name"},
+		{"an unclosed quote", `connect tcp 127.0.0.1:80 send "hi`, 31, "unclosed \" quote"},
+		{"a bad within", "expect link va up within soon", 26, "duration like 30s"},
+		{"a host link name too long for the prefix", "link add averylongname type bridge", 10, "at most 15 bytes"},
+		{"a bad ping count", "ping 10.0.0.1 -c lots", 18, "want a number"},
+		{"spawn with an unknown namespace type", "spawn c1 net,utz", 10, "did you mean `uts`"},
+		{"a proxy strategy typo", "proxy start p strategy=share route {tenant}/tcp/127.0.0.1:1={tenant}/tcp/10.0.0.1:2", 15, "did you mean `shared`"},
+		{"a proxy route without a target", "proxy start p route {tenant}/tcp/127.0.0.1:1", 21, "want LISTEN=TARGET"},
+		{"a proxy without routes", "proxy start p", 14, "at least one `route"},
+		{"a proxy add without tenants", "proxy add p", 12, "missing one or more tenant namespaces"},
+		{"a child may not be called self", "spawn self net", 7, "pick another name"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := ParseLine("lesson.md", 7, tt.line)
+			var se *SyntaxError
+			if !errors.As(err, &se) {
+				t.Fatalf("ParseLine(%q) = %v, want a *SyntaxError", tt.line, err)
+			}
+			if se.Line != 7 || se.Col != tt.col || se.File != "lesson.md" {
+				t.Errorf("error at %s:%d:%d, want lesson.md:7:%d (%v)", se.File, se.Line, se.Col, tt.col, err)
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %q does not say %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestParseGivesShellAndGo(t *testing.T) {
+	tests := []struct{ line, shell, goHas string }{
+		{"netns add alpha", "ip netns add nslab-alpha", "netns.NewNamed(\"nslab-alpha\")"},
+		{"link add va type veth peer vb netns beta -n alpha", "ip -n nslab-alpha link add va type veth peer name vb netns nslab-beta", "PeerNamespace"},
+		{"link add br0 type bridge", "ip link add nslab-br0 type bridge", "netlink.Bridge"},
+		{"addr add 10.0.0.1/24 dev va -n alpha", "ip -n nslab-alpha addr add 10.0.0.1/24 dev va", "netlink.AddrAdd"},
+		{"route add default via 10.0.0.1 -n alpha", "ip -n nslab-alpha route add default via 10.0.0.1", "netlink.RouteAdd"},
+		{"ping 10.0.0.2 -n alpha -c 2", "ip netns exec nslab-alpha ping -c 2 10.0.0.2", "icmp.ListenPacket"},
+		{"exec -n alpha -- ss -ltn", "ip netns exec nslab-alpha ss -ltn", "cmd.Start()"},
+		{"listen tcp 127.0.0.1:8080 -n alpha as web", "ip netns exec nslab-alpha socat TCP-LISTEN:8080,fork,bind=127.0.0.1 EXEC:cat &", "net.Listen(\"tcp\", \"127.0.0.1:8080\")"},
+		{"spawn c1 net,uts hostname box", "unshare --net --uts sh -c 'hostname box; exec sleep infinity' &", "CLONE_NEWNET | syscall.CLONE_NEWUTS"},
+		{"proxy start px strategy=thread-per-namespace route {tenant}/tcp/127.0.0.1:80={tenant}/tcp/10.0.0.1:80 tenants a,b",
+			"nslab proxy --name px --control /run/nslab/px.sock --strategy thread-per-namespace --route '{tenant}/tcp/127.0.0.1:80={tenant}/tcp/10.0.0.1:80' --tenant a --tenant b &",
+			"proxy.StartWorker(session, \"px\""},
+		{"proxy add px a b", "curl --unix-socket /run/nslab/px.sock -X POST 'http://proxy/tenants?name=a&name=b'", "c.AddTenant(\"a\", \"b\")"},
+	}
+	for _, tt := range tests {
+		st, err := ParseLine("", 1, tt.line)
+		if err != nil {
+			t.Fatalf("%q: %v", tt.line, err)
+		}
+		if st.Shell() != tt.shell {
+			t.Errorf("%q: shell\n got %q\nwant %q", tt.line, st.Shell(), tt.shell)
+		}
+		if !strings.Contains(st.Go(), tt.goHas) {
+			t.Errorf("%q: Go snippet lacks %q:\n%s", tt.line, tt.goHas, st.Go())
+		}
+	}
+}
+
+func TestParseScriptCollectsEveryError(t *testing.T) {
+	src := "netns add a\n# a comment\n\nlink sett x up\nping nowhere\n"
+	stmts, err := Parse("f.lab", 10, src)
+	if len(stmts) != 1 {
+		t.Errorf("parsed %d statements, want the 1 valid one", len(stmts))
+	}
+	if err == nil || !strings.Contains(err.Error(), "f.lab:13:6") || !strings.Contains(err.Error(), "f.lab:14:6") {
+		t.Errorf("errors = %v, want both positioned (lines 13 and 14)", err)
+	}
+}
+
+func TestEveryCommandHasHelpAndAParsableExample(t *testing.T) {
+	for _, c := range Commands() {
+		if c.Usage == "" || c.Summary == "" || c.Example == "" {
+			t.Errorf("%s: usage, summary and example are required", c.Name)
+			continue
+		}
+		st, err := ParseLine("", 1, c.Example)
+		if err != nil {
+			t.Errorf("%s: example %q does not parse: %v", c.Name, c.Example, err)
+			continue
+		}
+		if st.Cmd != c {
+			t.Errorf("%s: example parses as %s", c.Name, st.Cmd.Name)
+		}
+		if st.Shell() == "" || st.Go() == "" {
+			t.Errorf("%s: no shell or Go equivalent", c.Name)
+		}
+	}
+	if h, _ := Help(""); !strings.Contains(h, "netns add") {
+		t.Error("help does not list netns add")
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	for _, c := range Commands() {
+		f.Add(c.Example)
+	}
+	f.Add(`connect tcp 1.2.3.4:5 send "unclosed`)
+	f.Add("expect ns net c1 != host within 5s")
+	f.Add("spawn c -- ")
+	f.Fuzz(func(t *testing.T, src string) {
+		stmts, err := Parse("fuzz", 1, src)
+		if err != nil {
+			for _, e := range unjoin(err) {
+				var se *SyntaxError
+				if !errors.As(e, &se) || se.Line < 1 || se.Col < 1 {
+					t.Fatalf("error without a position: %v", e)
+				}
+			}
+		}
+		for _, st := range stmts {
+			_ = st.Shell()
+			_ = st.Go()
+		}
+	})
+}
+
+func unjoin(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
+}

@@ -1,0 +1,124 @@
+package script
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/nslab/nslab/lab"
+)
+
+// Result is what one statement did.
+type Result struct {
+	Stmt    Stmt
+	Output  string
+	Err     error // for a check: it did not hold (a *CheckError) or could not be checked
+	Elapsed time.Duration
+}
+
+// OK reports whether the command worked or the check held.
+func (r Result) OK() bool { return r.Err == nil }
+
+// IsCheck reports whether the statement is an assertion.
+func (r Result) IsCheck() bool { return r.Stmt.Cmd != nil && r.Stmt.Cmd.IsCheck }
+
+// Runner executes statements against a session. It is not safe for
+// concurrent use: run one statement at a time (the TUI does so from a
+// tea.Cmd); Env's accessors are safe to read meanwhile.
+type Runner struct {
+	Env *Env
+	// OnResult, if set, is called after each statement (progress for the
+	// TUI and `nslab run`).
+	OnResult func(Result)
+}
+
+// NewRunner returns a runner over a session.
+func NewRunner(s *lab.Session) *Runner { return &Runner{Env: NewEnv(s)} }
+
+// Exec runs one statement.
+func (r *Runner) Exec(ctx context.Context, st Stmt) Result {
+	t0 := time.Now()
+	var out string
+	var err error
+	if !st.Cmd.IsCheck {
+		// (A check may wait, within, for what the learner is about to
+		// create: it reports a missing name itself.)
+		err = r.checkLive(st)
+	}
+	if err == nil {
+		out, err = st.Action.Run(ctx, r.Env)
+	}
+	res := Result{Stmt: st, Output: out, Err: err, Elapsed: time.Since(t0)}
+	if out != "" && !res.IsCheck() {
+		r.Env.setOutput(out)
+	}
+	if r.OnResult != nil {
+		r.OnResult(res)
+	}
+	return res
+}
+
+// RunLine parses and runs one line typed at a prompt. A parse error comes
+// back as a *SyntaxError (with the column for a caret) and nothing runs.
+func (r *Runner) RunLine(ctx context.Context, line string) (Result, error) {
+	st, err := ParseLine("<prompt>", 1, line)
+	if err != nil {
+		return Result{}, err
+	}
+	if st == nil {
+		return Result{}, nil
+	}
+	return r.Exec(ctx, *st), nil
+}
+
+// Run runs commands in order and stops at the first that fails (later ones
+// usually depend on it); checks all run, so a learner sees every ✗.
+func (r *Runner) Run(ctx context.Context, stmts []Stmt) []Result {
+	var out []Result
+	for _, st := range stmts {
+		if ctx.Err() != nil {
+			break
+		}
+		res := r.Exec(ctx, st)
+		out = append(out, res)
+		if res.Err != nil && !res.IsCheck() {
+			break
+		}
+	}
+	return out
+}
+
+// AllOK reports whether every result succeeded and every statement ran.
+func AllOK(stmts []Stmt, rs []Result) bool {
+	if len(rs) != len(stmts) {
+		return false
+	}
+	for _, r := range rs {
+		if r.Err != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// IsCheckFailure reports whether err is a check that did not hold (as
+// opposed to a command or setup error).
+func IsCheckFailure(err error) bool {
+	var ce *CheckError
+	return errors.As(err, &ce)
+}
+
+// Close releases what the run opened (sockets). The session is the
+// caller's to close.
+func (r *Runner) Close() { r.Env.Close() }
+
+// Completions lists words a prompt can complete: command names, the lab's
+// namespaces, spawned children and open sockets.
+func (r *Runner) Completions() []string {
+	out := Names()
+	out = append(out, r.Env.S.NetnsList()...)
+	for _, p := range r.Env.S.Procs() {
+		out = append(out, p.Name)
+	}
+	return append(append(out, r.Env.Sockets()...), r.Env.Proxies()...)
+}

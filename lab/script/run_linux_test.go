@@ -1,0 +1,128 @@
+package script_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/nslab/nslab/internal/labtest"
+	"github.com/nslab/nslab/lab/script"
+)
+
+// run parses and runs a script, failing the test on the first error.
+func run(t *testing.T, r *script.Runner, src string) []script.Result {
+	t.Helper()
+	stmts, err := script.Parse(t.Name(), 1, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := r.Run(context.Background(), stmts)
+	for _, x := range res {
+		if x.Err != nil {
+			t.Fatalf("line %d `%s`: %v (output %q)", x.Stmt.Line, x.Stmt.Text, x.Err, x.Output)
+		}
+	}
+	if len(res) != len(stmts) {
+		t.Fatalf("ran %d of %d statements", len(res), len(stmts))
+	}
+	return res
+}
+
+func TestEveryCommandAgainstARealSession(t *testing.T) {
+	s := labtest.New(t)
+	r := script.NewRunner(s)
+	defer r.Close()
+	a, b, c := labtest.Name("a"), labtest.Name("b"), labtest.Name("c")
+	br := labtest.Name("br")
+	src := fmt.Sprintf(`
+netns add %[1]s
+netns add %[2]s
+netns list
+expect netns %[1]s exists
+link add va type veth peer vb netns %[2]s -n %[1]s
+addr add 10.0.0.1/24 dev va -n %[1]s
+addr add 10.0.0.2/24 dev vb -n %[2]s
+link set va up -n %[1]s
+link set vb up -n %[2]s
+link set lo up -n %[1]s
+link set lo up -n %[2]s
+expect link va -n %[1]s up
+expect ping 10.0.0.2 -n %[1]s ok
+expect ping 10.0.0.9 -n %[1]s fails
+ping 10.0.0.1 -n %[2]s -c 1
+link show -n %[1]s
+expect output contains 10.0.0.1/24
+route add 10.9.0.0/16 via 10.0.0.2 -n %[1]s
+link add %[4]s type bridge
+link set %[4]s up
+spawn %[3]s net,uts hostname inside
+expect hostname %[3]s == inside
+expect hostname host != inside
+expect ns net %[3]s != host
+expect ns uts %[3]s != self
+expect ns net self == host
+link add ve%[5]s type veth peer eth0 netns %[3]s
+link set ve%[5]s master %[4]s
+expect link eth0 -n %[3]s exists
+listen tcp 127.0.0.1:8080 -n %[1]s as web
+listen udp 127.0.0.1:8080 -n %[1]s as dns
+listen tcp 127.0.0.1:8080 -n %[2]s as web2
+connect tcp 127.0.0.1:8080 -n %[1]s send hello
+expect output contains echo: hello
+connect udp 127.0.0.1:8080 -n %[1]s send ping
+expect output contains echo: ping
+expect sockets self in %[1]s == 2
+expect sockets self in %[2]s == 1
+expect threads self <= 64
+expect rss self <= 500MB
+exec -n %[1]s -- ss -ltn
+expect output contains 127.0.0.1:8080
+exec -- ss -ltn
+expect output lacks 127.0.0.1:8080
+exec -p %[3]s -- cat /proc/sys/kernel/hostname
+expect output contains inside
+watch self
+watch %[3]s
+close web
+expect sockets self in %[1]s == 1
+kill %[3]s
+link del va -n %[1]s
+expect link vb -n %[2]s absent
+netns del %[2]s
+expect netns %[2]s absent
+help link add
+expect output contains example
+`, a, b, c, br, labtest.Name("")[:4])
+	run(t, r, src)
+	if w := r.Env.Watched(); len(w) != 2 {
+		t.Errorf("watched = %v, want self and the child", w)
+	}
+}
+
+func TestAFailingCheckSaysWhatItSaw(t *testing.T) {
+	s := labtest.New(t)
+	r := script.NewRunner(s)
+	defer r.Close()
+	a := labtest.Name("f")
+	run(t, r, "netns add "+a)
+	stmts, err := script.Parse("x", 1, fmt.Sprintf("expect link lo -n %s up\nexpect threads self <= 1 within 300ms", a))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := r.Run(context.Background(), stmts)
+	if len(res) != 2 {
+		t.Fatalf("a failed check stopped the others: %d results", len(res))
+	}
+	if !script.IsCheckFailure(res[0].Err) || !strings.Contains(res[0].Err.Error(), "it is down") {
+		t.Errorf("lo check: %v, want a check failure saying it is down", res[0].Err)
+	}
+	if !strings.Contains(res[1].Err.Error(), "threads") || !strings.Contains(res[1].Err.Error(), "waited 300ms") {
+		t.Errorf("threads check: %v", res[1].Err)
+	}
+	// A failing command stops the rest of its block.
+	stmts, _ = script.Parse("x", 1, "link set nosuch up -n "+a+"\nnetns add "+labtest.Name("never"))
+	if res := r.Run(context.Background(), stmts); len(res) != 1 || res[0].Err == nil {
+		t.Errorf("after a failed command the block went on: %+v", res)
+	}
+}

@@ -1,0 +1,106 @@
+package scenarios
+
+import (
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+)
+
+//go:embed *.md
+var embedded embed.FS
+
+// order is the teaching order of the built-in catalog; scenarios not listed
+// follow, by id.
+var order = []string{"ns-basics", "uts", "user", "pid", "mount", "netns-basics", "veth", "bridge",
+	"lock-os-thread", "listen-inside", "many-tenants", "thread-savings", "blocking-accept", "tenant-proxy", "rootless", "hello"}
+
+// Catalog returns the built-in scenarios and those in dirs, in teaching
+// order. Files that do not parse are returned as errors, not scenarios: a
+// lesson that does not lint never runs.
+func Catalog(dirs ...string) ([]*Scenario, []error) {
+	var out []*Scenario
+	var errs []error
+	names, _ := fs.Glob(embedded, "*.md")
+	for _, n := range names {
+		b, _ := embedded.ReadFile(n)
+		sc, err := Parse("scenarios/"+n, b)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		sc.Embedded = true
+		out = append(out, sc)
+	}
+	for _, d := range dirs {
+		files, err := filepath.Glob(filepath.Join(d, "*.md"))
+		if err != nil || len(files) == 0 {
+			errs = append(errs, fmt.Errorf("--scenarios %s: no .md files there", d))
+			continue
+		}
+		for _, f := range files {
+			sc, err := Load(f)
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			out = append(out, sc)
+		}
+	}
+	seen := map[string]string{}
+	var uniq []*Scenario
+	for _, sc := range out {
+		if prev, dup := seen[sc.ID]; dup {
+			errs = append(errs, fmt.Errorf("%s: id %q is already used by %s", sc.File, sc.ID, prev))
+			continue
+		}
+		seen[sc.ID] = sc.File
+		uniq = append(uniq, sc)
+	}
+	slices.SortStableFunc(uniq, func(a, b *Scenario) int {
+		ia, ib := rank(a.ID), rank(b.ID)
+		if ia != ib {
+			return ia - ib
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	return uniq, errs
+}
+
+func rank(id string) int {
+	if i := slices.Index(order, id); i >= 0 {
+		return i
+	}
+	return len(order)
+}
+
+// Load parses a scenario file from disk.
+func Load(path string) (*Scenario, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return Parse(path, b)
+}
+
+// Find returns the scenario with this id from the list, or, if arg names a
+// file, loads it.
+func Find(list []*Scenario, arg string) (*Scenario, error) {
+	for _, sc := range list {
+		if sc.ID == arg {
+			return sc, nil
+		}
+	}
+	if strings.HasSuffix(arg, ".md") || strings.Contains(arg, "/") {
+		return Load(arg)
+	}
+	var ids []string
+	for _, sc := range list {
+		ids = append(ids, sc.ID)
+	}
+	return nil, errors.New("no scenario " + arg + " (`nslab list` shows them: " + strings.Join(ids, ", ") + ")")
+}

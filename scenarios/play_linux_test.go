@@ -1,0 +1,73 @@
+package scenarios
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/nslab/nslab/internal/labtest"
+	"github.com/nslab/nslab/lab/script"
+)
+
+// playScenario has a plain step, a hands-on step and a step that depends on
+// both, with names unique to the test run.
+func playScenario(ns string) string {
+	return fmt.Sprintf("---\nid: play\ntitle: P\nsummary: s\nlevel: beginner\nminutes: 1\n---\n"+
+		"## Make\n```lab\nnetns add %[1]s\n```\n```check\nexpect netns %[1]s exists\n```\n"+
+		"## Hands on\n```lab unattended\nlink set lo up -n %[1]s\n```\n```check\nexpect link lo -n %[1]s up within 5s\n```\n"+
+		"## Listen\n```lab\nlisten tcp 127.0.0.1:80 -n %[1]s as web\nconnect tcp 127.0.0.1:80 -n %[1]s send hi\n```\n"+
+		"```check\nexpect output contains echo: hi\nexpect sockets self in %[1]s == 1\n```\n", ns)
+}
+
+func TestAStepReportsEachStatementAsItRuns(t *testing.T) {
+	s := labtest.New(t)
+	sc, err := Parse("play.md", []byte(playScenario(labtest.Name("pl"))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := script.NewRunner(s)
+	defer r.Close()
+	var got []string
+	for i := range sc.Steps {
+		res := sc.Steps[i].Run(context.Background(), r, StepOptions{Unattended: true, OnEvent: func(e Event) {
+			got = append(got, fmt.Sprintf("%d:%d:%s", e.Kind, e.Index, strings.Fields(e.Stmt.Text)[0]))
+		}})
+		if !res.OK || len(res.Failed()) > 0 {
+			t.Fatalf("step %d: %+v", i+1, res.Failed())
+		}
+	}
+	want := "0:0:netns 1:0:netns 2:0:expect 3:0:expect " + // make
+		"0:0:link 1:0:link 2:0:expect 3:0:expect " + // hands-on, unattended
+		"0:0:listen 1:0:listen 0:1:connect 1:1:connect 2:0:expect 3:0:expect 2:1:expect 3:1:expect"
+	if strings.Join(got, " ") != want {
+		t.Errorf("events\n got %s\nwant %s", strings.Join(got, " "), want)
+	}
+}
+
+func TestRebuildRecreatesTheEarlierStepsForAJump(t *testing.T) {
+	s := labtest.New(t)
+	sc, err := Parse("play.md", []byte(playScenario(labtest.Name("pl"))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := script.NewRunner(s)
+	defer r.Close()
+	if err := sc.Rebuild(context.Background(), r, 2); err != nil {
+		t.Fatal(err)
+	}
+	res := sc.Steps[2].Run(context.Background(), r, StepOptions{})
+	if !res.OK {
+		t.Fatalf("step 3 after a rebuild of 1-2: %v", res.Failed())
+	}
+	// A failing command stops the step and skips its checks.
+	ns := labtest.Name("pl")
+	bad, err := Parse("bad.md", []byte(strings.Replace(playScenario(ns), "netns add "+ns+"\n", "netns add "+ns+"\nlink set nosuch up -n "+ns+"\n", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res = bad.Steps[0].Run(context.Background(), r, StepOptions{})
+	if res.OK || len(res.Commands) != 2 || len(res.NotRun) != 1 || len(res.Checks) != 0 {
+		t.Errorf("a failed command: %+v", res)
+	}
+}

@@ -1,0 +1,359 @@
+package scenarios
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/nslab/nslab/lab/script"
+)
+
+// Meta is a scenario's front matter.
+type Meta struct {
+	ID       string   `yaml:"id" json:"id"`
+	Title    string   `yaml:"title" json:"title"`
+	Summary  string   `yaml:"summary" json:"summary"`
+	Level    string   `yaml:"level" json:"level"`
+	Minutes  int      `yaml:"minutes" json:"minutes"`
+	Tags     []string `yaml:"tags" json:"tags"`
+	Requires []string `yaml:"requires" json:"requires"`
+}
+
+// Step is one `##` section.
+type Step struct {
+	Title string
+	Line  int
+	Prose string        // Markdown outside the fenced blocks
+	Lab   []script.Stmt // run, in order
+	Check []script.Stmt // asserted after Lab
+	// Unattended runs only when nobody is at the keyboard (nslab run
+	// --yes, CI): what a hands-on step asks the learner to type in a
+	// second terminal, so its `within` check still holds.
+	Unattended []script.Stmt
+	Sh         string // shown
+	Go         string // shown
+	Hint       string // shown when a check fails
+}
+
+// Scenario is a parsed lesson.
+type Scenario struct {
+	Meta
+	File      string
+	Intro     string // Markdown before the first step
+	Steps     []Step
+	Embedded  bool   // from the built-in catalog
+	Available bool   // this machine has what it requires
+	Reason    string // why not, when unavailable
+}
+
+// Levels a scenario may have.
+var Levels = []string{"beginner", "intermediate", "advanced"}
+
+// Features scenarios may require, and what each means.
+var Features = map[string]string{
+	"sctp":                "the kernel has SCTP",
+	"userns":              "user namespaces",
+	"userns-unprivileged": "unprivileged users may create user namespaces",
+	"pidns":               "PID namespaces",
+	"mntns":               "mount namespaces",
+	"uts":                 "UTS namespaces",
+	"ipc":                 "IPC namespaces",
+	"timens":              "time namespaces",
+	"cgroupns":            "cgroup namespaces",
+	"bridge":              "bridge links",
+	"veth":                "veth links",
+	"pidfd":               "pidfd_getfd (sockets of other processes)",
+	"tool:socat":          "socat installed",
+	"tool:nsenter":        "nsenter installed",
+	"tool:ss":             "ss installed",
+	"tool:lsns":           "lsns installed",
+}
+
+var idRe = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
+
+// Parse reads one scenario file. Every error is a *script.SyntaxError
+// naming file:line:col; all of them are returned, joined.
+func Parse(file string, src []byte) (*Scenario, error) {
+	sc := &Scenario{File: file}
+	var errs []error
+	fail := func(line, col int, format string, a ...any) {
+		errs = append(errs, &script.SyntaxError{File: file, Line: line, Col: col, Msg: fmt.Sprintf(format, a...)})
+	}
+	text := strings.ReplaceAll(string(src), "\r\n", "\n")
+	lines := strings.Split(text, "\n")
+
+	// Front matter.
+	body := 0
+	if len(lines) == 0 || strings.TrimSpace(lines[0]) != "---" {
+		fail(1, 1, "a scenario starts with front matter: a line `---`, then id, title, summary, level, minutes, tags, requires, then `---`")
+		return nil, errors.Join(errs...)
+	}
+	end := -1
+	for i := 1; i < len(lines); i++ {
+		if strings.TrimSpace(lines[i]) == "---" {
+			end = i
+			break
+		}
+	}
+	if end < 0 {
+		fail(1, 1, "front matter is not closed: add a line `---` after it")
+		return nil, errors.Join(errs...)
+	}
+	parseMeta(strings.Join(lines[1:end], "\n"), fail, &sc.Meta)
+	body = end + 1
+
+	// Body: intro, then steps.
+	var cur *Step
+	var prose []string
+	flushProse := func() {
+		p := strings.TrimSpace(strings.Join(prose, "\n"))
+		if cur == nil {
+			sc.Intro = p
+		} else {
+			cur.Prose = p
+		}
+	}
+	for i := body; i < len(lines); i++ {
+		ln := i + 1
+		l := lines[i]
+		if strings.HasPrefix(l, "## ") {
+			flushProse()
+			prose = nil
+			sc.Steps = append(sc.Steps, Step{Title: strings.TrimSpace(l[3:]), Line: ln})
+			cur = &sc.Steps[len(sc.Steps)-1]
+			continue
+		}
+		trim := strings.TrimLeft(l, " ")
+		if fence := fenceOf(trim); fence != "" {
+			info := strings.TrimSpace(strings.TrimLeft(trim, fence[:1]))
+			kind, rest, _ := strings.Cut(info, " ")
+			if kind == "lab" && strings.TrimSpace(rest) == "unattended" {
+				kind = "unattended"
+			}
+			start := i
+			var blk []string
+			closed := false
+			for i++; i < len(lines); i++ {
+				if t := strings.TrimSpace(lines[i]); strings.HasPrefix(t, fence) && strings.Trim(t, fence[:1]) == "" {
+					closed = true
+					break
+				}
+				blk = append(blk, lines[i])
+			}
+			if !closed {
+				fail(start+1, len(l)-len(trim)+1, "the %s block opened here is never closed: add a line %s", orDefault(kind, "code"), fence)
+				break
+			}
+			content := strings.Join(blk, "\n")
+			switch kind {
+			case "lab", "check", "sh", "go", "hint", "unattended":
+				if cur == nil {
+					fail(start+1, 1, "a `%s` block before the first `##` step: put it inside a step", kind)
+					continue
+				}
+			}
+			switch kind {
+			case "lab", "check", "unattended":
+				stmts, err := script.Parse(file, start+2, content)
+				if err != nil {
+					errs = append(errs, err)
+				}
+				for _, st := range stmts {
+					if kind == "check" && !st.Cmd.IsCheck {
+						fail(st.Line, st.Col, "`%s` in a check block: checks are `expect ...` lines; put commands in a lab block", st.Cmd.Name)
+					}
+					if kind == "lab" && st.Cmd.IsCheck {
+						// An expect in a lab block runs in order; allowed.
+					}
+				}
+				switch kind {
+				case "lab":
+					cur.Lab = append(cur.Lab, stmts...)
+				case "unattended":
+					cur.Unattended = append(cur.Unattended, stmts...)
+				default:
+					cur.Check = append(cur.Check, stmts...)
+				}
+			case "sh":
+				cur.Sh = joinBlock(cur.Sh, content)
+			case "go":
+				cur.Go = joinBlock(cur.Go, content)
+			case "hint":
+				cur.Hint = joinBlock(cur.Hint, content)
+			default:
+				// Any other fenced block is prose (shown as code).
+				prose = append(prose, lines[start:i+1]...)
+			}
+			continue
+		}
+		prose = append(prose, l)
+	}
+	flushProse()
+
+	// Names: every -n NS, child, proxy and socket a line uses must be made
+	// by an earlier line (a lab, unattended or check block: `expect netns
+	// blue exists within 60s` counts, for hands-on steps).
+	scope := script.NewScope()
+	for _, st := range sc.Steps {
+		for _, x := range slices.Concat(st.Lab, st.Unattended, st.Check) {
+			errs = append(errs, scope.Check(x)...)
+		}
+	}
+
+	if len(sc.Steps) == 0 {
+		fail(len(lines), 1, "no steps: each step is a `## Title` heading followed by its blocks")
+	}
+	for _, st := range sc.Steps {
+		if len(st.Lab) == 0 && len(st.Check) == 0 && len(st.Unattended) == 0 {
+			fail(st.Line, 4, "step %q has neither a lab nor a check block: every step does or proves something", st.Title)
+		} else if len(st.Check) == 0 {
+			fail(st.Line, 4, "step %q has no check block: add an `expect ...` that proves what the step claims", st.Title)
+		}
+	}
+	return sc, errors.Join(errs...)
+}
+
+func orDefault(s, d string) string {
+	if s == "" {
+		return d
+	}
+	return s
+}
+
+func joinBlock(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + "\n" + b
+}
+
+// fenceOf returns the fence (``` or ~~~, possibly longer) a line opens.
+func fenceOf(l string) string {
+	for _, c := range []string{"`", "~"} {
+		if strings.HasPrefix(l, c+c+c) {
+			n := 0
+			for n < len(l) && l[n] == c[0] {
+				n++
+			}
+			return l[:n]
+		}
+	}
+	return ""
+}
+
+// parseMeta decodes the front matter, reporting each problem at its line
+// (the file's line = the YAML's + 1, after the opening ---).
+func parseMeta(src string, fail func(line, col int, format string, a ...any), m *Meta) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal([]byte(src), &doc); err != nil {
+		line := 1
+		var te *yaml.TypeError
+		msg := err.Error()
+		if !errors.As(err, &te) {
+			fmt.Sscanf(strings.TrimPrefix(msg, "yaml: line "), "%d", &line)
+		}
+		fail(line+1, 1, "front matter: %s", strings.TrimPrefix(msg, "yaml: "))
+		return
+	}
+	if len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
+		fail(2, 1, "front matter must be `key: value` lines")
+		return
+	}
+	known := []string{"id", "title", "summary", "level", "minutes", "tags", "requires"}
+	mp := doc.Content[0]
+	seen := map[string]bool{}
+	for i := 0; i+1 < len(mp.Content); i += 2 {
+		k, v := mp.Content[i], mp.Content[i+1]
+		if !slices.Contains(known, k.Value) {
+			fail(k.Line+1, k.Column, "unknown front matter field %q: expected one of %s", k.Value, strings.Join(known, ", "))
+			continue
+		}
+		seen[k.Value] = true
+		var err error
+		switch k.Value {
+		case "id":
+			err = v.Decode(&m.ID)
+			if err == nil && !idRe.MatchString(m.ID) {
+				fail(v.Line+1, v.Column, "id %q: use lower-case letters, digits and '-'", m.ID)
+			}
+		case "title":
+			err = v.Decode(&m.Title)
+		case "summary":
+			err = v.Decode(&m.Summary)
+		case "level":
+			err = v.Decode(&m.Level)
+			if err == nil && !slices.Contains(Levels, m.Level) {
+				fail(v.Line+1, v.Column, "level %q: expected %s", m.Level, strings.Join(Levels, ", "))
+			}
+		case "minutes":
+			err = v.Decode(&m.Minutes)
+			if err == nil && (m.Minutes < 1 || m.Minutes > 240) {
+				fail(v.Line+1, v.Column, "minutes %d: expected 1 to 240", m.Minutes)
+			}
+		case "tags":
+			err = v.Decode(&m.Tags)
+		case "requires":
+			if err = v.Decode(&m.Requires); err == nil {
+				for j, r := range m.Requires {
+					if _, ok := Features[r]; !ok {
+						n := v
+						if j < len(v.Content) {
+							n = v.Content[j]
+						}
+						var names []string
+						for f := range Features {
+							names = append(names, f)
+						}
+						slices.Sort(names)
+						fail(n.Line+1, n.Column, "unknown requirement %q: expected one of %s", r, strings.Join(names, ", "))
+					}
+				}
+			}
+		}
+		if err != nil {
+			fail(v.Line+1, v.Column, "front matter field %s: %s", k.Value, strings.TrimPrefix(err.Error(), "yaml: unmarshal errors:\n  "))
+		}
+	}
+	for _, k := range []string{"id", "title", "summary", "level", "minutes"} {
+		if !seen[k] {
+			fail(2, 1, "front matter lacks %q", k)
+		}
+	}
+}
+
+// CheckRequires marks the scenario available or not on a machine with the
+// given features (lab.Features(lab.Doctor())).
+func (s *Scenario) CheckRequires(have map[string]bool) {
+	s.Available, s.Reason = true, ""
+	var missing []string
+	for _, r := range s.Requires {
+		if !have[r] {
+			missing = append(missing, Features[r])
+		}
+	}
+	if len(missing) > 0 {
+		s.Available = false
+		s.Reason = "needs " + strings.Join(missing, " and ") + ", which this machine lacks (see `nslab doctor`)"
+	}
+}
+
+// Programs lists the host programs a scenario runs with exec or spawn --, so
+// a scenario from outside the catalog can be shown before it runs.
+func (s *Scenario) Programs() []string {
+	var out []string
+	for _, st := range s.Steps {
+		for _, x := range slices.Concat(st.Lab, st.Unattended, st.Check) {
+			if x.Cmd.Name != "exec" && x.Cmd.Name != "spawn" {
+				continue
+			}
+			if _, after, ok := strings.Cut(x.Text, " -- "); ok && !slices.Contains(out, after) {
+				out = append(out, after)
+			}
+		}
+	}
+	return out
+}

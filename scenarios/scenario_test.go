@@ -1,0 +1,128 @@
+package scenarios
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/nslab/nslab/lab/script"
+)
+
+const good = "---\nid: t\ntitle: T\nsummary: s\nlevel: beginner\nminutes: 2\ntags: [a]\nrequires: []\n---\nIntro.\n\n## One\n\nProse.\n\n```lab\nnetns add a\n```\n\n```check\nexpect netns a exists\n```\n\n```sh\nip netns add nslab-a\n```\n\n```hint\nRun as root.\n```\n"
+
+func TestParseAGoodScenario(t *testing.T) {
+	sc, err := Parse("t.md", []byte(good))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sc.ID != "t" || sc.Intro != "Intro." || len(sc.Steps) != 1 {
+		t.Fatalf("parsed %+v", sc)
+	}
+	st := sc.Steps[0]
+	if st.Title != "One" || st.Line != 12 || st.Prose != "Prose." || len(st.Lab) != 1 || len(st.Check) != 1 {
+		t.Errorf("step = %+v", st)
+	}
+	if st.Lab[0].Line != 17 || st.Check[0].Line != 21 {
+		t.Errorf("statements at lines %d and %d, want 17 and 21 (their lines in the file)", st.Lab[0].Line, st.Check[0].Line)
+	}
+	if st.Sh != "ip netns add nslab-a" || st.Hint != "Run as root." {
+		t.Errorf("sh %q hint %q", st.Sh, st.Hint)
+	}
+}
+
+func TestScenarioErrorsArePositioned(t *testing.T) {
+	tests := []struct {
+		name, src, want string
+		line, col       int
+	}{
+		{"no front matter", "## x\n", "starts with front matter", 1, 1},
+		{"an unknown field", strings.Replace(good, "tags: [a]", "tagz: [a]", 1), `unknown front matter field "tagz"`, 7, 1},
+		{"a bad level", strings.Replace(good, "level: beginner", "level: expert", 1), `level "expert"`, 5, 8},
+		{"minutes not a number", strings.Replace(good, "minutes: 2", "minutes: two", 1), "field minutes", 6, 10},
+		{"an unknown requirement", strings.Replace(good, "requires: []", "requires: [sctpp]", 1), `unknown requirement "sctpp"`, 8, 12},
+		{"a typo in a lab block", strings.Replace(good, "netns add a", "netns ad a", 1), "did you mean `netns add`", 17, 7},
+		{"a command in a check block", strings.Replace(good, "expect netns a exists", "netns add b", 1), "checks are `expect ...` lines", 21, 1},
+		{"an unclosed fence", good + "\n## Two\n```lab\nnetns add b\n", "never closed", 33, 1},
+		{"a step without a check", good + "\n## Two\n```lab\nnetns add b\n```\n", `step "Two" has no check block`, 32, 4},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse("x.md", []byte(tt.src))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("error %v, want one saying %q", err, tt.want)
+			}
+			found := false
+			for _, e := range unjoin(err) {
+				var se *script.SyntaxError
+				if errors.As(e, &se) && strings.Contains(se.Msg, tt.want) {
+					found = true
+					if se.File != "x.md" || se.Line != tt.line || se.Col != tt.col {
+						t.Errorf("at %s:%d:%d, want x.md:%d:%d", se.File, se.Line, se.Col, tt.line, tt.col)
+					}
+				}
+			}
+			if !found {
+				t.Errorf("%v is not a positioned error", err)
+			}
+		})
+	}
+}
+
+func unjoin(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []error
+		for _, e := range j.Unwrap() {
+			out = append(out, unjoin(e)...)
+		}
+		return out
+	}
+	return []error{err}
+}
+
+func TestTheCatalogLints(t *testing.T) {
+	list, errs := Catalog()
+	for _, err := range errs {
+		t.Error(err)
+	}
+	if len(list) == 0 {
+		t.Fatal("the embedded catalog is empty")
+	}
+	for _, sc := range list {
+		if !sc.Embedded {
+			t.Errorf("%s is not marked embedded", sc.ID)
+		}
+	}
+}
+
+func TestRequiresMakeAScenarioUnavailableWithAReason(t *testing.T) {
+	sc, err := Parse("t.md", []byte(strings.Replace(good, "requires: []", "requires: [sctp]", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc.CheckRequires(map[string]bool{"sctp": false})
+	if sc.Available || !strings.Contains(sc.Reason, "SCTP") {
+		t.Errorf("available=%v reason=%q", sc.Available, sc.Reason)
+	}
+	sc.CheckRequires(map[string]bool{"sctp": true})
+	if !sc.Available {
+		t.Error("unavailable although the machine has SCTP")
+	}
+}
+
+func FuzzLoad(f *testing.F) {
+	f.Add([]byte(good))
+	f.Add([]byte("---\nid: [\n---\n"))
+	f.Add([]byte("---\n---\n## a\n```lab\n"))
+	f.Fuzz(func(t *testing.T, src []byte) {
+		_, err := Parse("fuzz.md", src)
+		if err == nil {
+			return
+		}
+		for _, e := range unjoin(err) {
+			var se *script.SyntaxError
+			if !errors.As(e, &se) || se.Line < 1 || se.Col < 1 {
+				t.Fatalf("error without a position: %v", e)
+			}
+		}
+	})
+}

@@ -1,0 +1,229 @@
+package backend
+
+import (
+	"context"
+	"errors"
+	"os"
+	"strings"
+	"sync"
+
+	"github.com/nslab/nslab/lab"
+	"github.com/nslab/nslab/lab/script"
+	"github.com/nslab/nslab/scenarios"
+	"github.com/nslab/nslab/ui"
+)
+
+// Lab is the runner the UI drives: the scenario catalog and a
+// lab/script.Runner over the session. Its methods block and are called from
+// tea.Cmds only.
+type Lab struct {
+	sess *lab.Session
+	mu   sync.Mutex // one statement at a time, as script.Runner requires
+	run  *script.Runner
+	list []*scenarios.Scenario
+	errs []error
+}
+
+// NewLab returns the runner for a session; dirs add scenario directories
+// (--scenarios).
+func NewLab(sess *lab.Session, dirs ...string) *Lab {
+	l := &Lab{sess: sess, run: script.NewRunner(sess)}
+	l.list, l.errs = scenarios.Catalog(dirs...)
+	have := lab.Features(lab.Doctor())
+	for _, sc := range l.list {
+		sc.CheckRequires(have)
+	}
+	return l
+}
+
+// LoadErrors are the scenario files that did not lint (shown, never run).
+func (l *Lab) LoadErrors() []error { return l.errs }
+
+// Close closes the sockets the runner opened (the session is its owner's).
+func (l *Lab) Close() error {
+	l.run.Close()
+	return nil
+}
+
+// Watched is what the panels follow: this process, spawned children, and
+// whatever `watch` added.
+func (l *Lab) Watched() []Watched {
+	out := []Watched{{"self", os.Getpid()}}
+	seen := map[int]bool{os.Getpid(): true}
+	for _, p := range l.sess.Procs() {
+		out = append(out, Watched{p.Name, p.PID})
+		seen[p.PID] = true
+	}
+	for _, w := range l.run.Env.Watched() {
+		if p, ok := l.sess.Proc(w); ok && !seen[p.PID] {
+			out = append(out, Watched{w, p.PID})
+			seen[p.PID] = true
+		}
+	}
+	return out
+}
+
+// Scenarios lists the catalog for the UI.
+func (l *Lab) Scenarios() []ui.Scenario {
+	out := make([]ui.Scenario, 0, len(l.list))
+	for _, sc := range l.list {
+		u := ui.Scenario{ID: sc.ID, Title: sc.Title, Summary: sc.Summary, Level: sc.Level, Minutes: sc.Minutes, Tags: sc.Tags}
+		if !sc.Available {
+			u.Unavailable = sc.Reason
+		}
+		for _, st := range sc.Steps {
+			us := ui.Step{Title: st.Title, Prose: st.Prose, Sh: st.Sh, Go: st.Go, Hint: st.Hint}
+			for _, c := range st.Lab {
+				us.Commands = append(us.Commands, ui.Command{Text: c.Text, Sh: c.Shell(), Go: c.Go()})
+			}
+			for _, c := range st.Check {
+				us.Checks = append(us.Checks, c.Text)
+			}
+			u.Steps = append(u.Steps, us)
+		}
+		out = append(out, u)
+	}
+	return out
+}
+
+func (l *Lab) find(id string) (*scenarios.Scenario, error) {
+	for _, sc := range l.list {
+		if sc.ID == id {
+			return sc, nil
+		}
+	}
+	return nil, errors.New("no scenario " + id)
+}
+
+// Prepare removes what the lab made and quietly rebuilds steps [0, from).
+func (l *Lab) Prepare(ctx context.Context, id string, from int) error {
+	sc, err := l.find(id)
+	if err != nil {
+		return err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.run.Close()
+	if err := l.sess.Reset(); err != nil {
+		return err
+	}
+	l.run = script.NewRunner(l.sess)
+	for i := 0; i < from && i < len(sc.Steps); i++ {
+		st := sc.Steps[i]
+		for _, res := range l.run.Run(ctx, append(append([]script.Stmt{}, st.Lab...), st.Unattended...)) {
+			if res.Err != nil {
+				return errors.New("rebuilding step " + st.Title + ": " + res.Stmt.Text + ": " + res.Err.Error())
+			}
+		}
+	}
+	return nil
+}
+
+// RunStep runs a step's commands from index from, then its checks,
+// reporting each on events, and closes events.
+func (l *Lab) RunStep(ctx context.Context, id string, step, from int, events chan<- ui.Event) {
+	defer close(events)
+	sc, err := l.find(id)
+	if err != nil || step < 0 || step >= len(sc.Steps) {
+		events <- ui.Event{Kind: ui.CommandDone, Err: errors.New("no such step")}
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	st := sc.Steps[step]
+	for i := from; i < len(st.Lab); i++ {
+		events <- ui.Event{Kind: ui.CommandStarted, Index: i}
+		res := l.run.Exec(ctx, st.Lab[i])
+		events <- ui.Event{Kind: ui.CommandDone, Index: i, Output: res.Output, Err: res.Err, Col: errCol(res.Err)}
+		if res.Err != nil {
+			return
+		}
+	}
+	for i, c := range st.Check {
+		events <- ui.Event{Kind: ui.CheckStarted, Index: i}
+		res := l.run.Exec(ctx, c)
+		detail := res.Output
+		if res.Err != nil {
+			detail = res.Err.Error()
+		}
+		events <- ui.Event{Kind: ui.CheckDone, Index: i, OK: res.Err == nil, Detail: detail, Err: checkErr(res.Err)}
+	}
+}
+
+// checkErr keeps errors that are not a failed check (a check that could
+// not be evaluated) for the UI to show as such.
+func checkErr(err error) error {
+	if err == nil || script.IsCheckFailure(err) {
+		return nil
+	}
+	return err
+}
+
+func errCol(err error) int {
+	var se *script.SyntaxError
+	if errors.As(err, &se) {
+		return se.Col
+	}
+	return 0
+}
+
+// Exec runs one line typed at the free-lab prompt.
+func (l *Lab) Exec(ctx context.Context, line string) ui.Result {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	res, err := l.run.RunLine(ctx, line)
+	if err != nil {
+		return ui.Result{Err: err, Col: errCol(err)}
+	}
+	return ui.Result{Output: res.Output, Err: res.Err, Check: res.IsCheck(), OK: res.Err == nil}
+}
+
+// Complete returns candidates for the word before cursor: command words
+// first, then namespace, child and socket names.
+func (l *Lab) Complete(line string, cursor int) []string {
+	if cursor > len(line) {
+		cursor = len(line)
+	}
+	before := line[:cursor]
+	start := strings.LastIndexAny(before, " \t") + 1
+	word, words := before[start:], strings.Fields(before[:start])
+	var pool []string
+	switch len(words) {
+	case 0:
+		seen := map[string]bool{}
+		for _, n := range script.Names() {
+			w, _, _ := strings.Cut(n, " ")
+			if !seen[w] {
+				seen[w] = true
+				pool = append(pool, w)
+			}
+		}
+	case 1:
+		// After a group word (netns, link, ...) only its subcommands fit.
+		for _, n := range script.Names() {
+			if g, sub, ok := strings.Cut(n, " "); ok && g == words[0] {
+				pool = append(pool, sub)
+			}
+		}
+		if len(pool) > 0 {
+			break
+		}
+		fallthrough
+	default:
+		l.mu.Lock()
+		pool = append(pool, l.run.Completions()...)
+		l.mu.Unlock()
+	}
+	var out []string
+	seen := map[string]bool{}
+	for _, c := range pool {
+		if strings.HasPrefix(c, word) && !seen[c] && !strings.Contains(c, " ") {
+			seen[c] = true
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// Commands lists the command names, for help and completion.
+func (l *Lab) Commands() []string { return script.Names() }
