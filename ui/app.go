@@ -61,14 +61,14 @@ type App struct {
 	md       *markdown
 	progress *Progress
 
-	isDark     bool
-	showHelp   bool
-	showPanels bool // narrow screens: the panels instead of the lesson
-	tickID     int
-	inflight   bool
-	status     string
-	width      int
-	height     int
+	isDark    bool
+	showHelp  bool
+	panelPage int // narrow screens: 0 the lesson, 1 the first panels, 2 the rest
+	tickID    int
+	inflight  bool
+	status    string
+	width     int
+	height    int
 }
 
 // New builds the UI; run it with tea.NewProgram(ui.New(opt)).
@@ -219,7 +219,7 @@ func (m *App) open(id string) tea.Cmd {
 		}
 		var cmd tea.Cmd
 		m.lesson, cmd = NewLesson(m.c, m.keys.Lesson, m.opt.Lab, m.md, m.progress, m.opt.ProgressPath, s, start)
-		m.inLesson, m.screen, m.showPanels, m.status = true, scLesson, false, ""
+		m.inLesson, m.screen, m.panelPage, m.status = true, scLesson, 0, ""
 		return cmd
 	}
 	m.status = "no scenario " + id + " in the catalog"
@@ -279,8 +279,8 @@ func (m *App) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		case key.Matches(msg, lk.Help):
 			m.showHelp = true
 		case key.Matches(msg, g.Back):
-			if m.showPanels {
-				m.showPanels = false
+			if m.panelPage > 0 {
+				m.panelPage = 0
 				return m, nil
 			}
 			m.lesson.Cancel()
@@ -296,7 +296,7 @@ func (m *App) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		case key.Matches(msg, lk.Sockets):
 			m.live.NextProcess()
 		case key.Matches(msg, lk.Panels):
-			m.showPanels = !m.showPanels
+			m.panelPage = (m.panelPage + 1) % 3
 		default:
 			m.lesson, cmd = m.lesson.Update(msg)
 		}

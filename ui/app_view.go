@@ -51,12 +51,14 @@ func (m *App) Render() string {
 }
 
 // withPanels draws a screen beside the live panels when the terminal is
-// wide; when narrow, the screen alone, or the panels alone after v.
+// wide; when narrow, the screen alone, or the panels alone after v (and
+// the second half of them after v again: a short terminal cannot stack
+// all four).
 func (m *App) withPanels(screen func(w, h int) string, lw, h int) string {
 	w := m.width
 	if w < 120 {
-		if m.showPanels {
-			return m.live.View(w, h)
+		if m.panelPage > 0 {
+			return m.live.Page(w, h, m.panelPage-1)
 		}
 		return screen(w, h)
 	}

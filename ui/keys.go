@@ -85,7 +85,7 @@ func DefaultKeyMap() KeyMap {
 			PageDown:   b([]string{"pgdown", "space"}, "pgdn", "page down"),
 			Threads:    b([]string{"t"}, "t", "expand threads"),
 			Sockets:    b([]string{"w"}, "w", "sockets: next"),
-			Panels:     b([]string{"v"}, "v", "show panels"),
+			Panels:     b([]string{"v"}, "v", "panels / more"),
 			Freeze:     b([]string{"f"}, "f", "freeze panels"),
 			Presenter:  b([]string{"P"}, "P", "presenter mode"),
 			FreeLab:    b([]string{"l"}, "l", "free lab"),

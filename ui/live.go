@@ -73,7 +73,11 @@ type panelBox struct {
 
 // View lays the panels out in w x h: a 2x2 grid when wide enough, else a
 // column; panels that do not fit are left out, most important first.
-func (m *Live) View(w, h int) string {
+func (m *Live) View(w, h int) string { return m.Page(w, h, 0) }
+
+// Page is View for narrow screens that page through the panels: page 0
+// starts with the matrix, page 1 with the sockets.
+func (m *Live) Page(w, h, page int) string {
 	st := m.c.Styles
 	nprocs := 0
 	if m.snap != nil {
@@ -103,9 +107,12 @@ func (m *Live) View(w, h int) string {
 		h--
 	}
 	var out string
-	if w >= 150 && h >= 20 {
+	switch {
+	case w >= 150 && h >= 20:
 		out = m.grid(boxes, w, h)
-	} else {
+	case page > 0:
+		out = m.column(boxes[2:], w, h)
+	default:
 		out = m.column(boxes, w, h)
 	}
 	if errLine != "" {
@@ -134,9 +141,6 @@ func (m *Live) column(boxes []panelBox, w, h int) string {
 		}
 		parts = append(parts, m.frame(b, w, bh))
 		left -= bh
-		if bh == left+bh && left == 0 {
-			break
-		}
 	}
 	if len(parts) == 0 {
 		return panels.FitBlock(m.c.Styles.Subtle.Render(fmt.Sprintf("(%dx%d is too small for the panels)", w, h)), w, h)
