@@ -253,7 +253,12 @@ func (m *App) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	case key.Matches(msg, g.Freeze):
 		return m, m.toggleFreeze()
 	case key.Matches(msg, g.FreeLab):
-		m.screen = scFree
+		m.screen, m.panelPage = scFree, 0
+		return m, nil
+	case key.Matches(msg, g.Panels):
+		if m.screen != scCatalog {
+			m.panelPage = (m.panelPage + 1) % 3
+		}
 		return m, nil
 	}
 	m.status = ""
@@ -290,7 +295,7 @@ func (m *App) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		case key.Matches(msg, lk.Presenter):
 			return m, m.togglePresenter()
 		case key.Matches(msg, lk.FreeLab):
-			m.screen = scFree
+			m.screen, m.panelPage = scFree, 0
 		case key.Matches(msg, lk.Threads):
 			m.live.ToggleThreads()
 		case key.Matches(msg, lk.Sockets):
@@ -301,6 +306,10 @@ func (m *App) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 			m.lesson, cmd = m.lesson.Update(msg)
 		}
 	case scFree:
+		if key.Matches(msg, g.Back) && m.panelPage > 0 {
+			m.panelPage = 0
+			return m, nil
+		}
 		if key.Matches(msg, g.Back) {
 			m.screen = scCatalog
 			if m.inLesson {

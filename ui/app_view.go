@@ -116,7 +116,11 @@ func (m *App) footer(w int) string {
 		}
 		bs = append(bs, l.Tab, l.Retry, l.Skip, l.Freeze, l.Presenter, l.FreeLab)
 	case m.screen == scFree:
-		bs = []key.Binding{g.Help, g.Quit, g.Back, g.Freeze, g.Presenter}
+		bs = []key.Binding{g.Help, g.Quit, g.Back}
+		if m.width < 120 {
+			bs = append(bs, g.Panels)
+		}
+		bs = append(bs, g.Freeze, g.Presenter)
 	}
 	var parts []string
 	used := 0

@@ -10,6 +10,7 @@ type GlobalKeys struct {
 	Presenter key.Binding
 	Freeze    key.Binding
 	FreeLab   key.Binding
+	Panels    key.Binding
 	Back      key.Binding
 }
 
@@ -58,6 +59,7 @@ func DefaultKeyMap() KeyMap {
 			Presenter: b([]string{"f2"}, "F2", "presenter mode"),
 			Freeze:    b([]string{"f3"}, "F3", "freeze panels"),
 			FreeLab:   b([]string{"f4"}, "F4", "free lab"),
+			Panels:    b([]string{"f5"}, "F5", "panels / more"),
 			Back:      b([]string{"esc"}, "esc", "back"),
 		},
 		Catalog: CatalogKeys{

@@ -182,7 +182,7 @@ func TestFreeLab(t *testing.T) {
 func TestResize(t *testing.T) {
 	setups := map[string][]tea.KeyPressMsg{
 		"catalog": nil, "lesson": {keyEnter, keyEnter}, "free lab": {keyF4}, "help": {keyF1},
-		"panels": {keyEnter, keyText("v")}, "panels page 2": {keyEnter, keyText("v"), keyText("v")}, "presenter": {keyEnter, keyF2},
+		"panels": {keyEnter, keyText("v")}, "panels page 2": {keyEnter, keyText("v"), keyText("v")}, "free lab panels": {keyF4, tea.KeyPressMsg{Code: tea.KeyF5}}, "presenter": {keyEnter, keyF2},
 	}
 	for name, keys := range setups {
 		m, _ := newTestApp(t, 80, 24, Options{})
