@@ -26,7 +26,7 @@ type CatalogKeys struct {
 // LessonKeys act on a lesson. Nothing is typed there, so letters are keys.
 type LessonKeys struct {
 	Run, Next, Prev, Jump                       key.Binding
-	Retry, Skip, Restart                        key.Binding
+	Retry, Skip, Restart, Cancel                key.Binding
 	Tab, ScrollUp, ScrollDown, PageUp, PageDown key.Binding
 	Threads, Sockets, Panels                    key.Binding
 	Freeze, Presenter, FreeLab, Help, Quit      key.Binding
@@ -80,6 +80,7 @@ func DefaultKeyMap() KeyMap {
 			Retry:      b([]string{"r"}, "r", "retry"),
 			Skip:       b([]string{"s"}, "s", "skip failed cmd"),
 			Restart:    b([]string{"R"}, "R", "restart lesson"),
+			Cancel:     b([]string{"x"}, "x", "cancel a run"),
 			Tab:        b([]string{"tab"}, "tab", "lab/sh/go"),
 			ScrollUp:   b([]string{"up", "k"}, "↑/k", "scroll up"),
 			ScrollDown: b([]string{"down", "j"}, "↓/j", "scroll down"),

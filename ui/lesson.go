@@ -314,7 +314,7 @@ func (m Lesson) key(msg tea.KeyPressMsg) (Lesson, tea.Cmd) {
 	s := m.states[m.step]
 	last := len(m.sc.Steps) - 1
 	if m.running {
-		if msg.String() == "x" {
+		if key.Matches(msg, k.Cancel) {
 			m.Cancel()
 			m.status = "cancelling…"
 		}
