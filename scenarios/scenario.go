@@ -73,6 +73,10 @@ var Features = map[string]string{
 	"tool:lsns":           "lsns installed",
 }
 
+// maxSize bounds a scenario file: lessons are read whole, and checked with
+// suggestions that compare names.
+const maxSize = 1 << 20
+
 var idRe = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
 
 // Parse reads one scenario file. Every error is a *script.SyntaxError
@@ -82,6 +86,10 @@ func Parse(file string, src []byte) (*Scenario, error) {
 	var errs []error
 	fail := func(line, col int, format string, a ...any) {
 		errs = append(errs, &script.SyntaxError{File: file, Line: line, Col: col, Msg: fmt.Sprintf(format, a...)})
+	}
+	if len(src) > maxSize {
+		fail(1, 1, "the file is %d bytes: a scenario is at most %d (split it into lessons)", len(src), maxSize)
+		return nil, errors.Join(errs...)
 	}
 	text := strings.ReplaceAll(string(src), "\r\n", "\n")
 	lines := strings.Split(text, "\n")
@@ -252,11 +260,20 @@ func parseMeta(src string, fail func(line, col int, format string, a ...any), m 
 	if err := yaml.Unmarshal([]byte(src), &doc); err != nil {
 		line := 1
 		var te *yaml.TypeError
-		msg := err.Error()
+		msg := strings.TrimPrefix(err.Error(), "yaml: ")
 		if !errors.As(err, &te) {
-			fmt.Sscanf(strings.TrimPrefix(msg, "yaml: line "), "%d", &line)
+			if rest, ok := strings.CutPrefix(msg, "line "); ok {
+				if n, _ := fmt.Sscanf(rest, "%d", &line); n == 1 {
+					_, msg, _ = strings.Cut(rest, ": ")
+				}
+			}
+			// yaml.v3 counts lines from 0 in parser errors ("did not find
+			// expected ...") and from 1 in scanner errors.
+			if strings.HasPrefix(msg, "did not find expected") {
+				line++
+			}
 		}
-		fail(line+1, 1, "front matter: %s", strings.TrimPrefix(msg, "yaml: "))
+		fail(max(line, 1)+1, 1, "front matter: %s", msg)
 		return
 	}
 	if len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {

@@ -44,6 +44,13 @@ func TestScenarioErrorsArePositioned(t *testing.T) {
 		{"a command in a check block", strings.Replace(good, "expect netns a exists", "netns add b", 1), "checks are `expect ...` lines", 21, 1},
 		{"an unclosed fence", good + "\n## Two\n```lab\nnetns add b\n", "never closed", 33, 1},
 		{"a step without a check", good + "\n## Two\n```lab\nnetns add b\n```\n", `step "Two" has no check block`, 32, 4},
+		{"an unknown namespace suggests the known one", strings.Replace(good, "expect netns a exists", "expect link lo -n b up", 1), "unknown namespace `b`", 21, 19},
+		{"a misspelt child in a later step", good + "\n## Two\n```lab\nspawn web net\n```\n```check\nexpect ns net wbe != host\n```\n", "did you mean `web`?", 37, 15},
+		{"a block before the first step", strings.Replace(good, "Intro.", "```lab\nnetns add z\n```", 1), "before the first `##` step", 10, 1},
+		{"a yaml syntax error", strings.Replace(good, "tags: [a]", "tags: [a", 1), "front matter: did not find expected ',' or ']'", 7, 1},
+		{"a yaml scanner error", strings.Replace(good, "level: beginner", "level: beginner: x", 1), "front matter: mapping values are not allowed", 5, 1},
+		{"a missing required field", strings.Replace(good, "title: T\n", "", 1), `lacks "title"`, 2, 1},
+		{"a bad id", strings.Replace(good, "id: t", "id: Hello World", 1), `id "Hello World"`, 2, 5},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -91,6 +98,35 @@ func TestTheCatalogLints(t *testing.T) {
 		if !sc.Embedded {
 			t.Errorf("%s is not marked embedded", sc.ID)
 		}
+	}
+}
+
+func TestAHandsOnStepNamesWhatTheLearnerMakes(t *testing.T) {
+	src := strings.Replace(good, "## One", "## Hands on\n\n```lab unattended\nnetns add blue\n```\n\n```check\nexpect netns blue exists within 60s\nexpect link lo -n blue down\n```\n\n## One", 1)
+	sc, err := Parse("h.md", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := sc.Steps[0]
+	if !st.HandsOn() || len(st.Lab) != 0 || len(st.Unattended) != 1 || len(st.Commands(true)) != 1 || len(st.Commands(false)) != 0 {
+		t.Errorf("hands-on step parsed as %+v", st)
+	}
+	if d := st.Check[0].Within(); d.Seconds() != 60 {
+		t.Errorf("within = %v, want 60s", d)
+	}
+}
+
+func TestInstructorDirectoriesAddScenariosAfterTheCatalog(t *testing.T) {
+	list, errs := Catalog("testdata/extra")
+	if len(errs) != 1 || !strings.Contains(errs[0].Error(), `id "hello" is already used`) {
+		t.Errorf("errors = %v, want the duplicate id reported", errs)
+	}
+	last := list[len(list)-1]
+	if last.ID != "zz-instructor" || last.Embedded {
+		t.Errorf("last scenario = %s (embedded %v), want the instructor's own", last.ID, last.Embedded)
+	}
+	if _, errs := Catalog("testdata/nonesuch"); len(errs) == 0 {
+		t.Error("a directory without scenarios is not reported")
 	}
 }
 

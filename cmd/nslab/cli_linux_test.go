@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -96,12 +97,15 @@ func TestRunFromAStepRebuildsTheEarlierOnesAndRecords(t *testing.T) {
 	if !strings.Contains(string(rec), "$ listen tcp 127.0.0.1:8080 -n demo as web") || !strings.Contains(string(rec), "✓") {
 		t.Errorf("transcript:\n%s", rec)
 	}
-	if _, _, code := nslab(t, "run", "hello", "--yes", "--record", sh); code != 0 {
+	// A shell record starts from nothing: --from puts the rebuilt steps in.
+	if _, _, code := nslab(t, "run", "hello", "--yes", "--from", "3", "--record", sh); code != 0 {
 		t.Fatal("run with --record .sh failed")
 	}
 	script, _ := os.ReadFile(sh)
-	if !strings.Contains(string(script), "ip netns add nslab-demo") {
-		t.Errorf("shell record:\n%s", script)
+	for _, want := range []string{"ip netns add nslab-demo", "(rebuilt by --from)", "ip -n nslab-demo link set lo up", "# check: expect sockets self in demo == 1"} {
+		if !strings.Contains(string(script), want) {
+			t.Errorf("shell record lacks %q:\n%s", want, script)
+		}
 	}
 	assertNoLabLeft(t)
 }
@@ -131,6 +135,43 @@ func TestLintNamesFileLineAndColumn(t *testing.T) {
 	_, stderr, code = nslab(t, "run", f, "--yes")
 	if code == 0 || !strings.Contains(stderr, ":10:6:") {
 		t.Fatalf("run of a file that does not lint: exit %d\n%s", code, stderr)
+	}
+}
+
+func TestLintNamesAnUnknownNamespaceWithTheClosestOne(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "names.md")
+	os.WriteFile(f, []byte("---\nid: names\ntitle: T\nsummary: s\nlevel: beginner\nminutes: 1\n---\n## Step\n```lab\nnetns add right\nlink set lo up -n rigth\n```\n```check\nexpect netns right exists\n```\n"), 0o644)
+	_, stderr, code := nslab(t, "lint", f)
+	if code != 1 || !strings.Contains(stderr, f+":11:19: unknown namespace `rigth`") || !strings.Contains(stderr, "did you mean `right`?") {
+		t.Fatalf("exit %d, stderr:\n%s", code, stderr)
+	}
+}
+
+// The proxy commands from the real binary: the worker is this binary
+// re-executed, a process of the run's session, gone when the run ends.
+func TestRunAProxyScenario(t *testing.T) {
+	labtest.RequireRoot(t)
+	a, b, px := labtest.Name("xa"), labtest.Name("xb"), labtest.Name("px")
+	f := filepath.Join(t.TempDir(), "proxy.md")
+	os.WriteFile(f, []byte(fmt.Sprintf("---\nid: proxy-e2e\ntitle: P\nsummary: s\nlevel: advanced\nminutes: 1\n---\n"+
+		"## Tenants\n```lab\nnetns add %[1]s,%[2]s\nlink set lo up -n %[1]s\nlink set lo up -n %[2]s\n"+
+		"listen tcp 127.0.0.2:9000 -n %[1]s as a\nlisten tcp 127.0.0.2:9000 -n %[2]s as b\n```\n```check\nexpect link lo -n %[2]s up\n```\n"+
+		"## One proxy\n```lab\nproxy start %[3]s route {tenant}/tcp/127.0.0.1:80={tenant}/tcp/127.0.0.2:9000 tenants %[1]s,%[2]s\n"+
+		"connect tcp 127.0.0.1:80 -n %[2]s send through\n```\n```check\nexpect output contains echo: through\nexpect threads %[3]s <= 40\nexpect sockets %[3]s in %[1]s >= 1\n```\n", a, b, px)), 0o644)
+	out, stderr, code := nslab(t, "run", f, "--yes", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, stderr)
+	}
+	var rep runReport
+	if err := json.Unmarshal([]byte(out), &rep); err != nil || !rep.OK || len(rep.Steps) != 2 {
+		t.Fatalf("report %+v (%v)\n%s", rep, err, out)
+	}
+	// The worker's command line carries its name (lab.Reexec's label).
+	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, p := range procs {
+		if cl, _ := os.ReadFile(p); strings.Contains(string(cl), px) {
+			t.Errorf("a proxy worker outlived the run: %s %q", p, cl)
+		}
 	}
 }
 

@@ -50,50 +50,78 @@ func indent(s string) string {
 }
 
 var cmdNetnsAdd = &Command{
-	Name: "netns add", Usage: "netns add NAME", Summary: "create a network namespace (nslab-NAME, visible to ip netns)",
+	Name: "netns add", Usage: "netns add NAME... (or a range: t{1..100})", Summary: "create network namespaces (nslab-NAME, visible to ip netns)",
 	Example: "netns add alpha",
 	parse: func(p *parser) (Action, error) {
-		n, err := p.word("a namespace name")
+		runs, err := p.nameRuns("a namespace name", lab.ValidateNetnsName)
 		if err != nil {
 			return nil, err
 		}
-		if err := lab.ValidateNetnsName(n.Text); err != nil {
-			return nil, p.errAt(n, "%v", err)
+		for _, r := range runs {
+			for _, n := range r.names {
+				p.define(KindNetns, Token{Text: n, Col: r.tok.Col})
+			}
 		}
-		p.define(KindNetns, n)
-		name := n.Text
+		names := allNames(runs)
+		goName := fmt.Sprintf("%q", lab.SysName(names[0]))
+		if len(names) > 1 {
+			goName = "name // for each namespace"
+		}
 		return &act{
 			run: func(_ context.Context, env *Env) (string, error) {
-				ns, err := env.S.AddNetns(name)
-				if err != nil {
-					return "", err
+				var made []string
+				for _, name := range names {
+					ns, err := env.S.AddNetns(name)
+					if err != nil {
+						return strings.Join(made, "\n"), err
+					}
+					if len(names) == 1 {
+						defer ns.Close()
+						return fmt.Sprintf("created %s (net:[%d])", lab.SysName(name), ns.Inode()), nil
+					}
+					ns.Close()
+					made = append(made, lab.SysName(name))
 				}
-				defer ns.Close()
-				return fmt.Sprintf("created %s (net:[%d])", lab.SysName(name), ns.Inode()), nil
+				return "created " + summarize(made), nil
 			},
-			shell:  "ip netns add " + lab.SysName(name),
-			gocode: fmt.Sprintf("runtime.LockOSThread()\norigin, _ := netns.Get()\nns, err := netns.NewNamed(%q) // unshare(CLONE_NEWNET) + bind mount in /run/netns\nnetns.Set(origin)             // back to where this thread was\nruntime.UnlockOSThread()", lab.SysName(name)),
-		}, p.done()
+			shell:  shellFor(runs, func(n string) string { return "ip netns add " + lab.SysName(n) }),
+			gocode: fmt.Sprintf("runtime.LockOSThread()\norigin, _ := netns.Get()\nns, err := netns.NewNamed(%s) // unshare(CLONE_NEWNET) + bind mount in /run/netns\nnetns.Set(origin)             // back to where this thread was\nruntime.UnlockOSThread()", goName),
+		}, nil
 	},
 }
 
 var cmdNetnsDel = &Command{
-	Name: "netns del", Usage: "netns del NAME", Summary: "remove a network namespace the lab created",
+	Name: "netns del", Usage: "netns del NAME... (or a range: t{1..100})", Summary: "remove network namespaces the lab created",
 	Example: "netns del alpha",
 	parse: func(p *parser) (Action, error) {
-		n, err := p.word("a namespace name")
+		runs, err := p.nameRuns("a namespace name", func(string) error { return nil })
 		if err != nil {
 			return nil, err
 		}
-		p.ref(KindNetns, n)
-		name := n.Text
+		for _, r := range runs {
+			for _, n := range r.names {
+				p.ref(KindNetns, Token{Text: n, Col: r.tok.Col})
+			}
+		}
+		names := allNames(runs)
+		goName := fmt.Sprintf("%q", lab.SysName(names[0]))
+		if len(names) > 1 {
+			goName = "name // for each namespace"
+		}
 		return &act{
 			run: func(_ context.Context, env *Env) (string, error) {
-				return "removed " + lab.SysName(name), env.S.DelNetns(name)
+				var gone []string
+				for _, name := range names {
+					if err := env.S.DelNetns(name); err != nil {
+						return "", err
+					}
+					gone = append(gone, lab.SysName(name))
+				}
+				return "removed " + summarize(gone), nil
 			},
-			shell:  "ip netns del " + lab.SysName(name),
-			gocode: fmt.Sprintf("netns.DeleteNamed(%q) // unmount + remove; the kernel frees it when unused", lab.SysName(name)),
-		}, p.done()
+			shell:  shellFor(runs, func(n string) string { return "ip netns del " + lab.SysName(n) }),
+			gocode: fmt.Sprintf("netns.DeleteNamed(%s) // unmount + remove; the kernel frees it when unused", goName),
+		}, nil
 	},
 }
 

@@ -38,6 +38,7 @@ var cmdProxyStart = &Command{
 		}
 		cfg := proxy.Config{Name: n.Text}
 		var routeToks []string
+		var tenantRuns []nameRun
 		for {
 			t, ok := p.peek()
 			if !ok {
@@ -69,17 +70,13 @@ var cmdProxyStart = &Command{
 				cfg.Routes = append(cfg.Routes, r)
 				routeToks = append(routeToks, rt.Text)
 			case t.Text == "tenants":
-				ts, err := p.word("tenant namespaces, like alpha,beta")
+				runs, err := p.nameWord("tenant namespaces, like alpha,beta or t{1..100}", lab.ValidateNetnsName)
 				if err != nil {
 					return nil, err
 				}
-				for _, name := range strings.Split(ts.Text, ",") {
-					if err := lab.ValidateNetnsName(name); err != nil {
-						return nil, p.errAt(ts, "tenant: %v", err)
-					}
-					cfg.Tenants = append(cfg.Tenants, name)
-				}
-				p.refNetnsList(ts, cfg.Tenants)
+				refRuns(p, runs)
+				cfg.Tenants = append(cfg.Tenants, allNames(runs)...)
+				tenantRuns = append(tenantRuns, runs...)
 			default:
 				return nil, p.errAt(t, "found `%s`, expected strategy=..., route LISTEN=TARGET or tenants NS,...%s",
 					t.Text, didYouMean(t.Text, []string{"route", "tenants", "strategy=shared"}))
@@ -111,13 +108,13 @@ var cmdProxyStart = &Command{
 				}
 				return fmt.Sprintf("proxy %s is pid %d (%s): %d listener(s), %d thread(s)", name, pr.PID, st.Strategy, st.Listeners, st.Threads), nil
 			},
-			shell:  proxyStartShell(name, cfg, routeToks),
+			shell:  proxyStartShell(name, cfg, routeToks, tenantRuns),
 			gocode: proxyStartGo(name, cfg, routeToks),
 		}, nil
 	},
 }
 
-func proxyStartShell(name string, cfg proxy.Config, routes []string) string {
+func proxyStartShell(name string, cfg proxy.Config, routes []string, tenants []nameRun) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "nslab proxy --name %s --control /run/nslab/%s.sock", name, name)
 	if cfg.Strategy != "" {
@@ -126,8 +123,12 @@ func proxyStartShell(name string, cfg proxy.Config, routes []string) string {
 	for _, r := range routes {
 		fmt.Fprintf(&b, " --route %s", quote(r))
 	}
-	for _, t := range cfg.Tenants {
-		fmt.Fprintf(&b, " --tenant %s", t)
+	for _, r := range tenants {
+		if r.isRange {
+			fmt.Fprintf(&b, " $(for i in $(seq %d %d); do printf ' --tenant %s$i%s'; done)", r.from, r.to, r.prefix, r.suffix)
+		} else {
+			fmt.Fprintf(&b, " --tenant %s", r.names[0])
+		}
 	}
 	return b.String() + " &"
 }
@@ -143,7 +144,7 @@ func proxyStartGo(name string, cfg proxy.Config, routes []string) string {
 		fmt.Fprintf(&b, ", Strategy: %q", cfg.Strategy)
 	}
 	if len(cfg.Tenants) > 0 {
-		fmt.Fprintf(&b, ", Tenants: %#v", cfg.Tenants)
+		fmt.Fprintf(&b, ", Tenants: []string{%s}", goNames(cfg.Tenants))
 	}
 	b.WriteString("})\n// per tenant: lock a thread, setns, bind every route, setns back;\n// then the netpoller serves every socket from a handful of threads")
 	return b.String()
@@ -180,28 +181,22 @@ func proxyOf(env *Env, name string) (*proxyCtl, error) {
 	return pc, nil
 }
 
-// parseTenants reads one or more tenant namespaces (words or a,b lists).
-func (p *parser) tenants() ([]string, error) {
-	if _, ok := p.peek(); !ok {
-		_, err := p.word("one or more tenant namespaces")
+// tenants reads one or more tenant namespaces: words, a,b lists or ranges
+// like t{1..100}.
+func (p *parser) tenants() ([]nameRun, error) {
+	runs, err := p.nameRuns("one or more tenant namespaces", lab.ValidateNetnsName)
+	if err != nil {
 		return nil, err
 	}
-	var out []string
-	for {
-		t, ok := p.peek()
-		if !ok {
-			return out, nil
+	refRuns(p, runs)
+	return runs, nil
+}
+
+func refRuns(p *parser, runs []nameRun) {
+	for _, r := range runs {
+		for _, n := range r.names {
+			p.ref(KindNetns, Token{Text: n, Col: r.tok.Col})
 		}
-		p.i++
-		var names []string
-		for _, n := range strings.Split(t.Text, ",") {
-			if err := lab.ValidateNetnsName(n); err != nil {
-				return nil, p.errAt(t, "tenant: %v", err)
-			}
-			names = append(names, n)
-		}
-		p.refNetnsList(t, names)
-		out = append(out, names...)
 	}
 }
 
@@ -214,10 +209,11 @@ var cmdProxyAdd = &Command{
 			return nil, err
 		}
 		p.ref(KindProc, n)
-		ts, err := p.tenants()
+		runs, err := p.tenants()
 		if err != nil {
 			return nil, err
 		}
+		ts := allNames(runs)
 		name := n.Text
 		return &act{
 			run: func(_ context.Context, env *Env) (string, error) {
@@ -228,10 +224,10 @@ var cmdProxyAdd = &Command{
 				if err := pc.client.AddTenant(ts...); err != nil {
 					return "", err
 				}
-				return proxySummary(pc, "added "+strings.Join(ts, ", "))
+				return proxySummary(pc, "added "+summarize(ts))
 			},
-			shell:  fmt.Sprintf("curl --unix-socket /run/nslab/%s.sock -X POST 'http://proxy/tenants?%s'", name, tenantQuery(ts)),
-			gocode: fmt.Sprintf("c.AddTenant(%s) // one setns per tenant, tenants in parallel", strings.Join(goStrings(ts), ", ")),
+			shell:  tenantShell("POST", name, runs),
+			gocode: fmt.Sprintf("c.AddTenant(%s) // one setns per tenant, tenants in parallel", goNames(ts)),
 		}, nil
 	},
 }
@@ -245,10 +241,11 @@ var cmdProxyDel = &Command{
 			return nil, err
 		}
 		p.ref(KindProc, n)
-		ts, err := p.tenants()
+		runs, err := p.tenants()
 		if err != nil {
 			return nil, err
 		}
+		ts := allNames(runs)
 		name := n.Text
 		return &act{
 			run: func(_ context.Context, env *Env) (string, error) {
@@ -259,10 +256,10 @@ var cmdProxyDel = &Command{
 				if err := pc.client.RemoveTenant(ts...); err != nil {
 					return "", err
 				}
-				return proxySummary(pc, "removed "+strings.Join(ts, ", "))
+				return proxySummary(pc, "removed "+summarize(ts))
 			},
-			shell:  fmt.Sprintf("curl --unix-socket /run/nslab/%s.sock -X DELETE 'http://proxy/tenants?%s'", name, tenantQuery(ts)),
-			gocode: fmt.Sprintf("c.RemoveTenant(%s)", strings.Join(goStrings(ts), ", ")),
+			shell:  tenantShell("DELETE", name, runs),
+			gocode: fmt.Sprintf("c.RemoveTenant(%s)", goNames(ts)),
 		}, nil
 	},
 }
@@ -331,12 +328,37 @@ var cmdProxyStop = &Command{
 	},
 }
 
-func tenantQuery(ts []string) string {
-	q := make([]string, len(ts))
-	for i, t := range ts {
-		q[i] = "name=" + t
+// tenantShell is the curl line for adding or removing tenants; a range
+// becomes a loop.
+func tenantShell(method, proxyName string, runs []nameRun) string {
+	var plain []string
+	var loops []nameRun
+	for _, r := range runs {
+		if r.isRange {
+			loops = append(loops, r)
+		} else {
+			plain = append(plain, "name="+r.names[0])
+		}
 	}
-	return strings.Join(q, "&")
+	curl := func(q string) string {
+		return fmt.Sprintf("curl --unix-socket /run/nslab/%s.sock -X %s \"http://proxy/tenants?%s\"", proxyName, method, q)
+	}
+	var lines []string
+	if len(plain) > 0 {
+		lines = append(lines, curl(strings.Join(plain, "&")))
+	}
+	if len(loops) > 0 {
+		lines = append(lines, shellFor(loops, func(n string) string { return curl("name=" + n) }))
+	}
+	return strings.Join(lines, "\n")
+}
+
+// goNames renders names as Go arguments, a long list as a spread slice.
+func goNames(ns []string) string {
+	if len(ns) > 4 {
+		return fmt.Sprintf("tenants... /* %s */", summarize(ns))
+	}
+	return strings.Join(goStrings(ns), ", ")
 }
 
 func proxySummary(pc *proxyCtl, what string) (string, error) {

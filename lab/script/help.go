@@ -80,6 +80,16 @@ func Reference() string {
 	b.WriteString("typing in a second terminal. `expect ping ... ok` always allows 3 s, as a\n")
 	b.WriteString("fresh veth has no carrier for a moment. `expect sockets` counts internet\n")
 	b.WriteString("sockets (TCP, UDP, SCTP, raw), not the lab's own netlink handle.\n\n")
+	b.WriteString("Names are checked before anything runs. In a scenario, every namespace,\n")
+	b.WriteString("child, proxy and socket a line uses must be made by an earlier line\n")
+	b.WriteString("(`netns add`, `spawn`, `proxy start`, `listen ... as`, or a check `expect\n")
+	b.WriteString("netns NAME exists`), else `nslab lint` reports it at its column with the\n")
+	b.WriteString("closest name. `host`, `self` and PIDs always exist. At the prompt, names\n")
+	b.WriteString("are checked against the running lab (a namespace made in another\n")
+	b.WriteString("terminal counts).\n\n")
+	b.WriteString("Where a command takes several namespaces (`netns add`, `netns del`, `proxy\n")
+	b.WriteString("add`, `proxy del`, `tenants`), give words, comma lists (`alpha,beta`) or\n")
+	b.WriteString("ranges (`t{1..100}`, at most 1000 names).\n\n")
 	b.WriteString("| command | what it does |\n|---|---|\n")
 	for _, c := range registry {
 		fmt.Fprintf(&b, "| `%s` | %s |\n", c.Name, c.Summary)
@@ -88,6 +98,7 @@ func Reference() string {
 		fmt.Fprintf(&b, "\n## %s\n\n%s.\n\n```\n%s\n```\n\nExample: `%s`\n", c.Name, c.Summary, c.Usage, c.Example)
 		if st, err := ParseLine("", 1, c.Example); err == nil {
 			fmt.Fprintf(&b, "\nShell equivalent:\n\n```sh\n%s\n```\n", st.Shell())
+			fmt.Fprintf(&b, "\nIn Go:\n\n```go\n%s\n```\n", st.Go())
 		}
 	}
 	return b.String()

@@ -21,7 +21,10 @@ func TestParseErrorsSayWhereAndWhat(t *testing.T) {
 		{"a bad CIDR is explained", "addr add 10.0.0.1 dev va", 10, "no prefix length"},
 		{"a wrong keyword lists the right ones", "link add va type vethh peer vb", 18, "expected `veth` or `bridge`: did you mean `veth`?"},
 		{"a host name is refused where an IP is needed", "ping gateway.lan", 6, "not an IP address"},
-		{"left-over words are reported", "netns add a b", 13, "unexpected `b`"},
+		{"left-over words are reported", "link del va b", 13, "unexpected `b`"},
+		{"a backwards range", "netns add t{5..1}", 11, "range {5..1}"},
+		{"a range too long", "netns add t{1..5000}", 11, "at most 1000 names"},
+		{"a bad name inside a list", "netns add ok,host", 14, "give a name such as alpha"},
 		{"-n without a name", "ping 10.0.0.1 -n", 17, "-n needs a namespace name"},
 		{"an unclosed quote", `connect tcp 127.0.0.1:80 send "hi`, 31, "unclosed \" quote"},
 		{"a bad within", "expect link va up within soon", 26, "duration like 30s"},
@@ -54,6 +57,9 @@ func TestParseErrorsSayWhereAndWhat(t *testing.T) {
 func TestParseGivesShellAndGo(t *testing.T) {
 	tests := []struct{ line, shell, goHas string }{
 		{"netns add alpha", "ip netns add nslab-alpha", "netns.NewNamed(\"nslab-alpha\")"},
+		{"netns add a t{1..100}", "ip netns add nslab-a\nfor i in $(seq 1 100); do ip netns add nslab-t$i; done", "netns.NewNamed(name"},
+		{"proxy add px a t{1..9}", `curl --unix-socket /run/nslab/px.sock -X POST "http://proxy/tenants?name=a"` + "\n" +
+			`for i in $(seq 1 9); do curl --unix-socket /run/nslab/px.sock -X POST "http://proxy/tenants?name=t$i"; done`, "c.AddTenant(tenants..."},
 		{"link add va type veth peer vb netns beta -n alpha", "ip -n nslab-alpha link add va type veth peer name vb netns nslab-beta", "PeerNamespace"},
 		{"link add br0 type bridge", "ip link add nslab-br0 type bridge", "netlink.Bridge"},
 		{"addr add 10.0.0.1/24 dev va -n alpha", "ip -n nslab-alpha addr add 10.0.0.1/24 dev va", "netlink.AddrAdd"},
@@ -65,7 +71,7 @@ func TestParseGivesShellAndGo(t *testing.T) {
 		{"proxy start px strategy=thread-per-namespace route {tenant}/tcp/127.0.0.1:80={tenant}/tcp/10.0.0.1:80 tenants a,b",
 			"nslab proxy --name px --control /run/nslab/px.sock --strategy thread-per-namespace --route '{tenant}/tcp/127.0.0.1:80={tenant}/tcp/10.0.0.1:80' --tenant a --tenant b &",
 			"proxy.StartWorker(session, \"px\""},
-		{"proxy add px a b", "curl --unix-socket /run/nslab/px.sock -X POST 'http://proxy/tenants?name=a&name=b'", "c.AddTenant(\"a\", \"b\")"},
+		{"proxy add px a b", `curl --unix-socket /run/nslab/px.sock -X POST "http://proxy/tenants?name=a&name=b"`, "c.AddTenant(\"a\", \"b\")"},
 	}
 	for _, tt := range tests {
 		st, err := ParseLine("", 1, tt.line)

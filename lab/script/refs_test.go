@@ -27,6 +27,8 @@ func TestScopeFindsNamesNothingCreated(t *testing.T) {
 		{"a proxy is a process", "proxy start px route {tenant}/tcp/127.0.0.1:1={tenant}/tcp/10.0.0.1:2\nexpect threads px <= 10", 0, ""},
 		{"proxy tenants are namespaces", "netns add alpha\nproxy add px alpha", 11, "unknown process `px`"},
 		{"a tenant list is checked word by word", "proxy start px route {tenant}/tcp/127.0.0.1:1={tenant}/tcp/10.0.0.1:2\nnetns add a1\nproxy add px a1,a2", 17, "unknown namespace `a2`"},
+		{"a range makes every name", "netns add t{1..3}\nlink set lo up -n t3", 0, ""},
+		{"past a range's end is unknown", "netns add t{1..3}\nlink set lo up -n t4", 19, "unknown namespace `t4`"},
 		{"a route's named namespace is checked", "proxy start px route host/tcp/127.0.0.1:1=back/tcp/10.0.0.1:2", 43, "unknown namespace `back`"},
 	}
 	for _, tt := range tests {

@@ -3,6 +3,7 @@ package script
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/nslab/nslab/lab"
@@ -113,12 +114,24 @@ func IsCheckFailure(err error) bool {
 func (r *Runner) Close() { r.Env.Close() }
 
 // Completions lists words a prompt can complete: command names, the lab's
-// namespaces, spawned children and open sockets.
+// namespaces, the links in them, spawned children, proxies and open
+// sockets, without duplicates. It asks the kernel for links: call it from a
+// tea.Cmd, not from Update.
 func (r *Runner) Completions() []string {
 	out := Names()
-	out = append(out, r.Env.S.NetnsList()...)
+	nss := r.Env.S.NetnsList()
+	out = append(out, nss...)
 	for _, p := range r.Env.S.Procs() {
 		out = append(out, p.Name)
 	}
-	return append(append(out, r.Env.Sockets()...), r.Env.Proxies()...)
+	for _, ns := range nss {
+		if links, err := r.Env.S.Links(ns); err == nil {
+			for _, l := range links {
+				out = append(out, l.Name)
+			}
+		}
+	}
+	out = append(append(out, r.Env.Sockets()...), r.Env.Proxies()...)
+	slices.Sort(out)
+	return slices.Compact(out)
 }

@@ -93,7 +93,11 @@ netns del %[2]s
 expect netns %[2]s absent
 help link add
 expect output contains example
-`, a, b, c, br, labtest.Name("")[:4])
+netns add %[6]s{1..3}
+expect netns %[6]s3 exists
+netns del %[6]s{1..3}
+expect netns %[6]s2 absent
+`, a, b, c, br, labtest.Name("")[:4], labtest.Name("r"))
 	run(t, r, src)
 	if w := r.Env.Watched(); len(w) != 2 {
 		t.Errorf("watched = %v, want self and the child", w)
