@@ -72,10 +72,12 @@ func init() {
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
-	cmd.Flags().IntVar(&n, "namespaces", 1000, "tenant namespaces (TCP+UDP listener in each)")
+	cmd.Flags().IntVar(&n, "count", 1000, "tenant namespaces (TCP+UDP listener in each)")
+	cmd.Flags().IntVar(&n, "namespaces", 1000, "same as --count")
+	cmd.Flags().MarkHidden("namespaces")
 	cmd.Flags().IntVar(&nProc, "process-namespaces", 100, "namespaces for process-per-namespace (a process each)")
 	cmd.Flags().IntVar(&nSocat, "socat-namespaces", 100, "namespaces for one socat per namespace")
-	cmd.Flags().Int64Var(&mib, "mib", 1024, "MiB per throughput run")
+	cmd.Flags().Int64Var(&mib, "mib", 256, "MiB per throughput run (1024 for the issue's 1 GiB figure)")
 	benchCmd.AddCommand(cmd)
 }
 
