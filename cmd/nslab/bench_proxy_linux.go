@@ -21,6 +21,10 @@ type proxyBench struct {
 	Namespaces int             `json:"namespaces"`
 	Strategies []strategyBench `json:"strategies"`
 	SocatPerNs strategyBench   `json:"socat_per_namespace"`
+	// IdleWorker is a worker process with the routes and no tenant: what
+	// the binary and runtime cost before any namespace (nslab links the
+	// TUI's libraries, whose package init alone allocates a few MiB).
+	IdleWorker strategyBench `json:"idle_worker"`
 	// Bind cost, in this process: every tenant's TCP+UDP in one switch,
 	// against plain Listen+ListenPacket here.
 	BindColdMs      float64 `json:"bind_each_cold_ms"` // all namespaces, fresh
@@ -84,7 +88,7 @@ func init() {
 func printProxyBench(w io.Writer, r proxyBench) {
 	fmt.Fprintf(w, "idle cost of TCP+UDP listeners in N namespaces (each in its own process)\n")
 	fmt.Fprintln(w, "strategy                   namespaces  listeners  processes  threads   RSS MiB  (anon)  bind ms")
-	rows := append(append([]strategyBench{}, r.Strategies...), r.SocatPerNs)
+	rows := append(append([]strategyBench{r.IdleWorker}, r.Strategies...), r.SocatPerNs)
 	for _, s := range rows {
 		bind := "-"
 		if s.BindMs > 0 {
@@ -130,6 +134,13 @@ func benchProxy(ctx context.Context, s *lab.Session, n, nProc, nSocat int, bytes
 		mustRoute("{tenant}/udp/127.0.0.1:8080={tenant}/udp/127.0.0.1:9000"),
 	}
 	routes[0].Name, routes[1].Name = "tcp", "udp"
+	fmt.Fprintln(log, "bench proxy: an idle worker with no tenants...")
+	idle, err := benchStrategy(s, proxy.Shared, routes, nil)
+	if err != nil {
+		return r, fmt.Errorf("idle worker: %w", err)
+	}
+	idle.Name, idle.BindMs = "(idle worker, no tenants)", 0
+	r.IdleWorker = idle
 	for _, st := range proxy.Strategies() {
 		count := n
 		if st == proxy.ProcessPerNamespace {
