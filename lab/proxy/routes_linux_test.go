@@ -14,9 +14,21 @@ import (
 // every tenant (and in tenants added later), a host route once; removing a
 // route closes its sockets and forgets its counters; the rest keep serving.
 func TestAddAndRemoveRoutesWhileRunning(t *testing.T) {
+	for _, st := range []proxy.Strategy{proxy.Shared, proxy.ThreadPerNamespace, proxy.BlockingAccept} {
+		t.Run(string(st), func(t *testing.T) { testAddAndRemoveRoutes(t, st) })
+	}
+	// process-per-namespace children carry the routes they started with.
+	p := mustNew(t, proxy.Config{Name: "routes-ppn", Strategy: proxy.ProcessPerNamespace, Routes: tenantRoutes(), Rescan: -1})
+	if err := p.AddRoute(route("alt", "{tenant}/tcp/127.0.0.1:8081", "{tenant}/tcp/10.0.0.1:9000")); !errors.Is(err, lab.ErrUnsupported) {
+		t.Errorf("process-per-namespace AddRoute of a tenant route: %v, want ErrUnsupported", err)
+	}
+}
+
+func testAddAndRemoveRoutes(t *testing.T, st proxy.Strategy) {
 	w := newWorld(t, 3, true)
 	p := mustNew(t, proxy.Config{
-		Name:    "routes",
+		Name:     "routes",
+		Strategy: st,
 		Routes:  []proxy.Route{route("web", "{tenant}/tcp/127.0.0.1:8080", "{tenant}/tcp/10.0.0.1:9000")},
 		Tenants: w.names[:2],
 	})
