@@ -45,6 +45,7 @@ func (p *Proxy) Close() error                 { return nil }
 func (p *Proxy) Start(context.Context) error  { return unsupported() }
 func (p *Proxy) AddRoute(Route) error         { return unsupported() }
 func (p *Proxy) RemoveRoute(string) error     { return unsupported() }
+func (p *Proxy) Routes() []Route              { return nil }
 func Run(context.Context, Config) error       { return unsupported() }
 func StartWorker(*lab.Session, string, Config) (*Client, *lab.Proc, error) {
 	return nil, nil, unsupported()

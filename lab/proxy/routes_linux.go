@@ -17,6 +17,9 @@ func (p *Proxy) routeList() []Route {
 	return p.routes
 }
 
+// Routes lists the live routes, in the order they were added.
+func (p *Proxy) Routes() []Route { return slices.Clone(p.routeList()) }
+
 // Start ties the proxy's life to ctx: when ctx is done the proxy closes.
 // New has already bound and started serving every route; Start only adds
 // the shutdown, so `p, _ := New(cfg); p.Start(ctx)` reads as one would

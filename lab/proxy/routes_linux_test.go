@@ -29,8 +29,8 @@ func testAddAndRemoveRoutes(t *testing.T, st proxy.Strategy) {
 	p := mustNew(t, proxy.Config{
 		Name:     "routes",
 		Strategy: st,
-		Routes:  []proxy.Route{route("web", "{tenant}/tcp/127.0.0.1:8080", "{tenant}/tcp/10.0.0.1:9000")},
-		Tenants: w.names[:2],
+		Routes:   []proxy.Route{route("web", "{tenant}/tcp/127.0.0.1:8080", "{tenant}/tcp/10.0.0.1:9000")},
+		Tenants:  w.names[:2],
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
