@@ -37,3 +37,13 @@ func (d *Dialer) Dial(string, string) (net.Conn, error) { return nil, unsupporte
 func (d *Dialer) DialContext(context.Context, string, string) (net.Conn, error) {
 	return nil, unsupported("connect")
 }
+
+// Bind is one namespace's share of a BindEach (Linux only).
+type Bind struct {
+	Netns *Netns
+	Socks []Socket
+	Err   error
+}
+
+// BindEach makes sockets in many namespaces (Linux only).
+func BindEach([]Bind) error { return unsupported("listen") }

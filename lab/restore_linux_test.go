@@ -27,6 +27,11 @@ func TestRestoreFailureDiscardsTheThread(t *testing.T) {
 	s := labtest.New(t)
 	ns := loNetns(t, s, "rst")
 	host := inode(t, "/proc/self/ns/net")
+	hostNs, err := lab.OpenNetnsPath("host", "/proc/self/ns/net")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hostNs.Close()
 
 	var failures atomic.Int32
 	undo := lab.SetRestoreHook(func(origin int, restore func(int) error) error {
@@ -37,7 +42,7 @@ func TestRestoreFailureDiscardsTheThread(t *testing.T) {
 	})
 	defer undo()
 
-	_, err := lab.ListenIn(ns, "tcp", "127.0.0.1:0")
+	_, err = lab.ListenIn(ns, "tcp", "127.0.0.1:0")
 	var re *lab.RestoreError
 	if !errors.As(err, &re) {
 		t.Fatalf("ListenIn with a failing restore = %v, want a *lab.RestoreError", err)
@@ -82,6 +87,16 @@ func TestRestoreFailureDiscardsTheThread(t *testing.T) {
 			}
 			sk.Close()
 		}
+		// ListenIn into the host namespace (opened by path, so it goes
+		// through the switch too) lands in the host.
+		hl, err := lab.ListenIn(hostNs, "tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := sockNetns(t, hl); got != host {
+			t.Fatalf("ListenIn(host) %d after a failed restore landed in net:[%d], want net:[%d]", i, got, host)
+		}
+		hl.Close()
 		// And a plain socket made off the switch is always the host's.
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {

@@ -32,6 +32,7 @@ type Proxy struct {
 	places   map[string]*staticPlace // namespaces named in routes, by name
 	fronts   map[string]*httpFront   // http routes, by name
 	ctrs     map[string]*counters    // by route + tenant
+	routes   []Route                 // the live routes; replaced, never changed in place (under mu)
 	keys     map[ListenerKey]*listener
 	closed   bool
 	stop     chan struct{}
@@ -90,6 +91,7 @@ func newProxy(cfg Config, here, hostPath string) (*Proxy, error) {
 		tenants: map[string]*tenant{}, places: map[string]*staticPlace{},
 		fronts: map[string]*httpFront{}, ctrs: map[string]*counters{},
 		keys: map[ListenerKey]*listener{}, stop: make(chan struct{}),
+		routes: cfg.Routes,
 	}
 	perTenant := 0
 	for _, r := range cfg.Routes {
@@ -168,7 +170,7 @@ func (p *Proxy) newPlace(ns *lab.Netns, tenant bool) (place, error) {
 func (p *Proxy) startStatic() error {
 	t := &tenant{name: ""}
 	byNs := map[string][]Route{}
-	for _, r := range p.cfg.Routes {
+	for _, r := range p.routeList() {
 		if r.PerTenant() {
 			continue
 		}
@@ -216,9 +218,29 @@ func (p *Proxy) inodeOf(nsName string) (uint64, error) {
 // bindRoutes binds routes' listeners in one place with one switch and
 // starts serving them. routes all listen in the same namespace.
 func (p *Proxy) bindRoutes(t *tenant, pl place, ino uint64, routes []Route) ([]*listener, error) {
+	return p.serveRoutes(t, pl, ino, routes, nil)
+}
+
+// routeSockets lists the sockets routes listen on.
+func routeSockets(routes []Route) []lab.Socket {
 	socks := make([]lab.Socket, len(routes))
 	for i, r := range routes {
 		socks[i] = lab.Socket{Network: r.Listen.Proto, Addr: r.Listen.Addr.String()}
+	}
+	return socks
+}
+
+// serveRoutes binds routes' sockets (unless pre holds them, made already)
+// and serves them. On error every socket is closed.
+func (p *Proxy) serveRoutes(t *tenant, pl place, ino uint64, routes []Route, pre []lab.Socket) ([]*listener, error) {
+	socks := pre
+	closePre := func() {
+		for i := range pre {
+			pre[i].Close()
+		}
+	}
+	if socks == nil {
+		socks = routeSockets(routes)
 	}
 	keys := make([]ListenerKey, len(routes))
 	p.mu.Lock()
@@ -229,12 +251,15 @@ func (p *Proxy) bindRoutes(t *tenant, pl place, ino uint64, routes []Route) ([]*
 		}
 		if old := p.keys[keys[i]]; old != nil {
 			p.mu.Unlock()
+			closePre()
 			return nil, fmt.Errorf("route %s: %s %s in net:[%d] is already bound by route %s", r.Name, r.Listen.Proto, r.Listen.Addr, ino, old.route.Name)
 		}
 	}
 	p.mu.Unlock()
-	if err := pl.bind(socks); err != nil {
-		return nil, fmt.Errorf("tenant %s: %w", t.label(), err)
+	if pre == nil {
+		if err := pl.bind(socks); err != nil {
+			return nil, fmt.Errorf("tenant %s: %w", t.label(), err)
+		}
 	}
 	for i := range socks { // an ephemeral port is known only now
 		if a := sockAddr(&socks[i]); a != "" && routes[i].Listen.Addr.Port() == 0 {
@@ -320,9 +345,12 @@ func (p *Proxy) AddTenant(names ...string) error {
 		}
 	}
 	if len(names) > 64 {
-		if _, err := lab.ReserveFDs(4 * len(names) * max(1, len(p.cfg.Routes))); err != nil {
+		if _, err := lab.ReserveFDs(4 * len(names) * max(1, len(p.routeList()))); err != nil {
 			p.log.Warn("could not reserve file descriptors up front", "err", err)
 		}
+	}
+	if p.cfg.Strategy == Shared && len(names) > 1 {
+		return p.addTenantsShared(names)
 	}
 	workers := bindWorkers
 	if p.cfg.Strategy == ProcessPerNamespace {
@@ -343,6 +371,118 @@ func (p *Proxy) AddTenant(names ...string) error {
 	return errors.Join(errs...)
 }
 
+// addTenantsShared binds many new tenants on one locked thread that
+// visits each namespace in turn (lab.BindEach), in batches: a third of the
+// cost of one switch per tenant. Tenants already bound go the single way.
+func (p *Proxy) addTenantsShared(names []string) error {
+	var routes []Route
+	for _, r := range p.routeList() {
+		if r.PerTenant() {
+			routes = append(routes, r)
+		}
+	}
+	var errs []error
+	var fresh []*tenant
+	for _, name := range names {
+		p.mu.Lock()
+		old, closed := p.tenants[name], p.closed
+		p.mu.Unlock()
+		if closed {
+			return errors.New("proxy is closed")
+		}
+		if old != nil {
+			errs = append(errs, p.addTenant(name))
+			continue
+		}
+		t, err := p.openTenant(name)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		fresh = append(fresh, t)
+	}
+	const batch = 256
+	for lo := 0; lo < len(fresh); lo += batch {
+		ts := fresh[lo:min(lo+batch, len(fresh))]
+		binds := make([]lab.Bind, len(ts))
+		for i, t := range ts {
+			binds[i] = lab.Bind{Netns: t.ns, Socks: routeSockets(routes)}
+		}
+		if len(routes) > 0 {
+			if err := lab.BindEach(binds); err != nil {
+				for _, t := range ts {
+					p.unbind(t)
+				}
+				errs = append(errs, err)
+				continue
+			}
+		}
+		for i, t := range ts {
+			if binds[i].Err != nil {
+				errs = append(errs, fmt.Errorf("tenant %s: %w", t.name, binds[i].Err))
+				p.unbind(t)
+				continue
+			}
+			if len(routes) > 0 {
+				lns, err := p.serveRoutes(t, t.pl, t.ino, routes, binds[i].Socks)
+				t.lns = lns
+				if err != nil {
+					errs = append(errs, err)
+					p.unbind(t)
+					continue
+				}
+			}
+			errs = append(errs, p.register(t))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// openTenant opens a tenant's namespace and makes its place.
+func (p *Proxy) openTenant(name string) (*tenant, error) {
+	ns, err := p.openNs(name)
+	if err != nil {
+		return nil, fmt.Errorf("tenant %s: %w", name, err)
+	}
+	t := &tenant{name: name, ns: ns}
+	if ns != nil {
+		t.ino = ns.Inode()
+	} else {
+		t.ino, _ = p.inodeOf("")
+	}
+	for _, r := range p.routeList() {
+		if r.PerTenant() || r.Target.PerTenant() {
+			t.routes = append(t.routes, r.Name)
+		}
+	}
+	if t.pl, err = p.newPlace(ns, true); err != nil {
+		ns.Close()
+		return nil, fmt.Errorf("tenant %s: %w", name, err)
+	}
+	return t, nil
+}
+
+// register makes a bound tenant live: listed, and known to http routes.
+func (p *Proxy) register(t *tenant) error {
+	p.mu.Lock()
+	if p.closed || p.tenants[t.name] != nil {
+		closed := p.closed
+		p.mu.Unlock()
+		p.unbind(t)
+		if closed {
+			return errors.New("proxy is closed")
+		}
+		return nil
+	}
+	p.tenants[t.name] = t
+	p.mu.Unlock()
+	for _, f := range p.frontList() {
+		f.add(t)
+	}
+	p.log.Debug("tenant added", "tenant", t.name, "netns", t.ino, "listeners", len(t.lns))
+	return nil
+}
+
 func (p *Proxy) addTenant(name string) error {
 	p.mu.Lock()
 	if p.closed {
@@ -361,48 +501,20 @@ func (p *Proxy) addTenant(name string) error {
 	if err != nil {
 		return err
 	}
-	p.mu.Lock()
-	if p.closed || p.tenants[name] != nil {
-		p.mu.Unlock()
-		p.unbind(t)
-		if p.closed {
-			return errors.New("proxy is closed")
-		}
-		return nil
-	}
-	p.tenants[name] = t
-	p.mu.Unlock()
-	for _, f := range p.frontList() {
-		f.add(t)
-	}
-	p.log.Info("tenant added", "tenant", name, "netns", t.ino, "listeners", len(t.lns))
-	return nil
+	return p.register(t)
 }
 
 // bindTenant opens the tenant's namespace and binds its routes there.
 func (p *Proxy) bindTenant(name string) (*tenant, error) {
-	ns, err := p.openNs(name)
+	t, err := p.openTenant(name)
 	if err != nil {
-		return nil, fmt.Errorf("tenant %s: %w", name, err)
-	}
-	t := &tenant{name: name, ns: ns}
-	if ns != nil {
-		t.ino = ns.Inode()
-	} else {
-		t.ino, _ = p.inodeOf("")
+		return nil, err
 	}
 	var routes []Route
-	for _, r := range p.cfg.Routes {
+	for _, r := range p.routeList() {
 		if r.PerTenant() {
 			routes = append(routes, r)
 		}
-		if r.PerTenant() || r.Target.PerTenant() {
-			t.routes = append(t.routes, r.Name)
-		}
-	}
-	if t.pl, err = p.newPlace(ns, true); err != nil {
-		ns.Close()
-		return nil, fmt.Errorf("tenant %s: %w", name, err)
 	}
 	if p.cfg.Strategy == ProcessPerNamespace && len(routes) > 0 {
 		t.child, err = p.startChild(t, routes)
@@ -615,6 +727,7 @@ func (p *Proxy) Stats() Stats {
 	for _, ps := range s.Procs {
 		s.Threads += ps.Threads
 		s.RSS += ps.RSS
+		s.RSSAnon += ps.RSSAnon
 	}
 	slices.SortFunc(s.Routes, func(a, b RouteStats) int {
 		if a.Route != b.Route {

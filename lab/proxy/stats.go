@@ -19,8 +19,9 @@ type Stats struct {
 	Routes    []RouteStats `json:"routes"`
 	// Procs is this process first, then its per-namespace children.
 	Procs      []ProcStats `json:"procs"`
-	Threads    int         `json:"threads"`   // summed over Procs
-	RSS        int64       `json:"rss_bytes"` // summed over Procs
+	Threads    int         `json:"threads"`        // summed over Procs
+	RSS        int64       `json:"rss_bytes"`      // summed over Procs
+	RSSAnon    int64       `json:"rss_anon_bytes"` // summed over Procs
 	Goroutines int         `json:"goroutines"`
 	FDs        int         `json:"fds"`
 }
@@ -44,6 +45,9 @@ type ProcStats struct {
 	Name    string `json:"name"`
 	Threads int    `json:"threads"`
 	RSS     int64  `json:"rss_bytes"`
+	// RSSAnon is the part of RSS that is the process's own memory (heap,
+	// stacks); the rest is pages of the binary and libraries, shared.
+	RSSAnon int64 `json:"rss_anon_bytes"`
 }
 
 // ReadProcStats reads a process's thread count and resident memory.
@@ -69,6 +73,9 @@ func ReadProcStats(pid int, name string) (ProcStats, error) {
 		case "VmRSS":
 			kb, _ := strconv.ParseInt(f[0], 10, 64)
 			ps.RSS = kb * 1024
+		case "RssAnon":
+			kb, _ := strconv.ParseInt(f[0], 10, 64)
+			ps.RSSAnon = kb * 1024
 		}
 	}
 	return ps, nil

@@ -183,8 +183,8 @@ func TestThreadCountsPerStrategy(t *testing.T) {
 				switch st {
 				case proxy.Shared:
 					shared[n] = self
-					if self > base+2 {
-						t.Errorf("shared: %d threads for %d namespaces, want at most 2 more than an empty worker's %d", self, n, base)
+					if self > base+2 || self > gmp+8 {
+						t.Errorf("shared: %d threads for %d namespaces, want at most 2 more than an empty worker's %d and at most GOMAXPROCS+8 = %d", self, n, base, gmp+8)
 					}
 				case proxy.ThreadPerNamespace:
 					if self < n || self > base+n+2 {
@@ -199,7 +199,10 @@ func TestThreadCountsPerStrategy(t *testing.T) {
 					if len(s.Procs) != n+1 {
 						t.Errorf("process-per-namespace runs %d processes, want %d", len(s.Procs), n+1)
 					}
-					if self > base+2 {
+					// Children start four at a time (bindWorkers*4), each fork/exec
+					// blocking its thread, so up to four threads may be left
+					// over from starting them; none is kept per child.
+					if self > base+4+2 {
 						t.Errorf("process-per-namespace: the parent has %d threads; waiting for children must not cost one each", self)
 					}
 				}
