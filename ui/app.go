@@ -60,6 +60,7 @@ type App struct {
 	live     Live
 	md       *markdown
 	progress *Progress
+	store    *store
 
 	isDark    bool
 	showHelp  bool
@@ -76,7 +77,7 @@ func New(opt Options) *App {
 	if opt.Interval <= 0 {
 		opt.Interval = time.Second
 	}
-	m := &App{opt: opt, keys: DefaultKeyMap(), isDark: !opt.Light, progress: &Progress{}, md: newMarkdown()}
+	m := &App{opt: opt, keys: DefaultKeyMap(), isDark: !opt.Light, progress: &Progress{}, md: newMarkdown(), store: &store{path: opt.ProgressPath}}
 	m.c = &common.Common{Presenter: opt.Presenter}
 	m.c.Styles = m.styles()
 	m.catalog = NewCatalog(m.c, m.keys.Catalog, m.progress)
@@ -218,13 +219,17 @@ func (m *App) open(id string) tea.Cmd {
 			start = lp.Step
 		}
 		var cmd tea.Cmd
-		m.lesson, cmd = NewLesson(m.c, m.keys.Lesson, m.opt.Lab, m.md, m.progress, m.opt.ProgressPath, s, start)
+		m.lesson, cmd = NewLesson(m.c, m.keys.Lesson, m.opt.Lab, m.md, m.progress, m.store, s, start)
 		m.inLesson, m.screen, m.panelPage, m.status = true, scLesson, 0, ""
 		return cmd
 	}
 	m.status = "no scenario " + id + " in the catalog"
 	return nil
 }
+
+// Wait gives the progress saves still running up to d to finish; call it
+// after the program has returned, before exiting.
+func (m *App) Wait(d time.Duration) { m.store.wait(d) }
 
 func (m *App) quit() tea.Cmd {
 	if m.inLesson {
