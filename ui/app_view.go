@@ -39,7 +39,7 @@ func (m *App) Render() string {
 	var body string
 	switch {
 	case m.showHelp:
-		body = lipgloss.Place(w, bh, lipgloss.Center, lipgloss.Center, helpView(st, m.keys, w, bh))
+		body = panels.FitBlock(lipgloss.Place(w, bh, lipgloss.Center, lipgloss.Center, helpView(st, m.keys, w, bh)), w, bh)
 	case m.screen == scCatalog:
 		body = m.catalog.View()
 	case m.screen == scLesson:
@@ -47,7 +47,8 @@ func (m *App) Render() string {
 	case m.screen == scFree:
 		body = m.withPanels(m.free.View, columnWidth(m.c), bh)
 	}
-	return m.header(w) + "\n" + panels.FitBlock(body, w, bh) + "\n" + m.footer(w)
+	// Every screen draws exactly w x bh; PadLines only guards the height.
+	return m.header(w) + "\n" + panels.PadLines(body, w, bh) + "\n" + m.footer(w)
 }
 
 // withPanels draws a screen beside the live panels when the terminal is
@@ -62,9 +63,12 @@ func (m *App) withPanels(screen func(w, h int) string, lw, h int) string {
 		}
 		return screen(w, h)
 	}
-	left := panels.FitBlock(screen(lw, h), lw, h)
+	// Both sides are exactly their size already: join them line by line
+	// rather than measure every line again (the costly part of a frame).
+	left := screen(lw, h)
 	right := m.live.View(w-lw-1, h)
-	return lipgloss.JoinHorizontal(lipgloss.Top, left, " ", right)
+	gap := strings.TrimSuffix(strings.Repeat(" \n", h), "\n")
+	return panels.JoinExact(h, left, gap, right)
 }
 
 func (m *App) header(w int) string {
