@@ -10,6 +10,7 @@ package ui
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"charm.land/bubbles/v2/key"
@@ -44,7 +45,10 @@ type (
 		snap *panels.Snapshot
 		err  error
 	}
-	scenariosMsg []Scenario
+	scenariosMsg struct {
+		list []Scenario
+		errs []error
+	}
 )
 
 // App is the root model.
@@ -105,7 +109,13 @@ func (m *App) Init() tea.Cmd {
 	lab := m.opt.Lab
 	return tea.Batch(
 		tea.RequestBackgroundColor,
-		func() tea.Msg { return scenariosMsg(lab.Scenarios()) },
+		func() tea.Msg {
+			msg := scenariosMsg{list: lab.Scenarios()}
+			if le, ok := lab.(loadErrors); ok {
+				msg.errs = le.LoadErrors()
+			}
+			return msg
+		},
 		loadProgress(m.opt.ProgressPath),
 		m.snapshot(),
 	)
@@ -144,7 +154,10 @@ func (m *App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.restyle()
 		return m, nil
 	case scenariosMsg:
-		m.catalog.SetScenarios(msg)
+		m.catalog.SetScenarios(msg.list)
+		if n := len(msg.errs); n > 0 {
+			m.status = fmt.Sprintf("%d scenario file(s) did not load (nslab lint shows why): %v", n, msg.errs[0])
+		}
 		if m.opt.Open != "" {
 			id := m.opt.Open
 			m.opt.Open = ""
