@@ -10,6 +10,7 @@ package ui
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"charm.land/bubbles/v2/key"
@@ -44,7 +45,10 @@ type (
 		snap *panels.Snapshot
 		err  error
 	}
-	scenariosMsg []Scenario
+	scenariosMsg struct {
+		list []Scenario
+		errs []error
+	}
 )
 
 // App is the root model.
@@ -60,15 +64,16 @@ type App struct {
 	live     Live
 	md       *markdown
 	progress *Progress
+	store    *store
 
-	isDark     bool
-	showHelp   bool
-	showPanels bool // narrow screens: the panels instead of the lesson
-	tickID     int
-	inflight   bool
-	status     string
-	width      int
-	height     int
+	isDark    bool
+	showHelp  bool
+	panelPage int // narrow screens: 0 the lesson, 1 the first panels, 2 the rest
+	tickID    int
+	inflight  bool
+	status    string
+	width     int
+	height    int
 }
 
 // New builds the UI; run it with tea.NewProgram(ui.New(opt)).
@@ -76,7 +81,7 @@ func New(opt Options) *App {
 	if opt.Interval <= 0 {
 		opt.Interval = time.Second
 	}
-	m := &App{opt: opt, keys: DefaultKeyMap(), isDark: !opt.Light, progress: &Progress{}, md: newMarkdown()}
+	m := &App{opt: opt, keys: DefaultKeyMap(), isDark: !opt.Light, progress: &Progress{}, md: newMarkdown(), store: &store{path: opt.ProgressPath}}
 	m.c = &common.Common{Presenter: opt.Presenter}
 	m.c.Styles = m.styles()
 	m.catalog = NewCatalog(m.c, m.keys.Catalog, m.progress)
@@ -104,7 +109,13 @@ func (m *App) Init() tea.Cmd {
 	lab := m.opt.Lab
 	return tea.Batch(
 		tea.RequestBackgroundColor,
-		func() tea.Msg { return scenariosMsg(lab.Scenarios()) },
+		func() tea.Msg {
+			msg := scenariosMsg{list: lab.Scenarios()}
+			if le, ok := lab.(loadErrors); ok {
+				msg.errs = le.LoadErrors()
+			}
+			return msg
+		},
 		loadProgress(m.opt.ProgressPath),
 		m.snapshot(),
 	)
@@ -143,7 +154,10 @@ func (m *App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.restyle()
 		return m, nil
 	case scenariosMsg:
-		m.catalog.SetScenarios(msg)
+		m.catalog.SetScenarios(msg.list)
+		if n := len(msg.errs); n > 0 {
+			m.status = fmt.Sprintf("%d scenario file(s) did not load (nslab lint shows why): %v", n, msg.errs[0])
+		}
 		if m.opt.Open != "" {
 			id := m.opt.Open
 			m.opt.Open = ""
@@ -218,13 +232,17 @@ func (m *App) open(id string) tea.Cmd {
 			start = lp.Step
 		}
 		var cmd tea.Cmd
-		m.lesson, cmd = NewLesson(m.c, m.keys.Lesson, m.opt.Lab, m.md, m.progress, m.opt.ProgressPath, s, start)
-		m.inLesson, m.screen, m.showPanels, m.status = true, scLesson, false, ""
+		m.lesson, cmd = NewLesson(m.c, m.keys.Lesson, m.opt.Lab, m.md, m.progress, m.store, s, start)
+		m.inLesson, m.screen, m.panelPage, m.status = true, scLesson, 0, ""
 		return cmd
 	}
 	m.status = "no scenario " + id + " in the catalog"
 	return nil
 }
+
+// Wait gives the progress saves still running up to d to finish; call it
+// after the program has returned, before exiting.
+func (m *App) Wait(d time.Duration) { m.store.wait(d) }
 
 func (m *App) quit() tea.Cmd {
 	if m.inLesson {
@@ -253,7 +271,12 @@ func (m *App) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	case key.Matches(msg, g.Freeze):
 		return m, m.toggleFreeze()
 	case key.Matches(msg, g.FreeLab):
-		m.screen = scFree
+		m.screen, m.panelPage = scFree, 0
+		return m, nil
+	case key.Matches(msg, g.Panels):
+		if m.screen != scCatalog {
+			m.panelPage = (m.panelPage + 1) % 3
+		}
 		return m, nil
 	}
 	m.status = ""
@@ -279,8 +302,8 @@ func (m *App) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		case key.Matches(msg, lk.Help):
 			m.showHelp = true
 		case key.Matches(msg, g.Back):
-			if m.showPanels {
-				m.showPanels = false
+			if m.panelPage > 0 {
+				m.panelPage = 0
 				return m, nil
 			}
 			m.lesson.Cancel()
@@ -290,17 +313,21 @@ func (m *App) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		case key.Matches(msg, lk.Presenter):
 			return m, m.togglePresenter()
 		case key.Matches(msg, lk.FreeLab):
-			m.screen = scFree
+			m.screen, m.panelPage = scFree, 0
 		case key.Matches(msg, lk.Threads):
 			m.live.ToggleThreads()
 		case key.Matches(msg, lk.Sockets):
 			m.live.NextProcess()
 		case key.Matches(msg, lk.Panels):
-			m.showPanels = !m.showPanels
+			m.panelPage = (m.panelPage + 1) % 3
 		default:
 			m.lesson, cmd = m.lesson.Update(msg)
 		}
 	case scFree:
+		if key.Matches(msg, g.Back) && m.panelPage > 0 {
+			m.panelPage = 0
+			return m, nil
+		}
 		if key.Matches(msg, g.Back) {
 			m.screen = scCatalog
 			if m.inLesson {

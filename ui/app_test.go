@@ -57,6 +57,7 @@ func TestEndToEnd(t *testing.T) {
 	waitFor("lesson complete")
 	tm.Send(tea.KeyPressMsg{Code: 'q', Text: "q"})
 	final := tm.FinalModel(t, teatest.WithFinalTimeout(5*time.Second)).(*App)
+	final.Wait(5 * time.Second)
 	for i, s := range final.lesson.states {
 		if !s.passed {
 			t.Errorf("step %d did not pass", i+1)

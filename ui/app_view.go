@@ -39,7 +39,7 @@ func (m *App) Render() string {
 	var body string
 	switch {
 	case m.showHelp:
-		body = lipgloss.Place(w, bh, lipgloss.Center, lipgloss.Center, helpView(st, m.keys, w, bh))
+		body = panels.FitBlock(lipgloss.Place(w, bh, lipgloss.Center, lipgloss.Center, helpView(st, m.keys, w, bh)), w, bh)
 	case m.screen == scCatalog:
 		body = m.catalog.View()
 	case m.screen == scLesson:
@@ -47,22 +47,28 @@ func (m *App) Render() string {
 	case m.screen == scFree:
 		body = m.withPanels(m.free.View, columnWidth(m.c), bh)
 	}
-	return m.header(w) + "\n" + panels.FitBlock(body, w, bh) + "\n" + m.footer(w)
+	// Every screen draws exactly w x bh; PadLines only guards the height.
+	return m.header(w) + "\n" + panels.PadLines(body, w, bh) + "\n" + m.footer(w)
 }
 
 // withPanels draws a screen beside the live panels when the terminal is
-// wide; when narrow, the screen alone, or the panels alone after v.
+// wide; when narrow, the screen alone, or the panels alone after v (and
+// the second half of them after v again: a short terminal cannot stack
+// all four).
 func (m *App) withPanels(screen func(w, h int) string, lw, h int) string {
 	w := m.width
 	if w < 120 {
-		if m.showPanels {
-			return m.live.View(w, h)
+		if m.panelPage > 0 {
+			return m.live.Page(w, h, m.panelPage-1)
 		}
 		return screen(w, h)
 	}
-	left := panels.FitBlock(screen(lw, h), lw, h)
+	// Both sides are exactly their size already: join them line by line
+	// rather than measure every line again (the costly part of a frame).
+	left := screen(lw, h)
 	right := m.live.View(w-lw-1, h)
-	return lipgloss.JoinHorizontal(lipgloss.Top, left, " ", right)
+	gap := strings.TrimSuffix(strings.Repeat(" \n", h), "\n")
+	return panels.JoinExact(h, left, gap, right)
 }
 
 func (m *App) header(w int) string {
@@ -114,7 +120,11 @@ func (m *App) footer(w int) string {
 		}
 		bs = append(bs, l.Tab, l.Retry, l.Skip, l.Freeze, l.Presenter, l.FreeLab)
 	case m.screen == scFree:
-		bs = []key.Binding{g.Help, g.Quit, g.Back, g.Freeze, g.Presenter}
+		bs = []key.Binding{g.Help, g.Quit, g.Back}
+		if m.width < 120 {
+			bs = append(bs, g.Panels)
+		}
+		bs = append(bs, g.Freeze, g.Presenter)
 	}
 	var parts []string
 	used := 0

@@ -92,3 +92,7 @@ type Lab interface {
 type Source interface {
 	Snapshot(ctx context.Context) (*panels.Snapshot, error)
 }
+
+// loadErrors is implemented by a Lab whose catalog had scenario files that
+// did not lint: the catalog says so rather than hide them silently.
+type loadErrors interface{ LoadErrors() []error }

@@ -35,3 +35,15 @@ func BenchmarkSnapshotToPanels(b *testing.B) {
 		m.live.SetSnapshot(s, nil)
 	}
 }
+
+// BenchmarkViewNewSnapshot draws the lesson and panels at 200x60 after
+// each new snapshot of 1000 sockets: the frame that follows a refresh.
+func BenchmarkViewNewSnapshot(b *testing.B) {
+	m, _ := newTestApp(b, 200, 60, Options{})
+	press(b, m, keyEnter, keyEnter)
+	s := panels.Sample(1000)
+	for b.Loop() {
+		m.live.SetSnapshot(s, nil)
+		_ = m.View()
+	}
+}

@@ -10,6 +10,7 @@ type GlobalKeys struct {
 	Presenter key.Binding
 	Freeze    key.Binding
 	FreeLab   key.Binding
+	Panels    key.Binding
 	Back      key.Binding
 }
 
@@ -25,7 +26,7 @@ type CatalogKeys struct {
 // LessonKeys act on a lesson. Nothing is typed there, so letters are keys.
 type LessonKeys struct {
 	Run, Next, Prev, Jump                       key.Binding
-	Retry, Skip, Restart                        key.Binding
+	Retry, Skip, Restart, Cancel                key.Binding
 	Tab, ScrollUp, ScrollDown, PageUp, PageDown key.Binding
 	Threads, Sockets, Panels                    key.Binding
 	Freeze, Presenter, FreeLab, Help, Quit      key.Binding
@@ -58,6 +59,7 @@ func DefaultKeyMap() KeyMap {
 			Presenter: b([]string{"f2"}, "F2", "presenter mode"),
 			Freeze:    b([]string{"f3"}, "F3", "freeze panels"),
 			FreeLab:   b([]string{"f4"}, "F4", "free lab"),
+			Panels:    b([]string{"f5"}, "F5", "panels / more"),
 			Back:      b([]string{"esc"}, "esc", "back"),
 		},
 		Catalog: CatalogKeys{
@@ -78,6 +80,7 @@ func DefaultKeyMap() KeyMap {
 			Retry:      b([]string{"r"}, "r", "retry"),
 			Skip:       b([]string{"s"}, "s", "skip failed cmd"),
 			Restart:    b([]string{"R"}, "R", "restart lesson"),
+			Cancel:     b([]string{"x"}, "x", "cancel a run"),
 			Tab:        b([]string{"tab"}, "tab", "lab/sh/go"),
 			ScrollUp:   b([]string{"up", "k"}, "↑/k", "scroll up"),
 			ScrollDown: b([]string{"down", "j"}, "↓/j", "scroll down"),
@@ -85,7 +88,7 @@ func DefaultKeyMap() KeyMap {
 			PageDown:   b([]string{"pgdown", "space"}, "pgdn", "page down"),
 			Threads:    b([]string{"t"}, "t", "expand threads"),
 			Sockets:    b([]string{"w"}, "w", "sockets: next"),
-			Panels:     b([]string{"v"}, "v", "show panels"),
+			Panels:     b([]string{"v"}, "v", "panels / more"),
 			Freeze:     b([]string{"f"}, "f", "freeze panels"),
 			Presenter:  b([]string{"P"}, "P", "presenter mode"),
 			FreeLab:    b([]string{"l"}, "l", "free lab"),

@@ -83,7 +83,7 @@ type Lesson struct {
 	lab      Lab
 	md       *markdown
 	progress *Progress
-	path     string // progress file
+	store    *store
 
 	sc        Scenario
 	step      int
@@ -101,8 +101,8 @@ type Lesson struct {
 
 // NewLesson opens sc at step start; the returned command rebuilds the lab
 // state of the steps before it.
-func NewLesson(c *common.Common, keys LessonKeys, lab Lab, md *markdown, p *Progress, path string, sc Scenario, start int) (Lesson, tea.Cmd) {
-	m := Lesson{c: c, keys: keys, lab: lab, md: md, progress: p, path: path, sc: sc}
+func NewLesson(c *common.Common, keys LessonKeys, lab Lab, md *markdown, p *Progress, st *store, sc Scenario, start int) (Lesson, tea.Cmd) {
+	m := Lesson{c: c, keys: keys, lab: lab, md: md, progress: p, store: st, sc: sc}
 	m.states = make([]stepState, len(sc.Steps))
 	for i, s := range sc.Steps {
 		m.states[i] = newStepState(s)
@@ -254,10 +254,8 @@ func (m *Lesson) finish() tea.Cmd {
 		m.status = common.SymFail + " a check failed — read the hint, then r to check again"
 	}
 	lp.Updated = time.Now()
-	return tea.Batch(saveProgress(m.progressPath(), m.progress.clone()), func() tea.Msg { return refreshMsg{} })
+	return tea.Batch(m.store.save(m.progress), func() tea.Msg { return refreshMsg{} })
 }
-
-func (m *Lesson) progressPath() string { return m.path }
 
 // Cancel stops a running step (the runner sees its context end).
 func (m *Lesson) Cancel() {
@@ -314,7 +312,7 @@ func (m Lesson) key(msg tea.KeyPressMsg) (Lesson, tea.Cmd) {
 	s := m.states[m.step]
 	last := len(m.sc.Steps) - 1
 	if m.running {
-		if msg.String() == "x" {
+		if key.Matches(msg, k.Cancel) {
 			m.Cancel()
 			m.status = "cancelling…"
 		}
@@ -373,7 +371,7 @@ func (m Lesson) key(msg tea.KeyPressMsg) (Lesson, tea.Cmd) {
 		for i, st := range m.sc.Steps {
 			m.states[i] = newStepState(st)
 		}
-		return m, tea.Batch(m.goTo(0), saveProgress(m.progressPath(), m.progress.clone()))
+		return m, tea.Batch(m.goTo(0), m.store.save(m.progress))
 	case key.Matches(msg, k.Tab):
 		m.tab = (m.tab + 1) % 3
 	case key.Matches(msg, k.ScrollUp):

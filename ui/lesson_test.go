@@ -1,11 +1,13 @@
 package ui
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
@@ -182,7 +184,7 @@ func TestFreeLab(t *testing.T) {
 func TestResize(t *testing.T) {
 	setups := map[string][]tea.KeyPressMsg{
 		"catalog": nil, "lesson": {keyEnter, keyEnter}, "free lab": {keyF4}, "help": {keyF1},
-		"panels": {keyEnter, keyText("v")}, "presenter": {keyEnter, keyF2},
+		"panels": {keyEnter, keyText("v")}, "panels page 2": {keyEnter, keyText("v"), keyText("v")}, "free lab panels": {keyF4, tea.KeyPressMsg{Code: tea.KeyF5}}, "presenter": {keyEnter, keyF2},
 	}
 	for name, keys := range setups {
 		m, _ := newTestApp(t, 80, 24, Options{})
@@ -200,5 +202,21 @@ func TestResize(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// brokenCatalog is a Lab whose catalog had a file that did not load.
+type brokenCatalog struct{ *fakeLab }
+
+func (brokenCatalog) LoadErrors() []error {
+	return []error{errors.New("extra/bad.md:3:1: front matter: missing id")}
+}
+
+func TestCatalogSaysWhichFilesDidNotLoad(t *testing.T) {
+	m := New(Options{Lab: brokenCatalog{&fakeLab{}}, Source: fakeSource{}, Interval: time.Hour})
+	m.Update(tea.WindowSizeMsg{Width: 100, Height: 24})
+	settle(t, m, m.Init())
+	if scr := plain(m); !strings.Contains(scr, "1 scenario file(s) did not load (nslab lint shows why): extra/bad.md:3:1") {
+		t.Errorf("no word of the broken file:\n%s", scr)
 	}
 }

@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"strings"
 
-	"charm.land/lipgloss/v2"
-
 	"github.com/nslab/nslab/ui/common"
 	"github.com/nslab/nslab/ui/panels"
 )
@@ -21,6 +19,18 @@ type Live struct {
 	topo   panels.Topology
 	snap   *panels.Snapshot
 	err    string
+
+	// The panels change only when their data or layout does: the last
+	// drawing is kept and reused until then (View runs after every message).
+	gen       int
+	cacheKey  liveKey
+	cacheView string
+}
+
+type liveKey struct {
+	gen, w, h, page int
+	frozen          bool
+	styles          *common.Styles
 }
 
 // NewLive returns the panels, empty until the first snapshot.
@@ -36,6 +46,7 @@ func NewLive(c *common.Common) Live {
 
 // SetStyles passes a new theme to every panel.
 func (m *Live) SetStyles(st *common.Styles) {
+	m.gen++
 	m.matrix.SetStyles(st)
 	m.socks.SetStyles(st)
 	m.stats.SetStyles(st)
@@ -44,6 +55,7 @@ func (m *Live) SetStyles(st *common.Styles) {
 
 // SetSnapshot feeds a snapshot to every panel: the snapshot-to-panel path.
 func (m *Live) SetSnapshot(s *panels.Snapshot, err error) {
+	m.gen++
 	if err != nil {
 		m.err = err.Error()
 		return
@@ -57,10 +69,10 @@ func (m *Live) SetSnapshot(s *panels.Snapshot, err error) {
 }
 
 // ToggleThreads expands the matrix to threads.
-func (m *Live) ToggleThreads() { m.matrix.ToggleThreads() }
+func (m *Live) ToggleThreads() { m.matrix.ToggleThreads(); m.gen++ }
 
 // NextProcess shows the next process in the sockets panel.
-func (m *Live) NextProcess() { m.socks.Next() }
+func (m *Live) NextProcess() { m.socks.Next(); m.gen++ }
 
 // Headline is the sockets panel's summary, for a one-line status.
 func (m Live) Headline() string { return m.socks.Headline() }
@@ -73,7 +85,20 @@ type panelBox struct {
 
 // View lays the panels out in w x h: a 2x2 grid when wide enough, else a
 // column; panels that do not fit are left out, most important first.
-func (m *Live) View(w, h int) string {
+func (m *Live) View(w, h int) string { return m.Page(w, h, 0) }
+
+// Page is View for narrow screens that page through the panels: page 0
+// starts with the matrix, page 1 with the sockets.
+func (m *Live) Page(w, h, page int) string {
+	k := liveKey{m.gen, w, h, page, m.c.Frozen, m.c.Styles}
+	if k == m.cacheKey && m.cacheView != "" {
+		return m.cacheView
+	}
+	m.cacheKey, m.cacheView = k, m.draw(w, h, page)
+	return m.cacheView
+}
+
+func (m *Live) draw(w, h, page int) string {
 	st := m.c.Styles
 	nprocs := 0
 	if m.snap != nil {
@@ -103,9 +128,12 @@ func (m *Live) View(w, h int) string {
 		h--
 	}
 	var out string
-	if w >= 150 && h >= 20 {
+	switch {
+	case w >= 150 && h >= 20:
 		out = m.grid(boxes, w, h)
-	} else {
+	case page > 0:
+		out = m.column(boxes[2:], w, h)
+	default:
 		out = m.column(boxes, w, h)
 	}
 	if errLine != "" {
@@ -134,14 +162,11 @@ func (m *Live) column(boxes []panelBox, w, h int) string {
 		}
 		parts = append(parts, m.frame(b, w, bh))
 		left -= bh
-		if bh == left+bh && left == 0 {
-			break
-		}
 	}
 	if len(parts) == 0 {
 		return panels.FitBlock(m.c.Styles.Subtle.Render(fmt.Sprintf("(%dx%d is too small for the panels)", w, h)), w, h)
 	}
-	return panels.FitBlock(strings.Join(parts, "\n"), w, h)
+	return panels.PadLines(strings.Join(parts, "\n"), w, h)
 }
 
 // grid puts matrix and stats on top, sockets and topology below.
@@ -150,7 +175,7 @@ func (m *Live) grid(boxes []panelBox, w, h int) string {
 	rw := w - lw
 	top := min(max(boxes[0].want, boxes[1].want)+2, h/2)
 	bot := h - top
-	row1 := lipgloss.JoinHorizontal(lipgloss.Top, m.frame(boxes[0], lw, top), m.frame(boxes[1], rw, top))
-	row2 := lipgloss.JoinHorizontal(lipgloss.Top, m.frame(boxes[2], lw, bot), m.frame(boxes[3], rw, bot))
+	row1 := panels.JoinExact(top, m.frame(boxes[0], lw, top), m.frame(boxes[1], rw, top))
+	row2 := panels.JoinExact(bot, m.frame(boxes[2], lw, bot), m.frame(boxes[3], rw, bot))
 	return row1 + "\n" + row2
 }

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
@@ -116,26 +117,73 @@ func loadProgress(path string) tea.Cmd {
 	}
 }
 
-// saveProgress writes p atomically (temp file + rename).
-func saveProgress(path string, p Progress) tea.Cmd {
-	if path == "" {
+// store saves progress from commands. Saves run on their own goroutines
+// and may finish in any order, so each carries a sequence number and an
+// older one never overwrites a newer one; Wait lets the program's owner
+// flush them before exiting.
+type store struct {
+	path    string
+	mu      sync.Mutex // one write at a time
+	wg      sync.WaitGroup
+	seq     uint64 // last save asked for (Update's goroutine only)
+	written uint64 // last save written (under mu)
+}
+
+// save returns a command writing a copy of p atomically (temp file +
+// rename), or nil when progress is not kept.
+func (s *store) save(p *Progress) tea.Cmd {
+	if s == nil || s.path == "" {
 		return nil
 	}
+	s.seq++
+	seq, snap := s.seq, p.clone()
+	s.wg.Add(1)
 	return func() tea.Msg {
-		data, err := json.MarshalIndent(p, "", "  ")
-		if err != nil {
+		defer s.wg.Done()
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if seq < s.written {
+			return progressSavedMsg{}
+		}
+		if err := writeProgress(s.path, snap); err != nil {
 			return progressSavedMsg{err}
 		}
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			return progressSavedMsg{fmt.Errorf("save progress: %w", err)}
-		}
-		tmp := path + ".tmp"
-		if err := os.WriteFile(tmp, data, 0o644); err != nil {
-			return progressSavedMsg{fmt.Errorf("save progress: %w", err)}
-		}
-		if err := os.Rename(tmp, path); err != nil {
-			return progressSavedMsg{fmt.Errorf("save progress: %w", err)}
-		}
+		s.written = seq
 		return progressSavedMsg{}
 	}
+}
+
+// wait waits up to d for the saves already started.
+func (s *store) wait(d time.Duration) {
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(d):
+	}
+}
+
+func writeProgress(path string, p Progress) error {
+	data, err := json.MarshalIndent(p, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("save progress: %w", err)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".progress-*")
+	if err != nil {
+		return fmt.Errorf("save progress: %w", err)
+	}
+	_, werr := tmp.Write(data)
+	cerr := tmp.Close()
+	if err := errors.Join(werr, cerr); err != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("save progress: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("save progress: %w", err)
+	}
+	return nil
 }

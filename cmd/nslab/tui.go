@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/spf13/cobra"
@@ -46,13 +47,15 @@ func runTUI(cmd *cobra.Command, _ []string) (err error) {
 	}()
 	runner := backend.NewLab(sess, scenarioDirs...)
 	defer runner.Close()
-	p := tea.NewProgram(ui.New(ui.Options{
+	app := ui.New(ui.Options{
 		Lab:          runner,
 		Source:       &backend.Source{Session: sess, Watch: runner.Watched},
 		ProgressPath: ui.DefaultProgressPath(),
 		Presenter:    presenter,
 		Open:         open,
-	}))
+	})
+	defer app.Wait(2 * time.Second)           // the last progress save
+	p := tea.NewProgram(app, tea.WithFPS(30)) // typing stays smooth; half the idle wakeups of the default 60
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)

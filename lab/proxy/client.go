@@ -74,6 +74,23 @@ func (c *Client) Stats() (Stats, error) {
 	return s, err
 }
 
+// Routes lists the proxy's routes.
+func (c *Client) Routes() ([]Route, error) {
+	var out []Route
+	err := c.send(http.MethodGet, "/routes", nil, nil, &out)
+	return out, err
+}
+
+// AddRoute binds a route while the proxy runs (see Proxy.AddRoute).
+func (c *Client) AddRoute(r Route) error {
+	return c.send(http.MethodPost, "/routes", nil, r, nil)
+}
+
+// RemoveRoute closes the named routes' listeners and connections.
+func (c *Client) RemoveRoute(names ...string) error {
+	return c.send(http.MethodDelete, "/routes", names, nil, nil)
+}
+
 // Resync rebinds tenants whose namespace was deleted and recreated.
 func (c *Client) Resync() error { return c.do(http.MethodPost, "/resync", nil, nil) }
 
@@ -87,6 +104,20 @@ func (c *Client) Close() error {
 }
 
 func (c *Client) do(method, path string, names []string, out any) error {
+	return c.send(method, path, names, nil, out)
+}
+
+// send makes one control request: names as ?name=, body (if not nil) as
+// JSON, the answer decoded into out (if not nil).
+func (c *Client) send(method, path string, names []string, body, out any) error {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return err
+		}
+		rd = bytes.NewReader(b)
+	}
 	q := url.Values{}
 	for _, n := range names {
 		q.Add("name", n)
@@ -95,7 +126,7 @@ func (c *Client) do(method, path string, names []string, out any) error {
 	if len(q) > 0 {
 		u += "?" + q.Encode()
 	}
-	req, err := http.NewRequest(method, u, nil)
+	req, err := http.NewRequest(method, u, rd)
 	if err != nil {
 		return err
 	}
@@ -104,15 +135,15 @@ func (c *Client) do(method, path string, names []string, out any) error {
 		return err
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
+	answer, err := io.ReadAll(resp.Body)
 	if err != nil {
 		return err
 	}
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("%s %s: %s", method, path, bytes.TrimSpace(body))
+		return fmt.Errorf("%s %s: %s", method, path, bytes.TrimSpace(answer))
 	}
 	if out != nil {
-		return json.Unmarshal(body, out)
+		return json.Unmarshal(answer, out)
 	}
 	return nil
 }

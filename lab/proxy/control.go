@@ -2,6 +2,8 @@ package proxy
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
 	"net/http"
 )
 
@@ -12,6 +14,9 @@ type controlled interface {
 	Tenants() []string
 	Resync() error
 	Stats() Stats
+	Routes() []Route
+	AddRoute(Route) error
+	RemoveRoute(name string) error
 }
 
 // controlHandler serves the control API Client speaks. stop is called once
@@ -33,6 +38,22 @@ func controlHandler(p controlled, stop func()) http.Handler {
 	})
 	mux.HandleFunc("DELETE /tenants", func(w http.ResponseWriter, r *http.Request) {
 		reply(w, "ok", p.RemoveTenant(r.URL.Query()["name"]...))
+	})
+	mux.HandleFunc("GET /routes", func(w http.ResponseWriter, r *http.Request) { reply(w, p.Routes(), nil) })
+	mux.HandleFunc("POST /routes", func(w http.ResponseWriter, r *http.Request) {
+		var rt Route
+		if err := json.NewDecoder(r.Body).Decode(&rt); err != nil {
+			reply(w, nil, fmt.Errorf("route: %w", err))
+			return
+		}
+		reply(w, "ok", p.AddRoute(rt))
+	})
+	mux.HandleFunc("DELETE /routes", func(w http.ResponseWriter, r *http.Request) {
+		var errs []error
+		for _, n := range r.URL.Query()["name"] {
+			errs = append(errs, p.RemoveRoute(n))
+		}
+		reply(w, "ok", errors.Join(errs...))
 	})
 	mux.HandleFunc("POST /resync", func(w http.ResponseWriter, r *http.Request) { reply(w, "ok", p.Resync()) })
 	mux.HandleFunc("POST /stop", func(w http.ResponseWriter, r *http.Request) {

@@ -4,6 +4,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -147,6 +148,26 @@ func TestWorkerIsControlledOverItsSocket(t *testing.T) {
 	}
 	if got := hello(t, w.nss[w.names[1]], "127.0.0.1:8080"); got != w.names[1] {
 		t.Errorf("added tenant answered %q", got)
+	}
+	// Routes over the socket too: add one, reach it, list it, remove it.
+	if err := c.AddRoute(route("alt", "{tenant}/tcp/127.0.0.1:8081", "{tenant}/tcp/10.0.0.1:9000")); err != nil {
+		t.Fatal(err)
+	}
+	if got := hello(t, w.nss[w.names[1]], "127.0.0.1:8081"); got != w.names[1] {
+		t.Errorf("route added over the socket answered %q", got)
+	}
+	if rs, err := c.Routes(); err != nil || len(rs) != 3 || rs[2].Name != "alt" || rs[2].Listen.Addr.Port() != 8081 {
+		t.Errorf("Routes() = %+v, %v; want web, dns, alt", rs, err)
+	}
+	if err := c.AddRoute(route("bad", "{tenant}/tcp/127.0.0.1:8082", "{tenant}/udp/10.0.0.1:9000")); err == nil || !strings.Contains(err.Error(), "cannot carry") {
+		t.Errorf("a tcp-to-udp route over the socket: %v, want the route's error", err)
+	}
+	if err := c.RemoveRoute("alt"); err != nil {
+		t.Fatal(err)
+	}
+	if c2, err := lab.DialIn(w.nss[w.names[1]], "tcp", "127.0.0.1:8081", time.Second); err == nil {
+		c2.Close()
+		t.Errorf("a removed route still accepts connections")
 	}
 	st, err := c.Stats()
 	if err != nil {

@@ -32,6 +32,7 @@ type Proxy struct {
 	places   map[string]*staticPlace // namespaces named in routes, by name
 	fronts   map[string]*httpFront   // http routes, by name
 	ctrs     map[string]*counters    // by route + tenant
+	routes   []Route                 // the live routes; replaced, never changed in place (under mu)
 	keys     map[ListenerKey]*listener
 	closed   bool
 	stop     chan struct{}
@@ -90,6 +91,7 @@ func newProxy(cfg Config, here, hostPath string) (*Proxy, error) {
 		tenants: map[string]*tenant{}, places: map[string]*staticPlace{},
 		fronts: map[string]*httpFront{}, ctrs: map[string]*counters{},
 		keys: map[ListenerKey]*listener{}, stop: make(chan struct{}),
+		routes: cfg.Routes,
 	}
 	perTenant := 0
 	for _, r := range cfg.Routes {
@@ -168,7 +170,7 @@ func (p *Proxy) newPlace(ns *lab.Netns, tenant bool) (place, error) {
 func (p *Proxy) startStatic() error {
 	t := &tenant{name: ""}
 	byNs := map[string][]Route{}
-	for _, r := range p.cfg.Routes {
+	for _, r := range p.routeList() {
 		if r.PerTenant() {
 			continue
 		}
@@ -343,7 +345,7 @@ func (p *Proxy) AddTenant(names ...string) error {
 		}
 	}
 	if len(names) > 64 {
-		if _, err := lab.ReserveFDs(4 * len(names) * max(1, len(p.cfg.Routes))); err != nil {
+		if _, err := lab.ReserveFDs(4 * len(names) * max(1, len(p.routeList()))); err != nil {
 			p.log.Warn("could not reserve file descriptors up front", "err", err)
 		}
 	}
@@ -374,7 +376,7 @@ func (p *Proxy) AddTenant(names ...string) error {
 // cost of one switch per tenant. Tenants already bound go the single way.
 func (p *Proxy) addTenantsShared(names []string) error {
 	var routes []Route
-	for _, r := range p.cfg.Routes {
+	for _, r := range p.routeList() {
 		if r.PerTenant() {
 			routes = append(routes, r)
 		}
@@ -448,7 +450,7 @@ func (p *Proxy) openTenant(name string) (*tenant, error) {
 	} else {
 		t.ino, _ = p.inodeOf("")
 	}
-	for _, r := range p.cfg.Routes {
+	for _, r := range p.routeList() {
 		if r.PerTenant() || r.Target.PerTenant() {
 			t.routes = append(t.routes, r.Name)
 		}
@@ -509,7 +511,7 @@ func (p *Proxy) bindTenant(name string) (*tenant, error) {
 		return nil, err
 	}
 	var routes []Route
-	for _, r := range p.cfg.Routes {
+	for _, r := range p.routeList() {
 		if r.PerTenant() {
 			routes = append(routes, r)
 		}

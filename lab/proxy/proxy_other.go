@@ -42,6 +42,10 @@ func (p *Proxy) Resync() error                { return unsupported() }
 func (p *Proxy) Listeners() []Listener        { return nil }
 func (p *Proxy) Stats() Stats                 { return Stats{} }
 func (p *Proxy) Close() error                 { return nil }
+func (p *Proxy) Start(context.Context) error  { return unsupported() }
+func (p *Proxy) AddRoute(Route) error         { return unsupported() }
+func (p *Proxy) RemoveRoute(string) error     { return unsupported() }
+func (p *Proxy) Routes() []Route              { return nil }
 func Run(context.Context, Config) error       { return unsupported() }
 func StartWorker(*lab.Session, string, Config) (*Client, *lab.Proc, error) {
 	return nil, nil, unsupported()

@@ -3,6 +3,7 @@ package backend
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"sync"
@@ -141,6 +142,11 @@ func (l *Lab) RunStep(ctx context.Context, id string, step, from int, events cha
 	}
 	for i, c := range st.Check {
 		events <- ui.Event{Kind: ui.CheckStarted, Index: i}
+		if w := c.Within(); w > 0 {
+			// A hands-on check: it polls until the kernel shows what the
+			// learner did in a second terminal; the panels keep updating.
+			events <- ui.Event{Kind: ui.CheckWaiting, Index: i, Detail: fmt.Sprintf("waiting up to %s for it to hold", w)}
+		}
 		res := l.run.Exec(ctx, c)
 		detail := res.Output
 		if res.Err != nil {

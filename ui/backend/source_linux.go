@@ -4,31 +4,44 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"slices"
-	"syscall"
+	"strings"
 	"time"
 
 	"github.com/nslab/nslab/lab"
+	"github.com/nslab/nslab/lab/probe"
 	"github.com/nslab/nslab/ui/panels"
 )
 
-// Snapshot reads every watched process and the lab's topology.
+// Snapshot reads every watched process and the lab's topology. Names come
+// from lab/probe (host, /run/netns, the labels of spawned children, else
+// the lowest PID in the namespace), loaded once per snapshot.
 func (s *Source) Snapshot(ctx context.Context) (*panels.Snapshot, error) {
 	snap := &panels.Snapshot{Taken: time.Now(), Names: map[panels.NSKey]string{}}
+	names := probe.LoadNames()
 	init, err := readNS(1)
 	if err != nil {
-		// Some sandboxes hide PID 1's namespaces even from root; the ones
-		// nslab started in are the next best "host".
-		if init, err = readNS(os.Getpid()); err != nil {
-			snap.Err = fmt.Sprintf("cannot read PID 1's namespaces: %v", err)
+		// Some sandboxes hide PID 1's namespaces even from root: kernel
+		// threads (kthreadd) are in the initial ones too, and failing that
+		// the namespaces nslab started in are the next best "host".
+		if init, err = kthreaddNS(); err != nil {
+			if init, err = readNS(os.Getpid()); err != nil {
+				snap.Err = fmt.Sprintf("cannot read PID 1's namespaces: %v", err)
+			}
 		}
 	}
 	snap.Init = init
-	for t, ino := range init {
-		snap.Names[panels.NSKey{Type: t, Ino: ino}] = "host"
+	name := func(t string, ino uint64) {
+		k := panels.NSKey{Type: t, Ino: ino}
+		if _, ok := snap.Names[k]; ok || ino == 0 {
+			return
+		}
+		if init[t] == ino {
+			snap.Names[k] = "host"
+			return
+		}
+		snap.Names[k] = names.Name(t, ino)
 	}
-	nameNetns(snap)
 	for _, w := range s.watched() {
 		if ctx.Err() != nil {
 			return snap, ctx.Err()
@@ -37,10 +50,13 @@ func (s *Source) Snapshot(ctx context.Context) (*panels.Snapshot, error) {
 		p.Label = w.Label
 		snap.Procs = append(snap.Procs, p)
 		for t, ino := range p.NS {
-			k := panels.NSKey{Type: t, Ino: ino}
-			if _, ok := snap.Names[k]; !ok && w.Label != "self" {
-				snap.Names[k] = w.Label
-			}
+			name(t, ino)
+		}
+		for _, th := range p.Threads {
+			name("net", th.NetNS)
+		}
+		for _, so := range p.Sockets {
+			name("net", so.NetNS)
 		}
 	}
 	if s.Session != nil {
@@ -61,23 +77,6 @@ func (s *Source) watched() []Watched {
 		}
 	}
 	return out
-}
-
-// nameNetns names the inodes of /run/netns/* after their files.
-func nameNetns(snap *panels.Snapshot) {
-	ents, err := os.ReadDir(lab.NetnsDir)
-	if err != nil {
-		return
-	}
-	for _, e := range ents {
-		var st syscall.Stat_t
-		if syscall.Stat(filepath.Join(lab.NetnsDir, e.Name()), &st) == nil {
-			k := panels.NSKey{Type: "net", Ino: st.Ino}
-			if _, ok := snap.Names[k]; !ok {
-				snap.Names[k] = e.Name()
-			}
-		}
-	}
 }
 
 // topology lists the host's lab links and every lab namespace's links.
@@ -133,4 +132,13 @@ func (s *Source) topology() []panels.Netns {
 
 func link(l lab.LinkInfo) panels.Link {
 	return panels.Link{Name: l.Name, Type: l.Type, Up: l.Up, Master: l.Master, Addrs: l.Addrs, Index: l.Index, PeerIdx: l.PeerIdx}
+}
+
+// kthreaddNS reads PID 2's namespaces if PID 2 is kthreadd.
+func kthreaddNS() (map[string]uint64, error) {
+	comm, err := os.ReadFile("/proc/2/comm")
+	if err != nil || strings.TrimSpace(string(comm)) != "kthreadd" {
+		return nil, fmt.Errorf("PID 2 is not kthreadd")
+	}
+	return readNS(2)
 }

@@ -82,3 +82,43 @@ func Frame(style lipgloss.Style, titleStyle lipgloss.Style, title, body string, 
 	b.WriteString(paint.Render(bd.BottomLeft + strings.Repeat(bd.Bottom, w-2) + bd.BottomRight))
 	return b.String()
 }
+
+// PadLines makes block exactly h lines high, adding blank lines of width w
+// or dropping extra ones. Unlike FitBlock it trusts the lines' widths: use
+// it on blocks that are already w wide (Frame's, FitBlock's), where
+// measuring every line again would cost more than drawing them.
+func PadLines(block string, w, h int) string {
+	n := strings.Count(block, "\n") + 1
+	if n > h {
+		i := 0
+		for k := 0; k < h; k++ {
+			i += strings.IndexByte(block[i:], '\n') + 1
+		}
+		return block[:i-1]
+	}
+	if n == h {
+		return block
+	}
+	return block + strings.Repeat("\n"+strings.Repeat(" ", w), h-n)
+}
+
+// JoinExact puts blocks side by side, line by line. Each block must be
+// exactly its width wide and h lines high (Frame, FitBlock, PadLines).
+func JoinExact(h int, blocks ...string) string {
+	rows := make([][]string, len(blocks))
+	for i, b := range blocks {
+		rows[i] = strings.SplitN(b, "\n", h)
+	}
+	var out strings.Builder
+	for y := 0; y < h; y++ {
+		if y > 0 {
+			out.WriteByte('\n')
+		}
+		for _, r := range rows {
+			if y < len(r) {
+				out.WriteString(r[y])
+			}
+		}
+	}
+	return out.String()
+}

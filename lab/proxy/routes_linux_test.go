@@ -1,0 +1,112 @@
+package proxy_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/nslab/nslab/lab"
+	"github.com/nslab/nslab/lab/proxy"
+)
+
+// Routes come and go while the proxy runs: a per-tenant route is bound in
+// every tenant (and in tenants added later), a host route once; removing a
+// route closes its sockets and forgets its counters; the rest keep serving.
+func TestAddAndRemoveRoutesWhileRunning(t *testing.T) {
+	for _, st := range []proxy.Strategy{proxy.Shared, proxy.ThreadPerNamespace, proxy.BlockingAccept} {
+		t.Run(string(st), func(t *testing.T) { testAddAndRemoveRoutes(t, st) })
+	}
+	// process-per-namespace children carry the routes they started with.
+	p := mustNew(t, proxy.Config{Name: "routes-ppn", Strategy: proxy.ProcessPerNamespace, Routes: tenantRoutes(), Rescan: -1})
+	if err := p.AddRoute(route("alt", "{tenant}/tcp/127.0.0.1:8081", "{tenant}/tcp/10.0.0.1:9000")); !errors.Is(err, lab.ErrUnsupported) {
+		t.Errorf("process-per-namespace AddRoute of a tenant route: %v, want ErrUnsupported", err)
+	}
+}
+
+func testAddAndRemoveRoutes(t *testing.T, st proxy.Strategy) {
+	w := newWorld(t, 3, true)
+	p := mustNew(t, proxy.Config{
+		Name:     "routes",
+		Strategy: st,
+		Routes:   []proxy.Route{route("web", "{tenant}/tcp/127.0.0.1:8080", "{tenant}/tcp/10.0.0.1:9000")},
+		Tenants:  w.names[:2],
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if err := p.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.AddRoute(route("alt", "{tenant}/tcp/127.0.0.1:8081", "{tenant}/tcp/10.0.0.1:9000")); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.AddRoute(route("pin", "host/tcp/127.0.0.1:0", w.names[2]+"/tcp/10.0.0.1:9000")); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.AddRoute(route("alt", "{tenant}/tcp/127.0.0.1:8082", "{tenant}/tcp/10.0.0.1:9000")); !errors.Is(err, lab.ErrExists) {
+		t.Errorf("a second route named alt: %v, want ErrExists", err)
+	}
+	// A route that cannot bind (8080 is web's in every tenant) is not kept.
+	if err := p.AddRoute(route("clash", "{tenant}/tcp/127.0.0.1:8080", "{tenant}/tcp/10.0.0.1:9000")); err == nil {
+		t.Error("a route on web's address bound")
+	}
+	if err := p.AddTenant(w.names[2]); err != nil { // gets web and alt
+		t.Fatal(err)
+	}
+	for _, name := range w.names {
+		for _, port := range []string{"8080", "8081"} {
+			if got := hello(t, w.nss[name], "127.0.0.1:"+port); got != name {
+				t.Errorf("tcp 127.0.0.1:%s in %s answered %q", port, name, got)
+			}
+		}
+	}
+	var pin string
+	for _, l := range p.Listeners() {
+		if l.Route == "clash" {
+			t.Errorf("the failed route left a listener: %+v", l)
+		}
+		if l.Route == "pin" {
+			pin = l.Addr
+		}
+	}
+	if got := hello(t, nil, pin); got != w.names[2] {
+		t.Errorf("the added host route reached %q, want %q", got, w.names[2])
+	}
+	if n := len(p.Listeners()); n != 3*2+1 {
+		t.Errorf("%d listeners, want 7 (web and alt in 3 tenants, pin)", n)
+	}
+
+	if err := p.RemoveRoute("alt"); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.RemoveRoute("alt"); !errors.Is(err, lab.ErrNotFound) {
+		t.Errorf("removing alt twice: %v, want ErrNotFound", err)
+	}
+	for _, name := range w.names {
+		if c, err := lab.DialIn(w.nss[name], "tcp", "127.0.0.1:8081", time.Second); err == nil {
+			c.Close()
+			t.Errorf("127.0.0.1:8081 in %s still accepts after RemoveRoute", name)
+		}
+		if got := hello(t, w.nss[name], "127.0.0.1:8080"); got != name {
+			t.Errorf("web in %s answered %q after alt was removed", name, got)
+		}
+	}
+	for _, r := range p.Stats().Routes {
+		if r.Route == "alt" {
+			t.Errorf("alt's counters outlived it: %+v", r)
+		}
+	}
+
+	// Start tied the proxy to ctx: cancelling it closes everything.
+	cancel()
+	deadline := time.Now().Add(5 * time.Second)
+	for len(p.Listeners()) > 0 || len(p.Tenants()) > 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("cancelling Start's context left %d listeners", len(p.Listeners()))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := p.AddRoute(route("late", "host/tcp/127.0.0.1:0", w.names[0]+"/tcp/10.0.0.1:9000")); err == nil {
+		t.Error("AddRoute after the context ended bound a route")
+	}
+}
