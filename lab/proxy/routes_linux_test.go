@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
+
 	"github.com/nslab/nslab/lab"
 	"github.com/nslab/nslab/lab/proxy"
 )
@@ -26,6 +28,7 @@ func TestAddAndRemoveRoutesWhileRunning(t *testing.T) {
 
 func testAddAndRemoveRoutes(t *testing.T, st proxy.Strategy) {
 	w := newWorld(t, 3, true)
+	before := goleak.IgnoreCurrent()
 	p := mustNew(t, proxy.Config{
 		Name:     "routes",
 		Strategy: st,
@@ -109,4 +112,6 @@ func testAddAndRemoveRoutes(t *testing.T, st proxy.Strategy) {
 	if err := p.AddRoute(route("late", "host/tcp/127.0.0.1:0", w.names[0]+"/tcp/10.0.0.1:9000")); err == nil {
 		t.Error("AddRoute after the context ended bound a route")
 	}
+	// The Close the context started may still be finishing: goleak retries.
+	goleak.VerifyNone(t, before)
 }
