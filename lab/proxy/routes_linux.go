@@ -76,11 +76,16 @@ func (p *Proxy) AddRoute(r Route) error {
 	}
 	// Publish first so a tenant added meanwhile binds it too; undone on error.
 	p.routes = append(slices.Clip(p.routes), r)
-	var ts []*tenant
+	type bound struct {
+		t   *tenant
+		pl  place
+		ino uint64
+	}
+	var ts []bound // read under mu: unbind clears t.pl
 	if r.PerTenant() {
 		for _, t := range p.tenants {
 			if t.ns != nil && t.pl != nil {
-				ts = append(ts, t)
+				ts = append(ts, bound{t, t.pl, t.ino})
 			}
 		}
 	}
@@ -88,6 +93,7 @@ func (p *Proxy) AddRoute(r Route) error {
 	p.mu.Unlock()
 
 	var added []*listener
+	perT := map[*tenant][]*listener{}
 	var err error
 	if !r.PerTenant() {
 		var pl place
@@ -98,10 +104,11 @@ func (p *Proxy) AddRoute(r Route) error {
 			}
 		}
 	} else {
-		for _, t := range ts {
+		for _, b := range ts {
 			var lns []*listener
-			lns, err = p.bindRoutes(t, t.pl, t.ino, []Route{r})
+			lns, err = p.bindRoutes(b.t, b.pl, b.ino, []Route{r})
 			added = append(added, lns...)
+			perT[b.t] = lns
 			if err != nil {
 				break
 			}
@@ -115,17 +122,29 @@ func (p *Proxy) AddRoute(r Route) error {
 		return err
 	}
 	p.mu.Lock()
+	if p.closed { // Close ran meanwhile and has not seen these listeners
+		p.mu.Unlock()
+		for _, ln := range added {
+			ln.close()
+		}
+		return errors.New("proxy is closed")
+	}
 	if !r.PerTenant() {
 		static.lns = append(static.lns, added...)
-	} else {
-		for _, ln := range added {
-			if t := p.tenants[ln.tenant]; t != nil {
-				t.lns = append(t.lns, ln)
-				t.routes = append(t.routes, r.Name)
-			}
+	}
+	var stale []*listener
+	for t, lns := range perT {
+		if p.tenants[t.name] != t { // removed or rebound meanwhile
+			stale = append(stale, lns...)
+			continue
 		}
+		t.lns = append(t.lns, lns...)
+		t.routes = append(t.routes, r.Name)
 	}
 	p.mu.Unlock()
+	for _, ln := range stale {
+		ln.close()
+	}
 	p.log.Info("route added", "route", r.Name, "listen", r.Listen, "target", r.Target, "listeners", len(added))
 	return nil
 }
