@@ -60,6 +60,8 @@ func (p *Proxy) AddRoute(r Route) error {
 		return fmt.Errorf("route %s: per-tenant routes of a process-per-namespace proxy are set when it starts: %w", r.Name, lab.ErrUnsupported)
 	}
 	r.Mode = Forward
+	p.chg.Lock() // no tenant is bound or removed meanwhile
+	defer p.chg.Unlock()
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
@@ -152,6 +154,8 @@ func (p *Proxy) AddRoute(r Route) error {
 // RemoveRoute closes every listener of the named route (and the
 // connections they carry) and forgets the route and its counters.
 func (p *Proxy) RemoveRoute(name string) error {
+	p.chg.Lock()
+	defer p.chg.Unlock()
 	p.mu.Lock()
 	if !slices.ContainsFunc(p.routes, func(r Route) bool { return r.Name == name }) {
 		p.mu.Unlock()
