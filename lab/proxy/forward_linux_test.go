@@ -18,7 +18,7 @@ func TestUDPSessionEndsAfterIdle(t *testing.T) {
 	p := mustNew(t, proxy.Config{
 		Name:    "udp-idle",
 		Routes:  []proxy.Route{route("dns", "{tenant}/udp/127.0.0.1:8080", "{tenant}/udp/10.0.0.1:9000")},
-		Tenants: w.names, UDPIdle: 200 * time.Millisecond, Rescan: -1,
+		Tenants: w.names, UDPIdle: 500 * time.Millisecond, Rescan: -1,
 	})
 	c, err := lab.DialIn(w.nss[name], "udp", "127.0.0.1:8080", time.Second)
 	if err != nil {
@@ -46,11 +46,13 @@ func TestUDPSessionEndsAfterIdle(t *testing.T) {
 		t.Fatalf("after two datagrams: %d sessions, %d active; want 1 and 1", st.Conns, st.Active)
 	}
 	if !waitFor(func() bool { return p.Stats().Total().Active == 0 }) {
-		t.Fatalf("the session is still active %v after its last datagram (UDPIdle 200ms)", 5*time.Second)
+		t.Fatalf("the session is still active 5s after its last datagram (UDPIdle 500ms)")
 	}
 	ask("c")
-	if st := p.Stats().Total(); st.Conns != 2 || st.Active != 1 {
-		t.Errorf("after idling out and asking again: %d sessions, %d active; want 2 and 1", st.Conns, st.Active)
+	// A new session; under load a retry may outlive one more idle period,
+	// so at least 2, and never more than one open.
+	if st := p.Stats().Total(); st.Conns < 2 || st.Active != 1 {
+		t.Errorf("after idling out and asking again: %d sessions, %d active; want at least 2 and 1", st.Conns, st.Active)
 	}
 }
 

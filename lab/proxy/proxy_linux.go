@@ -26,14 +26,19 @@ type Proxy struct {
 	here string // process-per-namespace child: the tenant it was started in
 	host string // child: path of the parent's namespace ("host")
 
-	mu       sync.Mutex
-	tenants  map[string]*tenant
-	static   *tenant                 // routes that are not per tenant
-	places   map[string]*staticPlace // namespaces named in routes, by name
-	fronts   map[string]*httpFront   // http routes, by name
-	ctrs     map[string]*counters    // by route + tenant
-	routes   []Route                 // the live routes; replaced, never changed in place (under mu)
-	keys     map[ListenerKey]*listener
+	mu      sync.Mutex
+	tenants map[string]*tenant
+	static  *tenant                 // routes that are not per tenant
+	places  map[string]*staticPlace // namespaces named in routes, by name
+	fronts  map[string]*httpFront   // http routes, by name
+	ctrs    map[string]*counters    // by route + tenant
+	routes  []Route                 // the live routes; replaced, never changed in place (under mu)
+	keys    map[ListenerKey]*listener
+	// chg orders changes that must not interleave: route changes and
+	// tenant removals hold it (Lock); binding and registering a tenant
+	// holds it shared (RLock), so a tenant is bound with the route list of
+	// one moment and is never closed while a route is added to it.
+	chg      sync.RWMutex
 	closed   bool
 	stop     chan struct{}
 	bg       sync.WaitGroup
@@ -375,14 +380,8 @@ func (p *Proxy) AddTenant(names ...string) error {
 // visits each namespace in turn (lab.BindEach), in batches: a third of the
 // cost of one switch per tenant. Tenants already bound go the single way.
 func (p *Proxy) addTenantsShared(names []string) error {
-	var routes []Route
-	for _, r := range p.routeList() {
-		if r.PerTenant() {
-			routes = append(routes, r)
-		}
-	}
 	var errs []error
-	var fresh []*tenant
+	var news []string
 	for _, name := range names {
 		p.mu.Lock()
 		old, closed := p.tenants[name], p.closed
@@ -394,6 +393,18 @@ func (p *Proxy) addTenantsShared(names []string) error {
 			errs = append(errs, p.addTenant(name))
 			continue
 		}
+		news = append(news, name)
+	}
+	p.chg.RLock()
+	defer p.chg.RUnlock()
+	var routes []Route
+	for _, r := range p.routeList() {
+		if r.PerTenant() {
+			routes = append(routes, r)
+		}
+	}
+	var fresh []*tenant
+	for _, name := range news {
 		t, err := p.openTenant(name)
 		if err != nil {
 			errs = append(errs, err)
@@ -475,11 +486,12 @@ func (p *Proxy) register(t *tenant) error {
 		return nil
 	}
 	p.tenants[t.name] = t
+	nl := len(t.lns)
 	p.mu.Unlock()
 	for _, f := range p.frontList() {
 		f.add(t)
 	}
-	p.log.Debug("tenant added", "tenant", t.name, "netns", t.ino, "listeners", len(t.lns))
+	p.log.Debug("tenant added", "tenant", t.name, "netns", t.ino, "listeners", nl)
 	return nil
 }
 
@@ -497,6 +509,8 @@ func (p *Proxy) addTenant(name string) error {
 		}
 		p.removeTenant(name) // recreated (or gone): rebind from scratch
 	}
+	p.chg.RLock()
+	defer p.chg.RUnlock()
 	t, err := p.bindTenant(name)
 	if err != nil {
 		return err
@@ -546,6 +560,8 @@ func (p *Proxy) RemoveTenant(names ...string) error {
 }
 
 func (p *Proxy) removeTenant(name string) bool {
+	p.chg.Lock()
+	defer p.chg.Unlock()
 	p.mu.Lock()
 	t := p.tenants[name]
 	delete(p.tenants, name)
@@ -615,15 +631,20 @@ func (p *Proxy) Resync() error {
 		switch {
 		case err != nil && t.ns != nil: // gone: let it go
 			p.log.Warn("tenant namespace is gone; closing its sockets", "tenant", t.name)
+			p.chg.Lock()
 			p.mu.Lock()
-			if p.tenants[t.name] == t {
+			mine := p.tenants[t.name] == t
+			if mine {
 				p.tenants[t.name] = &tenant{name: t.name}
 			}
 			p.mu.Unlock()
-			for _, f := range p.frontList() {
-				f.remove(t)
+			if mine { // else removed or rebound meanwhile, by someone who unbinds it
+				for _, f := range p.frontList() {
+					f.remove(t)
+				}
+				p.unbind(t)
 			}
-			p.unbind(t)
+			p.chg.Unlock()
 		case err == nil && ino != t.ino:
 			p.log.Info("tenant namespace was recreated; rebinding", "tenant", t.name, "old", t.ino, "new", ino)
 			if err := p.addTenant(t.name); err != nil {
@@ -771,6 +792,8 @@ func (p *Proxy) Close() error {
 	p.places = map[string]*staticPlace{}
 	p.mu.Unlock()
 	p.bg.Wait()
+	p.chg.Lock() // a route being added finishes first, then sees closed
+	defer p.chg.Unlock()
 	var wg sync.WaitGroup
 	for _, t := range ts {
 		wg.Add(1)

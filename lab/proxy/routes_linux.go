@@ -60,6 +60,8 @@ func (p *Proxy) AddRoute(r Route) error {
 		return fmt.Errorf("route %s: per-tenant routes of a process-per-namespace proxy are set when it starts: %w", r.Name, lab.ErrUnsupported)
 	}
 	r.Mode = Forward
+	p.chg.Lock() // no tenant is bound or removed meanwhile
+	defer p.chg.Unlock()
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
@@ -76,11 +78,16 @@ func (p *Proxy) AddRoute(r Route) error {
 	}
 	// Publish first so a tenant added meanwhile binds it too; undone on error.
 	p.routes = append(slices.Clip(p.routes), r)
-	var ts []*tenant
+	type bound struct {
+		t   *tenant
+		pl  place
+		ino uint64
+	}
+	var ts []bound // read under mu: unbind clears t.pl
 	if r.PerTenant() {
 		for _, t := range p.tenants {
 			if t.ns != nil && t.pl != nil {
-				ts = append(ts, t)
+				ts = append(ts, bound{t, t.pl, t.ino})
 			}
 		}
 	}
@@ -88,6 +95,7 @@ func (p *Proxy) AddRoute(r Route) error {
 	p.mu.Unlock()
 
 	var added []*listener
+	perT := map[*tenant][]*listener{}
 	var err error
 	if !r.PerTenant() {
 		var pl place
@@ -98,10 +106,11 @@ func (p *Proxy) AddRoute(r Route) error {
 			}
 		}
 	} else {
-		for _, t := range ts {
+		for _, b := range ts {
 			var lns []*listener
-			lns, err = p.bindRoutes(t, t.pl, t.ino, []Route{r})
+			lns, err = p.bindRoutes(b.t, b.pl, b.ino, []Route{r})
 			added = append(added, lns...)
+			perT[b.t] = lns
 			if err != nil {
 				break
 			}
@@ -115,17 +124,29 @@ func (p *Proxy) AddRoute(r Route) error {
 		return err
 	}
 	p.mu.Lock()
+	if p.closed { // Close ran meanwhile and has not seen these listeners
+		p.mu.Unlock()
+		for _, ln := range added {
+			ln.close()
+		}
+		return errors.New("proxy is closed")
+	}
 	if !r.PerTenant() {
 		static.lns = append(static.lns, added...)
-	} else {
-		for _, ln := range added {
-			if t := p.tenants[ln.tenant]; t != nil {
-				t.lns = append(t.lns, ln)
-				t.routes = append(t.routes, r.Name)
-			}
+	}
+	var stale []*listener
+	for t, lns := range perT {
+		if p.tenants[t.name] != t { // removed or rebound meanwhile
+			stale = append(stale, lns...)
+			continue
 		}
+		t.lns = append(t.lns, lns...)
+		t.routes = append(t.routes, r.Name)
 	}
 	p.mu.Unlock()
+	for _, ln := range stale {
+		ln.close()
+	}
 	p.log.Info("route added", "route", r.Name, "listen", r.Listen, "target", r.Target, "listeners", len(added))
 	return nil
 }
@@ -133,6 +154,8 @@ func (p *Proxy) AddRoute(r Route) error {
 // RemoveRoute closes every listener of the named route (and the
 // connections they carry) and forgets the route and its counters.
 func (p *Proxy) RemoveRoute(name string) error {
+	p.chg.Lock()
+	defer p.chg.Unlock()
 	p.mu.Lock()
 	if !slices.ContainsFunc(p.routes, func(r Route) bool { return r.Name == name }) {
 		p.mu.Unlock()

@@ -3,8 +3,11 @@ package proxy_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
+
+	"go.uber.org/goleak"
 
 	"github.com/nslab/nslab/lab"
 	"github.com/nslab/nslab/lab/proxy"
@@ -26,6 +29,7 @@ func TestAddAndRemoveRoutesWhileRunning(t *testing.T) {
 
 func testAddAndRemoveRoutes(t *testing.T, st proxy.Strategy) {
 	w := newWorld(t, 3, true)
+	before := goleak.IgnoreCurrent()
 	p := mustNew(t, proxy.Config{
 		Name:     "routes",
 		Strategy: st,
@@ -109,4 +113,59 @@ func testAddAndRemoveRoutes(t *testing.T, st proxy.Strategy) {
 	if err := p.AddRoute(route("late", "host/tcp/127.0.0.1:0", w.names[0]+"/tcp/10.0.0.1:9000")); err == nil {
 		t.Error("AddRoute after the context ended bound a route")
 	}
+	// The Close the context started may still be finishing: goleak retries.
+	goleak.VerifyNone(t, before)
+}
+
+// Routes and tenants changing at once, from two goroutines: afterwards
+// exactly the surviving route's listeners are left, and Close leaves no
+// goroutine.
+func TestRoutesAndTenantsChangeConcurrently(t *testing.T) {
+	w := newWorld(t, 4, true)
+	before := goleak.IgnoreCurrent()
+	p, err := proxy.New(proxy.Config{
+		Name:    "churn",
+		Routes:  []proxy.Route{route("web", "{tenant}/tcp/127.0.0.1:8080", "{tenant}/tcp/10.0.0.1:9000")},
+		Tenants: w.names, Rescan: -1,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range 30 {
+			p.RemoveTenant(w.names[3])
+			if err := p.AddTenant(w.names[3]); err != nil {
+				t.Errorf("AddTenant %d: %v", i, err)
+			}
+		}
+	}()
+	for i := range 30 {
+		name := fmt.Sprintf("alt%d", i)
+		if err := p.AddRoute(route(name, fmt.Sprintf("{tenant}/tcp/127.0.0.1:%d", 8100+i), "{tenant}/tcp/10.0.0.1:9000")); err != nil {
+			t.Errorf("AddRoute %s: %v", name, err)
+			continue
+		}
+		if err := p.RemoveRoute(name); err != nil {
+			t.Errorf("RemoveRoute %s: %v", name, err)
+		}
+	}
+	<-done
+	ls := p.Listeners()
+	for _, l := range ls {
+		if l.Route != "web" {
+			t.Errorf("a listener of removed route %s is left in %s", l.Route, l.Tenant)
+		}
+	}
+	if len(ls) != 4 {
+		t.Errorf("%d listeners, want web in each of 4 tenants", len(ls))
+	}
+	for _, name := range w.names {
+		if got := hello(t, w.nss[name], "127.0.0.1:8080"); got != name {
+			t.Errorf("web in %s answered %q", name, got)
+		}
+	}
+	p.Close()
+	goleak.VerifyNone(t, before)
 }
