@@ -17,6 +17,9 @@ func (s *Session) AddAddr(cidr, link, ns string) error {
 	if err != nil {
 		return err
 	}
+	if err := s.mayChangeLink(ns, link); err != nil {
+		return err
+	}
 	st, l, err := s.linkByName(ns, link)
 	if err != nil {
 		return err
@@ -39,6 +42,9 @@ func (s *Session) AddAddr(cidr, link, ns string) error {
 // AddRoute adds a route in a namespace, like `ip route add DST via GW`. dst
 // is "default" or a CIDR; dev may be empty.
 func (s *Session) AddRoute(dst, via, dev, ns string) error {
+	if err := s.mayChange(ns); err != nil {
+		return err
+	}
 	st, err := s.state(ns)
 	if err != nil {
 		return err

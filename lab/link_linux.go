@@ -55,8 +55,13 @@ func nsIPArg(ns string) string {
 }
 
 func (s *Session) linkFree(st *nsState, ns, name string) error {
-	if _, err := st.nl.LinkByName(LinkSysName(ns, name)); err == nil {
-		return fmt.Errorf("link %s already exists in %s: %w", name, nsLabel(ns), ErrExists)
+	sys := LinkSysName(ns, name)
+	if _, err := st.nl.LinkByName(sys); err == nil {
+		if _, mine := s.owned(KindLink, s.nsKey(ns), sys); mine || !IsHost(ns) {
+			return fmt.Errorf("link %s already exists in %s: %w", name, nsLabel(ns), ErrExists)
+		}
+		return fmt.Errorf("link %s (%s) on the host: %w: %s; or pick another name",
+			name, sys, ErrExists, whoOwns(s.dir, s.id, KindLink, "", sys))
 	}
 	return nil
 }
@@ -75,6 +80,12 @@ func (s *Session) AddVeth(name, ns, peer, peerNS string) error {
 	}
 	if name == peer && nsLabel(ns) == nsLabel(peerNS) {
 		return fmt.Errorf("veth %s: both ends have the same name: %w", name, ErrInvalid)
+	}
+	if err := s.mayChange(ns); err != nil {
+		return err
+	}
+	if err := s.mayChange(peerNS); err != nil {
+		return err
 	}
 	st, err := s.state(ns)
 	if err != nil {
@@ -117,6 +128,9 @@ func (s *Session) AddBridge(name, ns string) error {
 		return err
 	}
 	if err := ValidateLinkName(name, IsHost(ns)); err != nil {
+		return err
+	}
+	if err := s.mayChange(ns); err != nil {
 		return err
 	}
 	st, err := s.state(ns)
@@ -177,6 +191,9 @@ func (s *Session) linkIndexIn(nsSysName, sysName string) (int, error) {
 
 // SetLinkUp brings a link up or down, like `ip link set NAME up`.
 func (s *Session) SetLinkUp(name, ns string, up bool) error {
+	if err := s.mayChangeLink(ns, name); err != nil {
+		return err
+	}
 	st, l, err := s.linkByName(ns, name)
 	if err != nil {
 		return err
@@ -194,6 +211,12 @@ func (s *Session) SetLinkUp(name, ns string, up bool) error {
 
 // SetMaster enslaves a link to a bridge in the same namespace.
 func (s *Session) SetMaster(name, master, ns string) error {
+	if err := s.mayChangeLink(ns, name); err != nil {
+		return err
+	}
+	if err := s.mayChangeLink(ns, master); err != nil {
+		return err
+	}
 	st, l, err := s.linkByName(ns, name)
 	if err != nil {
 		return err
@@ -217,6 +240,9 @@ func (s *Session) SetMaster(name, master, ns string) error {
 // and moving out of it drops the prefix; a link must be down to be renamed,
 // so a link that needs renaming is set down first.
 func (s *Session) MoveLink(name, ns string, to *Netns, toName string) error {
+	if err := s.mayChange(toName); err != nil {
+		return err
+	}
 	st, l, err := s.linkByName(ns, name)
 	if err != nil {
 		return err

@@ -24,6 +24,7 @@ type Options struct {
 // concurrent use. Close removes everything it created, newest first.
 type Session struct {
 	id      string
+	dir     string // where the journals are
 	journal *Journal
 	host    *Netns // the namespace the session started in
 
@@ -62,7 +63,7 @@ func NewSession(opt Options) (*Session, error) {
 		j.close(true)
 		return nil, err
 	}
-	return &Session{id: id, journal: j, host: host, nss: map[string]*nsState{}, procs: map[string]*Proc{}}, nil
+	return &Session{id: id, dir: dir, journal: j, host: host, nss: map[string]*nsState{}, procs: map[string]*Proc{}}, nil
 }
 
 // ID names the session (and its journal file).
@@ -120,7 +121,11 @@ func (s *Session) AddNetns(name string) (*Netns, error) {
 	}
 	sys := SysName(name)
 	if netnsExists(sys) {
-		return nil, fmt.Errorf("network namespace %s already exists: %w: pick another name, or `netns del %s` first", ShortName(name), ErrExists, ShortName(name))
+		if _, mine := s.owned(KindNetns, "", sys); mine {
+			return nil, fmt.Errorf("network namespace %s already exists: %w: pick another name, or `netns del %s` first", ShortName(name), ErrExists, ShortName(name))
+		}
+		return nil, fmt.Errorf("network namespace %s (%s): %w: %s; or pick another name",
+			ShortName(name), sys, ErrExists, whoOwns(s.dir, s.id, KindNetns, "", sys))
 	}
 	e := Entry{Kind: KindNetns, Name: sys}
 	if err := s.journal.Add(e); err != nil {
@@ -225,6 +230,46 @@ func (s *Session) resolveNs(name string) (key, label, path string) {
 		return "proc:" + name, name, fmt.Sprintf("/proc/%d/ns/net", p.PID)
 	}
 	return SysName(name), ShortName(name), filepath.Join(NetnsDir, SysName(name))
+}
+
+// mayChange refuses changes inside a lab-named namespace this session did
+// not make: another lab's, a dead run's or a look-alike. The host and the
+// session's own children are open to changes (host links are checked one
+// by one, by mayChangeLink).
+func (s *Session) mayChange(ns string) error {
+	key, label, _ := s.resolveNs(ns)
+	if key == "" || key == "proc:"+ns {
+		return nil
+	}
+	if _, ok := s.owned(KindNetns, "", key); ok {
+		return nil
+	}
+	if !netnsExists(key) {
+		return fmt.Errorf("network namespace %q does not exist (add it with `netns add %s`): %w", label, label, ErrNotFound)
+	}
+	return fmt.Errorf("network namespace %s (%s) was not made by this lab: %w: %s",
+		label, key, ErrNotOwned, whoOwns(s.dir, s.id, KindNetns, "", key))
+}
+
+// mayChangeLink is mayChange for one link: on the host, the link itself
+// must be this session's, because the host holds everybody's links.
+func (s *Session) mayChangeLink(ns, name string) error {
+	if !IsHost(ns) {
+		return s.mayChange(ns)
+	}
+	sys := LinkSysName(ns, name)
+	if _, ok := s.owned(KindLink, "", sys); ok {
+		return nil
+	}
+	st, err := s.state(ns)
+	if err != nil {
+		return err
+	}
+	if _, err := st.nl.LinkByName(sys); err != nil {
+		return nil // missing: the operation itself says so
+	}
+	return fmt.Errorf("link %s (%s) on the host was not made by this lab: %w: %s",
+		name, sys, ErrNotOwned, whoOwns(s.dir, s.id, KindLink, "", sys))
 }
 
 // NetnsOf opens the network namespace a learner's name refers to: "host",

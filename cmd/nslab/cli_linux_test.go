@@ -124,6 +124,48 @@ func TestAFailingCheckExitsOneAndShowsTheHint(t *testing.T) {
 	assertNoLabLeft(t)
 }
 
+// A step whose command fails ends the run: the next steps build on it, and
+// here the name is held by another lab, whose namespace the run must not
+// touch.
+func TestAFailedCommandStopsTheRunBeforeTheNextStep(t *testing.T) {
+	labtest.RequireRoot(t)
+	name := labtest.Name("held")
+	s := labtest.New(t)
+	if _, err := s.AddNetns(name); err != nil {
+		t.Fatal(err)
+	}
+	f := filepath.Join(t.TempDir(), "held.md")
+	os.WriteFile(f, []byte("---\nid: held\ntitle: Held\nsummary: s\nlevel: beginner\nminutes: 1\n---\n"+
+		"## Make it\n```lab\nnetns add "+name+"\n```\n```check\nexpect netns "+name+" exists\n```\n"+
+		"## Use it\n```lab\nlink set lo up -n "+name+"\n```\n```check\nexpect link lo -n "+name+" up\n```\n"), 0o644)
+	out, _, code := nslab(t, "run", f, "--yes", "--json")
+	if code != 1 {
+		t.Fatalf("exit %d, want 1\n%s", code, out)
+	}
+	var rep struct {
+		Steps  []json.RawMessage `json:"steps"`
+		NotRun int               `json:"not_run"`
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if len(rep.Steps) != 1 || rep.NotRun != 1 {
+		t.Errorf("ran %d step(s), %d not run; want 1 and 1\n%s", len(rep.Steps), rep.NotRun, out)
+	}
+	if !strings.Contains(out, "another lab that is running") {
+		t.Errorf("the error does not say whose the namespace is:\n%s", out)
+	}
+	links, err := s.Links(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range links {
+		if l.Name == "lo" && l.Up {
+			t.Errorf("the run brought up lo in a namespace it does not own")
+		}
+	}
+}
+
 func TestLintNamesFileLineAndColumn(t *testing.T) {
 	f := filepath.Join(t.TempDir(), "typo.md")
 	os.WriteFile(f, []byte("---\nid: typo\ntitle: T\nsummary: s\nlevel: beginner\nminutes: 1\n---\n## Step\n```lab\nlink sett va up\n```\n```check\nexpect netns a exists\n```\n"), 0o644)

@@ -49,6 +49,7 @@ type runReport struct {
 	Title   string       `json:"title"`
 	Skipped string       `json:"skipped,omitempty"`
 	Steps   []stepReport `json:"steps"`
+	NotRun  int          `json:"not_run,omitempty"` // steps left after a failed command
 	OK      bool         `json:"ok"`
 }
 
@@ -165,6 +166,15 @@ func runScenario(ctx context.Context, cmd *cobra.Command, sc *scenarios.Scenario
 			if !sr.OK {
 				rep.OK = false
 			}
+			if commandFailed(sr) && i+1 < len(sc.Steps) {
+				// Later steps build on this one: running them would fail
+				// in a cascade, or act on what is not this lab's (a name
+				// another lab holds).
+				fmt.Fprintf(w, "\n  stopped: steps %d–%d build on this one and were not run; fix the cause, then `nslab run %s --from %d`\n",
+					i+2, len(sc.Steps), sc.ID, i+1)
+				rep.NotRun = len(sc.Steps) - i - 1
+				break
+			}
 			if !o.yes && !o.asJSON && i+1 < len(sc.Steps) {
 				fmt.Fprint(w, "\n[enter] next step ")
 				select {
@@ -207,6 +217,17 @@ func stdinLines(in io.Reader) <-chan string {
 		}
 	}()
 	return ch
+}
+
+// commandFailed reports whether one of a step's commands (not checks)
+// failed.
+func commandFailed(sr stepReport) bool {
+	for _, c := range sr.Commands {
+		if !c.OK {
+			return true
+		}
+	}
+	return false
 }
 
 func runStep(ctx context.Context, w io.Writer, r *script.Runner, n int, st *scenarios.Step, unattended bool) stepReport {
