@@ -109,19 +109,12 @@ func (l *Lab) Prepare(ctx context.Context, id string, from int) error {
 		return err
 	}
 	l.run = script.NewRunner(l.sess)
-	for i := 0; i < from && i < len(sc.Steps); i++ {
-		st := sc.Steps[i]
-		for _, res := range l.run.Run(ctx, append(append([]script.Stmt{}, st.Lab...), st.Unattended...)) {
-			if res.Err != nil {
-				return errors.New("rebuilding step " + st.Title + ": " + res.Stmt.Text + ": " + res.Err.Error())
-			}
-		}
-	}
-	return nil
+	return sc.Rebuild(ctx, l.run, from)
 }
 
 // RunStep runs a step's commands from index from, then its checks,
-// reporting each on events, and closes events.
+// reporting each on events, and closes events. The learner is at the
+// keyboard: a hands-on step's unattended block is not run.
 func (l *Lab) RunStep(ctx context.Context, id string, step, from int, events chan<- ui.Event) {
 	defer close(events)
 	sc, err := l.find(id)
@@ -131,29 +124,29 @@ func (l *Lab) RunStep(ctx context.Context, id string, step, from int, events cha
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	st := sc.Steps[step]
-	for i := from; i < len(st.Lab); i++ {
-		events <- ui.Event{Kind: ui.CommandStarted, Index: i}
-		res := l.run.Exec(ctx, st.Lab[i])
-		events <- ui.Event{Kind: ui.CommandDone, Index: i, Output: res.Output, Err: res.Err, Col: errCol(res.Err)}
-		if res.Err != nil {
-			return
+	sc.Steps[step].Run(ctx, l.run, scenarios.StepOptions{From: from, OnEvent: func(e scenarios.Event) {
+		switch e.Kind {
+		case scenarios.CommandStarted:
+			events <- ui.Event{Kind: ui.CommandStarted, Index: from + e.Index}
+		case scenarios.CommandDone:
+			err := e.Result.Err
+			events <- ui.Event{Kind: ui.CommandDone, Index: from + e.Index, Output: e.Result.Output, Err: err, Col: errCol(err)}
+		case scenarios.CheckStarted:
+			events <- ui.Event{Kind: ui.CheckStarted, Index: e.Index}
+			if w := e.Stmt.Within(); w > 0 {
+				// A hands-on check: it polls until the kernel shows what
+				// the learner did in a second terminal; the panels keep
+				// updating.
+				events <- ui.Event{Kind: ui.CheckWaiting, Index: e.Index, Detail: fmt.Sprintf("waiting up to %s for it to hold", w)}
+			}
+		case scenarios.CheckDone:
+			detail := e.Result.Output
+			if e.Result.Err != nil {
+				detail = e.Result.Err.Error()
+			}
+			events <- ui.Event{Kind: ui.CheckDone, Index: e.Index, OK: e.Result.Err == nil, Detail: detail, Err: checkErr(e.Result.Err)}
 		}
-	}
-	for i, c := range st.Check {
-		events <- ui.Event{Kind: ui.CheckStarted, Index: i}
-		if w := c.Within(); w > 0 {
-			// A hands-on check: it polls until the kernel shows what the
-			// learner did in a second terminal; the panels keep updating.
-			events <- ui.Event{Kind: ui.CheckWaiting, Index: i, Detail: fmt.Sprintf("waiting up to %s for it to hold", w)}
-		}
-		res := l.run.Exec(ctx, c)
-		detail := res.Output
-		if res.Err != nil {
-			detail = res.Err.Error()
-		}
-		events <- ui.Event{Kind: ui.CheckDone, Index: i, OK: res.Err == nil, Detail: detail, Err: checkErr(res.Err)}
-	}
+	}})
 }
 
 // checkErr keeps errors that are not a failed check (a check that could
