@@ -11,6 +11,7 @@ all: build
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/nslab
+	$(GO) build -ldflags "$(LDFLAGS)" -o bin/nslab-proxy ./cmd/nslab-proxy
 
 ## run: build and start the lab
 run: build
@@ -57,6 +58,7 @@ check-leftovers:
 
 install: build
 	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/nslab
+	install -D -m 0755 bin/nslab-proxy $(DESTDIR)$(PREFIX)/bin/nslab-proxy
 
 clean:
 	rm -rf bin
