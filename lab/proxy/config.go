@@ -29,6 +29,11 @@ type Config struct {
 	UDPIdle time.Duration `json:"udp_idle,omitempty"`
 	// DialTimeout bounds each upstream connect (default 5s).
 	DialTimeout time.Duration `json:"dial_timeout,omitempty"`
+	// FinTimeout bounds a TCP connection after one side has finished
+	// sending: the other side gets this long to finish too (default 1m).
+	// Without it, a backend that hangs after the client hung up would hold
+	// the connection (two fds and a goroutine) forever.
+	FinTimeout time.Duration `json:"fin_timeout,omitempty"`
 	// Rescan is how often tenant namespaces are checked for having been
 	// deleted or recreated under the same name (default 2s; negative: only
 	// when Resync is called).
@@ -66,6 +71,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.DialTimeout == 0 {
 		c.DialTimeout = 5 * time.Second
+	}
+	if c.FinTimeout == 0 {
+		c.FinTimeout = time.Minute
 	}
 	if c.Rescan == 0 {
 		c.Rescan = 2 * time.Second
@@ -112,8 +120,13 @@ func (c Config) Validate() error {
 			return &ConfigError{File: "config", Field: fmt.Sprintf("tenants[%d]", i), Msg: err.Error()}
 		}
 	}
-	if c.UDPIdle < 0 || c.DialTimeout < 0 {
-		return &ConfigError{File: "config", Field: "udp_idle", Msg: "durations must not be negative"}
+	for _, d := range []struct {
+		field string
+		v     time.Duration
+	}{{"udp_idle", c.UDPIdle}, {"dial_timeout", c.DialTimeout}, {"fin_timeout", c.FinTimeout}} {
+		if d.v < 0 {
+			return &ConfigError{File: "config", Field: d.field, Msg: "durations must not be negative"}
+		}
 	}
 	return nil
 }
@@ -162,6 +175,9 @@ func ParseConfig(file string, data []byte) (Config, error) {
 		"udp_idle": func(n *yaml.Node, f string) { c.UDPIdle = p.duration(n, f) },
 		"dial_timeout": func(n *yaml.Node, f string) {
 			c.DialTimeout = p.duration(n, f)
+		},
+		"fin_timeout": func(n *yaml.Node, f string) {
+			c.FinTimeout = p.duration(n, f)
 		},
 		"rescan": func(n *yaml.Node, f string) { c.Rescan = p.duration(n, f) },
 		"tenants": func(n *yaml.Node, f string) {

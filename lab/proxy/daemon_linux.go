@@ -80,21 +80,41 @@ func runDaemon(ctx context.Context, spec workerSpec, ready func(error)) (err err
 }
 
 // listenControl listens on a unix socket, replacing a stale socket file
-// (one nobody answers on) but never a live daemon's.
+// (one nobody answers on) but never a live daemon's. The socket is mode
+// 0600 from the moment it has its name: it is bound in a fresh 0700
+// directory, chmodded there, and renamed into place, so neither the umask
+// nor a client racing the chmod ever sees a wider one.
 func listenControl(path string) (net.Listener, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("control socket directory: %w", err)
 	}
 	if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
 		c.Close()
 		return nil, fmt.Errorf("control socket %s: another proxy is running there: %w", path, lab.ErrExists)
 	}
-	os.Remove(path)
-	l, err := net.Listen("unix", path)
+	if fi, err := os.Lstat(path); err == nil && fi.Mode().Type() != os.ModeSocket {
+		return nil, fmt.Errorf("control socket %s: a %s is there, not a socket; give another path", path, fi.Mode().Type())
+	}
+	private, err := os.MkdirTemp(dir, ".nslab-control-")
 	if err != nil {
 		return nil, fmt.Errorf("control socket: %w", err)
 	}
-	os.Chmod(path, 0o600)
+	defer os.RemoveAll(private)
+	tmp := filepath.Join(private, "s")
+	l, err := net.Listen("unix", tmp)
+	if err != nil {
+		return nil, fmt.Errorf("control socket: %w", err)
+	}
+	l.(*net.UnixListener).SetUnlinkOnClose(false) // the daemon removes path itself
+	if err := os.Chmod(tmp, 0o600); err != nil {
+		l.Close()
+		return nil, fmt.Errorf("control socket: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		l.Close()
+		return nil, fmt.Errorf("control socket %s: %w", path, err)
+	}
 	return l, nil
 }
 

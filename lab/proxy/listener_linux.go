@@ -191,7 +191,7 @@ func (ln *listener) handle(c net.Conn) {
 		return
 	}
 	defer ln.untrack(up)
-	in, out, ferr := forward(c, up)
+	in, out, ferr := forward(c, up, ln.p.cfg.FinTimeout)
 	ln.ctr.bytesIn.Add(uint64(in))
 	ln.ctr.bytesOut.Add(uint64(out))
 	if ferr != nil {
@@ -206,7 +206,9 @@ type closeWriter interface{ CloseWrite() error }
 // (CloseWrite), so request/response protocols that shut down their sending
 // side still get their answer; an error on either side closes both. Between
 // two *net.TCPConn io.Copy uses splice(2): the bytes never enter user space.
-func forward(client, up net.Conn) (in, out int64, err error) {
+// Once one side has finished, the other has fin (if > 0) to finish too; a
+// side that hangs past it is an error, and both are closed.
+func forward(client, up net.Conn, fin time.Duration) (in, out int64, err error) {
 	errc := make(chan error, 1)
 	go func() {
 		n, err := io.Copy(up, client)
@@ -214,6 +216,9 @@ func forward(client, up net.Conn) (in, out int64, err error) {
 		if err == nil {
 			if cw, ok := up.(closeWriter); ok {
 				err = ignoreNotConn(cw.CloseWrite())
+			}
+			if fin > 0 {
+				up.SetReadDeadline(time.Now().Add(fin))
 			}
 		}
 		if err != nil {
@@ -226,6 +231,9 @@ func forward(client, up net.Conn) (in, out int64, err error) {
 	if err2 == nil {
 		if cw, ok := client.(closeWriter); ok {
 			err2 = ignoreNotConn(cw.CloseWrite())
+		}
+		if fin > 0 {
+			client.SetReadDeadline(time.Now().Add(fin))
 		}
 	}
 	if err2 != nil {
