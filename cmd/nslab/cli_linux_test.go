@@ -166,6 +166,31 @@ func TestAFailedCommandStopsTheRunBeforeTheNextStep(t *testing.T) {
 	}
 }
 
+// A scenario file from outside the catalog runs host programs as root: the
+// runner lists them and asks first; no answer means nothing runs.
+func TestAnOutsideScenarioAsksBeforeRunningPrograms(t *testing.T) {
+	labtest.RequireRoot(t)
+	dir := t.TempDir()
+	marker := filepath.Join(dir, "ran")
+	f := filepath.Join(dir, "outside.md")
+	os.WriteFile(f, []byte("---\nid: outside\ntitle: O\nsummary: s\nlevel: beginner\nminutes: 1\n---\n"+
+		"## Step\n```lab\nexec -- touch "+marker+"\n```\n```check\nexpect output lacks nothing-at-all\n```\n"), 0o644)
+	_, stderr, code := nslab(t, "run", f) // stdin is empty: no answer
+	if code == 0 || !strings.Contains(stderr, "runs these programs as root") || !strings.Contains(stderr, "touch") || !strings.Contains(stderr, "not run") {
+		t.Errorf("exit %d, stderr:\n%s", code, stderr)
+	}
+	if _, err := os.Stat(marker); err == nil {
+		t.Fatal("the program ran without a yes")
+	}
+	if _, _, code := nslab(t, "run", f, "--yes"); code != 0 {
+		t.Errorf("with --yes: exit %d", code)
+	}
+	if _, err := os.Stat(marker); err != nil {
+		t.Errorf("with --yes the program did not run: %v", err)
+	}
+	assertNoLabLeft(t)
+}
+
 func TestLintNamesFileLineAndColumn(t *testing.T) {
 	f := filepath.Join(t.TempDir(), "typo.md")
 	os.WriteFile(f, []byte("---\nid: typo\ntitle: T\nsummary: s\nlevel: beginner\nminutes: 1\n---\n## Step\n```lab\nlink sett va up\n```\n```check\nexpect netns a exists\n```\n"), 0o644)
