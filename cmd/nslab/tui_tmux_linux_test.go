@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -70,7 +71,7 @@ func TestTUIInTmux(t *testing.T) {
 		t.Skip("needs tmux")
 	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "nslab")
+	bin := filepath.Join(dir, "bin", "nslab")
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
@@ -80,7 +81,14 @@ func TestTUIInTmux(t *testing.T) {
 	runDir := filepath.Join(dir, "run")
 	shell := fmt.Sprintf("XDG_STATE_HOME=%s NSLAB_RUN_DIR=%s %s; echo nslab-exited=$?; sleep 60", dir, runDir, bin)
 	s.run("new-session", "-d", "-s", s.name, "-x", "120", "-y", "40", shell)
-	t.Cleanup(func() { exec.Command("tmux", "kill-session", "-t", s.name).Run() })
+	t.Cleanup(func() {
+		// However the test ends, the TUI goes and so does what it made,
+		// before the private journal directory is removed.
+		exec.Command("tmux", "kill-session", "-t", s.name).Run()
+		cmd := exec.Command(bin, "cleanup")
+		cmd.Env = append(os.Environ(), "NSLAB_RUN_DIR="+runDir)
+		cmd.Run()
+	})
 
 	s.waitFor(`type to filter`, 10*time.Second)
 	if !strings.Contains(s.screen(), "(veth)") {
@@ -122,4 +130,72 @@ func TestTUIInTmux(t *testing.T) {
 	if jfs, _ := lab.ReadJournals(runDir); len(jfs) != 0 {
 		t.Errorf("the journal was not removed after a clean exit: %+v", jfs)
 	}
+}
+
+// The TUI killed with -9 in the middle of a lesson cannot clean up. The
+// next start says what the dead run left and, on "yes", removes exactly
+// that.
+func TestTUIKilledMidLessonIsCleanedAtTheNextStart(t *testing.T) {
+	labtest.RequireRoot(t)
+	if testing.Short() {
+		t.Skip("end-to-end: builds the binary and runs part of a lesson")
+	}
+	if _, err := exec.LookPath("tmux"); err != nil {
+		t.Skip("needs tmux")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "bin", "nslab")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	runDir := filepath.Join(dir, "run")
+	// A killed TUI leaves the terminal raw; an interactive shell would
+	// restore it (here: stty sane) before the user starts nslab again.
+	// The second start has no saved progress, so it opens at the catalog
+	// rather than rebuilding the lesson under the same names.
+	env := fmt.Sprintf("XDG_STATE_HOME=%s NSLAB_RUN_DIR=%s", filepath.Join(dir, "state1"), runDir)
+	env2 := fmt.Sprintf("XDG_STATE_HOME=%s NSLAB_RUN_DIR=%s", filepath.Join(dir, "state2"), runDir)
+	s := tmuxSession{t: t, name: fmt.Sprintf("nslab-kill-%d", os.Getpid())}
+	s.run("new-session", "-d", "-s", s.name, "-x", "120", "-y", "40",
+		fmt.Sprintf("%s %s; echo nslab-exited=$?; stty sane; %s %s; echo nslab-exited-again=$?; sleep 60", env, bin, env2, bin))
+	t.Cleanup(func() {
+		// However the test ends, the TUI goes and so does what it made,
+		// before the private journal directory is removed.
+		exec.Command("tmux", "kill-session", "-t", s.name).Run()
+		cmd := exec.Command(bin, "cleanup")
+		cmd.Env = append(os.Environ(), "NSLAB_RUN_DIR="+runDir)
+		cmd.Run()
+	})
+
+	s.waitFor(`type to filter`, 10*time.Second)
+	s.keys("v", "e", "t", "h")
+	s.waitFor(`› \S+ .*\(veth\)`, 5*time.Second)
+	s.keys("Enter")
+	for i := 1; i <= 2; i++ { // a child in its namespace, then the veth pair
+		s.waitFor(`enter: run this step`, 30*time.Second)
+		s.keys("Enter")
+		s.waitFor(fmt.Sprintf(`step %d passed|✗`, i), 60*time.Second)
+		s.keys("Enter")
+	}
+	jfs, err := lab.ReadJournals(runDir)
+	if err != nil || len(jfs) != 1 || len(jfs[0].Live) < 3 {
+		t.Fatalf("the running lesson's journal: %+v %v", jfs, err)
+	}
+	made := jfs[0].Live
+	pid := jfs[0].Session.PID
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	s.waitFor(`nslab-exited=137`, 10*time.Second)
+	if left := lab.StillThere(made); len(left) == 0 {
+		t.Fatal("kill -9 left nothing behind: the test proves nothing")
+	}
+	s.waitFor(`Remove them now`, 10*time.Second)
+	s.keys("Enter")
+	s.waitFor(`type to filter`, 20*time.Second)
+	if left := lab.StillThere(made); len(left) > 0 {
+		t.Errorf("left behind after the offered cleanup: %v", left)
+	}
+	s.keys("q")
+	s.waitFor(`nslab-exited-again=0`, 20*time.Second)
 }
