@@ -1,11 +1,13 @@
 package script
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"strings"
 	"syscall"
 	"time"
@@ -14,11 +16,11 @@ import (
 )
 
 var cmdListen = &Command{
-	Name: "listen", NS: true, Usage: "listen tcp|udp|sctp ADDR [-n NS] [as NAME]",
-	Summary: "open a listening socket inside a namespace; this process's threads stay where they are",
+	Name: "listen", NS: true, Usage: "listen tcp|udp|sctp|http ADDR [-n NS] [as NAME]",
+	Summary: "open a listening socket inside a namespace (tcp, udp, sctp: an echo; http: a web server that answers with its namespace's name); this process's threads stay where they are",
 	Example: "listen tcp 127.0.0.1:8080 -n alpha as web",
 	parse: func(p *parser) (Action, error) {
-		proto, err := p.keyword("tcp", "udp", "sctp")
+		proto, err := p.keyword("tcp", "udp", "sctp", "http")
 		if err != nil {
 			return nil, err
 		}
@@ -64,6 +66,13 @@ var cmdListen = &Command{
 					}
 					go echoUDP(pc)
 					c, local = pc, pc.LocalAddr().String()
+				} else if netw == "http" {
+					l, err := lab.ListenIn(n, "tcp", addr)
+					if err != nil {
+						return "", addrHint(err, addr, ns)
+					}
+					srv := serveHTTP(l, nsLabel(ns))
+					c, local = srv, l.Addr().String()
 				} else {
 					l, err := lab.ListenIn(n, netw, addr)
 					if err != nil {
@@ -76,16 +85,26 @@ var cmdListen = &Command{
 				env.sockets[name] = c
 				env.order = append(env.order, name)
 				env.mu.Unlock()
+				if netw == "http" {
+					return fmt.Sprintf("%s: a web server on %s in %s (answers \"%s: METHOD HOST PATH\")", name, local, nsLabel(ns), nsLabel(ns)), nil
+				}
 				return fmt.Sprintf("%s listening on %s in %s (answers with what it gets, prefixed by %q)", name, local, nsLabel(ns), "echo: "), nil
 			},
 			shell: func() string {
+				if netw == "http" {
+					s := fmt.Sprintf("socat TCP-LISTEN:%s,fork,bind=%s SYSTEM:'printf \"HTTP/1.0 200 OK\\r\\n\\r\\n%s\\n\"'", portOf(addr), hostOf(addr), nsLabel(ns))
+					if !lab.IsHost(ns) {
+						s = "ip netns exec " + lab.SysName(ns) + " " + s
+					}
+					return s + " &"
+				}
 				s := fmt.Sprintf("socat %s-LISTEN:%s,fork,bind=%s EXEC:cat", strings.ToUpper(netw), portOf(addr), hostOf(addr))
 				if !lab.IsHost(ns) {
 					s = "ip netns exec " + lab.SysName(ns) + " " + s
 				}
 				return s + " &"
 			}(),
-			gocode: fmt.Sprintf("var l net.Listener\nlab.Do(ns, func() (err error) { // lock, setns(%s), listen, setns back\n\tl, err = net.Listen(%q, %q)\n\treturn err\n})\ngo serve(l) // served by the netpoller from any thread", nsLabel(ns), netw, addr),
+			gocode: fmt.Sprintf("var l net.Listener\nlab.Do(ns, func() (err error) { // lock, setns(%s), listen, setns back\n\tl, err = net.Listen(%q, %q)\n\treturn err\n})\ngo %s // served by the netpoller from any thread", nsLabel(ns), map[bool]string{true: "tcp", false: netw}[netw == "http"], addr, map[bool]string{true: "http.Serve(l, handler)", false: "serve(l)"}[netw == "http"]),
 		}, p.done()
 	},
 }
@@ -105,6 +124,20 @@ func checkHostPort(addr string) error {
 
 func hostOf(addr string) string { h, _, _ := net.SplitHostPort(addr); return h }
 func portOf(addr string) string { _, p, _ := net.SplitHostPort(addr); return p }
+
+// serveHTTP answers every request with the namespace's name, the method,
+// the Host header and the path: enough to show which tenant a request
+// reached. Closing the returned server closes the listener.
+func serveHTTP(l net.Listener, label string) *http.Server {
+	srv := &http.Server{
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			fmt.Fprintf(w, "%s: %s %s %s\n", label, r.Method, r.Host, r.URL.Path)
+		}),
+		ReadHeaderTimeout: 10 * time.Second,
+	}
+	go srv.Serve(l)
+	return srv
+}
 
 // serveEcho answers every connection with "echo: " and what it reads.
 func serveEcho(l net.Listener) {
@@ -142,10 +175,10 @@ func echoUDP(pc net.PacketConn) {
 }
 
 var cmdConnect = &Command{
-	Name: "connect", NS: true, Usage: "connect tcp|udp ADDR [-n NS] [send TEXT]",
-	Summary: "connect from inside a namespace, send TEXT and print the answer", Example: "connect tcp 127.0.0.1:8080 -n alpha send hello",
+	Name: "connect", NS: true, Usage: "connect tcp|udp ADDR [-n NS] [send TEXT] | connect http ADDR [-n NS] [host NAME] [path /PATH]",
+	Summary: "connect from inside a namespace, send TEXT (or an HTTP GET) and print the answer", Example: "connect tcp 127.0.0.1:8080 -n alpha send hello",
 	parse: func(p *parser) (Action, error) {
-		proto, err := p.keyword("tcp", "udp")
+		proto, err := p.keyword("tcp", "udp", "http")
 		if err != nil {
 			return nil, err
 		}
@@ -158,6 +191,9 @@ var cmdConnect = &Command{
 				err = fmt.Errorf("give the IP to connect to")
 			}
 			return nil, p.errAt(a, "%v", err)
+		}
+		if proto.Text == "http" {
+			return parseConnectHTTP(p, a.Text)
 		}
 		text := "hello"
 		if p.accept("send") {
@@ -215,6 +251,82 @@ var cmdConnect = &Command{
 			gocode: fmt.Sprintf("var c net.Conn\nlab.Do(ns, func() (err error) {\n\tc, err = net.Dial(%q, %q) // an IP literal: no resolver goroutine\n\treturn err\n})\nc.Write([]byte(%q))", netw, addr, text),
 		}, p.done()
 	},
+}
+
+// parseConnectHTTP reads `connect http ADDR [host NAME] [path /PATH]`: one
+// HTTP/1.0 GET from inside the namespace, answered as "STATUS: BODY".
+func parseConnectHTTP(p *parser, addr string) (Action, error) {
+	host, path := addr, "/"
+	for {
+		if _, more := p.peek(); !more {
+			break
+		}
+		switch {
+		case p.accept("host"):
+			t, err := p.word("a host name for the Host header")
+			if err != nil {
+				return nil, err
+			}
+			host = t.Text
+		case p.accept("path"):
+			t, err := p.word("a path like /shop")
+			if err != nil {
+				return nil, err
+			}
+			if !strings.HasPrefix(t.Text, "/") {
+				return nil, p.errAt(t, "a path starts with /, like /shop")
+			}
+			path = t.Text
+		default:
+			t, _ := p.word("")
+			return nil, p.errAt(t, "found `%s`, expected host NAME or path /PATH", t.Text)
+		}
+	}
+	ns := p.ns
+	return &act{
+		run: func(_ context.Context, env *Env) (string, error) {
+			n, err := env.S.NetnsOf(ns)
+			if err != nil {
+				return "", err
+			}
+			defer n.Close()
+			c, err := lab.DialIn(n, "tcp", addr, 3*time.Second)
+			if err != nil {
+				return "", err
+			}
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(5 * time.Second))
+			req, err := http.NewRequest("GET", "http://"+addr+path, nil)
+			if err != nil {
+				return "", err
+			}
+			req.Host = host
+			req.Close = true
+			if err := req.Write(c); err != nil {
+				return "", err
+			}
+			resp, err := http.ReadResponse(bufio.NewReader(c), req)
+			if err != nil {
+				return "", fmt.Errorf("no HTTP answer from %s: %v", addr, err)
+			}
+			defer resp.Body.Close()
+			body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
+			if err != nil {
+				return "", fmt.Errorf("reading the answer from %s: %v", addr, err)
+			}
+			out := fmt.Sprintf("%s: %s", resp.Status, strings.TrimRight(string(body), "\n"))
+			env.setOutput(out)
+			return out, nil
+		},
+		shell: func() string {
+			s := fmt.Sprintf("curl -s -H %s http://%s%s", quote("Host: "+host), addr, path)
+			if !lab.IsHost(ns) {
+				s = "ip netns exec " + lab.SysName(ns) + " " + s
+			}
+			return s
+		}(),
+		gocode: fmt.Sprintf("tr := &http.Transport{DialContext: (&lab.Dialer{Netns: ns}).DialContext} // dials inside the namespace\nreq, _ := http.NewRequest(\"GET\", \"http://%s%s\", nil)\nreq.Host = %q\nresp, err := tr.RoundTrip(req)", addr, path, host),
+	}, p.done()
 }
 
 var cmdClose = &Command{

@@ -164,3 +164,34 @@ proxy stop %[3]s
 		t.Error("the proxy worker is still a session process after proxy stop")
 	}
 }
+
+// Two tenants, each with a web server at the same 10.0.0.1:80, behind one
+// HTTP proxy on the host that routes by Host header: each name reaches its
+// own tenant, and from inside a tenant 10.0.0.1 is that tenant's own.
+func TestHTTPListenAndConnectBehindAHostRoutingProxy(t *testing.T) {
+	s := labtest.New(t)
+	r := script.NewRunner(s)
+	defer r.Close()
+	a, b, p := labtest.Name("ha"), labtest.Name("hb"), labtest.Name("hp")
+	src := fmt.Sprintf(`
+netns add %[1]s,%[2]s
+link set lo up -n %[1]s
+link set lo up -n %[2]s
+addr add 10.0.0.1/32 dev lo -n %[1]s
+addr add 10.0.0.1/32 dev lo -n %[2]s
+listen http 10.0.0.1:80 -n %[1]s as wa
+listen http 10.0.0.1:80 -n %[2]s as wb
+proxy start %[3]s route host/tcp/127.0.0.1:7480={tenant}/tcp/10.0.0.1:80,http,host={tenant}.example tenants %[1]s,%[2]s
+connect http 127.0.0.1:7480 host %[2]s.example path /cart
+expect output contains 200 OK: %[2]s: GET %[2]s.example /cart
+connect http 10.0.0.1:80 -n %[1]s
+expect output contains %[1]s: GET 10.0.0.1:80 /
+expect output lacks %[2]s
+close wa
+proxy stop %[3]s
+`, a, b, p)
+	run(t, r, src)
+	if _, err := script.Parse(t.Name(), 1, "connect http 127.0.0.1:80 path shop"); err == nil {
+		t.Error("a path without a leading / was accepted")
+	}
+}
