@@ -24,6 +24,9 @@ func BindIn(*Netns, []Socket) error { return unsupported("listen") }
 // ListenSCTPIn makes an SCTP listener inside a namespace (Linux only).
 func ListenSCTPIn(*Netns, string, string) (net.Listener, error) { return nil, unsupported("listen") }
 
+// ListenRawTCPIn listens on TCP through the raw-fd path (Linux only).
+func ListenRawTCPIn(*Netns, string, string) (net.Listener, error) { return nil, unsupported("listen") }
+
 // ReserveFDs grows the fd table (Linux only).
 func ReserveFDs(int) (int, error) { return 0, unsupported("reserve file descriptors") }
 

@@ -111,6 +111,19 @@ func listenBacklog() int {
 	return n
 }
 
+// ListenRawTCPIn listens on TCP through the raw-fd path that SCTP takes
+// (socket, bind and listen by hand, a non-blocking fd wrapped for the
+// netpoller), so that path can be shown and tested on a kernel without
+// SCTP. network is tcp, tcp4 or tcp6.
+func ListenRawTCPIn(ns *Netns, network, addr string) (net.Listener, error) {
+	switch network {
+	case "tcp", "tcp4", "tcp6":
+	default:
+		return nil, fmt.Errorf("listen %s: the raw path here is for tcp, tcp4 or tcp6, not %q: %w", addr, network, ErrInvalid)
+	}
+	return listenRawIn(ns, network, unix.SOCK_STREAM, unix.IPPROTO_TCP, addr)
+}
+
 // listenRawIn creates a listening socket of (typ, proto) at addr inside ns
 // and serves it with the netpoller. The switch is held only for socket,
 // bind and listen; the fd is wrapped on the caller's goroutine.

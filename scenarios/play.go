@@ -47,7 +47,10 @@ type StepResult struct {
 	Checks   []script.Result // every check, unless a command failed
 	// NotRun are the checks skipped because a command failed.
 	NotRun []script.Stmt
-	OK     bool
+	// Skipped says why the whole step did not run (Step.Skip): it counts
+	// as passed, because the machine, not the learner, lacks something.
+	Skipped string
+	OK      bool
 }
 
 // Failed lists the failed commands and checks.
@@ -80,6 +83,10 @@ func (st *Step) HandsOn() bool { return len(st.Unattended) > 0 }
 // a time.
 func (st *Step) Run(ctx context.Context, r *script.Runner, o StepOptions) StepResult {
 	res := StepResult{OK: true}
+	if st.Skip != "" {
+		res.Skipped = st.Skip
+		return res
+	}
 	emit := func(e Event) {
 		if o.OnEvent != nil {
 			o.OnEvent(e)
@@ -123,6 +130,9 @@ func (st *Step) Run(ctx context.Context, r *script.Runner, o StepOptions) StepRe
 func (s *Scenario) Rebuild(ctx context.Context, r *script.Runner, upTo int) error {
 	for i := 0; i < upTo && i < len(s.Steps); i++ {
 		st := &s.Steps[i]
+		if st.Skip != "" {
+			continue
+		}
 		for _, c := range st.Commands(true) {
 			if err := ctx.Err(); err != nil {
 				return err

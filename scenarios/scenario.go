@@ -3,6 +3,7 @@ package scenarios
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -37,6 +38,11 @@ type Step struct {
 	Sh         string // shown
 	Go         string // shown
 	Hint       string // shown when a check fails
+	// Requires lists features (keys of Features) this step alone needs, from
+	// a ```requires block; Skip says why the step is skipped on a machine
+	// without them (set by CheckRequires). The rest of the lesson runs.
+	Requires []string
+	Skip     string
 }
 
 // Scenario is a parsed lesson.
@@ -55,9 +61,9 @@ var Levels = []string{"beginner", "intermediate", "advanced"}
 
 // Features scenarios may require, and what each means.
 var Features = map[string]string{
-	"sctp":                "the kernel has SCTP",
+	"sctp":                "SCTP in the kernel (socket(2) gives EPROTONOSUPPORT without it)",
 	"userns":              "user namespaces",
-	"userns-unprivileged": "unprivileged users may create user namespaces",
+	"userns-unprivileged": "user namespaces for unprivileged users",
 	"pidns":               "PID namespaces",
 	"mntns":               "mount namespaces",
 	"uts":                 "UTS namespaces",
@@ -67,8 +73,8 @@ var Features = map[string]string{
 	"bridge":              "bridge links",
 	"veth":                "veth links",
 	"pidfd":               "pidfd_getfd (sockets of other processes)",
-	"tool:socat":          "socat installed",
-	"tool:nsenter":        "nsenter installed",
+	"tool:socat":          "the socat program",
+	"tool:nsenter":        "the nsenter program",
 	"tool:ss":             "ss installed",
 	"tool:lsns":           "lsns installed",
 }
@@ -158,7 +164,7 @@ func Parse(file string, src []byte) (*Scenario, error) {
 			}
 			content := strings.Join(blk, "\n")
 			switch kind {
-			case "lab", "check", "sh", "go", "hint", "unattended":
+			case "lab", "check", "sh", "go", "hint", "unattended", "requires":
 				if cur == nil {
 					fail(start+1, 1, "a `%s` block before the first `##` step: put it inside a step", kind)
 					continue
@@ -192,6 +198,16 @@ func Parse(file string, src []byte) (*Scenario, error) {
 				cur.Go = joinBlock(cur.Go, content)
 			case "hint":
 				cur.Hint = joinBlock(cur.Hint, content)
+			case "requires":
+				for j, l := range blk {
+					for _, f := range strings.Fields(l) {
+						if _, ok := Features[f]; !ok {
+							fail(start+2+j, strings.Index(l, f)+1, "unknown feature %q in a requires block: use one of %s", f, strings.Join(slices.Sorted(maps.Keys(Features)), ", "))
+							continue
+						}
+						cur.Requires = append(cur.Requires, f)
+					}
+				}
 			default:
 				// Any other fenced block is prose (shown as code).
 				prose = append(prose, lines[start:i+1]...)
@@ -355,6 +371,19 @@ func (s *Scenario) CheckRequires(have map[string]bool) {
 	if len(missing) > 0 {
 		s.Available = false
 		s.Reason = "needs " + strings.Join(missing, " and ") + ", which this machine lacks (see `nslab doctor`)"
+	}
+	for i := range s.Steps {
+		st := &s.Steps[i]
+		st.Skip = ""
+		var lack []string
+		for _, r := range st.Requires {
+			if !have[r] {
+				lack = append(lack, Features[r])
+			}
+		}
+		if len(lack) > 0 {
+			st.Skip = "this step needs " + strings.Join(lack, " and ") + ", which this machine lacks (see `nslab doctor`)"
+		}
 	}
 }
 

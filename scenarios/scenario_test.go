@@ -1,6 +1,7 @@
 package scenarios
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -161,4 +162,41 @@ func FuzzLoad(f *testing.F) {
 			}
 		}
 	})
+}
+
+// A step that needs a kernel feature says so in a requires block. On a
+// machine without it that step is skipped with the reason, and the rest of
+// the lesson runs; an unknown feature is an error at its line and column.
+func TestAStepCanRequireAFeatureTheRestRunsWithout(t *testing.T) {
+	src := "---\nid: r\ntitle: R\nsummary: s\nlevel: beginner\nminutes: 1\n---\n" +
+		"## Plain\n```lab\nnetns add a\n```\n```check\nexpect netns a exists\n```\n" +
+		"## SCTP\n```requires\nsctp\n```\n```lab\nlisten sctp 127.0.0.1:9 -n a\n```\n```check\nexpect sockets self in a == 1\n```\n"
+	sc, err := Parse("r.md", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := sc.Steps[1].Requires; len(got) != 1 || got[0] != "sctp" {
+		t.Fatalf("step 2 requires %v, want [sctp]", got)
+	}
+	sc.CheckRequires(map[string]bool{})
+	if !sc.Available || sc.Steps[0].Skip != "" {
+		t.Errorf("the lesson or its first step is unavailable: %v %q", sc.Available, sc.Steps[0].Skip)
+	}
+	if !strings.Contains(sc.Steps[1].Skip, "SCTP") {
+		t.Errorf("step 2 skip reason %q does not name SCTP", sc.Steps[1].Skip)
+	}
+	res := sc.Steps[1].Run(context.Background(), nil, StepOptions{})
+	if !res.OK || res.Skipped == "" || len(res.Commands) != 0 {
+		t.Errorf("a skipped step ran or failed: %+v", res)
+	}
+	sc.CheckRequires(map[string]bool{"sctp": true})
+	if sc.Steps[1].Skip != "" {
+		t.Errorf("with SCTP, step 2 is still skipped: %q", sc.Steps[1].Skip)
+	}
+
+	bad := strings.Replace(src, "```requires\nsctp", "```requires\nsctpp", 1)
+	_, err = Parse("r.md", []byte(bad))
+	if err == nil || !strings.Contains(err.Error(), "r.md:17:1:") || !strings.Contains(err.Error(), `unknown feature "sctpp"`) {
+		t.Errorf("unknown feature: %v", err)
+	}
 }

@@ -45,6 +45,7 @@ const (
 	CheckStarted                    // Index: the check
 	CheckWaiting                    // an `expect … within` is polling; Detail: what it sees now
 	CheckDone                       // OK, Detail
+	StepSkipped                     // Detail: why this machine cannot run the step
 )
 
 // Event is one report from a running step.

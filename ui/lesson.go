@@ -37,11 +37,12 @@ type checkState struct {
 
 // stepState is what the learner has seen of one step in this visit.
 type stepState struct {
-	cmds   []cmdState
-	checks []checkState
-	ran    bool
-	failed int // index of the failed command, -1 if none
-	passed bool
+	cmds    []cmdState
+	checks  []checkState
+	ran     bool
+	failed  int // index of the failed command, -1 if none
+	passed  bool
+	skipped string // why this machine could not run the step
 }
 
 func newStepState(s Step) stepState {
@@ -157,7 +158,7 @@ func (m *Lesson) start(from int) tea.Cmd {
 	for i := range s.checks {
 		s.checks[i] = checkState{}
 	}
-	s.ran, s.failed, s.passed = true, -1, false
+	s.ran, s.failed, s.passed, s.skipped = true, -1, false, ""
 	m.running = true
 	m.started = time.Now()
 	m.run++
@@ -213,6 +214,8 @@ func (m *Lesson) apply(ev Event) {
 			}
 			s.checks[ev.Index] = checkState{st: st, detail: ev.Detail}
 		}
+	case StepSkipped:
+		s.skipped = ev.Detail
 	}
 }
 
@@ -226,6 +229,9 @@ func (m *Lesson) finish() tea.Cmd {
 	}
 	s := &m.states[m.step]
 	s.passed = s.failed < 0 && !s.checkFailed()
+	if s.skipped != "" {
+		s.passed = true // the machine lacks a feature; the learner did nothing wrong
+	}
 	for i := range s.cmds {
 		if s.cmds[i].st == stRunning {
 			s.cmds[i].st = stPending
@@ -242,6 +248,12 @@ func (m *Lesson) finish() tea.Cmd {
 	}
 	lp.Passed[m.step] = s.passed
 	switch {
+	case s.skipped != "" && m.step == len(m.sc.Steps)-1:
+		lp.Done = true
+		m.status = "○ step skipped: " + s.skipped + " — the lesson is complete"
+	case s.skipped != "":
+		lp.Step = m.step + 1
+		m.status = fmt.Sprintf("○ step %d skipped: %s — enter or n for step %d", m.step+1, s.skipped, m.step+2)
 	case s.passed && m.step == len(m.sc.Steps)-1:
 		lp.Done = true
 		m.status = common.SymOK + " lesson complete — esc for the catalog, R to do it again"

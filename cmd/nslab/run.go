@@ -41,6 +41,7 @@ type stepReport struct {
 	Commands []cmdReport `json:"commands"`
 	Checks   []cmdReport `json:"checks"`
 	Hint     string      `json:"hint,omitempty"`
+	Skipped  string      `json:"skipped,omitempty"` // why the step did not run on this machine
 	OK       bool        `json:"ok"`
 }
 
@@ -271,6 +272,11 @@ func runStep(ctx context.Context, w io.Writer, r *script.Runner, n int, st *scen
 		},
 	})
 	sr.OK = res.OK
+	if res.Skipped != "" {
+		sr.Skipped = res.Skipped
+		fmt.Fprintf(w, "  skipped: %s\n", res.Skipped)
+		return sr
+	}
 	for _, x := range res.Commands {
 		sr.Commands = append(sr.Commands, report(x))
 	}

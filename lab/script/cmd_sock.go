@@ -16,7 +16,7 @@ import (
 )
 
 var cmdListen = &Command{
-	Name: "listen", NS: true, Usage: "listen tcp|udp|sctp|http ADDR [-n NS] [as NAME]",
+	Name: "listen", NS: true, Usage: "listen tcp|udp|sctp|http ADDR [-n NS] [raw] [as NAME]",
 	Summary: "open a listening socket inside a namespace (tcp, udp, sctp: an echo; http: a web server that answers with its namespace's name); this process's threads stay where they are",
 	Example: "listen tcp 127.0.0.1:8080 -n alpha as web",
 	parse: func(p *parser) (Action, error) {
@@ -30,6 +30,14 @@ var cmdListen = &Command{
 		}
 		if err := checkHostPort(a.Text); err != nil {
 			return nil, p.errAt(a, "%v", err)
+		}
+		raw := false
+		if t, ok := p.peek(); ok && t.Text == "raw" {
+			if proto.Text != "tcp" {
+				return nil, p.errAt(t, "raw is for tcp: the path SCTP takes (a non-blocking fd wrapped for the netpoller), shown on TCP")
+			}
+			p.accept("raw")
+			raw = true
 		}
 		name := ""
 		if p.accept("as") {
@@ -74,7 +82,11 @@ var cmdListen = &Command{
 					srv := serveHTTP(l, nsLabel(ns))
 					c, local = srv, l.Addr().String()
 				} else {
-					l, err := lab.ListenIn(n, netw, addr)
+					listen := lab.ListenIn
+					if raw {
+						listen = lab.ListenRawTCPIn
+					}
+					l, err := listen(n, netw, addr)
 					if err != nil {
 						return "", addrHint(err, addr, ns)
 					}
@@ -104,9 +116,29 @@ var cmdListen = &Command{
 				}
 				return s + " &"
 			}(),
-			gocode: fmt.Sprintf("var l net.Listener\nlab.Do(ns, func() (err error) { // lock, setns(%s), listen, setns back\n\tl, err = net.Listen(%q, %q)\n\treturn err\n})\ngo %s // served by the netpoller from any thread", nsLabel(ns), map[bool]string{true: "tcp", false: netw}[netw == "http"], addr, map[bool]string{true: "http.Serve(l, handler)", false: "serve(l)"}[netw == "http"]),
+			gocode: listenGo(nsLabel(ns), netw, addr, raw),
 		}, p.done()
 	},
+}
+
+// listenGo is the Go a listen line stands for.
+func listenGo(ns, netw, addr string, raw bool) string {
+	if raw {
+		return fmt.Sprintf(`var fd int
+lab.Do(ns, func() (err error) { // lock, setns(%s), then by hand:
+	fd, err = unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, unix.IPPROTO_TCP)
+	// ... unix.Bind(fd, sa); unix.Listen(fd, backlog)   (SCTP: IPPROTO_SCTP)
+	return err
+})
+f := os.NewFile(uintptr(fd), %q) // non-blocking: registered with the netpoller
+rc, _ := f.SyscallConn()
+rc.Read(func(fd uintptr) bool { /* accept4; false on EAGAIN parks the goroutine, not a thread */ })`, ns, addr)
+	}
+	serve, network := "serve(l)", netw
+	if netw == "http" {
+		serve, network = "http.Serve(l, handler)", "tcp"
+	}
+	return fmt.Sprintf("var l net.Listener\nlab.Do(ns, func() (err error) { // lock, setns(%s), listen, setns back\n\tl, err = net.Listen(%q, %q)\n\treturn err\n})\ngo %s // served by the netpoller from any thread", ns, network, addr, serve)
 }
 
 func checkHostPort(addr string) error {

@@ -195,3 +195,25 @@ proxy stop %[3]s
 		t.Error("a path without a leading / was accepted")
 	}
 }
+
+// listen ... raw takes the path SCTP takes, on TCP: the socket is in the
+// namespace and answers like any other; raw is refused for udp.
+func TestListenRawServesTCPThroughTheSCTPPath(t *testing.T) {
+	s := labtest.New(t)
+	r := script.NewRunner(s)
+	defer r.Close()
+	ns := labtest.Name("rw")
+	run(t, r, fmt.Sprintf(`
+netns add %[1]s
+link set lo up -n %[1]s
+listen tcp 127.0.0.1:7405 -n %[1]s raw as rawtcp
+connect tcp 127.0.0.1:7405 -n %[1]s send by-hand
+expect output contains echo: by-hand
+expect sockets self in %[1]s == 1
+close rawtcp
+expect sockets self in %[1]s == 0
+`, ns))
+	if _, err := script.Parse(t.Name(), 1, "listen udp 127.0.0.1:53 raw"); err == nil || !strings.Contains(err.Error(), "raw is for tcp") {
+		t.Errorf("listen udp ... raw: %v", err)
+	}
+}

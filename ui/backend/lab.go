@@ -124,6 +124,10 @@ func (l *Lab) RunStep(ctx context.Context, id string, step, from int, events cha
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if why := sc.Steps[step].Skip; why != "" {
+		events <- ui.Event{Kind: ui.StepSkipped, Detail: why}
+		return
+	}
 	sc.Steps[step].Run(ctx, l.run, scenarios.StepOptions{From: from, OnEvent: func(e scenarios.Event) {
 		switch e.Kind {
 		case scenarios.CommandStarted:
