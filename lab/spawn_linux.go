@@ -60,6 +60,9 @@ type SpawnOptions struct {
 	MountProc bool
 	Command   []string // run this as the child instead of waiting
 	Output    io.Writer
+	// Switch, if set, has the child open sockets meant for another network
+	// namespace before it waits (see SwitchDemo); Proc.Note says what it saw.
+	Switch *SwitchDemo
 }
 
 // Proc is a child process the session spawned in new namespaces.
@@ -68,6 +71,7 @@ type Proc struct {
 	PID        int
 	Start      uint64
 	Namespaces []string
+	Note       string // what the child reported at start (a switch demo's result)
 	cmd        *exec.Cmd
 	done       chan struct{}
 	err        error
@@ -87,10 +91,11 @@ func (p *Proc) Exited() (bool, error) {
 const initEnv = "NSLAB_INIT"
 
 type initConfig struct {
-	Hostname    string   `json:"hostname,omitempty"`
-	Propagation string   `json:"propagation,omitempty"`
-	MountProc   bool     `json:"mount_proc,omitempty"`
-	Command     []string `json:"command,omitempty"`
+	Hostname    string      `json:"hostname,omitempty"`
+	Propagation string      `json:"propagation,omitempty"`
+	MountProc   bool        `json:"mount_proc,omitempty"`
+	Command     []string    `json:"command,omitempty"`
+	Switch      *SwitchDemo `json:"switch,omitempty"`
 }
 
 // Spawn starts a child in new namespaces by re-executing this binary
@@ -138,7 +143,10 @@ func (s *Session) Spawn(opt SpawnOptions) (*Proc, error) {
 	if opt.Propagation != "" && !has("mnt") {
 		return nil, fmt.Errorf("spawn %s: propagation applies to a new mnt namespace: %w", opt.Name, ErrInvalid)
 	}
-	cfg, _ := json.Marshal(initConfig{Hostname: opt.Hostname, Propagation: opt.Propagation, MountProc: opt.MountProc, Command: opt.Command})
+	if opt.Switch != nil && len(opt.Command) > 0 {
+		return nil, fmt.Errorf("spawn %s: a switch demo runs in the lab's own child, not with a command: %w", opt.Name, ErrInvalid)
+	}
+	cfg, _ := json.Marshal(initConfig{Hostname: opt.Hostname, Propagation: opt.Propagation, MountProc: opt.MountProc, Command: opt.Command, Switch: opt.Switch})
 
 	ready, readyW, err := os.Pipe()
 	if err != nil {
@@ -195,7 +203,8 @@ func (s *Session) Spawn(opt SpawnOptions) (*Proc, error) {
 	case <-time.After(10 * time.Second):
 		status = "child did not report within 10s"
 	}
-	if status != "ok" {
+	note, isOK := strings.CutPrefix(status, "ok")
+	if !isOK {
 		cmd.Process.Kill()
 		<-p.done
 		s.journal.Done(e)
@@ -204,6 +213,7 @@ func (s *Session) Spawn(opt SpawnOptions) (*Proc, error) {
 		}
 		return nil, fmt.Errorf("spawn %s: %s", opt.Name, status)
 	}
+	p.Note = strings.TrimSpace(note)
 	s.mu.Lock()
 	s.procs[opt.Name] = p
 	s.mu.Unlock()
@@ -359,7 +369,15 @@ func childInit() {
 		fmt.Fprintf(os.Stderr, "exec %s: %v\n", cfg.Command[0], err)
 		os.Exit(127)
 	}
-	fmt.Fprintln(ready, "ok")
+	note := ""
+	if cfg.Switch != nil {
+		n, err := runSwitchDemo(*cfg.Switch)
+		if err != nil {
+			fail("switch demo: %v", err)
+		}
+		note = " " + n
+	}
+	fmt.Fprintln(ready, "ok"+note)
 	ready.Close()
 	// Wait to be killed; as PID 1 of a new PID namespace, reap orphans.
 	sigs := make(chan os.Signal, 4)

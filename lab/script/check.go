@@ -76,7 +76,7 @@ func (c *check) Go() string    { return c.gocode }
 var cmdExpect = &Command{
 	Name: "expect", NS: true, IsCheck: true,
 	Usage: "expect ping IP [-n NS] ok|fails | link NAME [-n NS] up|down|exists|absent | netns NAME exists|absent | " +
-		"ns TYPE PROC ==|!= PROC|NS | threads PROC OP N | rss PROC OP SIZE | sockets PROC in NS OP N | " +
+		"ns TYPE PROC ==|!= PROC|NS | threads PROC [in NS] OP N | rss PROC OP SIZE | sockets PROC in NS OP N | " +
 		"hostname PROC ==|!= NAME|host | pid PROC OP N | output contains|lacks TEXT   [within DURATION]",
 	Summary: "assert what the kernel shows; with `within 60s` wait for it (hands-on steps)",
 	Example: "expect ping 10.0.0.2 -n alpha ok",
@@ -375,6 +375,9 @@ func expectProcNumber(p *parser, what string) (*check, error) {
 	if err != nil {
 		return nil, err
 	}
+	if what == "threads" && p.accept("in") {
+		return expectThreadsIn(p, a.Text)
+	}
 	op, err := parseOp(p)
 	if err != nil {
 		return nil, err
@@ -409,6 +412,42 @@ func expectProcNumber(p *parser, what string) (*check, error) {
 		},
 		shell:  fmt.Sprintf("grep -E 'Threads|VmRSS' /proc/$PID/status"),
 		gocode: "s, _ := probe.Take(pid, probe.Options{})\nfmt.Println(s.NumThreads, s.VmRSS)",
+	}, nil
+}
+
+// expectThreadsIn counts the threads of a process whose network namespace
+// is ns (/proc/PID/task/TID/ns/net): a thread left in a tenant after an
+// unlocked setns shows here.
+func expectThreadsIn(p *parser, who string) (*check, error) {
+	nst, err := p.word("a namespace")
+	if err != nil {
+		return nil, err
+	}
+	p.ref(KindNetOrProc, nst)
+	op, want, err := p.opInt("a thread count", 0)
+	if err != nil {
+		return nil, err
+	}
+	ns := nst.Text
+	return &check{desc: fmt.Sprintf("threads of %s in %s %s %d", who, ns, op, want),
+		test: func(_ context.Context, env *Env) (bool, string, error) {
+			pid, err := resolvePID(env, who)
+			if err != nil {
+				return false, "", err
+			}
+			ino, err := nsInode(env, "net", ns)
+			if err != nil {
+				return false, "", err
+			}
+			s, err := probe.Take(pid, probe.Options{Threads: true})
+			if err != nil {
+				return false, "", err
+			}
+			got := int64(s.ThreadsByNetns()[ino])
+			return compare(got, op, want), fmt.Sprintf("%d of its %d threads are there", got, len(s.Threads)), nil
+		},
+		shell:  "for t in /proc/$PID/task/*; do readlink $t/ns/net; done | sort | uniq -c",
+		gocode: "s, _ := probe.Take(pid, probe.Options{Threads: true})\nn := s.ThreadsByNetns()[nsInode] // per thread: /proc/PID/task/TID/ns/net",
 	}, nil
 }
 

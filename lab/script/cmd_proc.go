@@ -17,7 +17,7 @@ import (
 
 var cmdSpawn = &Command{
 	Name:    "spawn",
-	Usage:   "spawn NAME [net,uts,pid,mnt,user,ipc,cgroup,time] [hostname H] [uidmap IN OUT N] [gidmap IN OUT N] [propagation private|shared] [mountproc] [-- CMD ARGS]",
+	Usage:   "spawn NAME [net,uts,pid,mnt,user,ipc,cgroup,time] [hostname H] [uidmap IN OUT N] [gidmap IN OUT N] [propagation private|shared] [mountproc] [setns NS locked|unlocked] [-- CMD ARGS]",
 	Summary: "start a child in new namespaces (the binary re-executes itself as the child's init)",
 	Example: "spawn c1 net,uts hostname c1",
 	parse: func(p *parser) (Action, error) {
@@ -30,6 +30,7 @@ var cmdSpawn = &Command{
 		}
 		p.define(KindProc, n)
 		opt := lab.SpawnOptions{Name: n.Text}
+		switchNs := ""
 		for {
 			t, ok := p.peek()
 			if !ok || t.Text == "--" {
@@ -61,6 +62,18 @@ var cmdSpawn = &Command{
 				opt.Propagation = v.Text
 			case "mountproc":
 				opt.MountProc = true
+			case "setns":
+				nt, err := p.word("the namespace the child's sockets are meant for")
+				if err != nil {
+					return nil, err
+				}
+				p.ref(KindNetOrProc, nt)
+				mode, err := p.keyword("locked", "unlocked")
+				if err != nil {
+					return nil, err
+				}
+				switchNs = nt.Text
+				opt.Switch = &lab.SwitchDemo{Locked: mode.Text == "locked"}
 			default:
 				for _, typ := range strings.Split(t.Text, ",") {
 					if !slices.Contains(lab.NamespaceTypes(), typ) {
@@ -94,9 +107,23 @@ var cmdSpawn = &Command{
 		}
 		return &act{
 			run: func(_ context.Context, env *Env) (string, error) {
+				opt := opt
+				if opt.Switch != nil {
+					ns, err := env.S.NetnsOf(switchNs)
+					if err != nil {
+						return "", err
+					}
+					ns.Close()
+					d := *opt.Switch
+					d.Netns = ns.Path()
+					opt.Switch = &d
+				}
 				pr, err := env.S.Spawn(opt)
 				if err != nil {
 					return "", err
+				}
+				if pr.Note != "" {
+					return fmt.Sprintf("%s is pid %d; %s", pr.Name, pr.PID, pr.Note), nil
 				}
 				if len(opt.Namespaces) == 0 {
 					return fmt.Sprintf("%s is pid %d, in all of the host's namespaces", pr.Name, pr.PID), nil
@@ -110,6 +137,24 @@ var cmdSpawn = &Command{
 }
 
 func spawnGo(opt lab.SpawnOptions) string {
+	if opt.Switch != nil && !opt.Switch.Locked {
+		return `for i := 0; i < 32; i++ {
+	go func() { // WRONG: setns changes this thread, and the goroutine may move
+		unix.Setns(target, unix.CLONE_NEWNET)
+		time.Sleep(time.Millisecond)         // wakes up on any thread
+		fd, _ := unix.Socket(unix.AF_INET, unix.SOCK_STREAM, 0) // in which namespace?
+		unix.Setns(origin, unix.CLONE_NEWNET) // restores the thread it is on now
+	}()
+}`
+	}
+	if opt.Switch != nil {
+		return `for i := 0; i < 32; i++ {
+	go lab.Do(ns, func() error { // locks the thread for the whole visit
+		fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM, 0)
+		return err
+	})
+}`
+	}
 	var flags []string
 	for _, t := range opt.Namespaces {
 		flags = append(flags, map[string]string{"net": "CLONE_NEWNET", "uts": "CLONE_NEWUTS", "pid": "CLONE_NEWPID", "mnt": "CLONE_NEWNS", "user": "CLONE_NEWUSER", "ipc": "CLONE_NEWIPC", "cgroup": "CLONE_NEWCGROUP", "time": "CLONE_NEWTIME"}[t])

@@ -217,3 +217,26 @@ expect sockets self in %[1]s == 0
 		t.Errorf("listen udp ... raw: %v", err)
 	}
 }
+
+// The unlocked switch goes wrong in the way the lock-os-thread lesson
+// teaches (a thread left inside, sockets outside); the locked one never
+// does.
+func TestUnlockedSwitchStrandsAThreadAndTheLockedOneDoesNot(t *testing.T) {
+	s := labtest.New(t)
+	r := script.NewRunner(s)
+	defer r.Close()
+	ns := labtest.Name("sw")
+	res := run(t, r, fmt.Sprintf(`
+netns add %[1]s
+spawn naive setns %[1]s unlocked
+expect threads naive in %[1]s >= 1
+expect sockets naive in host >= 1
+spawn careful setns %[1]s locked
+expect threads careful in %[1]s == 0
+expect sockets careful in %[1]s == 32
+expect sockets careful in host == 0
+`, ns))
+	if out := res[1].Output; !strings.Contains(out, "outside") || !strings.Contains(out, "threads inside (round") {
+		t.Errorf("the naive child's report: %q", out)
+	}
+}
