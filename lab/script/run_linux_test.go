@@ -150,7 +150,7 @@ proxy add %[3]s %[2]s
 connect tcp 127.0.0.1:8080 -n %[2]s send via-proxy
 expect output contains echo: via-proxy
 expect sockets %[3]s in %[1]s == 1
-expect sockets %[3]s in %[2]s == 1
+expect sockets %[3]s in %[2]s == 1 within 5s
 expect ns net %[3]s == host
 proxy stats %[3]s
 expect output contains 2 tenant(s)
