@@ -177,7 +177,11 @@ func expectLink(p *parser) (*check, error) {
 		return nil, err
 	}
 	name, ns, w := t.Text, p.ns, want.Text
-	return &check{desc: fmt.Sprintf("link %s in %s is %s", name, nsLabel(ns), w),
+	verb := "is " + w
+	if w == "exists" {
+		verb = "exists"
+	}
+	return &check{desc: fmt.Sprintf("link %s in %s %s", name, nsLabel(ns), verb),
 		test: func(_ context.Context, env *Env) (bool, string, error) {
 			links, err := env.S.Links(ns)
 			if err != nil {
