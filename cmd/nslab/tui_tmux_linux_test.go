@@ -59,35 +59,44 @@ func (s tmuxSession) waitFor(re string, d time.Duration) []string {
 	}
 }
 
-// TestTUIInTmux starts nslab in tmux, opens the veth scenario, runs every
-// step with the keyboard, sees every check pass, quits, and finds no
-// nslab- namespace or link left on the host.
-func TestTUIInTmux(t *testing.T) {
+// tuiInTmux builds nslab and starts shell(bin, runDir) in a 120x40 tmux
+// session with a private journal directory. However the test ends, the
+// session goes, and so does what the TUI made, before that directory is
+// removed.
+func tuiInTmux(t *testing.T, tag string, shell func(bin, dir, runDir string) string) (s tmuxSession, bin, dir, runDir string) {
+	t.Helper()
 	labtest.RequireRoot(t)
 	if testing.Short() {
-		t.Skip("end-to-end: builds the binary and runs a whole lesson")
+		t.Skip("end-to-end: builds the binary and drives the TUI")
 	}
 	if _, err := exec.LookPath("tmux"); err != nil {
 		t.Skip("needs tmux")
 	}
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "bin", "nslab")
+	dir = t.TempDir()
+	bin = filepath.Join(dir, "bin", "nslab")
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
-	s := tmuxSession{t: t, name: fmt.Sprintf("nslab-e2e-%d", os.Getpid())}
-	// A private journal directory: the test checks exactly what this run
-	// made, while other packages' tests make namespaces of their own.
-	runDir := filepath.Join(dir, "run")
-	shell := fmt.Sprintf("XDG_STATE_HOME=%s NSLAB_RUN_DIR=%s %s; echo nslab-exited=$?; sleep 60", dir, runDir, bin)
-	s.run("new-session", "-d", "-s", s.name, "-x", "120", "-y", "40", shell)
+	runDir = filepath.Join(dir, "run")
+	s = tmuxSession{t: t, name: fmt.Sprintf("nslab-%s-%d", tag, os.Getpid())}
+	s.run("new-session", "-d", "-s", s.name, "-x", "120", "-y", "40", shell(bin, dir, runDir))
 	t.Cleanup(func() {
-		// However the test ends, the TUI goes and so does what it made,
-		// before the private journal directory is removed.
 		exec.Command("tmux", "kill-session", "-t", s.name).Run()
 		cmd := exec.Command(bin, "cleanup")
 		cmd.Env = append(os.Environ(), "NSLAB_RUN_DIR="+runDir)
 		cmd.Run()
+	})
+	return s, bin, dir, runDir
+}
+
+// TestTUIInTmux starts nslab in tmux, opens the veth scenario, runs every
+// step with the keyboard, sees every check pass, quits, and finds no
+// nslab- namespace or link left on the host.
+func TestTUIInTmux(t *testing.T) {
+	// A private journal directory: the test checks exactly what this run
+	// made, while other packages' tests make namespaces of their own.
+	s, _, _, runDir := tuiInTmux(t, "e2e", func(bin, dir, runDir string) string {
+		return fmt.Sprintf("XDG_STATE_HOME=%s NSLAB_RUN_DIR=%s %s; echo nslab-exited=$?; sleep 60", dir, runDir, bin)
 	})
 
 	s.waitFor(`type to filter`, 10*time.Second)
@@ -136,35 +145,14 @@ func TestTUIInTmux(t *testing.T) {
 // next start says what the dead run left and, on "yes", removes exactly
 // that.
 func TestTUIKilledMidLessonIsCleanedAtTheNextStart(t *testing.T) {
-	labtest.RequireRoot(t)
-	if testing.Short() {
-		t.Skip("end-to-end: builds the binary and runs part of a lesson")
-	}
-	if _, err := exec.LookPath("tmux"); err != nil {
-		t.Skip("needs tmux")
-	}
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "bin", "nslab")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	runDir := filepath.Join(dir, "run")
 	// A killed TUI leaves the terminal raw; an interactive shell would
 	// restore it (here: stty sane) before the user starts nslab again.
 	// The second start has no saved progress, so it opens at the catalog
 	// rather than rebuilding the lesson under the same names.
-	env := fmt.Sprintf("XDG_STATE_HOME=%s NSLAB_RUN_DIR=%s", filepath.Join(dir, "state1"), runDir)
-	env2 := fmt.Sprintf("XDG_STATE_HOME=%s NSLAB_RUN_DIR=%s", filepath.Join(dir, "state2"), runDir)
-	s := tmuxSession{t: t, name: fmt.Sprintf("nslab-kill-%d", os.Getpid())}
-	s.run("new-session", "-d", "-s", s.name, "-x", "120", "-y", "40",
-		fmt.Sprintf("%s %s; echo nslab-exited=$?; stty sane; %s %s; echo nslab-exited-again=$?; sleep 60", env, bin, env2, bin))
-	t.Cleanup(func() {
-		// However the test ends, the TUI goes and so does what it made,
-		// before the private journal directory is removed.
-		exec.Command("tmux", "kill-session", "-t", s.name).Run()
-		cmd := exec.Command(bin, "cleanup")
-		cmd.Env = append(os.Environ(), "NSLAB_RUN_DIR="+runDir)
-		cmd.Run()
+	s, _, _, runDir := tuiInTmux(t, "kill", func(bin, dir, runDir string) string {
+		env := fmt.Sprintf("XDG_STATE_HOME=%s NSLAB_RUN_DIR=%s", filepath.Join(dir, "state1"), runDir)
+		env2 := fmt.Sprintf("XDG_STATE_HOME=%s NSLAB_RUN_DIR=%s", filepath.Join(dir, "state2"), runDir)
+		return fmt.Sprintf("%s %s; echo nslab-exited=$?; stty sane; %s %s; echo nslab-exited-again=$?; sleep 60", env, bin, env2, bin)
 	})
 
 	s.waitFor(`type to filter`, 10*time.Second)

@@ -419,40 +419,56 @@ func expectProcNumber(p *parser, what string) (*check, error) {
 	}, nil
 }
 
-// expectThreadsIn counts the threads of a process whose network namespace
-// is ns (/proc/PID/task/TID/ns/net): a thread left in a tenant after an
-// unlocked setns shows here.
-func expectThreadsIn(p *parser, who string) (*check, error) {
+// countIn parses `NS OP N` after `PROC in` and makes a check that counts
+// something of PROC's in NS (what, read from a probe snapshot taken with
+// opt) and compares it.
+func countIn(p *parser, who, what string, opt probe.Options, count func(*probe.Snapshot, uint64) (int64, string, error)) (c *check, desc, ns string, err error) {
 	nst, err := p.word("a namespace")
 	if err != nil {
-		return nil, err
+		return nil, "", "", err
 	}
 	p.ref(KindNetOrProc, nst)
-	op, want, err := p.opInt("a thread count", 0)
+	op, want, err := p.opInt("a "+what+" count", 0)
+	if err != nil {
+		return nil, "", "", err
+	}
+	ns = nst.Text
+	return &check{test: func(_ context.Context, env *Env) (bool, string, error) {
+		pid, err := resolvePID(env, who)
+		if err != nil {
+			return false, "", err
+		}
+		ino, err := nsInode(env, "net", ns)
+		if err != nil {
+			return false, "", err
+		}
+		s, err := probe.Take(pid, opt)
+		if err != nil {
+			return false, "", err
+		}
+		got, seen, err := count(s, ino)
+		if err != nil {
+			return false, "", err
+		}
+		return compare(got, op, want), seen, nil
+	}}, fmt.Sprintf("%s in %s %s %d", who, ns, op, want), ns, nil
+}
+
+// expectThreadsIn counts the threads of a process whose network namespace
+// is NS (/proc/PID/task/TID/ns/net): a thread left in a tenant after an
+// unlocked setns shows here.
+func expectThreadsIn(p *parser, who string) (*check, error) {
+	c, desc, _, err := countIn(p, who, "thread", probe.Options{Threads: true}, func(s *probe.Snapshot, ino uint64) (int64, string, error) {
+		got := s.ThreadsByNetns()[ino]
+		return int64(got), fmt.Sprintf("%d of its %d threads are there", got, len(s.Threads)), nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	ns := nst.Text
-	return &check{desc: fmt.Sprintf("threads of %s in %s %s %d", who, ns, op, want),
-		test: func(_ context.Context, env *Env) (bool, string, error) {
-			pid, err := resolvePID(env, who)
-			if err != nil {
-				return false, "", err
-			}
-			ino, err := nsInode(env, "net", ns)
-			if err != nil {
-				return false, "", err
-			}
-			s, err := probe.Take(pid, probe.Options{Threads: true})
-			if err != nil {
-				return false, "", err
-			}
-			got := int64(s.ThreadsByNetns()[ino])
-			return compare(got, op, want), fmt.Sprintf("%d of its %d threads are there", got, len(s.Threads)), nil
-		},
-		shell:  "for t in /proc/$PID/task/*; do readlink $t/ns/net; done | sort | uniq -c",
-		gocode: "s, _ := probe.Take(pid, probe.Options{Threads: true})\nn := s.ThreadsByNetns()[nsInode] // per thread: /proc/PID/task/TID/ns/net",
-	}, nil
+	c.desc = "threads of " + desc
+	c.shell = "for t in /proc/$PID/task/*; do readlink $t/ns/net; done | sort | uniq -c"
+	c.gocode = "s, _ := probe.Take(pid, probe.Options{Threads: true})\nn := s.ThreadsByNetns()[nsInode] // per thread: /proc/PID/task/TID/ns/net"
+	return c, nil
 }
 
 func expectSockets(p *parser) (*check, error) {
@@ -463,44 +479,25 @@ func expectSockets(p *parser) (*check, error) {
 	if _, err := p.keyword("in"); err != nil {
 		return nil, err
 	}
-	nst, err := p.word("a namespace")
+	c, desc, ns, err := countIn(p, a.Text, "socket", probe.Options{Sockets: true}, func(s *probe.Snapshot, ino uint64) (int64, string, error) {
+		if e := s.Errors["sockets"]; e != "" {
+			return 0, "", fmt.Errorf("cannot read its sockets: %s", e)
+		}
+		got := int64(0)
+		for _, so := range s.Sockets {
+			if so.NetNS == ino && isInet(so.Proto) {
+				got++
+			}
+		}
+		return got, fmt.Sprintf("%d TCP/UDP/SCTP/raw socket(s) there", got), nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	p.ref(KindNetOrProc, nst)
-	op, want, err := p.opInt("a socket count", 0)
-	if err != nil {
-		return nil, err
-	}
-	who, ns := a.Text, nst.Text
-	return &check{desc: fmt.Sprintf("internet sockets of %s in %s %s %d", who, ns, op, want),
-		test: func(_ context.Context, env *Env) (bool, string, error) {
-			pid, err := resolvePID(env, who)
-			if err != nil {
-				return false, "", err
-			}
-			ino, err := nsInode(env, "net", ns)
-			if err != nil {
-				return false, "", err
-			}
-			s, err := probe.Take(pid, probe.Options{Sockets: true})
-			if err != nil {
-				return false, "", err
-			}
-			if e := s.Errors["sockets"]; e != "" {
-				return false, "", fmt.Errorf("cannot read its sockets: %s", e)
-			}
-			got := int64(0)
-			for _, so := range s.Sockets {
-				if so.NetNS == ino && isInet(so.Proto) {
-					got++
-				}
-			}
-			return compare(got, op, want), fmt.Sprintf("%d TCP/UDP/SCTP/raw socket(s) there", got), nil
-		},
-		shell:  "ip netns exec " + nsShell(ns) + " ss -tuanp | grep pid=$PID",
-		gocode: "// pidfd_getfd(pidfd, fd) then ioctl(SIOCGSKNS): the socket's own netns\nnsfd, _ := unix.IoctlRetInt(sockfd, unix.SIOCGSKNS)",
-	}, nil
+	c.desc = "internet sockets of " + desc
+	c.shell = "ip netns exec " + nsShell(ns) + " ss -tuanp | grep pid=$PID"
+	c.gocode = "// pidfd_getfd(pidfd, fd) then ioctl(SIOCGSKNS): the socket's own netns\nnsfd, _ := unix.IoctlRetInt(sockfd, unix.SIOCGSKNS)"
+	return c, nil
 }
 
 func expectHostname(p *parser) (*check, error) {
