@@ -238,12 +238,7 @@ var cmdConnect = &Command{
 		netw, addr, ns := proto.Text, a.Text, p.ns
 		return &act{
 			run: func(_ context.Context, env *Env) (string, error) {
-				n, err := env.S.NetnsOf(ns)
-				if err != nil {
-					return "", err
-				}
-				defer n.Close()
-				c, err := lab.DialIn(n, netw, addr, 3*time.Second)
+				c, err := dialFrom(env, ns, netw, addr)
 				if err != nil {
 					return "", err
 				}
@@ -285,6 +280,17 @@ var cmdConnect = &Command{
 	},
 }
 
+// dialFrom connects to addr from inside the namespace a learner's name
+// refers to.
+func dialFrom(env *Env, ns, netw, addr string) (net.Conn, error) {
+	n, err := env.S.NetnsOf(ns)
+	if err != nil {
+		return nil, err
+	}
+	defer n.Close()
+	return lab.DialIn(n, netw, addr, 3*time.Second)
+}
+
 // parseConnectHTTP reads `connect http ADDR [host NAME] [path /PATH]`: one
 // HTTP/1.0 GET from inside the namespace, answered as "STATUS: BODY".
 func parseConnectHTTP(p *parser, addr string) (Action, error) {
@@ -317,12 +323,7 @@ func parseConnectHTTP(p *parser, addr string) (Action, error) {
 	ns := p.ns
 	return &act{
 		run: func(_ context.Context, env *Env) (string, error) {
-			n, err := env.S.NetnsOf(ns)
-			if err != nil {
-				return "", err
-			}
-			defer n.Close()
-			c, err := lab.DialIn(n, "tcp", addr, 3*time.Second)
+			c, err := dialFrom(env, ns, "tcp", addr)
 			if err != nil {
 				return "", err
 			}
