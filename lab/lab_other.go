@@ -21,6 +21,7 @@ func unsupported(what string) error {
 type Netns struct{}
 
 func (n *Netns) Name() string      { return "" }
+func (n *Netns) Path() string      { return "" }
 func (n *Netns) Close() error      { return nil }
 func (n *Netns) Fd() int           { return -1 }
 func (n *Netns) Inode() uint64     { return 0 }
@@ -107,12 +108,14 @@ type SpawnOptions struct {
 	Namespaces, Command         []string
 	UIDMap, GIDMap              []IDMap
 	MountProc                   bool
+	Switch                      *SwitchDemo
 }
 
 // Proc is a spawned child (Linux only).
 type Proc struct {
 	Name string
 	PID  int
+	Note string
 }
 
 func (p *Proc) WriteIDMaps(_, _ []IDMap) error { return unsupported("write id maps") }

@@ -1,0 +1,290 @@
+package proxy_test
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/nslab/nslab/lab"
+	"github.com/nslab/nslab/lab/proxy"
+)
+
+// The load tests run small under `make test` and at issue #8's sizes under
+// `make soak` (NSLAB_SOAK=1). They count; they never time.
+func soak() bool { return os.Getenv("NSLAB_SOAK") == "1" }
+
+func threadsNow() int {
+	b, _ := os.ReadFile("/proc/self/status")
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "Threads:"); ok {
+			var n int
+			fmt.Sscan(v, &n)
+			return n
+		}
+	}
+	return 0
+}
+
+// ask connects to a tenant's 127.0.0.1:8080 from inside it, reads the
+// backend's greeting (its tenant's name) and checks an echo.
+func ask(ns *lab.Netns, want string) error {
+	c, err := lab.DialIn(ns, "tcp", "127.0.0.1:8080", 10*time.Second)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	br := bufio.NewReader(c)
+	line, err := br.ReadString('\n')
+	if err != nil {
+		return fmt.Errorf("greeting: %w", err)
+	}
+	if got := strings.TrimSpace(line); got != want {
+		return fmt.Errorf("answered by %q, want %q", got, want)
+	}
+	if _, err := io.WriteString(c, "ping\n"); err != nil {
+		return err
+	}
+	if echo, err := br.ReadString('\n'); err != nil || echo != "ping\n" {
+		return fmt.Errorf("echo %q, %v", echo, err)
+	}
+	return nil
+}
+
+type loadResult struct {
+	served, failed int64
+	maxThreads     int
+	firstErr       error
+}
+
+// load runs clients per tenant, all at once, each asking in a loop until
+// the duration is over, and samples the thread count meanwhile.
+func load(w *world, clients int, d time.Duration) loadResult {
+	var res loadResult
+	var served, failed atomic.Int64
+	var errOnce sync.Once
+	stop := time.Now().Add(d)
+	var wg sync.WaitGroup
+	for _, name := range w.names {
+		ns := w.nss[name]
+		for range clients {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for time.Now().Before(stop) {
+					if err := ask(ns, name); err != nil {
+						failed.Add(1)
+						errOnce.Do(func() { res.firstErr = err })
+						continue
+					}
+					served.Add(1)
+				}
+			}()
+		}
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	for {
+		select {
+		case <-done:
+			res.served, res.failed = served.Load(), failed.Load()
+			return res
+		case <-time.After(50 * time.Millisecond):
+			res.maxThreads = max(res.maxThreads, threadsNow())
+		}
+	}
+}
+
+// The same total load over few and many tenants: zero failures, every
+// answer from the right tenant, no fd or goroutine left after, and a
+// thread count set by the clients, not by the number of tenants.
+func TestSoakLoadOverManyTenants(t *testing.T) {
+	few, many, total, d := 2, 10, 50, 2*time.Second
+	if soak() {
+		few, many, total, d = 10, 100, 5000, 30*time.Second
+	}
+	var threads [2]int
+	for i, n := range []int{few, many} {
+		w := newWorld(t, n, true)
+		p := mustNew(t, proxy.Config{Name: "ld", Routes: tenantRoutes(), Tenants: w.names, Rescan: -1})
+		goroutines, fds := runtime.NumGoroutine(), openFDs(t)
+		res := load(w, total/n, d)
+		t.Logf("%d tenants × %d clients for %s: %d requests served, %d failed, at most %d threads",
+			n, total/n, d, res.served, res.failed, res.maxThreads)
+		if res.failed != 0 || res.served == 0 {
+			t.Errorf("%d tenants: %d of %d requests failed (first: %v)", n, res.failed, res.served+res.failed, res.firstErr)
+		}
+		threads[i] = res.maxThreads
+		if !waitFor(func() bool { return p.Stats().Total().Active == 0 }) {
+			t.Errorf("%d connections still active after the load", p.Stats().Total().Active)
+		}
+		if !waitFor(func() bool { return runtime.NumGoroutine() <= goroutines }) {
+			t.Errorf("%d goroutines after the load, %d before", runtime.NumGoroutine(), goroutines)
+		}
+		if !waitFor(func() bool { return openFDs(t) <= fds }) {
+			t.Errorf("%d fds after the load, %d before", openFDs(t), fds)
+		}
+		p.Close()
+	}
+	// Threads come from concurrent syscalls (connects, splices, the
+	// clients' own namespace switches), which are the same in both runs.
+	if threads[1] > threads[0]+runtime.GOMAXPROCS(0)+2 {
+		t.Errorf("threads grew with tenants: %d at %d tenants, %d at %d", threads[0], few, threads[1], many)
+	}
+}
+
+// Tenant namespaces made, served and deleted while the proxy runs: the
+// proxy's heap, goroutines and fds come back to where they started.
+func TestSoakChurnTenantNamespaces(t *testing.T) {
+	n := 50
+	if soak() {
+		n = 500
+	}
+	w := newWorld(t, 1, false)
+	backend, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer backend.Close()
+	go func() {
+		for {
+			c, err := backend.Accept()
+			if err != nil {
+				return
+			}
+			go func() { defer c.Close(); io.Copy(c, c) }()
+		}
+	}()
+	p := mustNew(t, proxy.Config{Name: "ch",
+		Routes:  []proxy.Route{route("up", "{tenant}/tcp/127.0.0.1:8080", "host/tcp/"+backend.Addr().String())},
+		Tenants: w.names, Rescan: -1})
+	heap := func() uint64 {
+		runtime.GC()
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		return m.HeapInuse
+	}
+	// One round first, so that pools and caches exist before the baseline.
+	churn := func(i int) {
+		name := fmt.Sprintf("%s-c%d", w.names[0], i)
+		// Made by hand, not addTenant: its t.Cleanup per namespace would
+		// grow the heap this test measures.
+		ns, err := w.s.AddNetns(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := w.s.SetLinkUp("lo", name, true); err != nil {
+			t.Fatal(err)
+		}
+		if err := p.AddTenant(name); err != nil {
+			t.Fatal(err)
+		}
+		c, err := lab.DialIn(ns, "tcp", "127.0.0.1:8080", 5*time.Second)
+		if err != nil {
+			t.Fatalf("tenant %d: %v", i, err)
+		}
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		io.WriteString(c, "x")
+		buf := make([]byte, 1)
+		if _, err := io.ReadFull(c, buf); err != nil {
+			t.Fatalf("tenant %d: %v", i, err)
+		}
+		c.Close()
+		if err := p.RemoveTenant(name); err != nil {
+			t.Fatal(err)
+		}
+		ns.Close()
+		if err := w.s.DelNetns(name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	churn(0)
+	waitFor(func() bool { return p.Stats().Total().Active == 0 })
+	h0, g0, f0 := heap(), runtime.NumGoroutine(), openFDs(t)
+	for i := 1; i <= n; i++ {
+		churn(i)
+	}
+	ok := waitFor(func() bool {
+		return p.Stats().Total().Active == 0 && runtime.NumGoroutine() <= g0 && openFDs(t) <= f0 && float64(heap()) <= float64(h0)*1.10
+	})
+	h1 := heap()
+	t.Logf("%d namespaces churned: heap in use %.2f → %.2f MiB, goroutines %d → %d, fds %d → %d",
+		n, float64(h0)/(1<<20), float64(h1)/(1<<20), g0, runtime.NumGoroutine(), f0, openFDs(t))
+	if !ok {
+		t.Errorf("after churning %d namespaces: heap %d → %d, goroutines %d → %d, fds %d → %d",
+			n, h0, h1, g0, runtime.NumGoroutine(), f0, openFDs(t))
+	}
+	if got := len(p.Listeners()); got != 1 {
+		t.Errorf("%d listeners left, want the permanent tenant's 1", got)
+	}
+}
+
+// Tenants added and removed over and over while traffic flows to others:
+// every answer from the right tenant, nothing left behind.
+func TestSoakAddRemoveTenantsUnderTraffic(t *testing.T) {
+	cycles := 100
+	if soak() {
+		cycles = 1000
+	}
+	w := newWorld(t, 4, true)
+	steady, pool := w.names[:2], w.names[2:]
+	p := mustNew(t, proxy.Config{Name: "ar", Routes: tenantRoutes(), Tenants: steady, Rescan: -1})
+	g0, f0 := runtime.NumGoroutine(), openFDs(t)
+	stop := make(chan struct{})
+	var served, failed atomic.Int64
+	var firstErr atomic.Value
+	var wg sync.WaitGroup
+	for _, name := range steady {
+		for range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					if err := ask(w.nss[name], name); err != nil {
+						failed.Add(1)
+						firstErr.CompareAndSwap(nil, err)
+					} else {
+						served.Add(1)
+					}
+				}
+			}()
+		}
+	}
+	for i := range cycles {
+		name := pool[i%len(pool)]
+		if err := p.AddTenant(name); err != nil {
+			t.Fatalf("cycle %d: add %s: %v", i, name, err)
+		}
+		if err := ask(w.nss[name], name); err != nil {
+			t.Fatalf("cycle %d: the added tenant %s: %v", i, name, err)
+		}
+		if err := p.RemoveTenant(name); err != nil {
+			t.Fatalf("cycle %d: remove %s: %v", i, name, err)
+		}
+	}
+	close(stop)
+	wg.Wait()
+	t.Logf("%d add/remove cycles; steady tenants: %d requests served, %d failed", cycles, served.Load(), failed.Load())
+	if failed.Load() != 0 {
+		t.Errorf("%d of %d steady requests failed (first: %v)", failed.Load(), served.Load()+failed.Load(), firstErr.Load())
+	}
+	if got, want := len(p.Listeners()), 2*len(tenantRoutes()); got != want {
+		t.Errorf("%d listeners after the cycles, want %d (the steady tenants')", got, want)
+	}
+	if !waitFor(func() bool { return runtime.NumGoroutine() <= g0 && openFDs(t) <= f0 }) {
+		t.Errorf("after %d cycles: goroutines %d → %d, fds %d → %d", cycles, g0, runtime.NumGoroutine(), f0, openFDs(t))
+	}
+}
