@@ -21,18 +21,6 @@ import (
 // `make soak` (NSLAB_SOAK=1). They count; they never time.
 func soak() bool { return os.Getenv("NSLAB_SOAK") == "1" }
 
-func threadsNow() int {
-	b, _ := os.ReadFile("/proc/self/status")
-	for _, l := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(l, "Threads:"); ok {
-			var n int
-			fmt.Sscan(v, &n)
-			return n
-		}
-	}
-	return 0
-}
-
 // ask connects to a tenant's 127.0.0.1:8080 from inside it, reads the
 // backend's greeting (its tenant's name) and checks an echo.
 func ask(ns *lab.Netns, want string) error {
@@ -61,13 +49,13 @@ func ask(ns *lab.Netns, want string) error {
 
 type loadResult struct {
 	served, failed int64
-	maxThreads     int
+	maxThreads     int // the proxy's, sampled during the load
 	firstErr       error
 }
 
 // load runs clients per tenant, all at once, each asking in a loop until
-// the duration is over, and samples the thread count meanwhile.
-func load(w *world, clients int, d time.Duration) loadResult {
+// the duration is over, and samples the proxy's thread count meanwhile.
+func load(w *world, c *proxy.Client, clients int, d time.Duration) loadResult {
 	var res loadResult
 	var served, failed atomic.Int64
 	var errOnce sync.Once
@@ -97,15 +85,19 @@ func load(w *world, clients int, d time.Duration) loadResult {
 		case <-done:
 			res.served, res.failed = served.Load(), failed.Load()
 			return res
-		case <-time.After(50 * time.Millisecond):
-			res.maxThreads = max(res.maxThreads, threadsNow())
+		case <-time.After(200 * time.Millisecond):
+			if st, err := c.Stats(); err == nil {
+				res.maxThreads = max(res.maxThreads, st.Threads)
+			}
 		}
 	}
 }
 
-// The same total load over few and many tenants: zero failures, every
-// answer from the right tenant, no fd or goroutine left after, and a
-// thread count set by the clients, not by the number of tenants.
+// The same total load over few and many tenants, through the shared proxy
+// running as its own process (as `nslab proxy` does): zero failures, every
+// answer from the right tenant, the proxy's goroutines and fds back where
+// they were after, and its thread count set by the clients, not by the
+// number of tenants.
 func TestSoakLoadOverManyTenants(t *testing.T) {
 	few, many, total, d := 2, 10, 50, 2*time.Second
 	if soak() {
@@ -114,30 +106,39 @@ func TestSoakLoadOverManyTenants(t *testing.T) {
 	var threads [2]int
 	for i, n := range []int{few, many} {
 		w := newWorld(t, n, true)
-		p := mustNew(t, proxy.Config{Name: "ld", Routes: tenantRoutes(), Tenants: w.names, Rescan: -1})
-		goroutines, fds := runtime.NumGoroutine(), openFDs(t)
-		res := load(w, total/n, d)
-		t.Logf("%d tenants × %d clients for %s: %d requests served, %d failed, at most %d threads",
-			n, total/n, d, res.served, res.failed, res.maxThreads)
+		c, proc, err := proxy.StartWorker(w.s, fmt.Sprintf("ld%d", n), proxy.Config{Name: "ld", Routes: tenantRoutes(), Tenants: w.names})
+		if err != nil {
+			t.Fatal(err)
+		}
+		before, err := c.Stats()
+		if err != nil {
+			t.Fatal(err)
+		}
+		res := load(w, c, total/n, d)
+		t.Logf("%d tenants × %d clients for %s: %d requests served, %d failed; proxy at most %d threads (idle: %d)",
+			n, total/n, d, res.served, res.failed, res.maxThreads, before.Threads)
 		if res.failed != 0 || res.served == 0 {
 			t.Errorf("%d tenants: %d of %d requests failed (first: %v)", n, res.failed, res.served+res.failed, res.firstErr)
 		}
 		threads[i] = res.maxThreads
-		if !waitFor(func() bool { return p.Stats().Total().Active == 0 }) {
-			t.Errorf("%d connections still active after the load", p.Stats().Total().Active)
+		var after proxy.Stats
+		settled := waitFor(func() bool {
+			after, err = c.Stats()
+			return err == nil && after.Total().Active == 0 && after.Goroutines <= before.Goroutines && after.FDs <= before.FDs
+		})
+		t.Logf("proxy goroutines %d → %d, fds %d → %d, RSS %.1f MiB", before.Goroutines, after.Goroutines, before.FDs, after.FDs, float64(after.RSS)/(1<<20))
+		if !settled {
+			t.Errorf("after the load: %d active, goroutines %d → %d, fds %d → %d",
+				after.Total().Active, before.Goroutines, after.Goroutines, before.FDs, after.FDs)
 		}
-		if !waitFor(func() bool { return runtime.NumGoroutine() <= goroutines }) {
-			t.Errorf("%d goroutines after the load, %d before", runtime.NumGoroutine(), goroutines)
-		}
-		if !waitFor(func() bool { return openFDs(t) <= fds }) {
-			t.Errorf("%d fds after the load, %d before", openFDs(t), fds)
-		}
-		p.Close()
+		c.Stop()
+		c.Close()
+		w.s.Kill(proc.Name)
 	}
-	// Threads come from concurrent syscalls (connects, splices, the
-	// clients' own namespace switches), which are the same in both runs.
+	// Threads come from concurrent syscalls (accepts, connects, splices),
+	// which are the same in both runs.
 	if threads[1] > threads[0]+runtime.GOMAXPROCS(0)+2 {
-		t.Errorf("threads grew with tenants: %d at %d tenants, %d at %d", threads[0], few, threads[1], many)
+		t.Errorf("the proxy's threads grew with tenants: %d at %d tenants, %d at %d", threads[0], few, threads[1], many)
 	}
 }
 
