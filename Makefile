@@ -34,8 +34,13 @@ bench: build
 soak: build
 	NSLAB_SOAK=1 $(GO) test -count=1 -timeout 80m -run 'Soak' -v ./...
 
+## fuzz: each fuzz target for FUZZTIME (default 30s); -fuzz takes one target at a time
+FUZZTIME ?= 30s
 fuzz:
-	$(GO) test -run '^$$' -fuzz . -fuzztime 30s ./lab/script/ || true
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./lab/script/
+	$(GO) test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME) ./scenarios/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseConfig$$' -fuzztime $(FUZZTIME) ./lab/proxy/
+	$(GO) test -run '^$$' -fuzz '^FuzzControlRequest$$' -fuzztime $(FUZZTIME) ./lab/proxy/
 
 lint:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
