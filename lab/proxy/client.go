@@ -50,13 +50,20 @@ func Dial(path string) (*Client, error) {
 // Path is the control socket's path.
 func (c *Client) Path() string { return c.path }
 
-// AddTenant binds every per-tenant route inside each named namespace.
+// AddTenant binds every per-tenant route inside each named namespace. No
+// names is nothing to do (the API refuses an empty request).
 func (c *Client) AddTenant(names ...string) error {
+	if len(names) == 0 {
+		return nil
+	}
 	return c.do(http.MethodPost, "/tenants", names, nil)
 }
 
 // RemoveTenant closes every socket of the named tenants.
 func (c *Client) RemoveTenant(names ...string) error {
+	if len(names) == 0 {
+		return nil
+	}
 	return c.do(http.MethodDelete, "/tenants", names, nil)
 }
 
@@ -88,6 +95,9 @@ func (c *Client) AddRoute(r Route) error {
 
 // RemoveRoute closes the named routes' listeners and connections.
 func (c *Client) RemoveRoute(names ...string) error {
+	if len(names) == 0 {
+		return nil
+	}
 	return c.send(http.MethodDelete, "/routes", names, nil, nil)
 }
 

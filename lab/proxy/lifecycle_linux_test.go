@@ -149,6 +149,14 @@ func TestWorkerIsControlledOverItsSocket(t *testing.T) {
 	if got := hello(t, w.nss[w.names[1]], "127.0.0.1:8080"); got != w.names[1] {
 		t.Errorf("added tenant answered %q", got)
 	}
+	// No names is nothing to do, not an error (nslab bench adds none to
+	// an idle worker).
+	if err := c.AddTenant(); err != nil {
+		t.Errorf("AddTenant() with no names: %v", err)
+	}
+	if err := c.RemoveTenant(); err != nil {
+		t.Errorf("RemoveTenant() with no names: %v", err)
+	}
 	// Routes over the socket too: add one, reach it, list it, remove it.
 	if err := c.AddRoute(route("alt", "{tenant}/tcp/127.0.0.1:8081", "{tenant}/tcp/10.0.0.1:9000")); err != nil {
 		t.Fatal(err)
