@@ -9,9 +9,11 @@ PREFIX  ?= /usr/local
 
 all: build
 
+# Static, without cgo: nothing here needs libc, and a worker that maps it
+# pays ~1.3 MiB more RSS (libc's pages, malloc arenas for threads).
 build:
-	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/nslab
-	$(GO) build -ldflags "$(LDFLAGS)" -o bin/nslab-proxy ./cmd/nslab-proxy
+	CGO_ENABLED=0 $(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/nslab
+	CGO_ENABLED=0 $(GO) build -ldflags "$(LDFLAGS)" -o bin/nslab-proxy ./cmd/nslab-proxy
 
 ## run: build and start the lab
 run: build

@@ -78,8 +78,7 @@ func switchRun(label string, enter func() error, fn func() error) error {
 		panic any
 	}
 	done := make(chan result, 1)
-	go func() {
-		runtime.LockOSThread()
+	GoLocked(func() {
 		origin, owned, err := threadOrigin()
 		if err != nil {
 			runtime.UnlockOSThread()
@@ -108,13 +107,43 @@ func switchRun(label string, enter func() error, fn func() error) error {
 		}
 		runtime.UnlockOSThread()
 		done <- r
-	}()
+	})
 	r := <-done
 	if r.panic != nil {
 		panic(r.panic)
 	}
 	return r.err
 }
+
+// GoLocked runs fn on a new goroutine locked to an OS thread that is not
+// the process's main thread. fn may unlock it (runtime.UnlockOSThread) or
+// return locked, and then the runtime ends the thread. It never ends the
+// main thread: a goroutine that returns locked there wedges it, forever,
+// in whatever namespace it was left in. A program that locks its main
+// goroutine in init (cmd/nslab, the tests) never runs anything else there;
+// one that does not (the nslab-proxy worker, which saves the thread) can
+// land a goroutine there, and then GoLocked holds the main thread until a
+// second goroutine has locked another thread for fn.
+func GoLocked(fn func()) {
+	go func() {
+		runtime.LockOSThread()
+		if unix.Gettid() != mainThread {
+			fn()
+			return
+		}
+		locked := make(chan struct{})
+		go func() {
+			runtime.LockOSThread() // the main thread is ours: another one
+			close(locked)
+			fn()
+		}()
+		<-locked
+		runtime.UnlockOSThread()
+	}()
+}
+
+// mainThread is the main thread's ID: the process ID.
+var mainThread = unix.Getpid()
 
 // Do runs fn inside network namespace ns, on a fresh goroutine locked to its
 // OS thread, and waits for it (see switchRun). If the thread cannot return

@@ -9,14 +9,14 @@ package main
 import (
 	"fmt"
 	"os"
-	"runtime"
 
 	"github.com/nslab/nslab/lab"
 	_ "github.com/nslab/nslab/lab/proxy" // registers the proxy-worker entry point
 )
 
-// As in cmd/nslab: the main thread never enters another namespace.
-func init() { runtime.LockOSThread() }
+// Unlike cmd/nslab, the main goroutine is not locked to the main thread:
+// the worker would pay a whole thread, parked, for it. The namespace
+// switch keeps itself off the main thread instead (lab.GoLocked).
 
 func main() {
 	lab.Init() // a worker runs here and never returns

@@ -54,7 +54,7 @@ type loadSpread struct {
 	Conns       int `json:"connections"`
 	Concurrency int `json:"concurrency"`
 	IdleThreads int `json:"threads_idle"`
-	Threads     int `json:"threads_after_load"`
+	Threads     int `json:"threads_under_load"` // the most seen
 }
 
 type strategyBench struct {
@@ -121,7 +121,7 @@ func printProxyBench(w io.Writer, r proxyBench) {
 	if len(r.LoadSpread) > 0 {
 		fmt.Fprintf(w, "\nthe same load (%d connect+echo, %d at a time) through a shared worker, spread over:\n", r.LoadSpread[0].Conns, r.LoadSpread[0].Concurrency)
 		for _, l := range r.LoadSpread {
-			fmt.Fprintf(w, "  %5d namespaces: %d threads idle, %d after the load\n", l.Namespaces, l.IdleThreads, l.Threads)
+			fmt.Fprintf(w, "  %5d namespaces: %d threads idle, at most %d under the load\n", l.Namespaces, l.IdleThreads, l.Threads)
 		}
 	}
 	fmt.Fprintf(w, "\nconnect + 1-byte echo, p50: direct %.1f µs, proxy %.1f µs (%.2fx), socat %.1f µs (%.2fx)\n",
@@ -239,7 +239,7 @@ func benchLoadSpread(s *lab.Session, names []string, r *proxyBench) error {
 	for k := 10; ; k *= 10 {
 		k = min(k, len(names))
 		name := fmt.Sprintf("bench-load-%d", k)
-		c, _, err := proxy.StartWorker(s, name, proxy.Config{
+		c, proc, err := proxy.StartWorker(s, name, proxy.Config{
 			Routes:  []proxy.Route{mustRoute("{tenant}/tcp/127.0.0.1:8083={tenant}/tcp/127.0.0.1:9001")},
 			Tenants: names[:k], Rescan: -1,
 		})
@@ -248,9 +248,25 @@ func benchLoadSpread(s *lab.Session, names []string, r *proxyBench) error {
 		}
 		ls := loadSpread{Namespaces: k, Conns: conns, Concurrency: conc}
 		time.Sleep(300 * time.Millisecond)
-		if st, err := c.Stats(); err == nil {
-			ls.IdleThreads = st.Procs[0].Threads
-		}
+		ls.IdleThreads = threadsOf(proc.PID)
+		// The most threads seen during the load, read from outside every
+		// 10 ms as ps or the TUI would.
+		sampled := make(chan int)
+		stopSampling := make(chan struct{})
+		go func() {
+			most := 0
+			t := time.NewTicker(10 * time.Millisecond)
+			defer t.Stop()
+			for {
+				most = max(most, threadsOf(proc.PID))
+				select {
+				case <-stopSampling:
+					sampled <- most
+					return
+				case <-t.C:
+				}
+			}
+		}()
 		var next atomic.Int64
 		var failed atomic.Int64
 		var wg sync.WaitGroup
@@ -280,17 +296,13 @@ func benchLoadSpread(s *lab.Session, names []string, r *proxyBench) error {
 			}()
 		}
 		wg.Wait()
-		time.Sleep(200 * time.Millisecond)
-		st, err := c.Stats()
+		close(stopSampling)
+		ls.Threads = <-sampled
 		c.Close()
 		s.Stop(name, 5*time.Second)
-		if err != nil {
-			return err
-		}
 		if n := failed.Load(); n > 0 {
 			return fmt.Errorf("load over %d namespaces: %d of %d connections failed", k, n, conns)
 		}
-		ls.Threads = st.Procs[0].Threads
 		r.LoadSpread = append(r.LoadSpread, ls)
 		if k == len(names) {
 			return nil
@@ -322,15 +334,34 @@ func benchStrategy(s *lab.Session, st proxy.Strategy, routes []proxy.Route, name
 		return sb, err
 	}
 	sb.BindMs = ms(time.Since(t0))
-	time.Sleep(500 * time.Millisecond)
+	time.Sleep(300 * time.Millisecond)
 	stats, err := c.Stats()
 	if err != nil {
 		return sb, err
+	}
+	// Idle figures read from outside, as ps or the TUI would, once the
+	// worker has settled after answering: the answer to Stats counts the
+	// threads busy answering it.
+	time.Sleep(300 * time.Millisecond)
+	stats.Threads, stats.RSS, stats.RSSAnon = 0, 0, 0
+	for i, ps := range stats.Procs {
+		if now, err := proxy.ReadProcStats(ps.PID, ps.Name); err == nil {
+			stats.Procs[i] = now
+		}
+		stats.Threads += stats.Procs[i].Threads
+		stats.RSS += stats.Procs[i].RSS
+		stats.RSSAnon += stats.Procs[i].RSSAnon
 	}
 	sb.Listeners, sb.Processes, sb.Threads = stats.Listeners, len(stats.Procs), stats.Threads
 	sb.RSSMiB = float64(stats.RSS) / (1 << 20)
 	sb.AnonMiB = float64(stats.RSSAnon) / (1 << 20)
 	return sb, nil
+}
+
+// threadsOf reads a process's thread count from /proc (0 if it is gone).
+func threadsOf(pid int) int {
+	ps, _ := proxy.ReadProcStats(pid, "")
+	return ps.Threads
 }
 
 // benchSocatPerNs starts what a user would reach for instead: one socat

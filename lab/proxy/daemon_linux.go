@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -67,8 +68,17 @@ func runDaemon(ctx context.Context, spec workerSpec, ready func(error)) (err err
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var once sync.Once
-	srv := &http.Server{Handler: controlHandler(p, func() { once.Do(cancel) }), ReadHeaderTimeout: 10 * time.Second}
+	h := controlHandler(p, func() { once.Do(cancel) })
+	kick := make(chan struct{}, 1)
+	srv := &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.ServeHTTP(w, r)
+		select { // a bind storm, or a request's own goroutines
+		case kick <- struct{}{}:
+		default:
+		}
+	})}
 	go srv.Serve(ctl)
+	go trimThreads(ctx, kick, p.activity, p.log)
 	ready(nil)
 	p.log.Info("control socket ready", "path", cfg.Control)
 	<-ctx.Done()
@@ -118,6 +128,52 @@ func listenControl(path string) (net.Listener, error) {
 	return l, nil
 }
 
+// How the daemon gives back threads left by bursts (see lab.TrimThreads):
+// after a control request or every trimEvery, once neither control
+// requests nor traffic have moved for trimQuiet. Trimming under load would
+// end threads the runtime makes again at once.
+const (
+	trimEvery = 5 * time.Second
+	trimQuiet = 100 * time.Millisecond
+)
+
+// trimThreads runs the daemon's thread trimming until ctx ends. It keeps
+// GOMAXPROCS+2 threads or fewer: the runtime's sysmon and template thread,
+// and the threads that run Ps.
+func trimThreads(ctx context.Context, kick <-chan struct{}, activity func() uint64, log *slog.Logger) {
+	t := time.NewTicker(trimEvery)
+	defer t.Stop()
+	quiet := time.NewTimer(trimQuiet)
+	defer quiet.Stop()
+	for {
+		// Wait until nothing has happened for trimQuiet.
+		for a := activity(); ; {
+			quiet.Reset(trimQuiet)
+			select {
+			case <-ctx.Done():
+				return
+			case <-kick:
+				continue
+			case <-quiet.C:
+			}
+			if now := activity(); now != a {
+				a = now
+				continue
+			}
+			break
+		}
+		if before, after := lab.TrimThreads(runtime.GOMAXPROCS(0) + 2); after < before {
+			log.Debug("gave idle threads back", "before", before, "after", after)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-kick:
+		case <-t.C:
+		}
+	}
+}
+
 const specEnv = "NSLAB_PROXY_SPEC"
 
 func init() { lab.RegisterInit("proxy-worker", workerMain) }
@@ -127,6 +183,11 @@ func init() { lab.RegisterInit("proxy-worker", workerMain) }
 // reports readiness on fd 3; a per-namespace child also exits when its
 // parent does (its stdin, a pipe from the parent, reaches EOF).
 func workerMain() {
+	// A program may lock its main goroutine to the main thread (cmd/nslab,
+	// the tests do); a worker would pay a parked thread for it. The
+	// namespace switch keeps off the main thread by itself
+	// (lab.GoLocked), so the worker gives it back to the runtime.
+	runtime.UnlockOSThread()
 	var spec workerSpec
 	if err := json.Unmarshal([]byte(os.Getenv(specEnv)), &spec); err != nil {
 		fmt.Fprintln(os.Stderr, "nslab proxy worker: bad spec:", err)
@@ -154,8 +215,8 @@ func workerMain() {
 			stop()
 		}()
 	}
-	// Serve from an ordinary goroutine: the main goroutine is locked to the
-	// main thread (see cmd/nslab), and every wait on it would hand work
+	// Serve from an ordinary goroutine: in cmd/nslab the main goroutine is
+	// locked to the main thread, and every wait on it would hand work
 	// between threads and leave extra idle threads behind.
 	errc := make(chan error, 1)
 	go func() { errc <- runDaemon(ctx, spec, ready) }()

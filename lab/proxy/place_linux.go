@@ -56,8 +56,7 @@ type threadPlace struct {
 func newThreadPlace(ns *lab.Netns, timeout time.Duration) (*threadPlace, error) {
 	tp := &threadPlace{timeout: timeout, reqs: make(chan func())}
 	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
+	lab.GoLocked(func() { // it never comes back: not on the main thread
 		if err := unix.Setns(ns.Fd(), unix.CLONE_NEWNET); err != nil {
 			runtime.UnlockOSThread() // never left: the thread is clean
 			errc <- fmt.Errorf("enter %s: %w", ns, err)
@@ -69,7 +68,7 @@ func newThreadPlace(ns *lab.Netns, timeout time.Duration) (*threadPlace, error) 
 		}
 		// Return locked: the thread is in the tenant namespace and must
 		// not run anything else.
-	}()
+	})
 	if err := <-errc; err != nil {
 		return nil, err
 	}

@@ -713,6 +713,19 @@ func (p *Proxy) Listeners() []Listener {
 
 // Stats returns per-route counters and this process's (and its children's)
 // threads and memory.
+// activity sums the counters that move when traffic does: equal on two
+// reads means nothing was accepted or finished in between (a connection
+// adds its bytes when it ends).
+func (p *Proxy) activity() uint64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var a uint64
+	for _, c := range p.ctrs {
+		a += c.conns.Load() + c.errs.Load() + c.bytesIn.Load() + c.bytesOut.Load()
+	}
+	return a
+}
+
 func (p *Proxy) Stats() Stats {
 	p.mu.Lock()
 	s := Stats{Name: p.cfg.Name, Strategy: p.cfg.Strategy, Listeners: len(p.keys)}

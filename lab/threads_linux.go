@@ -1,0 +1,105 @@
+package lab
+
+import (
+	"bytes"
+	"os"
+	"runtime"
+	"strconv"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Threads is the number of OS threads of this process, from
+// /proc/self/status.
+func Threads() int {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	_, rest, ok := bytes.Cut(b, []byte("\nThreads:"))
+	if !ok {
+		return 0
+	}
+	line, _, _ := bytes.Cut(rest, []byte("\n"))
+	n, _ := strconv.Atoi(string(bytes.TrimSpace(line)))
+	return n
+}
+
+var trimMu sync.Mutex
+
+// TrimThreads gives idle OS threads back to the kernel until at most keep
+// remain, or until no more can go, and returns the count before and after.
+//
+// The Go runtime never ends a thread it made: one made for a burst of
+// blocking syscalls (a bind storm across 1000 namespaces, a wave of
+// connects) stays parked for the life of the process. The one way to end
+// one is the rule the namespace switch relies on: a goroutine that exits
+// while locked to its thread takes the thread with it. So each round starts
+// a goroutine that locks and returns; the thread that ran it ends, and its
+// P goes to an idle thread. When no idle thread is left, handing the P over
+// makes a new one, the count stops falling, and TrimThreads stops. Threads
+// in syscalls, locked threads (the main thread of a program that locks it
+// in init) and the runtime's own (sysmon, the template thread) are never
+// touched. A round costs a thread exit, a few tens of µs.
+//
+// Call it after bursts, not on a hot path: under load the runtime would
+// make the threads again.
+func TrimThreads(keep int) (before, after int) {
+	trimMu.Lock()
+	defer trimMu.Unlock()
+	before = Threads()
+	if before <= keep {
+		return before, before
+	}
+	// With one P, starting or waking a goroutine finds no idle P to hand
+	// to another thread, so a round ends a thread without waking one.
+	procs := runtime.GOMAXPROCS(1)
+	defer restoreProcs(procs)
+	n, stuck := before, 0
+	for n > keep && stuck < 3 {
+		// Nothing waits on this goroutine: waking a waiter from it would
+		// make the runtime start a thread to run the waiter.
+		go func() {
+			runtime.LockOSThread()
+			if unix.Gettid() == mainThread {
+				runtime.UnlockOSThread() // it would be wedged, not ended
+			}
+			// Return locked: the runtime ends this thread.
+		}()
+		now := waitThreadsBelow(n, 5*time.Millisecond)
+		if now < n {
+			stuck = 0
+		} else {
+			stuck++
+		}
+		n = now
+	}
+	return before, n
+}
+
+// waitThreadsBelow polls the thread count until it drops below n or the
+// wait is over: a thread leaves /proc shortly after its goroutine ends.
+func waitThreadsBelow(n int, wait time.Duration) int {
+	end := time.Now().Add(wait)
+	for {
+		now := Threads()
+		if now < n || time.Now().After(end) {
+			return now
+		}
+		time.Sleep(50 * time.Microsecond)
+	}
+}
+
+// restoreProcs undoes GOMAXPROCS(1): back to the runtime's own choice
+// (which follows the CPU limit) unless the environment fixed it.
+func restoreProcs(n int) {
+	if os.Getenv("GOMAXPROCS") == "" {
+		runtime.SetDefaultGOMAXPROCS()
+		if runtime.GOMAXPROCS(0) == n {
+			return
+		}
+	}
+	runtime.GOMAXPROCS(n)
+}

@@ -1,0 +1,103 @@
+package lab_test
+
+import (
+	"fmt"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/nslab/nslab/lab"
+)
+
+// A burst of blocking syscalls leaves threads parked for good; TrimThreads
+// gives them back to the kernel, and the process keeps working after.
+func TestTrimThreadsEndsThreadsLeftByABurst(t *testing.T) {
+	burst := func() {
+		var wg sync.WaitGroup
+		for range 24 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				// select(2) with a timeout holds its thread: the
+				// runtime hands the P to another thread meanwhile.
+				unix.Select(0, nil, nil, nil, &unix.Timeval{Usec: 30000})
+			}()
+		}
+		wg.Wait()
+	}
+	burst()
+	before, after := lab.TrimThreads(0)
+	t.Logf("after a burst of 24 blocking syscalls: %d threads, trimmed to %d (GOMAXPROCS %d)", before, after, runtime.GOMAXPROCS(0))
+	if before < 12 {
+		t.Fatalf("the burst left only %d threads; the test needs a burst that makes threads", before)
+	}
+	if limit := runtime.GOMAXPROCS(0) + 4; after > limit {
+		t.Errorf("%d threads after trimming, want at most GOMAXPROCS+4 = %d", after, limit)
+	}
+	// Still works: namespace switches and more bursts.
+	burst()
+	if b, a := lab.TrimThreads(0); a >= b {
+		t.Errorf("a second trim did nothing: %d → %d", b, a)
+	}
+	if got := runtime.GOMAXPROCS(0); got != gmpAtStart {
+		t.Errorf("GOMAXPROCS is %d after trimming, was %d", got, gmpAtStart)
+	}
+}
+
+var gmpAtStart = runtime.GOMAXPROCS(0)
+
+// Keep is a floor: at or under it, nothing is trimmed.
+func TestTrimThreadsKeepsWhatItIsAskedToKeep(t *testing.T) {
+	keep := lab.Threads() + 8
+	if b, a := lab.TrimThreads(keep); a != b {
+		t.Errorf("TrimThreads(%d) went from %d to %d threads", keep, b, a)
+	}
+}
+
+func init() { lab.RegisterInit("test-offmain", offMainChild) }
+
+// offMainChild is a process whose main goroutine is not locked (like the
+// nslab-proxy worker): it runs 300 switches from many goroutines and
+// trims threads in between, and prints how many switched functions ran on
+// the main thread (the runtime could never end that thread).
+func offMainChild() {
+	runtime.UnlockOSThread() // the test binary locks it in init
+	ns, err := lab.OpenNetnsPath("self", "/proc/self/ns/net")
+	if err != nil {
+		fmt.Println("error:", err)
+		return
+	}
+	var onMain atomic.Int64
+	var wg sync.WaitGroup
+	for i := range 300 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			lab.Do(ns, func() error {
+				if unix.Gettid() == unix.Getpid() {
+					onMain.Add(1)
+				}
+				return nil
+			})
+		}()
+		if i%50 == 0 {
+			lab.TrimThreads(0)
+		}
+	}
+	wg.Wait()
+	fmt.Println("on main:", onMain.Load())
+}
+
+func TestNamespaceSwitchNeverRunsOnAnUnlockedMainThread(t *testing.T) {
+	out, err := lab.Reexec("test-offmain", "offmain").CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if got := strings.TrimSpace(string(out)); got != "on main: 0" {
+		t.Errorf("child said %q, want %q", got, "on main: 0")
+	}
+}
