@@ -35,6 +35,9 @@ func literalAddr(network, addr string) error {
 type Socket struct {
 	Network string
 	Addr    string // IP:PORT with an IP literal; ":8080" means every address
+	// KeepAlive is TCP keep-alive for accepted connections, as in
+	// net.ListenConfig: 0 is Go's default (15 s), negative turns it off.
+	KeepAlive time.Duration
 
 	Listener net.Listener
 	Packet   net.PacketConn
@@ -148,7 +151,9 @@ func bindOne(s *Socket, rawFD *int) error {
 		}
 		*rawFD = fd
 	case typ == unix.SOCK_STREAM:
-		l, err := lc.Listen(context.Background(), s.Network, s.Addr)
+		c := lc
+		c.KeepAlive = s.KeepAlive
+		l, err := c.Listen(context.Background(), s.Network, s.Addr)
 		if err != nil {
 			return err
 		}

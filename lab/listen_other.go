@@ -11,6 +11,7 @@ import (
 // Socket is one socket for BindIn to make (Linux only).
 type Socket struct {
 	Network, Addr string
+	KeepAlive     time.Duration
 	Listener      net.Listener
 	Packet        net.PacketConn
 }

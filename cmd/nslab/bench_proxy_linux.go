@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -47,6 +49,10 @@ type proxyBench struct {
 	EchoDirectUs    float64 `json:"echo_p50_direct_us"`
 	EchoProxyUs     float64 `json:"echo_p50_proxy_us"`
 	EchoSocatUs     float64 `json:"echo_p50_socat_us"`
+	// The same direct paths to a server inside the bench process itself:
+	// no process boundary at all, so the fastest figure possible here.
+	DirectSameProc     float64 `json:"direct_same_process_gib_s"`
+	EchoDirectSameProc float64 `json:"echo_p50_direct_same_process_us"`
 }
 
 type loadSpread struct {
@@ -114,8 +120,8 @@ func printProxyBench(w io.Writer, r proxyBench) {
 	fmt.Fprintf(w, "\nbinding TCP+UDP in all %d namespaces in this process (fd table grown first):\n", r.Namespaces)
 	fmt.Fprintf(w, "  one thread visiting each (BindEach): %.1f ms fresh namespaces, %.1f ms again\n", r.BindColdMs, r.BindWarmMs)
 	fmt.Fprintf(w, "  per socket: plain here %.1f µs, a Do per namespace %.1f µs, BindEach %.1f µs: overhead %.1f µs\n", r.BindPlainUs, r.BindDoUs, r.BindEachUs, r.BindOverheadUs)
-	fmt.Fprintf(w, "\nTCP throughput inside a namespace, %d MiB each, side by side (median of %d interleaved runs):\n", r.ThroughputBytes>>20, r.Rounds)
-	fmt.Fprintf(w, "  direct            %6.2f GiB/s\n", r.Direct)
+	fmt.Fprintf(w, "\nTCP inside a namespace, to a sink/echo server in its own process; %d MiB each, side by side (median of %d interleaved runs):\n", r.ThroughputBytes>>20, r.Rounds)
+	fmt.Fprintf(w, "  direct            %6.2f GiB/s  (%.2f GiB/s to a server in the sender's own process)\n", r.Direct, r.DirectSameProc)
 	fmt.Fprintf(w, "  nslab proxy       %6.2f GiB/s  (%.2f of direct, %.2fx socat)\n", r.Proxied, r.Proxied/r.Direct, r.Proxied/r.Socat)
 	fmt.Fprintf(w, "  socat -b 131072   %6.2f GiB/s  (%.2f of direct)\n", r.Socat, r.Socat/r.Direct)
 	if len(r.LoadSpread) > 0 {
@@ -126,6 +132,8 @@ func printProxyBench(w io.Writer, r proxyBench) {
 	}
 	fmt.Fprintf(w, "\nconnect + 1-byte echo, p50: direct %.1f µs, proxy %.1f µs (%.2fx), socat %.1f µs (%.2fx)\n",
 		r.EchoDirectUs, r.EchoProxyUs, r.EchoProxyUs/r.EchoDirectUs, r.EchoSocatUs, r.EchoSocatUs/r.EchoDirectUs)
+	fmt.Fprintf(w, "  to an echo server in the client's own process (no process boundary): direct %.1f µs (proxy %.2fx that)\n",
+		r.EchoDirectSameProc, r.EchoProxyUs/r.EchoDirectSameProc)
 }
 
 func benchProxy(ctx context.Context, s *lab.Session, n, nProc, nSocat int, bytes int64, log io.Writer) (proxyBench, error) {
@@ -489,48 +497,36 @@ func benchTraffic(s *lab.Session, nsName string, bytes int64, r *proxyBench) err
 		return err
 	}
 	defer ns.Close()
-	// The sink/echo server at 127.0.0.1:9000 in the namespace: discard
-	// everything, or echo one byte.
+	// The sink/echo server every path goes to runs in a process of its own
+	// (a client and its server never share one): 127.0.0.1:9002 in the
+	// namespace. A second one inside this process, at 127.0.0.1:9000, gives
+	// the fastest direct figure possible, for reference.
 	socks := []lab.Socket{{Network: "tcp", Addr: "127.0.0.1:9000"}}
 	if err := lab.BindIn(ns, socks); err != nil {
 		return err
 	}
 	defer socks[0].Close()
-	go func() {
-		for {
-			c, err := socks[0].Listener.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				b := make([]byte, 1)
-				if _, err := c.Read(b); err != nil {
-					return
-				}
-				if b[0] == 'e' {
-					c.Write(b)
-					return
-				}
-				// Read in big blocks: io.Discard reads 8 KiB at a time and
-				// would cap every path at its syscall rate.
-				big := make([]byte, 1<<20)
-				for {
-					if _, err := c.Read(big); err != nil {
-						return
-					}
-				}
-			}()
-		}
-	}()
+	go serveSinkEcho(socks[0].Listener)
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	srv := lab.Reexec("bench-server", nsName, filepath.Join(lab.NetnsDir, lab.SysName(nsName)), "127.0.0.1:9002")
+	srv.Path = self
+	srv.Stdout, srv.Stderr = os.Stderr, os.Stderr
+	if _, err := s.StartProcess("bench-server", srv); err != nil {
+		return err
+	}
+	defer s.Stop("bench-server", 2*time.Second)
+	waitListening(ns, "127.0.0.1:9002")
 	name := "bench-traffic"
-	c, _, err := proxy.StartWorker(s, name, proxy.Config{Routes: []proxy.Route{mustRoute(nsName + "/tcp/127.0.0.1:8081=" + nsName + "/tcp/127.0.0.1:9000")}, Rescan: -1})
+	c, _, err := proxy.StartWorker(s, name, proxy.Config{Routes: []proxy.Route{mustRoute(nsName + "/tcp/127.0.0.1:8081=" + nsName + "/tcp/127.0.0.1:9002")}, Rescan: -1})
 	if err != nil {
 		return err
 	}
 	defer s.Stop(name, 5*time.Second)
 	defer c.Close()
-	socat := exec.Command("ip", "netns", "exec", lab.SysName(nsName), "socat", "-b", "131072", "TCP-LISTEN:8082,bind=127.0.0.1,fork,reuseaddr", "TCP:127.0.0.1:9000")
+	socat := exec.Command("ip", "netns", "exec", lab.SysName(nsName), "socat", "-b", "131072", "TCP-LISTEN:8082,bind=127.0.0.1,fork,reuseaddr", "TCP:127.0.0.1:9002")
 	haveSocat := false
 	if _, err := exec.LookPath("socat"); err == nil {
 		if _, err := s.StartProcess("bench-socat", socat); err == nil {
@@ -539,17 +535,18 @@ func benchTraffic(s *lab.Session, nsName string, bytes int64, r *proxyBench) err
 			waitListening(ns, "127.0.0.1:8082")
 		}
 	}
-	targets := []struct {
+	type target struct {
 		addr string
 		out  *float64
 		echo *float64
-	}{{"127.0.0.1:9000", &r.Direct, &r.EchoDirectUs}, {"127.0.0.1:8081", &r.Proxied, &r.EchoProxyUs}}
+	}
+	targets := []target{
+		{"127.0.0.1:9002", &r.Direct, &r.EchoDirectUs},
+		{"127.0.0.1:8081", &r.Proxied, &r.EchoProxyUs},
+		{"127.0.0.1:9000", &r.DirectSameProc, &r.EchoDirectSameProc},
+	}
 	if haveSocat {
-		targets = append(targets, struct {
-			addr string
-			out  *float64
-			echo *float64
-		}{"127.0.0.1:8082", &r.Socat, &r.EchoSocatUs})
+		targets = append(targets, target{"127.0.0.1:8082", &r.Socat, &r.EchoSocatUs})
 	}
 	// Three rounds, the paths interleaved, and the median of each: on a
 	// shared machine one run of a path can land in a burst of other work.
@@ -575,6 +572,59 @@ func benchTraffic(s *lab.Session, nsName string, bytes int64, r *proxyBench) err
 	}
 	r.Rounds = rounds
 	return nil
+}
+
+// serveSinkEcho serves the traffic benchmark: a connection that starts
+// with 'e' gets that byte back and is closed; any other is read to the
+// end.
+func serveSinkEcho(l net.Listener) {
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			return
+		}
+		go func() {
+			defer c.Close()
+			b := make([]byte, 1)
+			if _, err := c.Read(b); err != nil {
+				return
+			}
+			if b[0] == 'e' {
+				c.Write(b)
+				return
+			}
+			// Read in big blocks: io.Discard reads 8 KiB at a time and
+			// would cap every path at its syscall rate.
+			big := make([]byte, 1<<20)
+			for {
+				if _, err := c.Read(big); err != nil {
+					return
+				}
+			}
+		}()
+	}
+}
+
+func init() { lab.RegisterInit("bench-server", benchServerMain) }
+
+// benchServerMain is the traffic benchmark's server in a process of its
+// own: os.Args[1] is the namespace file, os.Args[2] the address.
+func benchServerMain() {
+	if len(os.Args) != 3 {
+		fmt.Fprintln(os.Stderr, "bench server: want NETNS-PATH ADDR")
+		os.Exit(2)
+	}
+	ns, err := lab.OpenNetnsPath(filepath.Base(os.Args[1]), os.Args[1])
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench server:", err)
+		os.Exit(1)
+	}
+	socks := []lab.Socket{{Network: "tcp", Addr: os.Args[2]}}
+	if err := lab.BindIn(ns, socks); err != nil {
+		fmt.Fprintln(os.Stderr, "bench server:", err)
+		os.Exit(1)
+	}
+	serveSinkEcho(socks[0].Listener)
 }
 
 func median(v []float64) float64 {

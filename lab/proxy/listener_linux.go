@@ -142,7 +142,11 @@ func (ln *listener) isClosed() bool {
 	return ln.closed
 }
 
-// serveStream accepts connections and forwards each to the target.
+// serveStream accepts a connection, hands the listener to a new goroutine
+// to accept the next, and forwards this one to the target. Handing over
+// the accepting, not the handling, keeps the connection on the thread
+// that accepted it: its upstream connect is the next thing that thread
+// does, not a second accept(2) that finds nothing (EAGAIN) first.
 func (ln *listener) serveStream() {
 	defer ln.wg.Done()
 	l := ln.sock.Listener
@@ -160,19 +164,19 @@ func (ln *listener) serveStream() {
 			backoff = min(2*backoff, time.Second)
 			continue
 		}
-		backoff = time.Millisecond
 		if !ln.track(c) {
 			c.Close()
 			return
 		}
 		ln.ctr.conns.Add(1)
 		ln.wg.Add(1)
-		go ln.handle(c)
+		go ln.serveStream()
+		ln.handle(c)
+		return
 	}
 }
 
 func (ln *listener) handle(c net.Conn) {
-	defer ln.wg.Done()
 	defer ln.untrack(c)
 	ln.ctr.active.Add(1)
 	defer ln.ctr.active.Add(-1)

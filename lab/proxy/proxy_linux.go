@@ -230,7 +230,10 @@ func (p *Proxy) bindRoutes(t *tenant, pl place, ino uint64, routes []Route) ([]*
 func routeSockets(routes []Route) []lab.Socket {
 	socks := make([]lab.Socket, len(routes))
 	for i, r := range routes {
-		socks[i] = lab.Socket{Network: r.Listen.Proto, Addr: r.Listen.Addr.String()}
+		// No keep-alive on accepted connections (as HAProxy without
+		// tcpka): four setsockopt calls per connection, on the path
+		// between accept and the upstream connect.
+		socks[i] = lab.Socket{Network: r.Listen.Proto, Addr: r.Listen.Addr.String(), KeepAlive: -1}
 	}
 	return socks
 }

@@ -1,0 +1,50 @@
+package main
+
+import (
+	"encoding/json"
+	"os/exec"
+	"strings"
+	"testing"
+
+	"github.com/nslab/nslab/internal/labtest"
+)
+
+// A small `nslab bench proxy --json` run end to end: every figure a user
+// reads is there and plausible, and nothing of the run is left behind.
+func TestBenchProxySmallRunReportsEveryFigure(t *testing.T) {
+	labtest.RequireRoot(t)
+	if testing.Short() {
+		t.Skip("starts several proxy workers")
+	}
+	out, stderr, code := nslab(t, "bench", "proxy", "--json", "--count", "10", "--mib", "8", "--process-namespaces", "2", "--socat-namespaces", "2")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var r proxyBench
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if len(r.Strategies) != 4 {
+		t.Errorf("%d strategies, want 4", len(r.Strategies))
+	}
+	for _, st := range r.Strategies {
+		if st.Listeners == 0 || st.Threads == 0 || st.RSSMiB == 0 {
+			t.Errorf("%s: %d listeners, %d threads, %.1f MiB", st.Name, st.Listeners, st.Threads, st.RSSMiB)
+		}
+	}
+	for name, v := range map[string]float64{
+		"direct": r.Direct, "proxy": r.Proxied, "direct, same process": r.DirectSameProc,
+		"echo direct": r.EchoDirectUs, "echo proxy": r.EchoProxyUs, "echo direct, same process": r.EchoDirectSameProc,
+	} {
+		if v <= 0 {
+			t.Errorf("%s: %v", name, v)
+		}
+	}
+	if len(r.LoadSpread) == 0 || r.LoadSpread[0].Threads == 0 {
+		t.Errorf("load spread: %+v", r.LoadSpread)
+	}
+	ps, _ := exec.Command("pgrep", "-fa", "^nslab-(bench-server|proxy-worker:bench)").Output()
+	if strings.TrimSpace(string(ps)) != "" {
+		t.Errorf("processes left after the bench:\n%s", ps)
+	}
+}
