@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/metrics"
 	"slices"
 	"sort"
 	"sync"
@@ -716,6 +717,24 @@ func (p *Proxy) Listeners() []Listener {
 
 // Stats returns per-route counters and this process's (and its children's)
 // threads and memory.
+var goMemSamples = []metrics.Sample{
+	{Name: "/memory/classes/heap/objects:bytes"},
+	{Name: "/memory/classes/heap/stacks:bytes"},
+	{Name: "/memory/classes/heap/free:bytes"},
+	{Name: "/memory/classes/heap/unused:bytes"},
+	{Name: "/memory/classes/total:bytes"},
+	{Name: "/memory/classes/heap/released:bytes"},
+}
+
+func readGoMem() GoMem {
+	s := slices.Clone(goMemSamples)
+	metrics.Read(s)
+	v := func(i int) uint64 { return s[i].Value.Uint64() }
+	m := GoMem{Heap: v(0), Stacks: v(1), Free: v(2) + v(3), Released: v(5)}
+	m.Runtime = v(4) - m.Heap - m.Stacks - m.Free - m.Released
+	return m
+}
+
 // activity sums the counters that move when traffic does: equal on two
 // reads means nothing was accepted or finished in between (a connection
 // adds its bytes when it ends).
@@ -782,6 +801,7 @@ func (p *Proxy) Stats() Stats {
 		return 0
 	})
 	s.Goroutines = runtime.NumGoroutine()
+	s.Go = readGoMem()
 	if ents, err := os.ReadDir("/proc/self/fd"); err == nil {
 		s.FDs = len(ents)
 	}

@@ -24,6 +24,18 @@ type Stats struct {
 	RSSAnon    int64       `json:"rss_anon_bytes"` // summed over Procs
 	Goroutines int         `json:"goroutines"`
 	FDs        int         `json:"fds"`
+	// Go is where this process's Go runtime memory goes.
+	Go GoMem `json:"go"`
+}
+
+// GoMem is the Go runtime's own account of a process's memory, from
+// runtime/metrics: what RSS is made of, beyond the binary's pages.
+type GoMem struct {
+	Heap     uint64 `json:"heap_bytes"`     // live and not yet collected objects
+	Stacks   uint64 `json:"stacks_bytes"`   // goroutine stacks (2 KiB at least each)
+	Free     uint64 `json:"free_bytes"`     // heap pages free, still held
+	Runtime  uint64 `json:"runtime_bytes"`  // GC metadata, spans, poll descriptors, ...
+	Released uint64 `json:"released_bytes"` // given back to the OS (not resident)
 }
 
 // RouteStats counts one route in one tenant.
