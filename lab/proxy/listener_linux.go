@@ -7,6 +7,7 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/nslab/nslab/lab"
@@ -45,6 +46,13 @@ type listener struct {
 	closed bool
 	wg     sync.WaitGroup
 	front  *httpFront
+	udp    udpSessions
+
+	// Served by the proxy's hub (nil: by a goroutine of its own).
+	hub     *hub
+	hubID   int32
+	hubRC   syscall.RawConn
+	backoff atomic.Int64 // ns to wait after a failed accept (hub goroutines)
 }
 
 func sockAddr(s *lab.Socket) string {
@@ -79,14 +87,99 @@ func (ln *listener) start() error {
 			f.add(t)
 		}
 		f.serve()
-	case ln.sock.Listener != nil:
-		ln.wg.Add(1)
-		go ln.serveStream()
 	default:
+		if rc := hubConn(ln); rc != nil {
+			if h, err := ln.p.hubOf(); err == nil {
+				if err := h.add(ln, rc); err == nil {
+					return nil
+				}
+			}
+		}
 		ln.wg.Add(1)
-		go ln.servePacket()
+		if ln.sock.Listener != nil {
+			go ln.serveStream()
+		} else {
+			go ln.servePacket()
+		}
 	}
 	return nil
+}
+
+// hubConn is the socket's RawConn if the netpoller serves it (nil for the
+// blocking-accept strategy's sockets, which wait in their own threads).
+func hubConn(ln *listener) syscall.RawConn {
+	var c any = ln.sock.Listener
+	if c == nil {
+		c = ln.sock.Packet
+	}
+	switch c.(type) {
+	case *net.TCPListener, *net.UDPConn:
+	default:
+		return nil
+	}
+	rc, err := c.(syscall.Conn).SyscallConn()
+	if err != nil {
+		return nil
+	}
+	return rc
+}
+
+// fire runs on the hub's goroutine when the socket is ready: it starts the
+// goroutine that takes what is there, unless the listener is closing.
+func (ln *listener) fire() {
+	ln.mu.Lock()
+	if ln.closed {
+		ln.mu.Unlock()
+		return
+	}
+	ln.wg.Add(1)
+	ln.mu.Unlock()
+	if ln.sock.Listener != nil {
+		go ln.acceptOne()
+	} else {
+		go ln.drainPackets()
+	}
+}
+
+// arm asks the hub for the socket's next readiness.
+func (ln *listener) arm() {
+	ln.mu.Lock()
+	defer ln.mu.Unlock()
+	if ln.closed {
+		return
+	}
+	if err := ln.hub.arm(ln); err != nil {
+		ln.p.log.Warn("re-arm listener", "route", ln.route.Name, "tenant", ln.tenant, "err", err)
+	}
+}
+
+// acceptOne takes the connection the hub saw waiting, arms the listener for
+// the next one and forwards this one. If another took it meanwhile, Accept
+// waits for the next in the netpoller, as a listener's own goroutine would.
+func (ln *listener) acceptOne() {
+	defer ln.wg.Done()
+	c, err := ln.sock.Listener.Accept()
+	if err != nil {
+		if ln.isClosed() || errors.Is(err, net.ErrClosed) {
+			return
+		}
+		// Out of fds, say: wait a little before trying again.
+		ln.ctr.errs.Add(1)
+		ln.p.log.Warn("accept", "route", ln.route.Name, "tenant", ln.tenant, "err", err)
+		b := min(max(2*time.Duration(ln.backoff.Load()), time.Millisecond), time.Second)
+		ln.backoff.Store(int64(b))
+		time.Sleep(b)
+		ln.arm()
+		return
+	}
+	ln.backoff.Store(0)
+	ln.arm()
+	if !ln.track(c) {
+		c.Close()
+		return
+	}
+	ln.ctr.conns.Add(1)
+	ln.handle(c)
 }
 
 // close closes the socket and every connection it made, and waits.
@@ -99,6 +192,9 @@ func (ln *listener) close() {
 	ln.closed = true
 	conns := ln.conns
 	ln.conns = nil
+	if ln.hub != nil {
+		ln.hub.remove(ln) // before the socket closes: its number may be reused
+	}
 	ln.mu.Unlock()
 	ln.p.removeKey(ln)
 	if ln.front != nil {
@@ -114,6 +210,7 @@ func (ln *listener) close() {
 		c.Close()
 	}
 	ln.wg.Wait()
+	ln.udp.closeAll()
 }
 
 // track registers a connection to close with the listener; false if the

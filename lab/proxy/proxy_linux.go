@@ -44,6 +44,15 @@ type Proxy struct {
 	stop     chan struct{}
 	bg       sync.WaitGroup
 	childDir string // process-per-namespace control sockets
+	hubOnce  sync.Once
+	hub      *hub // waits for every netpoller listener (see hub)
+	hubErr   error
+}
+
+// hubOf returns the proxy's hub, started on first use.
+func (p *Proxy) hubOf() (*hub, error) {
+	p.hubOnce.Do(func() { p.hub, p.hubErr = newHub() })
+	return p.hub, p.hubErr
 }
 
 // ListenerKey identifies a listener: a namespace (by inode, so a namespace
@@ -848,6 +857,9 @@ func (p *Proxy) Close() error {
 	}
 	if p.childDir != "" {
 		os.RemoveAll(p.childDir)
+	}
+	if p.hub != nil { // every listener is closed, so out of it
+		p.hub.close()
 	}
 	p.log.Info("proxy stopped")
 	return nil

@@ -20,26 +20,30 @@ type udpSession struct {
 	last atomic.Int64 // unix nanos of the last datagram either way
 }
 
-// servePacket reads datagrams, opening a session (an upstream socket) per
-// client address, and relays the answers back from each session's pump.
+// udpSessions are a UDP listener's sessions, by client address.
+type udpSessions struct {
+	mu    sync.Mutex
+	m     map[string]*udpSession
+	pumps sync.WaitGroup
+}
+
+// closeAll ends every session and waits for their pumps.
+func (us *udpSessions) closeAll() {
+	us.mu.Lock()
+	for _, s := range us.m {
+		s.up.Close()
+	}
+	us.mu.Unlock()
+	us.pumps.Wait()
+}
+
+// servePacket reads datagrams until the listener closes (a listener the
+// hub does not serve: the blocking-accept strategy's).
 func (ln *listener) servePacket() {
 	defer ln.wg.Done()
-	pc := ln.sock.Packet
-	var mu sync.Mutex
-	sessions := map[string]*udpSession{}
-	var pumps sync.WaitGroup
-	defer func() {
-		mu.Lock()
-		for _, s := range sessions {
-			s.up.Close()
-		}
-		mu.Unlock()
-		pumps.Wait()
-	}()
-	read, release := packetReader(pc)
+	read, release := packetReader(ln.sock.Packet)
 	for {
 		buf, addr, err := read()
-		n := len(buf)
 		if err != nil {
 			if ln.isClosed() || errors.Is(err, net.ErrClosed) {
 				return
@@ -52,44 +56,87 @@ func (ln *listener) servePacket() {
 			time.Sleep(time.Millisecond)
 			continue
 		}
-		key := addr.String()
-		mu.Lock()
-		s := sessions[key]
-		mu.Unlock()
-		if s == nil {
-			ctx, cancel := context.WithTimeout(context.Background(), ln.p.cfg.DialTimeout)
-			up, err := ln.dial(ctx, ln.target.Proto, ln.target.Addr.String())
-			cancel()
-			if err != nil {
-				ln.ctr.errs.Add(1)
+		ln.datagram(buf, addr)
+		release(buf)
+	}
+}
+
+// drainPackets reads the datagrams the hub saw waiting, without waiting
+// for more, then arms the listener again.
+func (ln *listener) drainPackets() {
+	defer ln.wg.Done()
+	for {
+		b := datagramBufs.Get().(*[]byte)
+		var n int
+		var from unix.Sockaddr
+		var rerr error
+		err := ln.hubRC.Read(func(fd uintptr) bool {
+			n, from, rerr = unix.Recvfrom(int(fd), *b, unix.MSG_DONTWAIT)
+			return rerr != unix.EINTR
+		})
+		if err == nil {
+			err = rerr
+		}
+		if err != nil {
+			datagramBufs.Put(b)
+			switch {
+			case err == unix.EAGAIN:
+			case ln.isClosed() || errors.Is(err, net.ErrClosed):
+				return
+			default:
+				ln.ctr.errs.Add(1) // an ICMP error queued on the socket, say
 				continue
 			}
-			s = &udpSession{up: up}
-			mu.Lock()
-			sessions[key] = s
-			mu.Unlock()
-			ln.ctr.conns.Add(1)
-			ln.ctr.active.Add(1)
-			pumps.Add(1)
-			go func() {
-				defer pumps.Done()
-				ln.pump(pc, addr, s)
-				mu.Lock()
-				delete(sessions, key)
-				mu.Unlock()
-				s.up.Close()
-				ln.ctr.active.Add(-1)
-			}()
+			ln.arm()
+			return
 		}
-		s.last.Store(time.Now().UnixNano())
-		_, err = s.up.Write(buf)
-		release(buf)
+		ln.datagram((*b)[:n], sockaddrToNet("udp", from))
+		datagramBufs.Put(b)
+	}
+}
+
+// datagram forwards one datagram from addr through its session, opening
+// one (an upstream socket and a pump relaying the answers) if needed.
+func (ln *listener) datagram(buf []byte, addr net.Addr) {
+	us := &ln.udp
+	key := addr.String()
+	us.mu.Lock()
+	s := us.m[key]
+	us.mu.Unlock()
+	if s == nil {
+		ctx, cancel := context.WithTimeout(context.Background(), ln.p.cfg.DialTimeout)
+		up, err := ln.dial(ctx, ln.target.Proto, ln.target.Addr.String())
+		cancel()
 		if err != nil {
 			ln.ctr.errs.Add(1)
-			continue
+			return
 		}
-		ln.ctr.bytesIn.Add(uint64(n))
+		s = &udpSession{up: up}
+		us.mu.Lock()
+		if us.m == nil {
+			us.m = map[string]*udpSession{}
+		}
+		us.m[key] = s
+		us.pumps.Add(1)
+		us.mu.Unlock()
+		ln.ctr.conns.Add(1)
+		ln.ctr.active.Add(1)
+		go func() {
+			defer us.pumps.Done()
+			ln.pump(ln.sock.Packet, addr, s)
+			us.mu.Lock()
+			delete(us.m, key)
+			us.mu.Unlock()
+			s.up.Close()
+			ln.ctr.active.Add(-1)
+		}()
 	}
+	s.last.Store(time.Now().UnixNano())
+	if _, err := s.up.Write(buf); err != nil {
+		ln.ctr.errs.Add(1)
+		return
+	}
+	ln.ctr.bytesIn.Add(uint64(len(buf)))
 }
 
 // datagramBufs lends 64 KiB read buffers to idle-most-of-the-time UDP
