@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -60,7 +61,8 @@ type loadSpread struct {
 	Conns       int `json:"connections"`
 	Concurrency int `json:"concurrency"`
 	IdleThreads int `json:"threads_idle"`
-	Threads     int `json:"threads_under_load"` // the most seen
+	Threads     int `json:"threads_under_load"`     // the median of samples every 10 ms
+	MaxThreads  int `json:"threads_under_load_max"` // the most seen
 }
 
 type strategyBench struct {
@@ -127,7 +129,7 @@ func printProxyBench(w io.Writer, r proxyBench) {
 	if len(r.LoadSpread) > 0 {
 		fmt.Fprintf(w, "\nthe same load (%d connect+echo, %d at a time) through a shared worker, spread over:\n", r.LoadSpread[0].Conns, r.LoadSpread[0].Concurrency)
 		for _, l := range r.LoadSpread {
-			fmt.Fprintf(w, "  %5d namespaces: %d threads idle, at most %d under the load\n", l.Namespaces, l.IdleThreads, l.Threads)
+			fmt.Fprintf(w, "  %5d namespaces: %d threads idle; under the load %d (median of 10 ms samples), at most %d\n", l.Namespaces, l.IdleThreads, l.Threads, l.MaxThreads)
 		}
 	}
 	fmt.Fprintf(w, "\nconnect + 1-byte echo, p50: direct %.1f µs, proxy %.1f µs (%.2fx), socat %.1f µs (%.2fx)\n",
@@ -259,17 +261,17 @@ func benchLoadSpread(s *lab.Session, names []string, r *proxyBench) error {
 		ls.IdleThreads = threadsOf(proc.PID)
 		// The most threads seen during the load, read from outside every
 		// 10 ms as ps or the TUI would.
-		sampled := make(chan int)
+		sampled := make(chan []int)
 		stopSampling := make(chan struct{})
 		go func() {
-			most := 0
+			var seen []int
 			t := time.NewTicker(10 * time.Millisecond)
 			defer t.Stop()
 			for {
-				most = max(most, threadsOf(proc.PID))
+				seen = append(seen, threadsOf(proc.PID))
 				select {
 				case <-stopSampling:
-					sampled <- most
+					sampled <- seen
 					return
 				case <-t.C:
 				}
@@ -305,7 +307,9 @@ func benchLoadSpread(s *lab.Session, names []string, r *proxyBench) error {
 		}
 		wg.Wait()
 		close(stopSampling)
-		ls.Threads = <-sampled
+		seen := <-sampled
+		slices.Sort(seen)
+		ls.Threads, ls.MaxThreads = seen[len(seen)/2], seen[len(seen)-1]
 		c.Close()
 		s.Stop(name, 5*time.Second)
 		if n := failed.Load(); n > 0 {

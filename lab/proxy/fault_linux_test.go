@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/nslab/nslab/lab"
 	"github.com/nslab/nslab/lab/proxy"
 )
@@ -201,4 +203,117 @@ func routeStats(p *proxy.Proxy, name string) proxy.RouteStats {
 		}
 	}
 	return sum
+}
+
+// The worker runs out of file descriptors: 60 clients hold connections
+// open through a proxy whose fd limit leaves room for about 20. It refuses
+// what it cannot take (the kernel queues, accept fails with EMFILE and
+// backs off), and when the clients leave, everything it held drains: no
+// connection stays active, fds and goroutines return to where they were,
+// and with the limit back it serves again.
+func TestWorkerOutOfFDsDrainsAndRecovers(t *testing.T) {
+	w := newWorld(t, 1, true)
+	name := w.names[0]
+	// A backend that accepts and holds: every proxied connection stays open.
+	hold, err := lab.ListenIn(w.nss[name], "tcp", "10.0.0.1:9300")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var held []net.Conn
+	go func() {
+		for {
+			c, err := hold.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			held = append(held, c)
+			mu.Unlock()
+		}
+	}()
+	release := func() {
+		mu.Lock()
+		for _, c := range held {
+			c.Close()
+		}
+		held = nil
+		mu.Unlock()
+	}
+	t.Cleanup(func() { hold.Close(); release() })
+
+	c, proc, err := proxy.StartWorker(w.s, "ftfd", proxy.Config{
+		Name:       "ftfd",
+		Routes:     []proxy.Route{route("hold", "{tenant}/tcp/127.0.0.1:8090", "{tenant}/tcp/10.0.0.1:9300"), route("web", "{tenant}/tcp/127.0.0.1:8080", "{tenant}/tcp/10.0.0.1:9000")},
+		Tenants:    w.names,
+		FinTimeout: 500 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	before, err := c.Stats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var old unix.Rlimit
+	if err := unix.Prlimit(proc.PID, unix.RLIMIT_NOFILE, nil, &old); err != nil {
+		t.Fatal(err)
+	}
+	tight := unix.Rlimit{Cur: uint64(before.FDs + 20), Max: old.Max}
+	if err := unix.Prlimit(proc.PID, unix.RLIMIT_NOFILE, &tight, nil); err != nil {
+		t.Fatal(err)
+	}
+
+	var clients []net.Conn
+	for range 60 {
+		cl, err := lab.DialIn(w.nss[name], "tcp", "127.0.0.1:8090", 5*time.Second)
+		if err != nil {
+			t.Fatal(err) // the kernel accepts into the queue even when the proxy cannot
+		}
+		cl.Write([]byte("x"))
+		clients = append(clients, cl)
+	}
+	var mid proxy.Stats
+	waitFor(func() bool {
+		mid, _ = c.Stats()
+		r := findRoute(mid, "hold")
+		return r.Errors > 0 && mid.FDs >= int(tight.Cur)-4
+	})
+	r := findRoute(mid, "hold")
+	t.Logf("limit %d fds: the worker holds %d fds, %d of 60 connections active, %d errors counted", tight.Cur, mid.FDs, r.Active, r.Errors)
+	if r.Errors == 0 {
+		t.Errorf("60 connections through %d fds: no error counted (accept should fail with EMFILE)", tight.Cur)
+	}
+
+	// Everyone leaves; the limit comes back.
+	for _, cl := range clients {
+		cl.Close()
+	}
+	release()
+	if err := unix.Prlimit(proc.PID, unix.RLIMIT_NOFILE, &old, nil); err != nil {
+		t.Fatal(err)
+	}
+	var after proxy.Stats
+	drained := waitFor(func() bool {
+		after, err = c.Stats()
+		return err == nil && after.Total().Active == 0 && after.FDs <= before.FDs && after.Goroutines <= before.Goroutines
+	})
+	t.Logf("after: %d active, fds %d → %d, goroutines %d → %d", after.Total().Active, before.FDs, after.FDs, before.Goroutines, after.Goroutines)
+	if !drained {
+		t.Errorf("did not drain: %d active, fds %d → %d, goroutines %d → %d", after.Total().Active, before.FDs, after.FDs, before.Goroutines, after.Goroutines)
+	}
+	// And it serves again.
+	if got := hello(t, w.nss[name], "127.0.0.1:8080"); got != name {
+		t.Errorf("after recovering: answered by %q, want %q", got, name)
+	}
+}
+
+func findRoute(s proxy.Stats, route string) proxy.RouteStats {
+	for _, r := range s.Routes {
+		if r.Route == route {
+			return r
+		}
+	}
+	return proxy.RouteStats{}
 }
