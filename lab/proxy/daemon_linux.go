@@ -73,19 +73,25 @@ func runDaemon(ctx context.Context, spec workerSpec, ready func(error)) (err err
 	h := controlHandler(p, func() { once.Do(cancel) })
 	kick := make(chan struct{}, 1)
 	var changed atomic.Bool
+	var gets atomic.Uint64
 	changed.Store(true) // the tenants of the config were just bound
 	srv := &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h.ServeHTTP(w, r)
-		if r.Method != http.MethodGet {
-			changed.Store(true) // a bind or close storm
+		if r.Method == http.MethodGet {
+			// Its goroutines may have made threads: tidy again at the
+			// next look, but a client polling stats must not keep the
+			// daemon from going quiet.
+			gets.Add(1)
+			return
 		}
-		select { // the request's own goroutines made threads too
+		changed.Store(true) // a bind or close storm
+		select {
 		case kick <- struct{}{}:
 		default:
 		}
 	})}
 	go srv.Serve(ctl)
-	go tidy(ctx, kick, &changed, p.activity, p.log)
+	go tidy(ctx, kick, &changed, &gets, p)
 	ready(nil)
 	p.log.Info("control socket ready", "path", cfg.Control)
 	<-ctx.Done()
@@ -135,29 +141,30 @@ func listenControl(path string) (net.Listener, error) {
 	return l, nil
 }
 
-// How the daemon gives back what bursts leave behind, once neither control
-// requests nor traffic have moved for tidyQuiet: after a control request,
-// and every tidyEvery. Doing it under load would be undone at once.
+// How the daemon gives back what bursts leave behind: once neither a
+// change (a control request that is not a GET) nor traffic has moved for
+// tidyQuiet. It looks for traffic every tidyLook while tidy; doing it
+// under load would be undone at once.
 const (
-	tidyEvery = 5 * time.Second
+	tidyLook  = time.Second
 	tidyQuiet = 100 * time.Millisecond
 )
 
-// tidy runs until ctx ends. Each time the daemon is quiet it gives back
-// the threads the runtime keeps parked after a burst, down to GOMAXPROCS+2
-// (see lab.TrimThreads); and after tenants or routes changed (changed),
-// the memory: binding 1000 tenants leaves a few MiB of garbage that no
-// later GC collects while the daemon idles (nothing allocates), so it
-// would stay resident. A GC and a scavenge then (debug.FreeOSMemory) cost
-// ~2 ms with 1000 tenants.
-func tidy(ctx context.Context, kick <-chan struct{}, changed *atomic.Bool, activity func() uint64, log *slog.Logger) {
-	t := time.NewTicker(tidyEvery)
-	defer t.Stop()
+// tidy runs until ctx ends. Each time the daemon goes quiet it closes the
+// idle splice pipes (Proxy.Tidy), gives back the threads the runtime keeps
+// parked after a burst, down to GOMAXPROCS+2 (see lab.TrimThreads); and
+// after tenants or routes changed, the memory: binding 1000 tenants leaves
+// a few MiB of garbage that no later GC collects while the daemon idles
+// (nothing allocates), so it would stay resident. A GC and a scavenge then
+// (debug.FreeOSMemory) cost ~2 ms with 1000 tenants.
+func tidy(ctx context.Context, kick <-chan struct{}, changed *atomic.Bool, gets *atomic.Uint64, p *Proxy) {
+	look := time.NewTicker(tidyLook)
+	defer look.Stop()
 	quiet := time.NewTimer(tidyQuiet)
 	defer quiet.Stop()
 	for {
 		// Wait until nothing has happened for tidyQuiet.
-		for a := activity(); ; {
+		for a := p.activity(); ; {
 			quiet.Reset(tidyQuiet)
 			select {
 			case <-ctx.Done():
@@ -166,23 +173,32 @@ func tidy(ctx context.Context, kick <-chan struct{}, changed *atomic.Bool, activ
 				continue
 			case <-quiet.C:
 			}
-			if now := activity(); now != a {
+			if now := p.activity(); now != a {
 				a = now
 				continue
 			}
 			break
 		}
+		p.Tidy()
 		if changed.Swap(false) {
 			debug.FreeOSMemory()
 		}
 		if before, after := lab.TrimThreads(runtime.GOMAXPROCS(0) + 2); after < before {
-			log.Debug("gave idle threads back", "before", before, "after", after)
+			p.log.Debug("gave idle threads back", "before", before, "after", after)
 		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-kick:
-		case <-t.C:
+		// Then wait for a change, or for traffic or a stats request to
+		// have come (and maybe gone) since.
+		for a, g := p.activity(), gets.Load(); ; {
+			select {
+			case <-ctx.Done():
+				return
+			case <-kick:
+			case <-look.C:
+				if p.activity() == a && gets.Load() == g {
+					continue
+				}
+			}
+			break
 		}
 	}
 }

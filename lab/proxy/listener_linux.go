@@ -3,7 +3,6 @@ package proxy
 import (
 	"context"
 	"errors"
-	"io"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -312,7 +311,7 @@ type closeWriter interface{ CloseWrite() error }
 func forward(client, up net.Conn, fin time.Duration) (in, out int64, err error) {
 	errc := make(chan error, 1)
 	go func() {
-		n, err := io.Copy(up, client)
+		n, err := copyConn(up, client)
 		in = n
 		if err == nil {
 			if cw, ok := up.(closeWriter); ok {
@@ -328,7 +327,7 @@ func forward(client, up net.Conn, fin time.Duration) (in, out int64, err error) 
 		}
 		errc <- err
 	}()
-	out, err2 := io.Copy(client, up)
+	out, err2 := copyConn(client, up)
 	if err2 == nil {
 		if cw, ok := client.(closeWriter); ok {
 			err2 = ignoreNotConn(cw.CloseWrite())

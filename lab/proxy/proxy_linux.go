@@ -49,6 +49,12 @@ type Proxy struct {
 	hubErr   error
 }
 
+// Tidy gives back what the proxy keeps for the next burst of traffic: the
+// idle splice pipes (two fds each, at most 64 pipes), shared by every proxy
+// in the process. A daemon calls it whenever it goes quiet; the pipes are
+// made again when needed.
+func (p *Proxy) Tidy() { pipes.flush() }
+
 // hubOf returns the proxy's hub, started on first use.
 func (p *Proxy) hubOf() (*hub, error) {
 	p.hubOnce.Do(func() { p.hub, p.hubErr = newHub() })
@@ -861,6 +867,7 @@ func (p *Proxy) Close() error {
 	if p.hub != nil { // every listener is closed, so out of it
 		p.hub.close()
 	}
+	pipes.flush() // idle ones: connections still running elsewhere keep theirs
 	p.log.Info("proxy stopped")
 	return nil
 }

@@ -88,3 +88,43 @@ func TestTCPForwardingSplices(t *testing.T) {
 		t.Errorf("rchar +%d MiB, wchar +%d MiB for 64 MiB: the proxy copied through user space (splice would add none)", dr>>20, dw>>20)
 	}
 }
+
+// An idle proxied TCP connection costs the worker its two sockets, not
+// also two splice pipes per direction held for its whole life: 5000 at
+// once would otherwise need 30 000 fds.
+func TestIdleConnectionsHoldNoPipes(t *testing.T) {
+	w := newWorld(t, 1, true)
+	name := w.names[0]
+	c, _, err := proxy.StartWorker(w.s, "pipes", proxy.Config{Name: "pipes", Routes: tenantRoutes(), Tenants: w.names})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	before, err := c.Stats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 50
+	var conns []net.Conn
+	for range n {
+		cl, err := lab.DialIn(w.nss[name], "tcp", "127.0.0.1:8080", 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer cl.Close()
+		// The greeting came through: both directions have spliced.
+		if line, err := bufio.NewReader(cl).ReadString('\n'); err != nil || strings.TrimSpace(line) != name {
+			t.Fatalf("greeting %q, %v", line, err)
+		}
+		conns = append(conns, cl)
+	}
+	var mid proxy.Stats
+	waitFor(func() bool {
+		mid, _ = c.Stats()
+		return mid.Total().Active == n && mid.FDs <= before.FDs+2*n
+	})
+	t.Logf("%d idle connections: the worker's fds %d → %d (%.1f each)", n, before.FDs, mid.FDs, float64(mid.FDs-before.FDs)/n)
+	if mid.Total().Active != n || mid.FDs > before.FDs+2*n {
+		t.Errorf("%d active, fds %d → %d: want %d active and at most 2 fds each", mid.Total().Active, before.FDs, mid.FDs, n)
+	}
+}
