@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -38,6 +39,10 @@ type Config struct {
 	// deleted or recreated under the same name (default 2s; negative: only
 	// when Resync is called).
 	Rescan time.Duration `json:"rescan,omitempty"`
+	// MaxConns bounds the TCP connections served at once (default: what
+	// the fd limit allows, two sockets and some pipe each). Past it, new
+	// clients wait in the kernel's accept queue, not failed.
+	MaxConns int `json:"max_conns,omitempty"`
 
 	Logger *slog.Logger `json:"-"` // default: discard
 }
@@ -128,6 +133,9 @@ func (c Config) Validate() error {
 			return &ConfigError{File: "config", Field: d.field, Msg: "durations must not be negative"}
 		}
 	}
+	if c.MaxConns < 0 {
+		return &ConfigError{File: "config", Field: "max_conns", Msg: "must not be negative (0: what the fd limit allows)"}
+	}
 	return nil
 }
 
@@ -179,7 +187,8 @@ func ParseConfig(file string, data []byte) (Config, error) {
 		"fin_timeout": func(n *yaml.Node, f string) {
 			c.FinTimeout = p.duration(n, f)
 		},
-		"rescan": func(n *yaml.Node, f string) { c.Rescan = p.duration(n, f) },
+		"rescan":    func(n *yaml.Node, f string) { c.Rescan = p.duration(n, f) },
+		"max_conns": func(n *yaml.Node, f string) { c.MaxConns = p.count(n, f) },
 		"tenants": func(n *yaml.Node, f string) {
 			p.seq(n, f, func(i int, e *yaml.Node, f string) {
 				t := p.str(e, f)
@@ -290,6 +299,18 @@ func (p *parser) duration(n *yaml.Node, field string) time.Duration {
 		p.fail(n, field, "must not be negative")
 	}
 	return d
+}
+
+func (p *parser) count(n *yaml.Node, field string) int {
+	s := p.str(n, field)
+	if p.err != nil {
+		return 0
+	}
+	v, err := strconv.Atoi(s)
+	if err != nil || v < 0 {
+		p.fail(n, field, fmt.Sprintf("%q is not a count: write a whole number, 0 or more", s))
+	}
+	return v
 }
 
 func (p *parser) strategy(n *yaml.Node, field string) Strategy {

@@ -12,6 +12,7 @@ func TestParseConfigReadsAFullFile(t *testing.T) {
 strategy: thread-per-namespace
 control: /run/nslab/edge.sock
 udp_idle: 45s
+max_conns: 4000
 tenants: [alpha, beta]
 routes:
   - name: web
@@ -27,7 +28,7 @@ routes:
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Name != "edge" || c.Strategy != ThreadPerNamespace || c.UDPIdle != 45*time.Second || len(c.Tenants) != 2 || len(c.Routes) != 2 {
+	if c.Name != "edge" || c.Strategy != ThreadPerNamespace || c.UDPIdle != 45*time.Second || c.MaxConns != 4000 || len(c.Tenants) != 2 || len(c.Routes) != 2 {
 		t.Fatalf("parsed %+v", c)
 	}
 	if r := c.Routes[1]; r.Mode != HTTP || r.Host != "{tenant}.lab.test" || r.Target.String() != "{tenant}/tcp/10.0.0.1:80" {
@@ -50,6 +51,7 @@ func TestParseConfigErrorsNameFileLineAndField(t *testing.T) {
 		{"tcp forwarded to udp", "routes:\n  - listen: alpha/tcp/127.0.0.1:80\n    target: alpha/udp/10.0.0.1:80\n", "p.yaml:3:13: routes[0].target: udp cannot carry tcp"},
 		{"http without host or path", "routes:\n  - mode: http\n    listen: host/tcp/127.0.0.1:80\n    target: \"{tenant}/tcp/10.0.0.1:80\"\n", "p.yaml:2:5: routes[0].host: mode http needs one of host"},
 		{"a bad duration", "udp_idle: soon\n" + route, "p.yaml:1:11: udp_idle: \"soon\" is not a duration"},
+		{"a negative max_conns", "max_conns: -5\n" + route, "p.yaml:1:12: max_conns: \"-5\" is not a count"},
 		{"a bad tenant name", "tenants: [\"a b\"]\n" + route, "p.yaml:1:11: tenants[0]"},
 		{"routes that is not a list", "routes: 3\n", "p.yaml:1:9: routes: must be a list"},
 		{"no routes", "name: x\n", "routes: no routes"},

@@ -317,3 +317,70 @@ func findRoute(s proxy.Stats, route string) proxy.RouteStats {
 	}
 	return proxy.RouteStats{}
 }
+
+// max_conns: past it, clients wait in the kernel's accept queue (their
+// connect succeeds), and are served as earlier connections end; none is
+// accepted only to be failed.
+func TestMaxConnsQueuesInsteadOfFailing(t *testing.T) {
+	w := newWorld(t, 1, true)
+	name := w.names[0]
+	hold, err := lab.ListenIn(w.nss[name], "tcp", "10.0.0.1:9301")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hold.Close()
+	backends := make(chan net.Conn, 16)
+	go func() {
+		for {
+			c, err := hold.Accept()
+			if err != nil {
+				return
+			}
+			backends <- c
+		}
+	}()
+	p := mustNew(t, proxy.Config{
+		Name:     "maxc",
+		Routes:   []proxy.Route{route("hold", "{tenant}/tcp/127.0.0.1:8091", "{tenant}/tcp/10.0.0.1:9301")},
+		Tenants:  w.names,
+		Rescan:   -1,
+		MaxConns: 3,
+	})
+	var clients []net.Conn
+	for range 6 {
+		cl, err := lab.DialIn(w.nss[name], "tcp", "127.0.0.1:8091", 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer cl.Close()
+		clients = append(clients, cl)
+	}
+	waitFor(func() bool { return routeStats(p, "hold").Active == 3 })
+	time.Sleep(100 * time.Millisecond) // a fourth would have been accepted by now
+	if st := routeStats(p, "hold"); st.Active != 3 || st.Conns != 3 || st.Errors != 0 {
+		t.Fatalf("6 clients, max_conns 3: %d active, %d accepted, %d errors; want 3, 3, 0", st.Active, st.Conns, st.Errors)
+	}
+	// The first three leave; the three waiting are served.
+	for _, cl := range clients[:3] {
+		cl.Close()
+	}
+	for range 3 {
+		(<-backends).Close()
+	}
+	if !waitFor(func() bool { st := routeStats(p, "hold"); return st.Conns == 6 && st.Active == 3 }) {
+		st := routeStats(p, "hold")
+		t.Errorf("after three left: %d accepted, %d active; want 6, 3", st.Conns, st.Active)
+	}
+	for _, cl := range clients[3:] {
+		cl.Close()
+	}
+	for range 3 {
+		(<-backends).Close()
+	}
+	if !waitFor(func() bool { return routeStats(p, "hold").Active == 0 }) {
+		t.Errorf("%d still active after every client left", routeStats(p, "hold").Active)
+	}
+	if st := routeStats(p, "hold"); st.Errors != 0 {
+		t.Errorf("%d errors: a queued client must not be failed", st.Errors)
+	}
+}

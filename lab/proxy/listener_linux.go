@@ -43,6 +43,7 @@ type listener struct {
 	mu     sync.Mutex
 	conns  map[net.Conn]struct{} // open client and upstream connections
 	closed bool
+	done   chan struct{} // closed by close: stops a wait for a connection slot
 	wg     sync.WaitGroup
 	front  *httpFront
 	udp    udpSessions
@@ -157,6 +158,14 @@ func (ln *listener) arm() {
 // waits for the next in the netpoller, as a listener's own goroutine would.
 func (ln *listener) acceptOne() {
 	defer ln.wg.Done()
+	// A slot first: while none is free the listener stays unarmed and its
+	// clients wait in the kernel's accept queue.
+	select {
+	case ln.p.slots <- struct{}{}:
+	case <-ln.done:
+		return
+	}
+	defer func() { <-ln.p.slots }()
 	c, err := ln.sock.Listener.Accept()
 	if err != nil {
 		if ln.isClosed() || errors.Is(err, net.ErrClosed) {
@@ -189,6 +198,7 @@ func (ln *listener) close() {
 		return
 	}
 	ln.closed = true
+	close(ln.done)
 	conns := ln.conns
 	ln.conns = nil
 	if ln.hub != nil {
@@ -260,6 +270,15 @@ func (ln *listener) serveStream() {
 			backoff = min(2*backoff, time.Second)
 			continue
 		}
+		// A slot after the accept: this path (blocking-accept) waits in
+		// accept(2) on a thread, and must not hold a slot while it does.
+		select {
+		case ln.p.slots <- struct{}{}:
+		case <-ln.done:
+			c.Close()
+			return
+		}
+		defer func() { <-ln.p.slots }()
 		if !ln.track(c) {
 			c.Close()
 			return
