@@ -73,15 +73,18 @@ func runDaemon(ctx context.Context, spec workerSpec, ready func(error)) (err err
 	h := controlHandler(p, func() { once.Do(cancel) })
 	kick := make(chan struct{}, 1)
 	var changed atomic.Bool
-	var gets atomic.Uint64
+	poke := make(chan struct{}, 1)
 	changed.Store(true) // the tenants of the config were just bound
 	srv := &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h.ServeHTTP(w, r)
 		if r.Method == http.MethodGet {
-			// Its goroutines may have made threads: tidy again at the
-			// next look, but a client polling stats must not keep the
-			// daemon from going quiet.
-			gets.Add(1)
+			// Its goroutines may have made threads: tidy again, but a
+			// client polling stats must not keep the daemon from going
+			// quiet (a poke does not restart the quiet wait).
+			select {
+			case poke <- struct{}{}:
+			default:
+			}
 			return
 		}
 		changed.Store(true) // a bind or close storm
@@ -91,7 +94,7 @@ func runDaemon(ctx context.Context, spec workerSpec, ready func(error)) (err err
 		}
 	})}
 	go srv.Serve(ctl)
-	go tidy(ctx, kick, &changed, &gets, p)
+	go tidy(ctx, kick, poke, &changed, p)
 	ready(nil)
 	p.log.Info("control socket ready", "path", cfg.Control)
 	<-ctx.Done()
@@ -157,24 +160,28 @@ const (
 // a few MiB of garbage that no later GC collects while the daemon idles
 // (nothing allocates), so it would stay resident. A GC and a scavenge then
 // (debug.FreeOSMemory) cost ~2 ms with 1000 tenants.
-func tidy(ctx context.Context, kick <-chan struct{}, changed *atomic.Bool, gets *atomic.Uint64, p *Proxy) {
+func tidy(ctx context.Context, kick, poke <-chan struct{}, changed *atomic.Bool, p *Proxy) {
 	look := time.NewTicker(tidyLook)
 	defer look.Stop()
 	quiet := time.NewTimer(tidyQuiet)
 	defer quiet.Stop()
 	for {
 		// Wait until nothing has happened for tidyQuiet.
+		quiet.Reset(tidyQuiet)
 		for a := p.activity(); ; {
-			quiet.Reset(tidyQuiet)
 			select {
 			case <-ctx.Done():
 				return
 			case <-kick:
+				quiet.Reset(tidyQuiet)
+				continue
+			case <-poke: // a stats request: no reason to wait longer
 				continue
 			case <-quiet.C:
 			}
 			if now := p.activity(); now != a {
 				a = now
+				quiet.Reset(tidyQuiet)
 				continue
 			}
 			break
@@ -186,15 +193,16 @@ func tidy(ctx context.Context, kick <-chan struct{}, changed *atomic.Bool, gets 
 		if before, after := lab.TrimThreads(runtime.GOMAXPROCS(0) + 2); after < before {
 			p.log.Debug("gave idle threads back", "before", before, "after", after)
 		}
-		// Then wait for a change, or for traffic or a stats request to
-		// have come (and maybe gone) since.
-		for a, g := p.activity(), gets.Load(); ; {
+		// Then wait for a change, a stats request, or traffic to have
+		// come (and maybe gone) since.
+		for a := p.activity(); ; {
 			select {
 			case <-ctx.Done():
 				return
 			case <-kick:
+			case <-poke:
 			case <-look.C:
-				if p.activity() == a && gets.Load() == g {
+				if p.activity() == a {
 					continue
 				}
 			}

@@ -230,6 +230,9 @@ func (ln *listener) track(c net.Conn) bool {
 	if ln.closed {
 		return false
 	}
+	if ln.conns == nil { // made on first use: most listeners of a thousand idle
+		ln.conns = map[net.Conn]struct{}{}
+	}
 	ln.conns[c] = struct{}{}
 	return true
 }

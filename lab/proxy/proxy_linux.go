@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -48,10 +47,29 @@ type Proxy struct {
 	// limit allows: past it, clients wait in the kernel's accept queue
 	// instead of being accepted and then failed for want of an fd for the
 	// upstream (at 5000 clients here, 40-60% failed that way).
-	slots   chan struct{}
-	hubOnce sync.Once
-	hub     *hub // waits for every netpoller listener (see hub)
-	hubErr  error
+	slots chan struct{}
+	// routeRefs interns the routes listeners point to (Route is a value;
+	// routes change by replacement, so an entry is never stale).
+	routeRefs map[Route]*Route
+	hubOnce   sync.Once
+	hub       *hub // waits for every netpoller listener (see hub)
+	hubErr    error
+}
+
+// routeRef returns a shared copy of r: a thousand tenants' listeners of
+// one route point to one Route, not a copy each (190 B × 2000).
+func (p *Proxy) routeRef(r Route) *Route {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if rp := p.routeRefs[r]; rp != nil {
+		return rp
+	}
+	if p.routeRefs == nil {
+		p.routeRefs = map[Route]*Route{}
+	}
+	rp := &r
+	p.routeRefs[r] = rp
+	return rp
 }
 
 // connSlots is how many TCP connections fit in a limit of fds: two
@@ -312,7 +330,6 @@ func (p *Proxy) serveRoutes(t *tenant, pl place, ino uint64, routes []Route, pre
 	}
 	var lns []*listener
 	for i, r := range routes {
-		r := r
 		tgt := r.Target.In(t.name)
 		var dial dialFunc
 		if r.Mode != HTTP {
@@ -329,8 +346,8 @@ func (p *Proxy) serveRoutes(t *tenant, pl place, ino uint64, routes []Route, pre
 			dial = tpl.dial
 		}
 		ln := &listener{
-			p: p, route: &r, tenant: t.name, key: keys[i], sock: socks[i], dial: dial, target: tgt,
-			conns: map[net.Conn]struct{}{}, done: make(chan struct{}),
+			p: p, route: p.routeRef(r), tenant: t.name, key: keys[i], sock: socks[i], dial: dial, target: tgt,
+			done: make(chan struct{}),
 		}
 		if r.Mode != HTTP { // an http route counts per tenant backend
 			ln.ctr = p.counter(r, t.name, r.Listen.In(t.name), tgt)
