@@ -89,9 +89,23 @@ func TestKill9ThenCleanupLeavesNothing(t *testing.T) {
 			cmd.Process.Signal(syscall.SIGKILL)
 			cmd.Wait()
 
-			jfs, err := lab.ReadJournals(dir)
+			// The kernel drops the journal's lock when the last reference
+			// to the file goes, which under load can be a moment after the
+			// process is reaped (once, in make test, Cleanup found it still
+			// held and rightly left the session alone). Wait for that, as
+			// a user running nslab cleanup after kill -9 would.
+			var jfs []lab.JournalFile
+			for range 500 {
+				if jfs, err = lab.ReadJournals(dir); err != nil || len(jfs) != 1 || !jfs[0].Alive {
+					break
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
 			if err != nil || len(jfs) != 1 {
 				t.Fatalf("journals after kill: %v %v", jfs, err)
+			}
+			if jfs[0].Alive {
+				t.Fatal("the killed builder's journal is still locked 5 s after it was reaped")
 			}
 			recorded := jfs[0].Live
 			if len(recorded) == 0 {
