@@ -224,27 +224,13 @@ func benchLoadSpread(s *lab.Session, names []string, r *proxyBench) error {
 	if err := lab.BindEach(binds); err != nil {
 		return err
 	}
-	for _, b := range binds { // echo one byte, then close
+	for _, b := range binds { // the clients send 'e': echo it, then close
 		if b.Err != nil {
 			return b.Err
 		}
 		l := b.Socks[0].Listener
 		defer l.Close()
-		go func() {
-			for {
-				c, err := l.Accept()
-				if err != nil {
-					return
-				}
-				go func() {
-					defer c.Close()
-					buf := make([]byte, 1)
-					if _, err := c.Read(buf); err == nil {
-						c.Write(buf)
-					}
-				}()
-			}
-		}()
+		go serveSinkEcho(l)
 	}
 	for k := 10; ; k *= 10 {
 		k = min(k, len(names))
