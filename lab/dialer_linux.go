@@ -152,9 +152,6 @@ func connectFD(ctx context.Context, fd int, sa unix.Sockaddr, network string, re
 	for cerr == unix.EINTR {
 		cerr = unix.Connect(fd, sa)
 	}
-	if cerr == unix.EISCONN {
-		cerr = nil
-	}
 	if cerr != nil && cerr != unix.EINPROGRESS && cerr != unix.EALREADY {
 		unix.Close(fd)
 		return nil, os.NewSyscallError("connect", cerr)

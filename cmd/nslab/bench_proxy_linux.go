@@ -245,8 +245,8 @@ func benchLoadSpread(s *lab.Session, names []string, r *proxyBench) error {
 		ls := loadSpread{Namespaces: k, Conns: conns, Concurrency: conc}
 		time.Sleep(300 * time.Millisecond)
 		ls.IdleThreads = threadsOf(proc.PID)
-		// The most threads seen during the load, read from outside every
-		// 10 ms as ps or the TUI would.
+		// Threads during the load, read from outside every 10 ms as ps or
+		// the TUI would: the median and the most seen.
 		sampled := make(chan []int)
 		stopSampling := make(chan struct{})
 		go func() {

@@ -17,7 +17,6 @@ import (
 	"runtime/debug"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -71,10 +70,7 @@ func runDaemon(ctx context.Context, spec workerSpec, ready func(error)) (err err
 	defer cancel()
 	var once sync.Once
 	h := controlHandler(p, func() { once.Do(cancel) })
-	kick := make(chan struct{}, 1)
-	var changed atomic.Bool
-	poke := make(chan struct{}, 1)
-	changed.Store(true) // the tenants of the config were just bound
+	kick, poke := make(chan struct{}, 1), make(chan struct{}, 1)
 	srv := &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h.ServeHTTP(w, r)
 		if r.Method == http.MethodGet {
@@ -87,14 +83,13 @@ func runDaemon(ctx context.Context, spec workerSpec, ready func(error)) (err err
 			}
 			return
 		}
-		changed.Store(true) // a bind or close storm
-		select {
+		select { // tenants or routes changed: a bind or close storm
 		case kick <- struct{}{}:
 		default:
 		}
 	})}
 	go srv.Serve(ctl)
-	go tidy(ctx, kick, poke, &changed, p)
+	go tidy(ctx, kick, poke, p)
 	ready(nil)
 	p.log.Info("control socket ready", "path", cfg.Control)
 	<-ctx.Done()
@@ -145,8 +140,8 @@ func listenControl(path string) (net.Listener, error) {
 }
 
 // How the daemon gives back what bursts leave behind: once neither a
-// change (a control request that is not a GET) nor traffic has moved for
-// tidyQuiet. It looks for traffic every tidyLook while tidy; doing it
+// change (a control request that is not a GET: a kick) nor traffic has
+// moved for tidyQuiet. It looks for traffic every tidyLook while tidy; doing it
 // under load would be undone at once.
 const (
 	tidyLook  = time.Second
@@ -160,7 +155,8 @@ const (
 // a few MiB of garbage that no later GC collects while the daemon idles
 // (nothing allocates), so it would stay resident. A GC and a scavenge then
 // (debug.FreeOSMemory) cost ~2 ms with 1000 tenants.
-func tidy(ctx context.Context, kick, poke <-chan struct{}, changed *atomic.Bool, p *Proxy) {
+func tidy(ctx context.Context, kick, poke <-chan struct{}, p *Proxy) {
+	changed := true // the tenants of the config were just bound
 	look := time.NewTicker(tidyLook)
 	defer look.Stop()
 	quiet := time.NewTimer(tidyQuiet)
@@ -173,6 +169,7 @@ func tidy(ctx context.Context, kick, poke <-chan struct{}, changed *atomic.Bool,
 			case <-ctx.Done():
 				return
 			case <-kick:
+				changed = true
 				quiet.Reset(tidyQuiet)
 				continue
 			case <-poke: // a stats request: no reason to wait longer
@@ -187,8 +184,9 @@ func tidy(ctx context.Context, kick, poke <-chan struct{}, changed *atomic.Bool,
 			break
 		}
 		p.Tidy()
-		if changed.Swap(false) {
+		if changed {
 			debug.FreeOSMemory()
+			changed = false
 		}
 		if before, after := lab.TrimThreads(runtime.GOMAXPROCS(0) + 2); after < before {
 			p.log.Debug("gave idle threads back", "before", before, "after", after)
@@ -200,6 +198,7 @@ func tidy(ctx context.Context, kick, poke <-chan struct{}, changed *atomic.Bool,
 			case <-ctx.Done():
 				return
 			case <-kick:
+				changed = true
 			case <-poke:
 			case <-look.C:
 				if p.activity() == a {

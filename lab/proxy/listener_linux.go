@@ -251,11 +251,9 @@ func (ln *listener) isClosed() bool {
 	return ln.closed
 }
 
-// serveStream accepts a connection, hands the listener to a new goroutine
-// to accept the next, and forwards this one to the target. Handing over
-// the accepting, not the handling, keeps the connection on the thread
-// that accepted it: its upstream connect is the next thing that thread
-// does, not a second accept(2) that finds nothing (EAGAIN) first.
+// serveStream is the plain accept loop, for a listener the hub does not
+// serve (the blocking-accept strategy's, whose point is to wait in
+// accept(2) on a thread): accept, then forward on a goroutine of its own.
 func (ln *listener) serveStream() {
 	defer ln.wg.Done()
 	l := ln.sock.Listener
@@ -273,24 +271,27 @@ func (ln *listener) serveStream() {
 			backoff = min(2*backoff, time.Second)
 			continue
 		}
-		// A slot after the accept: this path (blocking-accept) waits in
-		// accept(2) on a thread, and must not hold a slot while it does.
+		backoff = time.Millisecond
+		// The slot after the accept: this loop waits in accept(2), and
+		// must not hold a slot while it does.
 		select {
 		case ln.p.slots <- struct{}{}:
 		case <-ln.done:
 			c.Close()
 			return
 		}
-		defer func() { <-ln.p.slots }()
 		if !ln.track(c) {
+			<-ln.p.slots
 			c.Close()
 			return
 		}
 		ln.ctr.conns.Add(1)
 		ln.wg.Add(1)
-		go ln.serveStream()
-		ln.handle(c)
-		return
+		go func() {
+			defer ln.wg.Done()
+			defer func() { <-ln.p.slots }()
+			ln.handle(c)
+		}()
 	}
 }
 

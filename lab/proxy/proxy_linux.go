@@ -806,8 +806,6 @@ func (p *Proxy) Listeners() []Listener {
 	return out
 }
 
-// Stats returns per-route counters and this process's (and its children's)
-// threads and memory.
 var goMemSamples = []metrics.Sample{
 	{Name: "/memory/classes/heap/objects:bytes"},
 	{Name: "/memory/classes/heap/stacks:bytes"},
@@ -817,6 +815,7 @@ var goMemSamples = []metrics.Sample{
 	{Name: "/memory/classes/heap/released:bytes"},
 }
 
+// readGoMem reads the Go runtime's memory classes.
 func readGoMem() GoMem {
 	s := slices.Clone(goMemSamples)
 	metrics.Read(s)
@@ -839,6 +838,8 @@ func (p *Proxy) activity() uint64 {
 	return a
 }
 
+// Stats returns per-route counters and this process's (and its children's)
+// threads and memory.
 func (p *Proxy) Stats() Stats {
 	p.mu.Lock()
 	s := Stats{Name: p.cfg.Name, Strategy: p.cfg.Strategy, Listeners: len(p.keys)}

@@ -66,19 +66,8 @@ func (ln *listener) servePacket() {
 func (ln *listener) drainPackets() {
 	defer ln.wg.Done()
 	for {
-		b := datagramBufs.Get().(*[]byte)
-		var n int
-		var from unix.Sockaddr
-		var rerr error
-		err := ln.hubRC.Read(func(fd uintptr) bool {
-			n, from, rerr = unix.Recvfrom(int(fd), *b, unix.MSG_DONTWAIT)
-			return rerr != unix.EINTR
-		})
-		if err == nil {
-			err = rerr
-		}
+		b, n, from, err := recvDatagram(ln.hubRC, false)
 		if err != nil {
-			datagramBufs.Put(b)
 			switch {
 			case err == unix.EAGAIN:
 			case ln.isClosed() || errors.Is(err, net.ErrClosed):
@@ -90,7 +79,7 @@ func (ln *listener) drainPackets() {
 			ln.arm()
 			return
 		}
-		ln.datagram((*b)[:n], sockaddrToNet("udp", from))
+		ln.datagram((*b)[:n], from)
 		datagramBufs.Put(b)
 	}
 }
@@ -143,6 +132,41 @@ func (ln *listener) datagram(buf []byte, addr net.Addr) {
 // listeners.
 var datagramBufs = sync.Pool{New: func() any { b := make([]byte, 64<<10); return &b }}
 
+// recvDatagram reads one datagram into a buffer borrowed from
+// datagramBufs, holding none while it waits in the netpoller. Without wait
+// it returns unix.EAGAIN at once if nothing is there.
+func recvDatagram(rc syscall.RawConn, wait bool) (*[]byte, int, net.Addr, error) {
+	var b *[]byte
+	var n int
+	var from unix.Sockaddr
+	var rerr error
+	err := rc.Read(func(fd uintptr) bool {
+		b = datagramBufs.Get().(*[]byte)
+		for {
+			n, from, rerr = unix.Recvfrom(int(fd), *b, unix.MSG_DONTWAIT)
+			if rerr != unix.EINTR {
+				break
+			}
+		}
+		if rerr == unix.EAGAIN {
+			datagramBufs.Put(b)
+			b = nil
+			return !wait // waiting, it holds nothing
+		}
+		return true
+	})
+	if err == nil {
+		err = rerr
+	}
+	if err != nil {
+		if b != nil {
+			datagramBufs.Put(b)
+		}
+		return nil, 0, nil, err
+	}
+	return b, n, sockaddrToNet("udp", from), nil
+}
+
 // packetReader returns how servePacket reads a datagram and gives its
 // buffer back. On a netpoller socket it waits for a datagram holding no
 // buffer and borrows one from a pool only for the recvfrom: a thousand idle
@@ -152,30 +176,11 @@ func packetReader(pc net.PacketConn) (read func() ([]byte, net.Addr, error), rel
 	if sc, ok := pc.(syscall.Conn); ok {
 		if rc, err := sc.SyscallConn(); err == nil {
 			read = func() ([]byte, net.Addr, error) {
-				var b *[]byte
-				var n int
-				var from unix.Sockaddr
-				var rerr error
-				err := rc.Read(func(fd uintptr) bool {
-					b = datagramBufs.Get().(*[]byte)
-					n, from, rerr = unix.Recvfrom(int(fd), *b, unix.MSG_DONTWAIT)
-					if rerr == unix.EAGAIN || rerr == unix.EINTR {
-						datagramBufs.Put(b)
-						b = nil
-						return false // wait in the netpoller, holding nothing
-					}
-					return true
-				})
-				if err == nil {
-					err = rerr
-				}
+				b, n, from, err := recvDatagram(rc, true)
 				if err != nil {
-					if b != nil {
-						datagramBufs.Put(b)
-					}
 					return nil, nil, err
 				}
-				return (*b)[:n], sockaddrToNet("udp", from), nil
+				return (*b)[:n], from, nil
 			}
 			release = func(b []byte) {
 				b = b[:cap(b)]
