@@ -48,3 +48,13 @@ func TestBenchProxySmallRunReportsEveryFigure(t *testing.T) {
 		t.Errorf("processes left after the bench:\n%s", ps)
 	}
 }
+
+// Counts that would measure nothing are refused before anything is made.
+func TestBenchProxyRefusesEmptyCounts(t *testing.T) {
+	for _, args := range [][]string{{"--count", "0"}, {"--mib", "-1"}, {"--socat-namespaces", "0"}} {
+		_, stderr, code := nslab(t, append([]string{"bench", "proxy"}, args...)...)
+		if code != 2 || !strings.Contains(stderr, args[0]+" "+args[1]+": give at least 1") {
+			t.Errorf("bench proxy %v: exit %d, %q; want 2 and what to give", args, code, stderr)
+		}
+	}
+}

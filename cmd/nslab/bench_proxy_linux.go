@@ -85,6 +85,14 @@ func init() {
 		Short: "Measure the proxy: threads and RSS per strategy, bind time, throughput and latency against socat",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			for _, f := range []struct {
+				name     string
+				v, least int64
+			}{{"--count", int64(n), 1}, {"--mib", mib, 1}, {"--process-namespaces", int64(nProc), 1}, {"--socat-namespaces", int64(nSocat), 1}} {
+				if f.v < f.least {
+					return &exitError{code: 2, err: fmt.Errorf("%s %d: give at least %d", f.name, f.v, f.least)}
+				}
+			}
 			return withSession(cmd.Context(), cmd.ErrOrStderr(), false, func(ctx context.Context, s *lab.Session) error {
 				r, err := benchProxy(ctx, s, n, nProc, nSocat, mib<<20, cmd.ErrOrStderr())
 				if err != nil {
