@@ -8,17 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"runtime"
 
 	"github.com/spf13/cobra"
 
 	"github.com/nslab/nslab/lab"
 )
-
-// Keep the main goroutine on the main thread and every other goroutine off
-// it: the runtime never discards the main thread, so it must never enter
-// another namespace. lab.Do always switches on fresh goroutines.
-func init() { runtime.LockOSThread() }
 
 // version is set by the Makefile (-ldflags -X main.version=...).
 var version = "dev"
@@ -48,13 +42,12 @@ nslab-* and removed when it exits; 'nslab cleanup' removes what a killed run lef
 
 func main() {
 	lab.Init() // a spawned child runs its setup here and never returns
-	// Do the work on an ordinary goroutine. The main goroutine is locked to
-	// the main thread (see init); if it did the work, every wait in it (each
-	// namespace switch waits on a channel) would cost a locked-thread
-	// handoff: ~80 µs instead of ~17 µs per switch, measured.
-	errc := make(chan error, 1)
-	go func() { errc <- root.Execute() }()
-	if err := <-errc; err != nil {
+	// The main thread never enters another namespace: the runtime could
+	// wedge it but never end it, so every namespace switch keeps off it
+	// (lab.GoLocked). The main goroutine is not locked to it either: that
+	// parked a thread for nothing, and made every wait in it a
+	// locked-thread handoff (~80 µs instead of ~17 µs per switch).
+	if err := root.Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "nslab:", err)
 		var ee *exitError
 		if errors.As(err, &ee) {
