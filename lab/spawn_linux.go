@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"runtime"
 	"slices"
 	"strings"
 	"syscall"
@@ -326,7 +327,17 @@ func procZombie(pid int) bool {
 	return i > 0 && i+2 < len(b) && b[i+2] == 'Z'
 }
 
-func init() { RegisterInit("init", childInit) }
+func init() {
+	RegisterInit("init", childInit)
+	// A child's main thread is the one /proc/PID/ns/* shows. Hold it for
+	// the main goroutine, which never switches, so that the switch demo's
+	// naive goroutines cannot drag it into the tenant: the lesson compares
+	// the process (still in the host) with its threads (some not). Locking
+	// in init is what keeps main on the main thread.
+	if strings.HasPrefix(os.Args[0], "nslab-init:") {
+		runtime.LockOSThread()
+	}
+}
 
 // childInit is a spawned child's setup, run by the re-executed binary inside
 // its new namespaces; it then waits to be killed or execs Command.
