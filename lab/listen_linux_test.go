@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os/exec"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -349,6 +350,102 @@ func TestBindEachVisitsEveryNamespaceOnOneThread(t *testing.T) {
 		}
 		b.Socks[0].Close()
 		b.Socks[1].Close()
+	}
+	assertThreadsHome(t)
+}
+
+// fdNetns is sockNetns for a bare descriptor.
+func fdNetns(t testing.TB, fd int) uint64 {
+	t.Helper()
+	nsfd, err := unix.IoctlRetInt(fd, unix.SIOCGSKNS)
+	if err != nil {
+		t.Fatalf("SIOCGSKNS on fd %d: %v", fd, err)
+	}
+	defer unix.Close(nsfd)
+	var st unix.Stat_t
+	if err := unix.Fstat(nsfd, &st); err != nil {
+		t.Fatal(err)
+	}
+	return st.Ino
+}
+
+// Raw sockets are made in the namespace like any other, by hand and left
+// out of the netpoller (FD set, no Listener or Packet); an address the raw
+// path does not take (no IP literal) falls back to the net package. They
+// behave as net.Listen's would: a TCP one accepts, a UDP one is not bound
+// twice (no SO_REUSEADDR), "tcp" on [::] is dual-stack and "tcp6" is not,
+// and Close closes the descriptor.
+func TestRawSocketsAreMadeInsideAndBehaveAsListenWould(t *testing.T) {
+	s := labtest.New(t)
+	ns := loNetns(t, s, "raw")
+	socks := []lab.Socket{
+		{Network: "tcp", Addr: "127.0.0.1:0", Raw: true},
+		{Network: "udp", Addr: "127.0.0.1:7001", Raw: true},
+		{Network: "tcp", Addr: "[::]:7002", Raw: true},
+		{Network: "tcp6", Addr: "[::]:7003", Raw: true},
+		{Network: "tcp", Addr: ":7004", Raw: true}, // no literal: net.Listen's way
+	}
+	if err := lab.BindIn(ns, socks); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		for i := range socks {
+			socks[i].Close()
+		}
+	}()
+	for _, sk := range socks[:4] {
+		if sk.FD() < 0 || sk.Listener != nil || sk.Packet != nil {
+			t.Fatalf("%s %s: FD %d, Listener %v, Packet %v: want a raw socket only", sk.Network, sk.Addr, sk.FD(), sk.Listener, sk.Packet)
+		}
+		if got := fdNetns(t, sk.FD()); got != ns.Inode() {
+			t.Errorf("%s %s lives in net:[%d], want net:[%d]", sk.Network, sk.Addr, got, ns.Inode())
+		}
+		if fl, _ := unix.FcntlInt(uintptr(sk.FD()), unix.F_GETFL, 0); fl&unix.O_NONBLOCK == 0 {
+			t.Errorf("%s %s is blocking", sk.Network, sk.Addr)
+		}
+	}
+	if sk := socks[4]; sk.FD() != -1 || sk.Listener == nil {
+		t.Errorf(":7004 raw: FD %d, Listener %v: want net.Listen's listener", sk.FD(), sk.Listener)
+	}
+	sa, err := unix.Getsockname(socks[0].FD())
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := sa.(*unix.SockaddrInet4).Port
+	dial := func(network, addr string) error {
+		c, err := lab.DialIn(ns, network, addr, time.Second)
+		if err == nil {
+			c.Close()
+		}
+		return err
+	}
+	if err := dial("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port))); err != nil {
+		t.Errorf("connect to the raw TCP listener: %v", err)
+	}
+	nfd, _, err := unix.Accept4(socks[0].FD(), unix.SOCK_CLOEXEC)
+	if err != nil {
+		t.Errorf("accept4 on the raw listener: %v", err)
+	} else {
+		unix.Close(nfd)
+	}
+	if err := dial("tcp", "127.0.0.1:7002"); err != nil {
+		t.Errorf(`"tcp" on [::] should be dual-stack: %v`, err)
+	}
+	if err := dial("tcp", "127.0.0.1:7003"); err == nil {
+		t.Errorf(`"tcp6" on [::] accepted IPv4`)
+	}
+	again := []lab.Socket{{Network: "udp", Addr: "127.0.0.1:7001", Raw: true}}
+	if err := lab.BindIn(ns, again); !errors.Is(err, syscall.EADDRINUSE) {
+		again[0].Close()
+		t.Errorf("a second raw UDP bind of 127.0.0.1:7001: %v, want address in use", err)
+	}
+	fd := socks[1].FD()
+	socks[1].Close()
+	if socks[1].FD() != -1 {
+		t.Errorf("FD after Close = %d, want -1", socks[1].FD())
+	}
+	if _, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err != unix.EBADF {
+		t.Errorf("fd %d still open after Close: %v", fd, err)
 	}
 	assertThreadsHome(t)
 }

@@ -12,11 +12,13 @@ import (
 type Socket struct {
 	Network, Addr string
 	KeepAlive     time.Duration
+	Raw           bool
 	Listener      net.Listener
 	Packet        net.PacketConn
 }
 
 func (s *Socket) Stream() bool { return false }
+func (s *Socket) FD() int      { return -1 }
 func (s *Socket) Close() error { return nil }
 
 // BindIn makes sockets inside a namespace (Linux only).

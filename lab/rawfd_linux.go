@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -92,8 +93,74 @@ func rawSocket(typ, proto int, ap netip.AddrPort, listen, nonblock bool) (int, e
 	return fd, nil
 }
 
-// listenBacklog is the kernel's somaxconn, as net.Listen uses.
-func listenBacklog() int {
+// rawBindable reports whether a Socket{Raw: true} of network at addr can be
+// made by hand: TCP or UDP, an IP literal without a zone, of the family
+// the network asks for. Anything else goes the net package's way, which
+// knows the rest (":8080", zones, errors worded as Listen words them).
+func rawBindable(network, addr string) bool {
+	switch network {
+	case "tcp", "tcp4", "tcp6", "udp", "udp4", "udp6":
+	default:
+		return false
+	}
+	ap, err := netip.ParseAddrPort(addr)
+	if err != nil || ap.Addr().Zone() != "" {
+		return false
+	}
+	switch network[len(network)-1] {
+	case '4':
+		return ap.Addr().Unmap().Is4()
+	case '6':
+		return ap.Addr().Is6() && !ap.Addr().Is4In6()
+	}
+	return true
+}
+
+// rawListenSocket makes a non-blocking TCP listener or UDP socket bound to
+// addr (checked by rawBindable) with the options net.Listen would set:
+// SO_REUSEADDR on TCP (rebinding over TIME_WAIT), and on IPv6 sockets
+// IPV6_V6ONLY for tcp6/udp6 only, so that "tcp" on [::] is dual-stack.
+// Three or four system calls, nothing registered with the netpoller.
+func rawListenSocket(network string, typ int, addr string) (int, error) {
+	ap := netip.MustParseAddrPort(addr)
+	sa, domain := sockaddrOf(ap)
+	fd, err := unix.Socket(domain, typ|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return -1, os.NewSyscallError("socket", err)
+	}
+	fail := func(call string, err error) (int, error) {
+		unix.Close(fd)
+		return -1, os.NewSyscallError(call, err)
+	}
+	if typ == unix.SOCK_STREAM {
+		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1); err != nil {
+			return fail("setsockopt", err)
+		}
+	}
+	if domain == unix.AF_INET6 {
+		v6only := 0
+		if network[len(network)-1] == '6' {
+			v6only = 1
+		}
+		if err := unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, v6only); err != nil {
+			return fail("setsockopt", err)
+		}
+	}
+	if err := unix.Bind(fd, sa); err != nil {
+		return fail("bind", err)
+	}
+	if typ == unix.SOCK_STREAM {
+		if err := unix.Listen(fd, listenBacklog()); err != nil {
+			return fail("listen", err)
+		}
+	}
+	return fd, nil
+}
+
+// listenBacklog is the kernel's somaxconn, as net.Listen uses, read once.
+var listenBacklog = sync.OnceValue(readBacklog)
+
+func readBacklog() int {
 	b, err := os.ReadFile("/proc/sys/net/core/somaxconn")
 	if err != nil {
 		return 4096
