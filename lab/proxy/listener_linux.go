@@ -3,6 +3,7 @@ package proxy
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/nslab/nslab/lab"
+	"golang.org/x/sys/unix"
 )
 
 type dialFunc func(ctx context.Context, network, addr string) (net.Conn, error)
@@ -52,11 +54,16 @@ type listener struct {
 	hub     *hub
 	hubID   int32
 	hubRC   syscall.RawConn
+	raw     *rawConn     // the socket, if made raw (lab.Socket.Raw): the hub's alone
 	backoff atomic.Int64 // ns to wait after a failed accept (hub goroutines)
 }
 
 func sockAddr(s *lab.Socket) string {
 	switch {
+	case s.FD() >= 0:
+		if sa, err := unix.Getsockname(s.FD()); err == nil {
+			return sockaddrToNet("udp", sa).String()
+		}
 	case s.Listener != nil:
 		return s.Listener.Addr().String()
 	case s.Packet != nil:
@@ -89,10 +96,15 @@ func (ln *listener) start() error {
 		f.serve()
 	default:
 		if rc := hubConn(ln); rc != nil {
-			if h, err := ln.p.hubOf(); err == nil {
-				if err := h.add(ln, rc); err == nil {
-					return nil
-				}
+			h, err := ln.p.hubOf()
+			if err == nil {
+				err = h.add(ln, rc)
+			}
+			if err == nil {
+				return nil
+			}
+			if ln.raw != nil { // nothing else can wait on it
+				return fmt.Errorf("serve %s %s: %w", ln.route.Listen.Proto, ln.key.Addr, err)
 			}
 		}
 		ln.wg.Add(1)
@@ -108,6 +120,9 @@ func (ln *listener) start() error {
 // hubConn is the socket's RawConn if the netpoller serves it (nil for the
 // blocking-accept strategy's sockets, which wait in their own threads).
 func hubConn(ln *listener) syscall.RawConn {
+	if ln.raw != nil {
+		return ln.raw
+	}
 	var c any = ln.sock.Listener
 	if c == nil {
 		c = ln.sock.Packet
@@ -134,7 +149,7 @@ func (ln *listener) fire() {
 	}
 	ln.wg.Add(1)
 	ln.mu.Unlock()
-	if ln.sock.Listener != nil {
+	if ln.sock.Stream() {
 		go ln.acceptOne()
 	} else {
 		go ln.drainPackets()
@@ -166,9 +181,19 @@ func (ln *listener) acceptOne() {
 		return
 	}
 	defer func() { <-ln.p.slots }()
-	c, err := ln.sock.Listener.Accept()
+	var c net.Conn
+	var err error
+	if ln.raw != nil {
+		c, err = ln.raw.accept()
+	} else {
+		c, err = ln.sock.Listener.Accept()
+	}
 	if err != nil {
 		if ln.isClosed() || errors.Is(err, net.ErrClosed) {
+			return
+		}
+		if errors.Is(err, unix.EAGAIN) || errors.Is(err, unix.ECONNABORTED) {
+			ln.arm() // taken meanwhile, or gone before it was accepted
 			return
 		}
 		// Out of fds, say: wait a little before trying again.
@@ -213,6 +238,9 @@ func (ln *listener) close() {
 		}
 		ln.p.mu.Unlock()
 		ln.front.close()
+	}
+	if ln.raw != nil {
+		ln.raw.shut() // waits for an accept or read in progress
 	}
 	ln.sock.Close()
 	for c := range conns {

@@ -286,14 +286,17 @@ func (p *Proxy) bindRoutes(t *tenant, pl place, ino uint64, routes []Route) ([]*
 	return p.serveRoutes(t, pl, ino, routes, nil)
 }
 
-// routeSockets lists the sockets routes listen on.
-func routeSockets(routes []Route) []lab.Socket {
+// routeSockets lists the sockets routes listen on. With the shared
+// strategy the hub serves them, so they are made raw (lab.Socket.Raw): the
+// hub's epoll set is the only one they need to be in.
+func (p *Proxy) routeSockets(routes []Route) []lab.Socket {
 	socks := make([]lab.Socket, len(routes))
 	for i, r := range routes {
 		// No keep-alive on accepted connections (as HAProxy without
 		// tcpka): four setsockopt calls per connection, on the path
 		// between accept and the upstream connect.
-		socks[i] = lab.Socket{Network: r.Listen.Proto, Addr: r.Listen.Addr.String(), KeepAlive: -1}
+		socks[i] = lab.Socket{Network: r.Listen.Proto, Addr: r.Listen.Addr.String(), KeepAlive: -1,
+			Raw: p.cfg.Strategy == Shared && r.Mode != HTTP}
 	}
 	return socks
 }
@@ -308,7 +311,7 @@ func (p *Proxy) serveRoutes(t *tenant, pl place, ino uint64, routes []Route, pre
 		}
 	}
 	if socks == nil {
-		socks = routeSockets(routes)
+		socks = p.routeSockets(routes)
 	}
 	keys := make([]ListenerKey, len(routes))
 	p.mu.Lock()
@@ -330,7 +333,10 @@ func (p *Proxy) serveRoutes(t *tenant, pl place, ino uint64, routes []Route, pre
 		}
 	}
 	for i := range socks { // an ephemeral port is known only now
-		if a := sockAddr(&socks[i]); a != "" && routes[i].Listen.Addr.Port() == 0 {
+		if routes[i].Listen.Addr.Port() != 0 {
+			continue
+		}
+		if a := sockAddr(&socks[i]); a != "" {
 			keys[i].Addr = a
 		}
 	}
@@ -354,6 +360,9 @@ func (p *Proxy) serveRoutes(t *tenant, pl place, ino uint64, routes []Route, pre
 		ln := &listener{
 			p: p, route: p.routeRef(r), tenant: t.name, key: keys[i], sock: socks[i], dial: dial, target: tgt,
 			done: make(chan struct{}),
+		}
+		if fd := socks[i].FD(); fd >= 0 {
+			ln.raw = newRawConn(fd, r.Listen.Addr)
 		}
 		if r.Mode != HTTP { // an http route counts per tenant backend
 			ln.ctr = p.counter(r, t.name, r.Listen.In(t.name), tgt)
@@ -491,7 +500,7 @@ func (p *Proxy) addTenantsShared(names []string) error {
 		ts := fresh[lo:min(lo+batch, len(fresh))]
 		binds := make([]lab.Bind, len(ts))
 		for i, t := range ts {
-			binds[i] = lab.Bind{Netns: t.ns, Socks: routeSockets(routes)}
+			binds[i] = lab.Bind{Netns: t.ns, Socks: p.routeSockets(routes)}
 		}
 		if len(routes) > 0 {
 			if err := lab.BindEach(binds); err != nil {
@@ -602,7 +611,7 @@ func (p *Proxy) addTenant(name string) error {
 		if ino, err := statNetns(name); err == nil && ino == old.ino && old.ns != nil {
 			return nil
 		}
-		p.removeTenant(name) // recreated (or gone): rebind from scratch
+		p.RemoveTenant(name) // recreated (or gone): rebind from scratch
 	}
 	p.chg.RLock()
 	defer p.chg.RUnlock()
@@ -644,37 +653,43 @@ func (p *Proxy) bindTenant(name string) (*tenant, error) {
 }
 
 // RemoveTenant closes every socket and connection of the named tenants.
+//
+// The counters are swept once for all of them: swept per tenant, removing
+// 1000 tenants walked 2000 counters 1000 times, a third of a second.
 func (p *Proxy) RemoveTenant(names ...string) error {
-	var errs []error
-	for _, n := range names {
-		if !p.removeTenant(n) {
-			errs = append(errs, fmt.Errorf("tenant %s: %w", n, lab.ErrNotFound))
-		}
-	}
-	return errors.Join(errs...)
-}
-
-func (p *Proxy) removeTenant(name string) bool {
 	p.chg.Lock()
 	defer p.chg.Unlock()
+	var errs []error
+	var gone []*tenant
 	p.mu.Lock()
-	t := p.tenants[name]
-	delete(p.tenants, name)
-	for k, c := range p.ctrs {
-		if c.tenant == name {
-			delete(p.ctrs, k)
+	names = slices.Compact(slices.Sorted(slices.Values(names)))
+	for _, n := range names {
+		t := p.tenants[n]
+		if t == nil {
+			errs = append(errs, fmt.Errorf("tenant %s: %w", n, lab.ErrNotFound))
+			continue
+		}
+		delete(p.tenants, n)
+		gone = append(gone, t)
+	}
+	if len(gone) > 0 {
+		for k, c := range p.ctrs {
+			if _, found := slices.BinarySearch(names, c.tenant); found {
+				delete(p.ctrs, k)
+			}
 		}
 	}
 	p.mu.Unlock()
-	if t == nil {
-		return false
-	}
-	for _, f := range p.frontList() {
-		f.remove(t)
-	}
-	p.unbind(t)
-	p.log.Info("tenant removed", "tenant", name)
-	return true
+	fronts := p.frontList()
+	parallel(len(gone), func(i int) {
+		t := gone[i]
+		for _, f := range fronts {
+			f.remove(t)
+		}
+		p.unbind(t)
+		p.log.Info("tenant removed", "tenant", t.name)
+	})
+	return errors.Join(errs...)
 }
 
 // unbind closes a tenant's listeners, connections, child and namespace.

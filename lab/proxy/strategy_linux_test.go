@@ -241,3 +241,35 @@ func TestThreadCountsPerStrategy(t *testing.T) {
 		t.Errorf("shared: %d, %d and %d threads at 10, 100 and 200 namespaces: want within 2", shared[10], shared[100], shared[200])
 	}
 }
+
+// IPv6 and dual-stack listeners of the shared strategy (made raw, served
+// by the hub alone) accept, read and answer like IPv4 ones: TCP and UDP on
+// [::1], and "tcp" on [::] reached over IPv4.
+func TestSharedServesIPv6AndDualStack(t *testing.T) {
+	w := newWorld(t, 2, true)
+	p := mustNew(t, proxy.Config{Name: "six", Routes: []proxy.Route{
+		route("web6", "{tenant}/tcp6/[::1]:8080", "{tenant}/tcp/10.0.0.1:9000"),
+		route("dns6", "{tenant}/udp6/[::1]:8080", "{tenant}/udp/10.0.0.1:9000"),
+		route("dual", "{tenant}/tcp/[::]:8081", "{tenant}/tcp/10.0.0.1:9000"),
+	}, Tenants: w.names})
+	for _, name := range w.names {
+		ns := w.nss[name]
+		if got := hello(t, ns, "[::1]:8080"); got != name {
+			t.Errorf("tcp6 in %s answered %q", name, got)
+		}
+		if got := askUDP(t, ns, "[::1]:8080", "v6?"); got != name+":v6?" {
+			t.Errorf("udp6 in %s answered %q", name, got)
+		}
+		if got := hello(t, ns, "127.0.0.1:8081"); got != name {
+			t.Errorf("dual-stack [::]:8081 over IPv4 in %s answered %q", name, got)
+		}
+		if got := hello(t, ns, "[::1]:8081"); got != name {
+			t.Errorf("dual-stack [::]:8081 over IPv6 in %s answered %q", name, got)
+		}
+	}
+	for _, r := range p.Stats().Routes {
+		if r.Errors != 0 {
+			t.Errorf("route %s/%s counted %d errors", r.Route, r.Tenant, r.Errors)
+		}
+	}
+}

@@ -112,7 +112,7 @@ func (ln *listener) datagram(buf []byte, addr net.Addr) {
 		ln.ctr.active.Add(1)
 		go func() {
 			defer us.pumps.Done()
-			ln.pump(ln.sock.Packet, addr, s)
+			ln.pump(addr, s)
 			us.mu.Lock()
 			delete(us.m, key)
 			us.mu.Unlock()
@@ -199,7 +199,7 @@ func packetReader(pc net.PacketConn) (read func() ([]byte, net.Addr, error), rel
 
 // pump relays the target's answers to the client until the session has
 // been idle for UDPIdle or is closed.
-func (ln *listener) pump(pc net.PacketConn, client net.Addr, s *udpSession) {
+func (ln *listener) pump(client net.Addr, s *udpSession) {
 	idle := ln.p.cfg.UDPIdle
 	buf := make([]byte, 64<<10)
 	for {
@@ -219,10 +219,19 @@ func (ln *listener) pump(pc net.PacketConn, client net.Addr, s *udpSession) {
 			return
 		}
 		s.last.Store(time.Now().UnixNano())
-		if _, err := pc.WriteTo(buf[:n], client); err != nil {
+		if err := ln.reply(buf[:n], client); err != nil {
 			ln.ctr.errs.Add(1)
 			continue
 		}
 		ln.ctr.bytesOut.Add(uint64(n))
 	}
+}
+
+// reply sends an answer from the listener's socket back to its client.
+func (ln *listener) reply(b []byte, client net.Addr) error {
+	if ln.raw != nil {
+		return ln.raw.sendTo(b, client)
+	}
+	_, err := ln.sock.Packet.WriteTo(b, client)
+	return err
 }
