@@ -365,12 +365,13 @@ func benchStrategy(s *lab.Session, st proxy.Strategy, routes []proxy.Route, name
 	}
 	// Two more binds (removing in between), and the median of three: one
 	// bind lands in whatever the kernel is still tearing down from the
-	// run before.
+	// run before. Each goes to a settled worker, as a user's would: past
+	// its 100 ms quiet time, when it trims threads and returns memory.
 	for range 2 {
 		if err := c.RemoveTenant(names...); err != nil {
 			return sb, err
 		}
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(300 * time.Millisecond)
 		if err := bind(); err != nil {
 			return sb, err
 		}
