@@ -116,8 +116,10 @@ func (m *Live) draw(w, h, page int) string {
 	if m.c.Frozen {
 		frozen = " " + common.SymFrozen + " frozen"
 	}
+	// Expanded to threads, the matrix may take up to half the height.
+	matrixH := min(m.matrix.Want()+1, max(nprocs+3, h/2))
 	boxes := []panelBox{
-		{"namespaces" + threads + frozen, func(w, h int) string { m.matrix.SetSize(w, h); return m.matrix.View() }, nprocs + 3},
+		{"namespaces" + threads + frozen, func(w, h int) string { m.matrix.SetSize(w, h); return m.matrix.View() }, matrixH},
 		{"threads & RSS" + frozen, func(w, h int) string { m.stats.SetSize(w, h); return m.stats.View() }, 5},
 		{sockTitle + frozen, func(w, h int) string { m.socks.SetSize(w, h); return m.socks.View() }, 8},
 		{"topology" + frozen, func(w, h int) string { m.topo.SetSize(w, h); return m.topo.View() }, 9},

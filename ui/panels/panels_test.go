@@ -84,3 +84,40 @@ func TestFrameIsExactlyItsSize(t *testing.T) {
 		}
 	}
 }
+
+// Expanded to threads in a short panel, every process keeps its row and
+// the threads that do not fit are summed up with where they are.
+func TestMatrixThreadsShareTheRows(t *testing.T) {
+	m := NewNSMatrix(common.DefaultStyles(true))
+	m.SetSize(120, 14) // header, 4 processes, legend: 8 rows for threads
+	m.SetData(Sample(2))
+	m.ToggleThreads()
+	v := ansi.Strip(m.View())
+	lines := strings.Split(v, "\n")
+	if len(lines) > 14 {
+		t.Errorf("%d lines in a 14-line panel:\n%s", len(lines), v)
+	}
+	for _, p := range []string{"self 4242", "shared 4250", "per-ns 4260", "c1 4300"} {
+		if !strings.Contains(v, p) {
+			t.Errorf("process %s is not shown:\n%s", p, v)
+		}
+	}
+	// 8 rows for 4 processes: self shows 1 thread and "5 more".
+	if !strings.Contains(v, "└ 4242") || !strings.Contains(v, "… 5 more threads, all in host") {
+		t.Errorf("self's threads are not shown and summed up:\n%s", v)
+	}
+	if m.Want() != 1+4+6+7+1+1 {
+		t.Errorf("Want() = %d, want a row per process and thread, the header and the legend", m.Want())
+	}
+}
+
+// A panel too short for every process says how many it left out.
+func TestMatrixSaysWhatDidNotFit(t *testing.T) {
+	m := NewNSMatrix(common.DefaultStyles(true))
+	m.SetSize(120, 5)
+	m.SetData(Sample(2))
+	v := ansi.Strip(m.View())
+	if !strings.Contains(v, "2 more processes") || strings.Count(v, "\n") != 4 {
+		t.Errorf("a 5-line panel for 4 processes:\n%s", v)
+	}
+}
