@@ -121,3 +121,15 @@ func TestMatrixSaysWhatDidNotFit(t *testing.T) {
 		t.Errorf("a 5-line panel for 4 processes:\n%s", v)
 	}
 }
+
+// The host box lists only the lab's links: empty, it says so rather than
+// claiming the machine has no interfaces.
+func TestTopologyEmptyHostSaysLabLinks(t *testing.T) {
+	m := NewTopology(common.DefaultStyles(true))
+	m.SetSize(60, 8)
+	m.SetData(&Snapshot{Topology: []Netns{{Name: "host"}, {Name: "c", Links: []Link{{Name: "lo"}}}}})
+	v := ansi.Strip(m.View())
+	if !strings.Contains(v, "(no lab links)") || strings.Contains(v, "(no interfaces)") {
+		t.Errorf("an empty host box:\n%s", v)
+	}
+}
