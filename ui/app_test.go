@@ -72,3 +72,14 @@ func TestEndToEnd(t *testing.T) {
 		t.Errorf("progress not saved as done: %v\n%s", err, data)
 	}
 }
+
+// On a terminal too narrow for the lesson's title and the flags, the title
+// is cut, not the flags: frozen panels must never look live.
+func TestHeaderKeepsTheFlagsOverALongTitle(t *testing.T) {
+	m, _ := newTestApp(t, 64, 24, Options{})
+	press(t, m, keyEnter, keyF2, keyF3)
+	head, _, _ := strings.Cut(plain(m), "\n")
+	if !strings.Contains(head, "❄ panels frozen") || !strings.Contains(head, "◉ presenter") || !strings.Contains(head, "A veth pair") {
+		t.Errorf("header at 64 columns: %q", head)
+	}
+}
