@@ -133,3 +133,24 @@ func TestTopologyEmptyHostSaysLabLinks(t *testing.T) {
 		t.Errorf("an empty host box:\n%s", v)
 	}
 }
+
+// Threads and RSS side by side: when not every process fits, the watched
+// ones (compared proxies) come before nslab itself, and the panel says
+// which are left out.
+func TestStatsSideBySide(t *testing.T) {
+	m := NewStats(common.DefaultStyles(true))
+	m.Push(Sample(2)) // self, shared, per-ns, c1
+	m.SetSize(70, 5)
+	if v := ansi.Strip(m.View()); !strings.Contains(v, "self 4242") || !strings.Contains(v, "c1 4300") || m.Want(70) != 5 {
+		t.Errorf("70 cells hold four columns (want %d):\n%s", m.Want(70), v)
+	}
+	m.SetSize(40, 6)
+	v := ansi.Strip(m.View())
+	head, _, _ := strings.Cut(v, "\n")
+	if !strings.Contains(head, "shared 4250") || !strings.Contains(head, "per-ns 4260") || strings.Contains(head, "self") {
+		t.Errorf("40 cells: the first two watched processes, not self, side by side: %q", head)
+	}
+	if !strings.Contains(v, "+2 more (widen the terminal): self c1") || m.Want(40) != 6 {
+		t.Errorf("40 cells: what did not fit (want %d):\n%s", m.Want(40), v)
+	}
+}
