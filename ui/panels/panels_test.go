@@ -1,6 +1,7 @@
 package panels
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -152,5 +153,22 @@ func TestStatsSideBySide(t *testing.T) {
 	}
 	if !strings.Contains(v, "+2 more (widen the terminal): self c1") || m.Want(40) != 6 {
 		t.Errorf("40 cells: what did not fit (want %d):\n%s", m.Want(40), v)
+	}
+}
+
+func TestNaturalLess(t *testing.T) {
+	in := []string{"ts10", "host", "ts2", "ts1", "t01", "ts", "a10b2", "a10b10", "a9"}
+	slices.SortFunc(in, func(a, b string) int {
+		if NaturalLess(a, b) {
+			return -1
+		}
+		if NaturalLess(b, a) {
+			return 1
+		}
+		return 0
+	})
+	want := []string{"a9", "a10b2", "a10b10", "host", "t01", "ts", "ts1", "ts2", "ts10"}
+	if !slices.Equal(in, want) {
+		t.Errorf("natural order %v, want %v", in, want)
 	}
 }
