@@ -240,10 +240,10 @@ func (l *Lab) names(nsOnly bool) []string {
 	nss := l.sess.NetnsList()
 	out := slices.Clone(nss)
 	for _, p := range l.sess.Procs() {
-		if !nsOnly || slices.Contains(p.Namespaces, "net") {
+		if !nsOnly || ownNet(p) {
 			out = append(out, p.Name)
 		}
-		if !nsOnly && slices.Contains(p.Namespaces, "net") {
+		if !nsOnly && ownNet(p) {
 			nss = append(nss, p.Name)
 		}
 	}
