@@ -3,6 +3,7 @@ package ui
 import (
 	"bytes"
 	"fmt"
+	"image/color"
 	"os"
 	"path/filepath"
 	"strings"
@@ -70,5 +71,69 @@ func TestEndToEnd(t *testing.T) {
 	data, err := os.ReadFile(path)
 	if err != nil || !bytes.Contains(data, []byte(`"done": true`)) {
 		t.Errorf("progress not saved as done: %v\n%s", err, data)
+	}
+}
+
+// On a terminal too narrow for the lesson's title and the flags, the title
+// is cut, not the flags: frozen panels must never look live.
+func TestHeaderKeepsTheFlagsOverALongTitle(t *testing.T) {
+	m, _ := newTestApp(t, 64, 24, Options{})
+	press(t, m, keyEnter, keyF2, keyF3)
+	head, _, _ := strings.Cut(plain(m), "\n")
+	if !strings.Contains(head, "❄ panels frozen") || !strings.Contains(head, "◉ presenter") || !strings.Contains(head, "A veth pair") {
+		t.Errorf("header at 64 columns: %q", head)
+	}
+}
+
+func click(t *testing.T, m *App, x, y int) {
+	t.Helper()
+	_, cmd := m.Update(tea.MouseClickMsg{X: x, Y: y, Button: tea.MouseLeft})
+	settle(t, m, cmd)
+}
+
+// The mouse where it is natural: a click selects a lesson and a second one
+// opens it; a click on a tab switches to it; the wheel scrolls.
+func TestMouse(t *testing.T) {
+	m, _ := newTestApp(t, 80, 24, Options{})
+	click(t, m, 10, 4) // the second row: header, filter, column titles, veth
+	if m.screen != scCatalog || m.catalog.Selected().ID != "ns-basics" {
+		t.Fatalf("a click on the second row: screen %d, selected %q", m.screen, m.catalog.Selected().ID)
+	}
+	click(t, m, 10, 4)
+	if m.screen != scLesson || m.lesson.sc.ID != "ns-basics" {
+		t.Fatalf("a second click did not open ns-basics: screen %d", m.screen)
+	}
+	press(t, m, keyEsc)
+	press(t, m, keyUp, keyEnter) // veth
+	y := -1
+	for i, l := range strings.Split(plain(m), "\n") {
+		if strings.HasPrefix(l, "[lab]") {
+			y = i
+		}
+	}
+	if y < 0 {
+		t.Fatalf("no tab row:\n%s", plain(m))
+	}
+	click(t, m, 7, y) // on "sh"
+	if m.lesson.tab != 1 || !strings.Contains(plain(m), "ip netns add nslab-alpha") {
+		t.Errorf("a click on sh: tab %d\n%s", m.lesson.tab, plain(m))
+	}
+	m.Update(tea.MouseWheelMsg{X: 5, Y: 5, Button: tea.MouseWheelDown})
+	if m.lesson.scroll != 3 {
+		t.Errorf("the wheel scrolled the narration to %d, want 3", m.lesson.scroll)
+	}
+}
+
+// The theme follows the terminal's background, which the program asks for
+// at start.
+func TestThemeFollowsTheTerminal(t *testing.T) {
+	m, _ := newTestApp(t, 80, 24, Options{})
+	m.Update(tea.BackgroundColorMsg{Color: color.White})
+	if m.c.Styles.IsDark {
+		t.Error("a white background gave the dark theme")
+	}
+	m.Update(tea.BackgroundColorMsg{Color: color.Black})
+	if !m.c.Styles.IsDark {
+		t.Error("a black background gave the light theme")
 	}
 }

@@ -93,6 +93,11 @@ func (m *App) header(w int) string {
 	right := strings.Join(flags, "  ")
 	gap := w - ansi.StringWidth(left) - ansi.StringWidth(right)
 	if gap < 1 {
+		// The flags matter more than the end of a long title: frozen
+		// panels must never look live.
+		if rw := ansi.StringWidth(right); rw > 0 && w-rw-1 >= 10 {
+			return panels.Fit(left, w-rw-1) + " " + right
+		}
 		return panels.Fit(left, w)
 	}
 	return left + strings.Repeat(" ", gap) + right

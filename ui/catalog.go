@@ -6,6 +6,7 @@ import (
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/nslab/nslab/ui/common"
 	"github.com/nslab/nslab/ui/panels"
@@ -166,12 +167,19 @@ func (m Catalog) View() string {
 	}
 	b.WriteString(panels.Fit(filter+"  "+count, w) + "\n")
 
+	// The title column is as wide as the longest title (and a gap) and
+	// the tags take the rest, when the terminal is wide enough for them.
 	showTags := w >= 100
 	levelW, minW, tagW := 13, 6, 0
+	titleW := max(w-4-levelW-minW, 10)
 	if showTags {
-		tagW = min(30, w/4)
+		longest := 0
+		for _, s := range m.all {
+			longest = max(longest, ansi.StringWidth(rowTitle(s)))
+		}
+		titleW = max(min(longest+2, titleW-20), 10)
+		tagW = w - 4 - levelW - minW - titleW
 	}
-	titleW := max(w-4-levelW-minW-tagW, 10)
 	head := "  " + panels.Fit("scenario", titleW) + panels.Fit("level", levelW) + panels.Fit("time", minW)
 	if showTags {
 		head += panels.Fit("tags", tagW)
@@ -211,8 +219,8 @@ func (m Catalog) mark(s Scenario) string {
 	return st.Subtle.Render(common.SymTodo)
 }
 
-func (m Catalog) row(s Scenario, sel bool, titleW, levelW, minW, tagW int) string {
-	st := m.c.Styles
+// rowTitle is how a scenario is named in the list.
+func rowTitle(s Scenario) string {
 	title := s.Title
 	if title == "" {
 		title = s.ID
@@ -221,7 +229,12 @@ func (m Catalog) row(s Scenario, sel bool, titleW, levelW, minW, tagW int) strin
 	if s.Unavailable != "" {
 		title += " — unavailable"
 	}
-	text := panels.Fit(title, titleW) + panels.Fit(s.Level, levelW) + panels.Fit(fmt.Sprintf("%dm", s.Minutes), minW)
+	return title
+}
+
+func (m Catalog) row(s Scenario, sel bool, titleW, levelW, minW, tagW int) string {
+	st := m.c.Styles
+	text := panels.Fit(rowTitle(s), titleW-1) + " " + panels.Fit(s.Level, levelW) + panels.Fit(fmt.Sprintf("%dm", s.Minutes), minW)
 	if tagW > 0 {
 		text += panels.Fit(strings.Join(s.Tags, " "), tagW)
 	}

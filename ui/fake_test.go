@@ -176,6 +176,7 @@ var (
 	keyUp    = tea.KeyPressMsg{Code: tea.KeyUp}
 	keyF1    = tea.KeyPressMsg{Code: tea.KeyF1}
 	keyF2    = tea.KeyPressMsg{Code: tea.KeyF2}
+	keyF3    = tea.KeyPressMsg{Code: tea.KeyF3}
 	keyF4    = tea.KeyPressMsg{Code: tea.KeyF4}
 )
 

@@ -34,6 +34,7 @@ func TestGolden(t *testing.T) {
 		}},
 		{"help", func(t *testing.T, m *App) { press(t, m, keyF1) }},
 		{"presenter lesson", func(t *testing.T, m *App) { press(t, m, keyEnter, keyF2, keyEnter) }},
+		{"presenter frozen", func(t *testing.T, m *App) { press(t, m, keyEnter, keyF2, keyEnter, keyF3) }},
 	}
 	for _, c := range cases {
 		for _, sz := range sizes {

@@ -116,9 +116,16 @@ func (m *Live) draw(w, h, page int) string {
 	if m.c.Frozen {
 		frozen = " " + common.SymFrozen + " frozen"
 	}
+	grid := w >= 150 && h >= 20
+	statsW := w - 4 // inside the frame
+	if grid {
+		statsW = w - w/2 - 4
+	}
+	// Expanded to threads, the matrix may take up to half the height.
+	matrixH := min(m.matrix.Want()+1, max(nprocs+3, h/2))
 	boxes := []panelBox{
-		{"namespaces" + threads + frozen, func(w, h int) string { m.matrix.SetSize(w, h); return m.matrix.View() }, nprocs + 3},
-		{"threads & RSS" + frozen, func(w, h int) string { m.stats.SetSize(w, h); return m.stats.View() }, 5},
+		{"namespaces" + threads + frozen, func(w, h int) string { m.matrix.SetSize(w, h); return m.matrix.View() }, matrixH},
+		{"threads & RSS" + frozen, func(w, h int) string { m.stats.SetSize(w, h); return m.stats.View() }, m.stats.Want(statsW)},
 		{sockTitle + frozen, func(w, h int) string { m.socks.SetSize(w, h); return m.socks.View() }, 8},
 		{"topology" + frozen, func(w, h int) string { m.topo.SetSize(w, h); return m.topo.View() }, 9},
 	}
@@ -129,7 +136,7 @@ func (m *Live) draw(w, h, page int) string {
 	}
 	var out string
 	switch {
-	case w >= 150 && h >= 20:
+	case grid:
 		out = m.grid(boxes, w, h)
 	case page > 0:
 		out = m.column(boxes[2:], w, h)

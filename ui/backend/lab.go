@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 
@@ -182,7 +183,8 @@ func (l *Lab) Exec(ctx context.Context, line string) ui.Result {
 }
 
 // Complete returns candidates for the word before cursor: command words
-// first, then namespace, child and socket names.
+// at the start of a line, then the names the lab has made. After -n only
+// namespaces fit. It asks the kernel for links: call it from a tea.Cmd.
 func (l *Lab) Complete(line string, cursor int) []string {
 	if cursor > len(line) {
 		cursor = len(line)
@@ -213,9 +215,7 @@ func (l *Lab) Complete(line string, cursor int) []string {
 		}
 		fallthrough
 	default:
-		l.mu.Lock()
-		pool = append(pool, l.run.Completions()...)
-		l.mu.Unlock()
+		pool = l.names(words[len(words)-1] == "-n")
 	}
 	var out []string
 	seen := map[string]bool{}
@@ -225,7 +225,44 @@ func (l *Lab) Complete(line string, cursor int) []string {
 			out = append(out, c)
 		}
 	}
+	slices.Sort(out)
 	return out
+}
+
+// names lists what an argument can name: the lab's namespaces and
+// children, the links it made on the host and every link in its
+// namespaces and children's, its sockets and proxies. With nsOnly, only
+// what -n accepts: the namespaces and the children with a network
+// namespace of their own.
+func (l *Lab) names(nsOnly bool) []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	nss := l.sess.NetnsList()
+	out := slices.Clone(nss)
+	for _, p := range l.sess.Procs() {
+		if !nsOnly || ownNet(p) {
+			out = append(out, p.Name)
+		}
+		if !nsOnly && ownNet(p) {
+			nss = append(nss, p.Name)
+		}
+	}
+	if nsOnly {
+		return out
+	}
+	for _, e := range l.sess.Owned() {
+		if e.Kind == lab.KindLink && e.Netns == "" {
+			out = append(out, lab.ShortName(e.Name))
+		}
+	}
+	for _, ns := range nss {
+		if links, err := l.sess.Links(ns); err == nil {
+			for _, ln := range links {
+				out = append(out, ln.Name)
+			}
+		}
+	}
+	return append(append(out, l.run.Env.Sockets()...), l.run.Env.Proxies()...)
 }
 
 // Commands lists the command names, for help and completion.

@@ -98,4 +98,25 @@ func TestTheTUIBackendRunsALessonAndThePrompt(t *testing.T) {
 	if c := l.Complete("ping 10.0.0.1 -n de", 19); !slices.Contains(c, demo) {
 		t.Errorf("completing a namespace name: %v", c)
 	}
+	// Links complete too: the lab's own on the host, and those inside its
+	// namespaces and its children's. After -n, only namespaces.
+	veth, peer := labtest.Name("cv"), labtest.Name("cp")
+	for _, line := range []string{"spawn kid net", "link add " + veth + " type veth peer " + peer, "link set " + peer + " netns kid"} {
+		if r := l.Exec(context.Background(), line); r.Err != nil {
+			t.Fatalf("%s: %v", line, r.Err)
+		}
+	}
+	for _, c := range []struct {
+		line string
+		want []string
+	}{
+		{"link set cv", []string{veth}},
+		{"link set cp", []string{peer}},
+		{"link set l", []string{"lo"}},
+		{"expect link lo -n ", []string{demo, "kid"}},
+	} {
+		if got := l.Complete(c.line, len(c.line)); !slices.Equal(got, c.want) {
+			t.Errorf("completing %q: %v, want %v", c.line, got, c.want)
+		}
+	}
 }

@@ -2,9 +2,11 @@ package backend
 
 import (
 	"os"
+	"slices"
 	"sort"
 	"strings"
 
+	"github.com/nslab/nslab/lab"
 	"github.com/nslab/nslab/lab/probe"
 	"github.com/nslab/nslab/ui/panels"
 )
@@ -48,3 +50,6 @@ func readNS(pid int) (map[string]uint64, error) {
 	}
 	return s.Namespaces, nil
 }
+
+// ownNet reports whether a child has a network namespace of its own.
+func ownNet(p *lab.Proc) bool { return slices.Contains(p.Namespaces, "net") }

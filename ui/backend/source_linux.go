@@ -97,7 +97,17 @@ func (s *Source) topology() []panels.Netns {
 		}
 		out = append(out, ns)
 	}
-	for _, name := range s.Session.NetnsList() {
+	nss := s.Session.NetnsList()
+	slices.SortFunc(nss, func(a, b string) int { // ts2 before ts10
+		switch {
+		case panels.NaturalLess(a, b):
+			return -1
+		case panels.NaturalLess(b, a):
+			return 1
+		}
+		return 0
+	})
+	for _, name := range nss {
 		links, err := s.Session.Links(name)
 		if err != nil {
 			continue

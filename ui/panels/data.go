@@ -6,6 +6,7 @@ package panels
 
 import (
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -126,4 +127,36 @@ func HumanBytes(n uint64) string {
 		return strconv.FormatFloat(float64(n)/(1<<10), 'f', 0, 64) + " kB"
 	}
 	return strconv.FormatUint(n, 10) + " B"
+}
+
+// NaturalLess orders names as people count: ts2 before ts10.
+func NaturalLess(a, b string) bool {
+	for a != "" && b != "" {
+		da, db := digits(a), digits(b)
+		if da > 0 && db > 0 {
+			na, nb := strings.TrimLeft(a[:da], "0"), strings.TrimLeft(b[:db], "0")
+			if len(na) != len(nb) {
+				return len(na) < len(nb)
+			}
+			if na != nb {
+				return na < nb
+			}
+			a, b = a[da:], b[db:]
+			continue
+		}
+		if a[0] != b[0] {
+			return a[0] < b[0]
+		}
+		a, b = a[1:], b[1:]
+	}
+	return len(a) < len(b)
+}
+
+// digits is the length of the run of ASCII digits s starts with.
+func digits(s string) int {
+	n := 0
+	for n < len(s) && s[n] >= '0' && s[n] <= '9' {
+		n++
+	}
+	return n
 }

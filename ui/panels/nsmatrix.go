@@ -122,11 +122,24 @@ func (m NSMatrix) View() string {
 	for _, t := range cols {
 		b.WriteString(Fit(m.st.Bold.Render(" "+shortType(t)), colW[t]))
 	}
-	rows := 1
-	for _, p := range s.Procs {
-		if m.h > 0 && rows >= m.h-1 {
-			break
+	// Every process gets its row; expanded, the rows left are shared
+	// between them, so that a process with many threads does not push the
+	// others off the panel.
+	procs := s.Procs
+	hidden := 0
+	if room := m.h - 2; m.h > 0 && len(procs) > room {
+		keep := max(room-1, 0)
+		hidden = len(procs) - keep
+		procs = procs[:keep]
+	}
+	share := 0
+	if m.expand && len(procs) > 0 {
+		share = max(m.h-2-len(procs), 0) / len(procs)
+		if m.h <= 0 {
+			share = 1 << 30
 		}
+	}
+	for _, p := range procs {
 		arrow := "▸ "
 		if m.expand {
 			arrow = "▾ "
@@ -136,22 +149,19 @@ func (m NSMatrix) View() string {
 		b.WriteString(Fit(m.st.Text.Render(label), labelW))
 		if p.Err != "" && len(p.NS) == 0 {
 			b.WriteString(m.st.Fail.Render(common.SymFail + " " + p.Err))
-			rows++
 			continue
 		}
 		for _, t := range cols {
 			b.WriteString(m.cell(t, p.NS[t], colW[t]))
 		}
-		rows++
 		if !m.expand {
 			continue
 		}
-		for i, th := range p.Threads {
-			if m.h > 0 && rows >= m.h-1 {
-				b.WriteString("\n" + m.st.Subtle.Render(fmt.Sprintf("    … %d more threads", len(p.Threads)-i)))
-				rows++
-				break
-			}
+		shown := p.Threads
+		if len(shown) > share {
+			shown = shown[:max(share-1, 0)]
+		}
+		for _, th := range shown {
 			b.WriteByte('\n')
 			b.WriteString(Fit(m.st.Subtle.Render(fmt.Sprintf("   └ %d", th.TID)), labelW))
 			for _, t := range cols {
@@ -161,11 +171,51 @@ func (m NSMatrix) View() string {
 					b.WriteString(Fit(m.st.Subtle.Render("  ·"), colW[t]))
 				}
 			}
-			rows++
 		}
+		if rest := p.Threads[len(shown):]; len(rest) > 0 && share > 0 {
+			b.WriteString("\n" + m.st.Subtle.Render(Fit("    … "+m.restSummary(p, rest), m.w)))
+		}
+	}
+	if hidden > 0 {
+		b.WriteString("\n" + m.st.Subtle.Render(fmt.Sprintf("  … %d more processes (a taller panel shows them)", hidden)))
 	}
 	b.WriteString("\n" + m.st.Subtle.Render(common.SymDiff+" differs from PID 1 · same colour = same namespace"))
 	return b.String()
+}
+
+// restSummary says where the threads that did not fit are: "8 more
+// threads, all in host" or "8 more threads, 3 not in c".
+func (m NSMatrix) restSummary(p Proc, rest []Thread) string {
+	other := 0
+	for _, th := range rest {
+		if th.NetNS != p.NS["net"] {
+			other++
+		}
+	}
+	n := fmt.Sprintf("%d more threads", len(rest))
+	if len(rest) == 1 {
+		n = "1 more thread"
+	}
+	where := m.snap.Name("net", p.NS["net"])
+	if other == 0 {
+		return fmt.Sprintf("%s, all in %s", n, where)
+	}
+	return fmt.Sprintf("%s, %d not in %s", n, other, where)
+}
+
+// Want is the height the matrix would like: a row per process (and,
+// expanded, per thread), the header and the legend.
+func (m NSMatrix) Want() int {
+	if m.snap == nil || len(m.snap.Procs) == 0 {
+		return 3
+	}
+	n := len(m.snap.Procs) + 2
+	if m.expand {
+		for _, p := range m.snap.Procs {
+			n += len(p.Threads)
+		}
+	}
+	return n
 }
 
 func shortType(t string) string {

@@ -92,7 +92,7 @@ func (m *Sockets) SetData(s *Snapshot) {
 			if sm.rows[i].n != sm.rows[j].n {
 				return sm.rows[i].n > sm.rows[j].n
 			}
-			return sm.rows[i].name < sm.rows[j].name
+			return NaturalLess(sm.rows[i].name, sm.rows[j].name)
 		})
 		sm.thNS = map[uint64]int{}
 		for _, th := range p.Threads {

@@ -124,19 +124,51 @@ func Sparkline(vals []float64, w int) string {
 	return b.String()
 }
 
+// shown picks the processes that get a column, in watch order: all when
+// they fit, else the watched ones before nslab itself ("self"), whose
+// threads are the UI's, so that compared proxies stay side by side.
+func (m Stats) shown(ncol int) []string {
+	if len(m.order) <= ncol {
+		return m.order
+	}
+	var out, selfs []string
+	for _, k := range m.order {
+		if m.hist[k].label == "self" {
+			selfs = append(selfs, k)
+			continue
+		}
+		out = append(out, k)
+	}
+	return append(out, selfs...)[:ncol]
+}
+
+// columns is how many processes fit side by side in w cells.
+func (m Stats) columns(w int) int {
+	const minCol = 16 // "threads 1008", "RSS 123.4 MB" and a sparkline
+	return max(1, min(len(m.order), (w+1)/(minCol+1)))
+}
+
+// Want is the height the panel would like at width w: five rows, and one
+// more to say which processes did not fit.
+func (m Stats) Want(w int) int {
+	if len(m.order) > m.columns(w) {
+		return 6
+	}
+	return 5
+}
+
 // View draws one column per process (as many as fit), each with a threads
 // and an RSS sparkline and the current values.
 func (m Stats) View() string {
 	if len(m.order) == 0 {
 		return m.st.Subtle.Render("no process watched")
 	}
-	const minCol = 22
-	ncol := max(1, min(len(m.order), (m.w+1)/(minCol+1)))
+	ncol := m.columns(m.w)
 	colW := (m.w - (ncol - 1)) / ncol
-	sparkW := max(colW-10, 4)
+	sparkW := max(colW-1, 4)
 	var cols [][]string
-	for i := 0; i < ncol; i++ {
-		se := m.hist[m.order[i]]
+	for _, k := range m.shown(ncol) {
+		se := m.hist[k]
 		th := se.threads.cur()
 		col := []string{
 			Fit(m.st.Bold.Render(fmt.Sprintf("%s %d", se.label, se.pid)), colW),
@@ -160,7 +192,17 @@ func (m Stats) View() string {
 		}
 	}
 	if len(m.order) > ncol {
-		b.WriteString("\n" + m.st.Subtle.Render(fmt.Sprintf("+%d more (widen the terminal)", len(m.order)-ncol)))
+		var rest []string
+		shown := map[string]bool{}
+		for _, k := range m.shown(ncol) {
+			shown[k] = true
+		}
+		for _, k := range m.order {
+			if !shown[k] {
+				rest = append(rest, m.hist[k].label)
+			}
+		}
+		b.WriteString("\n" + m.st.Subtle.Render(Fit(fmt.Sprintf("+%d more (widen the terminal): %s", len(rest), strings.Join(rest, " ")), m.w)))
 	}
 	return b.String()
 }

@@ -124,7 +124,11 @@ func (m Topology) layoutBox(ns Netns) box {
 		b.lines = append(b.lines, line)
 	}
 	if len(b.lines) == 0 {
+		// The host box lists only the links the lab made there.
 		b.lines = []string{"(no interfaces)"}
+		if ns.Name == "host" {
+			b.lines = []string{"(no lab links)"}
+		}
 	}
 	b.w = ansi.StringWidth(ns.Name) + 4
 	for _, l := range b.lines {
