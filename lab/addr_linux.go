@@ -75,11 +75,18 @@ func (s *Session) AddRoute(dst, via, dev, ns string) error {
 		r.Dst = &net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}
 	}
 	if dev != "" {
+		if err := s.mayChangeLink(ns, dev); err != nil {
+			return err
+		}
 		_, l, err := s.linkByName(ns, dev)
 		if err != nil {
 			return err
 		}
 		r.LinkIndex = l.Attrs().Index
+	} else if IsHost(ns) {
+		if err := s.hostRouteThroughOwnLink(st, dst, gw); err != nil {
+			return err
+		}
 	}
 	if err := st.nl.RouteAdd(r); err != nil {
 		switch {
@@ -91,6 +98,30 @@ func (s *Session) AddRoute(dst, via, dev, ns string) error {
 		return fmt.Errorf("add route %s via %s in %s: %w", dst, via, nsLabel(ns), errnoKind(err))
 	}
 	return nil
+}
+
+// hostRouteThroughOwnLink refuses a route in the host namespace that would
+// not leave through one of the session's own links. The journal records no
+// routes: a route through a lab link goes when the kernel removes the link,
+// but one through the machine's own interfaces would outlive the lab, and
+// the host's routing table is not the lab's to change.
+func (s *Session) hostRouteThroughOwnLink(st *nsState, dst string, gw netip.Addr) error {
+	refuse := fmt.Errorf("route %s in the host namespace: %w: on the host the lab adds routes only through its own links, so that they go when the lab does; give `dev NAME` of a link this lab made, or a gateway on that link's network", dst, ErrNotOwned)
+	if !gw.IsValid() {
+		return refuse
+	}
+	rs, err := st.nl.RouteGet(gw.AsSlice())
+	if err != nil || len(rs) == 0 {
+		return nil // unreachable: RouteAdd says so
+	}
+	l, err := st.nl.LinkByIndex(rs[0].LinkIndex)
+	if err != nil {
+		return refuse
+	}
+	if e, ok := s.owned(KindLink, "", l.Attrs().Name); ok && (e.Index == 0 || e.Index == l.Attrs().Index) {
+		return nil
+	}
+	return refuse
 }
 
 // Route is one entry of a routing table, as `ip route` prints it.

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -16,7 +17,7 @@ import (
 // CleanupReport says what Cleanup did and what it left alone.
 type CleanupReport struct {
 	Removed   []string // resources removed, from dead sessions' journals
-	Gone      []string // journaled resources that no longer existed
+	Gone      []string // journaled resources that no longer existed, or are someone else's now (with why)
 	Live      []string // journals of sessions still running (untouched)
 	Foreign   []string // nslab-* resources no journal records: not ours, left alone
 	Failed    []string // removals that failed, with why
@@ -43,6 +44,9 @@ func Cleanup(dir string) (CleanupReport, error) {
 	if err != nil {
 		return rep, err
 	}
+	// What running labs hold now is theirs, even where a dead run's journal
+	// names it too: the dead run's went, and a running lab made it again.
+	liveNetns, liveLinks := LiveOwned(dir)
 	for _, jf := range jfs {
 		if jf.Alive {
 			rep.Live = append(rep.Live, fmt.Sprintf("%s (pid %d, still running)", filepath.Base(jf.Path), jf.Session.PID))
@@ -50,8 +54,18 @@ func Cleanup(dir string) (CleanupReport, error) {
 		}
 		rep.Journals++
 		ok := true
+		netns := map[string]Entry{} // the dead run's own namespaces
+		for _, e := range jf.Live {
+			if e.Kind == KindNetns {
+				netns[e.Name] = e
+			}
+		}
 		for i := len(jf.Live) - 1; i >= 0; i-- {
 			e := jf.Live[i]
+			if why := notTheRuns(e, netns, liveNetns, liveLinks); why != "" {
+				rep.Gone = append(rep.Gone, e.String()+" ("+why+")")
+				continue
+			}
 			existed, err := undoEntry(e)
 			switch {
 			case err != nil:
@@ -71,6 +85,59 @@ func Cleanup(dir string) (CleanupReport, error) {
 	netnsOwned, linksOwned, _ := OwnedNames(dir)
 	rep.Foreign = foreignResources(netnsOwned, linksOwned)
 	return rep, nil
+}
+
+// notTheRuns says why what a dead run's journal entry names is not that
+// run's now, or "" if it is (or may be). The identity the run recorded
+// decides where there is one: a namespace with another inode, a host link
+// with another ifindex, was made by someone else after the run's went.
+// Without one, a name that a running lab holds is the running lab's. A link
+// inside a namespace is the run's only while that namespace is. Such
+// resources are left alone.
+func notTheRuns(e Entry, netns map[string]Entry, liveNetns, liveLinks map[string]bool) string {
+	const (
+		remade = "gone; the one of that name now is not this run's: left alone"
+		taken  = "gone; a running lab holds that name now: left alone"
+	)
+	switch e.Kind {
+	case KindNetns:
+		switch {
+		case !netnsExists(e.Name):
+			if liveNetns[e.Name] {
+				return taken // a running lab is making it: not a stale file
+			}
+		case e.Ino != 0:
+			if replaced(e) {
+				return remade
+			}
+		case liveNetns[e.Name]:
+			return taken
+		}
+	case KindLink:
+		switch {
+		case e.Netns == "":
+			l, err := netlink.LinkByName(e.Name)
+			switch {
+			case err != nil:
+			case e.Index != 0:
+				if l.Attrs().Index != e.Index {
+					return remade
+				}
+			case liveLinks[e.Name]:
+				return taken
+			}
+		case strings.HasPrefix(e.Netns, "proc:"):
+		default:
+			ns, ok := netns[e.Netns]
+			if !ok {
+				return "its namespace " + e.Netns + " is not this run's: left alone"
+			}
+			if notTheRuns(ns, nil, liveNetns, liveLinks) != "" {
+				return "went with this run's namespace " + e.Netns
+			}
+		}
+	}
+	return ""
 }
 
 // undoEntry removes one journaled resource without a session. It reports
@@ -160,6 +227,11 @@ func killStrayInits(sessionPID int) []string {
 		if !strings.Contains(string(env), fmt.Sprintf("NSLAB_PARENT=%d\x00", sessionPID)) {
 			continue
 		}
+		if procPPID(pid) == sessionPID {
+			// Its parent is alive: a lab running now under the dead
+			// session's reused PID. A dead session's child is an orphan.
+			continue
+		}
 		start, err := procStartTime(pid)
 		if err != nil {
 			continue
@@ -170,6 +242,24 @@ func killStrayInits(sessionPID int) []string {
 		}
 	}
 	return out
+}
+
+// procPPID is field 4 of /proc/PID/stat, the parent's PID (0 if unknown).
+func procPPID(pid int) int {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	i := strings.LastIndexByte(string(b), ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(string(b[i+1:])) // state, ppid, ...
+	if len(f) < 2 {
+		return 0
+	}
+	ppid, _ := strconv.Atoi(f[1])
+	return ppid
 }
 
 // foreignResources lists nslab-* namespaces and host links that no journal

@@ -1,7 +1,9 @@
 package lab
 
 import (
+	"compress/gzip"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"strings"
@@ -118,17 +120,87 @@ func tryLinkTypes() (veth, bridge error) {
 }
 
 // SCTPSupported reports whether the kernel can make SCTP sockets. The error
-// wraps ErrUnsupported and says why.
+// wraps ErrUnsupported and says why, from the kernel's own configuration
+// where it can be read.
 func SCTPSupported() error {
 	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, unix.IPPROTO_SCTP)
 	if err != nil {
 		if err == unix.EPROTONOSUPPORT || err == unix.ESOCKTNOSUPPORT {
-			return fmt.Errorf("this kernel has no SCTP (socket: %v; try `modprobe sctp`, or a kernel with CONFIG_IP_SCTP): %w", err, ErrUnsupported)
+			return fmt.Errorf("this kernel has no SCTP: %s: %w", sctpWhy(err), ErrUnsupported)
 		}
 		return fmt.Errorf("SCTP socket: %w", errnoKind(err))
 	}
 	unix.Close(fd)
 	return nil
+}
+
+// sctpWhy explains a failed SCTP socket from the kernel's build
+// configuration (/proc/config.gz, or /boot/config-RELEASE) and whether it
+// can load modules at all: "modprobe sctp" helps only when SCTP is a module.
+func sctpWhy(err error) string {
+	var uts unix.Utsname
+	unix.Uname(&uts)
+	release := unix.ByteSliceToString(uts.Release[:])
+	value, from := kernelConfig("CONFIG_IP_SCTP", release)
+	_, modErr := os.Stat("/proc/modules")
+	modules := modErr == nil
+	switch {
+	case value == "n":
+		return fmt.Sprintf("it was built without (CONFIG_IP_SCTP is not set in %s), so socket(IPPROTO_SCTP) fails with %q; a kernel built with CONFIG_IP_SCTP is needed", from, err)
+	case value == "m" && !modules:
+		return fmt.Sprintf("SCTP is a module (CONFIG_IP_SCTP=m in %s) but this kernel cannot load modules (no /proc/modules)", from)
+	case value == "m":
+		return fmt.Sprintf("SCTP is a module (CONFIG_IP_SCTP=m in %s) that did not load; try `modprobe sctp` (is it blacklisted in /etc/modprobe.d, or /lib/modules/%s missing?)", from, release)
+	case !modules:
+		return fmt.Sprintf("socket(IPPROTO_SCTP) fails with %q, and this kernel cannot load modules (no /proc/modules): only a kernel built with CONFIG_IP_SCTP=y has it", err)
+	}
+	return fmt.Sprintf("socket(IPPROTO_SCTP) fails with %q; try `modprobe sctp`, or a kernel with CONFIG_IP_SCTP", err)
+}
+
+// kernelConfig returns a kernel build option's value ("y", "m", or "n" for
+// "is not set") and the file it was read from; "" if no configuration could
+// be read or the option is absent.
+func kernelConfig(option, release string) (value, from string) {
+	read := func(path string) []byte {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil
+		}
+		defer f.Close()
+		var r io.Reader = f
+		if strings.HasSuffix(path, ".gz") {
+			zr, err := gzip.NewReader(f)
+			if err != nil {
+				return nil
+			}
+			r = zr
+		}
+		b, _ := io.ReadAll(io.LimitReader(r, 4<<20))
+		return b
+	}
+	for _, path := range []string{"/proc/config.gz", "/boot/config-" + release} {
+		b := read(path)
+		if b == nil {
+			continue
+		}
+		return configValue(string(b), option), path
+	}
+	return "", ""
+}
+
+// configValue finds option in a kernel .config: "y", "m", a value, or "n"
+// for "# OPTION is not set" and for an option the file lacks (its
+// dependencies were not met, so it was not built).
+func configValue(config, option string) string {
+	for _, line := range strings.Split(config, "\n") {
+		if v, ok := strings.CutPrefix(line, option+"="); ok {
+			return v
+		}
+		if line == "# "+option+" is not set" {
+			return "n"
+		}
+	}
+	return "n"
 }
 
 func sctpCheck() Check {

@@ -15,3 +15,25 @@ func SetRestoreHook(f func(origin int, restore func(int) error) error) (undo fun
 func ListenRawIn(ns *Netns, network string, typ, proto int, addr string) (net.Listener, error) {
 	return listenRawIn(ns, network, typ, proto, addr)
 }
+
+// Abandon drops the session the way a killed process (or --keep) does:
+// its journal is unlocked and kept, and everything it made stays.
+func (s *Session) Abandon() {
+	s.closeMu.Lock()
+	s.closed = true
+	s.closeMu.Unlock()
+	s.closeOnce.Do(func() {
+		s.mu.Lock()
+		for sys, st := range s.nss {
+			st.nl.Close()
+			st.ns.Close()
+			delete(s.nss, sys)
+		}
+		s.mu.Unlock()
+		s.host.Close()
+		s.journal.close(false)
+	})
+}
+
+// RetryDump exposes the retry of interrupted netlink dumps.
+func RetryDump[T any](f func() (T, error)) (T, error) { return retryDump(f) }

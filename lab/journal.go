@@ -30,14 +30,20 @@ const (
 
 // Entry is one line of a journal.
 type Entry struct {
-	Op    string    `json:"op"` // "session", "add" or "del"
-	Kind  Kind      `json:"kind,omitempty"`
-	Name  string    `json:"name,omitempty"`  // system name (nslab-alpha, nslab-br0, eth0)
-	Label string    `json:"label,omitempty"` // what the learner calls it (spawn name)
-	Netns string    `json:"netns,omitempty"` // for links: the system name of its namespace, "" = host
-	PID   int       `json:"pid,omitempty"`   // for procs and the session header
-	Start uint64    `json:"start,omitempty"` // process start time (clock ticks since boot)
-	Path  string    `json:"path,omitempty"`  // for files
+	Op    string `json:"op"` // "session", "add", "id" or "del"
+	Kind  Kind   `json:"kind,omitempty"`
+	Name  string `json:"name,omitempty"`  // system name (nslab-alpha, nslab-br0, eth0)
+	Label string `json:"label,omitempty"` // what the learner calls it (spawn name)
+	Netns string `json:"netns,omitempty"` // for links: the system name of its namespace, "" = host
+	PID   int    `json:"pid,omitempty"`   // for procs and the session header
+	Start uint64 `json:"start,omitempty"` // process start time (clock ticks since boot)
+	Path  string `json:"path,omitempty"`  // for files
+	// Identity, recorded (op "id") once the resource exists, so that one
+	// made again under the same name by someone else is never taken for
+	// it: a namespace's inode, a host link's ifindex. 0 = not known (a
+	// crash came first, or an older journal): the name alone decides.
+	Ino   uint64    `json:"ino,omitempty"`
+	Index int       `json:"index,omitempty"`
 	Time  time.Time `json:"time"`
 }
 
@@ -73,9 +79,10 @@ func (e Entry) String() string {
 	return string(e.Kind) + " " + e.Name
 }
 
-// RunDir is where journals live: $NSLAB_RUN_DIR, or /run/nslab. It is on a
-// tmpfs, so journals (like the namespaces they record) do not outlive a
-// reboot.
+// RunDir is where journals live: $NSLAB_RUN_DIR, or /run/nslab. /run is
+// usually a tmpfs, so journals (like the namespaces they record) do not
+// outlive a reboot; where it is not, a journal that does is harmless: what
+// it records is gone, and Cleanup finds that out and removes the journal.
 func RunDir() string {
 	if d := os.Getenv("NSLAB_RUN_DIR"); d != "" {
 		return d
@@ -129,6 +136,36 @@ func (j *Journal) Done(e Entry) error {
 	return j.write(e)
 }
 
+// Identify records the identity (Ino or Index) of a resource Add recorded
+// and that now exists.
+func (j *Journal) Identify(e Entry) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	identify(j.live, e)
+	e.Op = "id"
+	// Not synced: a killed process loses nothing already written, and a
+	// line lost to a machine crash only means the name alone decides.
+	// (Where /run is not a tmpfs, a sync costs ~0.3 ms.)
+	return j.writeNoSync(e)
+}
+
+// identify copies e's identity onto the newest live entry for the same
+// resource.
+func identify(live []Entry, e Entry) {
+	k := e.key()
+	for i := len(live) - 1; i >= 0; i-- {
+		if live[i].key() == k {
+			if e.Ino != 0 {
+				live[i].Ino = e.Ino
+			}
+			if e.Index != 0 {
+				live[i].Index = e.Index
+			}
+			return
+		}
+	}
+}
+
 // Live returns the resources recorded and not yet removed, oldest first.
 func (j *Journal) Live() []Entry {
 	j.mu.Lock()
@@ -137,6 +174,13 @@ func (j *Journal) Live() []Entry {
 }
 
 func (j *Journal) write(e Entry) error {
+	if err := j.writeNoSync(e); err != nil {
+		return err
+	}
+	return j.f.Sync()
+}
+
+func (j *Journal) writeNoSync(e Entry) error {
 	if e.Time.IsZero() {
 		e.Time = time.Now().UTC()
 	}
@@ -148,7 +192,7 @@ func (j *Journal) write(e Entry) error {
 	if _, err := j.f.Write(b); err != nil {
 		return fmt.Errorf("write journal %s: %w", j.path, err)
 	}
-	return j.f.Sync()
+	return nil
 }
 
 // JournalFile is a journal read back from disk.
@@ -204,6 +248,8 @@ func readJournal(path string) JournalFile {
 			jf.Session = e
 		case "add":
 			jf.Live = append(jf.Live, e)
+		case "id":
+			identify(jf.Live, e)
 		case "del":
 			k := e.key()
 			for i := len(jf.Live) - 1; i >= 0; i-- {

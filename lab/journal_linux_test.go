@@ -57,3 +57,31 @@ func TestJournalToleratesATornLastLine(t *testing.T) {
 		t.Error("damage in the middle of a journal is not reported")
 	}
 }
+
+func TestJournalRecordsIdentityOnceMade(t *testing.T) {
+	dir := t.TempDir()
+	j, err := openJournal(dir, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.close(true)
+	ns := Entry{Kind: KindNetns, Name: "nslab-a"}
+	br := Entry{Kind: KindLink, Name: "nslab-br"}
+	j.Add(ns)
+	j.Add(br)
+	j.Identify(Entry{Kind: KindNetns, Name: "nslab-a", Ino: 4026532000})
+	j.Identify(Entry{Kind: KindLink, Name: "nslab-br", Index: 7})
+	if live := j.Live(); live[0].Ino != 4026532000 || live[1].Index != 7 {
+		t.Errorf("live entries after Identify = %+v", live)
+	}
+	jfs, _ := ReadJournals(dir)
+	if live := jfs[0].Live; len(live) != 2 || live[0].Ino != 4026532000 || live[1].Index != 7 {
+		t.Errorf("read back = %+v, want the inode and the ifindex", live)
+	}
+	// Made again under the same name: the new one starts unidentified.
+	j.Done(ns)
+	j.Add(ns)
+	if jfs, _ := ReadJournals(dir); jfs[0].Live[1].Ino != 0 {
+		t.Errorf("a namespace added again kept the old one's inode: %+v", jfs[0].Live)
+	}
+}

@@ -33,7 +33,7 @@ func (s *Session) linkByName(ns, name string) (*nsState, netlink.Link, error) {
 	if err != nil {
 		var nf netlink.LinkNotFoundError
 		if errors.As(err, &nf) {
-			return st, nil, fmt.Errorf("link %s in %s: %w (list them with `ip -n %s link`)", name, nsLabel(ns), ErrNotFound, nsIPArg(ns))
+			return st, nil, fmt.Errorf("link %s in %s: %w (%s)", name, nsLabel(ns), ErrNotFound, s.listLinksHint(ns, sys))
 		}
 		return st, nil, fmt.Errorf("find link %s in %s: %w", name, nsLabel(ns), errnoKind(err))
 	}
@@ -47,11 +47,17 @@ func nsLabel(ns string) string {
 	return ShortName(ns)
 }
 
-func nsIPArg(ns string) string {
+// listLinksHint says where to look for a link that is not there. On the
+// host the lab works on its own links only, which carry the prefix: "eth0"
+// there means nslab-eth0, never the machine's own eth0.
+func (s *Session) listLinksHint(ns, sys string) string {
 	if IsHost(ns) {
-		return "<host>"
+		return fmt.Sprintf("on the host the lab changes only its own links, named %s; list them with `ip link`", sys)
 	}
-	return SysName(ns)
+	if p, ok := s.Proc(ns); ok {
+		return fmt.Sprintf("list them with `link show -n %s`, or `nsenter -t %d -n ip link`", ns, p.PID)
+	}
+	return fmt.Sprintf("list them with `ip -n %s link`", SysName(ns))
 }
 
 func (s *Session) linkFree(st *nsState, ns, name string) error {
@@ -119,7 +125,22 @@ func (s *Session) AddVeth(name, ns, peer, peerNS string) error {
 		s.journal.Done(a)
 		return fmt.Errorf("add veth %s peer %s: %w", name, peer, errnoKind(err))
 	}
+	s.identifyLink(st, a)
+	s.identifyLink(pst, b)
 	return nil
+}
+
+// identifyLink records the ifindex of a host link the session just made, so
+// that a link someone else makes later under the same name is never taken
+// for it. Links inside lab namespaces need none: the namespace is the
+// session's, and its inode is recorded.
+func (s *Session) identifyLink(st *nsState, e Entry) {
+	if e.Netns != "" {
+		return
+	}
+	if l, err := st.nl.LinkByName(e.Name); err == nil {
+		s.journal.Identify(Entry{Kind: KindLink, Name: e.Name, Index: l.Attrs().Index})
+	}
 }
 
 // AddBridge creates a bridge in namespace ns.
@@ -148,6 +169,7 @@ func (s *Session) AddBridge(name, ns string) error {
 		s.journal.Done(e)
 		return fmt.Errorf("add bridge %s: %w", name, errnoKind(err))
 	}
+	s.identifyLink(st, e)
 	return nil
 }
 
@@ -156,6 +178,9 @@ func (s *Session) DelLink(name, ns string) error {
 	e, ok := s.owned(KindLink, s.nsKey(ns), LinkSysName(ns, name))
 	if !ok {
 		return fmt.Errorf("link %s in %s: not made by this lab session: %w", name, nsLabel(ns), ErrNotOwned)
+	}
+	if err := s.mayChangeLink(ns, name); err != nil {
+		return err
 	}
 	st, l, err := s.linkByName(ns, name)
 	if err != nil {
@@ -241,6 +266,9 @@ func (s *Session) SetMaster(name, master, ns string) error {
 // so a link that needs renaming is set down first.
 func (s *Session) MoveLink(name, ns string, to *Netns, toName string) error {
 	if err := s.mayChange(toName); err != nil {
+		return err
+	}
+	if err := s.mayChangeLink(ns, name); err != nil {
 		return err
 	}
 	st, l, err := s.linkByName(ns, name)

@@ -59,12 +59,11 @@ func ValidateLinkName(name string, hostSide bool) error {
 		return fmt.Errorf("link name is empty: %w", ErrInvalid)
 	}
 	if len(sys) > maxLinkName {
-		max := maxLinkName
-		if hostSide {
-			max -= len(Prefix)
+		if !hostSide {
+			return fmt.Errorf("link name %q is %d bytes: %w: interface names are at most %d bytes", name, len(sys), ErrInvalid, maxLinkName)
 		}
-		return fmt.Errorf("link name %q becomes %q, %d bytes: %w: interface names are at most 15 bytes, so a host-side link may use %d (the lab adds %q)",
-			name, sys, len(sys), ErrInvalid, max, Prefix)
+		return fmt.Errorf("link name %q becomes %q, %d bytes: %w: interface names are at most %d bytes, so a host-side link may use %d (the lab adds %q)",
+			name, sys, len(sys), ErrInvalid, maxLinkName, maxLinkName-len(Prefix), Prefix)
 	}
 	return validChars("link", name)
 }
@@ -95,16 +94,32 @@ func LinkSysName(ns, name string) string {
 }
 
 // ParseCIDR parses an interface address such as 10.0.0.1/24 or fd00::1/64,
-// with an error that says what a valid one looks like.
+// with an error that says what is wrong and what a valid one looks like.
 func ParseCIDR(s string) (netip.Prefix, error) {
 	p, err := netip.ParsePrefix(s)
-	if err != nil {
-		if _, aerr := netip.ParseAddr(s); aerr == nil {
-			return netip.Prefix{}, fmt.Errorf("address %q has no prefix length: %w: write it as %s/24 (IPv4) or %s/64 (IPv6)", s, ErrInvalid, s, s)
-		}
-		return netip.Prefix{}, fmt.Errorf("address %q: %w: want an IP with prefix length, like 10.0.0.1/24 or fd00::1/64", s, ErrInvalid)
+	if err == nil {
+		return p, nil
 	}
-	return p, nil
+	addr, bits, slash := strings.Cut(s, "/")
+	switch a, aerr := netip.ParseAddr(addr); {
+	case strings.Contains(s, "%"):
+		return netip.Prefix{}, fmt.Errorf("address %q: %w: an interface address takes no zone (%%...); write it as %s", s, ErrInvalid, dropZone(s))
+	case aerr == nil && !slash:
+		return netip.Prefix{}, fmt.Errorf("address %q has no prefix length: %w: write it as %s/24 (IPv4) or %s/64 (IPv6)", s, ErrInvalid, s, s)
+	case aerr == nil:
+		return netip.Prefix{}, fmt.Errorf("address %q: prefix length %q: %w: an %s prefix length is 0 to %d", s, bits, ErrInvalid, map[bool]string{true: "IPv4", false: "IPv6"}[a.Is4()], a.BitLen())
+	}
+	return netip.Prefix{}, fmt.Errorf("address %q: %w: want an IP with prefix length, like 10.0.0.1/24 or fd00::1/64", s, ErrInvalid)
+}
+
+// dropZone turns fe80::1%eth0/64 into fe80::1/64, for an error message.
+func dropZone(s string) string {
+	addr, bits, slash := strings.Cut(s, "/")
+	addr, _, _ = strings.Cut(addr, "%")
+	if slash {
+		return addr + "/" + bits
+	}
+	return addr + "/64"
 }
 
 // ParseIP parses an IP literal; host names are refused (see DialIn).

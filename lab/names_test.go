@@ -27,6 +27,7 @@ func TestNames(t *testing.T) {
 		{"a 10-byte host link does not", "veth-host0", true, true, "at most 15 bytes"},
 		{"a 15-byte link inside a lab namespace fits", "abcdefghijklmno", false, true, ""},
 		{"a 16-byte link does not", "abcdefghijklmnop", false, true, "at most 15 bytes"},
+		{"a 10-byte host link is told the prefix takes 6", "veth-host0", true, true, `may use 9 (the lab adds "nslab-")`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -48,6 +49,9 @@ func TestNames(t *testing.T) {
 			if !errors.Is(err, lab.ErrInvalid) {
 				t.Errorf("%q: error does not wrap ErrInvalid: %v", tt.in, err)
 			}
+			if tt.link && !tt.host && strings.Contains(err.Error(), "nslab-") {
+				t.Errorf("%q: a link inside a lab namespace gets no prefix, but the error speaks of it: %v", tt.in, err)
+			}
 		})
 	}
 	if got := lab.SysName("alpha"); got != "nslab-alpha" {
@@ -68,6 +72,11 @@ func TestParseCIDR(t *testing.T) {
 		{"10.0.0.1", "no prefix length"},
 		{"10.0.0.300/24", "want an IP with prefix length"},
 		{"example.com/24", "want an IP with prefix length"},
+		{"10.0.0.1/33", "an IPv4 prefix length is 0 to 32"},
+		{"fd00::1/129", "an IPv6 prefix length is 0 to 128"},
+		{"10.0.0.1/x", "prefix length \"x\""},
+		{"fe80::1%eth0/64", "takes no zone (%...); write it as fe80::1/64"},
+		{"fe80::1%eth0", "write it as fe80::1/64"},
 	} {
 		_, err := lab.ParseCIDR(tt.in)
 		if (err == nil) != (tt.wantErr == "") || err != nil && !strings.Contains(err.Error(), tt.wantErr) {

@@ -65,8 +65,14 @@ func OpenNetnsPID(pid int) (*Netns, error) {
 	return OpenNetnsPath("pid:"+strconv.Itoa(pid), fmt.Sprintf("/proc/%d/ns/net", pid))
 }
 
-// Name is the learner's name of the namespace ("alpha", "host", "pid:42").
-func (n *Netns) Name() string { return n.name }
+// Name is the learner's name of the namespace ("alpha", "host", "pid:42"),
+// or "current" for a nil handle (Do and PingIn take nil as the caller's).
+func (n *Netns) Name() string {
+	if n == nil {
+		return "current"
+	}
+	return n.name
+}
 
 // Path is the file the handle was opened from.
 func (n *Netns) Path() string { return n.path }
@@ -196,6 +202,28 @@ func unwrapPathErr(err error) error {
 		return pe.Err
 	}
 	return err
+}
+
+// netnsInode returns the inode of the namespace mounted at NetnsDir/sys, and
+// false if none is.
+func netnsInode(sys string) (uint64, bool) {
+	var st unix.Stat_t
+	if !netnsExists(sys) || unix.Stat(filepath.Join(NetnsDir, sys), &st) != nil {
+		return 0, false
+	}
+	return st.Ino, true
+}
+
+// replaced reports whether the namespace a journal entry recorded was
+// removed and another made under its name (by a user, or another lab):
+// then it is not the entry's to change or remove. An entry without an inode
+// (older journals, a crash before it was recorded) is judged by name.
+func replaced(e Entry) bool {
+	if e.Ino == 0 {
+		return false
+	}
+	ino, ok := netnsInode(e.Name)
+	return ok && ino != e.Ino
 }
 
 // netnsExists reports whether NetnsDir/sys is a mounted namespace.

@@ -2,6 +2,7 @@ package lab_test
 
 import (
 	"errors"
+	"os/exec"
 	"strings"
 	"testing"
 
@@ -69,4 +70,59 @@ func TestASecondLabChangesNothingOfARunningOne(t *testing.T) {
 	}
 	must(t, second.Close())
 	must(t, first.Close())
+}
+
+// The journal records no routes: a route in the host namespace must leave
+// through one of the lab's own links (the kernel removes it with the link),
+// never through the machine's, where it would outlive the lab.
+func TestHostRoutesGoOnlyThroughTheLabsOwnLinks(t *testing.T) {
+	s := labtest.New(t)
+	tag := labtest.Name("")
+	own := "usr" + tag // the machine's link, not the lab's
+	ip(t, "link", "add", own, "type", "veth", "peer", "name", own+"p")
+	defer exec.Command("ip", "link", "del", own).Run()
+	ip(t, "addr", "add", "198.18.200.1/24", "dev", own)
+	ip(t, "link", "set", own, "up")
+
+	for _, tt := range []struct{ name, dst, via, dev string }{
+		{"a gateway on the machine's own link", "198.18.201.0/24", "198.18.200.2", ""},
+		{"the machine's own link by name", "198.18.201.0/24", "198.18.200.2", own},
+		{"a default route via the machine's link", "default", "198.18.200.2", ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			err := s.AddRoute(tt.dst, tt.via, tt.dev, "host")
+			if tt.dev != "" {
+				// host link names map to nslab-NAME: not found, never the machine's
+				if !errors.Is(err, lab.ErrNotFound) {
+					t.Errorf("route via dev %s: %v, want ErrNotFound", tt.dev, err)
+				}
+			} else if !errors.Is(err, lab.ErrNotOwned) {
+				t.Errorf("route %s via %s on the host: %v, want ErrNotOwned", tt.dst, tt.via, err)
+			}
+		})
+	}
+	if out, _ := exec.Command("ip", "route", "show", "198.18.201.0/24").Output(); len(out) > 0 {
+		t.Errorf("the lab changed the host's routes: %s", out)
+	}
+
+	// Through its own link, it may; Close removes the link and the route.
+	ns := labtest.Name("hr")
+	_, err := s.AddNetns(ns)
+	must(t, err)
+	h := "h" + tag
+	must(t, s.AddVeth(h, "host", "eth0", ns))
+	must(t, s.AddAddr("198.18.202.1/24", h, "host"))
+	must(t, s.SetLinkUp(h, "host", true))
+	must(t, s.AddRoute("198.18.203.0/24", "198.18.202.2", "", "host"))
+	must(t, s.AddRoute("198.18.204.0/24", "198.18.202.2", h, "host"))
+	out, _ := exec.Command("ip", "route", "show", "198.18.203.0/24").Output()
+	if !strings.Contains(string(out), "nslab-"+h) {
+		t.Fatalf("route through the lab's link: ip route shows %q", out)
+	}
+	must(t, s.Close())
+	for _, dst := range []string{"198.18.203.0/24", "198.18.204.0/24"} {
+		if out, _ := exec.Command("ip", "route", "show", dst).Output(); len(out) > 0 {
+			t.Errorf("a host route through the lab's link outlived the lab: %s", out)
+		}
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -28,11 +29,13 @@ type Session struct {
 	journal *Journal
 	host    *Netns // the namespace the session started in
 
-	mu      sync.Mutex
-	nss     map[string]*nsState // by system name; "" = host
-	procs   map[string]*Proc    // spawned children by learner's name
-	closed  bool
-	closeMu sync.Mutex
+	mu        sync.Mutex
+	nss       map[string]*nsState // by system name; "" = host
+	procs     map[string]*Proc    // spawned children by learner's name
+	closed    bool
+	closeMu   sync.Mutex
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // nsState caches, per namespace, an open handle and the netlink handle made
@@ -95,7 +98,13 @@ func CheckPrivileges() error {
 		}
 	}
 	if len(missing) > 0 {
-		return fmt.Errorf("nslab creates namespaces and links and needs %v: %w: run it with sudo", missing, ErrNotPrivileged)
+		caps := strings.Join(missing, " and ")
+		if os.Geteuid() == 0 {
+			// Root without the capabilities: a container without
+			// --privileged (or --cap-add), or a dropped bounding set.
+			return fmt.Errorf("nslab creates namespaces and links, and this process is root but lacks %s (in a container? start it with --privileged): %w", caps, ErrNotPrivileged)
+		}
+		return fmt.Errorf("nslab creates namespaces and links, and this user lacks %s: %w", caps, ErrNotPrivileged)
 	}
 	return nil
 }
@@ -142,6 +151,8 @@ func (s *Session) AddNetns(name string) (*Netns, error) {
 		return nil, err
 	}
 	ns.name = ShortName(name)
+	// Best effort: without the inode, the name alone identifies it.
+	s.journal.Identify(Entry{Kind: KindNetns, Name: sys, Ino: ns.ino})
 	return ns, nil
 }
 
@@ -157,8 +168,25 @@ func (s *Session) DelNetns(name string) error {
 		return fmt.Errorf("network namespace %s: %w", ShortName(name), ErrNotFound)
 	}
 	s.dropNs(sys)
+	if replaced(e) {
+		s.forgetNetns(e)
+		return fmt.Errorf("network namespace %s was already deleted, and the one of that name now is not this lab's: %w: %s",
+			ShortName(name), ErrNotOwned, whoOwns(s.dir, s.id, KindNetns, "", sys))
+	}
 	if err := removeNamedNetns(sys); err != nil && !errors.Is(err, ErrNotFound) {
 		return fmt.Errorf("delete network namespace %s: %w", ShortName(name), err)
+	}
+	return s.forgetNetns(e)
+}
+
+// forgetNetns marks a namespace, and the links recorded inside it (they went
+// with it), as gone from the journal: a namespace made later under the same
+// name is not this session's, nor are links in it.
+func (s *Session) forgetNetns(e Entry) error {
+	for _, o := range s.journal.Live() {
+		if o.Kind == KindLink && o.Netns == e.Name {
+			s.journal.Done(o)
+		}
 	}
 	return s.journal.Done(e)
 }
@@ -241,7 +269,11 @@ func (s *Session) mayChange(ns string) error {
 	if key == "" || key == "proc:"+ns {
 		return nil
 	}
-	if _, ok := s.owned(KindNetns, "", key); ok {
+	if e, ok := s.owned(KindNetns, "", key); ok {
+		if replaced(e) {
+			return fmt.Errorf("network namespace %s (%s) is not the one this lab made: it was deleted and made again outside this lab: %w: %s",
+				label, key, ErrNotOwned, whoOwns(s.dir, s.id, KindNetns, "", key))
+		}
 		return nil
 	}
 	if !netnsExists(key) {
@@ -258,15 +290,19 @@ func (s *Session) mayChangeLink(ns, name string) error {
 		return s.mayChange(ns)
 	}
 	sys := LinkSysName(ns, name)
-	if _, ok := s.owned(KindLink, "", sys); ok {
-		return nil
-	}
 	st, err := s.state(ns)
 	if err != nil {
 		return err
 	}
-	if _, err := st.nl.LinkByName(sys); err != nil {
+	l, err := st.nl.LinkByName(sys)
+	if err != nil {
 		return nil // missing: the operation itself says so
+	}
+	if e, ok := s.owned(KindLink, "", sys); ok {
+		if e.Index == 0 || e.Index == l.Attrs().Index {
+			return nil
+		}
+		return fmt.Errorf("link %s (%s) on the host is not the one this lab made (it went, and this one was made outside the lab): %w", name, sys, ErrNotOwned)
 	}
 	return fmt.Errorf("link %s (%s) on the host was not made by this lab: %w: %s",
 		name, sys, ErrNotOwned, whoOwns(s.dir, s.id, KindLink, "", sys))
@@ -319,16 +355,18 @@ func (s *Session) checkOpen() error {
 }
 
 // Close removes everything the session created, newest first, and reports
-// every removal that failed. It is safe to call more than once.
+// every removal that failed. It is safe to call more than once, and from
+// several goroutines: a second call (a second Ctrl-C, say, which then exits
+// the process) waits until the first has removed everything.
 func (s *Session) Close() error {
 	s.closeMu.Lock()
-	if s.closed {
-		s.closeMu.Unlock()
-		return nil
-	}
 	s.closed = true
 	s.closeMu.Unlock()
+	s.closeOnce.Do(func() { s.closeErr = s.close() })
+	return s.closeErr
+}
 
+func (s *Session) close() error {
 	errs := s.undoAll()
 	s.mu.Lock()
 	for sys, st := range s.nss {
@@ -385,6 +423,9 @@ func (s *Session) undo(e Entry) error {
 		return s.undoLink(e)
 	case KindNetns:
 		s.dropNs(e.Name)
+		if replaced(e) {
+			return nil // ours is gone; the one there now is someone else's
+		}
 		if err := removeNamedNetns(e.Name); err != nil && !errors.Is(err, ErrNotFound) {
 			return err
 		}
@@ -397,8 +438,16 @@ func (s *Session) undo(e Entry) error {
 }
 
 func (s *Session) undoLink(e Entry) error {
-	if e.Netns != "" && !netnsExists(e.Netns) {
-		return nil // went with its namespace
+	switch {
+	case strings.HasPrefix(e.Netns, "proc:"):
+		return nil // goes with the child's namespace
+	case e.Netns != "":
+		// Links inside lab namespaces are in the session's own: if that
+		// went (or was replaced), so did the link.
+		ns, ok := s.owned(KindNetns, "", e.Netns)
+		if !ok || !netnsExists(e.Netns) || replaced(ns) {
+			return nil
+		}
 	}
 	st, err := s.state(nsArg(e.Netns))
 	if err != nil {
@@ -410,6 +459,9 @@ func (s *Session) undoLink(e Entry) error {
 	l, err := st.nl.LinkByName(e.Name)
 	if err != nil {
 		return nil // gone already (a veth dies with its peer's namespace)
+	}
+	if e.Index != 0 && l.Attrs().Index != e.Index {
+		return nil // ours went; this one of the same name is someone else's
 	}
 	if err := st.nl.LinkDel(l); err != nil && !errors.Is(err, syscall.ENODEV) {
 		return fmt.Errorf("delete %s: %w", e, err)

@@ -85,7 +85,7 @@ func printCleanup(w io.Writer, rep lab.CleanupReport) {
 		return
 	}
 	list("removed", append(append([]string{}, rep.Removed...), rep.StrayInit...))
-	list("already gone", rep.Gone)
+	list("already gone (with a peer or namespace, or before), or not the dead run's", rep.Gone)
 	list("failed", rep.Failed)
 	list("running sessions, left alone", rep.Live)
 	list("not made by nslab (no journal entry), left alone", rep.Foreign)

@@ -62,6 +62,17 @@ func withSession(ctx context.Context, stderr io.Writer, keep bool, fn func(conte
 	return err
 }
 
+// holdSignals keeps SIGINT, SIGTERM and SIGHUP from killing the process
+// until release: whoever owns the run handles the first one (bubbletea
+// quits on it, then stops listening), and a second one while the lab is
+// being removed must not cut the removal short. SIGKILL still ends it;
+// `nslab cleanup` is for that.
+func holdSignals() (release func()) {
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	return func() { signal.Stop(ch) }
+}
+
 // warnLeftovers tells the user when a lab run that died (kill -9, a crash)
 // left resources behind.
 func warnLeftovers(w io.Writer) {

@@ -37,6 +37,7 @@ func runTUI(cmd *cobra.Command, _ []string) (err error) {
 	if err != nil {
 		return err
 	}
+	defer holdSignals()() // released after the session is closed (defers run last-first)
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("nslab crashed (%v); the lab was cleaned up", r)
