@@ -334,14 +334,38 @@ func BindEach(binds []Bind) error {
 		}
 	}
 	visit := func(lo, hi int) error {
-		return switchRun("each of several namespaces", func() error { return nil }, func() error {
+		// A nil Netns is the caller's namespace: the thread's own, which it
+		// has left if an earlier entry took it elsewhere. Opened after the
+		// lock, before the first switch.
+		home := -1
+		defer func() {
+			if home >= 0 {
+				unix.Close(home)
+			}
+		}()
+		openHome := func() error {
+			for i := lo; i < hi; i++ {
+				if binds[i].Netns == nil {
+					fd, err := unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+					if err != nil {
+						return fmt.Errorf("open this thread's network namespace: %w", err)
+					}
+					home = fd
+					return nil
+				}
+			}
+			return nil
+		}
+		return switchRun("each of several namespaces", openHome, func() error {
 			for i := lo; i < hi; i++ {
 				b := &binds[i]
+				fd := home
 				if b.Netns != nil {
-					if err := unix.Setns(b.Netns.fd, unix.CLONE_NEWNET); err != nil {
-						b.Err = fmt.Errorf("enter network namespace %s: %w", b.Netns, errnoKind(err))
-						continue
-					}
+					fd = b.Netns.fd
+				}
+				if err := unix.Setns(fd, unix.CLONE_NEWNET); err != nil {
+					b.Err = fmt.Errorf("enter network namespace %s: %w", b.Netns, errnoKind(err))
+					continue
 				}
 				for j := range b.Socks {
 					if err := bindOne(&b.Socks[j], &raws[i][j]); err != nil {

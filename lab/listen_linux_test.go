@@ -354,6 +354,31 @@ func TestBindEachVisitsEveryNamespaceOnOneThread(t *testing.T) {
 	assertThreadsHome(t)
 }
 
+// A nil Netns in BindEach is the caller's namespace even right after an
+// entry that took the thread elsewhere.
+func TestBindEachNilIsTheCallersNamespace(t *testing.T) {
+	s := labtest.New(t)
+	ns := loNetns(t, s, "nil")
+	binds := []lab.Bind{
+		{Netns: ns, Socks: []lab.Socket{{Network: "tcp", Addr: "127.0.0.1:0"}}},
+		{Netns: nil, Socks: []lab.Socket{{Network: "tcp", Addr: "127.0.0.1:0"}}},
+	}
+	if err := lab.BindEach(binds); err != nil {
+		t.Fatal(err)
+	}
+	here := inode(t, "/proc/self/ns/net")
+	for i, want := range []uint64{ns.Inode(), here} {
+		if binds[i].Err != nil {
+			t.Fatalf("bind %d: %v", i, binds[i].Err)
+		}
+		if got := sockNetns(t, binds[i].Socks[0].Listener); got != want {
+			t.Errorf("bind %d: socket in net:[%d], want net:[%d]", i, got, want)
+		}
+		binds[i].Socks[0].Close()
+	}
+	assertThreadsHome(t)
+}
+
 // fdNetns is sockNetns for a bare descriptor.
 func fdNetns(t testing.TB, fd int) uint64 {
 	t.Helper()
