@@ -149,7 +149,7 @@ func BindIn(ns *Netns, socks []Socket) error {
 		s := socks[failed]
 		err = errnoKind(unwrapSyscall(err))
 		if _, proto, _ := socketKind(s.Network); proto == unix.IPPROTO_SCTP && errors.Is(err, ErrUnsupported) {
-			return fmt.Errorf("listen %s %s in %s: this kernel has no SCTP (try `modprobe sctp`, or a kernel with CONFIG_IP_SCTP): %w", s.Network, s.Addr, ns, err)
+			return fmt.Errorf("listen %s %s in %s: this kernel has no SCTP: %s: %w", s.Network, s.Addr, ns, sctpWhy(unwrapSyscall(err)), err)
 		}
 		return fmt.Errorf("listen %s %s in %s: %w", s.Network, s.Addr, ns, err)
 	}

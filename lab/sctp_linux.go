@@ -22,7 +22,7 @@ func ListenSCTPIn(ns *Netns, network, addr string) (net.Listener, error) {
 	}
 	l, err := listenRawIn(ns, network, unix.SOCK_STREAM, unix.IPPROTO_SCTP, addr)
 	if err != nil && (errors.Is(err, unix.EPROTONOSUPPORT) || errors.Is(err, unix.ESOCKTNOSUPPORT)) {
-		return nil, fmt.Errorf("listen %s %s: this kernel has no SCTP (try `modprobe sctp`, or a kernel with CONFIG_IP_SCTP): %w", network, addr, err)
+		return nil, fmt.Errorf("listen %s %s: this kernel has no SCTP: %s: %w", network, addr, sctpWhy(unwrapSyscall(err)), err)
 	}
 	return l, err
 }
