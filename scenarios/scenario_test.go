@@ -228,3 +228,13 @@ func TestAStepCanRequireAFeatureTheRestRunsWithout(t *testing.T) {
 		t.Errorf("unknown feature: %v", err)
 	}
 }
+
+func TestFindSuggestsTheClosestID(t *testing.T) {
+	list, _ := Catalog()
+	if _, err := Find(list, "helo"); err == nil || !strings.Contains(err.Error(), "did you mean `hello`?") {
+		t.Errorf("Find(helo) = %v, want a suggestion of hello", err)
+	}
+	if _, err := Find(list, "zzzz"); err == nil || !strings.Contains(err.Error(), "nslab list") {
+		t.Errorf("Find(zzzz) = %v, want the list of ids", err)
+	}
+}
