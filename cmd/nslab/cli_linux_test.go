@@ -396,51 +396,87 @@ func TestKeepLeavesTheLabForCleanup(t *testing.T) {
 	}
 }
 
-// Ctrl-C while a hands-on check waits removes the lab and exits 130.
-func TestCtrlCRemovesTheLabAndExits130(t *testing.T) {
-	labtest.RequireRoot(t)
-	ns := labtest.Name("ci")
-	f := scenarioFile(t, t.TempDir(), "ctrlc", "", fmt.Sprintf(
-		"## Wait\n```lab\nnetns add %[1]s\n```\n```lab unattended\nlink set lo up -n %[1]s\n```\n```check\nexpect link lo -n %[1]s up within 60s\n```\n", ns))
-	cmd := exec.Command(nslabBin(t), "run", f)
-	stdin, _ := cmd.StdinPipe() // open and silent: a learner who is not typing
-	defer stdin.Close()
+// startWaiting starts `nslab run f` attended (stdin open and silent: a
+// learner who is not typing) and returns once it prints that a hands-on
+// check waits; out gets the rest of its output.
+func startWaiting(t *testing.T, f string) (cmd *exec.Cmd, out *strings.Builder, stderr *strings.Builder, done chan struct{}) {
+	t.Helper()
+	cmd = exec.Command(nslabBin(t), "run", f)
+	stdin, _ := cmd.StdinPipe()
+	t.Cleanup(func() { stdin.Close() })
 	stdout, _ := cmd.StdoutPipe()
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
+	stderr = &strings.Builder{}
+	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	waiting := make(chan bool)
+	out = &strings.Builder{}
+	waiting := make(chan bool, 1)
+	done = make(chan struct{})
 	go func() {
+		defer close(done)
 		sc := bufio.NewScanner(stdout)
 		seen := false
 		for sc.Scan() {
+			out.WriteString(sc.Text() + "\n") // read by the test only after done
 			if !seen && strings.Contains(sc.Text(), "waiting up to") {
 				seen = true
 				waiting <- true
 			}
 		}
 		if !seen {
-			close(waiting)
+			waiting <- false
 		}
 	}()
 	select {
 	case ok := <-waiting:
 		if !ok {
 			cmd.Wait()
-			t.Fatalf("the run never waited for the learner\n%s", stderr.String())
+			t.Fatalf("the run never waited for the learner\n%s\n%s", out, stderr)
 		}
 	case <-time.After(30 * time.Second):
 		cmd.Process.Kill()
 		cmd.Wait()
 		t.Fatal("no hands-on wait within 30s")
 	}
+	return cmd, out, stderr, done
+}
+
+// A hands-on step: the check waits, the learner types the real command in
+// a second terminal, and the step passes the moment the kernel shows it.
+func TestAHandsOnCheckPassesWhenTheLearnerActs(t *testing.T) {
+	labtest.RequireRoot(t)
+	ns := labtest.Name("ho")
+	f := scenarioFile(t, t.TempDir(), "handson", "", fmt.Sprintf(
+		"## Wait\n```lab\nnetns add %[1]s\n```\n```lab unattended\nlink set lo up -n %[1]s\n```\n```check\nexpect link lo -n %[1]s up within 60s\n```\n", ns))
+	cmd, out, stderr, done := startWaiting(t, f)
+	if b, err := exec.Command("ip", "-n", "nslab-"+ns, "link", "set", "lo", "up").CombinedOutput(); err != nil {
+		cmd.Process.Kill()
+		t.Fatalf("the learner's command: %v\n%s", err, b)
+	}
+	err := cmd.Wait()
+	<-done
+	if err != nil || !strings.Contains(out.String(), "✓ link lo in "+ns+" is up") {
+		t.Errorf("exit %v\n%s\n%s", err, out, stderr)
+	}
+	if netnsExists(ns) {
+		t.Errorf("nslab-%s is left after the run", ns)
+	}
+}
+
+// Ctrl-C while a hands-on check waits removes the lab and exits 130.
+func TestCtrlCRemovesTheLabAndExits130(t *testing.T) {
+	labtest.RequireRoot(t)
+	ns := labtest.Name("ci")
+	f := scenarioFile(t, t.TempDir(), "ctrlc", "", fmt.Sprintf(
+		"## Wait\n```lab\nnetns add %[1]s\n```\n```lab unattended\nlink set lo up -n %[1]s\n```\n```check\nexpect link lo -n %[1]s up within 60s\n```\n", ns))
+	cmd, _, stderr, done := startWaiting(t, f)
 	if !netnsExists(ns) {
 		t.Fatalf("nslab-%s does not exist while the step waits", ns)
 	}
 	cmd.Process.Signal(os.Interrupt)
 	err := cmd.Wait()
+	<-done
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 130 {
 		t.Errorf("exit %v, want 130\n%s", err, stderr.String())
 	}
