@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/nslab/nslab/lab/script"
 )
 
 //go:embed *.md
@@ -101,6 +103,9 @@ func Find(list []*Scenario, arg string) (*Scenario, error) {
 	var ids []string
 	for _, sc := range list {
 		ids = append(ids, sc.ID)
+	}
+	if hint := script.DidYouMean(arg, ids); hint != "" {
+		return nil, fmt.Errorf("no scenario %q%s", arg, hint)
 	}
 	return nil, errors.New("no scenario " + arg + " (`nslab list` shows them: " + strings.Join(ids, ", ") + ")")
 }

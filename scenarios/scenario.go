@@ -123,6 +123,10 @@ func Parse(file string, src []byte) (*Scenario, error) {
 	// Body: intro, then steps.
 	var cur *Step
 	var prose []string
+	// The lab and check blocks each step has, even ones whose lines did
+	// not parse: a step whose only check has a typo has a check block (the
+	// typo is the error to report, not a missing block).
+	hasLab, hasCheck := map[int]bool{}, map[int]bool{}
 	flushProse := func() {
 		p := strings.TrimSpace(strings.Join(prose, "\n"))
 		if cur == nil {
@@ -160,6 +164,9 @@ func Parse(file string, src []byte) (*Scenario, error) {
 			}
 			if !closed {
 				fail(start+1, len(l)-len(trim)+1, "the %s block opened here is never closed: add a line %s", orDefault(kind, "code"), fence)
+				if cur != nil {
+					hasLab[len(sc.Steps)-1], hasCheck[len(sc.Steps)-1] = true, true // no cascade
+				}
 				break
 			}
 			content := strings.Join(blk, "\n")
@@ -175,6 +182,13 @@ func Parse(file string, src []byte) (*Scenario, error) {
 				stmts, err := script.Parse(file, start+2, content)
 				if err != nil {
 					errs = append(errs, err)
+				}
+				if len(stmts) > 0 || err != nil {
+					if kind == "check" {
+						hasCheck[len(sc.Steps)-1] = true
+					} else {
+						hasLab[len(sc.Steps)-1] = true
+					}
 				}
 				for _, st := range stmts {
 					if kind == "check" && !st.Cmd.IsCheck {
@@ -202,7 +216,8 @@ func Parse(file string, src []byte) (*Scenario, error) {
 				for j, l := range blk {
 					for _, f := range strings.Fields(l) {
 						if _, ok := Features[f]; !ok {
-							fail(start+2+j, strings.Index(l, f)+1, "unknown feature %q in a requires block: use one of %s", f, strings.Join(slices.Sorted(maps.Keys(Features)), ", "))
+							names := slices.Sorted(maps.Keys(Features))
+							fail(start+2+j, strings.Index(l, f)+1, "unknown feature %q in a requires block: use one of %s%s", f, strings.Join(names, ", "), script.DidYouMean(f, names))
 							continue
 						}
 						cur.Requires = append(cur.Requires, f)
@@ -231,10 +246,10 @@ func Parse(file string, src []byte) (*Scenario, error) {
 	if len(sc.Steps) == 0 {
 		fail(len(lines), 1, "no steps: each step is a `## Title` heading followed by its blocks")
 	}
-	for _, st := range sc.Steps {
-		if len(st.Lab) == 0 && len(st.Check) == 0 && len(st.Unattended) == 0 {
+	for i, st := range sc.Steps {
+		if !hasLab[i] && !hasCheck[i] {
 			fail(st.Line, 4, "step %q has neither a lab nor a check block: every step does or proves something", st.Title)
-		} else if len(st.Check) == 0 {
+		} else if !hasCheck[i] {
 			fail(st.Line, 4, "step %q has no check block: add an `expect ...` that proves what the step claims", st.Title)
 		}
 	}
@@ -302,7 +317,7 @@ func parseMeta(src string, fail func(line, col int, format string, a ...any), m 
 	for i := 0; i+1 < len(mp.Content); i += 2 {
 		k, v := mp.Content[i], mp.Content[i+1]
 		if !slices.Contains(known, k.Value) {
-			fail(k.Line+1, k.Column, "unknown front matter field %q: expected one of %s", k.Value, strings.Join(known, ", "))
+			fail(k.Line+1, k.Column, "unknown front matter field %q: expected one of %s%s", k.Value, strings.Join(known, ", "), script.DidYouMean(k.Value, known))
 			continue
 		}
 		seen[k.Value] = true
@@ -320,7 +335,7 @@ func parseMeta(src string, fail func(line, col int, format string, a ...any), m 
 		case "level":
 			err = v.Decode(&m.Level)
 			if err == nil && !slices.Contains(Levels, m.Level) {
-				fail(v.Line+1, v.Column, "level %q: expected %s", m.Level, strings.Join(Levels, ", "))
+				fail(v.Line+1, v.Column, "level %q: expected %s%s", m.Level, strings.Join(Levels, ", "), script.DidYouMean(m.Level, Levels))
 			}
 		case "minutes":
 			err = v.Decode(&m.Minutes)
@@ -342,7 +357,7 @@ func parseMeta(src string, fail func(line, col int, format string, a ...any), m 
 							names = append(names, f)
 						}
 						slices.Sort(names)
-						fail(n.Line+1, n.Column, "unknown requirement %q: expected one of %s", r, strings.Join(names, ", "))
+						fail(n.Line+1, n.Column, "unknown requirement %q: expected one of %s%s", r, strings.Join(names, ", "), script.DidYouMean(r, names))
 					}
 				}
 			}

@@ -38,7 +38,10 @@ func TestScenarioErrorsArePositioned(t *testing.T) {
 	}{
 		{"no front matter", "## x\n", "starts with front matter", 1, 1},
 		{"an unknown field", strings.Replace(good, "tags: [a]", "tagz: [a]", 1), `unknown front matter field "tagz"`, 7, 1},
+		{"a misspelt field suggests the right one", strings.Replace(good, "requires: []", "require: []", 1), "did you mean `requires`?", 8, 1},
 		{"a bad level", strings.Replace(good, "level: beginner", "level: expert", 1), `level "expert"`, 5, 8},
+		{"a misspelt level suggests the right one", strings.Replace(good, "level: beginner", "level: beginer", 1), "did you mean `beginner`?", 5, 8},
+		{"a misspelt requirement suggests the right one", strings.Replace(good, "requires: []", "requires: [userns, sctpp]", 1), "did you mean `sctp`?", 8, 20},
 		{"minutes not a number", strings.Replace(good, "minutes: 2", "minutes: two", 1), "field minutes", 6, 10},
 		{"an unknown requirement", strings.Replace(good, "requires: []", "requires: [sctpp]", 1), `unknown requirement "sctpp"`, 8, 12},
 		{"a typo in a lab block", strings.Replace(good, "netns add a", "netns ad a", 1), "did you mean `netns add`", 17, 7},
@@ -71,6 +74,31 @@ func TestScenarioErrorsArePositioned(t *testing.T) {
 			}
 			if !found {
 				t.Errorf("%v is not a positioned error", err)
+			}
+		})
+	}
+}
+
+// An error inside a block is the one to fix: the step is not also said to
+// lack the block (a cascade that sends an author to the wrong line).
+func TestABrokenBlockIsNotAlsoReportedMissing(t *testing.T) {
+	tests := []struct{ name, src, want string }{
+		{"a typo in the only check line", strings.Replace(good, "expect netns a exists", "expect netns a exist", 1), "expected `exists` or `absent`"},
+		{"a typo in the only lab line of a step without checks", good + "\n## Two\n```lab\nnetns ad b\n```\n", "did you mean `netns add`"},
+		{"an unclosed lab block", good + "\n## Two\n```lab\nnetns add b\n", "never closed"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse("x.md", []byte(tt.src))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("error %v, want one saying %q", err, tt.want)
+			}
+			errs := unjoin(err)
+			if strings.Contains(err.Error(), "has no check block") && !strings.Contains(tt.name, "without checks") || strings.Contains(err.Error(), "neither a lab nor a check") {
+				t.Errorf("a cascade error besides the real one:\n%v", err)
+			}
+			if strings.Contains(tt.name, "without checks") && len(errs) != 2 {
+				t.Errorf("want the typo and the missing check block, got %d error(s):\n%v", len(errs), err)
 			}
 		})
 	}
@@ -198,5 +226,15 @@ func TestAStepCanRequireAFeatureTheRestRunsWithout(t *testing.T) {
 	_, err = Parse("r.md", []byte(bad))
 	if err == nil || !strings.Contains(err.Error(), "r.md:17:1:") || !strings.Contains(err.Error(), `unknown feature "sctpp"`) {
 		t.Errorf("unknown feature: %v", err)
+	}
+}
+
+func TestFindSuggestsTheClosestID(t *testing.T) {
+	list, _ := Catalog()
+	if _, err := Find(list, "helo"); err == nil || !strings.Contains(err.Error(), "did you mean `hello`?") {
+		t.Errorf("Find(helo) = %v, want a suggestion of hello", err)
+	}
+	if _, err := Find(list, "zzzz"); err == nil || !strings.Contains(err.Error(), "nslab list") {
+		t.Errorf("Find(zzzz) = %v, want the list of ids", err)
 	}
 }

@@ -1,16 +1,21 @@
 package main
 
 import (
+	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/nslab/nslab/internal/labtest"
+	"github.com/nslab/nslab/lab"
 )
 
 var (
@@ -247,5 +252,306 @@ func assertNoLabLeft(t *testing.T) {
 	out, _ := exec.Command("ip", "netns", "list").Output()
 	if strings.Contains(string(out), "nslab-demo") {
 		t.Errorf("namespace left after run:\n%s", out)
+	}
+}
+
+// nslabIn runs the binary with extra environment and stdin.
+func nslabIn(t *testing.T, env []string, stdin string, args ...string) (string, string, int) {
+	t.Helper()
+	cmd := exec.Command(nslabBin(t), args...)
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stdin = strings.NewReader(stdin)
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return stdout.String(), stderr.String(), code
+}
+
+// scenarioFile writes a scenario with the given steps (Markdown after the
+// front matter) and returns its path.
+func scenarioFile(t *testing.T, dir, id, front, body string) string {
+	t.Helper()
+	f := filepath.Join(dir, id+".md")
+	src := "---\nid: " + id + "\ntitle: T " + id + "\nsummary: s\nlevel: beginner\nminutes: 1\n" + front + "---\n" + body
+	if err := os.WriteFile(f, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func netnsExists(name string) bool {
+	_, err := os.Stat("/run/netns/nslab-" + name)
+	return err == nil
+}
+
+// Without --yes the run waits for [enter] after every step but the last;
+// the question an outside scenario asks and those pauses read the same
+// stdin, so "y" answers the question and each empty line one pause.
+func TestRunPausesBetweenStepsAndTheAnswerIsNotLost(t *testing.T) {
+	labtest.RequireRoot(t)
+	ns := labtest.Name("pz")
+	f := scenarioFile(t, t.TempDir(), "pauses", "", fmt.Sprintf(
+		"## One\n```lab\nnetns add %[1]s\n```\n```check\nexpect netns %[1]s exists\n```\n"+
+			"## Two\n```lab\nexec -n %[1]s -- ip -br link\n```\n```check\nexpect output contains lo\n```\n"+
+			"## Three\n```lab\nlink set lo up -n %[1]s\n```\n```check\nexpect link lo -n %[1]s up\n```\n", ns))
+	out, stderr, code := nslabIn(t, nil, "y\n\n\n", "run", f)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, stderr)
+	}
+	if n := strings.Count(out, "[enter] next step"); n != 2 {
+		t.Errorf("%d pauses, want 2 (between three steps)\n%s", n, out)
+	}
+	if !strings.Contains(stderr, "run it? [y/N]") || !strings.Contains(out, "every check passed") {
+		t.Errorf("stdout:\n%s\nstderr:\n%s", out, stderr)
+	}
+	if netnsExists(ns) {
+		t.Errorf("nslab-%s is left after the run", ns)
+	}
+}
+
+// A lesson whose requires this machine lacks is listed as unavailable with
+// the reason, and run skips it (exit 0) instead of failing it.
+func TestAScenarioNeedingSCTPIsListedUnavailableWithTheReason(t *testing.T) {
+	labtest.RequireRoot(t)
+	dir := t.TempDir()
+	scenarioFile(t, dir, "zz-sctp", "requires: [sctp]\n",
+		"## Listen\n```lab\nnetns add zsctp\nlisten sctp 127.0.0.1:9 -n zsctp\n```\n```check\nexpect sockets self in zsctp == 1\n```\n")
+	haveSCTP := lab.Features(lab.Doctor())["sctp"]
+
+	out, stderr, code := nslab(t, "--scenarios", dir, "list", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	var rows []struct {
+		ID        string `json:"id"`
+		Level     string `json:"level"`
+		Minutes   int    `json:"minutes"`
+		Available bool   `json:"available"`
+		Reason    string `json:"reason"`
+	}
+	if err := json.Unmarshal([]byte(out), &rows); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, out)
+	}
+	found := false
+	for _, r := range rows {
+		if r.Level == "" || r.Minutes == 0 {
+			t.Errorf("%s: level %q, minutes %d", r.ID, r.Level, r.Minutes)
+		}
+		if r.ID != "zz-sctp" {
+			continue
+		}
+		found = true
+		if r.Available != haveSCTP || (!haveSCTP && !strings.Contains(r.Reason, "SCTP")) {
+			t.Errorf("zz-sctp: available %v (machine has SCTP: %v), reason %q", r.Available, haveSCTP, r.Reason)
+		}
+	}
+	if !found || len(rows) < 10 {
+		t.Fatalf("%d rows, zz-sctp among them: %v", len(rows), found)
+	}
+	if haveSCTP {
+		t.Skip("this machine has SCTP: nothing is unavailable")
+	}
+	out, _, _ = nslab(t, "--scenarios", dir, "list")
+	if !regexp.MustCompile(`(?m)^zz-sctp .* no: needs SCTP`).MatchString(out) {
+		t.Errorf("the table does not say why zz-sctp is unavailable:\n%s", out)
+	}
+	out, stderr, code = nslab(t, "--scenarios", dir, "run", "zz-sctp", "--yes")
+	if code != 0 || !strings.Contains(out, "skipped: needs SCTP") {
+		t.Errorf("run of an unavailable lesson: exit %d\n%s\n%s", code, out, stderr)
+	}
+	if netnsExists("zsctp") {
+		t.Error("an unavailable lesson ran")
+	}
+}
+
+// --keep leaves the lab standing; `nslab cleanup` removes it later. (The
+// journals go to a directory of the test's own: cleanup then touches
+// nothing of another run on this machine.)
+func TestKeepLeavesTheLabForCleanup(t *testing.T) {
+	labtest.RequireRoot(t)
+	env := []string{"NSLAB_RUN_DIR=" + t.TempDir()}
+	ns := labtest.Name("kp")
+	f := scenarioFile(t, t.TempDir(), "keep", "", fmt.Sprintf(
+		"## One\n```lab\nnetns add %[1]s\nlink add kv%[2]s type veth peer kw%[2]s -n %[1]s\n```\n```check\nexpect link kv%[2]s -n %[1]s exists\n```\n", ns, ns[2:]))
+	_, stderr, code := nslabIn(t, env, "", "run", f, "--yes", "--keep")
+	if code != 0 || !strings.Contains(stderr, "nslab cleanup") {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	if !netnsExists(ns) {
+		t.Fatalf("--keep: nslab-%s is gone", ns)
+	}
+	out, stderr, code := nslabIn(t, env, "", "cleanup")
+	if code != 0 || !strings.Contains(out, "netns nslab-"+ns) {
+		t.Errorf("cleanup: exit %d\n%s\n%s", code, out, stderr)
+	}
+	if netnsExists(ns) {
+		exec.Command("ip", "netns", "del", "nslab-"+ns).Run()
+		t.Errorf("nslab cleanup left nslab-%s", ns)
+	}
+}
+
+// startWaiting starts `nslab run f` attended (stdin open and silent: a
+// learner who is not typing) and returns once it prints that a hands-on
+// check waits; out gets the rest of its output.
+func startWaiting(t *testing.T, f string) (cmd *exec.Cmd, out *strings.Builder, stderr *strings.Builder, done chan struct{}) {
+	t.Helper()
+	cmd = exec.Command(nslabBin(t), "run", f)
+	stdin, _ := cmd.StdinPipe()
+	t.Cleanup(func() { stdin.Close() })
+	stdout, _ := cmd.StdoutPipe()
+	stderr = &strings.Builder{}
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	out = &strings.Builder{}
+	waiting := make(chan bool, 1)
+	done = make(chan struct{})
+	go func() {
+		defer close(done)
+		sc := bufio.NewScanner(stdout)
+		seen := false
+		for sc.Scan() {
+			out.WriteString(sc.Text() + "\n") // read by the test only after done
+			if !seen && strings.Contains(sc.Text(), "waiting up to") {
+				seen = true
+				waiting <- true
+			}
+		}
+		if !seen {
+			waiting <- false
+		}
+	}()
+	select {
+	case ok := <-waiting:
+		if !ok {
+			cmd.Wait()
+			t.Fatalf("the run never waited for the learner\n%s\n%s", out, stderr)
+		}
+	case <-time.After(30 * time.Second):
+		cmd.Process.Kill()
+		cmd.Wait()
+		t.Fatal("no hands-on wait within 30s")
+	}
+	return cmd, out, stderr, done
+}
+
+// A hands-on step: the check waits, the learner types the real command in
+// a second terminal, and the step passes the moment the kernel shows it.
+func TestAHandsOnCheckPassesWhenTheLearnerActs(t *testing.T) {
+	labtest.RequireRoot(t)
+	ns := labtest.Name("ho")
+	f := scenarioFile(t, t.TempDir(), "handson", "", fmt.Sprintf(
+		"## Wait\n```lab\nnetns add %[1]s\n```\n```lab unattended\nlink set lo up -n %[1]s\n```\n```check\nexpect link lo -n %[1]s up within 60s\n```\n", ns))
+	cmd, out, stderr, done := startWaiting(t, f)
+	if b, err := exec.Command("ip", "-n", "nslab-"+ns, "link", "set", "lo", "up").CombinedOutput(); err != nil {
+		cmd.Process.Kill()
+		t.Fatalf("the learner's command: %v\n%s", err, b)
+	}
+	err := cmd.Wait()
+	<-done
+	if err != nil || !strings.Contains(out.String(), "✓ link lo in "+ns+" is up") {
+		t.Errorf("exit %v\n%s\n%s", err, out, stderr)
+	}
+	if netnsExists(ns) {
+		t.Errorf("nslab-%s is left after the run", ns)
+	}
+}
+
+// Ctrl-C while a hands-on check waits removes the lab and exits 130.
+func TestCtrlCRemovesTheLabAndExits130(t *testing.T) {
+	labtest.RequireRoot(t)
+	ns := labtest.Name("ci")
+	f := scenarioFile(t, t.TempDir(), "ctrlc", "", fmt.Sprintf(
+		"## Wait\n```lab\nnetns add %[1]s\n```\n```lab unattended\nlink set lo up -n %[1]s\n```\n```check\nexpect link lo -n %[1]s up within 60s\n```\n", ns))
+	cmd, _, stderr, done := startWaiting(t, f)
+	if !netnsExists(ns) {
+		t.Fatalf("nslab-%s does not exist while the step waits", ns)
+	}
+	cmd.Process.Signal(os.Interrupt)
+	err := cmd.Wait()
+	<-done
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 130 {
+		t.Errorf("exit %v, want 130\n%s", err, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "interrupted") {
+		t.Errorf("stderr does not say interrupted:\n%s", stderr.String())
+	}
+	if netnsExists(ns) {
+		exec.Command("ip", "netns", "del", "nslab-"+ns).Run()
+		t.Errorf("Ctrl-C left nslab-%s", ns)
+	}
+}
+
+// --from takes a step's number or (the start of) its title; a wrong one
+// lists the steps. --json carries each command's shell and Go.
+func TestRunFromAStepByTitleAndJSONHasShellAndGo(t *testing.T) {
+	labtest.RequireRoot(t)
+	ns := labtest.Name("ft")
+	f := scenarioFile(t, t.TempDir(), "from", "", fmt.Sprintf(
+		"## Make it\n```lab\nnetns add %[1]s\n```\n```check\nexpect netns %[1]s exists\n```\n"+
+			"## Bring lo up\n```lab\nlink set lo up -n %[1]s\n```\n```check\nexpect link lo -n %[1]s up\n```\n", ns))
+	out, stderr, code := nslab(t, "run", f, "--yes", "--json", "--from", "bring LO")
+	var rep runReport
+	if err := json.Unmarshal([]byte(out), &rep); err != nil || code != 0 {
+		t.Fatalf("exit %d, %v\n%s\n%s", code, err, out, stderr)
+	}
+	if len(rep.Steps) != 1 || rep.Steps[0].N != 2 || !rep.OK {
+		t.Fatalf("--from by title ran %+v", rep.Steps)
+	}
+	c := rep.Steps[0].Commands[0]
+	if c.Shell != "ip -n nslab-"+ns+" link set lo up" || !strings.Contains(c.Go, "netlink.LinkSetUp") {
+		t.Errorf("shell %q, go %q", c.Shell, c.Go)
+	}
+	_, stderr, code = nslab(t, "run", f, "--yes", "--from", "teardown")
+	if code == 0 || !strings.Contains(stderr, "1. Make it") || !strings.Contains(stderr, "2. Bring lo up") {
+		t.Errorf("--from an unknown title: exit %d\n%s", code, stderr)
+	}
+	if netnsExists(ns) {
+		t.Errorf("nslab-%s is left after the run", ns)
+	}
+}
+
+// The shell record is a script that runs: sockets, a child in new
+// namespaces, nsenter into it, and kill, with the PIDs in variables.
+func TestTheShellRecordRuns(t *testing.T) {
+	labtest.RequireRoot(t)
+	for _, tool := range []string{"socat", "nsenter", "unshare", "pgrep"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("the record uses %s: %v", tool, err)
+		}
+	}
+	ns, c := labtest.Name("sh"), labtest.Name("shc")
+	dir := t.TempDir()
+	f := scenarioFile(t, dir, "record", "", fmt.Sprintf(
+		"## Sockets\n```lab\nnetns add %[1]s\nlink set lo up -n %[1]s\nlisten tcp 127.0.0.1:8080 -n %[1]s as web\nconnect tcp 127.0.0.1:8080 -n %[1]s send hi\n```\n```check\nexpect output contains echo: hi\n```\n"+
+			"## A child\n```lab\nwatch self\nclose web\nspawn %[2]s net,uts,pid,mnt mountproc hostname box\nexec -p %[2]s -- hostname\nkill %[2]s\n```\n```check\nexpect ns net self == host\n```\n", ns, c))
+	sh := filepath.Join(dir, "record.sh")
+	if out, stderr, code := nslab(t, "run", f, "--yes", "--record", sh); code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, stderr)
+	}
+	t.Cleanup(func() {
+		// What a failed script left running in the namespace goes first.
+		if pids, _ := exec.Command("ip", "netns", "pids", "nslab-"+ns).Output(); len(pids) > 0 {
+			exec.Command("kill", append([]string{"-9"}, strings.Fields(string(pids))...)...).Run()
+		}
+		exec.Command("ip", "netns", "del", "nslab-"+ns).Run()
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute) // a line that waits for a terminal (watch) must not hang the test
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "sh", sh).CombinedOutput()
+	if err != nil {
+		b, _ := os.ReadFile(sh)
+		t.Fatalf("sh %s: %v\n%s\nthe script:\n%s", sh, err, out, b)
+	}
+	// socat answers with what it got (cat); the child's hostname is its own.
+	if !strings.Contains(string(out), "hi") || !strings.Contains(string(out), "box") {
+		t.Errorf("the script's output:\n%s", out)
 	}
 }

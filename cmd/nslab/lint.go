@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -12,7 +13,12 @@ func init() {
 	root.AddCommand(&cobra.Command{
 		Use:   "lint FILE...",
 		Short: "Check scenario files without running them; errors name file:line:col",
-		Args:  cobra.MinimumNArgs(1),
+		Args: func(_ *cobra.Command, files []string) error {
+			if len(files) == 0 {
+				return errors.New("give one or more scenario files: nslab lint my-lesson.md")
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, files []string) error {
 			bad := 0
 			for _, f := range files {

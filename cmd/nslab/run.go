@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -20,7 +21,7 @@ import (
 
 type runOptions struct {
 	yes, asJSON, keep, all bool
-	from                   int
+	from                   string // a step number or title; "" is the first
 	record                 string
 	lines                  <-chan string // stdin, for the pause between steps
 }
@@ -30,9 +31,11 @@ type cmdReport struct {
 	Line   int    `json:"line"`
 	Text   string `json:"text"`
 	Shell  string `json:"shell"`
+	Go     string `json:"go"`
 	Output string `json:"output,omitempty"`
 	Error  string `json:"error,omitempty"`
 	OK     bool   `json:"ok"`
+	cmd    string // the command's name, for the shell record
 }
 
 type stepReport struct {
@@ -93,6 +96,9 @@ at the end (and on Ctrl-C) unless --keep.`,
 			for _, sc := range todo {
 				rep, err := runScenario(cmd.Context(), cmd, sc, o)
 				reports = append(reports, rep)
+				if errors.Is(err, errInterrupted) {
+					return &exitError{code: 130, err: fmt.Errorf("%s: interrupted; the lab was removed", sc.ID)}
+				}
 				if err != nil {
 					return err
 				}
@@ -118,11 +124,52 @@ at the end (and on Ctrl-C) unless --keep.`,
 	f := cmd.Flags()
 	f.BoolVarP(&o.yes, "yes", "y", false, "do not pause between steps, and do not ask before running programs of an outside scenario")
 	f.BoolVar(&o.asJSON, "json", false, "print the run as JSON (implies no narration)")
-	f.BoolVar(&o.keep, "keep", false, "leave the lab standing at the end (remove it later with `nslab cleanup`)")
+	// (No backquotes in a flag's usage: pflag takes them as the value's name.)
+	f.BoolVar(&o.keep, "keep", false, "leave the lab standing at the end, to explore from a second terminal (remove it later with: nslab cleanup)")
 	f.BoolVar(&o.all, "all", false, "run every scenario in the catalog")
-	f.IntVar(&o.from, "from", 1, "start at step N, rebuilding the state of the earlier steps quietly")
+	f.StringVar(&o.from, "from", "", "start at this step (its number, or its title or the start of it), rebuilding the state of the earlier steps quietly")
 	f.StringVar(&o.record, "record", "", "write a transcript: FILE.md (Markdown) or FILE.sh (the equivalent shell commands)")
 	root.AddCommand(cmd)
+}
+
+// errInterrupted is a run stopped by Ctrl-C (or SIGTERM, SIGHUP): the lab
+// was removed, and nslab exits 130 as a shell does.
+var errInterrupted = errors.New("interrupted")
+
+// stepIndex finds the step --from names: a number (1 is the first), or a
+// title, or the start of one, ignoring case.
+func stepIndex(sc *scenarios.Scenario, from string) (int, error) {
+	if from == "" {
+		return 0, nil
+	}
+	var list strings.Builder
+	for i, st := range sc.Steps {
+		fmt.Fprintf(&list, "\n  %d. %s", i+1, st.Title)
+	}
+	if n, err := strconv.Atoi(from); err == nil {
+		if n < 1 || n > len(sc.Steps) {
+			return 0, fmt.Errorf("--from %d: %s has steps 1 to %d:%s", n, sc.ID, len(sc.Steps), list.String())
+		}
+		return n - 1, nil
+	}
+	want := strings.ToLower(strings.TrimSpace(from))
+	match := -1
+	for i, st := range sc.Steps {
+		t := strings.ToLower(st.Title)
+		if t == want {
+			return i, nil
+		}
+		if strings.HasPrefix(t, want) {
+			if match >= 0 {
+				return 0, fmt.Errorf("--from %q: steps %d and %d both start so; give the number:%s", from, match+1, i+1, list.String())
+			}
+			match = i
+		}
+	}
+	if match < 0 {
+		return 0, fmt.Errorf("--from %q: %s has no step of that title; give a number or a title:%s", from, sc.ID, list.String())
+	}
+	return match, nil
 }
 
 func runScenario(ctx context.Context, cmd *cobra.Command, sc *scenarios.Scenario, o runOptions) (runReport, error) {
@@ -136,8 +183,9 @@ func runScenario(ctx context.Context, cmd *cobra.Command, sc *scenarios.Scenario
 		fmt.Fprintf(w, "── %s: skipped: %s\n", sc.ID, sc.Reason)
 		return rep, nil
 	}
-	if o.from < 1 || o.from > len(sc.Steps) {
-		return rep, fmt.Errorf("--from %d: %s has steps 1 to %d", o.from, sc.ID, len(sc.Steps))
+	first, err := stepIndex(sc, o.from)
+	if err != nil {
+		return rep, err
 	}
 	if progs := sc.Programs(); !sc.Embedded && len(progs) > 0 && !o.yes {
 		fmt.Fprintf(cmd.ErrOrStderr(), "%s is not from the built-in catalog and runs these programs as root:\n", sc.File)
@@ -145,24 +193,41 @@ func runScenario(ctx context.Context, cmd *cobra.Command, sc *scenarios.Scenario
 			fmt.Fprintf(cmd.ErrOrStderr(), "  %s\n", p)
 		}
 		fmt.Fprint(cmd.ErrOrStderr(), "run it? [y/N] ")
-		ans, _ := bufio.NewReader(cmd.InOrStdin()).ReadString('\n')
+		var ans string
+		if o.lines != nil {
+			// The pauses read stdin too: one reader, or the answer and
+			// the first [enter] could each go to the other.
+			select {
+			case ans = <-o.lines:
+			case <-ctx.Done():
+			}
+		} else {
+			ans, _ = bufio.NewReader(cmd.InOrStdin()).ReadString('\n')
+		}
 		if a := strings.ToLower(strings.TrimSpace(ans)); a != "y" && a != "yes" {
 			return rep, errors.New("not run (pass --yes to run outside scenarios without asking)")
 		}
 	}
-	err := withSession(ctx, cmd.ErrOrStderr(), o.keep, func(ctx context.Context, s *lab.Session) error {
+	err = withSession(ctx, cmd.ErrOrStderr(), o.keep, func(ctx context.Context, s *lab.Session) error {
 		r := script.NewRunner(s)
 		defer r.Close()
 		fmt.Fprintf(w, "━━ %s — %s\n%s\n", sc.ID, sc.Title, wrapText(sc.Intro))
-		if err := sc.Rebuild(ctx, r, o.from-1); err != nil {
-			return fmt.Errorf("--from %d: %w", o.from, err)
+		if err := sc.Rebuild(ctx, r, first); err != nil {
+			if ctx.Err() != nil {
+				return errInterrupted
+			}
+			return fmt.Errorf("--from %s: rebuilding the earlier steps: %w", o.from, err)
 		}
 		rep.OK = true
-		for i := o.from - 1; i < len(sc.Steps); i++ {
+		for i := first; i < len(sc.Steps); i++ {
 			if ctx.Err() != nil {
-				return errors.New("interrupted")
+				return errInterrupted
 			}
 			sr := runStep(ctx, w, r, i+1, &sc.Steps[i], o.yes)
+			if ctx.Err() != nil {
+				// A check cut short is not a failed check.
+				return errInterrupted
+			}
 			rep.Steps = append(rep.Steps, sr)
 			if !sr.OK {
 				rep.OK = false
@@ -185,7 +250,7 @@ func runScenario(ctx context.Context, cmd *cobra.Command, sc *scenarios.Scenario
 					}
 				case <-ctx.Done():
 					fmt.Fprintln(w)
-					return errors.New("interrupted")
+					return errInterrupted
 				}
 			}
 		}
@@ -197,7 +262,7 @@ func runScenario(ctx context.Context, cmd *cobra.Command, sc *scenarios.Scenario
 		return nil
 	})
 	if err == nil && o.record != "" {
-		err = writeRecord(o.record, sc, rep, o.from)
+		err = writeRecord(o.record, sc, rep, first+1)
 	}
 	return rep, err
 }
@@ -238,7 +303,7 @@ func runStep(ctx context.Context, w io.Writer, r *script.Runner, n int, st *scen
 		fmt.Fprintln(w, "  (hands-on: type what the step asks in a second terminal; the checks wait for you)")
 	}
 	report := func(res script.Result) cmdReport {
-		c := cmdReport{Line: res.Stmt.Line, Text: res.Stmt.Text, Shell: res.Stmt.Shell(), Output: res.Output, OK: res.Err == nil}
+		c := cmdReport{Line: res.Stmt.Line, Text: res.Stmt.Text, Shell: res.Stmt.Shell(), Go: res.Stmt.Go(), Output: res.Output, OK: res.Err == nil, cmd: res.Stmt.Cmd.Name}
 		if res.Err != nil {
 			c.Error = res.Err.Error()
 		}
@@ -286,7 +351,7 @@ func runStep(ctx context.Context, w io.Writer, r *script.Runner, n int, st *scen
 	if len(res.NotRun) > 0 {
 		fmt.Fprintln(w, "  the step's commands failed; its checks were not run")
 		for _, c := range res.NotRun {
-			sr.Checks = append(sr.Checks, cmdReport{Line: c.Line, Text: c.Text, Shell: c.Shell(), Error: "not run: the step's commands failed"})
+			sr.Checks = append(sr.Checks, cmdReport{Line: c.Line, Text: c.Text, Shell: c.Shell(), Go: c.Go(), Error: "not run: the step's commands failed"})
 		}
 	}
 	if !sr.OK && st.Hint != "" {
@@ -294,6 +359,22 @@ func runStep(ctx context.Context, w io.Writer, r *script.Runner, n int, st *scen
 		fmt.Fprintf(w, "  hint: %s\n", indentText(st.Hint, "        ")[8:])
 	}
 	return sr
+}
+
+// shellLine writes one command's shell equivalent into a runnable script:
+// what only shows something (watch, help) is a comment, and a server
+// started in the background gets a moment to listen before the next line
+// connects to it.
+func shellLine(b *strings.Builder, cmd, sh string) {
+	switch cmd {
+	case "watch", "help":
+		fmt.Fprintf(b, "# %s   (interactive; not run by this script)\n", sh)
+		return
+	}
+	fmt.Fprintln(b, sh)
+	if cmd == "listen" || cmd == "proxy start" {
+		b.WriteString("sleep 0.5 # let it start listening\n")
+	}
 }
 
 func indentText(s, pre string) string {
@@ -320,13 +401,13 @@ func writeRecord(path string, sc *scenarios.Scenario, rep runReport, from int) e
 		for i := 0; i < from-1 && i < len(sc.Steps); i++ {
 			fmt.Fprintf(&b, "\n# %d. %s (rebuilt by --from)\n", i+1, sc.Steps[i].Title)
 			for _, c := range sc.Steps[i].Commands(true) {
-				fmt.Fprintln(&b, c.Shell())
+				shellLine(&b, c.Cmd.Name, c.Shell())
 			}
 		}
 		for _, st := range rep.Steps {
 			fmt.Fprintf(&b, "\n# %d. %s\n", st.N, st.Title)
 			for _, c := range st.Commands {
-				fmt.Fprintln(&b, c.Shell)
+				shellLine(&b, c.cmd, c.Shell)
 			}
 			for _, c := range st.Checks {
 				if c.Shell != "" {

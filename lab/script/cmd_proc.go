@@ -97,13 +97,48 @@ var cmdSpawn = &Command{
 		if opt.MountProc {
 			flags = append(flags, "--mount-proc")
 		}
+		// unshare maps the caller (root, for the lab) by itself; any other
+		// map is written afterwards, as idmap does (--map-users needs
+		// newuidmap, which a lab machine may lack).
+		var later []string
+		for _, m := range opt.UIDMap {
+			if m.Outside == 0 && m.Count == 1 {
+				flags = append(flags, fmt.Sprintf("--map-user=%d", m.Inside))
+			} else {
+				later = append(later, fmt.Sprintf("echo '%s' > /proc/$%s/uid_map", m, pidOf(opt.Name)))
+			}
+		}
+		for _, m := range opt.GIDMap {
+			if m.Outside == 0 && m.Count == 1 {
+				flags = append(flags, fmt.Sprintf("--map-group=%d", m.Inside))
+			} else {
+				later = append(later, fmt.Sprintf("echo '%s' > /proc/$%s/gid_map", m, pidOf(opt.Name)))
+			}
+		}
+		if opt.Propagation != "" {
+			flags = append(flags, "--propagation "+opt.Propagation)
+		}
 		cmdline := "sleep infinity"
 		if len(opt.Command) > 0 {
 			cmdline = strings.Join(quoteAll(opt.Command), " ")
 		}
-		sh := fmt.Sprintf("unshare %s %s &", strings.Join(flags, " "), cmdline)
+		sh := fmt.Sprintf("unshare %s %s", strings.Join(flags, " "), cmdline)
 		if opt.Hostname != "" {
-			sh = fmt.Sprintf("unshare %s sh -c 'hostname %s; exec %s' &", strings.Join(flags, " "), opt.Hostname, cmdline)
+			sh = fmt.Sprintf("unshare %s sh -c 'hostname %s; exec %s'", strings.Join(flags, " "), opt.Hostname, cmdline)
+		}
+		// The PID later lines (exec -p, kill, idmap) use: with a new PID
+		// namespace unshare forks, and the child is the one inside.
+		pidVar := pidOf(opt.Name)
+		if slices.Contains(opt.Namespaces, "pid") {
+			sh += fmt.Sprintf(" &\nsleep 0.2; %s=$(pgrep -P $!)", pidVar)
+		} else {
+			sh += fmt.Sprintf(" & %s=$!", pidVar)
+			if len(later) > 0 {
+				sh += "\nsleep 0.2 # until unshare has made the user namespace"
+			}
+		}
+		for _, l := range later {
+			sh += "\n" + l
 		}
 		return &act{
 			run: func(_ context.Context, env *Env) (string, error) {
@@ -189,6 +224,11 @@ func (p *parser) idMap() (lab.IDMap, error) {
 	return lab.IDMap{Inside: v[0], Outside: v[1], Count: v[2]}, nil
 }
 
+// pidOf is the shell variable that holds a spawned child's (or a
+// background socat's) PID in a shell equivalent: spawn and listen ... as
+// set it, exec -p, kill, idmap and close use it.
+func pidOf(name string) string { return "PID_OF_" + strings.ToUpper(goIdent(name)) }
+
 func quoteAll(ws []string) []string {
 	out := make([]string, len(ws))
 	for i, w := range ws {
@@ -214,7 +254,7 @@ var cmdKill = &Command{
 				}
 				return fmt.Sprintf("killed %s (pid %d)", name, pr.PID), env.S.Kill(name)
 			},
-			shell:  "kill -9 $PID_OF_" + strings.ToUpper(goIdent(name)),
+			shell:  "kill -9 $" + pidOf(name),
 			gocode: "cmd.Process.Kill()\ncmd.Wait()",
 		}, p.done()
 	},
@@ -247,9 +287,10 @@ var cmdIDMap = &Command{
 			gids = append(gids, g)
 		}
 		name := n.Text
-		sh := fmt.Sprintf("echo '%s' > /proc/$PID/uid_map", uid)
+		pid := "$" + pidOf(n.Text)
+		sh := fmt.Sprintf("echo '%s' > /proc/%s/uid_map", uid, pid)
 		if len(gids) > 0 {
-			sh += fmt.Sprintf("\necho deny > /proc/$PID/setgroups\necho '%s' > /proc/$PID/gid_map", gids[0])
+			sh += fmt.Sprintf("\necho deny > /proc/%s/setgroups\necho '%s' > /proc/%s/gid_map", pid, gids[0], pid)
 		}
 		return &act{
 			run: func(_ context.Context, env *Env) (string, error) {
@@ -292,7 +333,7 @@ var cmdExec = &Command{
 		sh := strings.Join(quoteAll(argv), " ")
 		switch {
 		case proc != "":
-			sh = "nsenter -t $PID_OF_" + strings.ToUpper(goIdent(proc)) + " -a --preserve-credentials " + sh
+			sh = "nsenter -t $" + pidOf(proc) + " -a --preserve-credentials " + sh
 		case !lab.IsHost(ns):
 			sh = "ip netns exec " + lab.SysName(ns) + " " + sh
 		}

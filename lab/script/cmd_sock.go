@@ -49,7 +49,10 @@ var cmdListen = &Command{
 			p.define(KindSocket, t)
 		}
 		netw, addr, ns := proto.Text, a.Text, p.ns
-		if name == "" {
+		bg := " &"
+		if name != "" {
+			bg = " & " + pidOf(name) + "=$!" // for close NAME
+		} else {
 			name = netw + "/" + addr + "@" + nsLabel(ns)
 		}
 		return &act{
@@ -108,13 +111,13 @@ var cmdListen = &Command{
 					if !lab.IsHost(ns) {
 						s = "ip netns exec " + lab.SysName(ns) + " " + s
 					}
-					return s + " &"
+					return s + bg
 				}
 				s := fmt.Sprintf("socat %s-LISTEN:%s,fork,bind=%s EXEC:cat", strings.ToUpper(netw), portOf(addr), hostOf(addr))
 				if !lab.IsHost(ns) {
 					s = "ip netns exec " + lab.SysName(ns) + " " + s
 				}
-				return s + " &"
+				return s + bg
 			}(),
 			gocode: listenGo(nsLabel(ns), netw, addr, raw),
 		}, p.done()
@@ -388,7 +391,7 @@ var cmdClose = &Command{
 				}
 				return "closed " + name, c.Close()
 			},
-			shell:  "kill %socat",
+			shell:  "kill $" + pidOf(name),
 			gocode: "l.Close()",
 		}, p.done()
 	},

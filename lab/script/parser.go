@@ -163,6 +163,11 @@ func firstWords() []string {
 	return out
 }
 
+// DidYouMean returns ": did you mean `X`?" for the candidate closest to s,
+// or "" if none is close: the suggestion every error of the language ends
+// with, for callers (the scenario loader) that check words of their own.
+func DidYouMean(s string, cands []string) string { return didYouMean(s, cands) }
+
 // didYouMean suggests the closest candidate, if it is close enough.
 func didYouMean(s string, cands []string) string {
 	best, bestD := "", 1<<30

@@ -54,6 +54,19 @@ ping 10.0.0.1 -n %[2]s -c 1
 link show -n %[1]s
 expect output contains 10.0.0.1/24
 route add 10.9.0.0/16 via 10.0.0.2 -n %[1]s
+route add default via 10.0.0.2 -n %[1]s
+exec -n %[1]s -- ip route
+expect output contains default via 10.0.0.2
+link add dv%[5]s type veth peer dw%[5]s
+link set dw%[5]s netns %[1]s
+expect link dw%[5]s -n %[1]s exists
+expect link dw%[5]s absent
+link set dv%[5]s up
+expect link dv%[5]s up
+link set dv%[5]s down
+expect link dv%[5]s down
+link del dv%[5]s
+expect link dw%[5]s -n %[1]s absent
 link add %[4]s type bridge
 link set %[4]s up
 spawn %[3]s net,uts hostname inside
@@ -87,6 +100,15 @@ watch %[3]s
 close web
 expect sockets self in %[1]s == 1
 kill %[3]s
+spawn u%[5]s user
+idmap u%[5]s uid 0 1000 1 gid 0 1000 1
+exec -p u%[5]s -- cat /proc/self/uid_map
+expect output contains 1000
+spawn s%[5]s uts,pid -- sleep 60
+expect ns uts s%[5]s != host
+expect pid s%[5]s == 1
+kill s%[5]s
+kill u%[5]s
 link del va -n %[1]s
 expect link vb -n %[2]s absent
 netns del %[2]s
@@ -98,10 +120,51 @@ expect netns %[6]s3 exists
 netns del %[6]s{1..3}
 expect netns %[6]s2 absent
 `, a, b, c, br, labtest.Name("")[:4], labtest.Name("r"))
-	run(t, r, src)
+	res := run(t, r, src)
+	// Every command of the language ran here or in the proxy test below,
+	// and every kind of check.
+	ran := map[string]bool{"proxy start": true, "proxy add": true, "proxy del": true, "proxy stats": true, "proxy stop": true}
+	kinds := map[string]bool{}
+	for _, x := range res {
+		ran[x.Stmt.Cmd.Name] = true
+		if x.Stmt.Cmd.IsCheck {
+			kinds[strings.Fields(x.Stmt.Text)[1]] = true
+		}
+	}
+	for _, c := range script.Commands() {
+		if !ran[c.Name] {
+			t.Errorf("%s is in the language but not run by this test", c.Name)
+		}
+	}
+	for _, k := range []string{"ping", "link", "netns", "ns", "threads", "rss", "sockets", "hostname", "pid", "output"} {
+		if !kinds[k] {
+			t.Errorf("no `expect %s` check ran", k)
+		}
+	}
 	if w := r.Env.Watched(); len(w) != 2 {
 		t.Errorf("watched = %v, want self and the child", w)
 	}
+}
+
+// SCTP: a socket in the namespace where the kernel has it; a clear error,
+// not a crash, where it does not.
+func TestListenSCTPWorksOrSaysTheKernelLacksIt(t *testing.T) {
+	s := labtest.New(t)
+	r := script.NewRunner(s)
+	defer r.Close()
+	ns := labtest.Name("sc")
+	run(t, r, "netns add "+ns+"\nlink set lo up -n "+ns)
+	res, err := r.RunLine(context.Background(), "listen sctp 127.0.0.1:7409 -n "+ns+" as assoc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Err != nil {
+		if !strings.Contains(res.Err.Error(), "SCTP") || !strings.Contains(res.Err.Error(), "protocol not supported") {
+			t.Errorf("listen sctp on a kernel without it: %v, want it to say SCTP is missing", res.Err)
+		}
+		return
+	}
+	run(t, r, "expect sockets self in "+ns+" == 1\nclose assoc")
 }
 
 func TestAFailingCheckSaysWhatItSaw(t *testing.T) {
