@@ -85,7 +85,7 @@ var cmdNetnsAdd = &Command{
 				return "created " + summarize(made), nil
 			},
 			shell:  shellFor(runs, func(n string) string { return "ip netns add " + lab.SysName(n) }),
-			gocode: fmt.Sprintf("runtime.LockOSThread()\norigin, _ := netns.Get()\nns, err := netns.NewNamed(%s) // unshare(CLONE_NEWNET) + bind mount in /run/netns\nnetns.Set(origin)             // back to where this thread was\nruntime.UnlockOSThread()", goName),
+			gocode: fmt.Sprintf("runtime.LockOSThread()\norigin, _ := netns.Get()\nns, err := netns.NewNamed(%s) // unshare(CLONE_NEWNET) + bind mount in /run/netns\nif netns.Set(origin) == nil { // back to where this thread was...\n\truntime.UnlockOSThread()    // ...or stay locked: the thread dies with the goroutine\n}", goName),
 		}, nil
 	},
 }
