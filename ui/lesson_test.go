@@ -220,3 +220,52 @@ func TestCatalogSaysWhichFilesDidNotLoad(t *testing.T) {
 		t.Errorf("no word of the broken file:\n%s", scr)
 	}
 }
+
+// Lines entered while a command runs (typed ahead, or pasted) are queued
+// and run in order; after a failure the rest are not run, and say so.
+func TestFreeLabQueuesWhatIsTypedAhead(t *testing.T) {
+	m, _ := newTestApp(t, 80, 24, Options{})
+	press(t, m, keyF4)
+	f := m.free
+	enter := func(line string) tea.Cmd {
+		f.input.SetValue(line)
+		var cmd tea.Cmd
+		f, cmd = f.Update(keyEnter)
+		return cmd
+	}
+	first := enter("netns add a")
+	if first == nil || !f.Running() {
+		t.Fatal("enter did not start the command")
+	}
+	if cmd := enter("netns add b"); cmd != nil {
+		t.Error("a second command started while the first ran")
+	}
+	enter("netns add c")
+	if len(f.queue) != 2 || f.input.Value() != "" {
+		t.Fatalf("queue %q, input %q: want two queued lines and an empty field", f.queue, f.input.Value())
+	}
+	cmd := first
+	for range 3 { // each finishing command starts the next
+		var next tea.Cmd
+		f, next = f.Update(cmd())
+		cmd = next
+	}
+	var ran []string
+	for _, e := range f.log {
+		ran = append(ran, e.line)
+	}
+	if want := []string{"netns add a", "netns add b", "netns add c"}; !slices.Equal(ran, want) {
+		t.Errorf("ran %q, want %q in order", ran, want)
+	}
+	// A failure stops the queue: what follows may depend on it.
+	first = enter("netns bogus")
+	enter("netns add d")
+	f, _ = f.Update(first())
+	last := f.log[len(f.log)-1]
+	if last.line != "netns add d" || last.res.Err == nil || !strings.Contains(last.res.Err.Error(), "not run") {
+		t.Errorf("after a failure the queued line was %q (%v), want it reported not run", last.line, last.res.Err)
+	}
+	if f.Running() || len(f.queue) != 0 {
+		t.Error("still running or queued after the failure")
+	}
+}

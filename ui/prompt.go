@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -48,6 +49,7 @@ type FreeLab struct {
 	log     []entry
 	scroll  int // lines scrolled up from the bottom
 	running bool
+	queue   []string // lines entered while one ran, run in order after it
 	cands   []string
 }
 
@@ -73,6 +75,13 @@ func (m *FreeLab) SetStyles(st *common.Styles) {
 	m.input.SetStyles(s)
 }
 
+// run starts line.
+func (m *FreeLab) run(line string) tea.Cmd {
+	m.running = true
+	lab := m.lab
+	return func() tea.Msg { return execDoneMsg{line, lab.Exec(context.Background(), line)} }
+}
+
 // Running reports whether a command is being run.
 func (m FreeLab) Running() bool { return m.running }
 
@@ -83,6 +92,18 @@ func (m FreeLab) Update(msg tea.Msg) (FreeLab, tea.Cmd) {
 		m.running = false
 		m.log = append(m.log, entry{msg.line, msg.res})
 		m.scroll = 0
+		if len(m.queue) > 0 {
+			if msg.res.Err == nil {
+				next := m.queue[0]
+				m.queue = m.queue[1:]
+				return m, m.run(next)
+			}
+			// What was typed after a failing command may depend on it.
+			for _, line := range m.queue {
+				m.log = append(m.log, entry{line, Result{Err: errors.New("not run: the command before it failed")}})
+			}
+			m.queue = nil
+		}
 		if msg.res.Err != nil && msg.res.Col > 0 {
 			// Leave the line to be fixed, cursor at the error.
 			m.input.SetValue(msg.line)
@@ -107,7 +128,7 @@ func (m FreeLab) Update(msg tea.Msg) (FreeLab, tea.Cmd) {
 		switch {
 		case key.Matches(msg, k.Run):
 			line := strings.TrimSpace(m.input.Value())
-			if line == "" || m.running {
+			if line == "" {
 				return m, nil
 			}
 			if len(m.hist) == 0 || m.hist[len(m.hist)-1] != line {
@@ -118,9 +139,11 @@ func (m FreeLab) Update(msg tea.Msg) (FreeLab, tea.Cmd) {
 			}
 			m.histPos, m.draft, m.cands = len(m.hist), "", nil
 			m.input.SetValue("")
-			m.running = true
-			lab := m.lab
-			return m, func() tea.Msg { return execDoneMsg{line, lab.Exec(context.Background(), line)} }
+			if m.running { // typed ahead, or pasted: runs when its turn comes
+				m.queue = append(m.queue, line)
+				return m, nil
+			}
+			return m, m.run(line)
 		case key.Matches(msg, k.Complete):
 			line, cur, lab := m.input.Value(), m.input.Position(), m.lab
 			return m, func() tea.Msg { return completionsMsg{line, cur, lab.Complete(line, cur)} }
@@ -239,8 +262,13 @@ func (m FreeLab) View(w, h int) string {
 		foot = append(foot, st.Subtle.Render(ansi.Truncate(strings.Join(m.cands, "  "), w, "…")))
 	}
 	in := m.input.View()
-	if m.running {
-		in = st.Wait.Render(common.SymRun + " running…")
+	if m.running { // what is typed meanwhile still shows, and queues
+		run := common.SymRun + " running…"
+		if n := len(m.queue); n > 0 {
+			run += fmt.Sprintf(" (%d queued)", n)
+		}
+		m.input.SetWidth(max(w-10-ansi.StringWidth(run), 10))
+		in = st.Wait.Render(run) + "  " + m.input.View()
 	}
 	foot = append(foot, in)
 	foot = append(foot, st.Subtle.Render("enter run · tab complete · ↑↓ history · pgup/pgdn scroll · esc catalog"))
