@@ -272,6 +272,13 @@ func checkExited(t *testing.T, pid int) {
 	if snap.Errors["ns.net"] == "" {
 		t.Errorf("no ns.net error: %v", snap.Errors)
 	}
+	// No descriptors, sockets or threads read from a dead process is no
+	// count: each says why it is empty.
+	for _, field := range []string{"fds", "sockets", "threads"} {
+		if snap.Errors[field] == "" && !(field == "threads" && len(snap.Threads) > 0) {
+			t.Errorf("%s of an exited process: no error, so a count of 0: %v", field, snap.Errors)
+		}
+	}
 }
 
 // socketsInThree binds a TCP listener and a UDP socket in each of three new
