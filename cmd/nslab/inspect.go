@@ -37,7 +37,7 @@ each thread, --sockets each socket. It changes nothing.`,
 			for _, a := range args {
 				pid, err := strconv.Atoi(a)
 				if err != nil || pid <= 0 {
-					return fmt.Errorf("%q is not a PID: give process IDs, like `nslab inspect 4242`", a)
+					return &exitError{code: 2, err: fmt.Errorf("%q is not a PID: give process IDs, like `nslab inspect 4242`", a)}
 				}
 				o.pids = append(o.pids, pid)
 			}

@@ -130,3 +130,14 @@ func sleeper(t *testing.T, attr *syscall.SysProcAttr) int {
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 	return cmd.Process.Pid
 }
+
+func TestInspectRefusesWhatIsNotAPID(t *testing.T) {
+	for _, arg := range []string{"abc", "0", "-5", "12x"} {
+		t.Run(arg+" is refused with exit 2", func(t *testing.T) {
+			_, stderr, code := nslab(t, "inspect", "1", "--", arg)
+			if code != 2 || !strings.Contains(stderr, "is not a PID") {
+				t.Errorf("exit %d, stderr %q", code, stderr)
+			}
+		})
+	}
+}
