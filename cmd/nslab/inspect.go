@@ -37,7 +37,7 @@ each thread, --sockets each socket. It changes nothing.`,
 			for _, a := range args {
 				pid, err := strconv.Atoi(a)
 				if err != nil || pid <= 0 {
-					return fmt.Errorf("%q is not a PID: give process IDs, like `nslab inspect 4242`", a)
+					return &exitError{code: 2, err: fmt.Errorf("%q is not a PID: give process IDs, like `nslab inspect 4242`", a)}
 				}
 				o.pids = append(o.pids, pid)
 			}
@@ -201,13 +201,18 @@ func counts(m map[uint64]int, names *probe.Names) []countView {
 // namespaces, all 6 threads in host".
 func summary(s *probe.Snapshot, v inspectView) string {
 	var parts []string
-	if s.Errors["sockets"] != "" && len(v.SocketsByNetns) == 0 {
+	n := 0
+	for _, c := range v.SocketsByNetns {
+		n += c.Count
+	}
+	switch {
+	case len(s.Sockets) == 0 && s.Errors["sockets"] != "":
 		parts = append(parts, "sockets unknown")
-	} else {
-		n := 0
-		for _, c := range v.SocketsByNetns {
-			n += c.Count
-		}
+	case len(s.Sockets) == 0:
+		parts = append(parts, "no sockets")
+	case n == 0:
+		parts = append(parts, plural(len(s.Sockets), "socket")+", namespaces unknown")
+	default:
 		parts = append(parts, fmt.Sprintf("%s in %s", plural(n, "socket"), plural(len(v.SocketsByNetns), "namespace")))
 		if unknown := len(s.Sockets) - n; unknown > 0 {
 			parts[0] += fmt.Sprintf(" (+%d whose namespace is unknown)", unknown)
@@ -233,6 +238,21 @@ func summary(s *probe.Snapshot, v inspectView) string {
 	return strings.Join(parts, ", ")
 }
 
+// header is the line of counts: "6 threads, RSS 12.3 MiB (peak 14.0 MiB),
+// 212 file descriptors open". A count that could not be read says so: a
+// 0 there would be a number the kernel never gave.
+func header(v inspectView) string {
+	mem := fmt.Sprintf("%s, RSS %s (peak %s)", plural(v.NumThreads, "thread"), bytesIEC(v.VmRSS), bytesIEC(v.VmHWM))
+	if _, bad := v.Errors["status"]; bad {
+		mem = "threads and RSS unknown"
+	}
+	fds := plural(v.FDs, "file descriptor") + " open"
+	if _, bad := v.Errors["fds"]; bad {
+		fds = "open file descriptors unknown"
+	}
+	return mem + ", " + fds
+}
+
 func plural(n int, what string) string {
 	if n == 1 {
 		return "1 " + what
@@ -249,7 +269,7 @@ func printInspect(out io.Writer, v inspectView, o inspectOptions) {
 		title += "  (this nslab)"
 	}
 	fmt.Fprintln(out, title)
-	fmt.Fprintf(out, "  %s, RSS %s (peak %s), %s open\n", plural(v.NumThreads, "thread"), bytesIEC(v.VmRSS), bytesIEC(v.VmHWM), plural(v.FDs, "file descriptor"))
+	fmt.Fprintln(out, "  "+header(v))
 	fmt.Fprintln(out, "  "+v.Summary)
 
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)

@@ -30,6 +30,35 @@ func TestInspectSummaryReadsLikeASentence(t *testing.T) {
 	}
 }
 
+func TestInspectSaysUnknownRatherThanZero(t *testing.T) {
+	names := &probe.Names{}
+	for _, tc := range []struct {
+		name          string
+		snap          probe.Snapshot
+		summary, head string
+	}{
+		{"a process without sockets has no sockets",
+			probe.Snapshot{NumThreads: 1, FDs: 3},
+			"no sockets", "1 thread, RSS 0 B (peak 0 B), 3 file descriptors open"},
+		{"sockets whose namespace could not be read are counted, their namespaces unknown",
+			probe.Snapshot{FDs: 5, Sockets: []probe.Socket{{FD: 3, Err: "x"}, {FD: 4, Err: "x"}}, Errors: map[string]string{"sockets": "pidfd_getfd: ENOSYS"}},
+			"2 sockets, namespaces unknown", "0 threads, RSS 0 B (peak 0 B), 5 file descriptors open"},
+		{"unreadable descriptors and status are unknown, not 0",
+			probe.Snapshot{Errors: map[string]string{"fds": "permission denied", "sockets": "permission denied", "status": "exited"}},
+			"sockets unknown", "threads and RSS unknown, open file descriptors unknown"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v := newInspectView(&tc.snap, names, inspectOptions{})
+			if v.Summary != tc.summary {
+				t.Errorf("summary %q, want %q", v.Summary, tc.summary)
+			}
+			if h := header(v); h != tc.head {
+				t.Errorf("header %q, want %q", h, tc.head)
+			}
+		})
+	}
+}
+
 func TestInspectThisProcessAsJSONAndTable(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("Linux only")

@@ -17,7 +17,8 @@ import (
 // namespaces, sockets included (budget 20 ms) — this process (sockets asked
 // directly) and a child (each socket copied with pidfd_getfd), both as a
 // panel sees it every tick and, for the child, the first time ("-first":
-// every descriptor's /proc link is read).
+// every descriptor's /proc link is read) and cold ("-cold": as a one-shot
+// `nslab inspect` runs, with no namespace known either).
 func BenchmarkSnapshot(b *testing.B) {
 	b.Run("self/no-sockets", func(b *testing.B) {
 		for range b.N {
@@ -37,19 +38,19 @@ func BenchmarkSnapshot(b *testing.B) {
 	s := labtest.New(b)
 	files := socketsInNamespaces(b, s, 1000, 2)
 	b.Run("self/2000-sockets-1000-netns", func(b *testing.B) {
-		benchSockets(b, os.Getpid(), 2000, 1000)
+		benchSockets(b, os.Getpid(), 2000, 1000, nil)
 	})
 	child := holder(b, s, files)
 	b.Run("child/2000-sockets-1000-netns", func(b *testing.B) {
-		benchSockets(b, child, 2000, 1000)
+		benchSockets(b, child, 2000, 1000, nil)
 	})
 	b.Run("child/2000-sockets-1000-netns-first", func(b *testing.B) {
-		for range b.N {
-			probe.ForgetSockets()
-			if _, err := probe.Take(child, probe.Options{Sockets: true}); err != nil {
-				b.Fatal(err)
-			}
-		}
+		benchSockets(b, child, 2000, 1000, probe.ForgetSockets)
+	})
+	// What a one-shot `nslab inspect` pays: nothing remembered at all, so
+	// every namespace costs its SIOCGSKNS and every descriptor its readlink.
+	b.Run("child/2000-sockets-1000-netns-cold", func(b *testing.B) {
+		benchSockets(b, child, 2000, 1000, func() { probe.ForgetSockets(); probe.ForgetCookies() })
 	})
 	b.Run("child/no-sockets", func(b *testing.B) {
 		for range b.N {
@@ -60,8 +61,15 @@ func BenchmarkSnapshot(b *testing.B) {
 	})
 }
 
-func benchSockets(b *testing.B, pid, wantSockets, wantNetns int) {
+// benchSockets times snapshots of pid with sockets, calling forget (if not
+// nil) before each, untimed, and checks the first one's counts.
+func benchSockets(b *testing.B, pid, wantSockets, wantNetns int, forget func()) {
 	for i := range b.N {
+		if forget != nil {
+			b.StopTimer()
+			forget()
+			b.StartTimer()
+		}
 		snap, err := probe.Take(pid, probe.Options{Sockets: true})
 		if err != nil {
 			b.Fatal(err)

@@ -19,3 +19,18 @@ func SetAfterOpen(f func(pid int)) (restore func()) {
 	afterOpen = f
 	return func() { afterOpen = old }
 }
+
+// InitInodes is initInodes: the inodes reserved for the initial namespaces
+// on a kernel of this release.
+func InitInodes(release string) map[string]uint64 { return initInodes(release) }
+
+// KernelRelease is uname -r.
+func KernelRelease() string { return kernelRelease() }
+
+// ForgetCookies drops the remembered namespace cookies, so the next
+// snapshot asks SIOCGSKNS of every namespace again.
+func ForgetCookies() {
+	cookies.Lock()
+	defer cookies.Unlock()
+	clear(cookies.ino)
+}

@@ -2,6 +2,7 @@ package probe
 
 import (
 	"fmt"
+	"os"
 	"strconv"
 
 	"golang.org/x/sys/unix"
@@ -70,9 +71,13 @@ func (n *Names) loadNetnsDir() {
 }
 
 // initNamespaces reads PID 1's namespaces. Where PID 1 may not be read
-// (a sandbox that denies ptrace access to it, even to root) it reads
-// kthreadd's, PID 2: kernel threads live in the initial namespaces, which
-// is where PID 1 is on an ordinary host.
+// (another user's process, or a sandbox that denies ptrace access to it,
+// even to root) it reads kthreadd's, PID 2: kernel threads live in the
+// initial namespaces, which is where PID 1 is on an ordinary host. Where
+// neither may be read (any user but root) it falls back to the inodes the
+// kernel reserves for the initial namespaces (see initInodes), as long as
+// this process is in the initial PID namespace, where PID 1 is the
+// system's init.
 func initNamespaces() (map[string]uint64, error) {
 	m, err := nsOf(1)
 	if err == nil {
@@ -92,7 +97,59 @@ func initNamespaces() (map[string]uint64, error) {
 			}
 		}
 	}
+	// The reserved inodes are PID 1's only if this PID namespace is the
+	// initial one: in a container, PID 1 is the container's init, and its
+	// namespaces are not the initial ones.
+	fixed := initInodes(kernelRelease())
+	if self, serr := nsOf(os.Getpid()); serr == nil && self["pid"] == fixed["pid"] {
+		return fixed, nil
+	}
 	return nil, fmt.Errorf("read PID 1's namespaces: %w", err)
+}
+
+// initInodes returns the inodes the kernel reserves for the initial
+// namespaces (enum init_ns_ino in <linux/nsfs.h>), by type: ipc, uts,
+// user, pid, cgroup and time have had them since they existed; net and mnt
+// since Linux 6.18 (release is uname -r), before which their initial
+// namespaces were numbered like any other and are left out. Every other
+// namespace is numbered from 0xF0000000 up, so a match is never a guess.
+func initInodes(release string) map[string]uint64 {
+	m := map[string]uint64{
+		"ipc": 0xEFFFFFFF, "uts": 0xEFFFFFFE, "user": 0xEFFFFFFD,
+		"pid": 0xEFFFFFFC, "pid_for_children": 0xEFFFFFFC,
+		"cgroup": 0xEFFFFFFB, "time": 0xEFFFFFFA, "time_for_children": 0xEFFFFFFA,
+	}
+	if major, minor, ok := kernelVersion(release); ok && (major > 6 || major == 6 && minor >= 18) {
+		m["net"], m["mnt"] = 0xEFFFFFF9, 0xEFFFFFF8
+	}
+	return m
+}
+
+func kernelRelease() string {
+	var u unix.Utsname
+	if unix.Uname(&u) != nil {
+		return ""
+	}
+	return unix.ByteSliceToString(u.Release[:])
+}
+
+// kernelVersion parses "6.18.44-fc-v595" into 6, 18.
+func kernelVersion(release string) (major, minor int, ok bool) {
+	b := []byte(release)
+	i := 0
+	for i < len(b) && b[i] != '.' {
+		i++
+	}
+	j := i + 1
+	for j < len(b) && b[j] >= '0' && b[j] <= '9' {
+		j++
+	}
+	if i >= len(b) || j == i+1 {
+		return 0, 0, false
+	}
+	major, ok1 := atoi(b[:i])
+	minor, ok2 := atoi(b[i+1 : j])
+	return major, minor, ok1 && ok2
 }
 
 // nsOf reads every namespace link of pid; it fails if none can be read.

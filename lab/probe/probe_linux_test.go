@@ -272,6 +272,13 @@ func checkExited(t *testing.T, pid int) {
 	if snap.Errors["ns.net"] == "" {
 		t.Errorf("no ns.net error: %v", snap.Errors)
 	}
+	// No descriptors, sockets or threads read from a dead process is no
+	// count: each says why it is empty.
+	for _, field := range []string{"fds", "sockets", "threads"} {
+		if snap.Errors[field] == "" && !(field == "threads" && len(snap.Threads) > 0) {
+			t.Errorf("%s of an exited process: no error, so a count of 0: %v", field, snap.Errors)
+		}
+	}
 }
 
 // socketsInThree binds a TCP listener and a UDP socket in each of three new
@@ -378,4 +385,42 @@ func lsns(t *testing.T, pid int) map[string]uint64 {
 		t.Fatalf("lsns listed only %v", m)
 	}
 	return m
+}
+
+func TestInitialNamespacesAreKnownWithoutReadingPID1(t *testing.T) {
+	for _, tc := range []struct {
+		release string
+		netMnt  bool
+	}{
+		{"6.18.44-fc-v595", true},
+		{"6.18", true},
+		{"7.0.1", true},
+		{"6.17.9-arch1", false},
+		{"5.15.0-91-generic", false},
+		{"garbage", false},
+	} {
+		t.Run("on "+tc.release+" net and mnt are reserved: "+strconv.FormatBool(tc.netMnt), func(t *testing.T) {
+			m := probe.InitInodes(tc.release)
+			if m["uts"] != 0xEFFFFFFE || m["pid"] != 0xEFFFFFFC || m["pid_for_children"] != m["pid"] {
+				t.Errorf("reserved inodes %v", m)
+			}
+			if _, ok := m["net"]; ok != tc.netMnt {
+				t.Errorf("net in %v: %v, want %v", m, ok, tc.netMnt)
+			}
+			if _, ok := m["mnt"]; ok != tc.netMnt {
+				t.Errorf("mnt in %v: %v, want %v", m, ok, tc.netMnt)
+			}
+		})
+	}
+	t.Run("they are PID 1's on this machine", func(t *testing.T) {
+		labtest.RequireRoot(t)
+		if nsInode(t, os.Getpid(), "pid") != 0xEFFFFFFC {
+			t.Skip("not in the initial PID namespace: PID 1 is a container's init")
+		}
+		for typ, ino := range probe.InitInodes(probe.KernelRelease()) {
+			if got := hostInode(t, typ); got != ino {
+				t.Errorf("%s: PID 1 in %d, reserved inode %d", typ, got, ino)
+			}
+		}
+	})
 }

@@ -76,11 +76,25 @@ func Take(pid int, opt Options) (*Snapshot, error) {
 	if opt.Threads {
 		r.threads()
 	}
+	if !r.exited && s.FDs == 0 && s.Errors["fds"] == "" && r.gone() {
+		r.exited = true // a process that died after its namespaces were read lists no fds, without failing
+	}
 	if r.exited {
 		// What was read before the exit (or what a zombie still shows:
 		// its pid and user namespaces, its status) is true; this says
-		// why everything else is missing.
+		// why everything else is missing. An empty list read from a
+		// process that is gone is no count at all: it is an error too.
 		s.fail("process", "exited while being read")
+		const why = "process exited while being read"
+		if s.FDs == 0 && s.Errors["fds"] == "" {
+			s.fail("fds", why)
+		}
+		if opt.Sockets && len(s.Sockets) == 0 && s.Errors["sockets"] == "" {
+			s.fail("sockets", why)
+		}
+		if opt.Threads && len(s.Threads) == 0 && s.Errors["threads"] == "" {
+			s.fail("threads", why)
+		}
 	}
 	return s, nil
 }
