@@ -409,6 +409,9 @@ func expectProcNumber(p *parser, what string) (*check, error) {
 			if err != nil {
 				return false, "", err
 			}
+			if err := unread(s, who, "status"); err != nil {
+				return false, "", err
+			}
 			if what == "rss" {
 				return compare(int64(s.VmRSS), op, limit), fmt.Sprintf("RSS is %.1f MB", float64(s.VmRSS)/(1<<20)), nil
 			}
@@ -417,6 +420,18 @@ func expectProcNumber(p *parser, what string) (*check, error) {
 		shell:  fmt.Sprintf("grep -E 'Threads|VmRSS' /proc/$PID/status"),
 		gocode: "s, _ := probe.Take(pid, probe.Options{})\nfmt.Println(s.NumThreads, s.VmRSS)",
 	}, nil
+}
+
+// unread is the error for a check whose figure the probe could not read
+// (the process exited meanwhile, no permission): a count it did not get is
+// unknown, not zero, and must not pass or fail as a number.
+func unread(s *probe.Snapshot, who string, fields ...string) error {
+	for _, f := range append([]string{"process"}, fields...) {
+		if why := s.Errors[f]; why != "" {
+			return fmt.Errorf("cannot read the %s of %s: %s", f, who, why)
+		}
+	}
+	return nil
 }
 
 // countIn parses `NS OP N` after `PROC in` and makes a check that counts
@@ -444,6 +459,16 @@ func countIn(p *parser, who, what string, opt probe.Options, count func(*probe.S
 		}
 		s, err := probe.Take(pid, opt)
 		if err != nil {
+			return false, "", err
+		}
+		var fields []string
+		if opt.Threads {
+			fields = append(fields, "threads")
+		}
+		if opt.Sockets {
+			fields = append(fields, "sockets")
+		}
+		if err := unread(s, who, fields...); err != nil {
 			return false, "", err
 		}
 		got, seen, err := count(s, ino)
