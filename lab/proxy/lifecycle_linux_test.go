@@ -1,6 +1,7 @@
 package proxy_test
 
 import (
+	"fmt"
 	"io"
 	"os"
 	"runtime"
@@ -143,6 +144,16 @@ func TestWorkerIsControlledOverItsSocket(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
+	// Its output goes to a log file of the session, never to our stdout
+	// or stderr: a worker left by `nslab run --keep` held the caller's
+	// pipe open until cleanup.
+	for _, fd := range []string{"1", "2"} {
+		got, _ := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", proc.PID, fd))
+		mine, _ := os.Readlink("/proc/self/fd/" + fd)
+		if got == mine || !strings.HasSuffix(got, ".log") {
+			t.Errorf("worker fd %s is %q (ours is %q), want its log file", fd, got, mine)
+		}
+	}
 	if got := hello(t, w.nss[w.names[0]], "127.0.0.1:8080"); got != w.names[0] {
 		t.Errorf("first tenant answered %q", got)
 	}

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -42,10 +43,25 @@ func StartWorker(s *lab.Session, name string, cfg Config) (*Client, *lab.Proc, e
 		return nil, nil, err
 	}
 	defer readyR.Close()
+	// The worker logs to a file beside its control socket, not to our
+	// stderr: it may outlive us (nslab run --keep), and holding our pipe it
+	// kept `nslab run ... | tee` waiting until cleanup; under the TUI its
+	// lines would land in the middle of the screen.
+	logPath := strings.TrimSuffix(cfg.Control, ".sock") + ".log"
+	if err := s.TrackFile(logPath); err != nil {
+		readyW.Close()
+		return nil, nil, err
+	}
+	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		readyW.Close()
+		return nil, nil, fmt.Errorf("proxy worker %s log: %w", name, err)
+	}
+	defer logf.Close()
 	cmd := lab.Reexec("proxy-worker", name)
 	cmd.Path = workerBinary()
 	cmd.Env = append(cmd.Env, specEnv+"="+string(spec))
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.ExtraFiles = []*os.File{readyW}
 	proc, err := s.StartProcess(name, cmd)
 	readyW.Close()
