@@ -231,7 +231,11 @@ func TestSoakChurnTenantNamespaces(t *testing.T) {
 	}
 	ok := waitFor(func() bool {
 		p.Tidy()
-		return p.Stats().Total().Active == 0 && runtime.NumGoroutine() <= g0 && openFDs(t) <= f0 && float64(heap()) <= float64(h0)*1.10
+		// Heap: at most 256 KiB more after n namespaces, under 512 bytes
+		// each. A leaked tenant or listener is kilobytes, so a leak shows;
+		// the 10% of a 1 MiB heap asked before was within the noise of
+		// GC timing and pools (±0.1 MiB between runs, before and after).
+		return p.Stats().Total().Active == 0 && runtime.NumGoroutine() <= g0 && openFDs(t) <= f0 && heap() <= h0+256<<10
 	})
 	h1 := heap()
 	t.Logf("%d namespaces churned: heap in use %.2f → %.2f MiB, goroutines %d → %d, fds %d → %d",
