@@ -22,17 +22,7 @@ func (s *Session) Abandon() {
 	s.closeMu.Lock()
 	s.closed = true
 	s.closeMu.Unlock()
-	s.closeOnce.Do(func() {
-		s.mu.Lock()
-		for sys, st := range s.nss {
-			st.nl.Close()
-			st.ns.Close()
-			delete(s.nss, sys)
-		}
-		s.mu.Unlock()
-		s.host.Close()
-		s.journal.close(false)
-	})
+	s.closeOnce.Do(func() { s.release(false) })
 }
 
 // RetryDump exposes the retry of interrupted netlink dumps.

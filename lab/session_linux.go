@@ -368,6 +368,13 @@ func (s *Session) Close() error {
 
 func (s *Session) close() error {
 	errs := s.undoAll()
+	s.release(len(errs) == 0)
+	return errors.Join(errs...)
+}
+
+// release closes the session's namespace and netlink handles and its
+// journal, removing the journal only if everything it lists is gone.
+func (s *Session) release(done bool) {
 	s.mu.Lock()
 	for sys, st := range s.nss {
 		st.nl.Close()
@@ -376,8 +383,7 @@ func (s *Session) close() error {
 	}
 	s.mu.Unlock()
 	s.host.Close()
-	s.journal.close(len(errs) == 0)
-	return errors.Join(errs...)
+	s.journal.close(done)
 }
 
 // Reset removes everything the session created, newest first, and keeps
