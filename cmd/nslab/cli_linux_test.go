@@ -46,19 +46,10 @@ func nslabBin(t *testing.T) string {
 	return binPath
 }
 
+// nslab runs the binary with args and no input: stdout, stderr, exit code.
 func nslab(t *testing.T, args ...string) (string, string, int) {
 	t.Helper()
-	cmd := exec.Command(nslabBin(t), args...)
-	var stdout, stderr strings.Builder
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	return stdout.String(), stderr.String(), code
+	return nslabIn(t, nil, "", args...)
 }
 
 func TestRunAScenarioEndToEndAsJSON(t *testing.T) {

@@ -285,7 +285,7 @@ func waitReady(r *os.File, timeout time.Duration, exited <-chan struct{}) error 
 	if err != nil {
 		select {
 		case <-exited:
-			return errors.New("the worker exited during start-up (see its log above)")
+			return errors.New("the worker exited during start-up")
 		default:
 		}
 		if errors.Is(err, os.ErrDeadlineExceeded) {

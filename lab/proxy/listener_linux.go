@@ -74,7 +74,9 @@ func sockAddr(s *lab.Socket) string {
 
 func (ln *listener) info() Listener {
 	ns := ln.route.Listen.In(ln.tenant).Netns
-	return Listener{Key: ln.key, Route: ln.route.Name, Tenant: ln.tenant, Netns: ns, Addr: sockAddr(&ln.sock)}
+	// The key's address is the socket's (an ephemeral port was filled in
+	// at bind): no getsockname per listener per call.
+	return Listener{Key: ln.key, Route: ln.route.Name, Tenant: ln.tenant, Netns: ns, Addr: ln.key.Addr}
 }
 
 // start serves the socket on its own goroutine.

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -70,7 +71,7 @@ func StartWorker(s *lab.Session, name string, cfg Config) (*Client, *lab.Proc, e
 	}
 	if err := waitReady(readyR, 30*time.Second, proc.Done()); err != nil {
 		s.Kill(name)
-		return nil, nil, fmt.Errorf("proxy worker %s: %w", name, err)
+		return nil, nil, fmt.Errorf("proxy worker %s: %w%s", name, err, logTail(logPath))
 	}
 	c, err := Dial(cfg.Control)
 	if err != nil {
@@ -78,6 +79,19 @@ func StartWorker(s *lab.Session, name string, cfg Config) (*Client, *lab.Proc, e
 		return nil, nil, err
 	}
 	return c, proc, nil
+}
+
+// logTail is the end of a worker's log, to show with a failed start (a
+// panic, say), or "" if it is empty.
+func logTail(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil || len(bytes.TrimSpace(b)) == 0 {
+		return ""
+	}
+	if len(b) > 2048 {
+		b = b[len(b)-2048:]
+	}
+	return fmt.Sprintf("; its log (%s) ends:\n%s", path, bytes.TrimSpace(b))
 }
 
 // workerBinary is the program a worker runs: nslab-proxy next to this
