@@ -1,0 +1,223 @@
+package probe_test
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nslab/nslab/internal/labtest"
+	"github.com/nslab/nslab/lab"
+	"github.com/nslab/nslab/lab/probe"
+)
+
+// lsnsNet lists the network namespaces lsns(8) shows.
+func lsnsNet(t *testing.T) []uint64 {
+	t.Helper()
+	out, err := exec.Command("lsns", "-t", "net", "-n", "-o", "NS").Output()
+	if err != nil {
+		t.Skipf("lsns: %v", err)
+	}
+	var inos []uint64
+	for _, f := range strings.Fields(string(out)) {
+		if v, err := strconv.ParseUint(f, 10, 64); err == nil {
+			inos = append(inos, v)
+		}
+	}
+	return inos
+}
+
+func kinds(r *probe.HolderReport) []string {
+	var out []string
+	for _, h := range r.Holders {
+		out = append(out, h.Kind)
+	}
+	return out
+}
+
+func holdersOf(t *testing.T, path string) (*probe.HolderReport, uint64) {
+	t.Helper()
+	typ, ino, err := probe.NamespaceOf(path)
+	if err != nil || typ != "net" {
+		t.Fatalf("NamespaceOf(%s) = %s, %v", path, typ, err)
+	}
+	r, err := probe.FindHolders("net", ino)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Errors) > 0 {
+		t.Errorf("holders of %s: errors %v", path, r.Errors)
+	}
+	return r, ino
+}
+
+// Four namespaces, each held by one thing only: a bind mount, a process, an
+// open descriptor, a socket (in another process, which is not in it). The
+// holders report names each; lsns, which lists namespaces of processes,
+// sees the process-held one and misses the socket-only one.
+func TestHoldersNameWhatKeepsANamespaceAlive(t *testing.T) {
+	s := labtest.New(t)
+	mk := func() (string, *lab.Netns) {
+		name := labtest.Name("hd")
+		n, err := s.AddNetns(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return name, n
+	}
+
+	t.Run("a bind mount", func(t *testing.T) {
+		name, n := mk()
+		n.Close()
+		path := filepath.Join(lab.NetnsDir, lab.SysName(name))
+		r, _ := holdersOf(t, path)
+		if !slices.Equal(kinds(r), []string{probe.HeldByMount}) || r.Holders[0].Path != path {
+			t.Errorf("holders %v, want the one mount at %s", r.Holders, path)
+		}
+		if err := s.DelNetns(name); err != nil {
+			t.Fatal(err)
+		}
+	})
+
+	t.Run("a process", func(t *testing.T) {
+		p, err := s.Spawn(lab.SpawnOptions{Name: labtest.Name("hp"), Namespaces: []string{"net"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, ino := holdersOf(t, fmt.Sprintf("/proc/%d/ns/net", p.PID))
+		if !slices.Equal(kinds(r), []string{probe.HeldByProcess}) || r.Holders[0].PID != p.PID {
+			t.Errorf("holders %v, want process %d", r.Holders, p.PID)
+		}
+		if !slices.Contains(lsnsNet(t), ino) {
+			t.Errorf("lsns does not list net:[%d], which process %d is in: the comparison below proves nothing", ino, p.PID)
+		}
+	})
+
+	t.Run("a descriptor", func(t *testing.T) {
+		name, n := mk()
+		n.Close()
+		path := filepath.Join(lab.NetnsDir, lab.SysName(name))
+		f, err := os.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		if err := s.DelNetns(name); err != nil {
+			t.Fatal(err)
+		}
+		r, _ := holdersOf(t, fmt.Sprintf("/proc/self/fd/%d", f.Fd()))
+		// The probe opened the file once more to learn its inode and
+		// closed it: only the test's own descriptor is left.
+		if !slices.Equal(kinds(r), []string{probe.HeldByFD}) || r.Holders[0].PID != os.Getpid() || r.Holders[0].FD != int(f.Fd()) {
+			t.Errorf("holders %v, want fd %d of this process", r.Holders, f.Fd())
+		}
+	})
+
+	t.Run("a socket, in a process that is elsewhere", func(t *testing.T) {
+		name, n := mk()
+		l, err := lab.ListenIn(n, "tcp", "127.0.0.1:0")
+		n.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join(lab.NetnsDir, lab.SysName(name))
+		_, ino, err := probe.NamespaceOf(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Hand the socket to a child in the host's namespace and close
+		// ours: the child's socket is the only holder.
+		sf, err := l.(interface{ File() (*os.File, error) }).File()
+		l.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		child := exec.Command("sleep", "60")
+		child.ExtraFiles = []*os.File{sf}
+		if err := child.Start(); err != nil {
+			t.Fatal(err)
+		}
+		sf.Close()
+		defer func() { child.Process.Kill(); child.Wait() }()
+		if err := s.DelNetns(name); err != nil {
+			t.Fatal(err)
+		}
+		r, err := probe.FindHolders("net", ino)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(kinds(r), []string{probe.HeldBySocket}) {
+			t.Fatalf("holders %v, want the child's socket only", r.Holders)
+		}
+		h := r.Holders[0]
+		if h.PID != child.Process.Pid || h.FD != 3 || h.Socket == nil || h.Socket.Proto != "tcp" || h.Socket.State != "LISTEN" {
+			t.Errorf("holder %+v (socket %+v), want fd 3 of pid %d, a TCP listener", h, h.Socket, child.Process.Pid)
+		}
+		if r.VisibleToLsns() {
+			t.Error("the report says lsns would see a namespace with no process in it")
+		}
+		if slices.Contains(lsnsNet(t), ino) {
+			t.Errorf("lsns lists net:[%d], held only by a socket", ino)
+		}
+		if !strings.Contains(h.String(), "socket") || !strings.Contains(h.String(), "LISTEN") {
+			t.Errorf("the holder reads %q", h.String())
+		}
+		// The child ends: nothing holds the namespace, and the kernel
+		// frees it (its inode is held by no one: no report can find it).
+		child.Process.Kill()
+		child.Wait()
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			r, _ := probe.FindHolders("net", ino)
+			if r != nil && len(r.Holders) == 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("holders after the child died: %v", r.Holders)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	})
+}
+
+func TestNamespaceOfRefusesAPlainFile(t *testing.T) {
+	labtest.RequireRoot(t)
+	if _, _, err := probe.NamespaceOf("/etc/hostname"); err == nil || !strings.Contains(err.Error(), "not a namespace") {
+		t.Errorf("NamespaceOf(/etc/hostname) = %v, want a clear refusal", err)
+	}
+	typ, ino, err := probe.NamespaceOf("/proc/self/ns/user")
+	if err != nil || typ != "user" || ino != nsInode(t, os.Getpid(), "user") {
+		t.Errorf("NamespaceOf(/proc/self/ns/user) = %s %d %v", typ, ino, err)
+	}
+}
+
+// A user namespace is held by the namespaces it owns: a child made with
+// new user and UTS namespaces owns its UTS namespace.
+func TestAUserNamespaceIsHeldByWhatItOwns(t *testing.T) {
+	s := labtest.New(t)
+	p, err := s.Spawn(lab.SpawnOptions{Name: labtest.Name("hu"), Namespaces: []string{"user", "uts"}})
+	if err != nil {
+		t.Skipf("user namespaces: %v", err)
+	}
+	user, uts := nsInode(t, p.PID, "user"), nsInode(t, p.PID, "uts")
+	r, err := probe.FindHolders("user", user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Count(probe.HeldByProcess) != 1 {
+		t.Errorf("holders %v, want the child as a process", r.Holders)
+	}
+	want := fmt.Sprintf("uts:[%d]", uts)
+	found := false
+	for _, h := range r.Holders {
+		found = found || h.Kind == probe.HeldByOwned && h.OwnedNS == want
+	}
+	if !found {
+		t.Errorf("holders %v lack the owned %s", r.Holders, want)
+	}
+}
