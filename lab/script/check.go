@@ -24,9 +24,15 @@ func (e *CheckError) Error() string { return e.Msg }
 // was seen; errors are problems checking, not a false claim.
 type check struct {
 	desc   string
+	what   string // the word after expect: link, output, accepted...
 	within time.Duration
 	asked  time.Duration // the `within` the line gave (within may add a grace)
 	test   func(ctx context.Context, env *Env) (bool, string, error)
+	// still and want word the message of a waiting check that timed out,
+	// seen first, then expected: "lo in demo is still down after 60 s;
+	// expected up". Without them: "after 60 s: SEEN; expected DESC".
+	still  func(seen string) string
+	want   string
 	shell  string
 	gocode string
 }
@@ -46,9 +52,12 @@ func (c *check) Run(ctx context.Context, env *Env) (string, error) {
 				return "", &CheckError{Msg: fmt.Sprintf("%s: %v", c.desc, err)}
 			}
 			msg := fmt.Sprintf("%s, but %s", c.desc, seen)
-			if ctx.Err() != nil {
+			switch {
+			case ctx.Err() != nil:
 				msg += " (interrupted)"
-			} else if c.within > 0 {
+			case c.asked > 0:
+				msg = c.timedOut(seen)
+			case c.within > 0:
 				msg += fmt.Sprintf(" (waited %s)", c.within)
 			}
 			return "", &CheckError{Msg: msg}
@@ -58,6 +67,34 @@ func (c *check) Run(ctx context.Context, env *Env) (string, error) {
 		case <-time.After(pollEvery):
 		}
 	}
+}
+
+// timedOut words a waiting check that never held: what was seen, then what
+// was expected.
+func (c *check) timedOut(seen string) string {
+	d := waitText(c.asked)
+	if c.still != nil {
+		return fmt.Sprintf("%s after %s; expected %s", c.still(seen), d, c.want)
+	}
+	return fmt.Sprintf("after %s: %s; expected %s", d, seen, c.desc)
+}
+
+// waitText says how long a check waited: "60 s", "5 min".
+func waitText(d time.Duration) string {
+	if d >= 2*time.Minute && d%time.Minute == 0 {
+		return fmt.Sprintf("%d min", int(d/time.Minute))
+	}
+	return fmt.Sprintf("%g s", d.Seconds())
+}
+
+// CheckKind is the word after expect (link, output, accepted...), or "" for
+// a command: lint tells a waiting check a learner can satisfy from one that
+// only the lab's own commands can.
+func (s Stmt) CheckKind() string {
+	if c, ok := s.Action.(*check); ok {
+		return c.what
+	}
+	return ""
 }
 
 // Within is how long the statement's check waits for its claim to hold
@@ -77,7 +114,8 @@ var cmdExpect = &Command{
 	Name: "expect", NS: true, IsCheck: true,
 	Usage: "expect ping IP [-n NS] ok|fails | link NAME [-n NS] up|down|exists|absent | netns NAME exists|absent | " +
 		"ns TYPE PROC ==|!= PROC|NS | threads PROC [in NS] OP N | rss PROC OP SIZE | sockets PROC in NS OP N | " +
-		"hostname PROC ==|!= NAME|host | pid PROC OP N | output contains|lacks TEXT   [within DURATION]",
+		"hostname PROC ==|!= NAME|host | pid PROC OP N | output contains|lacks TEXT | accepted SOCKET OP N | " +
+		"received SOCKET contains|lacks TEXT | holders NS [TYPE] [KIND] OP N | lsns NS [TYPE] lists|misses   [within DURATION]",
 	Summary: "assert what the kernel shows; with `within 60s` wait for it (hands-on steps)",
 	Example: "expect ping 10.0.0.2 -n alpha ok",
 	parse:   parseExpect,
@@ -94,7 +132,7 @@ func parseExpect(p *parser) (Action, error) {
 		within = d
 		p.toks = p.toks[:n-2]
 	}
-	what, err := p.keyword("ping", "link", "netns", "ns", "threads", "rss", "sockets", "hostname", "pid", "output")
+	what, err := p.keyword("ping", "link", "netns", "ns", "threads", "rss", "sockets", "hostname", "pid", "output", "accepted", "received", "holders", "lsns")
 	if err != nil {
 		return nil, err
 	}
@@ -118,6 +156,14 @@ func parseExpect(p *parser) (Action, error) {
 		c, err = expectPID(p)
 	case "output":
 		c, err = expectOutput(p)
+	case "accepted":
+		c, err = expectAccepted(p)
+	case "received":
+		c, err = expectReceived(p)
+	case "holders":
+		c, err = expectHolders(p)
+	case "lsns":
+		c, err = expectLsns(p)
 	}
 	if err != nil {
 		return nil, err
@@ -125,6 +171,7 @@ func parseExpect(p *parser) (Action, error) {
 	if err := p.done(); err != nil {
 		return nil, err
 	}
+	c.what = what.Text
 	c.within, c.asked = max(within, c.within), within
 	return c, nil
 }
@@ -181,7 +228,17 @@ func expectLink(p *parser) (*check, error) {
 	if w == "exists" {
 		verb = "exists"
 	}
-	return &check{desc: fmt.Sprintf("link %s in %s %s", name, nsLabel(ns), verb),
+	still := func(seen string) string {
+		switch {
+		case seen == "there is no such link":
+			return fmt.Sprintf("%s in %s still does not exist", name, nsLabel(ns))
+		case seen == "it exists":
+			return fmt.Sprintf("%s in %s still exists", name, nsLabel(ns))
+		}
+		return fmt.Sprintf("%s in %s is still %s", name, nsLabel(ns), strings.TrimPrefix(seen, "it is "))
+	}
+	wantText := map[string]string{"up": "up", "down": "down", "exists": "it to exist", "absent": "it gone"}[w]
+	return &check{desc: fmt.Sprintf("link %s in %s %s", name, nsLabel(ns), verb), still: still, want: wantText,
 		test: func(_ context.Context, env *Env) (bool, string, error) {
 			links, err := env.S.Links(ns)
 			if err != nil {
@@ -225,7 +282,13 @@ func expectNetns(p *parser) (*check, error) {
 		p.define(KindNetns, t) // it holds only if the namespace exists: later lines may use it
 	}
 	sys, exists := lab.SysName(t.Text), want.Text == "exists"
-	return &check{desc: fmt.Sprintf("network namespace %s %s", sys, want.Text),
+	still := func(string) string {
+		if exists {
+			return sys + " still does not exist"
+		}
+		return sys + " still exists"
+	}
+	return &check{desc: fmt.Sprintf("network namespace %s %s", sys, want.Text), still: still, want: map[bool]string{true: "it to exist", false: "it gone"}[exists],
 		test: func(context.Context, *Env) (bool, string, error) {
 			n, err := lab.OpenNetns(sys)
 			if err != nil {

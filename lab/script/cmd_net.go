@@ -75,6 +75,7 @@ var cmdNetnsAdd = &Command{
 					if err != nil {
 						return strings.Join(made, "\n"), err
 					}
+					env.rememberNs(name, ns.Inode())
 					if len(names) == 1 {
 						defer ns.Close()
 						return fmt.Sprintf("created %s (net:[%d])", lab.SysName(name), ns.Inode()), nil

@@ -16,11 +16,11 @@ import (
 )
 
 var cmdListen = &Command{
-	Name: "listen", NS: true, Usage: "listen tcp|udp|sctp|http ADDR [-n NS] [raw] [as NAME]",
-	Summary: "open a listening socket inside a namespace (tcp, udp, sctp: an echo; http: a web server that answers with its namespace's name); this process's threads stay where they are",
+	Name: "listen", NS: true, Usage: "listen tcp|udp|sctp|http ADDR [-n NS] [raw] [as NAME] | listen unix @NAME [-n NS] [as NAME]",
+	Summary: "open a listening socket inside a namespace (tcp, udp, sctp, unix: an echo; http: a web server that answers with its namespace's name); this process's threads stay where they are; `expect accepted` and `expect received` see what reaches it",
 	Example: "listen tcp 127.0.0.1:8080 -n alpha as web",
 	parse: func(p *parser) (Action, error) {
-		proto, err := p.keyword("tcp", "udp", "sctp", "http")
+		proto, err := p.keyword("tcp", "udp", "sctp", "http", "unix")
 		if err != nil {
 			return nil, err
 		}
@@ -28,7 +28,12 @@ var cmdListen = &Command{
 		if err != nil {
 			return nil, err
 		}
-		if err := checkHostPort(a.Text); err != nil {
+		if proto.Text == "unix" {
+			err = checkAbstract(a.Text)
+		} else {
+			err = checkHostPort(a.Text)
+		}
+		if err != nil {
 			return nil, p.errAt(a, "%v", err)
 		}
 		raw := false
@@ -70,19 +75,28 @@ var cmdListen = &Command{
 				defer n.Close()
 				var c io.Closer
 				var local string
+				tr := &traffic{}
 				if netw == "udp" {
 					pc, err := lab.ListenPacketIn(n, "udp", addr)
 					if err != nil {
 						return "", addrHint(err, addr, ns)
 					}
-					go echoUDP(pc)
+					go echoUDP(pc, tr)
 					c, local = pc, pc.LocalAddr().String()
+				} else if netw == "unix" {
+					var l net.Listener
+					err := lab.Do(n, func() (err error) { l, err = net.Listen("unix", addr); return err })
+					if err != nil {
+						return "", fmt.Errorf("listen on the abstract unix socket %s in %s: %w", addr, nsLabel(ns), err)
+					}
+					go serveEcho(l, tr)
+					c, local = l, addr
 				} else if netw == "http" {
 					l, err := lab.ListenIn(n, "tcp", addr)
 					if err != nil {
 						return "", addrHint(err, addr, ns)
 					}
-					srv := serveHTTP(l, nsLabel(ns))
+					srv := serveHTTP(l, nsLabel(ns), tr)
 					c, local = srv, l.Addr().String()
 				} else {
 					listen := lab.ListenIn
@@ -93,11 +107,12 @@ var cmdListen = &Command{
 					if err != nil {
 						return "", addrHint(err, addr, ns)
 					}
-					go serveEcho(l)
+					go serveEcho(l, tr)
 					c, local = l, l.Addr().String()
 				}
 				env.mu.Lock()
 				env.sockets[name] = c
+				env.traffic[name] = tr
 				env.order = append(env.order, name)
 				env.mu.Unlock()
 				if netw == "http" {
@@ -114,6 +129,9 @@ var cmdListen = &Command{
 					return s + bg
 				}
 				s := fmt.Sprintf("socat %s-LISTEN:%s,fork,bind=%s EXEC:cat", strings.ToUpper(netw), portOf(addr), hostOf(addr))
+				if netw == "unix" {
+					s = fmt.Sprintf("socat ABSTRACT-LISTEN:%s,fork EXEC:cat", addr[1:])
+				}
 				if !lab.IsHost(ns) {
 					s = "ip netns exec " + lab.SysName(ns) + " " + s
 				}
@@ -144,6 +162,16 @@ rc.Read(func(fd uintptr) bool { /* accept4; false on EAGAIN parks the goroutine,
 	return fmt.Sprintf("var l net.Listener\nlab.Do(ns, func() (err error) { // lock, setns(%s), listen, setns back\n\tl, err = net.Listen(%q, %q)\n\treturn err\n})\ngo %s // served by the netpoller from any thread", ns, network, addr, serve)
 }
 
+// checkAbstract accepts an abstract unix socket address, @NAME: it lives
+// in the network namespace, where a path would be a file of the mount
+// namespace.
+func checkAbstract(addr string) error {
+	if !strings.HasPrefix(addr, "@") || len(addr) < 2 || len(addr) > 107 {
+		return fmt.Errorf("unix address %q: want an abstract name like @nslab-echo (a path would be a file, in the mount namespace; an abstract name lives in the network namespace)", addr)
+	}
+	return nil
+}
+
 func checkHostPort(addr string) error {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
@@ -162,10 +190,13 @@ func portOf(addr string) string { _, p, _ := net.SplitHostPort(addr); return p }
 
 // serveHTTP answers every request with the namespace's name, the method,
 // the Host header and the path: enough to show which tenant a request
-// reached. Closing the returned server closes the listener.
-func serveHTTP(l net.Listener, label string) *http.Server {
+// reached. Closing the returned server closes the listener. tr counts
+// each request as accepted and records "METHOD HOST PATH" lines received.
+func serveHTTP(l net.Listener, label string, tr *traffic) *http.Server {
 	srv := &http.Server{
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			tr.accept()
+			tr.got(fmt.Appendf(nil, "%s %s %s\n", r.Method, r.Host, r.URL.Path))
 			fmt.Fprintf(w, "%s: %s %s %s\n", label, r.Method, r.Host, r.URL.Path)
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -174,13 +205,15 @@ func serveHTTP(l net.Listener, label string) *http.Server {
 	return srv
 }
 
-// serveEcho answers every connection with "echo: " and what it reads.
-func serveEcho(l net.Listener) {
+// serveEcho answers every connection with "echo: " and what it reads; tr
+// counts the connections and keeps what they sent.
+func serveEcho(l net.Listener, tr *traffic) {
 	for {
 		c, err := l.Accept()
 		if err != nil {
 			return
 		}
+		tr.accept()
 		go func() {
 			defer c.Close()
 			c.SetDeadline(time.Now().Add(30 * time.Second))
@@ -188,6 +221,7 @@ func serveEcho(l net.Listener) {
 			for {
 				n, err := c.Read(buf)
 				if n > 0 {
+					tr.got(buf[:n])
 					c.Write(append([]byte("echo: "), buf[:n]...))
 				}
 				if err != nil {
@@ -198,22 +232,25 @@ func serveEcho(l net.Listener) {
 	}
 }
 
-func echoUDP(pc net.PacketConn) {
+// echoUDP answers every datagram; tr counts each one as accepted.
+func echoUDP(pc net.PacketConn, tr *traffic) {
 	buf := make([]byte, 65536)
 	for {
 		n, from, err := pc.ReadFrom(buf)
 		if err != nil {
 			return
 		}
+		tr.accept()
+		tr.got(buf[:n])
 		pc.WriteTo(append([]byte("echo: "), buf[:n]...), from)
 	}
 }
 
 var cmdConnect = &Command{
-	Name: "connect", NS: true, Usage: "connect tcp|udp ADDR [-n NS] [send TEXT] | connect http ADDR [-n NS] [host NAME] [path /PATH]",
+	Name: "connect", NS: true, Usage: "connect tcp|udp|unix ADDR [-n NS] [send TEXT] | connect http ADDR [-n NS] [host NAME] [path /PATH]",
 	Summary: "connect from inside a namespace, send TEXT (or an HTTP GET) and print the answer", Example: "connect tcp 127.0.0.1:8080 -n alpha send hello",
 	parse: func(p *parser) (Action, error) {
-		proto, err := p.keyword("tcp", "udp", "http")
+		proto, err := p.keyword("tcp", "udp", "http", "unix")
 		if err != nil {
 			return nil, err
 		}
@@ -221,7 +258,11 @@ var cmdConnect = &Command{
 		if err != nil {
 			return nil, err
 		}
-		if err := checkHostPort(a.Text); err != nil || hostOf(a.Text) == "" {
+		if proto.Text == "unix" {
+			if err := checkAbstract(a.Text); err != nil {
+				return nil, p.errAt(a, "%v", err)
+			}
+		} else if err := checkHostPort(a.Text); err != nil || hostOf(a.Text) == "" {
 			if err == nil {
 				err = fmt.Errorf("give the IP to connect to")
 			}
@@ -251,12 +292,12 @@ var cmdConnect = &Command{
 					return "", err
 				}
 				var buf []byte
-				if tc, ok := c.(*net.TCPConn); ok {
+				if hc, ok := c.(interface{ CloseWrite() error }); ok && netw != "udp" {
 					// Half-close and read to EOF: the server has closed
 					// its side by then, so socket counts after this
 					// command are exact.
-					tc.CloseWrite()
-					buf, err = io.ReadAll(io.LimitReader(tc, 1<<16))
+					hc.CloseWrite()
+					buf, err = io.ReadAll(io.LimitReader(c, 1<<16))
 				} else {
 					b := make([]byte, 4096)
 					var k int
@@ -273,6 +314,9 @@ var cmdConnect = &Command{
 			},
 			shell: func() string {
 				s := fmt.Sprintf("echo %s | socat - %s:%s", quote(text), strings.ToUpper(netw), addr)
+				if netw == "unix" {
+					s = fmt.Sprintf("echo %s | socat - ABSTRACT-CONNECT:%s", quote(text), addr[1:])
+				}
 				if !lab.IsHost(ns) {
 					s = "ip netns exec " + lab.SysName(ns) + " sh -c " + quote(s)
 				}
@@ -291,6 +335,16 @@ func dialFrom(env *Env, ns, netw, addr string) (net.Conn, error) {
 		return nil, err
 	}
 	defer n.Close()
+	if netw == "unix" {
+		// An abstract name is looked up in the namespace the socket is
+		// made in: connect(2) answers at once, found or refused.
+		var c net.Conn
+		err := lab.Do(n, func() (err error) { c, err = net.Dial("unix", addr); return err })
+		if err != nil {
+			return nil, fmt.Errorf("connect to %s from %s: %w", addr, nsLabel(ns), err)
+		}
+		return c, nil
+	}
 	return lab.DialIn(n, netw, addr, 3*time.Second)
 }
 
@@ -379,6 +433,7 @@ var cmdClose = &Command{
 				env.mu.Lock()
 				c, ok := env.sockets[name]
 				delete(env.sockets, name)
+				delete(env.traffic, name)
 				for i, n := range env.order {
 					if n == name {
 						env.order = append(env.order[:i], env.order[i+1:]...)

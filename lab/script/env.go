@@ -21,11 +21,13 @@ type Env struct {
 	output  string
 	watched []string
 	proxies map[string]*proxyCtl
+	traffic map[string]*traffic // per open socket: what it accepted and received
+	nsIno   map[string]uint64   // the inode of each lab namespace seen, kept after it is deleted
 }
 
 // NewEnv makes an environment over a session.
 func NewEnv(s *lab.Session) *Env {
-	return &Env{S: s, sockets: map[string]io.Closer{}, proxies: map[string]*proxyCtl{}}
+	return &Env{S: s, sockets: map[string]io.Closer{}, proxies: map[string]*proxyCtl{}, traffic: map[string]*traffic{}, nsIno: map[string]uint64{}}
 }
 
 // LastOutput is the output of the last command that printed something.
@@ -91,5 +93,22 @@ func (e *Env) Close() {
 	}
 	e.sockets = map[string]io.Closer{}
 	e.proxies = map[string]*proxyCtl{}
+	e.traffic = map[string]*traffic{}
 	e.order = nil
+}
+
+// rememberNs keeps the inode of a lab namespace by its name, so that
+// `holders NAME` still finds it once its name is gone from /run/netns (an
+// `ip netns del` while something holds it).
+func (e *Env) rememberNs(name string, ino uint64) {
+	e.mu.Lock()
+	e.nsIno[name] = ino
+	e.mu.Unlock()
+}
+
+func (e *Env) nsInodeOf(name string) (uint64, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	ino, ok := e.nsIno[name]
+	return ino, ok
 }

@@ -27,10 +27,14 @@ const (
 	// (`expect ns net blue == self`), a name may be a namespace or a
 	// process, and self and PIDs work too.
 	KindNetOrProc
+	// KindHeld is KindNetOrProc for `holders`: the namespace may be gone
+	// from /run/netns (that is often the question), so the running lab
+	// does not refuse the name; the command itself says what it found.
+	KindHeld
 )
 
 func (k Kind) String() string {
-	return [...]string{"namespace", "process", "socket", "namespace or process"}[k]
+	return [...]string{"namespace", "process", "socket", "namespace or process", "namespace or process"}[k]
 }
 
 // Name is a name a statement defines or uses, with its 1-based column.
@@ -113,7 +117,7 @@ func (sc *Scope) known(r Name) bool {
 
 func (sc *Scope) candidates(k Kind) []string {
 	switch k {
-	case KindNetns, KindNetOrProc: // a spawned child's name is its namespace
+	case KindNetns, KindNetOrProc, KindHeld: // a spawned child's name is its namespace
 		return slices.Concat(sc.names[KindNetns], sc.names[KindProc])
 	}
 	return sc.names[k]
@@ -125,7 +129,7 @@ func builtinName(r Name) bool {
 	switch r.Kind {
 	case KindNetns:
 		return lab.IsHost(r.Name)
-	case KindProc, KindNetOrProc:
+	case KindProc, KindNetOrProc, KindHeld:
 		if r.Name == "self" || r.Name == "host" {
 			return true
 		}
@@ -141,6 +145,7 @@ func unknownMsg(r Name, cands []string, why string) string {
 		KindProc:      "process `%s`: %s (`spawn %s`, or `proxy start %s ...`; self, host and PIDs always work)",
 		KindSocket:    "socket `%s`: %s (`listen ... as %s`)",
 		KindNetOrProc: "namespace or process `%s`: %s (`netns add %s`, or `spawn %s`; self, host and PIDs always work)",
+		KindHeld:      "namespace or process `%s`: %s (`netns add %s`, or `spawn %s`; self, host, PIDs and paths always work)",
 	}[r.Kind]
 	args := []any{r.Name, why, r.Name}
 	if r.Kind != KindSocket {
@@ -155,7 +160,7 @@ func unknownMsg(r Name, cands []string, why string) string {
 // nslab-blue in a second terminal) counts.
 func (r *Runner) checkLive(st Stmt) error {
 	for _, ref := range st.Refs {
-		if builtinName(ref) {
+		if builtinName(ref) || ref.Kind == KindHeld {
 			continue
 		}
 		var cands []string

@@ -8,7 +8,7 @@ func init() {
 		cmdNetnsAdd, cmdNetnsDel, cmdNetnsList,
 		cmdLinkAdd, cmdLinkSet, cmdLinkDel, cmdLinkShow,
 		cmdAddrAdd, cmdRouteAdd, cmdPing,
-		cmdSpawn, cmdKill, cmdIDMap, cmdExec, cmdWatch,
+		cmdSpawn, cmdKill, cmdIDMap, cmdExec, cmdWatch, cmdHolders,
 		cmdListen, cmdConnect, cmdClose,
 		cmdProxyStart, cmdProxyAdd, cmdProxyDel, cmdProxyStats, cmdProxyStop,
 		cmdExpect, cmdHelp,

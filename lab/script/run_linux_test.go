@@ -87,6 +87,21 @@ connect udp 127.0.0.1:8080 -n %[1]s send ping
 expect output contains echo: ping
 expect sockets self in %[1]s == 2
 expect sockets self in %[2]s == 1
+expect accepted web == 1
+expect received web contains hello
+expect received web lacks ping
+listen unix @nslab-%[5]s -n %[1]s as ab
+connect unix @nslab-%[5]s -n %[1]s send abstract
+expect output contains echo: abstract
+expect accepted ab == 1
+expect sockets self in %[1]s == 2
+holders %[1]s
+expect output contains /run/netns/nslab-%[1]s
+expect holders %[1]s mount >= 1
+expect holders %[1]s socket >= 3
+expect holders %[1]s process == 0
+expect lsns %[1]s misses
+expect lsns self lists
 expect threads self <= 64
 expect rss self <= 500MB
 exec -n %[1]s -- ss -ltn
@@ -136,7 +151,7 @@ expect netns %[6]s2 absent
 			t.Errorf("%s is in the language but not run by this test", c.Name)
 		}
 	}
-	for _, k := range []string{"ping", "link", "netns", "ns", "threads", "rss", "sockets", "hostname", "pid", "output"} {
+	for _, k := range []string{"ping", "link", "netns", "ns", "threads", "rss", "sockets", "hostname", "pid", "output", "accepted", "received", "holders", "lsns"} {
 		if !kinds[k] {
 			t.Errorf("no `expect %s` check ran", k)
 		}
@@ -184,8 +199,14 @@ func TestAFailingCheckSaysWhatItSaw(t *testing.T) {
 	if !script.IsCheckFailure(res[0].Err) || !strings.Contains(res[0].Err.Error(), "it is down") {
 		t.Errorf("lo check: %v, want a check failure saying it is down", res[0].Err)
 	}
-	if !strings.Contains(res[1].Err.Error(), "threads") || !strings.Contains(res[1].Err.Error(), "waited 300ms") {
-		t.Errorf("threads check: %v", res[1].Err)
+	if !strings.Contains(res[1].Err.Error(), "after 0.3 s: it has") || !strings.Contains(res[1].Err.Error(), "expected threads of self <= 1") {
+		t.Errorf("threads check: %v, want what it saw, then what it expected", res[1].Err)
+	}
+	// A waiting check that never held says what it saw, then what it
+	// expected.
+	stmts, _ = script.Parse("x", 1, fmt.Sprintf("expect link lo -n %s up within 200ms", a))
+	if res := r.Run(context.Background(), stmts); len(res) != 1 || res[0].Err == nil || res[0].Err.Error() != "lo in "+a+" is still down after 0.2 s; expected up" {
+		t.Errorf("a waiting link check that timed out: %v", res[0].Err)
 	}
 	// A failing command stops the rest of its block.
 	stmts, _ = script.Parse("x", 1, "link set nosuch up -n "+a+"\nnetns add "+labtest.Name("never"))
@@ -302,4 +323,45 @@ expect sockets careful in host == 0
 	if out := res[1].Output; !strings.Contains(out, "outside") || !strings.Contains(out, "threads inside (round") {
 		t.Errorf("the naive child's report: %q", out)
 	}
+}
+
+// An abstract unix socket lives in the network namespace it was made in:
+// the same name is not found from the host.
+func TestAbstractUnixSocketsArePerNetworkNamespace(t *testing.T) {
+	s := labtest.New(t)
+	r := script.NewRunner(s)
+	defer r.Close()
+	ns, name := labtest.Name("ab"), "@"+labtest.Name("nslab-ab")
+	run(t, r, fmt.Sprintf("netns add %[1]s\nlisten unix %[2]s -n %[1]s as ab\nconnect unix %[2]s -n %[1]s send in\nexpect output contains echo: in", ns, name))
+	res, err := r.RunLine(context.Background(), "connect unix "+name+" send out")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Err == nil || !strings.Contains(res.Err.Error(), "connection refused") {
+		t.Errorf("connect from the host to %s: %v, want connection refused", name, res.Err)
+	}
+	// The host may bind the same name: a different socket namespace.
+	run(t, r, fmt.Sprintf("listen unix %[1]s as home\nconnect unix %[1]s send here\nexpect output contains echo: here\nexpect accepted home == 1\nexpect accepted ab == 1", name))
+}
+
+// holders still finds a lab namespace deleted from /run/netns while a
+// socket holds it, by the inode the lab saw; once the socket closes, it
+// has none.
+func TestHoldersFindADeletedNamespaceByItsInode(t *testing.T) {
+	s := labtest.New(t)
+	r := script.NewRunner(s)
+	defer r.Close()
+	ns := labtest.Name("hd")
+	run(t, r, fmt.Sprintf(`netns add %[1]s
+listen tcp 127.0.0.1:7411 -n %[1]s as pin
+netns del %[1]s
+expect netns %[1]s absent
+holders %[1]s
+expect output contains whose name is gone
+expect output contains lsns does not list it
+expect holders %[1]s socket == 1
+expect holders %[1]s mount == 0
+expect lsns %[1]s misses
+close pin
+expect holders %[1]s == 0 within 5s`, ns))
 }

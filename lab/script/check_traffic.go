@@ -1,0 +1,84 @@
+package script
+
+import (
+	"context"
+	"fmt"
+	"strings"
+)
+
+// Checks on what a lab listener received: they see the learner's own
+// traffic. A learner's `curl` or `socat` from a second terminal, or a
+// `connect` at the lab prompt, reaches the socket, and the check holds the
+// moment it does; the kernel's answer is the listener's own count.
+
+func expectAccepted(p *parser) (*check, error) {
+	t, err := p.word("a socket name (listen ... as NAME)")
+	if err != nil {
+		return nil, err
+	}
+	p.ref(KindSocket, t)
+	op, want, err := p.opInt("a connection count", 0)
+	if err != nil {
+		return nil, err
+	}
+	name := t.Text
+	seenOf := func(n int) string { return fmt.Sprintf("%s has accepted %s", name, plural(n, "connection")) }
+	return &check{desc: fmt.Sprintf("%s accepted %s %d connection(s)", name, op, want),
+		test: func(_ context.Context, env *Env) (bool, string, error) {
+			tr, err := env.trafficOf(name)
+			if err != nil {
+				return false, "", err
+			}
+			n, _ := tr.read()
+			return compare(int64(n), op, want), seenOf(n), nil
+		},
+		still: func(seen string) string { return strings.Replace(seen, " has ", " has still ", 1) },
+		want:  fmt.Sprintf("%s %d", op, want),
+		shell: fmt.Sprintf("ss -tn state established '( sport = :PORT )'   # the connections %s has now", name),
+		gocode: "var accepted atomic.Int64\nfor {\n\tc, err := l.Accept()\n\tif err != nil {\n\t\treturn\n\t}\n\taccepted.Add(1)\n\tgo serve(c)\n}",
+	}, nil
+}
+
+func expectReceived(p *parser) (*check, error) {
+	t, err := p.word("a socket name (listen ... as NAME)")
+	if err != nil {
+		return nil, err
+	}
+	p.ref(KindSocket, t)
+	verb, err := p.keyword("contains", "lacks")
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := p.peek(); !ok {
+		return nil, p.errAt(Token{Col: p.end}, "missing the text to look for")
+	}
+	text := strings.Join(p.rest(), " ")
+	name, has := t.Text, verb.Text == "contains"
+	return &check{desc: fmt.Sprintf("%s received %s %q", name, map[bool]string{true: "text containing", false: "nothing containing"}[has], text),
+		test: func(_ context.Context, env *Env) (bool, string, error) {
+			tr, err := env.trafficOf(name)
+			if err != nil {
+				return false, "", err
+			}
+			n, got := tr.read()
+			switch {
+			case n == 0:
+				return !has, name + " has received no connection", nil
+			case got == "":
+				return !has, fmt.Sprintf("%s has received %s, and no bytes", name, plural(n, "connection")), nil
+			}
+			return strings.Contains(got, text) == has, fmt.Sprintf("%s has received %s", name, excerpt(got, 60)), nil
+		},
+		still: func(seen string) string { return strings.Replace(seen, " has ", " has still ", 1) },
+		want:  fmt.Sprintf("%s %q", verb.Text, text),
+		shell: fmt.Sprintf("# what %s received is the server's own log; socat -v shows it as it comes", name),
+		gocode: "n, _ := c.Read(buf)\nreceived = append(received, buf[:n]...)\nstrings.Contains(string(received), " + fmt.Sprintf("%q", text) + ")",
+	}, nil
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
+}

@@ -1,0 +1,223 @@
+package script
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/nslab/nslab/lab"
+	"github.com/nslab/nslab/lab/probe"
+)
+
+// What keeps a namespace alive: `holders NAME` lists it, `expect holders
+// NAME == 0` checks it, `expect lsns NAME misses` compares with lsns(8). A
+// lab namespace deleted from /run/netns (ip netns del) is still found by
+// the inode the lab saw it with: that is the point of asking.
+
+// baseTypes are the namespace types a holder query takes.
+var baseTypes = []string{"net", "mnt", "pid", "user", "uts", "ipc", "cgroup", "time"}
+
+// holderQuery is a parsed `NAME [TYPE]`.
+type holderQuery struct {
+	name, typ string
+	typed     bool // TYPE was given
+}
+
+// parseHolderQuery reads `NAME [TYPE]`: a lab namespace, a spawned child or
+// proxy, self, host, a PID, or a path such as /run/netns/NAME.
+func (p *parser) holderQuery() (holderQuery, error) {
+	t, err := p.word("a namespace (a lab namespace, a child, self, host, a PID or a path like /run/netns/NAME)")
+	if err != nil {
+		return holderQuery{}, err
+	}
+	q := holderQuery{name: t.Text, typ: "net"}
+	if !strings.HasPrefix(t.Text, "/") {
+		p.ref(KindHeld, t)
+	}
+	if n, ok := p.peek(); ok && slices.Contains(baseTypes, n.Text) {
+		p.i++
+		q.typ, q.typed = n.Text, true
+	}
+	return q, nil
+}
+
+// resolve finds the namespace a query names: its type, inode and a label
+// for the learner.
+func (q holderQuery) resolve(env *Env) (typ string, ino uint64, label string, err error) {
+	switch {
+	case strings.HasPrefix(q.name, "/"):
+		typ, ino, err = probe.NamespaceOf(q.name)
+		return typ, ino, q.name, err
+	case q.name == "host" || q.name == "self":
+		typ, ino, err = probe.NamespaceOf("/proc/self/ns/" + q.typ)
+		return typ, ino, q.name, err
+	}
+	if pid, perr := resolvePID(env, q.name); perr == nil {
+		typ, ino, err = probe.NamespaceOf(fmt.Sprintf("/proc/%d/ns/%s", pid, q.typ))
+		return typ, ino, fmt.Sprintf("%s of %s", q.typ, q.name), err
+	}
+	if q.typed && q.typ != "net" {
+		return "", 0, "", fmt.Errorf("%s is a network namespace: it has no %s namespace (a child or a PID has one of each type)", q.name, q.typ)
+	}
+	sys := lab.SysName(q.name)
+	typ, ino, err = probe.NamespaceOf(filepath.Join(lab.NetnsDir, sys))
+	if err == nil {
+		env.rememberNs(q.name, ino)
+		return typ, ino, sys, nil
+	}
+	if ino, ok := env.nsInodeOf(q.name); ok {
+		return "net", ino, sys + ", whose name is gone from " + lab.NetnsDir, nil
+	}
+	if errors.Is(err, os.ErrNotExist) {
+		return "", 0, "", fmt.Errorf("%s is not in %s, and the lab never saw its inode: nothing to look for", sys, lab.NetnsDir)
+	}
+	return "", 0, "", err
+}
+
+// maxHolderLines bounds the holders a command prints (the rest are
+// counted): a proxy in 300 namespaces holds each by one socket, but one
+// namespace is rarely held 20 ways.
+const maxHolderLines = 20
+
+var cmdHolders = &Command{
+	Name: "holders", Usage: "holders NAME [TYPE]   (NAME: a lab namespace, a child, self, host, a PID, or a path like /run/netns/NAME)",
+	Summary: "list what keeps a namespace alive: processes and threads in it, bind mounts, open descriptors, sockets born in it, and for a user namespace the namespaces it owns",
+	Example: "holders alpha",
+	parse: func(p *parser) (Action, error) {
+		q, err := p.holderQuery()
+		if err != nil {
+			return nil, err
+		}
+		shell := "lsns -t " + q.typ + "    # processes only; then:\n" +
+			"grep nsfs /proc/*/mountinfo; ls -l /proc/*/fd | grep '" + q.typ + ":\\['"
+		return &act{
+			run: func(_ context.Context, env *Env) (string, error) {
+				typ, ino, label, err := q.resolve(env)
+				if err != nil {
+					return "", err
+				}
+				rep, err := probe.FindHolders(typ, ino)
+				if err != nil {
+					return "", err
+				}
+				return holdersText(rep, label), nil
+			},
+			shell:  shell,
+			gocode: "typ, ino, _ := probe.NamespaceOf(\"/run/netns/nslab-alpha\")\nrep, _ := probe.FindHolders(typ, ino) // reads /proc/*/task/*/ns, mountinfo, fd; SIOCGSKNS per socket\nfor _, h := range rep.Holders {\n\tfmt.Println(h)\n}",
+		}, p.done()
+	},
+}
+
+// holdersText is what `holders` prints.
+func holdersText(rep *probe.HolderReport, label string) string {
+	names := probe.LoadNames()
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s:[%d] (%s): %s", rep.Type, rep.Inode, label, rep.Summary())
+	for i, h := range rep.Holders {
+		if i == maxHolderLines {
+			fmt.Fprintf(&b, "\n  … and %d more", len(rep.Holders)-i)
+			break
+		}
+		line := h.String()
+		if l := names.Label(h.PID); h.PID > 0 && l != "" {
+			line += "  [lab: " + l + "]"
+		}
+		b.WriteString("\n  " + line)
+	}
+	switch {
+	case len(rep.Holders) == 0:
+		b.WriteString("\n  nothing holds it: the kernel has freed it (or is about to)")
+	case rep.VisibleToLsns():
+		b.WriteString("\n  lsns lists it: a process is in it")
+	default:
+		b.WriteString("\n  lsns does not list it: no process is in it")
+	}
+	for _, e := range rep.Errors {
+		b.WriteString("\n  could not read: " + e)
+	}
+	return b.String()
+}
+
+// expectHolders is `expect holders NAME [TYPE] [KIND] OP N`.
+func expectHolders(p *parser) (*check, error) {
+	q, err := p.holderQuery()
+	if err != nil {
+		return nil, err
+	}
+	kind := ""
+	if t, ok := p.peek(); ok && slices.Contains(probe.HolderKinds, t.Text) {
+		p.i++
+		kind = t.Text
+	}
+	op, want, err := p.opInt("a holder count", 0)
+	if err != nil {
+		return nil, err
+	}
+	what := "holders"
+	if kind != "" {
+		what = kind + " holders"
+	}
+	return &check{desc: fmt.Sprintf("%s of %s %s %d", what, q.name, op, want),
+		test: func(_ context.Context, env *Env) (bool, string, error) {
+			typ, ino, _, err := q.resolve(env)
+			if err != nil {
+				return false, "", err
+			}
+			rep, err := probe.FindHolders(typ, ino)
+			if err != nil {
+				return false, "", err
+			}
+			if len(rep.Errors) > 0 && !compare(int64(rep.Count(kind)), op, want) {
+				return false, "", fmt.Errorf("%s: some holders could not be read: %s", rep.Summary(), strings.Join(rep.Errors, "; "))
+			}
+			return compare(int64(rep.Count(kind)), op, want), fmt.Sprintf("%s:[%d] has %s", typ, ino, rep.Summary()), nil
+		},
+		still: func(seen string) string { return strings.Replace(seen, " has ", " still has ", 1) },
+		want:  fmt.Sprintf("%s %s %d", what, op, want),
+		shell: "lsns -t " + q.typ + "; grep nsfs /proc/*/mountinfo   # sockets: ss -e in each namespace",
+		gocode: "rep, _ := probe.FindHolders(typ, ino)\nn := rep.Count(" + strconv.Quote(kind) + ")",
+	}, nil
+}
+
+// expectLsns is `expect lsns NAME [TYPE] lists|misses`: does lsns(8), which
+// lists the namespaces of processes, show this one?
+func expectLsns(p *parser) (*check, error) {
+	q, err := p.holderQuery()
+	if err != nil {
+		return nil, err
+	}
+	verb, err := p.keyword("lists", "misses")
+	if err != nil {
+		return nil, err
+	}
+	lists := verb.Text == "lists"
+	return &check{desc: fmt.Sprintf("lsns %s %s", verb.Text, q.name),
+		test: func(ctx context.Context, env *Env) (bool, string, error) {
+			typ, ino, _, err := q.resolve(env)
+			if err != nil {
+				return false, "", err
+			}
+			if _, err := exec.LookPath("lsns"); err != nil {
+				return false, "", errors.New("lsns is not installed on this machine (util-linux)")
+			}
+			out, err := exec.CommandContext(ctx, "lsns", "-t", typ, "-n", "-o", "NS").Output()
+			if err != nil {
+				return false, "", fmt.Errorf("lsns -t %s: %v", typ, err)
+			}
+			found := slices.Contains(strings.Fields(string(out)), strconv.FormatUint(ino, 10))
+			seen := fmt.Sprintf("lsns does not list %s:[%d]", typ, ino)
+			if found {
+				seen = fmt.Sprintf("lsns lists %s:[%d]", typ, ino)
+			}
+			return found == lists, seen, nil
+		},
+		shell:  "lsns -t " + q.typ + " -o NS,NPROCS,PID,COMMAND",
+		gocode: "out, _ := exec.Command(\"lsns\", \"-t\", \"" + q.typ + "\", \"-n\", \"-o\", \"NS\").Output()",
+	}, nil
+}
