@@ -178,9 +178,9 @@ func expectHolders(p *parser) (*check, error) {
 			}
 			return compare(int64(rep.Count(kind)), op, want), fmt.Sprintf("%s:[%d] has %s", typ, ino, rep.Summary()), nil
 		},
-		still: func(seen string) string { return strings.Replace(seen, " has ", " still has ", 1) },
-		want:  fmt.Sprintf("%s %s %d", what, op, want),
-		shell: "lsns -t " + q.typ + "; grep nsfs /proc/*/mountinfo   # sockets: ss -e in each namespace",
+		still:  func(seen string) string { return strings.Replace(seen, " has ", " still has ", 1) },
+		want:   fmt.Sprintf("%s %s %d", what, op, want),
+		shell:  "lsns -t " + q.typ + "; grep nsfs /proc/*/mountinfo   # sockets: ss -e in each namespace",
 		gocode: "rep, _ := probe.FindHolders(typ, ino)\nn := rep.Count(" + strconv.Quote(kind) + ")",
 	}, nil
 }
