@@ -16,10 +16,43 @@ import (
 //go:embed *.md
 var embedded embed.FS
 
-// order is the teaching order of the built-in catalog; scenarios not listed
-// follow, by id.
-var order = []string{"ns-basics", "uts", "user", "pid", "mount", "netns-basics", "veth", "bridge",
-	"lock-os-thread", "listen-inside", "many-tenants", "thread-savings", "blocking-accept", "tenant-proxy", "rootless", "hello"}
+// Part is one part of the course: a group of lessons, in teaching order.
+type Part struct {
+	Title   string
+	Lessons []string
+}
+
+// Course is the built-in catalog as a path: hello first, then the
+// namespaces of a process, networking, and the proxy core the lessons
+// build. Scenarios not listed (an instructor's --scenarios) follow, by id,
+// in the part OtherPart.
+var Course = []Part{
+	{"namespaces of a process", []string{"hello", "ns-basics", "uts", "user", "pid", "mount"}},
+	{"networking", []string{"netns-basics", "veth", "bridge", "rootless"}},
+	{"the proxy core", []string{"lock-os-thread", "listen-inside", "many-tenants", "holders", "thread-savings", "blocking-accept", "tenant-proxy"}},
+}
+
+// OtherPart holds the lessons the course does not list.
+const OtherPart = "more lessons"
+
+// order is the teaching order of the built-in catalog.
+var order = func() []string {
+	var out []string
+	for _, p := range Course {
+		out = append(out, p.Lessons...)
+	}
+	return out
+}()
+
+// partOf is the part a lesson belongs to.
+func partOf(id string) string {
+	for _, p := range Course {
+		if slices.Contains(p.Lessons, id) {
+			return p.Title
+		}
+	}
+	return OtherPart
+}
 
 // Catalog returns the built-in scenarios and those in dirs, in teaching
 // order. Files that do not parse are returned as errors, not scenarios: a
@@ -61,6 +94,7 @@ func Catalog(dirs ...string) ([]*Scenario, []error) {
 			continue
 		}
 		seen[sc.ID] = sc.File
+		sc.Group = partOf(sc.ID)
 		uniq = append(uniq, sc)
 	}
 	slices.SortStableFunc(uniq, func(a, b *Scenario) int {

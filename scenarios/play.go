@@ -65,17 +65,36 @@ func (r StepResult) Failed() []script.Result {
 }
 
 // Commands returns what the step runs: its lab block, then, unattended,
-// its `lab unattended` block.
+// its `lab unattended` block or its solution.
 func (st *Step) Commands(unattended bool) []script.Stmt {
 	if !unattended {
 		return st.Lab
 	}
-	return slices.Concat(st.Lab, st.Unattended)
+	return slices.Concat(st.Lab, st.Unattended, st.Solution)
 }
 
-// HandsOn reports whether the step asks the learner to type something
-// (it has a `lab unattended` block for when nobody is there).
+// HandsOn reports whether the step asks the learner to type something it
+// shows (it has a `lab unattended` block for when nobody is there).
 func (st *Step) HandsOn() bool { return len(st.Unattended) > 0 }
+
+// Challenge reports whether the step states a goal without its command:
+// hints one at a time, then its solution.
+func (st *Step) Challenge() bool { return len(st.Solution) > 0 }
+
+// Learner reports whether the learner does the step: hands-on or a
+// challenge.
+func (st *Step) Learner() bool { return st.HandsOn() || st.Challenge() }
+
+// Waits reports whether one of the step's checks waits for what the
+// learner does (`within`).
+func (st *Step) Waits() bool {
+	for _, c := range st.Check {
+		if c.Within() > 0 {
+			return true
+		}
+	}
+	return false
+}
 
 // Run runs the step's commands, stopping at the first that fails (later
 // ones depend on it), then, if they all worked, every check (so a learner

@@ -35,9 +35,17 @@ type Step struct {
 	// --yes, CI): what a hands-on step asks the learner to type in a
 	// second terminal, so its `within` check still holds.
 	Unattended []script.Stmt
-	Sh         string // shown
-	Go         string // shown
-	Hint       string // shown when a check fails
+	// Solution makes the step a challenge: its goal is in the prose, its
+	// hints are revealed one at a time, and the solution (in the lab's
+	// language) comes last. Unattended, the lab runs it, as it runs a
+	// hands-on step's unattended block.
+	Solution []script.Stmt
+	Sh       string   // shown
+	Go       string   // shown
+	Hint     string   // every hint block, joined: shown when a check fails
+	Hints    []string // one per hint block: a challenge reveals them one at a time
+	// Predict is asked before the step runs (```predict); nil if none.
+	Predict *Predict
 	// Requires lists features (keys of Features) this step alone needs, from
 	// a ```requires block; Skip says why the step is skipped on a machine
 	// without them (set by CheckRequires). The rest of the lesson runs.
@@ -48,12 +56,16 @@ type Step struct {
 // Scenario is a parsed lesson.
 type Scenario struct {
 	Meta
+	Group     string // the part of the course it belongs to (see Course)
 	File      string
 	Intro     string // Markdown before the first step
 	Steps     []Step
 	Embedded  bool   // from the built-in catalog
 	Available bool   // this machine has what it requires
 	Reason    string // why not, when unavailable
+	// Warnings are what `nslab lint` points out without refusing the
+	// file (a waiting step without a hint...), each a *script.SyntaxError.
+	Warnings []error
 }
 
 // Levels a scenario may have.
@@ -127,6 +139,9 @@ func Parse(file string, src []byte) (*Scenario, error) {
 	// not parse: a step whose only check has a typo has a check block (the
 	// typo is the error to report, not a missing block).
 	hasLab, hasCheck := map[int]bool{}, map[int]bool{}
+	// Where each step's solution, unattended and predict blocks open, for
+	// errors about them.
+	blockLine := map[string]map[int]int{"solution": {}, "unattended": {}, "predict": {}}
 	flushProse := func() {
 		p := strings.TrimSpace(strings.Join(prose, "\n"))
 		if cur == nil {
@@ -152,6 +167,9 @@ func Parse(file string, src []byte) (*Scenario, error) {
 			if kind == "lab" && strings.TrimSpace(rest) == "unattended" {
 				kind = "unattended"
 			}
+			if cur != nil && slices.Contains([]string{"solution", "unattended", "predict"}, kind) {
+				blockLine[kind][len(sc.Steps)-1] = i + 1
+			}
 			start := i
 			var blk []string
 			closed := false
@@ -171,14 +189,14 @@ func Parse(file string, src []byte) (*Scenario, error) {
 			}
 			content := strings.Join(blk, "\n")
 			switch kind {
-			case "lab", "check", "sh", "go", "hint", "unattended", "requires":
+			case "lab", "check", "sh", "go", "hint", "unattended", "requires", "predict", "solution":
 				if cur == nil {
 					fail(start+1, 1, "a `%s` block before the first `##` step: put it inside a step", kind)
 					continue
 				}
 			}
 			switch kind {
-			case "lab", "check", "unattended":
+			case "lab", "check", "unattended", "solution":
 				stmts, err := script.Parse(file, start+2, content)
 				if err != nil {
 					errs = append(errs, err)
@@ -203,6 +221,8 @@ func Parse(file string, src []byte) (*Scenario, error) {
 					cur.Lab = append(cur.Lab, stmts...)
 				case "unattended":
 					cur.Unattended = append(cur.Unattended, stmts...)
+				case "solution":
+					cur.Solution = append(cur.Solution, stmts...)
 				default:
 					cur.Check = append(cur.Check, stmts...)
 				}
@@ -212,6 +232,15 @@ func Parse(file string, src []byte) (*Scenario, error) {
 				cur.Go = joinBlock(cur.Go, content)
 			case "hint":
 				cur.Hint = joinBlock(cur.Hint, content)
+				if h := strings.TrimSpace(content); h != "" {
+					cur.Hints = append(cur.Hints, h)
+				}
+			case "predict":
+				if cur.Predict != nil {
+					fail(start+1, 1, "step %q has a second predict block: one question a step", cur.Title)
+					continue
+				}
+				cur.Predict = parsePredict(blk, start+2, fail)
 			case "requires":
 				for j, l := range blk {
 					for _, f := range strings.Fields(l) {
@@ -238,7 +267,7 @@ func Parse(file string, src []byte) (*Scenario, error) {
 	// blue exists within 60s` counts, for hands-on steps).
 	scope := script.NewScope()
 	for _, st := range sc.Steps {
-		for _, x := range slices.Concat(st.Lab, st.Unattended, st.Check) {
+		for _, x := range slices.Concat(st.Lab, st.Unattended, st.Solution, st.Check) {
 			errs = append(errs, scope.Check(x)...)
 		}
 	}
@@ -246,12 +275,31 @@ func Parse(file string, src []byte) (*Scenario, error) {
 	if len(sc.Steps) == 0 {
 		fail(len(lines), 1, "no steps: each step is a `## Title` heading followed by its blocks")
 	}
-	for i, st := range sc.Steps {
+	for i := range sc.Steps {
+		st := &sc.Steps[i]
+		if len(st.Solution) > 0 && len(st.Unattended) > 0 {
+			fail(blockLine["solution"][i], 1, "step %q has both a solution and a lab unattended block: a challenge's solution is what the lab runs unattended", st.Title)
+		}
+		if len(st.Solution) > 0 && len(st.Hints) == 0 {
+			fail(blockLine["solution"][i], 1, "challenge %q has a solution but no hint: give at least one ```hint block, revealed before the solution", st.Title)
+		}
+		if p := st.Predict; p != nil && p.See != "" {
+			if _, ok := p.seeCheck(st); !ok {
+				var texts []string
+				for _, c := range st.Check {
+					texts = append(texts, c.Text)
+				}
+				fail(p.seeLine, 1, "see: %q is the start of none of the step's checks%s", p.See, script.DidYouMean(p.See, texts))
+			}
+		}
 		if !hasLab[i] && !hasCheck[i] {
 			fail(st.Line, 4, "step %q has neither a lab nor a check block: every step does or proves something", st.Title)
 		} else if !hasCheck[i] {
 			fail(st.Line, 4, "step %q has no check block: add an `expect ...` that proves what the step claims", st.Title)
 		}
+	}
+	if len(errs) == 0 {
+		sc.Warnings = lint(sc)
 	}
 	return sc, errors.Join(errs...)
 }
@@ -407,7 +455,7 @@ func (s *Scenario) CheckRequires(have map[string]bool) {
 func (s *Scenario) Programs() []string {
 	var out []string
 	for _, st := range s.Steps {
-		for _, x := range slices.Concat(st.Lab, st.Unattended, st.Check) {
+		for _, x := range slices.Concat(st.Lab, st.Unattended, st.Solution, st.Check) {
 			if x.Cmd.Name != "exec" && x.Cmd.Name != "spawn" {
 				continue
 			}

@@ -178,9 +178,24 @@ func FuzzLoad(f *testing.F) {
 	f.Add([]byte(good))
 	f.Add([]byte("---\nid: [\n---\n"))
 	f.Add([]byte("---\n---\n## a\n```lab\n"))
+	f.Add([]byte(withStep("```predict\nWhich?\n- [ ] a\n- [x] b\nsee: expect netns\nwhy: because\n```\n" + twoChecks)))
+	f.Add([]byte(withStep("```predict\nHow many?\nnumber: 50 ± 10\n```\n```predict\nUp?\nanswer: yes\n```\n" + twoChecks)))
+	f.Add([]byte(withStep("Goal.\n```hint\none\n```\n```solution\nnetns add b\n```\n```check\nexpect netns b exists within 5m\n```\n")))
 	f.Fuzz(func(t *testing.T, src []byte) {
-		_, err := Parse("fuzz.md", src)
+		sc, err := Parse("fuzz.md", src)
 		if err == nil {
+			for _, w := range sc.Warnings {
+				var se *script.SyntaxError
+				if !errors.As(w, &se) || se.Line < 1 || se.Col < 1 {
+					t.Fatalf("warning without a position: %v", w)
+				}
+			}
+			for _, st := range sc.Steps {
+				if p := st.Predict; p != nil {
+					_ = p.AnswerText()
+					_ = p.Prompt()
+				}
+			}
 			return
 		}
 		for _, e := range unjoin(err) {
