@@ -167,4 +167,3 @@ func TestLintWarnsWhereALearnerWouldBeStuck(t *testing.T) {
 		})
 	}
 }
-
