@@ -45,7 +45,11 @@ type stepReport struct {
 	Checks   []cmdReport `json:"checks"`
 	Hint     string      `json:"hint,omitempty"`
 	Skipped  string      `json:"skipped,omitempty"` // why the step did not run on this machine
-	OK       bool        `json:"ok"`
+	// Kind is what the learner does: "hands-on", "challenge", or "" (the
+	// lab does it all).
+	Kind    string         `json:"kind,omitempty"`
+	Predict *predictReport `json:"predict,omitempty"`
+	OK      bool           `json:"ok"`
 }
 
 type runReport struct {
@@ -223,7 +227,7 @@ func runScenario(ctx context.Context, cmd *cobra.Command, sc *scenarios.Scenario
 			if ctx.Err() != nil {
 				return errInterrupted
 			}
-			sr := runStep(ctx, w, r, i+1, &sc.Steps[i], o.yes)
+			sr := runStep(ctx, w, r, i+1, &sc.Steps[i], o)
 			if ctx.Err() != nil {
 				// A check cut short is not a failed check.
 				return errInterrupted
@@ -296,12 +300,10 @@ func commandFailed(sr stepReport) bool {
 	return false
 }
 
-func runStep(ctx context.Context, w io.Writer, r *script.Runner, n int, st *scenarios.Step, unattended bool) stepReport {
-	sr := stepReport{N: n, Title: st.Title}
+func runStep(ctx context.Context, w io.Writer, r *script.Runner, n int, st *scenarios.Step, o runOptions) stepReport {
+	unattended := o.yes
+	sr := stepReport{N: n, Title: st.Title, Kind: learnerKind(st)}
 	fmt.Fprintf(w, "\n── %d. %s\n%s\n", n, st.Title, wrapText(st.Prose))
-	if st.HandsOn() && !unattended {
-		fmt.Fprintln(w, "  (hands-on: type what the step asks in a second terminal; the checks wait for you)")
-	}
 	report := func(res script.Result) cmdReport {
 		c := cmdReport{Line: res.Stmt.Line, Text: res.Stmt.Text, Shell: res.Stmt.Shell(), Go: res.Stmt.Go(), Output: res.Output, OK: res.Err == nil, cmd: res.Stmt.Cmd.Name}
 		if res.Err != nil {
@@ -309,32 +311,34 @@ func runStep(ctx context.Context, w io.Writer, r *script.Runner, n int, st *scen
 		}
 		return c
 	}
-	res := st.Run(ctx, r, scenarios.StepOptions{
-		Unattended: unattended,
-		OnEvent: func(e scenarios.Event) {
-			switch e.Kind {
-			case scenarios.CommandDone:
-				// Printed once it ran: a "$ line" means the command is done
-				// (the kill -9 test relies on it).
-				fmt.Fprintf(w, "  $ %s\n", e.Stmt.Text)
-				if e.Result.Output != "" {
-					fmt.Fprintln(w, indentText(e.Result.Output, "    "))
+	res := withPredict(ctx, w, st, o, &sr, func() scenarios.StepResult {
+		return st.Run(ctx, r, scenarios.StepOptions{
+			Unattended: unattended,
+			OnEvent: func(e scenarios.Event) {
+				switch e.Kind {
+				case scenarios.CommandDone:
+					// Printed once it ran: a "$ line" means the command is done
+					// (the kill -9 test relies on it).
+					fmt.Fprintf(w, "  $ %s\n", e.Stmt.Text)
+					if e.Result.Output != "" {
+						fmt.Fprintln(w, indentText(e.Result.Output, "    "))
+					}
+					if e.Result.Err != nil {
+						fmt.Fprintf(w, "    ✗ %v\n", e.Result.Err)
+					}
+				case scenarios.CheckStarted:
+					if d := e.Stmt.Within(); d > 0 && !unattended {
+						fmt.Fprintf(w, "  … waiting up to %s: %s\n", d, e.Stmt.Text)
+					}
+				case scenarios.CheckDone:
+					if e.Result.Err != nil {
+						fmt.Fprintf(w, "  ✗ %v\n", e.Result.Err)
+					} else {
+						fmt.Fprintf(w, "  %s\n", e.Result.Output)
+					}
 				}
-				if e.Result.Err != nil {
-					fmt.Fprintf(w, "    ✗ %v\n", e.Result.Err)
-				}
-			case scenarios.CheckStarted:
-				if d := e.Stmt.Within(); d > 0 && !unattended {
-					fmt.Fprintf(w, "  … waiting up to %s: %s\n", d, e.Stmt.Text)
-				}
-			case scenarios.CheckDone:
-				if e.Result.Err != nil {
-					fmt.Fprintf(w, "  ✗ %v\n", e.Result.Err)
-				} else {
-					fmt.Fprintf(w, "  %s\n", e.Result.Output)
-				}
-			}
-		},
+			},
+		})
 	})
 	sr.OK = res.OK
 	if res.Skipped != "" {

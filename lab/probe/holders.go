@@ -96,15 +96,21 @@ func (r *HolderReport) Summary() string {
 	var parts []string
 	for _, k := range HolderKinds {
 		if n := r.Count(k); n > 0 {
-			parts = append(parts, plural(n, k))
+			parts = append(parts, plural(n, kindNouns[k]))
 		}
 	}
 	return fmt.Sprintf("%s: %s", plural(len(r.Holders), "holder"), strings.Join(parts, ", "))
 }
 
+var kindNouns = map[string]string{HeldByProcess: "process", HeldByThread: "thread", HeldByMount: "mount", HeldByFD: "fd",
+	HeldBySocket: "socket", HeldByOwned: "owned namespace"}
+
 func plural(n int, what string) string {
-	if n == 1 {
+	switch {
+	case n == 1:
 		return "1 " + what
+	case strings.HasSuffix(what, "s"):
+		return fmt.Sprintf("%d %ses", n, what)
 	}
 	return fmt.Sprintf("%d %ss", n, what)
 }
@@ -147,6 +153,39 @@ func (h Holder) String() string {
 		return fmt.Sprintf("owned    %s", h.OwnedNS)
 	}
 	return h.Kind
+}
+
+// Text is the report as `holders` and `nslab inspect --holders` print it:
+// a summary line naming the namespace (label says what the learner called
+// it), then one line per holder, at most max (the rest are counted), then
+// whether lsns would list it. names adds the lab's name of a process it
+// started.
+func (r *HolderReport) Text(label string, names *Names, max int) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s:[%d] (%s): %s", r.Type, r.Inode, label, r.Summary())
+	for i, h := range r.Holders {
+		if i == max {
+			fmt.Fprintf(&b, "\n  … and %d more", len(r.Holders)-i)
+			break
+		}
+		line := h.String()
+		if l := names.Label(h.PID); h.PID > 0 && l != "" {
+			line += "  [lab: " + l + "]"
+		}
+		b.WriteString("\n  " + line)
+	}
+	switch {
+	case len(r.Holders) == 0:
+		b.WriteString("\n  nothing holds it: the kernel has freed it (or is about to)")
+	case r.VisibleToLsns():
+		b.WriteString("\n  lsns lists it: a process is in it")
+	default:
+		b.WriteString("\n  lsns does not list it: no process is in it")
+	}
+	for _, e := range r.Errors {
+		b.WriteString("\n  could not read: " + e)
+	}
+	return b.String()
 }
 
 // sortHolders orders a report: by kind as HolderKinds lists them, then PID,

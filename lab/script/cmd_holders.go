@@ -80,11 +80,6 @@ func (q holderQuery) resolve(env *Env) (typ string, ino uint64, label string, er
 	return "", 0, "", err
 }
 
-// maxHolderLines bounds the holders a command prints (the rest are
-// counted): a proxy in 300 namespaces holds each by one socket, but one
-// namespace is rarely held 20 ways.
-const maxHolderLines = 20
-
 var cmdHolders = &Command{
 	Name: "holders", Usage: "holders NAME [TYPE]   (NAME: a lab namespace, a child, self, host, a PID, or a path like /run/netns/NAME)",
 	Summary: "list what keeps a namespace alive: processes and threads in it, bind mounts, open descriptors, sockets born in it, and for a user namespace the namespaces it owns",
@@ -106,42 +101,12 @@ var cmdHolders = &Command{
 				if err != nil {
 					return "", err
 				}
-				return holdersText(rep, label), nil
+				return rep.Text(label, probe.LoadNames(), 20), nil
 			},
 			shell:  shell,
 			gocode: "typ, ino, _ := probe.NamespaceOf(\"/run/netns/nslab-alpha\")\nrep, _ := probe.FindHolders(typ, ino) // reads /proc/*/task/*/ns, mountinfo, fd; SIOCGSKNS per socket\nfor _, h := range rep.Holders {\n\tfmt.Println(h)\n}",
 		}, p.done()
 	},
-}
-
-// holdersText is what `holders` prints.
-func holdersText(rep *probe.HolderReport, label string) string {
-	names := probe.LoadNames()
-	var b strings.Builder
-	fmt.Fprintf(&b, "%s:[%d] (%s): %s", rep.Type, rep.Inode, label, rep.Summary())
-	for i, h := range rep.Holders {
-		if i == maxHolderLines {
-			fmt.Fprintf(&b, "\n  … and %d more", len(rep.Holders)-i)
-			break
-		}
-		line := h.String()
-		if l := names.Label(h.PID); h.PID > 0 && l != "" {
-			line += "  [lab: " + l + "]"
-		}
-		b.WriteString("\n  " + line)
-	}
-	switch {
-	case len(rep.Holders) == 0:
-		b.WriteString("\n  nothing holds it: the kernel has freed it (or is about to)")
-	case rep.VisibleToLsns():
-		b.WriteString("\n  lsns lists it: a process is in it")
-	default:
-		b.WriteString("\n  lsns does not list it: no process is in it")
-	}
-	for _, e := range rep.Errors {
-		b.WriteString("\n  could not read: " + e)
-	}
-	return b.String()
 }
 
 // expectHolders is `expect holders NAME [TYPE] [KIND] OP N`.
