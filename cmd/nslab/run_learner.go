@@ -179,4 +179,3 @@ func withPredict(ctx context.Context, w io.Writer, st *scenarios.Step, o runOpti
 	}
 	return res
 }
-
