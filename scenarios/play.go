@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sync"
 
 	"github.com/nslab/nslab/lab/script"
 )
@@ -39,6 +40,10 @@ type StepOptions struct {
 	// OnEvent, if set, is called before and after each statement, on the
 	// goroutine running the step.
 	OnEvent func(Event)
+	// Lock, if set, is held around each statement except a check that
+	// waits (`within`): while the step waits for the learner, the learner's
+	// own commands at the lab prompt run on the same runner.
+	Lock sync.Locker
 }
 
 // StepResult is what running a step did.
@@ -118,7 +123,7 @@ func (st *Step) Run(ctx context.Context, r *script.Runner, o StepOptions) StepRe
 			break
 		}
 		emit(Event{Kind: CommandStarted, Index: len(res.Commands), Stmt: cmds[i]})
-		x := r.Exec(ctx, cmds[i])
+		x := exec(ctx, r, cmds[i], o.Lock)
 		res.Commands = append(res.Commands, x)
 		emit(Event{Kind: CommandDone, Index: len(res.Commands) - 1, Stmt: cmds[i], Result: x})
 		if x.Err != nil {
@@ -132,7 +137,11 @@ func (st *Step) Run(ctx context.Context, r *script.Runner, o StepOptions) StepRe
 	}
 	for _, c := range st.Check {
 		emit(Event{Kind: CheckStarted, Index: len(res.Checks), Stmt: c})
-		x := r.Exec(ctx, c)
+		lock := o.Lock
+		if c.Within() > 0 {
+			lock = nil
+		}
+		x := exec(ctx, r, c, lock)
 		res.Checks = append(res.Checks, x)
 		emit(Event{Kind: CheckDone, Index: len(res.Checks) - 1, Stmt: c, Result: x})
 		if x.Err != nil {
@@ -140,6 +149,14 @@ func (st *Step) Run(ctx context.Context, r *script.Runner, o StepOptions) StepRe
 		}
 	}
 	return res
+}
+
+func exec(ctx context.Context, r *script.Runner, st script.Stmt, lock sync.Locker) script.Result {
+	if lock != nil {
+		lock.Lock()
+		defer lock.Unlock()
+	}
+	return r.Exec(ctx, st)
 }
 
 // Rebuild quietly runs the commands of steps [0, upTo), unattended blocks

@@ -66,14 +66,17 @@ type App struct {
 	progress *Progress
 	store    *store
 
-	isDark    bool
-	showHelp  bool
-	panelPage int // narrow screens: 0 the lesson, 1 the first panels, 2 the rest
-	tickID    int
-	inflight  bool
-	status    string
-	width     int
-	height    int
+	isDark      bool
+	showHelp    bool
+	showHolders bool
+	holders     HoldersView
+	confirmQuit bool // q in a lesson asks first
+	panelPage   int  // narrow screens: 0 the lesson, 1 the first panels, 2 the rest
+	tickID      int
+	inflight    bool
+	status      string
+	width       int
+	height      int
 }
 
 // New builds the UI; run it with tea.NewProgram(ui.New(opt)).
@@ -87,6 +90,7 @@ func New(opt Options) *App {
 	m.catalog = NewCatalog(m.c, m.keys.Catalog, m.progress)
 	m.free = NewFreeLab(m.c, m.keys.Prompt, opt.Lab)
 	m.live = NewLive(m.c)
+	m.holders = HoldersView{c: m.c}
 	return m
 }
 
@@ -179,7 +183,17 @@ func (m *App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if msg.id != m.tickID || m.c.Frozen {
 			return m, nil
 		}
+		if m.showHolders {
+			return m, tea.Batch(m.snapshot(), m.holders.fetch(m.opt.Lab))
+		}
 		return m, m.snapshot()
+	case holdersMsg:
+		m.holders.set(msg)
+		return m, nil
+	case terminalMsg:
+		var cmd tea.Cmd
+		m.lesson, cmd = m.lesson.Update(msg)
+		return m, cmd
 	case snapshotMsg:
 		m.inflight = false
 		if !m.c.Frozen {
@@ -254,7 +268,36 @@ func (m *App) quit() tea.Cmd {
 func (m *App) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	g := m.keys.Global
 	if key.Matches(msg, g.Quit) {
+		if m.screen == scFree && m.free.Running() {
+			// Ctrl-C at a prompt stops what runs, as in a shell; a
+			// second one quits.
+			m.free.Cancel()
+			return m, nil
+		}
 		return m, m.quit()
+	}
+	if m.confirmQuit {
+		m.confirmQuit = false
+		if key.Matches(msg, m.keys.Lesson.Yes) {
+			return m, m.quit()
+		}
+		m.status = "not quitting"
+		return m, nil
+	}
+	if m.showHolders {
+		switch {
+		case key.Matches(msg, g.Back, g.Holders, m.keys.Lesson.Holders):
+			m.showHolders = false
+		case key.Matches(msg, m.keys.Lesson.ScrollDown):
+			m.holders.scroll++
+		case key.Matches(msg, m.keys.Lesson.ScrollUp):
+			m.holders.scroll = max(m.holders.scroll-1, 0)
+		}
+		return m, nil
+	}
+	if key.Matches(msg, g.Holders) || m.screen == scLesson && !m.lesson.Confirming() && key.Matches(msg, m.keys.Lesson.Holders) {
+		m.showHolders, m.holders.scroll = true, 0
+		return m, m.holders.fetch(m.opt.Lab)
 	}
 	if m.showHelp {
 		if key.Matches(msg, g.Back, g.Help, m.keys.Lesson.Help) {
@@ -296,9 +339,14 @@ func (m *App) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		m.catalog, cmd = m.catalog.Update(msg)
 	case scLesson:
 		lk := m.keys.Lesson
+		if m.lesson.Confirming() {
+			m.lesson, cmd = m.lesson.Update(msg)
+			return m, cmd
+		}
 		switch {
 		case key.Matches(msg, lk.Quit):
-			return m, m.quit()
+			m.confirmQuit = true
+			return m, nil
 		case key.Matches(msg, lk.Help):
 			m.showHelp = true
 		case key.Matches(msg, g.Back):

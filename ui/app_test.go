@@ -47,7 +47,13 @@ func TestEndToEnd(t *testing.T) {
 	}
 	waitFor("A veth pair between two namespaces")
 	tm.Send(tea.KeyPressMsg{Code: tea.KeyEnter})
+	waitFor("Introduction · 3 steps")
+	waitFor("A veth pair is a virtual cable")
+	tm.Send(tea.KeyPressMsg{Code: tea.KeyEnter})
 	waitFor("Step 1/3")
+	waitFor("predict before it runs: Will alpha and beta share one loopback?")
+	tm.Send(tea.KeyPressMsg{Code: 'n', Text: "n"})
+	waitFor("your guess: no")
 	for step := 1; step <= 3; step++ {
 		tm.Send(tea.KeyPressMsg{Code: tea.KeyEnter}) // run
 		if step < 3 {
@@ -57,6 +63,8 @@ func TestEndToEnd(t *testing.T) {
 	}
 	waitFor("lesson complete")
 	tm.Send(tea.KeyPressMsg{Code: 'q', Text: "q"})
+	waitFor("quit nslab?")
+	tm.Send(tea.KeyPressMsg{Code: 'y', Text: "y"})
 	final := tm.FinalModel(t, teatest.WithFinalTimeout(5*time.Second)).(*App)
 	final.Wait(5 * time.Second)
 	for i, s := range final.lesson.states {
@@ -69,8 +77,8 @@ func TestEndToEnd(t *testing.T) {
 		t.Errorf("a check failed:\n%s", screen)
 	}
 	data, err := os.ReadFile(path)
-	if err != nil || !bytes.Contains(data, []byte(`"done": true`)) {
-		t.Errorf("progress not saved as done: %v\n%s", err, data)
+	if err != nil || !bytes.Contains(data, []byte(`"done": true`)) || !bytes.Contains(data, []byte(`"answer": "no"`)) {
+		t.Errorf("progress not saved as done, with the guess: %v\n%s", err, data)
 	}
 }
 
@@ -95,16 +103,20 @@ func click(t *testing.T, m *App, x, y int) {
 // opens it; a click on a tab switches to it; the wheel scrolls.
 func TestMouse(t *testing.T) {
 	m, _ := newTestApp(t, 80, 24, Options{})
-	click(t, m, 10, 4) // the second row: header, filter, column titles, veth
+	click(t, m, 10, 5) // header, filter, column titles, the part's title, veth, ns-basics
 	if m.screen != scCatalog || m.catalog.Selected().ID != "ns-basics" {
-		t.Fatalf("a click on the second row: screen %d, selected %q", m.screen, m.catalog.Selected().ID)
+		t.Fatalf("a click on the second lesson: screen %d, selected %q", m.screen, m.catalog.Selected().ID)
 	}
-	click(t, m, 10, 4)
+	click(t, m, 10, 3) // a part's title: nothing
+	if m.catalog.Selected().ID != "ns-basics" {
+		t.Fatalf("a click on a part's title selected %q", m.catalog.Selected().ID)
+	}
+	click(t, m, 10, 5)
 	if m.screen != scLesson || m.lesson.sc.ID != "ns-basics" {
 		t.Fatalf("a second click did not open ns-basics: screen %d", m.screen)
 	}
 	press(t, m, keyEsc)
-	press(t, m, keyUp, keyEnter) // veth
+	press(t, m, keyUp, keyEnter, keyEnter, keyText("n")) // veth, past its introduction and question
 	y := -1
 	for i, l := range strings.Split(plain(m), "\n") {
 		if strings.HasPrefix(l, "[lab]") {
@@ -119,8 +131,21 @@ func TestMouse(t *testing.T) {
 		t.Errorf("a click on sh: tab %d\n%s", m.lesson.tab, plain(m))
 	}
 	m.Update(tea.MouseWheelMsg{X: 5, Y: 5, Button: tea.MouseWheelDown})
-	if m.lesson.scroll != 3 {
-		t.Errorf("the wheel scrolled the narration to %d, want 3", m.lesson.scroll)
+	if m.lesson.scroll != 0 {
+		t.Errorf("the wheel scrolled a narration that fits to %d, want 0", m.lesson.scroll)
+	}
+	m.Update(tea.WindowSizeMsg{Width: 40, Height: 12})
+	m.Update(tea.MouseWheelMsg{X: 5, Y: 5, Button: tea.MouseWheelDown})
+	if m.lesson.scroll == 0 {
+		t.Error("the wheel did not scroll a narration longer than the screen")
+	}
+	for range 50 {
+		m.Update(tea.MouseWheelMsg{X: 5, Y: 5, Button: tea.MouseWheelDown})
+	}
+	at := m.lesson.scroll
+	m.Update(tea.MouseWheelMsg{X: 5, Y: 5, Button: tea.MouseWheelUp})
+	if m.lesson.scroll != max(at-3, 0) {
+		t.Errorf("scrolled past the end: at %d, one wheel up gave %d", at, m.lesson.scroll)
 	}
 }
 

@@ -40,6 +40,8 @@ func (m *App) Render() string {
 	switch {
 	case m.showHelp:
 		body = panels.FitBlock(lipgloss.Place(w, bh, lipgloss.Center, lipgloss.Center, helpView(st, m.keys, w, bh)), w, bh)
+	case m.showHolders:
+		body = m.holders.View(w, bh)
 	case m.screen == scCatalog:
 		body = m.catalog.View()
 	case m.screen == scLesson:
@@ -77,6 +79,8 @@ func (m *App) header(w int) string {
 	switch {
 	case m.showHelp:
 		title = "help"
+	case m.showHolders:
+		title = "holders"
 	case m.screen == scLesson:
 		title = m.lesson.sc.Title + " (" + m.lesson.sc.ID + ")"
 	case m.screen == scFree:
@@ -106,13 +110,16 @@ func (m *App) header(w int) string {
 // footer is a status message when there is one, else the screen's keys.
 func (m *App) footer(w int) string {
 	st := m.c.Styles
+	if m.confirmQuit {
+		return st.Warn.Render(panels.Fit("quit nslab? the lab and everything in it is removed — y: yes, any other key: no", w))
+	}
 	if m.status != "" {
 		return st.Warn.Render(panels.Fit(m.status, w))
 	}
 	var bs []key.Binding
 	g := m.keys.Global
 	switch {
-	case m.showHelp:
+	case m.showHelp || m.showHolders:
 		bs = []key.Binding{g.Back}
 	case m.screen == scCatalog:
 		c := m.keys.Catalog

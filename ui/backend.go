@@ -15,6 +15,8 @@ type Scenario struct {
 	ID, Title, Summary, Level string
 	Minutes                   int
 	Tags                      []string
+	Group                     string // the part of the course it belongs to
+	Intro                     string // Markdown shown before step 1
 	Unavailable               string // why it cannot run on this machine; "" if it can
 	Steps                     []Step
 }
@@ -27,6 +29,32 @@ type Step struct {
 	Checks   []string  // the `check` block, one per line
 	Sh, Go   string    // the `sh` and `go` blocks (or generated from Commands)
 	Hint     string    // shown when a check fails
+	// HandsOn is what the learner types in a hands-on step (its `lab
+	// unattended` block, with each line's shell form): shown, and typed
+	// into a second terminal for them.
+	HandsOn []Command
+	// A challenge states its goal in the prose; Hints are revealed one at a
+	// time, then Solution.
+	Hints    []string
+	Solution []Command
+	Waits    bool     // a check waits for the learner (`within`)
+	Predict  *Predict // asked before the step runs; nil if none
+}
+
+// Challenge reports whether the step is a challenge.
+func (s Step) Challenge() bool { return len(s.Solution) > 0 }
+
+// Predict is a question asked before a step runs.
+type Predict struct {
+	Question string
+	Kind     string   // choice, number, yesno
+	Choices  []string // for choice
+	Answer   string   // the right answer, as the learner reads it
+	Why      string
+	See      int // index of the check whose result is the live answer
+	// Judge reads a guess (a choice's number, a number, yes or no); an
+	// error means it does not read and the question is asked again.
+	Judge func(guess string) (text string, right bool, err error)
 }
 
 // Command is one line of a `lab` block with what it looks like elsewhere.
@@ -57,6 +85,7 @@ type Event struct {
 	Col    int // 1-based column of the error in the command, 0 if unknown
 	OK     bool
 	Detail string
+	Seen   string // CheckDone: what the kernel showed, in a few words
 }
 
 // Result is the outcome of one line typed at the free-lab prompt.
@@ -86,6 +115,17 @@ type Lab interface {
 	Complete(line string, cursor int) []string
 	// Commands lists the command words, for help and completion.
 	Commands() []string
+	// Holders says, for each of the lab's namespaces, what keeps it alive.
+	Holders(ctx context.Context) []NamespaceHolders
+}
+
+// NamespaceHolders is what keeps one namespace alive, as `holders` prints
+// it: a summary line, then one line per holder.
+type NamespaceHolders struct {
+	Name    string
+	Summary string
+	Lines   []string
+	Err     error
 }
 
 // Source reads the kernel for the live panels: the watched processes, the

@@ -24,23 +24,47 @@ type fakeLab struct {
 	failOnce map[string]bool // commands that fail the first time only
 }
 
+// yesNo judges like the scenario loader: y or n.
+func yesNo(answer bool) func(string) (string, bool, error) {
+	return func(g string) (string, bool, error) {
+		switch g {
+		case "y":
+			return "yes", answer, nil
+		case "n":
+			return "no", !answer, nil
+		}
+		return "", false, errors.New("type yes or no")
+	}
+}
+
 func fakeScenarios() []Scenario {
 	return []Scenario{
-		{ID: "veth", Title: "A veth pair between two namespaces", Summary: "Two namespaces, one cable: addresses, a route, ping both ways.", Level: "beginner", Minutes: 15, Tags: []string{"net", "veth"}, Steps: []Step{
-			{Title: "Two namespaces", Prose: "A **network namespace** has its own interfaces, routes and sockets.\n\nCreate two of them and look at the matrix: their `net` column differs from PID 1.",
-				Commands: []Command{{Text: "netns add alpha", Sh: "ip netns add nslab-alpha", Go: "netns.NewNamed(\"nslab-alpha\")"}, {Text: "netns add beta", Sh: "ip netns add nslab-beta", Go: "netns.NewNamed(\"nslab-beta\")"}},
-				Checks:   []string{"expect netns alpha exists", "expect netns beta exists"}},
-			{Title: "A cable", Prose: "A veth pair is a cable with two ends. Put one end in each namespace.",
-				Commands: []Command{{Text: "link add va type veth peer vb netns beta -n alpha", Sh: "ip -n nslab-alpha link add va type veth peer vb netns nslab-beta"}},
-				Checks:   []string{"expect link va -n alpha exists"}, Hint: "Both ends must exist: look at the topology panel."},
-			{Title: "Ping", Prose: "Give both ends an address and ping across.",
-				Commands: []Command{{Text: "addr add 10.0.0.1/24 dev va -n alpha"}, {Text: "ping 10.0.0.2 -n alpha -c 1"}},
-				Checks:   []string{"expect ping 10.0.0.2 -n alpha ok within 10s"}},
-		}},
-		{ID: "ns-basics", Title: "What /proc/PID/ns holds", Summary: "Inodes name namespaces.", Level: "beginner", Minutes: 10, Tags: []string{"proc"}, Steps: []Step{{Title: "Look", Prose: "Look."}}},
-		{ID: "blocking-accept", Title: "Blocking accept costs a thread", Summary: "SCTP on the netpoller.", Level: "advanced", Minutes: 20, Tags: []string{"sctp", "threads"}, Unavailable: "needs sctp: the kernel has no SCTP (modprobe sctp)"},
-		{ID: "broken", Title: "A lesson whose check fails", Summary: "For the failed-check screen.", Level: "intermediate", Minutes: 5, Tags: []string{"test"}, Steps: []Step{
+		{ID: "veth", Title: "A veth pair between two namespaces", Summary: "Two namespaces, one cable: addresses, a route, ping both ways.", Level: "beginner", Minutes: 15, Tags: []string{"net", "veth"},
+			Group: "first steps", Intro: "A **veth pair** is a virtual cable: two interfaces, and what goes into one comes out of the other.", Steps: []Step{
+				{Title: "Two namespaces", Prose: "A **network namespace** has its own interfaces, routes and sockets.\n\nCreate two of them and look at the matrix: their `net` column differs from PID 1.",
+					Commands: []Command{{Text: "netns add alpha", Sh: "ip netns add nslab-alpha", Go: "netns.NewNamed(\"nslab-alpha\")"}, {Text: "netns add beta", Sh: "ip netns add nslab-beta", Go: "netns.NewNamed(\"nslab-beta\")"}},
+					Checks:   []string{"expect netns alpha exists", "expect netns beta exists"},
+					Predict:  &Predict{Question: "Will alpha and beta share one loopback?", Kind: "yesno", Answer: "no", Why: "each stack has its own lo.", Judge: yesNo(false)}},
+				{Title: "A cable", Prose: "A veth pair is a cable with two ends. Put one end in each namespace.",
+					Commands: []Command{{Text: "link add va type veth peer vb netns beta -n alpha", Sh: "ip -n nslab-alpha link add va type veth peer vb netns nslab-beta"}},
+					Checks:   []string{"expect link va -n alpha exists"}, Hint: "Both ends must exist: look at the topology panel."},
+				{Title: "Ping", Prose: "Give both ends an address and ping across.",
+					Commands: []Command{{Text: "addr add 10.0.0.1/24 dev va -n alpha"}, {Text: "ping 10.0.0.2 -n alpha -c 1"}},
+					Checks:   []string{"expect ping 10.0.0.2 -n alpha ok within 10s"}},
+			}},
+		{ID: "ns-basics", Title: "What /proc/PID/ns holds", Summary: "Inodes name namespaces.", Level: "beginner", Minutes: 10, Tags: []string{"proc"}, Group: "first steps", Steps: []Step{{Title: "Look", Prose: "Look."}}},
+		{ID: "blocking-accept", Title: "Blocking accept costs a thread", Summary: "SCTP on the netpoller.", Level: "advanced", Minutes: 20, Tags: []string{"sctp", "threads"}, Group: "the proxy core", Unavailable: "needs sctp: the kernel has no SCTP (modprobe sctp)"},
+		{ID: "broken", Title: "A lesson whose check fails", Summary: "For the failed-check screen.", Level: "intermediate", Minutes: 5, Tags: []string{"test"}, Group: "the proxy core", Steps: []Step{
 			{Title: "It fails", Prose: "This check cannot hold.", Commands: []Command{{Text: "netns add gamma"}}, Checks: []string{"expect threads proxy <= 10 fails"}, Hint: "The proxy has more threads than namespaces: is it using the shared strategy?"},
+		}},
+		{ID: "yours", Title: "Your turn, then a challenge", Summary: "A hands-on step and a challenge.", Level: "beginner", Minutes: 5, Tags: []string{"hands-on"}, Group: "the proxy core", Steps: []Step{
+			{Title: "Bring lo up", Prose: "Bring the loopback of `demo` up yourself.", Waits: true,
+				HandsOn: []Command{{Text: "link set lo up -n demo", Sh: "ip -n nslab-demo link set lo up"}},
+				Checks:  []string{"expect link lo -n demo up within 60s"}, Hint: "The namespace is nslab-demo in `ip netns list`."},
+			{Title: "Give it an address", Prose: "Give `demo` the address 10.9.0.1/32 on lo.", Waits: true,
+				Hints:    []string{"Addresses are added with ip addr add.", "ip -n nslab-demo addr add 10.9.0.1/32 dev lo"},
+				Solution: []Command{{Text: "addr add 10.9.0.1/32 dev lo -n demo", Sh: "ip -n nslab-demo addr add 10.9.0.1/32 dev lo"}},
+				Checks:   []string{"expect ping 10.9.0.1 -n demo ok within 2m"}},
 		}},
 	}
 }
@@ -83,10 +107,10 @@ func (f *fakeLab) RunStep(ctx context.Context, id string, step, from int, ev cha
 			ev <- Event{Kind: CheckWaiting, Index: i, Detail: "no reply yet"}
 		}
 		if strings.Contains(c, "fails") {
-			ev <- Event{Kind: CheckDone, Index: i, OK: false, Detail: "threads proxy = 104"}
+			ev <- Event{Kind: CheckDone, Index: i, OK: false, Detail: "threads proxy = 104", Seen: "it has 104 threads"}
 			continue
 		}
-		ev <- Event{Kind: CheckDone, Index: i, OK: true}
+		ev <- Event{Kind: CheckDone, Index: i, OK: true, Seen: "it exists (net:[4026532301])"}
 	}
 }
 
@@ -119,6 +143,11 @@ func (f *fakeLab) Complete(line string, cursor int) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+func (f *fakeLab) Holders(context.Context) []NamespaceHolders {
+	return []NamespaceHolders{{Name: "keep", Summary: "net:[4026532301] (nslab-keep, whose name is gone from /run/netns): 1 holder: 1 socket",
+		Lines: []string{"  socket   pid 4242 (nslab) fd 9 tcp 127.0.0.1:8080 LISTEN  [lab: wp]", "  lsns does not list it: no process is in it"}}}
 }
 
 // fakeSource returns panels.Sample snapshots.

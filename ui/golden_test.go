@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"testing"
 
+	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/exp/golden"
 )
@@ -22,8 +23,16 @@ func TestGolden(t *testing.T) {
 		{"catalog filtered", func(t *testing.T, m *App) { typeText(t, m, "net") }},
 		{"catalog unavailable selected", func(t *testing.T, m *App) { press(t, m, keyDown, keyDown, keyEnter) }},
 		{"lesson", func(t *testing.T, m *App) { press(t, m, keyEnter) }},
-		{"lesson step passed", func(t *testing.T, m *App) { press(t, m, keyEnter, keyEnter) }},
-		{"lesson sh tab", func(t *testing.T, m *App) { press(t, m, keyEnter, keyTab) }},
+		{"lesson predict", func(t *testing.T, m *App) { press(t, m, keyEnter, keyEnter) }},
+		{"lesson step passed", func(t *testing.T, m *App) { press(t, m, keyEnter, keyEnter, keyText("n"), keyEnter) }},
+		{"lesson sh tab", func(t *testing.T, m *App) { press(t, m, keyEnter, keyEnter, keyText("n"), keyTab) }},
+		{"hands-on", func(t *testing.T, m *App) { typeText(t, m, "yours"); press(t, m, keyEnter) }},
+		{"challenge", func(t *testing.T, m *App) {
+			typeText(t, m, "yours")
+			press(t, m, keyEnter, keyText("2"), keyText("h"))
+		}},
+		{"holders", func(t *testing.T, m *App) { press(t, m, tea.KeyPressMsg{Code: tea.KeyF6}) }},
+		{"quit asks", func(t *testing.T, m *App) { press(t, m, keyEnter, keyEnter, keyText("q")) }},
 		{"failed check", func(t *testing.T, m *App) { typeText(t, m, "broken"); press(t, m, keyEnter, keyEnter) }},
 		{"free lab", func(t *testing.T, m *App) {
 			press(t, m, keyF4)

@@ -11,6 +11,7 @@ type GlobalKeys struct {
 	Freeze    key.Binding
 	FreeLab   key.Binding
 	Panels    key.Binding
+	Holders   key.Binding
 	Back      key.Binding
 }
 
@@ -30,6 +31,8 @@ type LessonKeys struct {
 	Tab, ScrollUp, ScrollDown, PageUp, PageDown key.Binding
 	Threads, Sockets, Panels                    key.Binding
 	Freeze, Presenter, FreeLab, Help, Quit      key.Binding
+	Hint, Terminal, SkipQuestion, Holders       key.Binding
+	Yes                                         key.Binding // answers a confirmation
 }
 
 // PromptKeys act on the free-lab prompt.
@@ -60,6 +63,7 @@ func DefaultKeyMap() KeyMap {
 			Freeze:    b([]string{"f3"}, "F3", "freeze panels"),
 			FreeLab:   b([]string{"f4"}, "F4", "free lab"),
 			Panels:    b([]string{"f5"}, "F5", "panels / more"),
+			Holders:   b([]string{"f6"}, "F6", "holders"),
 			Back:      b([]string{"esc"}, "esc", "back"),
 		},
 		Catalog: CatalogKeys{
@@ -73,27 +77,32 @@ func DefaultKeyMap() KeyMap {
 			HelpEmpty: b([]string{"?"}, "?", "help, no filter"),
 		},
 		Lesson: LessonKeys{
-			Run:        b([]string{"enter"}, "enter", "run step"),
-			Next:       b([]string{"n", "right"}, "n/→", "next step"),
-			Prev:       b([]string{"p", "left"}, "p/←", "previous step"),
-			Jump:       b([]string{"1", "2", "3", "4", "5", "6", "7", "8", "9"}, "1-9", "jump to step"),
-			Retry:      b([]string{"r"}, "r", "retry"),
-			Skip:       b([]string{"s"}, "s", "skip failed cmd"),
-			Restart:    b([]string{"R"}, "R", "restart lesson"),
-			Cancel:     b([]string{"x"}, "x", "cancel a run"),
-			Tab:        b([]string{"tab"}, "tab", "lab/sh/go"),
-			ScrollUp:   b([]string{"up", "k"}, "↑/k", "scroll up"),
-			ScrollDown: b([]string{"down", "j"}, "↓/j", "scroll down"),
-			PageUp:     b([]string{"pgup"}, "pgup", "page up"),
-			PageDown:   b([]string{"pgdown", "space"}, "pgdn", "page down"),
-			Threads:    b([]string{"t"}, "t", "expand threads"),
-			Sockets:    b([]string{"w"}, "w", "sockets: next"),
-			Panels:     b([]string{"v"}, "v", "panels / more"),
-			Freeze:     b([]string{"f"}, "f", "freeze panels"),
-			Presenter:  b([]string{"P"}, "P", "presenter mode"),
-			FreeLab:    b([]string{"l"}, "l", "free lab"),
-			Help:       b([]string{"?"}, "?", "help"),
-			Quit:       b([]string{"q"}, "q", "quit"),
+			Run:          b([]string{"enter"}, "enter", "run step"),
+			Next:         b([]string{"n", "right"}, "n/→", "next step"),
+			Prev:         b([]string{"p", "left"}, "p/←", "previous step"),
+			Jump:         b([]string{"1", "2", "3", "4", "5", "6", "7", "8", "9"}, "1-9", "jump to step"),
+			Retry:        b([]string{"r"}, "r", "retry"),
+			Skip:         b([]string{"s"}, "s", "skip failed cmd"),
+			Restart:      b([]string{"R"}, "R", "restart lesson"),
+			Cancel:       b([]string{"x"}, "x", "cancel a run"),
+			Tab:          b([]string{"tab"}, "tab", "lab/sh/go"),
+			ScrollUp:     b([]string{"up", "k"}, "↑/k", "scroll up"),
+			ScrollDown:   b([]string{"down", "j"}, "↓/j", "scroll down"),
+			PageUp:       b([]string{"pgup"}, "pgup", "page up"),
+			PageDown:     b([]string{"pgdown", "space"}, "pgdn", "page down"),
+			Threads:      b([]string{"t"}, "t", "expand threads"),
+			Sockets:      b([]string{"w"}, "w", "sockets: next"),
+			Panels:       b([]string{"v"}, "v", "panels / more"),
+			Freeze:       b([]string{"f"}, "f", "freeze panels"),
+			Presenter:    b([]string{"P"}, "P", "presenter mode"),
+			FreeLab:      b([]string{"l"}, "l", "free lab"),
+			Help:         b([]string{"?"}, "?", "help"),
+			Quit:         b([]string{"q"}, "q", "quit"),
+			Hint:         b([]string{"h"}, "h", "hint"),
+			Terminal:     b([]string{"o"}, "o", "2nd terminal"),
+			SkipQuestion: b([]string{"s"}, "s", "pass question"),
+			Holders:      b([]string{"H"}, "H", "holders"),
+			Yes:          b([]string{"y"}, "y", "yes"),
 		},
 		Prompt: PromptKeys{
 			Run:      b([]string{"enter"}, "enter", "run"),

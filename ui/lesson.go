@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"charm.land/bubbles/v2/key"
@@ -33,6 +34,7 @@ type cmdState struct {
 type checkState struct {
 	st     status
 	detail string
+	seen   string // what the kernel showed, in a few words
 }
 
 // stepState is what the learner has seen of one step in this visit.
@@ -43,6 +45,8 @@ type stepState struct {
 	failed  int // index of the failed command, -1 if none
 	passed  bool
 	skipped string // why this machine could not run the step
+	asked   bool   // the prediction was answered or passed over
+	hints   int    // a challenge's hints revealed; len(Hints)+1: the solution too
 }
 
 func newStepState(s Step) stepState {
@@ -98,6 +102,12 @@ type Lesson struct {
 	cancel    context.CancelFunc
 	started   time.Time
 	status    string
+
+	intro     bool   // the introduction is shown, before step 1
+	confirm   string // a question before a destructive key: "restart"
+	answer    string // a number prediction being typed
+	answerErr string // why the last answer did not read
+	term      string // what opening a second terminal did, or how to open one
 }
 
 // NewLesson opens sc at step start; the returned command rebuilds the lab
@@ -109,6 +119,9 @@ func NewLesson(c *common.Common, keys LessonKeys, lab Lab, md *markdown, p *Prog
 		m.states[i] = newStepState(s)
 	}
 	start = min(max(start, 0), max(len(sc.Steps)-1, 0))
+	// A lesson begun afresh opens on its introduction (the lab is
+	// prepared meanwhile); one resumed opens at its step.
+	m.intro = start == 0 && strings.TrimSpace(sc.Intro) != ""
 	return m, m.goTo(start)
 }
 
@@ -124,6 +137,7 @@ func (m Lesson) Busy() bool { return m.preparing || m.running }
 // goTo moves to step i and rebuilds the lab state of the steps before it.
 func (m *Lesson) goTo(i int) tea.Cmd {
 	m.step, m.scroll, m.status, m.prepErr = i, 0, "", ""
+	m.answer, m.answerErr, m.term = "", "", ""
 	m.states[i] = newStepState(m.sc.Steps[i])
 	m.preparing = true
 	m.run++
@@ -140,6 +154,7 @@ func (m *Lesson) goTo(i int) tea.Cmd {
 // state of every earlier step.
 func (m *Lesson) advance(i int) {
 	m.step, m.scroll, m.status = i, 0, ""
+	m.answer, m.answerErr, m.term = "", "", ""
 	m.states[i] = newStepState(m.sc.Steps[i])
 	lp := m.progress.Lesson(m.sc.ID)
 	lp.Step = i
@@ -158,7 +173,7 @@ func (m *Lesson) start(from int) tea.Cmd {
 	for i := range s.checks {
 		s.checks[i] = checkState{}
 	}
-	s.ran, s.failed, s.passed, s.skipped = true, -1, false, ""
+	s.ran, s.failed, s.passed, s.skipped, s.asked = true, -1, false, "", true
 	m.running = true
 	m.started = time.Now()
 	m.run++
@@ -212,7 +227,7 @@ func (m *Lesson) apply(ev Event) {
 			if !ev.OK {
 				st = stFailed
 			}
-			s.checks[ev.Index] = checkState{st: st, detail: ev.Detail}
+			s.checks[ev.Index] = checkState{st: st, detail: ev.Detail, seen: ev.Seen}
 		}
 	case StepSkipped:
 		s.skipped = ev.Detail
@@ -247,26 +262,49 @@ func (m *Lesson) finish() tea.Cmd {
 		lp.Passed = append(lp.Passed, false)
 	}
 	lp.Passed[m.step] = s.passed
+	last := m.step == len(m.sc.Steps)-1
+	// Done only when every step passed: a jump over a step leaves the
+	// lesson in progress, however its last step went.
+	lp.Done = lp.AllPassed(len(m.sc.Steps))
 	switch {
-	case s.skipped != "" && m.step == len(m.sc.Steps)-1:
-		lp.Done = true
+	case last && (s.passed || s.skipped != "") && !lp.Done:
+		m.status = fmt.Sprintf("%s step %d passed — %s not passed yet: the lesson stays in progress", common.SymOK, m.step+1, m.unpassed(lp))
+		if s.skipped != "" {
+			m.status = fmt.Sprintf("○ step skipped: %s — %s not passed yet: the lesson stays in progress", s.skipped, m.unpassed(lp))
+		}
+	case s.skipped != "" && last:
 		m.status = "○ step skipped: " + s.skipped + " — the lesson is complete"
 	case s.skipped != "":
 		lp.Step = m.step + 1
 		m.status = fmt.Sprintf("○ step %d skipped: %s — enter or n for step %d", m.step+1, s.skipped, m.step+2)
-	case s.passed && m.step == len(m.sc.Steps)-1:
-		lp.Done = true
+	case s.passed && last:
 		m.status = common.SymOK + " lesson complete — esc for the catalog, R to do it again"
 	case s.passed:
 		lp.Step = m.step + 1
 		m.status = fmt.Sprintf("%s step %d passed — enter or n for step %d", common.SymOK, m.step+1, m.step+2)
 	case s.failed >= 0:
 		m.status = common.SymFail + " a command failed — r retry, s skip it"
+	case m.sc.Steps[m.step].Waits:
+		m.status = common.SymFail + " not seen yet — read the hint (h), then r to wait again"
 	default:
 		m.status = common.SymFail + " a check failed — read the hint, then r to check again"
 	}
 	lp.Updated = time.Now()
 	return tea.Batch(m.store.save(m.progress), func() tea.Msg { return refreshMsg{} })
+}
+
+// unpassed names the steps not passed yet: "step 2", "steps 2, 3".
+func (m *Lesson) unpassed(lp *LessonProgress) string {
+	var n []string
+	for i := range m.sc.Steps {
+		if i >= len(lp.Passed) || !lp.Passed[i] {
+			n = append(n, fmt.Sprint(i+1))
+		}
+	}
+	if len(n) == 1 {
+		return "step " + n[0]
+	}
+	return "steps " + strings.Join(n, ", ")
 }
 
 // Cancel stops a running step (the runner sees its context end).
@@ -302,10 +340,13 @@ func (m Lesson) Update(msg tea.Msg) (Lesson, tea.Cmd) {
 		return m, m.finish()
 	case tea.MouseWheelMsg:
 		if msg.Mouse().Button == tea.MouseWheelUp {
-			m.scroll = max(m.scroll-3, 0)
+			m.scroll -= 3
 		} else {
 			m.scroll += 3
 		}
+		m.clampScroll()
+	case terminalMsg:
+		m.term = msg.note
 	case tea.MouseClickMsg:
 		if t, ok := m.tabAt(msg.Mouse().X, msg.Mouse().Y); ok {
 			m.tab = t
@@ -320,6 +361,21 @@ func (m Lesson) key(msg tea.KeyPressMsg) (Lesson, tea.Cmd) {
 	k := m.keys
 	if len(m.sc.Steps) == 0 {
 		return m, nil
+	}
+	if m.confirm != "" {
+		return m.confirmed(msg)
+	}
+	if m.intro {
+		switch {
+		case key.Matches(msg, k.Run, k.Next):
+			m.intro, m.scroll = false, 0
+		case key.Matches(msg, k.ScrollUp, k.ScrollDown, k.PageUp, k.PageDown):
+			m.scrollBy(msg)
+		}
+		return m, nil
+	}
+	if next, cmd, done := m.learnerKey(msg); done {
+		return next, cmd
 	}
 	s := m.states[m.step]
 	last := len(m.sc.Steps) - 1
@@ -378,24 +434,50 @@ func (m Lesson) key(msg tea.KeyPressMsg) (Lesson, tea.Cmd) {
 			return m, m.goTo(n)
 		}
 	case key.Matches(msg, k.Restart):
-		lp := m.progress.Lesson(m.sc.ID)
-		lp.Passed, lp.Done = nil, false
-		for i, st := range m.sc.Steps {
-			m.states[i] = newStepState(st)
-		}
-		return m, tea.Batch(m.goTo(0), m.store.save(m.progress))
+		m.confirm = "restart"
 	case key.Matches(msg, k.Tab):
 		m.tab = (m.tab + 1) % 3
+	case key.Matches(msg, k.ScrollUp, k.ScrollDown, k.PageUp, k.PageDown):
+		m.scrollBy(msg)
+	}
+	return m, nil
+}
+
+// confirmed answers the question a destructive key asked: y does it, any
+// other key does not.
+func (m Lesson) confirmed(msg tea.KeyPressMsg) (Lesson, tea.Cmd) {
+	what := m.confirm
+	m.confirm = ""
+	if msg.String() != "y" {
+		m.status = "not " + what + "ed"
+		return m, nil
+	}
+	lp := m.progress.Lesson(m.sc.ID)
+	lp.Passed, lp.Done, lp.Guesses = nil, false, nil
+	for i, st := range m.sc.Steps {
+		m.states[i] = newStepState(st)
+	}
+	m.intro = strings.TrimSpace(m.sc.Intro) != ""
+	return m, tea.Batch(m.goTo(0), m.store.save(m.progress))
+}
+
+// Confirming reports whether the lesson asks a yes/no question.
+func (m Lesson) Confirming() bool { return m.confirm != "" }
+
+// scrollBy scrolls the narration, within what there is to scroll.
+func (m *Lesson) scrollBy(msg tea.KeyPressMsg) {
+	k := m.keys
+	switch {
 	case key.Matches(msg, k.ScrollUp):
-		m.scroll = max(m.scroll-1, 0)
+		m.scroll--
 	case key.Matches(msg, k.ScrollDown):
 		m.scroll++
 	case key.Matches(msg, k.PageUp):
-		m.scroll = max(m.scroll-10, 0)
+		m.scroll -= 10
 	case key.Matches(msg, k.PageDown):
 		m.scroll += 10
 	}
-	return m, nil
+	m.clampScroll()
 }
 
 // elapsed is how long the current run has been going, for hands-on steps.

@@ -15,11 +15,19 @@ import (
 	"github.com/nslab/nslab/ui/panels"
 )
 
+// openVeth opens the veth lesson, leaves its introduction and answers
+// its first step's question.
+func openVeth(t *testing.T, m *App) {
+	t.Helper()
+	press(t, m, keyEnter, keyEnter, keyText("n"))
+}
+
 func TestLesson(t *testing.T) {
 	t.Run("a failed command shows its error under a caret and retry runs from it", func(t *testing.T) {
 		m, lab := newTestApp(t, 80, 24, Options{})
 		lab.failOnce = map[string]bool{"netns add beta": true}
-		press(t, m, keyEnter, keyEnter)
+		openVeth(t, m)
+		press(t, m, keyEnter)
 		scr := plain(m)
 		for _, want := range []string{"✓ netns add alpha", "✗ netns add beta", "      ^", "already exists", "r retry, s skip"} {
 			if !strings.Contains(scr, want) {
@@ -37,7 +45,8 @@ func TestLesson(t *testing.T) {
 	t.Run("skip marks the failed command and runs the rest", func(t *testing.T) {
 		m, lab := newTestApp(t, 80, 24, Options{})
 		lab.failOnce = map[string]bool{"netns add alpha": true}
-		press(t, m, keyEnter, keyEnter, keyText("s"))
+		openVeth(t, m)
+		press(t, m, keyEnter, keyText("s"))
 		s := m.lesson.states[0]
 		if s.cmds[0].st != stSkipped || s.cmds[1].st != stOK || !s.passed {
 			t.Errorf("after skip: %+v", s)
@@ -45,7 +54,8 @@ func TestLesson(t *testing.T) {
 	})
 	t.Run("jumping to a step rebuilds the state before it with the runner", func(t *testing.T) {
 		m, lab := newTestApp(t, 80, 24, Options{})
-		press(t, m, keyEnter, keyText("3"))
+		openVeth(t, m)
+		press(t, m, keyText("3"))
 		if got := lab.prepared; !slices.Equal(got, []int{0, 2}) {
 			t.Errorf("Prepare calls %v, want [0 2]", got)
 		}
@@ -55,7 +65,8 @@ func TestLesson(t *testing.T) {
 	})
 	t.Run("next after a passed step goes on without rebuilding", func(t *testing.T) {
 		m, lab := newTestApp(t, 80, 24, Options{})
-		press(t, m, keyEnter, keyEnter, keyText("n"))
+		openVeth(t, m)
+		press(t, m, keyEnter, keyText("n"))
 		if m.lesson.step != 1 || len(lab.prepared) != 1 {
 			t.Errorf("step %d, Prepare calls %v", m.lesson.step, lab.prepared)
 		}
@@ -76,15 +87,25 @@ func TestLesson(t *testing.T) {
 	t.Run("restart prepares from the start and forgets progress", func(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "progress.json")
 		m, lab := newTestApp(t, 80, 24, Options{ProgressPath: path})
-		press(t, m, keyEnter, keyEnter, keyEnter, keyEnter, keyText("R"))
+		openVeth(t, m)
+		press(t, m, keyEnter, keyEnter, keyEnter, keyText("R"))
+		if !strings.Contains(plain(m), "restart the lesson?") || !m.progress.Scenarios["veth"].Passed[0] {
+			t.Fatalf("R did not ask first:\n%s", plain(m))
+		}
+		press(t, m, keyText("x"))
+		if m.lesson.step != 1 || !m.progress.Scenarios["veth"].Passed[0] {
+			t.Fatalf("a key other than y restarted the lesson")
+		}
+		press(t, m, keyText("R"), keyText("y"))
 		lp := m.progress.Scenarios["veth"]
-		if m.lesson.step != 0 || lp.Step != 0 || slices.Contains(lp.Passed, true) || lab.prepared[len(lab.prepared)-1] != 0 {
+		if m.lesson.step != 0 || lp.Step != 0 || slices.Contains(lp.Passed, true) || lp.Guesses != nil || lab.prepared[len(lab.prepared)-1] != 0 {
 			t.Errorf("after restart: step %d, progress %+v, prepared %v", m.lesson.step, lp, lab.prepared)
 		}
 	})
 	t.Run("a waiting check shows what it sees while the panels keep updating", func(t *testing.T) {
 		m, _ := newTestApp(t, 80, 24, Options{})
-		press(t, m, keyEnter, keyText("3"))
+		openVeth(t, m)
+		press(t, m, keyText("3"))
 		m.lesson.running = true
 		ch := make(chan Event)
 		m.Update(stepEventMsg{run: m.lesson.run, ev: Event{Kind: CheckWaiting, Index: 0, Detail: "no reply from 10.0.0.2 yet"}, ch: ch})

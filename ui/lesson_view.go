@@ -49,16 +49,22 @@ func (m Lesson) titleLine(w int) string {
 	var dots []string
 	for i := range m.sc.Steps {
 		d := st.Subtle.Render(fmt.Sprintf("%d", i+1))
+		passed := m.states[i].passed || lp != nil && i < len(lp.Passed) && lp.Passed[i]
 		switch {
-		case i == m.step:
+		case i == m.step && passed && !m.intro:
+			d = st.Cursor.Render(fmt.Sprintf("%d%s", i+1, common.SymOK))
+		case i == m.step && !m.intro:
 			d = st.Cursor.Render(fmt.Sprintf("%d%s", i+1, common.SymRun))
-		case m.states[i].passed || lp != nil && i < len(lp.Passed) && lp.Passed[i]:
+		case passed:
 			d = st.OK.Render(fmt.Sprintf("%d%s", i+1, common.SymOK))
 		}
 		dots = append(dots, d)
 	}
 	right := strings.Join(dots, " ")
 	left := st.Title.Render(fmt.Sprintf("Step %d/%d · %s", m.step+1, len(m.sc.Steps), m.sc.Steps[m.step].Title))
+	if m.intro {
+		left = st.Title.Render(fmt.Sprintf("Introduction · %d steps", len(m.sc.Steps)))
+	}
 	gap := w - ansi.StringWidth(left) - ansi.StringWidth(right)
 	if gap < 2 {
 		return panels.Fit(left, w)
@@ -81,10 +87,14 @@ func (m Lesson) bottom(w int) []string {
 		}
 	}
 	lines := []string{strings.Join(tabs, " ") + st.Subtle.Render("  tab: switch")}
+	if m.intro {
+		return []string{st.Subtle.Render(fmt.Sprintf("Read the introduction, then enter begins step 1 of %d.", len(m.sc.Steps)))}
+	}
 	switch m.tab {
 	case 0:
-		if len(step.Commands) == 0 {
-			lines = append(lines, st.Subtle.Render("  (nothing to run in this step: it checks what you do)"))
+		lines = append(lines, m.learnerLines(w)...)
+		if len(step.Commands) == 0 && len(step.HandsOn) == 0 && !step.Challenge() {
+			lines = append(lines, st.Subtle.Render("  (nothing to run in this step: its checks read what the kernel shows)"))
 		}
 		for i, c := range step.Commands {
 			cs := s.cmds[i]
@@ -146,7 +156,8 @@ func (m Lesson) bottom(w int) []string {
 		}
 		lines = append(lines, line)
 	}
-	if s.checkFailed() && step.Hint != "" {
+	lines = append(lines, m.guessLines(w)...)
+	if (s.checkFailed() || s.hints > 0 && !step.Challenge()) && step.Hint != "" {
 		for i, l := range strings.Split(ansi.Wordwrap(step.Hint, max(w-8, 10), ""), "\n") {
 			p := "      "
 			if i == 0 {
@@ -161,15 +172,26 @@ func (m Lesson) bottom(w int) []string {
 // statusLine says what is going on and what enter will do.
 func (m Lesson) statusLine() string {
 	st := m.c.Styles
+	step := m.sc.Steps[m.step]
 	switch {
+	case m.confirm == "restart":
+		return st.Warn.Render("restart the lesson? what you passed in it is forgotten — y: yes, any other key: no")
+	case m.intro && m.preparing:
+		return st.Subtle.Render("enter: begin step 1 · ↓/j: scroll (the lab is being prepared)")
+	case m.intro:
+		return st.Subtle.Render("enter: begin step 1 · ↓/j: scroll · ?: help")
 	case m.preparing && m.step > 0:
 		return st.Wait.Render(fmt.Sprintf("%s rebuilding the lab up to step %d…", common.SymWait, m.step+1))
 	case m.preparing:
 		return st.Wait.Render(common.SymWait + " preparing a fresh lab…")
 	case m.prepErr != "":
 		return st.Fail.Render(common.SymFail + " " + m.prepErr + " — R restarts the lesson")
+	case m.running && (len(step.HandsOn) > 0 || step.Challenge()):
+		return st.Wait.Render(fmt.Sprintf("%s waiting for you… %s (o: a second terminal · l: the lab prompt · h: hint · x cancels)", common.SymWait, m.elapsed()))
 	case m.running:
 		return st.Wait.Render(fmt.Sprintf("%s running… %s (the panels update live; x cancels)", common.SymRun, m.elapsed()))
+	case m.asking():
+		return st.Subtle.Render("answer the question, then enter runs the step · s: pass over it")
 	case m.status != "":
 		if strings.HasPrefix(m.status, common.SymOK) {
 			return st.OK.Render(m.status)
@@ -178,6 +200,9 @@ func (m Lesson) statusLine() string {
 			return st.Fail.Render(m.status)
 		}
 		return st.Text.Render(m.status)
+	}
+	if len(step.HandsOn) > 0 || step.Challenge() {
+		return st.Subtle.Render("enter: the lab watches for it · o: a second terminal · l: the lab prompt · h: hint")
 	}
 	return st.Subtle.Render("enter: run this step · n/p: next/previous · ?: help")
 }
@@ -192,7 +217,11 @@ func (m Lesson) layout(w, h int) (narr []string, narrH int, bottom []string) {
 		bottom = keep
 	}
 	narrH = max(h-1-len(bottom)-1, 1)
-	text := m.md.Render(m.sc.Steps[m.step].Prose, w, m.c.Styles.IsDark)
+	prose := m.sc.Steps[m.step].Prose
+	if m.intro {
+		prose = m.sc.Intro
+	}
+	text := m.md.Render(prose, w, m.c.Styles.IsDark)
 	narr = strings.Split(text, "\n")
 	return narr, narrH, bottom
 }

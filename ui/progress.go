@@ -25,7 +25,31 @@ type LessonProgress struct {
 	Passed  []bool    `json:"passed"` // per step: all checks held
 	Done    bool      `json:"done"`   // every step passed
 	Updated time.Time `json:"updated"`
+	// Guesses are the learner's answers to the steps' predictions, by
+	// step index.
+	Guesses map[int]Guess `json:"guesses,omitempty"`
 }
+
+// Guess is one answer to a prediction.
+type Guess struct {
+	Answer string `json:"answer"` // as the learner gave it (the choice's text, a number, yes/no)
+	Right  bool   `json:"right"`
+}
+
+// Count is how many steps of n have passed.
+func (lp *LessonProgress) Count(n int) int {
+	c := 0
+	for i, p := range lp.Passed {
+		if p && i < n {
+			c++
+		}
+	}
+	return c
+}
+
+// AllPassed reports whether each of n steps has passed: only then is a
+// lesson done, however it was reached (a jump skips steps).
+func (lp *LessonProgress) AllPassed(n int) bool { return n > 0 && lp.Count(n) == n }
 
 // DefaultProgressPath is $XDG_STATE_HOME/nslab/progress.json, or
 // ~/.local/state/nslab/progress.json.
@@ -52,6 +76,17 @@ func (p *Progress) Lesson(id string) *LessonProgress {
 		p.Scenarios[id] = lp
 	}
 	return lp
+}
+
+// Started reports whether the learner has begun any lesson: until then the
+// catalog shows where to start.
+func (p *Progress) Started() bool {
+	for _, lp := range p.Scenarios {
+		if lp.Step > 0 || lp.Done || anyTrue(lp.Passed) {
+			return true
+		}
+	}
+	return false
 }
 
 // Mark is the catalog symbol state: not started, in progress or done.
@@ -84,6 +119,12 @@ func (p Progress) clone() Progress {
 	for k, v := range p.Scenarios {
 		c := *v
 		c.Passed = append([]bool(nil), v.Passed...)
+		if v.Guesses != nil {
+			c.Guesses = make(map[int]Guess, len(v.Guesses))
+			for i, g := range v.Guesses {
+				c.Guesses[i] = g
+			}
+		}
 		out.Scenarios[k] = &c
 	}
 	return out

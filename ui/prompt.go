@@ -49,8 +49,13 @@ type FreeLab struct {
 	log     []entry
 	scroll  int // lines scrolled up from the bottom
 	running bool
-	queue   []string // lines entered while one ran, run in order after it
+	cancel  context.CancelFunc // stops the command running
+	queue   []string           // lines entered while one ran, run in order after it
 	cands   []string
+	// restored is set when a failed line was put back to be fixed: the
+	// first key that types a new command (rather than moving or editing)
+	// replaces it instead of splicing into it.
+	restored bool
 }
 
 // NewFreeLab returns the prompt, focused.
@@ -79,17 +84,31 @@ func (m *FreeLab) SetStyles(st *common.Styles) {
 func (m *FreeLab) run(line string) tea.Cmd {
 	m.running = true
 	lab := m.lab
-	return func() tea.Msg { return execDoneMsg{line, lab.Exec(context.Background(), line)} }
+	ctx, cancel := context.WithCancel(context.Background())
+	m.cancel = cancel
+	return func() tea.Msg {
+		defer cancel()
+		return execDoneMsg{line, lab.Exec(ctx, line)}
+	}
 }
 
 // Running reports whether a command is being run.
 func (m FreeLab) Running() bool { return m.running }
 
+// Cancel stops the command that runs (its context ends: a waiting check,
+// a ping, an exec'd program), and drops what was queued after it.
+func (m *FreeLab) Cancel() {
+	if m.cancel != nil {
+		m.cancel()
+	}
+	m.queue = nil
+}
+
 // Update handles typing, history, completion and results.
 func (m FreeLab) Update(msg tea.Msg) (FreeLab, tea.Cmd) {
 	switch msg := msg.(type) {
 	case execDoneMsg:
-		m.running = false
+		m.running, m.cancel = false, nil
 		m.log = append(m.log, entry{msg.line, msg.res})
 		m.scroll = 0
 		if len(m.queue) > 0 {
@@ -104,10 +123,12 @@ func (m FreeLab) Update(msg tea.Msg) (FreeLab, tea.Cmd) {
 			}
 			m.queue = nil
 		}
-		if msg.res.Err != nil && msg.res.Col > 0 {
-			// Leave the line to be fixed, cursor at the error.
+		if msg.res.Err != nil && msg.res.Col > 0 && m.input.Value() == "" {
+			// Leave the line to be fixed, cursor at the error; typing a
+			// new command replaces it.
 			m.input.SetValue(msg.line)
 			m.input.SetCursor(msg.res.Col - 1)
+			m.restored = true
 		}
 		return m, func() tea.Msg { return refreshMsg{} }
 	case completionsMsg:
@@ -125,6 +146,15 @@ func (m FreeLab) Update(msg tea.Msg) (FreeLab, tea.Cmd) {
 		return m, nil
 	case tea.KeyPressMsg:
 		k := m.keys
+		if m.restored {
+			m.restored = false
+			if t := msg.Key().Text; t != "" && msg.Mod&^tea.ModShift == 0 {
+				// A printable key right after the line came back: a
+				// new command, not an edit (an edit starts by moving,
+				// deleting or completing).
+				m.input.SetValue("")
+			}
+		}
 		switch {
 		case key.Matches(msg, k.Run):
 			line := strings.TrimSpace(m.input.Value())
@@ -271,7 +301,14 @@ func (m FreeLab) View(w, h int) string {
 		in = st.Wait.Render(run) + "  " + m.input.View()
 	}
 	foot = append(foot, in)
-	foot = append(foot, st.Subtle.Render("enter run · tab complete · ↑↓ history · pgup/pgdn scroll · esc catalog"))
+	switch {
+	case m.running:
+		foot = append(foot, st.Subtle.Render("ctrl+c stops it · type ahead: it runs next · pgup/pgdn scroll · esc back"))
+	case m.restored:
+		foot = append(foot, st.Warn.Render("the line is back to fix (cursor at the error): ←/→ or backspace edits it, typing a new command replaces it"))
+	default:
+		foot = append(foot, st.Subtle.Render("enter run · tab complete · ↑↓ history · pgup/pgdn scroll · esc back"))
+	}
 	logH := max(h-len(foot)-1, 1)
 	lines := m.transcript(w)
 	if len(lines) == 0 {

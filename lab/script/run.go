@@ -23,9 +23,11 @@ func (r Result) OK() bool { return r.Err == nil }
 // IsCheck reports whether the statement is an assertion.
 func (r Result) IsCheck() bool { return r.Stmt.Cmd != nil && r.Stmt.Cmd.IsCheck }
 
-// Runner executes statements against a session. It is not safe for
-// concurrent use: run one statement at a time (the TUI does so from a
-// tea.Cmd); Env's accessors are safe to read meanwhile.
+// Runner executes statements against a session. Run one command at a time
+// (the TUI does so from a tea.Cmd); a check may run while a command does
+// (a hands-on step waits for the learner while the learner types at the
+// lab prompt): checks only read the session and Env, whose accessors are
+// safe for concurrent use.
 type Runner struct {
 	Env *Env
 	// OnResult, if set, is called after each statement (progress for the

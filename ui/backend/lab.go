@@ -5,11 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 
 	"github.com/nslab/nslab/lab"
+	"github.com/nslab/nslab/lab/probe"
 	"github.com/nslab/nslab/lab/script"
 	"github.com/nslab/nslab/scenarios"
 	"github.com/nslab/nslab/ui"
@@ -57,9 +60,15 @@ func (l *Lab) Watched() []Watched {
 		seen[p.PID] = true
 	}
 	for _, w := range l.run.Env.Watched() {
-		if p, ok := l.sess.Proc(w); ok && !seen[p.PID] {
-			out = append(out, Watched{w, p.PID})
-			seen[p.PID] = true
+		pid := 0
+		if p, ok := l.sess.Proc(w); ok {
+			pid = p.PID
+		} else if n, err := strconv.Atoi(w); err == nil && n > 0 {
+			pid = n // any process: `watch 4242`
+		}
+		if pid > 0 && !seen[pid] {
+			out = append(out, Watched{w, pid})
+			seen[pid] = true
 		}
 	}
 	return out
@@ -69,21 +78,33 @@ func (l *Lab) Watched() []Watched {
 func (l *Lab) Scenarios() []ui.Scenario {
 	out := make([]ui.Scenario, 0, len(l.list))
 	for _, sc := range l.list {
-		u := ui.Scenario{ID: sc.ID, Title: sc.Title, Summary: sc.Summary, Level: sc.Level, Minutes: sc.Minutes, Tags: sc.Tags}
+		u := ui.Scenario{ID: sc.ID, Title: sc.Title, Summary: sc.Summary, Level: sc.Level, Minutes: sc.Minutes, Tags: sc.Tags,
+			Group: sc.Group, Intro: sc.Intro}
 		if !sc.Available {
 			u.Unavailable = sc.Reason
 		}
-		for _, st := range sc.Steps {
-			us := ui.Step{Title: st.Title, Prose: st.Prose, Sh: st.Sh, Go: st.Go, Hint: st.Hint}
-			for _, c := range st.Lab {
-				us.Commands = append(us.Commands, ui.Command{Text: c.Text, Sh: c.Shell(), Go: c.Go()})
-			}
+		for i := range sc.Steps {
+			st := &sc.Steps[i]
+			us := ui.Step{Title: st.Title, Prose: st.Prose, Sh: st.Sh, Go: st.Go, Hint: st.Hint, Hints: st.Hints, Waits: st.Waits(),
+				Commands: uiCommands(st.Lab), HandsOn: uiCommands(st.Unattended), Solution: uiCommands(st.Solution)}
 			for _, c := range st.Check {
 				us.Checks = append(us.Checks, c.Text)
+			}
+			if p := st.Predict; p != nil {
+				us.Predict = &ui.Predict{Question: p.Question, Kind: p.Kind, Choices: p.Choices, Answer: p.AnswerText(), Why: p.Why,
+					See: st.SeeIndex(), Judge: p.Judge}
 			}
 			u.Steps = append(u.Steps, us)
 		}
 		out = append(out, u)
+	}
+	return out
+}
+
+func uiCommands(stmts []script.Stmt) []ui.Command {
+	var out []ui.Command
+	for _, c := range stmts {
+		out = append(out, ui.Command{Text: c.Text, Sh: c.Shell(), Go: c.Go()})
 	}
 	return out
 }
@@ -123,13 +144,17 @@ func (l *Lab) RunStep(ctx context.Context, id string, step, from int, events cha
 		events <- ui.Event{Kind: ui.CommandDone, Err: errors.New("no such step")}
 		return
 	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
 	if why := sc.Steps[step].Skip; why != "" {
 		events <- ui.Event{Kind: ui.StepSkipped, Detail: why}
 		return
 	}
-	sc.Steps[step].Run(ctx, l.run, scenarios.StepOptions{From: from, OnEvent: func(e scenarios.Event) {
+	// The lock is held per statement, not for the step: while a check
+	// waits for the learner, the free lab's Exec may run (the learner
+	// doing the step at the lab prompt).
+	l.mu.Lock()
+	run := l.run
+	l.mu.Unlock()
+	sc.Steps[step].Run(ctx, run, scenarios.StepOptions{From: from, Lock: &l.mu, OnEvent: func(e scenarios.Event) {
 		switch e.Kind {
 		case scenarios.CommandStarted:
 			events <- ui.Event{Kind: ui.CommandStarted, Index: from + e.Index}
@@ -149,9 +174,22 @@ func (l *Lab) RunStep(ctx context.Context, id string, step, from int, events cha
 			if e.Result.Err != nil {
 				detail = e.Result.Err.Error()
 			}
-			events <- ui.Event{Kind: ui.CheckDone, Index: e.Index, OK: e.Result.Err == nil, Detail: detail, Err: checkErr(e.Result.Err)}
+			events <- ui.Event{Kind: ui.CheckDone, Index: e.Index, OK: e.Result.Err == nil, Detail: detail, Err: checkErr(e.Result.Err), Seen: seen(e.Result)}
 		}
 	}})
+}
+
+// seen is what a check saw, in a few words: the part in parentheses of
+// "✓ DESC (SEEN)", or the message of one that did not hold.
+func seen(r script.Result) string {
+	if r.Err != nil {
+		return r.Err.Error()
+	}
+	out := r.Output
+	if j := strings.LastIndex(out, " ("); j >= 0 && strings.HasSuffix(out, ")") {
+		return out[j+2 : len(out)-1]
+	}
+	return strings.TrimPrefix(out, "✓ ")
 }
 
 // checkErr keeps errors that are not a failed check (a check that could
@@ -182,87 +220,78 @@ func (l *Lab) Exec(ctx context.Context, line string) ui.Result {
 	return ui.Result{Output: res.Output, Err: res.Err, Check: res.IsCheck(), OK: res.Err == nil}
 }
 
-// Complete returns candidates for the word before cursor: command words
-// at the start of a line, then the names the lab has made. After -n only
-// namespaces fit. It asks the kernel for links: call it from a tea.Cmd.
+// Complete returns the candidates for the word before cursor: what that
+// argument takes (script.Complete) from the names the lab has made. It
+// asks the kernel for links: call it from a tea.Cmd.
 func (l *Lab) Complete(line string, cursor int) []string {
-	if cursor > len(line) {
-		cursor = len(line)
-	}
-	before := line[:cursor]
-	start := strings.LastIndexAny(before, " \t") + 1
-	word, words := before[start:], strings.Fields(before[:start])
-	var pool []string
-	switch len(words) {
-	case 0:
-		seen := map[string]bool{}
-		for _, n := range script.Names() {
-			w, _, _ := strings.Cut(n, " ")
-			if !seen[w] {
-				seen[w] = true
-				pool = append(pool, w)
-			}
-		}
-	case 1:
-		// After a group word (netns, link, ...) only its subcommands fit.
-		for _, n := range script.Names() {
-			if g, sub, ok := strings.Cut(n, " "); ok && g == words[0] {
-				pool = append(pool, sub)
-			}
-		}
-		if len(pool) > 0 {
-			break
-		}
-		fallthrough
-	default:
-		pool = l.names(words[len(words)-1] == "-n")
-	}
-	var out []string
-	seen := map[string]bool{}
-	for _, c := range pool {
-		if strings.HasPrefix(c, word) && !seen[c] && !strings.Contains(c, " ") {
-			seen[c] = true
-			out = append(out, c)
-		}
-	}
-	slices.Sort(out)
-	return out
-}
-
-// names lists what an argument can name: the lab's namespaces and
-// children, the links it made on the host and every link in its
-// namespaces and children's, its sockets and proxies. With nsOnly, only
-// what -n accepts: the namespaces and the children with a network
-// namespace of their own.
-func (l *Lab) names(nsOnly bool) []string {
 	l.mu.Lock()
-	defer l.mu.Unlock()
-	nss := l.sess.NetnsList()
-	out := slices.Clone(nss)
+	c := script.Candidates{
+		Namespaces: l.sess.NetnsList(),
+		Sockets:    l.run.Env.Sockets(),
+		Proxies:    l.run.Env.Proxies(),
+	}
+	l.mu.Unlock()
+	c.NetNames = slices.Clone(c.Namespaces)
 	for _, p := range l.sess.Procs() {
-		if !nsOnly || ownNet(p) {
-			out = append(out, p.Name)
+		if slices.Contains(c.Proxies, p.Name) {
+			continue
 		}
-		if !nsOnly && ownNet(p) {
-			nss = append(nss, p.Name)
-		}
-	}
-	if nsOnly {
-		return out
-	}
-	for _, e := range l.sess.Owned() {
-		if e.Kind == lab.KindLink && e.Netns == "" {
-			out = append(out, lab.ShortName(e.Name))
+		c.Children = append(c.Children, p.Name)
+		if ownNet(p) {
+			c.NetNames = append(c.NetNames, p.Name)
 		}
 	}
-	for _, ns := range nss {
+	c.Links = func(ns string) []string {
+		var out []string
+		if lab.IsHost(ns) {
+			for _, e := range l.sess.Owned() {
+				if e.Kind == lab.KindLink && e.Netns == "" {
+					out = append(out, lab.ShortName(e.Name))
+				}
+			}
+		}
 		if links, err := l.sess.Links(ns); err == nil {
 			for _, ln := range links {
-				out = append(out, ln.Name)
+				if !lab.IsHost(ns) {
+					out = append(out, ln.Name)
+				}
 			}
 		}
+		return out
 	}
-	return append(append(out, l.run.Env.Sockets()...), l.run.Env.Proxies()...)
+	return script.Complete(line, cursor, c)
+}
+
+// Holders says what keeps each lab namespace, and each spawned child's
+// network namespace, alive.
+func (l *Lab) Holders(ctx context.Context) []ui.NamespaceHolders {
+	names := probe.LoadNames()
+	var out []ui.NamespaceHolders
+	add := func(name, path string) {
+		nh := ui.NamespaceHolders{Name: name}
+		typ, ino, err := probe.NamespaceOf(path)
+		if err == nil {
+			var rep *probe.HolderReport
+			if rep, err = probe.FindHolders(typ, ino); err == nil {
+				lines := strings.Split(rep.Text(path, names, 12), "\n")
+				nh.Summary, nh.Lines = lines[0], lines[1:]
+			}
+		}
+		nh.Err = err
+		out = append(out, nh)
+	}
+	for _, n := range l.sess.NetnsList() {
+		if ctx.Err() != nil {
+			break
+		}
+		add(n, filepath.Join(lab.NetnsDir, lab.SysName(n)))
+	}
+	for _, p := range l.sess.Procs() {
+		if ownNet(p) && ctx.Err() == nil {
+			add(p.Name, fmt.Sprintf("/proc/%d/ns/net", p.PID))
+		}
+	}
+	return out
 }
 
 // Commands lists the command names, for help and completion.
