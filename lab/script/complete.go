@@ -16,7 +16,7 @@ type Candidates struct {
 	Children   []string // spawned children
 	Proxies    []string
 	Sockets    []string // listen ... as NAME
-	Links      func(ns string) []string
+	Links      func(ns string) []string // "": the host's and every namespace's
 }
 
 // Complete returns the words that fit at the cursor: command words at the
@@ -164,14 +164,15 @@ func commandOf(words []string) (string, []string) {
 	return name, args
 }
 
-// nsOf is the namespace a line names with -n, or the host.
+// nsOf is the namespace a line names with -n, or "" when it names none
+// yet (-n usually comes last: every namespace's links fit).
 func nsOf(words []string) string {
 	for i, w := range words[:len(words)-1] {
 		if w == "-n" {
 			return words[i+1]
 		}
 	}
-	return "host"
+	return ""
 }
 
 func links(c Candidates, ns string) []string {

@@ -13,8 +13,11 @@ func TestCompletionFitsTheArgument(t *testing.T) {
 		Proxies:    []string{"edge"},
 		Sockets:    []string{"web"},
 		Links: func(ns string) []string {
-			if ns == "alpha" {
+			switch ns {
+			case "alpha":
 				return []string{"lo", "va"}
+			case "":
+				return []string{"br0", "lo", "va", "veth0"}
 			}
 			return []string{"br0", "veth0"}
 		},
@@ -27,13 +30,13 @@ func TestCompletionFitsTheArgument(t *testing.T) {
 		{"ne", []string{"netns"}},
 		{"netns ", []string{"add", "del", "list"}},
 		{"netns del ", []string{"alpha", "beta"}},
-		{"link set ", []string{"br0", "veth0"}},
-		{"link set v", []string{"veth0"}},
+		{"link set ", []string{"br0", "lo", "va", "veth0"}},
+		{"link set v", []string{"va", "veth0"}},
 		{"link set -n alpha ", []string{"lo", "va"}},
 		{"link set va up -n ", []string{"alpha", "beta", "c1", "host"}},
 		{"link set eth0 netns ", []string{"alpha", "beta", "c1"}},
-		{"link set v1 master ", []string{"br0", "veth0"}},
-		{"addr add 10.0.0.1/24 dev ", []string{"br0", "veth0"}},
+		{"link set v1 master ", []string{"br0", "lo", "va", "veth0"}},
+		{"addr add 10.0.0.1/24 dev ", []string{"br0", "lo", "va", "veth0"}},
 		{"proxy stats ", []string{"edge"}},
 		{"proxy add ", []string{"edge"}},
 		{"proxy add edge ", []string{"alpha", "beta"}},

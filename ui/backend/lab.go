@@ -241,18 +241,27 @@ func (l *Lab) Complete(line string, cursor int) []string {
 			c.NetNames = append(c.NetNames, p.Name)
 		}
 	}
+	// The lab's own host links (the host holds everyone's), and every link
+	// in the namespace given, or in all of the lab's when none is.
 	c.Links = func(ns string) []string {
 		var out []string
-		if lab.IsHost(ns) {
+		if ns == "" || lab.IsHost(ns) {
 			for _, e := range l.sess.Owned() {
 				if e.Kind == lab.KindLink && e.Netns == "" {
 					out = append(out, lab.ShortName(e.Name))
 				}
 			}
 		}
-		if links, err := l.sess.Links(ns); err == nil {
-			for _, ln := range links {
-				if !lab.IsHost(ns) {
+		nss := []string{ns}
+		if ns == "" {
+			nss = c.NetNames
+		}
+		for _, n := range nss {
+			if lab.IsHost(n) {
+				continue
+			}
+			if links, err := l.sess.Links(n); err == nil {
+				for _, ln := range links {
 					out = append(out, ln.Name)
 				}
 			}
