@@ -59,9 +59,10 @@ type Predict struct {
 
 // Command is one line of a `lab` block with what it looks like elsewhere.
 type Command struct {
-	Text string // as the learner reads and types it
-	Sh   string // the iproute2 / nsenter equivalent
-	Go   string // the Go it runs
+	Text    string // as the learner reads and types it
+	Sh      string // the iproute2 / nsenter equivalent
+	Go      string // the Go it runs
+	LabOnly bool   // only the lab's prompt can do it (a socket or child of the lab's own)
 }
 
 // EventKind says what happened while a step ran.
@@ -74,6 +75,10 @@ const (
 	CheckWaiting                    // an `expect … within` is polling; Detail: what it sees now
 	CheckDone                       // OK, Detail
 	StepSkipped                     // Detail: why this machine cannot run the step
+	// ShellResolved carries, once the step's commands have run, the shell
+	// form of its hands-on commands (then of its solution's) with the
+	// real PIDs of the children they name, in Shell.
+	ShellResolved
 )
 
 // Event is one report from a running step.
@@ -85,7 +90,8 @@ type Event struct {
 	Col    int // 1-based column of the error in the command, 0 if unknown
 	OK     bool
 	Detail string
-	Seen   string // CheckDone: what the kernel showed, in a few words
+	Seen   string   // CheckDone: what the kernel showed, in a few words
+	Shell  []string // ShellResolved
 }
 
 // Result is the outcome of one line typed at the free-lab prompt.

@@ -45,8 +45,9 @@ type stepState struct {
 	failed  int // index of the failed command, -1 if none
 	passed  bool
 	skipped string // why this machine could not run the step
-	asked   bool   // the prediction was answered or passed over
-	hints   int    // a challenge's hints revealed; len(Hints)+1: the solution too
+	asked   bool     // the prediction was answered or passed over
+	hints   int      // a challenge's hints revealed; len(Hints)+1: the solution too
+	shell   []string // the hands-on and solution commands' shell forms, with real PIDs
 }
 
 func newStepState(s Step) stepState {
@@ -231,6 +232,8 @@ func (m *Lesson) apply(ev Event) {
 		}
 	case StepSkipped:
 		s.skipped = ev.Detail
+	case ShellResolved:
+		s.shell = ev.Shell
 	}
 }
 

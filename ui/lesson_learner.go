@@ -55,8 +55,8 @@ func (m Lesson) learnerKey(msg tea.KeyPressMsg) (Lesson, tea.Cmd, bool) {
 		return m, nil, true
 	case key.Matches(msg, k.Terminal) && (len(st.HandsOn) > 0 || st.Challenge()):
 		var lines []string
-		for _, c := range st.HandsOn {
-			lines = append(lines, c.Sh)
+		if !labOnly(st.HandsOn) {
+			lines = m.shells(st.HandsOn, 0)
 		}
 		m.term = "opening a second terminal…"
 		return m, openTerminal(lines), true
@@ -92,6 +92,32 @@ func (m Lesson) learnerKey(msg tea.KeyPressMsg) (Lesson, tea.Cmd, bool) {
 		return m, nil, true
 	}
 	return m, nil, false
+}
+
+// labOnly reports whether a command of cmds is one only the lab's prompt
+// can do.
+func labOnly(cmds []Command) bool {
+	for _, c := range cmds {
+		if c.LabOnly {
+			return true
+		}
+	}
+	return false
+}
+
+// shells is the shell form of cmds: with the children's real PIDs once the
+// step has run its commands (ShellResolved: the hands-on commands, then the
+// solution's, from offset at), else as written.
+func (m Lesson) shells(cmds []Command, at int) []string {
+	s := m.states[m.step]
+	out := make([]string, len(cmds))
+	for i, c := range cmds {
+		out[i] = c.Sh
+		if at+i < len(s.shell) {
+			out[i] = s.shell[at+i]
+		}
+	}
+	return out
 }
 
 func answerKeys(p *Predict) string {
@@ -155,17 +181,27 @@ func (m Lesson) learnerLines(w int) []string {
 		}
 	}
 	if len(step.HandsOn) > 0 {
-		lines = append(lines, st.Title.Render("your turn")+st.Subtle.Render(" — in a second terminal (o opens one), as root, type:"))
-		for _, c := range step.HandsOn {
-			for _, l := range strings.Split(c.Sh, "\n") {
-				lines = append(lines, "  "+st.Code.Render("$ "+l))
-			}
-		}
 		var texts []string
 		for _, c := range step.HandsOn {
 			texts = append(texts, c.Text)
 		}
-		lines = append(lines, st.Subtle.Render("  or at the lab prompt (l): ")+st.Code.Render(strings.Join(texts, "; ")))
+		if labOnly(step.HandsOn) {
+			lines = append(lines, st.Title.Render("your turn")+st.Subtle.Render(" — at the lab prompt (l), type:"))
+			for _, t := range texts {
+				lines = append(lines, "  "+st.Code.Render(t))
+			}
+		} else {
+			lines = append(lines, st.Title.Render("your turn")+st.Subtle.Render(" — in a second terminal (o opens one), as root, type:"))
+			for _, sh := range m.shells(step.HandsOn, 0) {
+				for _, l := range strings.Split(sh, "\n") {
+					lines = append(lines, "  "+st.Code.Render("$ "+l))
+				}
+			}
+			lines = append(lines, st.Subtle.Render("  or at the lab prompt (l): ")+st.Code.Render(strings.Join(texts, "; ")))
+			if strings.Contains(strings.Join(m.shells(step.HandsOn, 0), " "), "$PID_OF_") {
+				lines = append(lines, st.Subtle.Render("  ($PID_OF_…: the child's PID, filled in when you press enter)"))
+			}
+		}
 	}
 	if step.Challenge() {
 		lines = append(lines, st.Title.Render("challenge")+st.Subtle.Render(" — the goal is above; the check waits for what the kernel shows"))
@@ -175,9 +211,13 @@ func (m Lesson) learnerLines(w int) []string {
 		switch {
 		case s.hints > len(step.Hints):
 			lines = append(lines, st.Subtle.Render("  solution (lab prompt, then a second terminal):"))
-			for _, c := range step.Solution {
+			sh := m.shells(step.Solution, len(step.HandsOn))
+			for i, c := range step.Solution {
 				lines = append(lines, "  "+st.Code.Render(c.Text))
-				for _, l := range strings.Split(c.Sh, "\n") {
+				if c.LabOnly {
+					continue
+				}
+				for _, l := range strings.Split(sh[i], "\n") {
 					lines = append(lines, "    "+st.Subtle.Render("$ "+l))
 				}
 			}

@@ -301,7 +301,6 @@ func commandFailed(sr stepReport) bool {
 }
 
 func runStep(ctx context.Context, w io.Writer, r *script.Runner, n int, st *scenarios.Step, o runOptions) stepReport {
-	unattended := o.yes
 	sr := stepReport{N: n, Title: st.Title, Kind: learnerKind(st)}
 	fmt.Fprintf(w, "\n── %d. %s\n%s\n", n, st.Title, wrapText(st.Prose))
 	report := func(res script.Result) cmdReport {
@@ -311,7 +310,7 @@ func runStep(ctx context.Context, w io.Writer, r *script.Runner, n int, st *scen
 		}
 		return c
 	}
-	res := withPredict(ctx, w, st, o, &sr, func() scenarios.StepResult {
+	res := withPredict(ctx, w, r, st, o, &sr, func(unattended bool) scenarios.StepResult {
 		return st.Run(ctx, r, scenarios.StepOptions{
 			Unattended: unattended,
 			OnEvent: func(e scenarios.Event) {

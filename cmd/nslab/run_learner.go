@@ -4,8 +4,12 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
+	"strconv"
 	"strings"
 
+	"github.com/nslab/nslab/lab"
+	"github.com/nslab/nslab/lab/script"
 	"github.com/nslab/nslab/scenarios"
 )
 
@@ -96,12 +100,34 @@ func seenOf(res scenarios.StepResult, i int) string {
 	return strings.TrimPrefix(out, "✓ ")
 }
 
+// labOnly reports whether the learner's part of a step needs the lab's
+// prompt (a socket or a child of the lab's own), which nslab run has not.
+func labOnly(st *scenarios.Step) bool {
+	for _, c := range slices.Concat(st.Unattended, st.Solution) {
+		if c.Cmd.LabOnly {
+			return true
+		}
+	}
+	return false
+}
+
+// withPIDs puts the real PID of each child the lab has in place of its
+// $PID_OF_NAME in a shell line.
+func withPIDs(r *script.Runner, sh string) string {
+	procs := r.Env.S.Procs()
+	slices.SortFunc(procs, func(a, b *lab.Proc) int { return len(b.Name) - len(a.Name) })
+	for _, p := range procs {
+		sh = strings.ReplaceAll(sh, script.PIDVar(p.Name), strconv.Itoa(p.PID))
+	}
+	return sh
+}
+
 // showWhatToType prints the commands a hands-on step waits for: their
 // iproute2/nsenter form for a second terminal.
-func showWhatToType(w io.Writer, st *scenarios.Step) {
+func showWhatToType(w io.Writer, r *script.Runner, st *scenarios.Step) {
 	fmt.Fprintln(w, "  hands-on: in a second terminal, as root, type:")
 	for _, c := range st.Unattended {
-		fmt.Fprintf(w, "    %s\n", strings.ReplaceAll(c.Shell(), "\n", "\n    "))
+		fmt.Fprintf(w, "    %s\n", strings.ReplaceAll(withPIDs(r, c.Shell()), "\n", "\n    "))
 	}
 	fmt.Fprintln(w, "  (the checks wait for the kernel to show it)")
 }
@@ -109,7 +135,7 @@ func showWhatToType(w io.Writer, st *scenarios.Step) {
 // hintsWhileWaiting reveals a challenge's hints, one per line the learner
 // enters, then its solution, until done is closed. Only lines read before
 // done are taken from lines.
-func hintsWhileWaiting(w io.Writer, lines <-chan string, st *scenarios.Step, done <-chan struct{}) {
+func hintsWhileWaiting(w io.Writer, r *script.Runner, lines <-chan string, st *scenarios.Step, done <-chan struct{}) {
 	fmt.Fprintf(w, "  challenge: the goal is above; it is checked by what the kernel shows.\n  [enter] reveals a hint (%d), then the solution.\n", len(st.Hints))
 	shown := 0
 	for {
@@ -126,7 +152,7 @@ func hintsWhileWaiting(w io.Writer, lines <-chan string, st *scenarios.Step, don
 			case shown == len(st.Hints):
 				fmt.Fprintln(w, "  solution (in the lab's language; a second terminal takes its shell form):")
 				for _, c := range st.Solution {
-					fmt.Fprintf(w, "    %s\n      $ %s\n", c.Text, strings.ReplaceAll(c.Shell(), "\n", "\n        "))
+					fmt.Fprintf(w, "    %s\n      $ %s\n", c.Text, strings.ReplaceAll(withPIDs(r, c.Shell()), "\n", "\n        "))
 				}
 			default:
 				fmt.Fprintln(w, "  (that was the solution; the step waits for the kernel to show it)")
@@ -149,7 +175,7 @@ func learnerKind(st *scenarios.Step) string {
 
 // withPredict wraps a step's run with the learner's part: the question
 // before, the hints during, the answer after.
-func withPredict(ctx context.Context, w io.Writer, st *scenarios.Step, o runOptions, sr *stepReport, run func() scenarios.StepResult) scenarios.StepResult {
+func withPredict(ctx context.Context, w io.Writer, r *script.Runner, st *scenarios.Step, o runOptions, sr *stepReport, run func(unattended bool) scenarios.StepResult) scenarios.StepResult {
 	attended := !o.yes && !o.asJSON && o.lines != nil
 	if st.Predict != nil {
 		sr.Predict = newPredictReport(st.Predict)
@@ -157,19 +183,28 @@ func withPredict(ctx context.Context, w io.Writer, st *scenarios.Step, o runOpti
 			askPredict(ctx, w, o.lines, st.Predict, sr.Predict)
 		}
 	}
+	if attended && st.Learner() && labOnly(st) {
+		// What the learner would type at the TUI's lab prompt: nslab run
+		// has none, so the lab does it.
+		fmt.Fprintln(w, "  (your part needs the lab's prompt, which the TUI has; here the lab does it:)")
+		for _, c := range slices.Concat(st.Unattended, st.Solution) {
+			fmt.Fprintf(w, "    %s\n", c.Text)
+		}
+		attended = false
+	}
 	if attended && st.HandsOn() {
-		showWhatToType(w, st)
+		showWhatToType(w, r, st)
 	}
 	var res scenarios.StepResult
 	if attended && st.Challenge() {
 		done := make(chan struct{})
 		finished := make(chan struct{})
-		go func() { hintsWhileWaiting(w, o.lines, st, done); close(finished) }()
-		res = run()
+		go func() { hintsWhileWaiting(w, r, o.lines, st, done); close(finished) }()
+		res = run(false)
 		close(done)
 		<-finished
 	} else {
-		res = run()
+		res = run(o.yes || !attended && st.Learner())
 	}
 	if sr.Predict != nil {
 		sr.Predict.Seen = seenOf(res, st.SeeIndex())

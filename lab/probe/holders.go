@@ -3,6 +3,7 @@ package probe
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -203,4 +204,23 @@ func sortHolders(hs []Holder) {
 		}
 		return strings.Compare(a.Path+a.OwnedNS, b.Path+b.OwnedNS)
 	})
+}
+
+// UnescapeMount undoes mountinfo's octal escapes (\040 is a space).
+func UnescapeMount(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+3 < len(s) {
+			if v, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
+				b.WriteByte(byte(v))
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
 }

@@ -182,7 +182,7 @@ func (s *holderScan) mounts(pid int, dir string) {
 		if sep < 0 || sep+1 >= len(f) || f[sep+1] != "nsfs" || len(f) < 5 {
 			continue
 		}
-		path := unescapeMount(f[4])
+		path := UnescapeMount(f[4])
 		if f[3] == s.want {
 			s.add(Holder{Kind: HeldByMount, Path: path, MountNS: mnt})
 		}
@@ -191,25 +191,6 @@ func (s *holderScan) mounts(pid int, dir string) {
 			s.note(ino, dir+"/root"+path)
 		}
 	}
-}
-
-// unescapeMount undoes mountinfo's octal escapes (\040 is a space).
-func unescapeMount(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			if v, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(v))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }
 
 // fds reads pid's descriptors: one on the namespace itself holds it, and

@@ -115,7 +115,8 @@ var cmdExpect = &Command{
 	Usage: "expect ping IP [-n NS] ok|fails | link NAME [-n NS] up|down|exists|absent | netns NAME exists|absent | " +
 		"ns TYPE PROC ==|!= PROC|NS | threads PROC [in NS] OP N | rss PROC OP SIZE | sockets PROC in NS OP N | " +
 		"hostname PROC ==|!= NAME|host | pid PROC OP N | output contains|lacks TEXT | accepted SOCKET OP N | " +
-		"received SOCKET contains|lacks TEXT | holders NS [TYPE] [KIND] OP N | lsns NS [TYPE] lists|misses   [within DURATION]",
+		"received SOCKET contains|lacks TEXT | holders NS [TYPE] [KIND] OP N | lsns NS [TYPE] lists|misses | uid|gid PROC OP N | " +
+		"procs PROC OP N | mount PROC PATH [SOURCE] exists|absent   [within DURATION]",
 	Summary: "assert what the kernel shows; with `within 60s` wait for it (hands-on steps)",
 	Example: "expect ping 10.0.0.2 -n alpha ok",
 	parse:   parseExpect,
@@ -132,7 +133,7 @@ func parseExpect(p *parser) (Action, error) {
 		within = d
 		p.toks = p.toks[:n-2]
 	}
-	what, err := p.keyword("ping", "link", "netns", "ns", "threads", "rss", "sockets", "hostname", "pid", "output", "accepted", "received", "holders", "lsns")
+	what, err := p.keyword("ping", "link", "netns", "ns", "threads", "rss", "sockets", "hostname", "pid", "output", "accepted", "received", "holders", "lsns", "uid", "gid", "procs", "mount")
 	if err != nil {
 		return nil, err
 	}
@@ -164,6 +165,12 @@ func parseExpect(p *parser) (Action, error) {
 		c, err = expectHolders(p)
 	case "lsns":
 		c, err = expectLsns(p)
+	case "uid", "gid":
+		c, err = expectID(p, what.Text)
+	case "procs":
+		c, err = expectProcs(p)
+	case "mount":
+		c, err = expectMount(p)
 	}
 	if err != nil {
 		return nil, err
@@ -656,6 +663,18 @@ func expectOutput(p *parser) (*check, error) {
 			seen := "it does"
 			if !has {
 				seen = "it does not"
+			}
+			// The line that holds it (or the first): the answer a
+			// prediction is set beside.
+			line, _, _ := strings.Cut(out, "\n")
+			for _, l := range strings.Split(out, "\n") {
+				if strings.Contains(l, text) {
+					line = l
+					break
+				}
+			}
+			if line = strings.TrimSpace(line); line != "" {
+				seen += ": " + excerpt(line, 60)
 			}
 			if out == "" {
 				seen = "there was no output"

@@ -229,6 +229,11 @@ func (p *parser) idMap() (lab.IDMap, error) {
 // set it, exec -p, kill, idmap and close use it.
 func pidOf(name string) string { return "PID_OF_" + strings.ToUpper(goIdent(name)) }
 
+// PIDVar is the shell variable a shell equivalent uses for the PID of the
+// child called name ($PID_OF_C1): a UI showing the line to a learner puts
+// the real PID in its place.
+func PIDVar(name string) string { return "$" + pidOf(name) }
+
 func quoteAll(ws []string) []string {
 	out := make([]string, len(ws))
 	for i, w := range ws {

@@ -15,7 +15,7 @@ type Candidates struct {
 	NetNames   []string // what -n takes: lab namespaces and children with a network namespace of their own
 	Children   []string // spawned children
 	Proxies    []string
-	Sockets    []string // listen ... as NAME
+	Sockets    []string                 // listen ... as NAME
 	Links      func(ns string) []string // "": the host's and every namespace's
 }
 
@@ -190,7 +190,7 @@ func procNames(c Candidates) []string {
 	return slices.Concat([]string{"self"}, c.Children, c.Proxies)
 }
 
-var checkKinds = []string{"ping", "link", "netns", "ns", "threads", "rss", "sockets", "hostname", "pid", "output", "accepted", "received", "holders", "lsns"}
+var checkKinds = []string{"ping", "link", "netns", "ns", "threads", "rss", "sockets", "hostname", "pid", "output", "accepted", "received", "holders", "lsns", "uid", "gid", "procs", "mount"}
 
 func expectCandidates(args []string, c Candidates) []string {
 	if len(args) == 0 {
@@ -219,7 +219,7 @@ func expectCandidates(args []string, c Candidates) []string {
 		case 3:
 			return slices.Concat([]string{"host"}, c.Namespaces, procNames(c))
 		}
-	case "threads", "rss", "hostname", "pid":
+	case "threads", "rss", "hostname", "pid", "uid", "gid", "procs", "mount":
 		if len(rest) == 0 {
 			return procNames(c)
 		}

@@ -29,6 +29,7 @@ type Command struct {
 	Example string // one runnable line
 	NS      bool   // accepts -n NS anywhere, like ip -n
 	IsCheck bool   // an assertion (expect), not an action
+	LabOnly bool   // only the lab's prompt can do it (see registry.go)
 	parse   func(p *parser) (Action, error)
 }
 

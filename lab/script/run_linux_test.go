@@ -119,9 +119,15 @@ spawn u%[5]s user
 idmap u%[5]s uid 0 1000 1 gid 0 1000 1
 exec -p u%[5]s -- cat /proc/self/uid_map
 expect output contains 1000
+expect uid u%[5]s == 65534
+expect gid u%[5]s == 65534
+expect uid self == 0
 spawn s%[5]s uts,pid -- sleep 60
 expect ns uts s%[5]s != host
 expect pid s%[5]s == 1
+expect procs s%[5]s >= 10
+expect mount self /proc proc exists
+expect mount self /nslab-nowhere absent
 kill s%[5]s
 kill u%[5]s
 link del va -n %[1]s
@@ -151,7 +157,7 @@ expect netns %[6]s2 absent
 			t.Errorf("%s is in the language but not run by this test", c.Name)
 		}
 	}
-	for _, k := range []string{"ping", "link", "netns", "ns", "threads", "rss", "sockets", "hostname", "pid", "output", "accepted", "received", "holders", "lsns"} {
+	for _, k := range []string{"ping", "link", "netns", "ns", "threads", "rss", "sockets", "hostname", "pid", "output", "accepted", "received", "holders", "lsns", "uid", "gid", "procs", "mount"} {
 		if !kinds[k] {
 			t.Errorf("no `expect %s` check ran", k)
 		}

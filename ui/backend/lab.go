@@ -104,7 +104,7 @@ func (l *Lab) Scenarios() []ui.Scenario {
 func uiCommands(stmts []script.Stmt) []ui.Command {
 	var out []ui.Command
 	for _, c := range stmts {
-		out = append(out, ui.Command{Text: c.Text, Sh: c.Shell(), Go: c.Go()})
+		out = append(out, ui.Command{Text: c.Text, Sh: c.Shell(), Go: c.Go(), LabOnly: c.Cmd.LabOnly})
 	}
 	return out
 }
@@ -162,6 +162,11 @@ func (l *Lab) RunStep(ctx context.Context, id string, step, from int, events cha
 			err := e.Result.Err
 			events <- ui.Event{Kind: ui.CommandDone, Index: from + e.Index, Output: e.Result.Output, Err: err, Col: errCol(err)}
 		case scenarios.CheckStarted:
+			if e.Index == 0 {
+				if st := &sc.Steps[step]; st.Learner() {
+					events <- ui.Event{Kind: ui.ShellResolved, Shell: l.resolved(slices.Concat(st.Unattended, st.Solution))}
+				}
+			}
 			events <- ui.Event{Kind: ui.CheckStarted, Index: e.Index}
 			if w := e.Stmt.Within(); w > 0 {
 				// A hands-on check: it polls until the kernel shows what
@@ -177,6 +182,24 @@ func (l *Lab) RunStep(ctx context.Context, id string, step, from int, events cha
 			events <- ui.Event{Kind: ui.CheckDone, Index: e.Index, OK: e.Result.Err == nil, Detail: detail, Err: checkErr(e.Result.Err), Seen: seen(e.Result)}
 		}
 	}})
+}
+
+// resolved is the shell form of stmts with each child's PID in place of
+// its $PID_OF_NAME, so that a learner can type it as it is.
+func (l *Lab) resolved(stmts []script.Stmt) []string {
+	var pairs []string
+	procs := l.sess.Procs()
+	// Longer names first: $PID_OF_C10 before $PID_OF_C1.
+	slices.SortFunc(procs, func(a, b *lab.Proc) int { return len(b.Name) - len(a.Name) })
+	for _, p := range procs {
+		pairs = append(pairs, script.PIDVar(p.Name), strconv.Itoa(p.PID))
+	}
+	r := strings.NewReplacer(pairs...)
+	out := make([]string, len(stmts))
+	for i, st := range stmts {
+		out[i] = r.Replace(st.Shell())
+	}
+	return out
 }
 
 // seen is what a check saw, in a few words: the part in parentheses of
