@@ -44,7 +44,7 @@ type stepState struct {
 	ran     bool
 	failed  int // index of the failed command, -1 if none
 	passed  bool
-	skipped string // why this machine could not run the step
+	skipped string   // why this machine could not run the step
 	asked   bool     // the prediction was answered or passed over
 	hints   int      // a challenge's hints revealed; len(Hints)+1: the solution too
 	shell   []string // the hands-on and solution commands' shell forms, with real PIDs
