@@ -82,13 +82,13 @@ func idInside(pid int, what string) (int64, string, error) {
 		n, _ := strconv.ParseInt(f[2], 10, 64)
 		if kernel >= out && kernel < out+n {
 			inside := in + kernel - out
-			return inside, fmt.Sprintf("it is %d (%s %d outside; %s_map %q)", inside, what, kernel, what, strings.Join(f, " ")), nil
+			return inside, fmt.Sprintf("it is %d: %s %d outside, by the %s_map line %q", inside, what, kernel, what, strings.Join(f, " ")), nil
 		}
 	}
 	if lines == "" {
-		return 65534, fmt.Sprintf("it is 65534, the overflow id (%s_map is empty: %s %d has no name inside)", what, what, kernel), nil
+		return 65534, fmt.Sprintf("it is 65534, the overflow id: %s_map is empty, so %s %d has no name inside", what, what, kernel), nil
 	}
-	return 65534, fmt.Sprintf("it is 65534, the overflow id (%s %d is in no line of %s_map)", what, kernel, what), nil
+	return 65534, fmt.Sprintf("it is 65534, the overflow id: %s %d is in no line of %s_map", what, kernel, what), nil
 }
 
 // expectProcs parses `expect procs PROC OP N`: how many processes the /proc

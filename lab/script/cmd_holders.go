@@ -128,7 +128,11 @@ func expectHolders(p *parser) (*check, error) {
 	if kind != "" {
 		what = kind + " holders"
 	}
-	return &check{desc: fmt.Sprintf("%s of %s %s %d", what, q.name, op, want),
+	of := q.name
+	if q.typed {
+		of = fmt.Sprintf("the %s namespace of %s", q.typ, q.name)
+	}
+	return &check{desc: fmt.Sprintf("%s of %s %s %d", what, of, op, want),
 		test: func(_ context.Context, env *Env) (bool, string, error) {
 			typ, ino, _, err := q.resolve(env)
 			if err != nil {

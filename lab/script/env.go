@@ -106,6 +106,10 @@ func (e *Env) rememberNs(name string, ino uint64) {
 	e.mu.Unlock()
 }
 
+// NamespaceInode is the inode the run saw the lab namespace name with,
+// kept after its name is gone from /run/netns.
+func (e *Env) NamespaceInode(name string) (uint64, bool) { return e.nsInodeOf(name) }
+
 func (e *Env) nsInodeOf(name string) (uint64, bool) {
 	e.mu.Lock()
 	defer e.mu.Unlock()

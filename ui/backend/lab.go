@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/nslab/nslab/lab"
 	"github.com/nslab/nslab/lab/probe"
 	"github.com/nslab/nslab/lab/script"
@@ -302,6 +304,17 @@ func (l *Lab) Holders(ctx context.Context) []ui.NamespaceHolders {
 	add := func(name, path string) {
 		nh := ui.NamespaceHolders{Name: name}
 		typ, ino, err := probe.NamespaceOf(path)
+		if errors.Is(err, unix.ENOENT) {
+			// Deleted from /run/netns behind the lab's back: still
+			// found by the inode the lab saw it with.
+			l.mu.Lock()
+			known, ok := l.run.Env.NamespaceInode(name)
+			l.mu.Unlock()
+			if ok {
+				typ, ino, err = "net", known, nil
+				path += ", whose name is gone"
+			}
+		}
 		if err == nil {
 			var rep *probe.HolderReport
 			if rep, err = probe.FindHolders(typ, ino); err == nil {

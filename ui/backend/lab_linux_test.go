@@ -48,8 +48,18 @@ func TestTheTUIBackendRunsALessonAndThePrompt(t *testing.T) {
 		t.Fatal("hello is not in the catalog the UI sees")
 	}
 	sc := l.Scenarios()[i]
-	if len(sc.Steps) != 3 || sc.Steps[0].Commands[0].Sh != "ip netns add nslab-"+demo {
+	if len(sc.Steps) != 4 || sc.Steps[0].Commands[0].Sh != "ip netns add nslab-"+demo {
 		t.Fatalf("steps as the UI sees them: %+v", sc.Steps)
+	}
+	// The learner's part: the introduction, a question, what to type, a
+	// challenge with its hints.
+	if sc.Intro == "" || sc.Steps[0].Predict == nil || sc.Steps[0].Predict.Kind != "choice" ||
+		len(sc.Steps[1].HandsOn) != 1 || sc.Steps[1].HandsOn[0].Sh != "ip -n nslab-"+demo+" link set lo up" || !sc.Steps[1].Waits ||
+		!sc.Steps[3].Challenge() || len(sc.Steps[3].Hints) < 2 {
+		t.Fatalf("the learner's part as the UI sees it: %+v", sc)
+	}
+	if _, right, err := sc.Steps[0].Predict.Judge("2"); err != nil || !right {
+		t.Errorf("the right choice judged %v, %v", right, err)
 	}
 	evs := runStep(l, id, 0)
 	var checks, oks int
@@ -71,10 +81,18 @@ func TestTheTUIBackendRunsALessonAndThePrompt(t *testing.T) {
 	if err := exec.Command("ip", "-n", "nslab-"+demo, "link", "set", "lo", "up").Run(); err != nil {
 		t.Fatal(err)
 	}
+	resolved := false
 	for _, e := range runStep(l, id, 1) {
 		if e.Kind == ui.CheckDone && !e.OK {
 			t.Fatalf("hands-on check after the learner's command: %s", e.Detail)
 		}
+		resolved = resolved || e.Kind == ui.ShellResolved && len(e.Shell) == 1 && strings.Contains(e.Shell[0], "nslab-"+demo)
+	}
+	if !resolved {
+		t.Error("the hands-on step sent no shell form to show")
+	}
+	if hs := l.Holders(context.Background()); len(hs) == 0 || !strings.Contains(hs[0].Summary, "mount") {
+		t.Errorf("holders of the lab's namespace: %+v", hs)
 	}
 	// Jumping to step 3 rebuilds steps 1 and 2 from a clean lab.
 	if err := l.Prepare(context.Background(), id, 2); err != nil {
