@@ -123,7 +123,7 @@ func (st *Step) Run(ctx context.Context, r *script.Runner, o StepOptions) StepRe
 			break
 		}
 		emit(Event{Kind: CommandStarted, Index: len(res.Commands), Stmt: cmds[i]})
-		x := exec(ctx, r, cmds[i], o.Lock)
+		x := execLocked(ctx, r, cmds[i], o.Lock)
 		res.Commands = append(res.Commands, x)
 		emit(Event{Kind: CommandDone, Index: len(res.Commands) - 1, Stmt: cmds[i], Result: x})
 		if x.Err != nil {
@@ -141,7 +141,7 @@ func (st *Step) Run(ctx context.Context, r *script.Runner, o StepOptions) StepRe
 		if c.Within() > 0 {
 			lock = nil
 		}
-		x := exec(ctx, r, c, lock)
+		x := execLocked(ctx, r, c, lock)
 		res.Checks = append(res.Checks, x)
 		emit(Event{Kind: CheckDone, Index: len(res.Checks) - 1, Stmt: c, Result: x})
 		if x.Err != nil {
@@ -151,7 +151,7 @@ func (st *Step) Run(ctx context.Context, r *script.Runner, o StepOptions) StepRe
 	return res
 }
 
-func exec(ctx context.Context, r *script.Runner, st script.Stmt, lock sync.Locker) script.Result {
+func execLocked(ctx context.Context, r *script.Runner, st script.Stmt, lock sync.Locker) script.Result {
 	if lock != nil {
 		lock.Lock()
 		defer lock.Unlock()

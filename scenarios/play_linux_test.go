@@ -3,8 +3,10 @@ package scenarios
 import (
 	"context"
 	"fmt"
+	"os/exec"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/nslab/nslab/internal/labtest"
 	"github.com/nslab/nslab/lab/script"
@@ -69,5 +71,52 @@ func TestRebuildRecreatesTheEarlierStepsForAJump(t *testing.T) {
 	res = bad.Steps[0].Run(context.Background(), r, StepOptions{})
 	if res.OK || len(res.Commands) != 2 || len(res.NotRun) != 1 || len(res.Checks) != 0 {
 		t.Errorf("a failed command: %+v", res)
+	}
+}
+
+// A hands-on step whose check sees the learner's own traffic: attended,
+// it waits; bytes sent by another process (a learner's bash in a second
+// terminal) make it pass, and without them it fails, saying what it saw
+// and then what it expected.
+func TestAHandsOnStepSeesTrafficFromAnotherProcess(t *testing.T) {
+	s := labtest.New(t)
+	ns := labtest.Name("tr")
+	src := fmt.Sprintf("---\nid: traffic\ntitle: T\nsummary: s\nlevel: beginner\nminutes: 1\n---\n"+
+		"## Listen\n```lab\nnetns add %[1]s\nlink set lo up -n %[1]s\nlisten tcp 127.0.0.1:7430 -n %[1]s as web\n```\n```check\nexpect accepted web == 0\n```\n"+
+		"## Knock\n```lab unattended\nconnect tcp 127.0.0.1:7430 -n %[1]s send knock\n```\n"+
+		"```check\nexpect received web contains knock within 3s\nexpect accepted web == 1\n```\n```hint\nsend knock from inside\n```\n", ns)
+	sc, err := Parse("traffic.md", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := script.NewRunner(s)
+	defer r.Close()
+	if res := sc.Steps[0].Run(context.Background(), r, StepOptions{}); !res.OK {
+		t.Fatalf("step 1: %v", res.Failed())
+	}
+	// Nobody sends anything: the wait runs out, and says so.
+	res := sc.Steps[1].Run(context.Background(), r, StepOptions{})
+	if res.OK || len(res.Checks) != 2 {
+		t.Fatalf("without traffic the step passed: %+v", res)
+	}
+	want := `web has still received no connection after 3 s; expected contains "knock"`
+	if got := res.Checks[0].Err.Error(); got != want {
+		t.Errorf("without traffic: %q, want %q", got, want)
+	}
+	// Another process sends the bytes while the check waits.
+	done := make(chan error, 1)
+	go func() {
+		time.Sleep(500 * time.Millisecond)
+		done <- exec.Command("ip", "netns", "exec", "nslab-"+ns, "bash", "-c", "echo knock > /dev/tcp/127.0.0.1/7430").Run()
+	}()
+	res = sc.Steps[1].Run(context.Background(), r, StepOptions{})
+	if err := <-done; err != nil {
+		t.Fatalf("the second process: %v", err)
+	}
+	if !res.OK {
+		t.Errorf("with the learner's traffic the step failed: %v", res.Failed())
+	}
+	if len(res.Commands) != 0 {
+		t.Errorf("attended, the lab ran the learner's part itself: %+v", res.Commands)
 	}
 }

@@ -210,11 +210,9 @@ func (m Lesson) statusLine() string {
 // layout splits h lines between the narration and the bottom block.
 func (m Lesson) layout(w, h int) (narr []string, narrH int, bottom []string) {
 	bottom = append(m.bottom(w), m.statusLine())
-	maxBottom := max(h-1-4, 3) // title line, at least 4 lines of narration
+	maxBottom := max(h-1-3, 3) // title line, at least 3 lines of narration
 	if len(bottom) > maxBottom {
-		cut := len(bottom) - maxBottom + 1
-		keep := append([]string{bottom[0], m.c.Styles.Subtle.Render(fmt.Sprintf("  ↑ %d lines above", cut))}, bottom[1+cut:]...)
-		bottom = keep
+		bottom = m.cutBottom(bottom, maxBottom, w)
 	}
 	narrH = max(h-1-len(bottom)-1, 1)
 	prose := m.sc.Steps[m.step].Prose
@@ -224,6 +222,25 @@ func (m Lesson) layout(w, h int) (narr []string, narrH int, bottom []string) {
 	text := m.md.Render(prose, w, m.c.Styles.IsDark)
 	narr = strings.Split(text, "\n")
 	return narr, narrH, bottom
+}
+
+// cutBottom fits the lines under the narration into max: the tabs and the
+// learner's part (what to type, the question, the hints) stay at the top,
+// the checks and the status at the bottom; what gives way is in between
+// (commands and their output), then the start of the learner's part.
+func (m Lesson) cutBottom(lines []string, limit, w int) []string {
+	head := 1 + len(m.learnerLines(w)) // the tabs, then the learner's part
+	if m.tab != 0 || m.intro {
+		head = 1
+	}
+	head = min(head, len(lines))
+	room := limit - head - 1 // one line says what was cut
+	if room >= 2 {
+		cut := len(lines) - head - room
+		return append(append(lines[:head:head], m.c.Styles.Subtle.Render(fmt.Sprintf("  ↕ %d lines not shown", cut))), lines[len(lines)-room:]...)
+	}
+	cut := len(lines) - limit + 1
+	return append([]string{lines[0], m.c.Styles.Subtle.Render(fmt.Sprintf("  ↑ %d lines above", cut))}, lines[1+cut:]...)
 }
 
 // tabAt maps a click to a tab; y counts from the top of the screen.

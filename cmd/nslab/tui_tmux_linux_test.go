@@ -64,6 +64,10 @@ func (s tmuxSession) waitFor(re string, d time.Duration) []string {
 // session goes, and so does what the TUI made, before that directory is
 // removed.
 func tuiInTmux(t *testing.T, tag string, shell func(bin, dir, runDir string) string) (s tmuxSession, bin, dir, runDir string) {
+	return tuiInTmuxSized(t, tag, 120, 40, shell)
+}
+
+func tuiInTmuxSized(t *testing.T, tag string, w, h int, shell func(bin, dir, runDir string) string) (s tmuxSession, bin, dir, runDir string) {
 	t.Helper()
 	labtest.RequireRoot(t)
 	if testing.Short() {
@@ -82,7 +86,7 @@ func tuiInTmux(t *testing.T, tag string, shell func(bin, dir, runDir string) str
 	}
 	runDir = filepath.Join(dir, "run")
 	s = tmuxSession{t: t, name: fmt.Sprintf("nslab-%s-%d", tag, os.Getpid())}
-	s.run("new-session", "-d", "-s", s.name, "-x", "120", "-y", "40", shell(bin, dir, runDir))
+	s.run("new-session", "-d", "-s", s.name, "-x", strconv.Itoa(w), "-y", strconv.Itoa(h), shell(bin, dir, runDir))
 	t.Cleanup(func() {
 		exec.Command("tmux", "kill-session", "-t", s.name).Run()
 		cmd := exec.Command(bin, "cleanup")
@@ -92,45 +96,85 @@ func tuiInTmux(t *testing.T, tag string, shell func(bin, dir, runDir string) str
 	return s, bin, dir, runDir
 }
 
-// TestTUIInTmux starts nslab in tmux, opens the veth scenario, runs every
-// step with the keyboard, sees every check pass, quits, and finds no
-// nslab- namespace or link left on the host.
+// TestTUIInTmux is a learner's first run, at 80x24: the catalog starts
+// with hello and says so; the lesson opens on its introduction; the first
+// step asks a question; the second is done as a learner does it, reading
+// the command from the lab tab and running it in a second tmux pane that
+// o opened with it typed; the challenge is done from that pane too. Then
+// q asks before quitting, and no nslab- namespace or link is left.
 func TestTUIInTmux(t *testing.T) {
 	// A private journal directory: the test checks exactly what this run
 	// made, while other packages' tests make namespaces of their own.
-	s, _, _, runDir := tuiInTmux(t, "e2e", func(bin, dir, runDir string) string {
+	s, _, _, runDir := tuiInTmuxSized(t, "e2e", 80, 24, func(bin, dir, runDir string) string {
 		return fmt.Sprintf("XDG_STATE_HOME=%s NSLAB_RUN_DIR=%s %s; echo nslab-exited=$?; sleep 60", dir, runDir, bin)
 	})
+	// Target the TUI's pane by its id: o splits the window, and the new
+	// pane becomes the active one.
+	tui := tmuxSession{t: t, name: strings.TrimSpace(s.run("display-message", "-p", "-t", s.name, "#{pane_id}"))}
 
-	s.waitFor(`type to filter`, 10*time.Second)
-	s.keys("v", "e", "t", "h")
-	s.waitFor(`› \S+ .*\(veth\)`, 5*time.Second)
-	s.keys("Enter")
-	m := s.waitFor(`Step 1/(\d+)`, 30*time.Second)
-	steps, _ := strconv.Atoi(m[1])
-	for i := 1; i <= steps; i++ {
-		s.waitFor(fmt.Sprintf(`Step %d/%d`, i, steps), 30*time.Second)
-		s.waitFor(`enter: run this step`, 30*time.Second)
-		s.keys("Enter")
-		if i < steps {
-			s.waitFor(fmt.Sprintf(`step %d passed|✗`, i), 90*time.Second)
-		} else {
-			s.waitFor(`lesson complete|✗`, 90*time.Second)
-		}
-		if scr := s.screen(); strings.Contains(scr, "✗") {
-			t.Fatalf("step %d: a command or check failed:\n%s", i, scr)
-		}
-		if i < steps {
-			s.keys("Enter")
-		}
+	m := tui.waitFor(`(?m)^  lesson .*\n.*namespaces of a process.*\n› ○ (.*)$`, 10*time.Second)
+	if !strings.Contains(m[1], "Hello, namespace (hello)") || !strings.Contains(m[1], "start here") {
+		t.Fatalf("the first lesson at 80x24 is %q, want hello marked start here:\n%s", m[1], tui.screen())
+	}
+	tui.keys("Enter")
+	tui.waitFor(`Introduction · 4 steps`, 30*time.Second)
+	tui.waitFor(`enter: begin step 1`, 30*time.Second)
+	tui.keys("Enter")
+	tui.waitFor(`predict before it runs`, 10*time.Second)
+	tui.keys("2")
+	tui.waitFor(`your guess: only a loopback`, 10*time.Second)
+	tui.keys("Enter")
+	tui.waitFor(`you guessed only a loopback`, 30*time.Second)
+	tui.waitFor(`step 1 passed`, 30*time.Second)
+	tui.keys("Enter")
+
+	// Step 2: the command is on the lab tab; enter starts the wait, o
+	// opens the second terminal with it typed, enter there runs it.
+	m = tui.waitFor(`\$ (ip -n nslab-demo link set lo up)`, 10*time.Second)
+	command := m[1]
+	tui.keys("Enter")
+	tui.waitFor(`waiting for you`, 10*time.Second)
+	tui.keys("o")
+	tui.waitFor(`second terminal is open below`, 10*time.Second)
+	panes := strings.Fields(s.run("list-panes", "-t", s.name, "-F", "#{pane_id}"))
+	if len(panes) != 2 {
+		t.Fatalf("o did not split the window: panes %v", panes)
+	}
+	shell := tmuxSession{t: t, name: panes[1]}
+	if panes[1] == tui.name {
+		shell.name = panes[0]
+	}
+	shell.waitFor(regexp.QuoteMeta(command), 10*time.Second)
+	if !strings.Contains(tui.screen(), "waiting for you") {
+		t.Fatalf("the step passed before the learner ran the command:\n%s", tui.screen())
+	}
+	shell.keys("Enter")
+	tui.waitFor(`step 2 passed`, 30*time.Second)
+	tui.keys("Enter")
+	tui.waitFor(`Step 3/4`, 10*time.Second)
+	tui.keys("Enter")
+	tui.waitFor(`step 3 passed`, 30*time.Second)
+	tui.keys("Enter")
+
+	// The challenge: a hint, then the learner's own bash in the pane.
+	tui.waitFor(`challenge`, 10*time.Second)
+	tui.keys("h")
+	tui.waitFor(`hint 1/2`, 10*time.Second)
+	tui.keys("Enter")
+	shell.keys("ip netns exec nslab-demo bash -c 'echo hello > /dev/tcp/127.0.0.1/8080'", "Enter")
+	tui.waitFor(`lesson complete`, 60*time.Second)
+	if scr := tui.screen(); strings.Contains(scr, "✗") {
+		t.Fatalf("a check failed:\n%s", scr)
 	}
 	jfs, err := lab.ReadJournals(runDir)
 	if err != nil || len(jfs) != 1 || len(jfs[0].Live) == 0 {
 		t.Fatalf("the running lesson's journal: %+v %v", jfs, err)
 	}
 	made := jfs[0].Live
-	s.keys("q")
-	s.waitFor(`nslab-exited=0`, 30*time.Second)
+	tui.keys("q")
+	tui.waitFor(`quit nslab\?`, 10*time.Second)
+	tui.keys("y")
+	tui.waitFor(`nslab-exited=0`, 30*time.Second)
 	if left := lab.StillThere(made); len(left) > 0 {
 		t.Errorf("left behind after quitting: %v", left)
 	}
@@ -156,6 +200,8 @@ func TestTUIKilledMidLessonIsCleanedAtTheNextStart(t *testing.T) {
 	s.waitFor(`type to filter`, 10*time.Second)
 	s.keys("v", "e", "t", "h")
 	s.waitFor(`› \S+ .*\(veth\)`, 5*time.Second)
+	s.keys("Enter")
+	s.waitFor(`enter: begin step 1`, 30*time.Second)
 	s.keys("Enter")
 	for i := 1; i <= 2; i++ { // a child in its namespace, then the veth pair
 		s.waitFor(`enter: run this step`, 30*time.Second)

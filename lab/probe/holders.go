@@ -2,6 +2,7 @@ package probe
 
 import (
 	"fmt"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -170,7 +171,10 @@ func (r *HolderReport) Text(label string, names *Names, max int) string {
 			break
 		}
 		line := h.String()
-		if l := names.Label(h.PID); h.PID > 0 && l != "" {
+		switch l := names.Label(h.PID); {
+		case h.PID > 0 && h.PID == os.Getpid():
+			line += "  [this nslab]"
+		case h.PID > 0 && l != "":
 			line += "  [lab: " + l + "]"
 		}
 		b.WriteString("\n  " + line)
