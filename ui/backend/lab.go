@@ -296,45 +296,59 @@ func (l *Lab) Complete(line string, cursor int) []string {
 	return script.Complete(line, cursor, c)
 }
 
-// Holders says what keeps each lab namespace, and each spawned child's
-// network namespace, alive.
+// Holders says, for each of the lab's namespaces and each spawned child's
+// network namespace, what keeps it alive: one pass over /proc for all.
 func (l *Lab) Holders(ctx context.Context) []ui.NamespaceHolders {
-	names := probe.LoadNames()
-	var out []ui.NamespaceHolders
-	add := func(name, path string) {
-		nh := ui.NamespaceHolders{Name: name}
-		typ, ino, err := probe.NamespaceOf(path)
-		if errors.Is(err, unix.ENOENT) {
+	type target struct {
+		name, path string
+		ino        uint64
+		err        error
+	}
+	var ts []target
+	for _, n := range l.sess.NetnsList() {
+		ts = append(ts, target{name: n, path: filepath.Join(lab.NetnsDir, lab.SysName(n))})
+	}
+	for _, p := range l.sess.Procs() {
+		if ownNet(p) {
+			ts = append(ts, target{name: p.Name, path: fmt.Sprintf("/proc/%d/ns/net", p.PID)})
+		}
+	}
+	var inos []uint64
+	for i := range ts {
+		t := &ts[i]
+		_, t.ino, t.err = probe.NamespaceOf(t.path)
+		if errors.Is(t.err, unix.ENOENT) {
 			// Deleted from /run/netns behind the lab's back: still
 			// found by the inode the lab saw it with.
 			l.mu.Lock()
-			known, ok := l.run.Env.NamespaceInode(name)
+			known, ok := l.run.Env.NamespaceInode(t.name)
 			l.mu.Unlock()
 			if ok {
-				typ, ino, err = "net", known, nil
-				path += ", whose name is gone"
+				t.ino, t.err = known, nil
+				t.path += ", whose name is gone"
 			}
 		}
-		if err == nil {
-			var rep *probe.HolderReport
-			if rep, err = probe.FindHolders(typ, ino); err == nil {
-				lines := strings.Split(rep.Text(path, names, 12), "\n")
-				nh.Summary, nh.Lines = lines[0], lines[1:]
-			}
+		if t.err == nil {
+			inos = append(inos, t.ino)
 		}
-		nh.Err = err
+	}
+	var reps map[uint64]*probe.HolderReport
+	var err error
+	if len(inos) > 0 && ctx.Err() == nil {
+		reps, err = probe.FindHoldersOf("net", inos)
+	}
+	names := probe.LoadNames()
+	out := make([]ui.NamespaceHolders, 0, len(ts))
+	for _, t := range ts {
+		nh := ui.NamespaceHolders{Name: t.name, Err: t.err}
+		if t.err == nil && err != nil {
+			nh.Err = err
+		}
+		if rep := reps[t.ino]; nh.Err == nil && rep != nil {
+			lines := strings.Split(rep.Text(t.path, names, 12), "\n")
+			nh.Summary, nh.Lines = lines[0], lines[1:]
+		}
 		out = append(out, nh)
-	}
-	for _, n := range l.sess.NetnsList() {
-		if ctx.Err() != nil {
-			break
-		}
-		add(n, filepath.Join(lab.NetnsDir, lab.SysName(n)))
-	}
-	for _, p := range l.sess.Procs() {
-		if ownNet(p) && ctx.Err() == nil {
-			add(p.Name, fmt.Sprintf("/proc/%d/ns/net", p.PID))
-		}
 	}
 	return out
 }
