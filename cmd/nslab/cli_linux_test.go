@@ -62,8 +62,16 @@ func TestRunAScenarioEndToEndAsJSON(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {
 		t.Fatalf("not JSON: %v\n%s", err, out)
 	}
-	if !rep.OK || rep.ID != "hello" || len(rep.Steps) != 3 {
+	if !rep.OK || rep.ID != "hello" || len(rep.Steps) != 4 {
 		t.Fatalf("report = %+v", rep)
+	}
+	// The learner's part is in the report: what kind of step, and the
+	// question with its answer and the kernel's (no guess: --yes).
+	if p := rep.Steps[0].Predict; p == nil || p.Answer == "" || p.Seen != "it is down" || p.Guess != "" {
+		t.Errorf("step 1's question in JSON: %+v", p)
+	}
+	if rep.Steps[1].Kind != "hands-on" || rep.Steps[3].Kind != "challenge" {
+		t.Errorf("kinds %q %q, want hands-on and challenge", rep.Steps[1].Kind, rep.Steps[3].Kind)
 	}
 	for _, st := range rep.Steps {
 		if len(st.Checks) == 0 {

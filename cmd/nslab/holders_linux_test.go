@@ -31,7 +31,9 @@ func TestInspectHolders(t *testing.T) {
 	if err := runHolders(&out, name, "net", false); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"2 holders: 1 mount, 1 socket", "mount    /run/netns/" + lab.SysName(name), "tcp 127.0.0.1:7412 LISTEN", "lsns does not list it"} {
+	// (Other tests' private mount namespaces may hold copies of the mount
+	// too: each is a holder, so mounts are counted as at least one.)
+	for _, want := range []string{" 1 socket\n", "mount    /run/netns/" + lab.SysName(name), "tcp 127.0.0.1:7412 LISTEN", "lsns does not list it"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}
@@ -48,8 +50,15 @@ func TestInspectHolders(t *testing.T) {
 		} `json:"holders"`
 		Lsns bool `json:"listed_by_lsns"`
 	}
-	if err := json.Unmarshal(out.Bytes(), &rep); err != nil || rep.Type != "net" || len(rep.Holders) != 2 || rep.Lsns {
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil || rep.Type != "net" || rep.Lsns {
 		t.Errorf("JSON %+v (%v):\n%s", rep, err, out.String())
+	}
+	kinds := map[string]int{}
+	for _, h := range rep.Holders {
+		kinds[h.Kind]++
+	}
+	if kinds["socket"] != 1 || kinds["mount"] < 1 || len(kinds) != 2 {
+		t.Errorf("JSON holders by kind %v, want mounts and one socket:\n%s", kinds, out.String())
 	}
 	var ee *exitError
 	if err := runHolders(&out, "nosuch-"+name, "net", false); !errors.As(err, &ee) || ee.code != 2 || !strings.Contains(err.Error(), "ip netns list") {
