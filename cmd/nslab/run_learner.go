@@ -5,10 +5,8 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"strconv"
 	"strings"
 
-	"github.com/nslab/nslab/lab"
 	"github.com/nslab/nslab/lab/script"
 	"github.com/nslab/nslab/scenarios"
 )
@@ -83,21 +81,12 @@ func showPredict(w io.Writer, rep *predictReport) {
 	}
 }
 
-// seenOf is the live result of check i: what its line printed (✓ ... (SEEN))
-// or, if it failed, its message.
+// seenOf is the live result of check i.
 func seenOf(res scenarios.StepResult, i int) string {
 	if i < 0 || i >= len(res.Checks) {
 		return ""
 	}
-	x := res.Checks[i]
-	if x.Err != nil {
-		return x.Err.Error()
-	}
-	out := x.Output
-	if j := strings.LastIndex(out, " ("); j >= 0 && strings.HasSuffix(out, ")") {
-		return out[j+2 : len(out)-1]
-	}
-	return strings.TrimPrefix(out, "✓ ")
+	return res.Checks[i].Seen()
 }
 
 // labOnly reports whether the learner's part of a step needs the lab's
@@ -111,23 +100,12 @@ func labOnly(st *scenarios.Step) bool {
 	return false
 }
 
-// withPIDs puts the real PID of each child the lab has in place of its
-// $PID_OF_NAME in a shell line.
-func withPIDs(r *script.Runner, sh string) string {
-	procs := r.Env.S.Procs()
-	slices.SortFunc(procs, func(a, b *lab.Proc) int { return len(b.Name) - len(a.Name) })
-	for _, p := range procs {
-		sh = strings.ReplaceAll(sh, script.PIDVar(p.Name), strconv.Itoa(p.PID))
-	}
-	return sh
-}
-
 // showWhatToType prints the commands a hands-on step waits for: their
 // iproute2/nsenter form for a second terminal.
 func showWhatToType(w io.Writer, r *script.Runner, st *scenarios.Step) {
 	fmt.Fprintln(w, "  hands-on: in a second terminal, as root, type:")
 	for _, c := range st.Unattended {
-		fmt.Fprintf(w, "    %s\n", strings.ReplaceAll(withPIDs(r, c.Shell()), "\n", "\n    "))
+		fmt.Fprintf(w, "    %s\n", strings.ReplaceAll(r.Env.WithPIDs(c.Shell()), "\n", "\n    "))
 	}
 	fmt.Fprintln(w, "  (the checks wait for the kernel to show it)")
 }
@@ -152,7 +130,7 @@ func hintsWhileWaiting(w io.Writer, r *script.Runner, lines <-chan string, st *s
 			case shown == len(st.Hints):
 				fmt.Fprintln(w, "  solution (in the lab's language; a second terminal takes its shell form):")
 				for _, c := range st.Solution {
-					fmt.Fprintf(w, "    %s\n      $ %s\n", c.Text, strings.ReplaceAll(withPIDs(r, c.Shell()), "\n", "\n        "))
+					fmt.Fprintf(w, "    %s\n      $ %s\n", c.Text, strings.ReplaceAll(r.Env.WithPIDs(c.Shell()), "\n", "\n        "))
 				}
 			default:
 				fmt.Fprintln(w, "  (that was the solution; the step waits for the kernel to show it)")

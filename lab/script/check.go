@@ -646,17 +646,26 @@ func hostnameOf(ctx context.Context, env *Env, who string) (string, error) {
 	return strings.TrimSpace(string(out)), nil
 }
 
+// containsText parses `contains|lacks TEXT`, TEXT being the rest of the
+// line.
+func (p *parser) containsText() (verb, text string, err error) {
+	v, err := p.keyword("contains", "lacks")
+	if err != nil {
+		return "", "", err
+	}
+	if _, ok := p.peek(); !ok {
+		return "", "", p.errAt(Token{Col: p.end}, "missing the text to look for")
+	}
+	return v.Text, strings.Join(p.rest(), " "), nil
+}
+
 func expectOutput(p *parser) (*check, error) {
-	verb, err := p.keyword("contains", "lacks")
+	verb, text, err := p.containsText()
 	if err != nil {
 		return nil, err
 	}
-	if _, ok := p.peek(); !ok {
-		return nil, p.errAt(Token{Col: p.end}, "missing the text to look for")
-	}
-	text := strings.Join(p.rest(), " ")
-	want := verb.Text == "contains"
-	return &check{desc: fmt.Sprintf("the last output %s %q", verb.Text, text),
+	want := verb == "contains"
+	return &check{desc: fmt.Sprintf("the last output %s %q", verb, text),
 		test: func(_ context.Context, env *Env) (bool, string, error) {
 			out := env.LastOutput()
 			has := strings.Contains(out, text)

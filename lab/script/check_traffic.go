@@ -45,15 +45,11 @@ func expectReceived(p *parser) (*check, error) {
 		return nil, err
 	}
 	p.ref(KindSocket, t)
-	verb, err := p.keyword("contains", "lacks")
+	verb, text, err := p.containsText()
 	if err != nil {
 		return nil, err
 	}
-	if _, ok := p.peek(); !ok {
-		return nil, p.errAt(Token{Col: p.end}, "missing the text to look for")
-	}
-	text := strings.Join(p.rest(), " ")
-	name, has := t.Text, verb.Text == "contains"
+	name, has := t.Text, verb == "contains"
 	return &check{desc: fmt.Sprintf("%s received %s %q", name, map[bool]string{true: "text containing", false: "nothing containing"}[has], text),
 		test: func(_ context.Context, env *Env) (bool, string, error) {
 			tr, err := env.trafficOf(name)
@@ -70,7 +66,7 @@ func expectReceived(p *parser) (*check, error) {
 			return strings.Contains(got, text) == has, fmt.Sprintf("%s has received %s", name, excerpt(got, 60)), nil
 		},
 		still:  func(seen string) string { return strings.Replace(seen, " has ", " has still ", 1) },
-		want:   fmt.Sprintf("%s %q", verb.Text, text),
+		want:   fmt.Sprintf("%s %q", verb, text),
 		shell:  fmt.Sprintf("# what %s received is the server's own log; socat -v shows it as it comes", name),
 		gocode: "n, _ := c.Read(buf)\nreceived = append(received, buf[:n]...)\nstrings.Contains(string(received), " + fmt.Sprintf("%q", text) + ")",
 	}, nil

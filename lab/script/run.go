@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/nslab/nslab/lab"
@@ -19,6 +21,20 @@ type Result struct {
 
 // OK reports whether the command worked or the check held.
 func (r Result) OK() bool { return r.Err == nil }
+
+// Seen is what a check saw, in a few words: the part in parentheses of
+// "✓ DESC (SEEN)", or the message of one that did not hold (the live
+// answer a prediction is set beside).
+func (r Result) Seen() string {
+	if r.Err != nil {
+		return r.Err.Error()
+	}
+	out := r.Output
+	if j := strings.LastIndex(out, " ("); j >= 0 && strings.HasSuffix(out, ")") {
+		return out[j+2 : len(out)-1]
+	}
+	return strings.TrimPrefix(out, "✓ ")
+}
 
 // IsCheck reports whether the statement is an assertion.
 func (r Result) IsCheck() bool { return r.Stmt.Cmd != nil && r.Stmt.Cmd.IsCheck }
@@ -136,4 +152,16 @@ func (r *Runner) Completions() []string {
 	out = append(append(out, r.Env.Sockets()...), r.Env.Proxies()...)
 	slices.Sort(out)
 	return slices.Compact(out)
+}
+
+// WithPIDs puts the PID of each child the lab has in place of its
+// $PID_OF_NAME in a shell line, so that a learner can type it as it is.
+func (e *Env) WithPIDs(sh string) string {
+	procs := e.S.Procs()
+	// Longer names first: $PID_OF_C10 before $PID_OF_C1.
+	slices.SortFunc(procs, func(a, b *lab.Proc) int { return len(b.Name) - len(a.Name) })
+	for _, p := range procs {
+		sh = strings.ReplaceAll(sh, PIDVar(p.Name), strconv.Itoa(p.PID))
+	}
+	return sh
 }

@@ -181,7 +181,7 @@ func (l *Lab) RunStep(ctx context.Context, id string, step, from int, events cha
 			if e.Result.Err != nil {
 				detail = e.Result.Err.Error()
 			}
-			events <- ui.Event{Kind: ui.CheckDone, Index: e.Index, OK: e.Result.Err == nil, Detail: detail, Err: checkErr(e.Result.Err), Seen: seen(e.Result)}
+			events <- ui.Event{Kind: ui.CheckDone, Index: e.Index, OK: e.Result.Err == nil, Detail: detail, Err: checkErr(e.Result.Err), Seen: e.Result.Seen()}
 		}
 	}})
 }
@@ -189,32 +189,11 @@ func (l *Lab) RunStep(ctx context.Context, id string, step, from int, events cha
 // resolved is the shell form of stmts with each child's PID in place of
 // its $PID_OF_NAME, so that a learner can type it as it is.
 func (l *Lab) resolved(stmts []script.Stmt) []string {
-	var pairs []string
-	procs := l.sess.Procs()
-	// Longer names first: $PID_OF_C10 before $PID_OF_C1.
-	slices.SortFunc(procs, func(a, b *lab.Proc) int { return len(b.Name) - len(a.Name) })
-	for _, p := range procs {
-		pairs = append(pairs, script.PIDVar(p.Name), strconv.Itoa(p.PID))
-	}
-	r := strings.NewReplacer(pairs...)
 	out := make([]string, len(stmts))
 	for i, st := range stmts {
-		out[i] = r.Replace(st.Shell())
+		out[i] = l.run.Env.WithPIDs(st.Shell())
 	}
 	return out
-}
-
-// seen is what a check saw, in a few words: the part in parentheses of
-// "✓ DESC (SEEN)", or the message of one that did not hold.
-func seen(r script.Result) string {
-	if r.Err != nil {
-		return r.Err.Error()
-	}
-	out := r.Output
-	if j := strings.LastIndex(out, " ("); j >= 0 && strings.HasSuffix(out, ")") {
-		return out[j+2 : len(out)-1]
-	}
-	return strings.TrimPrefix(out, "✓ ")
 }
 
 // checkErr keeps errors that are not a failed check (a check that could
