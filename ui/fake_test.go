@@ -116,6 +116,9 @@ func (f *fakeLab) RunStep(ctx context.Context, id string, step, from int, ev cha
 
 func (f *fakeLab) Exec(ctx context.Context, line string) Result {
 	switch {
+	case line == "expect link lo -n demo up within 60s":
+		<-ctx.Done() // a learner who never acts: only a cancel ends it
+		return Result{Check: true, Err: errors.New("link lo in demo is up, but it is down (interrupted)")}
 	case line == "help":
 		return Result{Output: "netns add NAME    create a network namespace\nlink add ...      create a link"}
 	case strings.HasPrefix(line, "expect"):

@@ -3,6 +3,7 @@ package ui
 import (
 	"strings"
 	"testing"
+	"time"
 
 	tea "charm.land/bubbletea/v2"
 )
@@ -169,18 +170,28 @@ func TestFreeLabLines(t *testing.T) {
 	t.Run("ctrl+c stops a running command and does not quit", func(t *testing.T) {
 		m, _ := newTestApp(t, 80, 24, Options{})
 		press(t, m, keyF4)
-		m.free.input.SetValue("ping 10.0.0.1 -n alpha")
-		m.Update(keyEnter) // started, not settled: it runs
-		if !m.free.Running() {
+		m.free.input.SetValue("expect link lo -n demo up within 60s")
+		_, run := m.Update(keyEnter) // the command that waits, not yet settled
+		if !m.free.Running() || run == nil {
 			t.Fatal("not running")
 		}
-		ctx := m.free.cancel
+		done := make(chan tea.Msg, 1)
+		go func() { done <- run() }()
 		_, cmd := m.Update(tea.KeyPressMsg{Code: 'c', Mod: tea.ModCtrl})
 		if cmd != nil {
 			t.Error("ctrl+c during a command quit the program")
 		}
-		if ctx == nil {
-			t.Fatal("no cancel function for the running command")
+		select {
+		case msg := <-done:
+			m.Update(msg)
+		case <-time.After(5 * time.Second):
+			t.Fatal("ctrl+c did not stop the waiting command")
+		}
+		if m.free.Running() || !strings.Contains(plain(m), "(interrupted)") {
+			t.Errorf("after ctrl+c:\n%s", plain(m))
+		}
+		if _, cmd := m.Update(tea.KeyPressMsg{Code: 'c', Mod: tea.ModCtrl}); cmd == nil {
+			t.Error("a second ctrl+c, with nothing running, did not quit")
 		}
 	})
 }

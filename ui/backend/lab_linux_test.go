@@ -2,6 +2,7 @@ package backend
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -123,6 +124,18 @@ func TestTheTUIBackendRunsALessonAndThePrompt(t *testing.T) {
 		if r := l.Exec(context.Background(), line); r.Err != nil {
 			t.Fatalf("%s: %v", line, r.Err)
 		}
+	}
+	// watch PID follows any process, not only the lab's children.
+	sleeper := exec.Command("sleep", "30")
+	if err := sleeper.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { sleeper.Process.Kill(); sleeper.Wait() }()
+	if r := l.Exec(context.Background(), fmt.Sprintf("watch %d", sleeper.Process.Pid)); r.Err != nil {
+		t.Fatalf("watch PID: %v", r.Err)
+	}
+	if !slices.ContainsFunc(l.Watched(), func(w Watched) bool { return w.PID == sleeper.Process.Pid }) {
+		t.Errorf("watched %v, want the sleep %d", l.Watched(), sleeper.Process.Pid)
 	}
 	for _, c := range []struct {
 		line string
