@@ -77,10 +77,10 @@ func NewCatalog(c *common.Common, keys CatalogKeys, p *Progress) Catalog {
 	l.SetShowHelp(false)
 	l.DisableQuitKeybindings()
 	l.Filter = rankFilter
-	// Page numbers, not dots: dots differ only by colour.
+	// The page count takes a line under the rows (page draws it: page
+	// numbers, not the list's dots, which differ only by colour).
+	l.SetShowPagination(true)
 	l.Paginator.Type = paginator.Arabic
-	l.Paginator.ArabicFormat = "page %d of %d — pgdn/pgup"
-	l.Styles.PaginationStyle = l.Styles.PaginationStyle.PaddingLeft(2)
 	m.list = l
 	return m
 }
@@ -301,20 +301,46 @@ func (m Catalog) View() string {
 	}
 	b.WriteString(st.Bold.Render(panels.Fit(head, w)) + "\n")
 	h := m.listHeight()
-	var body string
 	switch {
 	case len(m.all) == 0:
-		body = st.Subtle.Render("  no scenarios in the catalog — F4 opens the free lab")
+		b.WriteString(panels.FitBlock(st.Subtle.Render("  no scenarios in the catalog — F4 opens the free lab"), w, h) + "\n")
 	case len(m.list.VisibleItems()) == 0:
-		body = st.Subtle.Render("  nothing matches “" + m.filter + "” — esc clears the filter")
+		b.WriteString(panels.FitBlock(st.Subtle.Render("  nothing matches “"+m.filter+"” — esc clears the filter"), w, h) + "\n")
 	default:
-		l := m.list
-		l.SetSize(w, h)
-		body = l.View()
+		b.WriteString(m.page(w, h) + "\n")
 	}
-	b.WriteString(panels.FitBlock(body, w, h) + "\n")
 	b.WriteString(m.details())
-	return panels.FitBlock(b.String(), w, m.c.Height)
+	// Every line is exactly w wide already (Fit): only the height is guarded.
+	return panels.PadLines(b.String(), w, m.c.Height)
+}
+
+// page draws the list's current page as exactly h lines of w cells: the
+// rows (exactly w wide already, from the delegate), then the page number
+// when there are several. The list keeps the cursor, the pages and the filter; its own
+// View would lay the same rows out again with lipgloss, measuring every
+// line twice over (three times the cost of the frame).
+func (m Catalog) page(w, h int) string {
+	l := m.list
+	l.SetSize(w, h)
+	items := l.VisibleItems()
+	start, end := l.Paginator.GetSliceBounds(len(items))
+	d := catalogDelegate{r: m.rows}
+	blank := strings.Repeat(" ", w)
+	var b strings.Builder
+	for row, i := 0, start; row < h; row, i = row+1, i+1 {
+		if row > 0 {
+			b.WriteByte('\n')
+		}
+		switch {
+		case row == h-1 && l.Paginator.TotalPages > 1:
+			b.WriteString(m.c.Styles.Subtle.Render(panels.Fit(fmt.Sprintf("  page %d of %d — pgdn/pgup", l.Paginator.Page+1, l.Paginator.TotalPages), w)))
+		case i < end:
+			d.Render(&b, l, i, items[i])
+		default:
+			b.WriteString(blank)
+		}
+	}
+	return b.String()
 }
 
 // startHere marks the first lesson on a first run.
