@@ -8,6 +8,7 @@ import (
 
 	"github.com/nslab/nslab/ui/common"
 	"github.com/nslab/nslab/ui/panels"
+	"github.com/nslab/nslab/ui/prose"
 )
 
 var tabNames = []string{"lab", "sh", "go"}
@@ -130,6 +131,14 @@ func (m Lesson) bottom(w int) []string {
 		}
 		if text == "" {
 			text = "(no " + tabNames[m.tab] + " equivalent for this step)"
+		} else if m.tab == 2 {
+			// Go is highlighted as a whole (a comment or raw string may
+			// span lines), each line closed on its own.
+			text = strings.ReplaceAll(strings.TrimRight(text, "\n"), "\t", "    ")
+			for _, l := range strings.Split(prose.HighlightGo(text, st.IsDark), "\n") {
+				lines = append(lines, "  "+l)
+			}
+			break
 		}
 		for _, l := range strings.Split(strings.TrimRight(text, "\n"), "\n") {
 			lines = append(lines, "  "+st.Code.Render(l))
