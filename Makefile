@@ -13,7 +13,6 @@ all: build
 # pays ~1.3 MiB more RSS (libc's pages, malloc arenas for threads).
 build:
 	CGO_ENABLED=0 $(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/nslab
-	CGO_ENABLED=0 $(GO) build -ldflags "$(LDFLAGS)" -o bin/nslab-proxy ./cmd/nslab-proxy
 
 ## run: build and start the lab
 run: build
@@ -43,6 +42,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME) ./scenarios/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseConfig$$' -fuzztime $(FUZZTIME) ./lab/proxy/
 	$(GO) test -run '^$$' -fuzz '^FuzzControlRequest$$' -fuzztime $(FUZZTIME) ./lab/proxy/
+	$(GO) test -run '^$$' -fuzz '^FuzzRender$$' -fuzztime $(FUZZTIME) ./ui/prose/
 
 lint:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -65,7 +65,6 @@ check-leftovers:
 
 install: build
 	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/nslab
-	install -D -m 0755 bin/nslab-proxy $(DESTDIR)$(PREFIX)/bin/nslab-proxy
 
 clean:
 	rm -rf bin

@@ -53,6 +53,7 @@ func Init() {
 	fn := inits[name]
 	initsMu.Unlock()
 	if fn != nil {
+		dropStartupPages()
 		fn()
 		os.Exit(0)
 	}
