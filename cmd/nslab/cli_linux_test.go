@@ -62,8 +62,11 @@ func TestRunAScenarioEndToEndAsJSON(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {
 		t.Fatalf("not JSON: %v\n%s", err, out)
 	}
-	if !rep.OK || rep.ID != "hello" || len(rep.Steps) != 3 {
+	if !rep.OK || rep.ID != "hello" || len(rep.Steps) != 3 || rep.Schema != jsonSchema {
 		t.Fatalf("report = %+v", rep)
+	}
+	if rep.DurationMs <= 0 || rep.Steps[0].DurationMs <= 0 || rep.Steps[0].Commands[0].DurationMs <= 0 || rep.DurationMs < rep.Steps[0].DurationMs {
+		t.Errorf("durations: run %v ms, step %v ms, command %v ms", rep.DurationMs, rep.Steps[0].DurationMs, rep.Steps[0].Commands[0].DurationMs)
 	}
 	for _, st := range rep.Steps {
 		if len(st.Checks) == 0 {
@@ -319,20 +322,25 @@ func TestAScenarioNeedingSCTPIsListedUnavailableWithTheReason(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d\n%s", code, stderr)
 	}
-	var rows []struct {
-		ID        string `json:"id"`
-		Level     string `json:"level"`
-		Minutes   int    `json:"minutes"`
-		Available bool   `json:"available"`
-		Reason    string `json:"reason"`
+	var list struct {
+		Schema    int `json:"schema"`
+		Scenarios []struct {
+			ID        string `json:"id"`
+			Level     string `json:"level"`
+			Minutes   int    `json:"minutes"`
+			Steps     int    `json:"steps"`
+			Available bool   `json:"available"`
+			Reason    string `json:"reason"`
+		} `json:"scenarios"`
 	}
-	if err := json.Unmarshal([]byte(out), &rows); err != nil {
-		t.Fatalf("not JSON: %v\n%s", err, out)
+	if err := json.Unmarshal([]byte(out), &list); err != nil || list.Schema != jsonSchema {
+		t.Fatalf("not JSON of schema %d: %v\n%s", jsonSchema, err, out)
 	}
+	rows := list.Scenarios
 	found := false
 	for _, r := range rows {
-		if r.Level == "" || r.Minutes == 0 {
-			t.Errorf("%s: level %q, minutes %d", r.ID, r.Level, r.Minutes)
+		if r.Level == "" || r.Minutes == 0 || r.Steps == 0 {
+			t.Errorf("%s: level %q, minutes %d, steps %d", r.ID, r.Level, r.Minutes, r.Steps)
 		}
 		if r.ID != "zz-sctp" {
 			continue

@@ -68,9 +68,13 @@ var cmdNetnsAdd = &Command{
 			goName = "name // for each namespace"
 		}
 		return &act{
-			run: func(_ context.Context, env *Env) (string, error) {
+			run: func(ctx context.Context, env *Env) (string, error) {
 				var made []string
-				for _, name := range names {
+				for i, name := range names {
+					if err := ctx.Err(); err != nil {
+						return strings.Join(made, "\n"), err
+					}
+					env.report(i, len(names))
 					ns, err := env.S.AddNetns(name)
 					if err != nil {
 						return strings.Join(made, "\n"), err
@@ -109,9 +113,13 @@ var cmdNetnsDel = &Command{
 			goName = "name // for each namespace"
 		}
 		return &act{
-			run: func(_ context.Context, env *Env) (string, error) {
+			run: func(ctx context.Context, env *Env) (string, error) {
 				var gone []string
-				for _, name := range names {
+				for i, name := range names {
+					if err := ctx.Err(); err != nil {
+						return "", err
+					}
+					env.report(i, len(names))
 					if err := env.S.DelNetns(name); err != nil {
 						return "", err
 					}
