@@ -243,9 +243,7 @@ func (m Lesson) View(w, h int) string {
 		return panels.FitBlock(m.titleLine(w), w, h)
 	}
 	narr, narrH, bottom := m.layout(w, h)
-	scroll := min(m.scroll, max(len(narr)-narrH, 0))
-	end := min(scroll+narrH, len(narr))
-	shown := narr[scroll:end]
+	shown, _, below := m.scroll.View(narr, w, narrH)
 	var b strings.Builder
 	b.WriteString(panels.Fit(m.titleLine(w), w))
 	for i := 0; i < narrH; i++ {
@@ -257,8 +255,8 @@ func (m Lesson) View(w, h int) string {
 		}
 	}
 	more := ""
-	if end < len(narr) {
-		more = fmt.Sprintf(" ↓ %d more lines (j/↓) ", len(narr)-end)
+	if below > 0 {
+		more = fmt.Sprintf(" ↓ %d more lines (j/↓) ", below)
 	}
 	b.WriteString("\n" + m.c.Styles.Subtle.Render(rule(more, w)))
 	for _, l := range bottom {
