@@ -89,7 +89,7 @@ type Lesson struct {
 	sc        Scenario
 	step      int
 	states    []stepState
-	tab       int // 0 lab, 1 sh, 2 go
+	tab       int       // 0 lab, 1 sh, 2 go
 	scroll    *scroller // the narration
 	preparing bool
 	prepErr   string
