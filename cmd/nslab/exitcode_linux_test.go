@@ -4,7 +4,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 )
@@ -15,8 +14,7 @@ import (
 // success. None of them may leave a lab session behind.
 func TestExitCodes(t *testing.T) {
 	dir := t.TempDir()
-	bad := filepath.Join(dir, "bad.md")
-	os.WriteFile(bad, []byte("---\nid: bad\ntitle: Bad\nsummary: s\nlevel: beginner\nminutes: 1\n---\n## Step\n```lab\nnetns ad x\n```\n```check\nexpect netns x exists\n```\n"), 0o644)
+	bad := scenarioFile(t, dir, "bad", "", "## Step\n```lab\nnetns ad x\n```\n```check\nexpect netns x exists\n```\n")
 	failing := scenarioFile(t, dir, "failing", "", "## Step\n```check\nexpect threads self <= 1\n```\n")
 	root := os.Geteuid() == 0
 	tests := []struct {
@@ -82,13 +80,7 @@ func TestExitCodes(t *testing.T) {
 			}
 			var stderr strings.Builder
 			cmd.Stderr = &stderr
-			err := cmd.Run()
-			code := 0
-			if ee, ok := err.(*exec.ExitError); ok {
-				code = ee.ExitCode()
-			} else if err != nil {
-				t.Fatal(err)
-			}
+			code := exitCodeOf(t, cmd.Run())
 			if code != tt.code {
 				t.Errorf("nslab %s: exit %d, want %d\n%s", strings.Join(tt.args, " "), code, tt.code, stderr.String())
 			}
@@ -102,38 +94,5 @@ func TestExitCodes(t *testing.T) {
 				t.Errorf("nslab %s: a pointer to --help only with a usage error (exit %d):\n%s", strings.Join(tt.args, " "), code, stderr.String())
 			}
 		})
-	}
-}
-
-func TestCompletionOffersLessonsAndSteps(t *testing.T) {
-	complete := func(args ...string) []string {
-		out, stderr, code := nslab(t, append([]string{"__complete"}, args...)...)
-		if code != 0 {
-			t.Fatalf("__complete %v: exit %d\n%s", args, code, stderr)
-		}
-		var words []string
-		for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
-			if !strings.HasPrefix(l, ":") { // the last line is the directive
-				w, _, _ := strings.Cut(l, "\t")
-				words = append(words, w)
-			}
-		}
-		return words
-	}
-	ids := complete("run", "")
-	for _, want := range []string{"hello", "veth", "thread-savings"} {
-		if !slices.Contains(ids, want) {
-			t.Errorf("run \"\": %v lacks %s", ids, want)
-		}
-	}
-	if got := complete("run", "ve"); !slices.Equal(got, []string{"veth"}) {
-		t.Errorf("run ve: %v", got)
-	}
-	if got := complete("--open", "thread-s"); !slices.Equal(got, []string{"thread-savings"}) {
-		t.Errorf("--open thread-s: %v", got)
-	}
-	steps := complete("run", "veth", "--from", "")
-	if len(steps) < 3 || steps[0] != "A child with its own network stack" {
-		t.Errorf("run veth --from: %v", steps)
 	}
 }

@@ -21,12 +21,9 @@ var cmdSpawn = &Command{
 	Summary: "start a child in new namespaces (the binary re-executes itself as the child's init)",
 	Example: "spawn c1 net,uts hostname c1",
 	parse: func(p *parser) (Action, error) {
-		n, err := p.word("a name for the child")
+		n, err := p.newProcName("a name for the child")
 		if err != nil {
 			return nil, err
-		}
-		if err := validProcName(n.Text); err != nil {
-			return nil, p.errAt(n, "%v", err)
 		}
 		p.define(KindProc, n)
 		opt := lab.SpawnOptions{Name: n.Text}
