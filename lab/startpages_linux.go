@@ -21,7 +21,7 @@ import (
 // fault. Measured 2026-12-04 (docs/benchmarks.md, "Start-up"): an idle
 // worker held 11.2 MiB RSS, 9 MiB of it the binary's code and read-only
 // data, and `shared` with 1000 tenants × (TCP+UDP) was 17.2 MiB, over its
-// 16 MiB goal; with the drop, 9.0 and 15.3 MiB. The panels and `expect
+// 16 MiB goal; with the drop, 8.8 and 15.2 MiB. The panels and `expect
 // rss` show a child's RSS, so it should be the child's own.
 //
 // Only read-only mappings are touched: MADV_DONTNEED on a written private
