@@ -130,23 +130,7 @@ func TestMouse(t *testing.T) {
 	if m.lesson.tab != 1 || !strings.Contains(plain(m), "ip netns add nslab-alpha") {
 		t.Errorf("a click on sh: tab %d\n%s", m.lesson.tab, plain(m))
 	}
-	m.Update(tea.MouseWheelMsg{X: 5, Y: 5, Button: tea.MouseWheelDown})
-	if m.lesson.scroll != 0 {
-		t.Errorf("the wheel scrolled a narration that fits to %d, want 0", m.lesson.scroll)
-	}
-	m.Update(tea.WindowSizeMsg{Width: 40, Height: 12})
-	m.Update(tea.MouseWheelMsg{X: 5, Y: 5, Button: tea.MouseWheelDown})
-	if m.lesson.scroll == 0 {
-		t.Error("the wheel did not scroll a narration longer than the screen")
-	}
-	for range 50 {
-		m.Update(tea.MouseWheelMsg{X: 5, Y: 5, Button: tea.MouseWheelDown})
-	}
-	at := m.lesson.scroll
-	m.Update(tea.MouseWheelMsg{X: 5, Y: 5, Button: tea.MouseWheelUp})
-	if m.lesson.scroll != max(at-3, 0) {
-		t.Errorf("scrolled past the end: at %d, one wheel up gave %d", at, m.lesson.scroll)
-	}
+	// (The wheel over a narration that does not fit: scroll_test.go.)
 }
 
 // The theme follows the terminal's background, which the program asks for

@@ -94,8 +94,8 @@ type Lesson struct {
 	sc        Scenario
 	step      int
 	states    []stepState
-	tab       int // 0 lab, 1 sh, 2 go
-	scroll    int
+	tab       int       // 0 lab, 1 sh, 2 go
+	scroll    *scroller // the narration
 	preparing bool
 	prepErr   string
 	running   bool
@@ -114,7 +114,7 @@ type Lesson struct {
 // NewLesson opens sc at step start; the returned command rebuilds the lab
 // state of the steps before it.
 func NewLesson(c *common.Common, keys LessonKeys, lab Lab, md *markdown, p *Progress, st *store, sc Scenario, start int) (Lesson, tea.Cmd) {
-	m := Lesson{c: c, keys: keys, lab: lab, md: md, progress: p, store: st, sc: sc}
+	m := Lesson{c: c, keys: keys, lab: lab, md: md, progress: p, store: st, sc: sc, scroll: newScroller(false)}
 	m.states = make([]stepState, len(sc.Steps))
 	for i, s := range sc.Steps {
 		m.states[i] = newStepState(s)
@@ -137,7 +137,8 @@ func (m Lesson) Busy() bool { return m.preparing || m.running }
 
 // goTo moves to step i and rebuilds the lab state of the steps before it.
 func (m *Lesson) goTo(i int) tea.Cmd {
-	m.step, m.scroll, m.status, m.prepErr = i, 0, "", ""
+	m.step, m.status, m.prepErr = i, "", ""
+	m.scroll.Top()
 	m.answer, m.answerErr, m.term = "", "", ""
 	m.states[i] = newStepState(m.sc.Steps[i])
 	m.preparing = true
@@ -154,7 +155,8 @@ func (m *Lesson) goTo(i int) tea.Cmd {
 // advance moves on to step i without rebuilding: the lab already holds the
 // state of every earlier step.
 func (m *Lesson) advance(i int) {
-	m.step, m.scroll, m.status = i, 0, ""
+	m.step, m.status = i, ""
+	m.scroll.Top()
 	m.answer, m.answerErr, m.term = "", "", ""
 	m.states[i] = newStepState(m.sc.Steps[i])
 	lp := m.progress.Lesson(m.sc.ID)
@@ -343,11 +345,10 @@ func (m Lesson) Update(msg tea.Msg) (Lesson, tea.Cmd) {
 		return m, m.finish()
 	case tea.MouseWheelMsg:
 		if msg.Mouse().Button == tea.MouseWheelUp {
-			m.scroll -= 3
+			m.scroll.Up(3)
 		} else {
-			m.scroll += 3
+			m.scroll.Down(3)
 		}
-		m.clampScroll()
 	case terminalMsg:
 		m.term = msg.note
 	case tea.MouseClickMsg:
@@ -371,7 +372,8 @@ func (m Lesson) key(msg tea.KeyPressMsg) (Lesson, tea.Cmd) {
 	if m.intro {
 		switch {
 		case key.Matches(msg, k.Run, k.Next):
-			m.intro, m.scroll = false, 0
+			m.intro = false
+			m.scroll.Top()
 		case key.Matches(msg, k.ScrollUp, k.ScrollDown, k.PageUp, k.PageDown):
 			m.scrollBy(msg)
 		}
@@ -467,20 +469,19 @@ func (m Lesson) confirmed(msg tea.KeyPressMsg) (Lesson, tea.Cmd) {
 // Confirming reports whether the lesson asks a yes/no question.
 func (m Lesson) Confirming() bool { return m.confirm != "" }
 
-// scrollBy scrolls the narration, within what there is to scroll.
+// scrollBy scrolls the narration (the scroller keeps it within the text).
 func (m *Lesson) scrollBy(msg tea.KeyPressMsg) {
 	k := m.keys
 	switch {
 	case key.Matches(msg, k.ScrollUp):
-		m.scroll--
+		m.scroll.Up(1)
 	case key.Matches(msg, k.ScrollDown):
-		m.scroll++
+		m.scroll.Down(1)
 	case key.Matches(msg, k.PageUp):
-		m.scroll -= 10
+		m.scroll.Up(10)
 	case key.Matches(msg, k.PageDown):
-		m.scroll += 10
+		m.scroll.Down(10)
 	}
-	m.clampScroll()
 }
 
 // elapsed is how long the current run has been going, for hands-on steps.

@@ -268,13 +268,3 @@ func (m Lesson) guessLines(w int) []string {
 	}
 	return lines
 }
-
-// clampScroll keeps the narration's scroll within what there is to see.
-func (m *Lesson) clampScroll() {
-	if len(m.sc.Steps) == 0 {
-		m.scroll = 0
-		return
-	}
-	narr, narrH, _ := m.layout(m.width(), m.c.Height)
-	m.scroll = min(max(m.scroll, 0), max(len(narr)-narrH, 0))
-}

@@ -1,11 +1,11 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -23,6 +23,9 @@ func holdersTarget(arg, typ string) (string, error) {
 		return arg, nil
 	case arg == "self":
 		return "/proc/self/ns/" + typ, nil
+	}
+	if !slices.Contains([]string{"net", "mnt", "pid", "user", "uts", "ipc", "cgroup", "time"}, typ) {
+		return "", fmt.Errorf("--type %q: give one of net, mnt, pid, user, uts, ipc, cgroup, time", typ)
 	}
 	if pid, err := strconv.Atoi(arg); err == nil {
 		if pid <= 0 {
@@ -46,24 +49,23 @@ func holdersTarget(arg, typ string) (string, error) {
 func runHolders(out io.Writer, arg, typ string, asJSON bool) error {
 	path, err := holdersTarget(arg, typ)
 	if err != nil {
-		return &exitError{code: 2, err: err}
+		return usageErrorf("%v", err)
 	}
 	t, ino, err := probe.NamespaceOf(path)
 	if err != nil {
-		return &exitError{code: 1, err: err}
+		return &exitError{code: exitFailure, err: err}
 	}
 	rep, err := probe.FindHolders(t, ino)
 	if err != nil {
-		return &exitError{code: 1, err: err}
+		return &exitError{code: exitFailure, err: err}
 	}
 	if asJSON {
-		enc := json.NewEncoder(out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(struct {
-			Path string `json:"path"`
+		return writeJSON(out, struct {
+			Schema int    `json:"schema"`
+			Path   string `json:"path"`
 			*probe.HolderReport
 			Lsns bool `json:"listed_by_lsns"`
-		}{path, rep, rep.VisibleToLsns()})
+		}{jsonSchema, path, rep, rep.VisibleToLsns()})
 	}
 	// The probe opened path once to learn the inode, and closed it: what
 	// is listed holds the namespace without us.

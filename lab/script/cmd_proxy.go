@@ -29,12 +29,9 @@ var cmdProxyStart = &Command{
 	Summary: "start the multi-namespace proxy as a worker process; each route is NETNS/PROTO/IP:PORT=NETNS/PROTO/IP:PORT, {tenant} standing for every tenant",
 	Example: "proxy start edge strategy=shared route {tenant}/tcp/127.0.0.1:8080={tenant}/tcp/10.0.0.1:9000",
 	parse: func(p *parser) (Action, error) {
-		n, err := p.word("a name for the proxy")
+		n, err := p.newProcName("a name for the proxy")
 		if err != nil {
 			return nil, err
-		}
-		if err := validProcName(n.Text); err != nil {
-			return nil, p.errAt(n, "%v", err)
 		}
 		cfg := proxy.Config{Name: n.Text}
 		var routeToks []string
@@ -150,6 +147,29 @@ func proxyStartGo(name string, cfg proxy.Config, routes []string) string {
 	return b.String()
 }
 
+// newProcName reads the name of a process the statement starts (a child,
+// a proxy): one the learner can refer to afterwards.
+func (p *parser) newProcName(what string) (Token, error) {
+	n, err := p.word(what)
+	if err != nil {
+		return n, err
+	}
+	if err := validProcName(n.Text); err != nil {
+		return n, p.errAt(n, "%v", err)
+	}
+	return n, nil
+}
+
+// proxyName reads the name of a proxy an earlier statement started.
+func (p *parser) proxyName() (string, error) {
+	n, err := p.word("a proxy's name")
+	if err != nil {
+		return "", err
+	}
+	p.ref(KindProc, n)
+	return n.Text, nil
+}
+
 // validProcName checks a name for a spawned child or a proxy.
 func validProcName(name string) error {
 	if name == "self" || name == "host" {
@@ -203,77 +223,56 @@ func refRuns(p *parser, runs []nameRun) {
 var cmdProxyAdd = &Command{
 	Name: "proxy add", Usage: "proxy add NAME TENANT...", Summary: "bind every {tenant} route of a proxy inside more namespaces, live",
 	Example: "proxy add edge alpha beta",
-	parse: func(p *parser) (Action, error) {
-		n, err := p.word("a proxy's name")
-		if err != nil {
-			return nil, err
-		}
-		p.ref(KindProc, n)
-		runs, err := p.tenants()
-		if err != nil {
-			return nil, err
-		}
-		ts := allNames(runs)
-		name := n.Text
-		return &act{
-			run: func(_ context.Context, env *Env) (string, error) {
-				pc, err := proxyOf(env, name)
-				if err != nil {
-					return "", err
-				}
-				if err := pc.client.AddTenant(ts...); err != nil {
-					return "", err
-				}
-				return proxySummary(pc, "added "+summarize(ts))
-			},
-			shell:  tenantShell("POST", name, runs),
-			gocode: fmt.Sprintf("c.AddTenant(%s) // one setns per tenant, tenants in parallel", goNames(ts)),
-		}, nil
-	},
+	parse: proxyTenants("POST", "added", func(pc *proxyCtl, ts []string) error { return pc.client.AddTenant(ts...) },
+		"c.AddTenant(%s) // one setns per tenant, tenants in parallel"),
 }
 
 var cmdProxyDel = &Command{
 	Name: "proxy del", Usage: "proxy del NAME TENANT...", Summary: "close every socket a proxy holds in these tenants",
 	Example: "proxy del edge beta",
-	parse: func(p *parser) (Action, error) {
-		n, err := p.word("a proxy's name")
+	parse: proxyTenants("DELETE", "removed", func(pc *proxyCtl, ts []string) error { return pc.client.RemoveTenant(ts...) },
+		"c.RemoveTenant(%s)"),
+}
+
+// proxyTenants parses `proxy add|del NAME TENANT...`: do is the call on the
+// proxy's control socket (over HTTP method, in the shell equivalent), done
+// what the output says of the tenants, gocode the Go with %s for them.
+func proxyTenants(method, done string, do func(*proxyCtl, []string) error, gocode string) func(*parser) (Action, error) {
+	return func(p *parser) (Action, error) {
+		name, err := p.proxyName()
 		if err != nil {
 			return nil, err
 		}
-		p.ref(KindProc, n)
 		runs, err := p.tenants()
 		if err != nil {
 			return nil, err
 		}
 		ts := allNames(runs)
-		name := n.Text
 		return &act{
 			run: func(_ context.Context, env *Env) (string, error) {
 				pc, err := proxyOf(env, name)
 				if err != nil {
 					return "", err
 				}
-				if err := pc.client.RemoveTenant(ts...); err != nil {
+				if err := do(pc, ts); err != nil {
 					return "", err
 				}
-				return proxySummary(pc, "removed "+summarize(ts))
+				return proxySummary(pc, done+" "+summarize(ts))
 			},
-			shell:  tenantShell("DELETE", name, runs),
-			gocode: fmt.Sprintf("c.RemoveTenant(%s)", goNames(ts)),
+			shell:  tenantShell(method, name, runs),
+			gocode: fmt.Sprintf(gocode, goNames(ts)),
 		}, nil
-	},
+	}
 }
 
 var cmdProxyStats = &Command{
 	Name: "proxy stats", Usage: "proxy stats NAME", Summary: "show a proxy's tenants, listeners, threads, memory and per-route traffic",
 	Example: "proxy stats edge",
 	parse: func(p *parser) (Action, error) {
-		n, err := p.word("a proxy's name")
+		name, err := p.proxyName()
 		if err != nil {
 			return nil, err
 		}
-		p.ref(KindProc, n)
-		name := n.Text
 		return &act{
 			run: func(_ context.Context, env *Env) (string, error) {
 				pc, err := proxyOf(env, name)
@@ -296,12 +295,10 @@ var cmdProxyStop = &Command{
 	Name: "proxy stop", Usage: "proxy stop NAME", Summary: "stop a proxy: it closes every socket in every namespace and exits",
 	Example: "proxy stop edge",
 	parse: func(p *parser) (Action, error) {
-		n, err := p.word("a proxy's name")
+		name, err := p.proxyName()
 		if err != nil {
 			return nil, err
 		}
-		p.ref(KindProc, n)
-		name := n.Text
 		return &act{
 			run: func(_ context.Context, env *Env) (string, error) {
 				pc, err := proxyOf(env, name)

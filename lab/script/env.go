@@ -23,6 +23,15 @@ type Env struct {
 	proxies map[string]*proxyCtl
 	traffic map[string]*traffic // per open socket: what it accepted and received
 	nsIno   map[string]uint64   // the inode of each lab namespace seen, kept after it is deleted
+
+	progress func(done, total int) // set by Runner.Exec while a statement runs
+}
+
+// report tells the runner how far a statement over many names has got.
+func (e *Env) report(done, total int) {
+	if e.progress != nil {
+		e.progress(done, total)
+	}
 }
 
 // NewEnv makes an environment over a session.
