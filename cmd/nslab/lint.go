@@ -19,7 +19,8 @@ its file, line and column. It exits 1 if a file has errors, 2 if a file does
 not exist. Warnings do not fail the file; they point out where a learner
 would be stuck: a step that waits without a hint, a hands-on step whose
 checks do not wait, a waiting check that only the lab's own commands can
-satisfy.`, Args: func(_ *cobra.Command, files []string) error {
+satisfy.`,
+		Args: func(_ *cobra.Command, files []string) error {
 			if len(files) == 0 {
 				return usageErrorf("give one or more scenario files: nslab lint my-lesson.md")
 			}
