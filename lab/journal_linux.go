@@ -31,7 +31,7 @@ func openJournal(dir, id string) (*Journal, error) {
 	j := &Journal{f: f, path: path}
 	start, _ := procStartTime(os.Getpid())
 	exe, _ := os.Executable()
-	hdr := Entry{Op: "session", PID: os.Getpid(), Start: start, Path: exe, Time: time.Now().UTC()}
+	hdr := Entry{Op: "session", PID: os.Getpid(), UID: LearnerUID(), Start: start, Path: exe, Time: time.Now().UTC()}
 	b, _ := json.Marshal(hdr)
 	if _, err := f.Write(append(b, '\n')); err != nil {
 		f.Close()

@@ -17,13 +17,19 @@ import (
 // version is set by the Makefile (-ldflags -X main.version=...).
 var version = "dev"
 
-// exitError carries a specific exit code out of a command.
+// exitError carries a specific exit code out of a command; with no err it
+// says nothing (a sandboxed lab's own exit code, its messages printed).
 type exitError struct {
 	code int
 	err  error
 }
 
-func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit status %d", e.code)
+	}
+	return e.err.Error()
+}
 func (e *exitError) Unwrap() error { return e.err }
 
 var root = &cobra.Command{
@@ -33,11 +39,59 @@ var root = &cobra.Command{
 namespaces, veth pairs and bridges, binds sockets inside other namespaces from
 one process, and shows what the kernel sees while it happens.
 
-Run it as root (it creates namespaces and links). Everything it makes is named
-nslab-* and removed when it exits; 'nslab cleanup' removes what a killed run left.`,
+No root needed: as any other user, each lab runs in a sandbox of its own (new
+user, mount, network and PID namespaces) that the kernel removes when the lab
+ends. As root it works on the machine itself (host mode), unless --sandbox;
+everything it makes there is named nslab-* and removed when it exits, and
+'nslab cleanup' removes what a killed run left. 'nslab shell' enters a
+running lab from a second terminal.`,
 	SilenceUsage:  true,
 	SilenceErrors: true,
 	Version:       version,
+}
+
+// askSandbox is --sandbox: root gets a sandbox too.
+var askSandbox bool
+
+func init() {
+	root.PersistentPreRunE = enterSandbox
+	root.PersistentFlags().BoolVar(&askSandbox, "sandbox", false, "run the lab in a sandbox of its own even as root (it always is for other users)")
+}
+
+// sandboxed are the commands that run a lab: in sandbox mode they run in a
+// sandbox, re-executed there with the same arguments.
+var sandboxed = map[string]bool{
+	"nslab": true, "nslab run": true, "nslab list": true, "nslab doctor": true,
+	"nslab bench netns": true, "nslab bench proxy": true, "nslab proxy": true,
+}
+
+// enterSandbox runs a lab command in a new sandbox when this user's mode
+// is the sandbox's and this process is not in one yet: the command runs
+// again inside, and its exit code becomes this process's.
+func enterSandbox(cmd *cobra.Command, _ []string) error {
+	if !sandboxed[cmd.CommandPath()] {
+		return nil
+	}
+	if _, inside := lab.InSandbox(); inside {
+		return nil
+	}
+	mode, why := lab.ChooseMode(askSandbox)
+	if mode != lab.ModeSandbox {
+		return nil
+	}
+	if cmd == root {
+		if err := needTerminal(); err != nil {
+			return err
+		}
+	}
+	code, err := lab.RunInSandbox(os.Args[1:], why)
+	if err != nil {
+		if cmd.CommandPath() == "nslab doctor" {
+			return doctorOutside(cmd, err)
+		}
+		return err
+	}
+	return &exitError{code: code}
 }
 
 func main() {
@@ -48,8 +102,10 @@ func main() {
 	// parked a thread for nothing, and made every wait in it a
 	// locked-thread handoff (~80 µs instead of ~17 µs per switch).
 	if err := root.Execute(); err != nil {
-		fmt.Fprintln(os.Stderr, "nslab:", err)
 		var ee *exitError
+		if !errors.As(err, &ee) || ee.err != nil {
+			fmt.Fprintln(os.Stderr, "nslab:", err)
+		}
 		if errors.As(err, &ee) {
 			os.Exit(ee.code)
 		}
