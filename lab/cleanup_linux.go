@@ -276,14 +276,14 @@ func foreignResources(netnsOwned, linksOwned map[string]bool) []string {
 	var out []string
 	entries, _ := os.ReadDir(NetnsDir)
 	for _, d := range entries {
-		if strings.HasPrefix(d.Name(), Prefix) && !netnsOwned[d.Name()] {
+		if IsLabName(d.Name()) && !netnsOwned[d.Name()] {
 			out = append(out, "netns "+d.Name())
 		}
 	}
 	if links, err := retryDump(netlink.LinkList); err == nil {
 		for _, l := range links {
 			n := l.Attrs().Name
-			if strings.HasPrefix(n, Prefix) && !linksOwned[n] {
+			if IsLabName(n) && !linksOwned[n] {
 				out = append(out, "link "+n)
 			}
 		}

@@ -57,3 +57,6 @@ func Register(RunningLab) (func(), error)           { return func() {}, unsuppor
 func RunningLabs() ([]RunningLab, error)            { return nil, unsupported("lab registry") }
 func UserNSFix(error) string                        { return "" }
 func CleanupFor(string, int) (CleanupReport, error) { return CleanupReport{}, unsupported("clean up") }
+
+// ClaimNames does nothing off Linux.
+func ClaimNames() (func(), error) { return func() {}, nil }

@@ -6,7 +6,6 @@ import (
 	"net"
 	"os"
 	"sort"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -49,7 +48,7 @@ func printOrphans(w io.Writer) error {
 	var out []string
 	if ents, err := os.ReadDir(lab.NetnsDir); err == nil {
 		for _, e := range ents {
-			if strings.HasPrefix(e.Name(), lab.Prefix) && !netns[e.Name()] {
+			if lab.IsLabName(e.Name()) && !netns[e.Name()] {
 				out = append(out, "netns "+e.Name())
 			}
 		}
@@ -59,7 +58,7 @@ func printOrphans(w io.Writer) error {
 		return err
 	}
 	for _, i := range ifs {
-		if strings.HasPrefix(i.Name, lab.Prefix) && !links[i.Name] {
+		if lab.IsLabName(i.Name) && !links[i.Name] {
 			out = append(out, "link "+i.Name)
 		}
 	}

@@ -77,7 +77,11 @@ func enterSandbox(cmd *cobra.Command, _ []string) error {
 	}
 	mode, why := lab.ChooseMode(askSandbox)
 	if mode != lab.ModeSandbox {
-		return nil
+		// Host mode: take this lab's name prefix now, before lessons are
+		// parsed with their system names; the kernel gives it back when
+		// the process ends.
+		_, err := lab.ClaimNames()
+		return err
 	}
 	if cmd == root {
 		if err := needTerminal(); err != nil {
