@@ -96,3 +96,11 @@ func procStartTime(pid int) (uint64, error) {
 	}
 	return 0, fmt.Errorf("parse /proc/%d/stat: too few fields", pid)
 }
+
+// ProcAlive reports whether the process pid that started at start (its
+// start time, see the journal) still runs: not exited, not a zombie, and
+// not a reused PID.
+func ProcAlive(pid int, start uint64) bool {
+	st, err := procStartTime(pid)
+	return err == nil && st == start && !procZombie(pid)
+}

@@ -86,6 +86,18 @@ func SysName(name string) string {
 // ShortName is the inverse of SysName: what a learner typed.
 func ShortName(sys string) string { return strings.TrimPrefix(sys, SysPrefix()) }
 
+// ShortNameOf strips whichever lab prefix a system name carries: the
+// learner's name in any lab's (nslab2-alpha is alpha).
+func ShortNameOf(sys string) string {
+	if strings.HasPrefix(sys, Prefix) {
+		return sys[len(Prefix):]
+	}
+	if IsLabName(sys) {
+		return sys[len(Prefix)+1:]
+	}
+	return sys
+}
+
 // IsHost reports whether a namespace name means the namespace the lab
 // process started in.
 func IsHost(name string) bool { return name == "" || name == "host" }

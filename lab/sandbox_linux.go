@@ -320,29 +320,29 @@ func (s *Sandbox) Signal(sig os.Signal) error {
 	return syscall.Kill(pid, sig.(syscall.Signal))
 }
 
-// labInside finds the lab process of a sandbox: the init's child that is
-// PID 2 inside (the init starts it first, and nothing else).
+// labInside finds the lab process of a sandbox: the oldest child of its
+// init (the init starts it first; processes orphaned later are adopted by
+// the init after it). Its PID inside is not 2: the init's threads took the
+// first numbers.
 func labInside(initPID int) (int, bool) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", initPID, initPID))
 	if err != nil {
 		return 0, false
 	}
+	best, bestStart := 0, uint64(0)
 	for _, f := range strings.Fields(string(b)) {
 		pid, _ := strconv.Atoi(f)
-		st, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-		if err != nil {
-			continue
-		}
-		for _, line := range strings.Split(string(st), "\n") {
-			if ids, ok := strings.CutPrefix(line, "NSpid:"); ok {
-				if fs := strings.Fields(ids); len(fs) > 1 && fs[len(fs)-1] == "2" {
-					return pid, true
-				}
-			}
+		st, err := procStartTime(pid)
+		if err == nil && (best == 0 || st < bestStart) {
+			best, bestStart = pid, st
 		}
 	}
-	return 0, false
+	return best, best != 0
 }
+
+// SandboxLab is the PID of the lab process in the sandbox whose init is
+// initPID (as this process sees it).
+func SandboxLab(initPID int) (int, bool) { return labInside(initPID) }
 
 // startAs starts nslab as another account (a root server putting a
 // learner in a sandbox): that process makes the sandbox, so the user

@@ -60,3 +60,9 @@ func CleanupFor(string, int) (CleanupReport, error) { return CleanupReport{}, un
 
 // ClaimNames does nothing off Linux.
 func ClaimNames() (func(), error) { return func() {}, nil }
+
+// SandboxLab finds nothing off Linux.
+func SandboxLab(int) (int, bool) { return 0, false }
+
+// ProcAlive reports false off Linux.
+func ProcAlive(int, uint64) bool { return false }

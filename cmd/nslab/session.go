@@ -46,6 +46,12 @@ func withSession(ctx context.Context, stderr io.Writer, keep bool, fn func(conte
 	}()
 	closeIt := func() error {
 		if keep {
+			if _, inside := lab.InSandbox(); inside {
+				// A sandbox ends with its lab: keeping it means staying.
+				fmt.Fprintf(stderr, "nslab: --keep: the lab stays up while nslab runs (%d resources): explore it with `nslab shell` in another terminal; press Enter or Ctrl-C to end it\n", len(s.Owned()))
+				waitEnterOr(ctx)
+				return s.Close()
+			}
 			fmt.Fprintf(stderr, "nslab: --keep: the lab stays up (%d resources, journal %s); remove it with `nslab cleanup`\n", len(s.Owned()), s.JournalPath())
 			return nil
 		}
@@ -136,4 +142,18 @@ func registerLab() (release func()) {
 func labMode() string {
 	mode, _ := lab.ChooseMode(askSandbox)
 	return string(mode)
+}
+
+// waitEnterOr waits for a line (or the end) of stdin, or for ctx's end (a
+// signal).
+func waitEnterOr(ctx context.Context) {
+	line := make(chan struct{})
+	go func() {
+		bufio.NewReader(os.Stdin).ReadString('\n')
+		close(line)
+	}()
+	select {
+	case <-line:
+	case <-ctx.Done():
+	}
 }
