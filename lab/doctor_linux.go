@@ -38,11 +38,15 @@ func Doctor() []Check {
 	var cs []Check
 	add := func(c Check) { cs = append(cs, c) }
 
+	add(modeCheck())
+	add(idsCheck())
 	if err := CheckPrivileges(); err != nil {
 		add(Check{Name: "privileges", Status: StatusMissing, Required: true, Detail: err.Error()})
 	} else {
 		who := "root"
-		if os.Geteuid() != 0 {
+		if info, inside := InSandbox(); inside {
+			who = fmt.Sprintf("root in the sandbox (%s outside)", userLabel(info.UID))
+		} else if os.Geteuid() != 0 {
 			who = "CAP_SYS_ADMIN + CAP_NET_ADMIN"
 		}
 		add(Check{Name: "privileges", Status: StatusOK, Required: true, Detail: who})
@@ -90,6 +94,37 @@ func Doctor() []Check {
 		add(c)
 	}
 	return cs
+}
+
+// modeCheck says where this user's labs run, and why.
+func modeCheck() Check {
+	mode, why := ChooseMode(false)
+	c := Check{Name: "mode", Status: StatusOK, Detail: string(mode) + ": " + why}
+	if info, inside := InSandbox(); inside && info.Why != "" {
+		c.Detail = "sandbox: " + info.Why
+	}
+	return c
+}
+
+// idsCheck says which user ids exist inside this user's sandbox: with a
+// subordinate range, ids besides the learner's own (a lesson can switch to
+// nobody); without one, only 0 (the learner).
+func idsCheck() Check {
+	c := Check{Name: "user ids", Feature: "uid-range", Status: StatusOK}
+	info, inside := InSandbox()
+	switch {
+	case inside && info.Range:
+		c.Detail = "the sandbox maps " + info.IDs + " (inside, outside, count): other users' ids exist inside"
+	case inside:
+		c.Status = StatusNo
+		c.Detail = "the sandbox maps only " + userLabel(info.UID) + ", to 0: lessons that switch to another user (rootless) are skipped"
+		if _, err := SubIDRange(info.UID); err != nil {
+			c.Detail += "; for a range: " + err.Error()
+		}
+	default:
+		c.Detail = "host mode: every id of the machine"
+	}
+	return c
 }
 
 func linkCheck(name, feature string, err error, required bool) Check {

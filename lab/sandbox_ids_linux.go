@@ -108,7 +108,9 @@ func SubIDRange(uid int) (SubIDs, error) {
 	us, uc, uerr := subRange("/etc/subuid", name, uid)
 	gs, gc, gerr := subRange("/etc/subgid", name, uid)
 	if uerr != nil || gerr != nil {
-		return r, fmt.Errorf("%s has no range in /etc/subuid and /etc/subgid (add one: usermod --add-subuids 100000-165535 --add-subgids 100000-165535 %s)", name, name)
+		from := freeSubStart()
+		return r, fmt.Errorf("%s has no range in /etc/subuid and /etc/subgid (as root, add one no other user has: usermod --add-subuids %d-%d --add-subgids %d-%d %s)",
+			name, from, from+rangeSize-1, from, from+rangeSize-1, name)
 	}
 	r = SubIDs{UIDStart: us, GIDStart: gs, Count: min(uc, gc, rangeSize)}
 	return r, nil
@@ -143,4 +145,29 @@ func userLabel(uid int) string {
 		return fmt.Sprintf("%s (uid %d)", u.Username, uid)
 	}
 	return fmt.Sprintf("uid %d", uid)
+}
+
+// freeSubStart is the first id after every range in /etc/subuid and
+// /etc/subgid (and at least 100000, useradd's SUB_UID_MIN): where a new
+// user's range can start.
+func freeSubStart() int {
+	next := 100000
+	for _, file := range []string{"/etc/subuid", "/etc/subgid"} {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			fs := strings.Split(strings.TrimSpace(line), ":")
+			if len(fs) != 3 {
+				continue
+			}
+			s, err1 := strconv.Atoi(fs[1])
+			c, err2 := strconv.Atoi(fs[2])
+			if err1 == nil && err2 == nil && s+c > next {
+				next = s + c
+			}
+		}
+	}
+	return next
 }

@@ -23,10 +23,11 @@ func init() { RegisterInit("sandbox", sandboxInit) }
 // exits when the caller dies: fd 4 is a pipe whose other end only the
 // caller holds, and the parent-death signal is set too.
 //
-// Signals other than SIGKILL reach the init only if it handles them: it
-// takes INT, TERM, HUP and QUIT and drops them. A terminal's Ctrl-C goes
-// to the lab directly (it is in the terminal's process group); a caller
-// that wants the lab to stop signals the lab (Sandbox.Signal).
+// Signals other than SIGKILL reach the init only if it handles them. It
+// drops INT, HUP and QUIT, which a terminal sends to its whole foreground
+// process group, the lab included: passing them on would double them. A
+// SIGTERM, which no terminal sends, it passes on to the lab, so that
+// `kill INITPID` ends the lab as `kill LABPID` does.
 func sandboxInit() {
 	fail := func(format string, a ...any) {
 		fmt.Fprintf(os.Stderr, "nslab: sandbox: "+format+"\n", a...)
@@ -73,6 +74,9 @@ func sandboxInit() {
 	}
 	ready.Close()
 	for sig := range sigs {
+		if sig == syscall.SIGTERM {
+			syscall.Kill(pid, syscall.SIGTERM)
+		}
 		if sig != syscall.SIGCHLD {
 			continue
 		}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -325,12 +326,17 @@ func (s *Sandbox) Signal(sig os.Signal) error {
 // the init after it). Its PID inside is not 2: the init's threads took the
 // first numbers.
 func labInside(initPID int) (int, bool) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", initPID, initPID))
-	if err != nil {
-		return 0, false
+	// A child is listed under the thread that forked it, and the init is
+	// a Go program: look under every thread.
+	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", initPID))
+	var kids []string
+	for _, t := range tasks {
+		if b, err := os.ReadFile(t); err == nil {
+			kids = append(kids, strings.Fields(string(b))...)
+		}
 	}
 	best, bestStart := 0, uint64(0)
-	for _, f := range strings.Fields(string(b)) {
+	for _, f := range kids {
 		pid, _ := strconv.Atoi(f)
 		st, err := procStartTime(pid)
 		if err == nil && (best == 0 || st < bestStart) {
