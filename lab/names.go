@@ -15,7 +15,7 @@ import (
 //
 // Host mode shares the machine's names among every lab running on it: a
 // lab that starts while another holds "nslab-" takes the next free of
-// "nslab2-" ... "nslab9-" (see claimPrefix), so two labs of the same lesson
+// "nslab2-" ... "nslab9-" (see ClaimNames), so two labs of the same lesson
 // run side by side. The learner still types and sees "alpha"; every layer
 // maps names through SysName and ShortName, which use this process's
 // prefix. In a sandbox, the names are the sandbox's own: always "nslab-".
@@ -34,11 +34,11 @@ const prefixEnv = "NSLAB_PREFIX"
 
 var (
 	prefixMu sync.Mutex
-	prefix   string // claimed by a session of this process; "" = none
+	prefix   string // claimed by this process (ClaimNames); "" = none
 )
 
-// SysPrefix is the prefix of this process's system names: the one its
-// sessions claimed, the one the lab that started it passed on, or Prefix.
+// SysPrefix is the prefix of this process's system names: the one it
+// claimed, the one the lab that started it passed on, or Prefix.
 func SysPrefix() string {
 	prefixMu.Lock()
 	p := prefix

@@ -15,24 +15,28 @@ import (
 const slotDir = "/run/nslab"
 
 var (
-	slotFile  *os.File // the lock this process holds, or nil
-	slotUsers int      // open sessions of this process
+	slotFile   *os.File // the lock this process holds, or nil
+	slotClaims int      // ClaimNames calls not yet released
 )
 
-// claimPrefix gives this process's sessions a prefix no other running lab
-// uses: the first session takes the first free of nslab-, nslab2- ...
-// nslab9- (by lock file) and passes it on to the children it re-executes;
-// the last one to close gives it back (releasePrefix). In a sandbox the
-// names are the sandbox's alone: always nslab-.
-func claimPrefix() error {
+// ClaimNames gives this process's names a prefix no other running lab
+// uses, until release (or the process's end: the kernel drops the lock
+// however it dies): the first free of nslab-, nslab2- ... nslab9-, by lock
+// file. It is passed on to the children the process re-executes (proxy
+// workers). A program running labs in host mode calls it first, before it
+// parses lessons (whose shell equivalents and checks carry system names),
+// so that two of them on one machine never meet; nslab does. Without it a
+// process uses nslab-, as tests with names of their own do. In a sandbox
+// the names are the sandbox's alone: always nslab-.
+func ClaimNames() (release func(), err error) {
 	prefixMu.Lock()
 	defer prefixMu.Unlock()
 	if _, inside := InSandbox(); inside {
-		return nil
+		return func() {}, nil
 	}
-	if slotUsers > 0 {
-		slotUsers++
-		return nil
+	if slotClaims > 0 {
+		slotClaims++
+		return releasePrefix, nil
 	}
 	dir := slotDir
 	if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -41,42 +45,31 @@ func claimPrefix() error {
 	for n := 1; n <= 9; n++ {
 		f, err := os.OpenFile(filepath.Join(dir, fmt.Sprintf("prefix-%d.lock", n)), os.O_RDWR|os.O_CREATE|unix.O_CLOEXEC, 0o600)
 		if err != nil {
-			return fmt.Errorf("claim a name prefix: %w", err)
+			return func() {}, fmt.Errorf("claim a name prefix: %w", err)
 		}
 		if unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB) != nil {
 			f.Close()
 			continue
 		}
-		slotFile, slotUsers = f, 1
+		slotFile, slotClaims = f, 1
 		prefix = Prefix
 		if n > 1 {
 			prefix = fmt.Sprintf("nslab%d-", n)
 		}
 		os.Setenv(prefixEnv, prefix)
-		return nil
+		return releasePrefix, nil
 	}
-	return fmt.Errorf("nine labs already run on this machine in host mode, and each names its namespaces with a prefix of its own: %w; end one, or run this one in a sandbox (--sandbox)", ErrExists)
+	return func() {}, fmt.Errorf("nine labs already run on this machine in host mode, and each names its namespaces with a prefix of its own: %w; end one, or run this one in a sandbox (--sandbox)", ErrExists)
 }
 
-// ClaimNames fixes this process's prefix before any session starts, until
-// release: a program that parses lessons (whose shell equivalents and
-// checks carry system names) before it opens a session claims first, so
-// the names it parsed are the ones its sessions use.
-func ClaimNames() (release func(), err error) {
-	if err := claimPrefix(); err != nil {
-		return func() {}, err
-	}
-	return releasePrefix, nil
-}
-
-// releasePrefix gives the prefix back when the last session closes.
+// releasePrefix gives the prefix back when the last claim is released.
 func releasePrefix() {
 	prefixMu.Lock()
 	defer prefixMu.Unlock()
-	if slotUsers == 0 {
+	if slotClaims == 0 {
 		return
 	}
-	if slotUsers--; slotUsers > 0 {
+	if slotClaims--; slotClaims > 0 {
 		return
 	}
 	slotFile.Close()

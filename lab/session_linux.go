@@ -56,19 +56,14 @@ func NewSession(opt Options) (*Session, error) {
 	if dir == "" {
 		dir = RunDir()
 	}
-	if err := claimPrefix(); err != nil {
-		return nil, err
-	}
 	id := newSessionID()
 	j, err := openJournal(dir, id)
 	if err != nil {
-		releasePrefix()
 		return nil, err
 	}
 	host, err := OpenNetnsPath("host", "/proc/self/ns/net")
 	if err != nil {
 		j.close(true)
-		releasePrefix()
 		return nil, err
 	}
 	return &Session{id: id, dir: dir, journal: j, host: host, nss: map[string]*nsState{}, procs: map[string]*Proc{}}, nil
@@ -389,7 +384,6 @@ func (s *Session) release(done bool) {
 	s.mu.Unlock()
 	s.host.Close()
 	s.journal.close(done)
-	releasePrefix()
 }
 
 // Reset removes everything the session created, newest first, and keeps

@@ -65,6 +65,11 @@ var sandboxed = map[string]bool{
 	"nslab bench netns": true, "nslab bench proxy": true, "nslab proxy": true,
 }
 
+// runsLabs are the commands that make labs of their own, with lesson (or
+// benchmark) names: in host mode they take a prefix of their own for them.
+// nslab proxy serves the namespaces it is given, by the names it is given.
+var runsLabs = map[string]bool{"nslab": true, "nslab run": true, "nslab bench netns": true, "nslab bench proxy": true}
+
 // enterSandbox runs a lab command in a new sandbox when this user's mode
 // is the sandbox's and this process is not in one yet: the command runs
 // again inside, and its exit code becomes this process's.
@@ -77,9 +82,12 @@ func enterSandbox(cmd *cobra.Command, _ []string) error {
 	}
 	mode, why := lab.ChooseMode(askSandbox)
 	if mode != lab.ModeSandbox {
-		// Host mode: take this lab's name prefix now, before lessons are
-		// parsed with their system names; the kernel gives it back when
-		// the process ends.
+		if !runsLabs[cmd.CommandPath()] {
+			return nil
+		}
+		// Host mode: take a name prefix no other lab on the machine uses,
+		// before lessons are parsed with their system names; the kernel
+		// gives it back when the process ends.
 		_, err := lab.ClaimNames()
 		return err
 	}
