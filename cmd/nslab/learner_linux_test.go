@@ -52,7 +52,7 @@ func newLearner(t *testing.T, name string, ranged bool) learner {
 		if _, err := exec.LookPath("newuidmap"); err != nil {
 			t.Fatalf("%s needs an id range, and newuidmap is not installed (apt-get install uidmap; .ci/run does)", name)
 		}
-		from := 300000 + 70000*(l.uid%100)
+		from := freeSubIDs()
 		arg := fmt.Sprintf("%d-%d", from, from+65535)
 		if out, err := exec.Command("usermod", "--add-subuids", arg, "--add-subgids", arg, name).CombinedOutput(); err != nil {
 			t.Fatalf("usermod %s: %v\n%s", name, err, out)
@@ -295,4 +295,21 @@ func uptimeTicks() uint64 {
 	b, _ := os.ReadFile("/proc/uptime")
 	sec, _ := strconv.ParseFloat(strings.Fields(string(b))[0], 64)
 	return uint64(sec*100) + 1 // USER_HZ
+}
+
+// freeSubIDs is the first id after every range of /etc/subuid and
+// /etc/subgid: where a new range can start.
+func freeSubIDs() int {
+	next := 100000
+	for _, f := range []string{"/etc/subuid", "/etc/subgid"} {
+		b, _ := os.ReadFile(f)
+		for _, line := range strings.Split(string(b), "\n") {
+			var name string
+			var start, count int
+			if n, _ := fmt.Sscanf(strings.ReplaceAll(line, ":", " "), "%s %d %d", &name, &start, &count); n == 3 && start+count > next {
+				next = start + count
+			}
+		}
+	}
+	return next
 }
