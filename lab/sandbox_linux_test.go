@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -28,6 +29,15 @@ var helperArgs = []string{"-test.run=^TestSandboxHelper$", "-test.count=1"}
 // directly, it does nothing.
 func TestSandboxHelper(t *testing.T) {
 	mode := os.Getenv(helperEnv)
+	if _, inside := lab.InSandbox(); !inside && os.Getenv(lab.SandboxEnv) == "1" && mode != "" {
+		// Started as another account by StartSandbox (Credential): make
+		// the sandbox, as nslab's main does.
+		code, err := lab.RunInSandbox(os.Args[1:], "a server started it for this account")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+		}
+		os.Exit(code)
+	}
 	switch mode {
 	case "":
 		return
@@ -285,4 +295,61 @@ func heldBefore(t *testing.T, ino string, ticks uint64) int {
 		}
 	}
 	return 0
+}
+
+// A root server puts a learner in a sandbox as the learner's own account:
+// nslab starts as that account and makes the sandbox itself, so the
+// sandbox's user namespace is the account's, as if it had run nslab.
+func TestASandboxForAnotherAccount(t *testing.T) {
+	labtest.RequireRoot(t)
+	if os.Getenv("NSLAB_SANDBOX_TEST_SERVER") == "" {
+		// Run as a copy of this binary that nobody (65534) may execute.
+		dir, err := os.MkdirTemp("", "nslab-sandbox-test-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer os.RemoveAll(dir)
+		os.Chmod(dir, 0o755)
+		b, _ := os.ReadFile("/proc/self/exe")
+		bin := filepath.Join(dir, "lab.test")
+		os.WriteFile(bin, b, 0o755)
+		cmd := exec.Command(bin, "-test.run=^TestASandboxForAnotherAccount$", "-test.count=1", "-test.v")
+		cmd.Env = append(os.Environ(), "NSLAB_SANDBOX_TEST_SERVER=1")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+		t.Logf("%s", out)
+		return
+	}
+	r, w, _ := os.Pipe()
+	sb, err := lab.StartSandbox(lab.SandboxOptions{
+		Args: helperArgs, Stdout: w, Stderr: w, Dir: "/",
+		Env:        append(os.Environ(), helperEnv+"=report"),
+		Credential: &syscall.Credential{Uid: 65534, Gid: 65534},
+	})
+	w.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	owner, err := nsOwnerUID(sb.InitPID)
+	if err != nil || owner != 65534 || sb.IDs != "0 65534 1" || sb.PID == sb.InitPID {
+		t.Errorf("the sandbox's user namespace belongs to uid %d (%v), maps %q; nslab pid %d, init %d: want nobody's, 0 65534 1", owner, err, sb.IDs, sb.PID, sb.InitPID)
+	}
+	var out bytes.Buffer
+	out.ReadFrom(r)
+	if code, _ := sb.Wait(); code != 7 || !strings.Contains(out.String(), "uid=0 ") || !strings.Contains(out.String(), "made nslab-inside") {
+		t.Errorf("exit %d, want the lab's 7:\n%s", code, out.String())
+	}
+}
+
+// nsOwnerUID is the uid that owns the user namespace of pid.
+func nsOwnerUID(pid int) (int, error) {
+	fd, err := unix.Open(fmt.Sprintf("/proc/%d/ns/user", pid), unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, err
+	}
+	defer unix.Close(fd)
+	uid, err := unix.IoctlGetUint32(fd, unix.NS_GET_OWNER_UID)
+	return int(uid), err
 }

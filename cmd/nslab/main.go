@@ -62,13 +62,13 @@ func init() {
 // sandbox, re-executed there with the same arguments.
 var sandboxed = map[string]bool{
 	"nslab": true, "nslab run": true, "nslab list": true, "nslab doctor": true,
-	"nslab bench netns": true, "nslab bench proxy": true, "nslab proxy": true,
+	"nslab bench": true, "nslab bench netns": true, "nslab bench proxy": true, "nslab proxy": true,
 }
 
 // runsLabs are the commands that make labs of their own, with lesson (or
 // benchmark) names: in host mode they take a prefix of their own for them.
 // nslab proxy serves the namespaces it is given, by the names it is given.
-var runsLabs = map[string]bool{"nslab": true, "nslab run": true, "nslab bench netns": true, "nslab bench proxy": true}
+var runsLabs = map[string]bool{"nslab": true, "nslab run": true, "nslab bench": true, "nslab bench netns": true, "nslab bench proxy": true}
 
 // enterSandbox runs a lab command in a new sandbox when this user's mode
 // is the sandbox's and this process is not in one yet: the command runs
