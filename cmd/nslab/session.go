@@ -149,7 +149,9 @@ func labMode() string {
 func waitEnterOr(ctx context.Context) {
 	line := make(chan struct{})
 	go func() {
-		bufio.NewReader(os.Stdin).ReadString('\n')
+		// One line, the end, or 4 KiB without a newline: never an
+		// unbounded read of an endless input.
+		bufio.NewReader(os.Stdin).ReadSlice('\n')
 		close(line)
 	}()
 	select {
