@@ -314,11 +314,15 @@ func (s *Sandbox) Signal(sig os.Signal) error {
 	if s.PID != s.InitPID { // nslab as another account: it relays
 		return s.cmd.Process.Signal(sig)
 	}
+	sysSig, ok := sig.(syscall.Signal)
+	if !ok {
+		return fmt.Errorf("signal %v: not a system signal", sig)
+	}
 	pid, ok := labInside(s.InitPID)
 	if !ok {
 		return s.Kill() // no lab yet: nothing inside can end gracefully
 	}
-	return syscall.Kill(pid, sig.(syscall.Signal))
+	return syscall.Kill(pid, sysSig)
 }
 
 // labInside finds the lab process of a sandbox: the oldest child of its
@@ -349,65 +353,6 @@ func labInside(initPID int) (int, bool) {
 // SandboxLab is the PID of the lab process in the sandbox whose init is
 // initPID (as this process sees it).
 func SandboxLab(initPID int) (int, bool) { return labInside(initPID) }
-
-// startAs starts nslab as another account (a root server putting a
-// learner in a sandbox): that process makes the sandbox, so the user
-// namespace is the account's own, and reports the init's PID on a pipe.
-func startAs(opt SandboxOptions) (*Sandbox, error) {
-	repR, repW, err := os.Pipe()
-	if err != nil {
-		return nil, err
-	}
-	defer repR.Close()
-	cmd := exec.Command("/proc/self/exe", opt.Args...)
-	cmd.Args = append([]string{"nslab"}, opt.Args...)
-	env := opt.Env
-	if env == nil {
-		env = os.Environ()
-	}
-	cmd.Env = append(withoutEnv(env, SandboxEnv, sandboxReportEnv), SandboxEnv+"=1", sandboxReportEnv+"=3")
-	cmd.Dir = opt.Dir
-	setStdio(cmd, opt)
-	cmd.ExtraFiles = []*os.File{repW}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: opt.Credential, Setsid: opt.Setsid, Setctty: opt.Setctty, Pdeathsig: syscall.SIGKILL}
-	sb := &Sandbox{cmd: cmd, done: make(chan struct{})}
-	started := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread() // see startInit: Pdeathsig follows this thread
-		defer runtime.UnlockOSThread()
-		if err := cmd.Start(); err != nil {
-			started <- err
-			return
-		}
-		started <- nil
-		sb.err = cmd.Wait()
-		close(sb.done)
-	}()
-	err = <-started
-	repW.Close()
-	if err != nil {
-		return nil, fmt.Errorf("start nslab as uid %d: %w", opt.Credential.Uid, err)
-	}
-	sb.PID = cmd.Process.Pid
-	line, _ := bufio.NewReader(repR).ReadString('\n')
-	var ids string
-	if n, _ := fmt.Sscanf(strings.TrimSpace(line), "ok %d", &sb.InitPID); n != 1 {
-		code, _ := sb.Wait()
-		if msg, ok := strings.CutPrefix(strings.TrimSpace(line), "error: "); ok {
-			return nil, fmt.Errorf("sandbox for uid %d: %s", opt.Credential.Uid, msg)
-		}
-		return nil, fmt.Errorf("sandbox for uid %d: nslab exited with status %d before the sandbox was ready", opt.Credential.Uid, code)
-	}
-	if _, rest, ok := strings.Cut(strings.TrimSpace(line), " ids "); ok {
-		ids = rest
-	}
-	sb.IDs = ids
-	return sb, nil
-}
-
-// sandboxReportEnv names the fd on which nslab started by startAs reports
-// "ok INITPID ids MAPS" (or "error: WHY") once its sandbox is ready.
-const sandboxReportEnv = "NSLAB_SANDBOX_REPORT_FD"
 
 // setStdio gives the sandbox the caller's files as they are (a nil file
 // stays a nil interface: /dev/null).
