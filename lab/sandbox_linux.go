@@ -396,11 +396,16 @@ func sandboxStartError(err error) error {
 }
 
 // sandboxRefused says that this machine does not let this user make a
-// sandbox, and what would.
+// sandbox, and what would. It wraps ErrUnsupported.
 func sandboxRefused(why error) error {
-	return fmt.Errorf("nslab cannot make its sandbox here: unprivileged user namespaces are %v; %s, or run nslab as root (host mode); `nslab doctor` says more: %w",
-		strings.TrimSuffix(why.Error(), ": "+ErrUnsupported.Error()), UserNSFix(why), ErrNotPrivileged)
+	return &refusedError{fmt.Sprintf("cannot make the lab's sandbox: unprivileged user namespaces are %s; %s; or run nslab as root, which needs no sandbox (`nslab doctor` says more)",
+		strings.TrimSuffix(why.Error(), ": "+ErrUnsupported.Error()), UserNSFix(why))}
 }
+
+type refusedError struct{ msg string }
+
+func (e *refusedError) Error() string { return e.msg }
+func (e *refusedError) Unwrap() error { return ErrUnsupported }
 
 // namespacesOf reads the namespace inodes of a process ("self" or a PID),
 // by type.

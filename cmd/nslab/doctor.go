@@ -73,7 +73,7 @@ func doctorOutside(cmd *cobra.Command, why error) error {
 	out := cmd.OutOrStdout()
 	mode, reason := lab.ChooseMode(askSandbox)
 	fmt.Fprintf(out, "mode: %s (%s)\n", mode, reason)
-	fmt.Fprintf(out, "sandbox: cannot be made here: %v\n\n", why)
+	fmt.Fprintf(out, "sandbox: %v\n\n", why)
 	printChecks(out, lab.Doctor(), false)
 	return &exitError{code: 1, err: errors.New("this user cannot run the lab here: see 'sandbox' above for the setting and the fix")}
 }

@@ -396,3 +396,53 @@ func deadRun(t *testing.T, base string) (dir string, made []lab.Entry) {
 	}
 	return dir, jfs[0].Live
 }
+
+// Where unprivileged user namespaces are off, nslab names the setting and
+// the fix, in a sentence, with exit code 1: doctor and a lab command. The
+// setting is user.max_user_namespaces=0 in a user namespace of the test's
+// own (the limit is per user namespace): the machine's stays as it is.
+func TestWithoutUserNamespacesNslabNamesTheSettingAndTheFix(t *testing.T) {
+	l := newLearner(t, learner2, false)
+	bin := learnerBin(t)
+	if l.uid >= 65536 {
+		t.Skipf("%s has uid %d, outside the ids this test maps", l.name, l.uid)
+	}
+	// A user namespace (ids 0-65535 as themselves) held by a sleep; the
+	// commands enter it, lower its limit to 0, and run nslab as the learner.
+	holder := exec.Command("unshare", "--user", "sleep", "600")
+	if err := holder.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { holder.Process.Kill(); holder.Wait() }()
+	self, _ := os.Readlink("/proc/self/ns/user")
+	for range 500 {
+		if ns, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/user", holder.Process.Pid)); err != nil || ns != self {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	for _, m := range []string{"uid_map", "gid_map"} {
+		if err := os.WriteFile(fmt.Sprintf("/proc/%d/%s", holder.Process.Pid, m), []byte("0 0 65536"), 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, args := range [][]string{{"doctor"}, {"run", "hello", "--yes"}} {
+		script := fmt.Sprintf("echo 0 > /proc/sys/user/max_user_namespaces && cd / && exec setpriv --reuid %d --regid %d --clear-groups %s %s",
+			l.uid, l.gid, bin, strings.Join(args, " "))
+		cmd := exec.Command("nsenter", "-t", fmt.Sprint(holder.Process.Pid), "-U", "--preserve-credentials", "sh", "-c", script)
+		out, err := cmd.CombinedOutput()
+		got := string(out)
+		ee, _ := err.(*exec.ExitError)
+		if ee == nil || ee.ExitCode() != 1 {
+			t.Errorf("nslab %s: %v, want exit 1\n%s", strings.Join(args, " "), err, got)
+		}
+		for _, want := range []string{"user.max_user_namespaces=0", "sysctl -w user.max_user_namespaces=15000", "run nslab as root"} {
+			if !strings.Contains(got, want) {
+				t.Errorf("nslab %s does not say %q:\n%s", strings.Join(args, " "), want, got)
+			}
+		}
+		if strings.Contains(got, "goroutine ") || strings.Contains(got, "panic") {
+			t.Errorf("nslab %s printed a stack trace:\n%s", strings.Join(args, " "), got)
+		}
+	}
+}
