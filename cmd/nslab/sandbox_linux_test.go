@@ -45,7 +45,7 @@ func TestTheCatalogRunsAsAnUnprivilegedUserInASandbox(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	initPID, ok := childOf(cmd.Process.Pid)
+	initPID, ok := sandboxInit(cmd.Process.Pid)
 	if !ok {
 		t.Fatal("no sandbox under nslab")
 	}
@@ -213,70 +213,103 @@ func TestKill9OfASandboxedProxyLessonLeavesNothing(t *testing.T) {
 	unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
 	defer unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
 	for point := 1; point <= 20; point++ {
-		cmd := l.command(bin, "run", "tenant-proxy", "--yes")
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // to hold it still
-		out, _ := cmd.StdoutPipe()
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		initPID, ok := childOf(cmd.Process.Pid)
-		if !ok {
-			cmd.Process.Kill()
-			cmd.Wait()
-			t.Fatalf("point %d: no sandbox under nslab (pid %d)", point, cmd.Process.Pid)
-		}
-		// A command ("  $ ") or a check ("  ✓ ") is a point: stop the lab
-		// after the point-th one, see what its sandbox holds, then kill.
-		sc := bufio.NewScanner(out)
-		for n := 0; n < point && sc.Scan(); {
-			if line := sc.Text(); strings.HasPrefix(line, "  $ ") || strings.HasPrefix(line, "  ✓ ") {
-				n++
-			}
-		}
-		syscall.Kill(-cmd.Process.Pid, syscall.SIGSTOP) // nslab, the init and the lab
-		sb := describeSandbox(t, initPID)
-		if len(sb.procs) < 2 || len(sb.ns) < 4 {
-			t.Fatalf("point %d: the sandbox seen from the machine is too small to prove anything: %+v", point, sb)
-		}
-		killedAt := uptimeTicks()
-		// kill -9 the lab itself at odd points, nslab (what the learner
-		// started) at even ones.
-		victim := cmd.Process.Pid
-		if point%2 == 1 {
-			victim, _ = lab.SandboxLab(initPID)
-		}
-		syscall.Kill(victim, syscall.SIGKILL)
-		syscall.Kill(-cmd.Process.Pid, syscall.SIGCONT)
-		cmd.Wait()
-		reap(initPID)
-		var left []string
-		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-			if left = sb.leftAfter(t, killedAt); len(left) == 0 {
-				break
-			}
-		}
-		if len(left) > 0 {
-			t.Fatalf("point %d: left after kill -9: %v", point, left)
-		}
-		t.Logf("point %d: %d processes and %d namespaces of the sandbox, none left", point, len(sb.procs), len(sb.ns))
+		killAtPoint(t, l, bin, point)
 	}
 }
 
-// childOf finds the (oldest) child of pid, under every thread of it.
-func childOf(pid int) (int, bool) {
-	for range 100 {
+// killAtPoint runs tenant-proxy as the learner, stops it after the point-th
+// command or check, records what its sandbox holds, kills it with -9 and
+// checks that none of that is left. Whatever fails, nothing of the run
+// outlives the call.
+func killAtPoint(t *testing.T, l learner, bin string, point int) {
+	t.Helper()
+	cmd := l.command(bin, "run", "tenant-proxy", "--yes")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // to hold it still
+	out, _ := cmd.StdoutPipe()
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	initPID, _ := sandboxInit(cmd.Process.Pid)
+	waited := false
+	defer func() {
+		if !waited {
+			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			syscall.Kill(-cmd.Process.Pid, syscall.SIGCONT)
+			cmd.Wait()
+			reap(initPID)
+		}
+	}()
+	// A command ("  $ ") or a check ("  ✓ ") is a point: stop the lab
+	// after the point-th one, see what its sandbox holds, then kill.
+	var seen strings.Builder
+	sc := bufio.NewScanner(out)
+	n := 0
+	for n < point && sc.Scan() {
+		line := sc.Text()
+		seen.WriteString(line + "\n")
+		if strings.HasPrefix(line, "  $ ") || strings.HasPrefix(line, "  ✓ ") {
+			n++
+		}
+	}
+	syscall.Kill(-cmd.Process.Pid, syscall.SIGSTOP) // nslab, the init and the lab
+	if n < point || initPID == 0 || !lab.ProcAlive(initPID, procStart(initPID)) {
+		st, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", initPID))
+		t.Fatalf("point %d: the run ended before it (init %d, %d points, stat %q):\n%s\n%s", point, initPID, n, st, seen.String(), stderr.String())
+	}
+	sb := describeSandbox(t, initPID)
+	if len(sb.procs) < 2 || len(sb.ns) < 4 {
+		t.Fatalf("point %d: the sandbox seen from the machine is too small to prove anything: %+v", point, sb)
+	}
+	killedAt := uptimeTicks()
+	// kill -9 the lab itself at odd points, nslab (what the learner
+	// started) at even ones.
+	victim := cmd.Process.Pid
+	if point%2 == 1 {
+		victim, _ = lab.SandboxLab(initPID)
+	}
+	syscall.Kill(victim, syscall.SIGKILL)
+	syscall.Kill(-cmd.Process.Pid, syscall.SIGCONT)
+	cmd.Wait()
+	reap(initPID)
+	waited = true
+	var left []string
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if left = sb.leftAfter(t, killedAt); len(left) == 0 {
+			break
+		}
+	}
+	if len(left) > 0 {
+		t.Fatalf("point %d: left after kill -9: %v", point, left)
+	}
+	t.Logf("point %d: %d processes and %d namespaces of the sandbox, none left", point, len(sb.procs), len(sb.ns))
+}
+
+// childOf finds a child of pid (under any of its threads) whose command
+// line starts with prefix ("" for any), waiting for it a little.
+func childOf(pid int, prefix ...string) (int, bool) {
+	for range 300 {
 		tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
 		for _, t := range tasks {
 			b, _ := os.ReadFile(t)
-			var c int
-			if _, err := fmt.Sscan(string(b), &c); err == nil {
-				return c, true
+			for _, f := range strings.Fields(string(b)) {
+				var c int
+				fmt.Sscan(f, &c)
+				cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", c))
+				if len(prefix) == 0 || strings.HasPrefix(string(cmdline), prefix[0]) {
+					return c, true
+				}
 			}
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
 	return 0, false
 }
+
+// sandboxInit finds the init of the sandbox nslab (pid) made: not the
+// newuidmap it may run first.
+func sandboxInit(pid int) (int, bool) { return childOf(pid, "nslab-sandbox:init") }
 
 // reap waits for an orphan this process adopted as subreaper.
 func reap(pid int) {
@@ -443,6 +476,30 @@ func TestWithoutUserNamespacesNslabNamesTheSettingAndTheFix(t *testing.T) {
 		}
 		if strings.Contains(got, "goroutine ") || strings.Contains(got, "panic") {
 			t.Errorf("nslab %s printed a stack trace:\n%s", strings.Join(args, " "), got)
+		}
+	}
+}
+
+// Under sudo, progress is the learner's: in their state directory, and
+// theirs on disk, not root's.
+func TestProgressUnderSudoIsTheLearners(t *testing.T) {
+	l := newLearner(t, learner2, false)
+	t.Setenv("SUDO_UID", fmt.Sprint(l.uid))
+	t.Setenv("SUDO_GID", fmt.Sprint(l.gid))
+	t.Setenv("XDG_STATE_HOME", "")
+	os.RemoveAll(filepath.Join(l.home, ".local"))
+	path := learnerProgressPath()
+	if want := filepath.Join(l.home, ".local", "state", "nslab", "progress.json"); path != want {
+		t.Fatalf("progress under sudo at %s, want %s", path, want)
+	}
+	if err := os.WriteFile(path, []byte("{}"), 0o600); err != nil { // as the UI saves it, as root
+		t.Fatal(err)
+	}
+	giveToLearner(path)
+	for p := path; p != l.home; p = filepath.Dir(p) {
+		var st unix.Stat_t
+		if err := unix.Lstat(p, &st); err != nil || int(st.Uid) != l.uid {
+			t.Errorf("%s belongs to uid %d (%v), want the learner's %d", p, st.Uid, err, l.uid)
 		}
 	}
 }

@@ -66,21 +66,58 @@ func handsOn(t *testing.T, tm func(...string) *exec.Cmd, bin string, shell func(
 	run("send-keys", "-t", "lab:0", "Enter")
 	waitFor("0", "waiting up to")
 	panePID, _ := strconv.Atoi(strings.TrimSpace(run("display", "-p", "-t", "lab:0", "#{pane_pid}")))
-	labPID, ok := childOf(panePID)
+	labPID, ok := childOf(panePID, bin)
 	if !ok {
 		t.Fatalf("no nslab under the pane's shell %d", panePID)
 	}
 	run("new-window", "-t", "lab:1", shell(labPID)+"; echo shell-exited=$?; sleep 60")
 	waitFor("1", "nslab shell: ")
-	run("send-keys", "-t", "lab:1", `ip netns list; ip netns exec $NS_demo ip link set lo up && echo done-by-hand`, "Enter")
+	run("send-keys", "-t", "lab:1", `ip netns list | grep -q "^$NS_demo\( \|$\)" && echo listed-by-ip; ip netns exec $NS_demo ip link set lo up && echo done-by-hand`, "Enter")
 	waitFor("1", "done-by-hand")
 	waitFor("0", "✓ link lo in demo is up")
-	if scr := screen("1"); !strings.Contains(scr, "nslab") || !strings.Contains(scr, "-demo") {
-		t.Errorf("ip netns list in nslab shell does not list the lab's namespace:\n%s", scr)
+	if scr := screen("1"); !strings.Contains(scr, "listed-by-ip") {
+		t.Errorf("ip netns list in nslab shell does not list the lab's namespace ($NS_demo):\n%s", scr)
 	}
 	run("send-keys", "-t", "lab:0", "Enter")
 	waitFor("0", "lab-exited=0")
 	if !strings.Contains(screen("0"), "every check passed") {
 		t.Errorf("the lesson did not pass:\n%s", screen("0"))
 	}
+}
+
+// The terminal UI in a sandbox says so in its header, and its panels call
+// the sandbox's namespaces the lab host.
+func TestTheTUIInASandboxSaysSo(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end in tmux")
+	}
+	tmux, err := exec.LookPath("tmux")
+	if err != nil {
+		t.Fatal("needs tmux (apt-get install tmux; .ci/run does)")
+	}
+	l := newLearner(t, learner1, true)
+	bin := learnerBin(t)
+	os.RemoveAll(filepath.Join(l.home, ".local", "state", "nslab")) // no progress: step 1 first
+	sock := filepath.Join(l.home, fmt.Sprintf(".nslab-test-tmux-tui-%d", os.Getpid()))
+	tm := func(args ...string) *exec.Cmd { return l.command(tmux, append([]string{"-S", sock}, args...)...) }
+	if out, err := tm("new-session", "-d", "-s", "lab", "-x", "200", "-y", "50", bin+" --open ns-basics; echo tui-exited=$?; sleep 60").CombinedOutput(); err != nil {
+		t.Fatalf("tmux: %v\n%s", err, out)
+	}
+	t.Cleanup(func() { tm("kill-server").Run() })
+	screen := func() string { out, _ := tm("capture-pane", "-p", "-t", "lab").CombinedOutput(); return string(out) }
+	waitFor := func(want string) {
+		t.Helper()
+		for deadline := time.Now().Add(60 * time.Second); !strings.Contains(screen(), want); time.Sleep(100 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("waited for %q; the screen shows:\n%s", want, screen())
+			}
+		}
+	}
+	waitFor("▣ sandbox")
+	waitFor("enter: run this step")
+	tm("send-keys", "-t", "lab", "Enter").Run()
+	waitFor("step 1 passed")
+	waitFor("lab host")
+	tm("send-keys", "-t", "lab", "q").Run()
+	waitFor("tui-exited=0")
 }

@@ -112,6 +112,11 @@ func learnerProgressPath() string {
 	if _, inside := lab.InSandbox(); inside {
 		return ui.DefaultProgressPath()
 	}
+	if dir := os.Getenv("XDG_STATE_HOME"); dir != "" && ownedBy(dir, uid) { // sudo kept it
+		path := filepath.Join(dir, "nslab", "progress.json")
+		giveToLearner(path)
+		return path
+	}
 	u, err := user.LookupId(strconv.Itoa(uid))
 	if err != nil || u.HomeDir == "" {
 		return ui.DefaultProgressPath()
@@ -137,7 +142,8 @@ func giveToLearner(path string) {
 		gid = uid
 	}
 	os.MkdirAll(filepath.Dir(path), 0o755)
-	// path is HOME/.local/state/nslab/progress.json: four levels below home.
+	// path is HOME/.local/state/nslab/progress.json: four levels below
+	// home (two below $XDG_STATE_HOME, which is the learner's already).
 	for p, i := path, 0; i < 4; p, i = filepath.Dir(p), i+1 {
 		if ownedByRoot(p) {
 			os.Lchown(p, uid, gid)
