@@ -184,15 +184,7 @@ func startInit(opt SandboxOptions, info SandboxInfo, ids idMaps) (*Sandbox, erro
 	defer readyR.Close()
 	defer readyW.Close()
 
-	cmd := exec.Command("/proc/self/exe", opt.Args...)
-	cmd.Args = append([]string{"nslab-sandbox:init"}, opt.Args...)
-	env := opt.Env
-	if env == nil {
-		env = os.Environ()
-	}
-	cmd.Env = append(withoutEnv(env, sandboxStateEnv, sandboxReadyEnv, "NSLAB_PREFIX"), sandboxStateEnv+"="+string(state))
-	cmd.Dir = opt.Dir
-	setStdio(cmd, opt)
+	cmd := selfCommand(opt, "nslab-sandbox:init", []string{sandboxStateEnv + "=" + string(state)}, sandboxStateEnv, sandboxReadyEnv, prefixEnv)
 	cmd.ExtraFiles = []*os.File{goR, lifeR, readyW} // fds 3, 4, 5 of the init
 	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: sandboxFlags(), Setsid: opt.Setsid, Setctty: opt.Setctty}
 	if !ids.helper {
@@ -204,23 +196,7 @@ func startInit(opt SandboxOptions, info SandboxInfo, ids idMaps) (*Sandbox, erro
 	}
 
 	sb := &Sandbox{IDs: ids.String(), cmd: cmd, life: lifeW, done: make(chan struct{})}
-	// The parent-death signal fires when the *thread* that forked the init
-	// exits, not the process: fork from a goroutine locked to its thread,
-	// and keep it there, waiting, for as long as the init lives.
-	started := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
-		if err := cmd.Start(); err != nil {
-			started <- err
-			return
-		}
-		started <- nil
-		sb.err = cmd.Wait()
-		lifeW.Close()
-		close(sb.done)
-	}()
-	if err := <-started; err != nil {
+	if err := sb.start(); err != nil {
 		lifeW.Close()
 		return nil, sandboxStartError(err)
 	}
@@ -243,6 +219,44 @@ func startInit(opt SandboxOptions, info SandboxInfo, ids idMaps) (*Sandbox, erro
 		return nil, err
 	}
 	return sb, nil
+}
+
+// start starts the sandbox's command and waits for it in the background.
+// The parent-death signal fires when the *thread* that forked the child
+// exits, not the process: fork from a goroutine locked to its thread, and
+// keep it there, waiting, for as long as the child lives.
+func (s *Sandbox) start() error {
+	started := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		if err := s.cmd.Start(); err != nil {
+			started <- err
+			return
+		}
+		started <- nil
+		s.err = s.cmd.Wait()
+		if s.life != nil {
+			s.life.Close()
+		}
+		close(s.done)
+	}()
+	return <-started
+}
+
+// selfCommand runs this binary as argv0 with opt's arguments, files,
+// directory and environment (without the variables drop, plus add).
+func selfCommand(opt SandboxOptions, argv0 string, add []string, drop ...string) *exec.Cmd {
+	cmd := exec.Command("/proc/self/exe", opt.Args...)
+	cmd.Args = append([]string{argv0}, opt.Args...)
+	env := opt.Env
+	if env == nil {
+		env = os.Environ()
+	}
+	cmd.Env = append(withoutEnv(env, drop...), add...)
+	cmd.Dir = opt.Dir
+	setStdio(cmd, opt)
+	return cmd
 }
 
 // waitReady reads the lab's first report: "ok" once the sandbox is set up,

@@ -137,8 +137,8 @@ func TestASandboxDiesWithItsCaller(t *testing.T) {
 		caller.Wait()
 		t.Fatalf("caller said %q: %v", buf[:n], err)
 	}
-	initStart, labStart := startTime(initPID), startTime(labPID)
-	killed := uptimeTicks()
+	initStart, labStart := labtest.ProcStart(initPID), labtest.ProcStart(labPID)
+	killed := labtest.UptimeTicks()
 	caller.Process.Kill()
 	caller.Wait()
 	deadline := time.Now().Add(10 * time.Second)
@@ -265,43 +265,15 @@ func machineNetns(t *testing.T) map[string]bool {
 	return out
 }
 
-func startTime(pid int) uint64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+2:]))
-	st, _ := strconv.ParseUint(f[19], 10, 64)
-	return st
-}
-
-// uptimeTicks is now, in the clock ticks of a process's start time.
-func uptimeTicks() uint64 {
-	b, _ := os.ReadFile("/proc/uptime")
-	sec, _ := strconv.ParseFloat(strings.Fields(string(b))[0], 64)
-	return uint64(sec * 100) // USER_HZ
-}
-
 // heldBefore returns a process that lsns says holds namespace ino and that
 // started before ticks, or 0. An inode is reused only once its namespace is
 // gone, so a holder started later holds another namespace of that number.
 func heldBefore(t *testing.T, ino string, ticks uint64) int {
-	// lsns exits 1 when a process it reads vanishes meanwhile: try again.
-	var out []byte
-	var err error
-	for range 5 {
-		if out, err = exec.Command("lsns", "-n", "-r", "-o", "NS,PID").Output(); err == nil {
-			break
-		}
-	}
-	if len(out) == 0 {
-		t.Fatalf("lsns: %v", err)
-	}
-	for _, line := range strings.Split(string(out), "\n") {
+	for _, line := range strings.Split(string(labtest.Lsns(t, "-n", "-r", "-o", "NS,PID")), "\n") {
 		f := strings.Fields(line)
 		if len(f) == 2 && f[0] == ino {
 			pid, _ := strconv.Atoi(f[1])
-			if st := startTime(pid); st != 0 && st < ticks {
+			if st := labtest.ProcStart(pid); st != 0 && st < ticks {
 				return pid
 			}
 		}

@@ -4,9 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"os"
-	"os/exec"
 	"os/signal"
-	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -95,31 +93,11 @@ func startAs(opt SandboxOptions) (*Sandbox, error) {
 		return nil, err
 	}
 	defer repR.Close()
-	cmd := exec.Command("/proc/self/exe", opt.Args...)
-	cmd.Args = append([]string{"nslab"}, opt.Args...)
-	env := opt.Env
-	if env == nil {
-		env = os.Environ()
-	}
-	cmd.Env = append(withoutEnv(env, SandboxEnv, sandboxReportEnv), SandboxEnv+"=1", sandboxReportEnv+"=3")
-	cmd.Dir = opt.Dir
-	setStdio(cmd, opt)
+	cmd := selfCommand(opt, "nslab", []string{SandboxEnv + "=1", sandboxReportEnv + "=3"}, SandboxEnv, sandboxReportEnv)
 	cmd.ExtraFiles = []*os.File{repW}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: opt.Credential, Setsid: opt.Setsid, Setctty: opt.Setctty, Pdeathsig: syscall.SIGKILL}
 	sb := &Sandbox{cmd: cmd, done: make(chan struct{})}
-	started := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread() // see startInit: Pdeathsig follows this thread
-		defer runtime.UnlockOSThread()
-		if err := cmd.Start(); err != nil {
-			started <- err
-			return
-		}
-		started <- nil
-		sb.err = cmd.Wait()
-		close(sb.done)
-	}()
-	err = <-started
+	err = sb.start()
 	repW.Close()
 	if err != nil {
 		return nil, fmt.Errorf("start nslab as uid %d: %w", opt.Credential.Uid, err)

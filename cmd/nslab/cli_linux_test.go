@@ -252,16 +252,7 @@ func nslabIn(t *testing.T, env []string, stdin string, args ...string) (string, 
 	cmd := exec.Command(nslabBin(t), args...)
 	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdin = strings.NewReader(stdin)
-	var stdout, stderr strings.Builder
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	return stdout.String(), stderr.String(), code
+	return runCommand(t, cmd)
 }
 
 // scenarioFile writes a scenario with the given steps (Markdown after the

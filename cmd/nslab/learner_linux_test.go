@@ -86,7 +86,12 @@ func (l learner) command(bin string, args ...string) *exec.Cmd {
 // run runs nslab as the learner: stdout, stderr, exit code.
 func (l learner) run(t *testing.T, bin string, args ...string) (string, string, int) {
 	t.Helper()
-	cmd := l.command(bin, args...)
+	return runCommand(t, l.command(bin, args...))
+}
+
+// runCommand runs cmd to its end: stdout, stderr, exit code.
+func runCommand(t *testing.T, cmd *exec.Cmd) (string, string, int) {
+	t.Helper()
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
@@ -189,7 +194,7 @@ func describeSandbox(t *testing.T, initPID int) sandboxOf {
 			PNS  uint64 `json:"pns"`
 		} `json:"namespaces"`
 	}
-	json.Unmarshal(lsns(t, "-J", "-o", "NS,TYPE,ONS,PNS"), &list)
+	json.Unmarshal(labtest.Lsns(t, "-J", "-o", "NS,TYPE,ONS,PNS"), &list)
 	for grew := true; grew; {
 		grew = false
 		for _, n := range list.Namespaces {
@@ -207,7 +212,7 @@ func describeSandbox(t *testing.T, initPID int) sandboxOf {
 	for _, p := range procs {
 		pid, _ := strconv.Atoi(filepath.Base(p))
 		if unix.Stat(p+"/ns/user", &st) == nil && users[st.Ino] {
-			sb.procs[pid] = procStart(pid)
+			sb.procs[pid] = labtest.ProcStart(pid)
 		}
 	}
 	// Named network namespaces, from the lab's journal inside.
@@ -236,7 +241,7 @@ func (sb sandboxOf) leftAfter(t *testing.T, killedAt uint64) []string {
 			left = append(left, fmt.Sprintf("process %d", pid))
 		}
 	}
-	for _, line := range strings.Split(string(lsns(t, "-n", "-r", "-o", "NS,PID")), "\n") {
+	for _, line := range strings.Split(string(labtest.Lsns(t, "-n", "-r", "-o", "NS,PID")), "\n") {
 		f := strings.Fields(line)
 		if len(f) != 2 {
 			continue
@@ -244,7 +249,7 @@ func (sb sandboxOf) leftAfter(t *testing.T, killedAt uint64) []string {
 		ino, _ := strconv.ParseUint(f[0], 10, 64)
 		pid, _ := strconv.Atoi(f[1])
 		if typ, ours := sb.ns[ino]; ours {
-			if st := procStart(pid); st != 0 && st < killedAt {
+			if st := labtest.ProcStart(pid); st != 0 && st < killedAt {
 				left = append(left, fmt.Sprintf("%s namespace %d (pid %d in it)", typ, ino, pid))
 			}
 		}
@@ -260,41 +265,6 @@ func (sb sandboxOf) leftAfter(t *testing.T, killedAt uint64) []string {
 	}
 	sort.Strings(left)
 	return left
-}
-
-// lsns runs lsns; it exits 1 when a process vanishes while it reads, so it
-// is tried again.
-func lsns(t *testing.T, args ...string) []byte {
-	t.Helper()
-	var out []byte
-	var err error
-	for range 5 {
-		if out, err = exec.Command("lsns", args...).Output(); err == nil {
-			return out
-		}
-	}
-	if len(out) == 0 {
-		t.Fatalf("lsns %s: %v", strings.Join(args, " "), err)
-	}
-	return out
-}
-
-// procStart is field 22 of /proc/PID/stat, 0 if the process is gone.
-func procStart(pid int) uint64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+2:]))
-	st, _ := strconv.ParseUint(f[19], 10, 64)
-	return st
-}
-
-// uptimeTicks is now, in the clock ticks of a process's start time.
-func uptimeTicks() uint64 {
-	b, _ := os.ReadFile("/proc/uptime")
-	sec, _ := strconv.ParseFloat(strings.Fields(string(b))[0], 64)
-	return uint64(sec*100) + 1 // USER_HZ
 }
 
 // freeSubIDs is the first id after every range of /etc/subuid and
