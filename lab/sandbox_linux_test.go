@@ -16,6 +16,7 @@ import (
 
 	"github.com/nslab/nslab/internal/labtest"
 	"github.com/nslab/nslab/lab"
+	"github.com/nslab/nslab/lab/probe"
 )
 
 // helperEnv makes the test binary, started inside a sandbox, run
@@ -52,6 +53,11 @@ func TestSandboxHelper(t *testing.T) {
 		info, inside := lab.InSandbox()
 		fmt.Printf("uid=%d netns=%d pid=%d init=%s same-net-as-init=%v inside=%v machine-net=%d lo=%s\n",
 			os.Geteuid(), len(ents), os.Getpid(), strings.TrimSpace(string(comm)), self == one, inside, info.Machine["net"], strings.TrimSpace(string(lo)))
+		// What the panels call PID 1's namespaces and the learner's.
+		var st unix.Stat_t
+		unix.Stat("/proc/1/ns/net", &st)
+		names := probe.LoadNames()
+		fmt.Printf("pid1-is=%q machine-is=%q\n", names.Name("net", st.Ino), names.Name("user", info.Machine["user"]))
 		// A namespace of the lab's own, made the lab's way.
 		s, err := lab.NewSession(lab.Options{})
 		if err != nil {
@@ -91,7 +97,7 @@ func TestASandboxIsRootOverItsOwnNamespacesAndReturnsTheLabsExitCode(t *testing.
 	}
 	got := out.String()
 	machine, _ := os.Readlink("/proc/self/ns/net")
-	for _, want := range []string{"uid=0 ", "netns=0 ", "init=nslab-sandbox ", "same-net-as-init=true", "inside=true", "made nslab-inside"} {
+	for _, want := range []string{"uid=0 ", "netns=0 ", "init=nslab-sandbox ", "same-net-as-init=true", "inside=true", "made nslab-inside", `pid1-is="lab host"`, `machine-is="machine"`} {
 		if !strings.Contains(got, want) {
 			t.Errorf("inside the sandbox: want %q in\n%s", want, got)
 		}
