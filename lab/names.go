@@ -98,6 +98,17 @@ func ShortNameOf(sys string) string {
 	return sys
 }
 
+// VarName makes a shell variable name of a learner's name: a-b.c is a_b_c
+// (NS_a_b_c holds the system name of namespace a-b.c; see Session.NameVars).
+func VarName(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' {
+			return r
+		}
+		return '_'
+	}, s)
+}
+
 // IsHost reports whether a namespace name means the namespace the lab
 // process started in.
 func IsHost(name string) bool { return name == "" || name == "host" }

@@ -172,10 +172,10 @@ func labVars(l lab.RunningLab) []string {
 			var kv string
 			switch e.Kind {
 			case lab.KindNetns:
-				kv = "NS_" + varName(lab.ShortNameOf(e.Name)) + "=" + e.Name
+				kv = "NS_" + lab.VarName(lab.ShortNameOf(e.Name)) + "=" + e.Name
 			case lab.KindProc:
 				if e.Label != "" {
-					kv = "PID_" + varName(e.Label) + "=" + strconv.Itoa(e.PID)
+					kv = "PID_" + lab.VarName(e.Label) + "=" + strconv.Itoa(e.PID)
 				}
 			}
 			if kv != "" && !seen[kv] {
@@ -186,16 +186,6 @@ func labVars(l lab.RunningLab) []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-// varName makes a shell variable name of a lab name: a-b.c is a_b_c.
-func varName(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' {
-			return r
-		}
-		return '_'
-	}, s)
 }
 
 // sandboxState is the lab's description of its sandbox (its environment),
