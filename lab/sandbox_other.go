@@ -66,3 +66,6 @@ func SandboxLab(int) (int, bool) { return 0, false }
 
 // ProcAlive reports false off Linux.
 func ProcAlive(int, uint64) bool { return false }
+
+// NameVars is empty off Linux.
+func (s *Session) NameVars() []string { return nil }
