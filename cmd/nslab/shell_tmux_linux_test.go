@@ -29,6 +29,7 @@ func TestAHandsOnStepDoneThroughNslabShell(t *testing.T) {
 			c := l.command("/usr/bin/tmux", append([]string{"-S", sock}, args...)...)
 			return c
 		}
+		t.Cleanup(func() { os.Remove(sock) })
 		handsOn(t, tm, bin, func(int) string { return bin + " shell" })
 	})
 	t.Run("root's lab in host mode", func(t *testing.T) {
@@ -103,7 +104,7 @@ func TestTheTUIInASandboxSaysSo(t *testing.T) {
 	if out, err := tm("new-session", "-d", "-s", "lab", "-x", "200", "-y", "50", bin+" --open ns-basics; echo tui-exited=$?; sleep 60").CombinedOutput(); err != nil {
 		t.Fatalf("tmux: %v\n%s", err, out)
 	}
-	t.Cleanup(func() { tm("kill-server").Run() })
+	t.Cleanup(func() { tm("kill-server").Run(); os.Remove(sock) })
 	screen := func() string { out, _ := tm("capture-pane", "-p", "-t", "lab").CombinedOutput(); return string(out) }
 	waitFor := func(want string) {
 		t.Helper()
