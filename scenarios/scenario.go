@@ -64,6 +64,7 @@ var Features = map[string]string{
 	"sctp":                "SCTP in the kernel (socket(2) gives EPROTONOSUPPORT without it)",
 	"userns":              "user namespaces",
 	"userns-unprivileged": "user namespaces for unprivileged users",
+	"uid-range":           "user ids besides your own in the sandbox (a range in /etc/subuid and newuidmap)",
 	"pidns":               "PID namespaces",
 	"mntns":               "mount namespaces",
 	"uts":                 "UTS namespaces",

@@ -256,10 +256,7 @@ func nslabIn(t *testing.T, env []string, stdin string, args ...string) (string, 
 	cmd := exec.Command(nslabBin(t), args...)
 	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdin = strings.NewReader(stdin)
-	var stdout, stderr strings.Builder
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	code := exitCodeOf(t, cmd.Run())
-	return stdout.String(), stderr.String(), code
+	return runCommand(t, cmd)
 }
 
 // exitCodeOf is the exit code of a command that ran, from Run's error.

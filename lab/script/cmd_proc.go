@@ -387,7 +387,7 @@ func runExec(ctx context.Context, env *Env, ns, proc string, argv []string) (str
 	}
 	os.Remove(f.Name())
 	defer f.Close()
-	cmd := &exec.Cmd{Path: path, Args: argv, Stdout: f, Stderr: f}
+	cmd := &exec.Cmd{Path: path, Args: argv, Stdout: f, Stderr: f, Env: append(os.Environ(), env.S.NameVars()...)}
 	start := func() error { return cmd.Start() }
 	if proc == "" && !lab.IsHost(ns) {
 		n, err := env.S.NetnsOf(ns)
