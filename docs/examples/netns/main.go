@@ -1,0 +1,181 @@
+//go:build linux
+
+// Command netns does what `ip netns add` does, then looks inside: a new
+// network namespace holds only lo, down, so even 127.0.0.1 is unreachable
+// until lo is brought up. It then shows that the name in /run/netns and the
+// namespace a thread enters are the same inode, and removes the namespace
+// (unless -keep).
+//
+//	sudo go run ./docs/examples/netns -name demo
+//
+// Each look inside is a short visit of a locked thread (inNetns); the
+// netlink handle is made inside once and reused from any thread.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"log"
+	"net"
+	"path/filepath"
+	"runtime"
+	"time"
+
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
+)
+
+var (
+	name = flag.String("name", "demo", "the namespace to create in /run/netns")
+	keep = flag.Bool("keep", false, "leave it there at the end (remove it with: ip netns del NAME)")
+)
+
+func init() {
+	// Keep the main goroutine on the main thread, which the runtime never
+	// discards: namespace switches run on other threads.
+	runtime.LockOSThread()
+}
+
+func main() {
+	flag.Parse()
+	if err := run(*name); err != nil {
+		log.Fatal(err)
+	}
+}
+
+func run(name string) error {
+	if err := addNamed(name); err != nil {
+		return fmt.Errorf("add %s: %w", name, err)
+	}
+	if !*keep {
+		defer netns.DeleteNamed(name) // unmount and remove; the kernel frees it once nothing holds it
+	}
+	path := filepath.Join("/run/netns", name)
+	fmt.Printf("created %s\n", path)
+
+	var h *netlink.Handle
+	if err := inNetns(path, func() (err error) { h, err = netlink.NewHandle(); return err }); err != nil {
+		return err
+	}
+	defer h.Close()
+	if err := showLinks(h); err != nil {
+		return err
+	}
+	fmt.Printf("dial 127.0.0.1 inside: %v\n", dialLoopback(path))
+
+	lo, err := h.LinkByName("lo")
+	if err != nil {
+		return err
+	}
+	if err := h.LinkSetUp(lo); err != nil {
+		return err
+	}
+	fmt.Println("lo is up")
+	if err := showLinks(h); err != nil {
+		return err
+	}
+	fmt.Printf("dial 127.0.0.1 inside: %v\n", dialLoopback(path))
+
+	inside, err := threadInode(path)
+	if err != nil {
+		return err
+	}
+	var st unix.Stat_t
+	if err := unix.Stat(path, &st); err != nil {
+		return err
+	}
+	fmt.Printf("a thread inside is in net:[%d]; %s is inode %d: the same namespace\n", inside, path, st.Ino)
+	return nil
+}
+
+// addNamed makes a named network namespace as `ip netns add` does. It runs
+// on a goroutine that locks its thread and never unlocks it:
+// netns.NewNamed unshares the calling thread into the new namespace and
+// bind-mounts it at /run/netns/NAME, so that thread must not run anything
+// else; it ends with the goroutine.
+func addNamed(name string) error {
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread is discarded
+		ns, err := netns.NewNamed(name)
+		if err == nil {
+			ns.Close()
+		}
+		errc <- err
+	}()
+	return <-errc
+}
+
+// showLinks lists the namespace's links through a handle made inside it.
+func showLinks(h *netlink.Handle) error {
+	links, err := h.LinkList()
+	if err != nil {
+		return err
+	}
+	for _, l := range links {
+		state := "DOWN"
+		if l.Attrs().Flags&net.FlagUp != 0 {
+			state = "UP"
+		}
+		fmt.Printf("  %-6s %s\n", l.Attrs().Name, state)
+	}
+	fmt.Printf("  %d interface(s)\n", len(links))
+	return nil
+}
+
+// dialLoopback tries 127.0.0.1:9 from a socket made inside the namespace:
+// "network is unreachable" while lo is down, "connection refused" once it
+// is up (nothing listens on port 9).
+func dialLoopback(path string) error {
+	return inNetns(path, func() error {
+		c, err := net.DialTimeout("tcp", "127.0.0.1:9", time.Second)
+		if err == nil {
+			c.Close()
+		}
+		return err
+	})
+}
+
+// threadInode enters the namespace and reads which one this thread is in.
+func threadInode(path string) (uint64, error) {
+	var st unix.Stat_t
+	err := inNetns(path, func() error { return unix.Stat("/proc/thread-self/ns/net", &st) })
+	return st.Ino, err
+}
+
+// inNetns runs fn on a locked OS thread inside the network namespace at
+// path, then switches that thread back. If switching back fails, the
+// goroutine ends still locked and the runtime discards the thread rather
+// than let other goroutines run in the wrong namespace.
+func inNetns(path string, fn func() error) error {
+	target, err := netns.GetFromPath(path)
+	if err != nil {
+		return err
+	}
+	defer target.Close()
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		origin, err := netns.Get() // this thread's namespace, from /proc/self/task/TID
+		if err != nil {
+			runtime.UnlockOSThread()
+			errc <- err
+			return
+		}
+		defer origin.Close()
+		if err := netns.Set(target); err != nil {
+			runtime.UnlockOSThread()
+			errc <- fmt.Errorf("setns %s: %w", path, err)
+			return
+		}
+		ferr := fn()
+		if err := netns.Set(origin); err != nil {
+			errc <- fmt.Errorf("back from %s: %w", path, err)
+			return // still locked: the thread goes with the goroutine
+		}
+		runtime.UnlockOSThread()
+		errc <- ferr
+	}()
+	return <-errc
+}
