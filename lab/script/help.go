@@ -59,7 +59,7 @@ var cmdHelp = &Command{
 				}
 				return Help(name)
 			},
-			shell:  "man ip-netns",
+			sh:     func(*Sh) string { return "# help: man ip-netns, man unshare, man nsenter" },
 			gocode: "// see docs/language.md",
 		}, nil
 	},
