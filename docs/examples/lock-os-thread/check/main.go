@@ -10,7 +10,7 @@
 // PROGRAM is a directory of Go code (built with go build) or an executable.
 // It is run as PROGRAM NSPATH against a scratch network namespace made for
 // the run, and must print a line starting "holding" once it has opened its
-// listeners, then hold them until its input ends. The checker asks the
+// listeners, then hold them until it is sent SIGTERM. The checker asks the
 // kernel for each socket's namespace (pidfd_getfd(2), then the SIOCGSKNS
 // ioctl) and reads each thread's from /proc/PID/task/TID/ns/net. It exits 0
 // when both are right, 1 when not.
@@ -27,6 +27,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/vishvananda/netns"
@@ -73,12 +74,11 @@ func run(program string) (bool, error) {
 
 	cmd := exec.Command(bin, nsPath)
 	cmd.Stderr = os.Stderr
-	in, _ := cmd.StdinPipe()
 	out, _ := cmd.StdoutPipe()
 	if err := cmd.Start(); err != nil {
 		return false, err
 	}
-	defer func() { in.Close(); cmd.Wait() }()
+	defer func() { cmd.Process.Signal(syscall.SIGTERM); cmd.Wait() }()
 	if err := waitHolding(out, 30*time.Second); err != nil {
 		cmd.Process.Kill()
 		return false, err

@@ -8,20 +8,31 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
-	"io"
 	"log"
 	"net"
 	"os"
+	"os/signal"
 	"runtime"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/vishvananda/netns"
 )
 
-var listeners = flag.Int("listeners", 64, "how many listeners to open, each from its own goroutine")
+var (
+	listeners = flag.Int("listeners", 64, "how many listeners to open, each from its own goroutine")
+	rounds    = flag.Int("rounds", 1, "open that many at once, this many times over")
+)
+
+func init() {
+	// Keep every other goroutine off the main thread, whose namespace is
+	// the one /proc/PID/ns/net shows for the whole process.
+	runtime.LockOSThread()
+}
 
 func main() {
 	flag.Parse()
@@ -31,24 +42,29 @@ func main() {
 	nsPath := flag.Arg(0)
 	var mu sync.Mutex
 	var ls []net.Listener
-	var wg sync.WaitGroup
-	for range *listeners {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			l, err := listenIn(nsPath)
-			if err != nil {
-				log.Print(err)
-				return
-			}
-			mu.Lock()
-			ls = append(ls, l)
-			mu.Unlock()
-		}()
+	for range *rounds {
+		var wg sync.WaitGroup
+		for range *listeners {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				l, err := listenIn(nsPath)
+				if err != nil {
+					log.Print(err)
+					return
+				}
+				mu.Lock()
+				ls = append(ls, l)
+				mu.Unlock()
+			}()
+		}
+		wg.Wait()
 	}
-	wg.Wait()
 	fmt.Printf("holding %d listeners, pid %d\n", len(ls), os.Getpid())
-	io.Copy(io.Discard, os.Stdin) // until end of input: inspect me meanwhile
+	// Hold them until interrupted: inspect me meanwhile.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	<-ctx.Done()
 }
 
 // listenIn opens a TCP listener (any address, a port the kernel picks)
