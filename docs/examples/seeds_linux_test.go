@@ -32,6 +32,13 @@ func TestListenInAnotherNamespace(t *testing.T) {
 	if out := sh(t, "ip", "netns", "exec", ns, "curl", "-s", "http://127.0.0.1:8080/x"); !strings.Contains(out, "hello from inside /run/netns/"+ns) {
 		t.Errorf("curl from inside %s: %q", ns, out)
 	}
+	// -knock: from inside, the same address at home, then closed.
+	out := start(t, "listen-in", "-knock", "/run/netns/"+ns, "127.0.0.1:8081").finish()
+	for _, want := range []string{"knocked from inside /run/netns/" + ns + ": echo: knock", "127.0.0.1:8081, no conflict", "connection refused"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("listen-in -knock: output lacks %q:\n%s", want, out)
+		}
+	}
 }
 
 // Many namespaces from one process ("The Namespace Binding Challenge"):

@@ -121,8 +121,8 @@ func serveInside(nsPath, name, addr string) error {
 // dial.
 type tenantKey struct{}
 
-// frontDoor is a reverse proxy whose transport dials inside the tenant the
-// Host names. A Host that names no tenant gets a 502 from the proxy itself,
+// frontDoor is a reverse proxy that picks the tenant by Host and dials
+// inside it. A Host that names no tenant gets a 502 from the proxy itself,
 // which dials nowhere.
 func frontDoor(tenants map[string]string, addr string) http.Handler {
 	rp := &httputil.ReverseProxy{
@@ -130,29 +130,45 @@ func frontDoor(tenants map[string]string, addr string) http.Handler {
 			r.Out.URL.Scheme, r.Out.URL.Host = "http", addr
 			r.Out.Host = r.In.Host
 		},
-		Transport: &http.Transport{
-			DialContext: func(ctx context.Context, network, address string) (net.Conn, error) {
-				nsPath, _ := ctx.Value(tenantKey{}).(string)
-				var c net.Conn
-				err := inNetns(nsPath, func() (err error) {
-					c, err = (&net.Dialer{Timeout: 3 * time.Second}).Dial(network, address) // an IP literal: no resolver goroutine
-					return err
-				})
-				return c, err
-			},
-			DisableKeepAlives: true, // a kept connection belongs to one tenant: never reuse it for another
-		},
+		Transport: tenantTransport(),
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		host, _, _ := strings.Cut(r.Host, ":")
-		name := strings.TrimSuffix(host, ".example")
-		nsPath, ok := tenants[name]
-		if !ok || name == host {
-			http.Error(w, "502 no tenant is called "+host, http.StatusBadGateway)
+		nsPath, ok := tenantOf(r.Host, tenants)
+		if !ok {
+			http.Error(w, "502 no tenant is called "+r.Host, http.StatusBadGateway)
 			return
 		}
 		rp.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), tenantKey{}, nsPath)))
 	})
+}
+
+// tenantOf maps a Host to a tenant's namespace: shopb.example is shopb's.
+func tenantOf(host string, tenants map[string]string) (string, bool) {
+	host, _, _ = strings.Cut(host, ":")
+	name, ok := strings.CutSuffix(host, ".example")
+	if !ok {
+		return "", false
+	}
+	nsPath, ok := tenants[name]
+	return nsPath, ok
+}
+
+// tenantTransport dials from inside the namespace the request's context
+// names: the connection's socket is made there, so 10.0.0.1 is that
+// tenant's own address.
+func tenantTransport() *http.Transport {
+	return &http.Transport{
+		DialContext: func(ctx context.Context, network, address string) (net.Conn, error) {
+			nsPath, _ := ctx.Value(tenantKey{}).(string)
+			var c net.Conn
+			err := inNetns(nsPath, func() (err error) {
+				c, err = (&net.Dialer{Timeout: 3 * time.Second}).Dial(network, address) // an IP literal: no resolver goroutine
+				return err
+			})
+			return c, err
+		},
+		DisableKeepAlives: true, // a kept connection belongs to one tenant: never reuse it for another
+	}
 }
 
 // inNetns runs fn on a locked OS thread inside the network namespace at

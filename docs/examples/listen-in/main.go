@@ -78,6 +78,15 @@ func main() {
 		log.Fatal(err)
 	}
 	fmt.Printf("knocked from inside %s: %s\n", nsPath, answer)
+	home, err := listenHome(addr)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("the same address on the host's own stack: %s, no conflict\n", home.Addr())
+	home.Close()
+	if err := closeInside(l, nsPath, addr); err != nil {
+		log.Fatal(err)
+	}
 }
 
 // listenIn creates a listening socket inside the namespace at nsPath. The
@@ -115,6 +124,26 @@ func knockFromInside(nsPath, addr string) (string, error) {
 	}
 	b, err := io.ReadAll(c)
 	return strings.TrimSpace(string(b)), err
+}
+
+// listenHome listens on addr in the namespace the process started in: a
+// plain net.Listen, on any thread, since every thread is home.
+func listenHome(addr string) (net.Listener, error) {
+	return net.Listen("tcp", addr)
+}
+
+// closeInside closes the listener and shows that the namespace no longer
+// has it: a connection from inside is refused.
+func closeInside(l net.Listener, nsPath, addr string) error {
+	if err := l.Close(); err != nil {
+		return err
+	}
+	_, err := knockFromInside(nsPath, addr)
+	if err == nil {
+		return fmt.Errorf("something still listens on %s inside %s", addr, nsPath)
+	}
+	fmt.Printf("closed; from inside %s: %v\n", nsPath, err)
+	return nil
 }
 
 // inNetns runs fn on a locked OS thread inside the network namespace at

@@ -54,8 +54,8 @@ func run(name string) error {
 	path := filepath.Join("/run/netns", name)
 	fmt.Printf("created %s\n", path)
 
-	var h *netlink.Handle
-	if err := inNetns(path, func() (err error) { h, err = netlink.NewHandle(); return err }); err != nil {
+	h, err := handleIn(path)
+	if err != nil {
 		return err
 	}
 	defer h.Close()
@@ -64,11 +64,7 @@ func run(name string) error {
 	}
 	fmt.Printf("dial 127.0.0.1 inside: %v\n", dialLoopback(path))
 
-	lo, err := h.LinkByName("lo")
-	if err != nil {
-		return err
-	}
-	if err := h.LinkSetUp(lo); err != nil {
+	if err := setUp(h, "lo"); err != nil {
 		return err
 	}
 	fmt.Println("lo is up")
@@ -105,6 +101,27 @@ func addNamed(name string) error {
 		errc <- err
 	}()
 	return <-errc
+}
+
+// handleIn makes a netlink handle inside the namespace at path: its socket
+// belongs to that namespace for life, so every call through it acts there,
+// from whichever thread makes it.
+func handleIn(path string) (*netlink.Handle, error) {
+	var h *netlink.Handle
+	err := inNetns(path, func() (err error) {
+		h, err = netlink.NewHandle()
+		return err
+	})
+	return h, err
+}
+
+// setUp brings a link up, as `ip -n NAME link set DEV up` does.
+func setUp(h *netlink.Handle, name string) error {
+	l, err := h.LinkByName(name)
+	if err != nil {
+		return err
+	}
+	return h.LinkSetUp(l)
 }
 
 // showLinks lists the namespace's links through a handle made inside it.

@@ -38,6 +38,7 @@ func pid() error {
 		return err
 	}
 	fmt.Printf("from outside: the child is PID %d; NSpid %s (one PID per PID namespace, its own last)\n", c.pid(), levels)
+	fmt.Printf("from the host, the processes of its PID namespace: %v\n", sharing(c.pid(), "pid"))
 	holdIfAsked(c)
 	return c.wait()
 }
@@ -75,4 +76,19 @@ func nsPID(pid int) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("no NSpid in /proc/%d/status", pid)
+}
+
+// sharing lists the host PIDs of every process in the same namespace of
+// type typ as pid: from the host, a PID namespace's processes are plain
+// /proc entries.
+func sharing(pid int, typ string) []int {
+	want := nsLink(pid, typ)
+	var out []int
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		if p, err := strconv.Atoi(e.Name()); err == nil && nsLink(p, typ) == want {
+			out = append(out, p)
+		}
+	}
+	return out
 }

@@ -74,8 +74,8 @@ func writeMaps(pid int, uid, gid string) error {
 	return nil
 }
 
-// userChild reports its ids; with "rename" it tries to change its
-// hostname, which works only in a UTS namespace its user namespace owns.
+// userChild reports its ids: an id with no map inside reads as the
+// overflow id, 65534. With "rename" it then tries to rename its host.
 func userChild(args []string) error {
 	fmt.Printf("uid %d gid %d\n", os.Getuid(), os.Getgid())
 	if len(args) == 0 {
@@ -84,11 +84,18 @@ func userChild(args []string) error {
 		waitParent()
 		return nil
 	}
+	tryRename()
+	waitParent()
+	return nil
+}
+
+// tryRename changes the hostname as root inside a user namespace: the
+// capability counts only over namespaces that user namespace owns, so it
+// works in a UTS namespace cloned with it and not in the host's.
+func tryRename() {
 	if err := unix.Sethostname([]byte("nslab-rename")); err != nil {
 		fmt.Printf("root inside, but sethostname: %v\n", err)
 	} else {
 		fmt.Println("root inside, and sethostname worked: this UTS namespace is ours")
 	}
-	waitParent()
-	return nil
 }
