@@ -409,7 +409,7 @@ var cmdPing = &Command{
 				return out, nil
 			},
 			sh: func(x *Sh) string {
-				return x.in(ns, fmt.Sprintf("ping -c %d -W 1 %s", count, ip))
+				return x.in(ns, fmt.Sprintf("ping -c %d -i 0.2 -W 1 %s", count, ip))
 			},
 			prints: true,
 			gocode: goPing(ns, ip),

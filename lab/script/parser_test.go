@@ -63,7 +63,7 @@ func TestParseGivesShellAndGo(t *testing.T) {
 		{"link add br0 type bridge", "ip link add nslab-br0 type bridge", "netlink.Bridge"},
 		{"addr add 10.0.0.1/24 dev va -n alpha", "ip -n nslab-alpha addr add 10.0.0.1/24 dev va", "h.AddrAdd"},
 		{"route add default via 10.0.0.1 -n alpha", "ip -n nslab-alpha route add default via 10.0.0.1", "h.RouteAdd"},
-		{"ping 10.0.0.2 -n alpha -c 2", "ip netns exec nslab-alpha ping -c 2 -W 1 10.0.0.2", "icmp.ListenPacket"},
+		{"ping 10.0.0.2 -n alpha -c 2", "ip netns exec nslab-alpha ping -c 2 -i 0.2 -W 1 10.0.0.2", "icmp.ListenPacket"},
 		{"exec -n alpha -- ss -ltn", "ip netns exec nslab-alpha ss -ltn", "cmd.Start()"},
 		{"listen tcp 127.0.0.1:8080 -n alpha as web", `ip netns exec nslab-alpha socat TCP-LISTEN:8080,bind=127.0.0.1,fork,reuseaddr "SYSTEM:\"printf 'echo: '; exec cat\"" & PID_OF_WEB=$!` +
 			"\nuntil ip netns exec nslab-alpha ss -Hltn 'sport = :8080' | grep -q .; do sleep 0.1; done # until it listens", "net.Listen(\"tcp\", \"127.0.0.1:8080\")"},
