@@ -11,7 +11,7 @@ import (
 // rendered by an Sh, in order (a name may be a namespace or a spawned
 // child); the Go is a short snippet written as the programs in
 // docs/examples are: vishvananda/netns and netlink, x/sys/unix, and
-// inNetns, the locked-thread switch every one of them defines.
+// nsdo.Do, the locked-thread switch they share (docs/examples/nsdo).
 
 // nsPathGo is the Go string literal of a namespace's file.
 func nsPathGo(ns string) string { return fmt.Sprintf("%q", "/run/netns/"+lab.SysName(ns)) }
@@ -24,7 +24,7 @@ func goNetlink(ns string, body func(h string) string) string {
 		return body("netlink")
 	}
 	return fmt.Sprintf("var h *netlink.Handle // a netlink socket inside %s, made once, used from any thread\n"+
-		"inNetns(%s, func() (err error) { h, err = netlink.NewHandle(); return err })\n%s", lab.SysName(ns), nsPathGo(ns), body("h"))
+		"nsdo.Do(%s, func() (err error) { h, err = netlink.NewHandle(); return err })\n%s", lab.SysName(ns), nsPathGo(ns), body("h"))
 }
 
 // netnsBatch renders `ip netns VERB` for each name; a range goes to one ip
@@ -195,7 +195,7 @@ func goRouteAdd(ns, dst, via string) string {
 func goPing(ns, ip string) string {
 	open := `c, err := icmp.ListenPacket("ip4:icmp", "0.0.0.0") // raw: CAP_NET_RAW ("udp4": a ping socket, if ping_group_range allows)`
 	if !lab.IsHost(ns) {
-		open = fmt.Sprintf("var c *icmp.PacketConn // made inside %s: it belongs there for life\ninNetns(%s, func() (err error) {\n\tc, err = icmp.ListenPacket(\"ip4:icmp\", \"0.0.0.0\")\n\treturn err\n})",
+		open = fmt.Sprintf("var c *icmp.PacketConn // made inside %s: it belongs there for life\nnsdo.Do(%s, func() (err error) {\n\tc, err = icmp.ListenPacket(\"ip4:icmp\", \"0.0.0.0\")\n\treturn err\n})",
 			lab.SysName(ns), nsPathGo(ns))
 	}
 	return open + fmt.Sprintf("\nmsg := icmp.Message{Type: ipv4.ICMPTypeEcho, Body: &icmp.Echo{ID: id, Seq: 1}}\nb, _ := msg.Marshal(nil)\nc.WriteTo(b, &net.IPAddr{IP: net.ParseIP(%q)})\n// then c.ReadFrom until the echo reply (docs/examples/veth/ping.go)", ip)

@@ -176,7 +176,7 @@ func goExec(ns, proc string, argv []string) string {
 	case lab.IsHost(ns):
 		return fmt.Sprintf("out, err := exec.Command(%s).CombinedOutput()", strings.Join(goStrings(argv), ", "))
 	}
-	return fmt.Sprintf("inNetns(%s, func() error {\n%s\n\treturn err\n})", nsPathGo(ns), indent(run))
+	return fmt.Sprintf("nsdo.Do(%s, func() error {\n%s\n\treturn err\n})", nsPathGo(ns), indent(run))
 }
 
 func goWatch() string {

@@ -57,7 +57,7 @@ func shTenants(method, proxyName string, runs []nameRun) func(*Sh) string {
 func goProxyStart(cfg proxy.Config) string {
 	bind := `for _, t := range tenants { // one short visit of a locked thread each
 	var l net.Listener
-	inNetns("/run/netns/"+t, func() (err error) { l, err = net.Listen("tcp", addr); return err })
+	nsdo.Do("/run/netns/"+t, func() (err error) { l, err = net.Listen("tcp", addr); return err })
 	go serve(l) // the netpoller: a handful of threads for every tenant
 }`
 	switch cfg.Strategy {
@@ -74,7 +74,7 @@ func goProxyStart(cfg proxy.Config) string {
 	case proxy.BlockingAccept:
 		bind = `for _, t := range tenants {
 	var fd int
-	inNetns("/run/netns/"+t, func() (err error) { fd, err = socketBound(addr); return err }) // a blocking fd
+	nsdo.Do("/run/netns/"+t, func() (err error) { fd, err = socketBound(addr); return err }) // a blocking fd
 	go func() {
 		for {
 			nfd, _, _ := unix.Accept4(fd, unix.SOCK_CLOEXEC) // asleep in the kernel: a thread each

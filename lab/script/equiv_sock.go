@@ -56,7 +56,7 @@ func goListen(ns, netw, addr string, raw bool) string {
 	}
 	if raw {
 		return fmt.Sprintf(`var l net.Listener
-inNetns(%s, func() (err error) {
+nsdo.Do(%s, func() (err error) {
 	// by hand, as SCTP needs: a non-blocking socket(2), bind, listen
 	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, unix.IPPROTO_TCP)
 	...
@@ -72,7 +72,7 @@ inNetns(%s, func() (err error) {
 	if netw == "udp" {
 		listen = fmt.Sprintf("net.ListenPacket(%q, %q)", network, addr)
 	}
-	return fmt.Sprintf("var l net.Listener\ninNetns(%s, func() (err error) { // lock, setns, listen, setns back\n\tl, err = %s // an IP literal: no resolver goroutine\n\treturn err\n})\n%s",
+	return fmt.Sprintf("var l net.Listener\nnsdo.Do(%s, func() (err error) { // lock, setns, listen, setns back\n\tl, err = %s // an IP literal: no resolver goroutine\n\treturn err\n})\n%s",
 		nsPathGo(ns), listen, serve)
 }
 
@@ -85,7 +85,7 @@ func shConnect(ns, netw, addr, text string) func(*Sh) string {
 func goConnect(ns, netw, addr, text string) string {
 	dial := fmt.Sprintf("c, err := net.Dial(%q, %q)", netw, addr)
 	if !lab.IsHost(ns) {
-		dial = fmt.Sprintf("var c net.Conn\ninNetns(%s, func() (err error) {\n\tc, err = net.Dial(%q, %q) // the socket is made inside\n\treturn err\n})", nsPathGo(ns), netw, addr)
+		dial = fmt.Sprintf("var c net.Conn\nnsdo.Do(%s, func() (err error) {\n\tc, err = net.Dial(%q, %q) // the socket is made inside\n\treturn err\n})", nsPathGo(ns), netw, addr)
 	}
 	return fmt.Sprintf("%s\nc.Write([]byte(%q))", dial, text)
 }
@@ -120,7 +120,7 @@ func outputTest(text string, contains bool) string {
 
 func goConnectHTTP(ns, addr, host, path string) string {
 	return fmt.Sprintf(`tr := &http.Transport{DialContext: func(ctx context.Context, network, address string) (c net.Conn, err error) {
-	inNetns(%s, func() error { c, err = net.Dial(network, address); return err })
+	nsdo.Do(%s, func() error { c, err = net.Dial(network, address); return err })
 	return c, err // a connection made inside the namespace
 }}
 req, _ := http.NewRequest("GET", "http://%s%s", nil)

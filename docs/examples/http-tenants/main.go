@@ -31,7 +31,8 @@ import (
 	"time"
 
 	"github.com/vishvananda/netlink"
-	"github.com/vishvananda/netns"
+
+	"github.com/nslab/nslab/docs/examples/nsdo"
 )
 
 var (
@@ -86,7 +87,7 @@ func addLoopbackAddr(nsPath, addr string) error {
 		return err
 	}
 	var h *netlink.Handle
-	if err := inNetns(nsPath, func() (err error) { h, err = netlink.NewHandle(); return err }); err != nil {
+	if err := nsdo.Do(nsPath, func() (err error) { h, err = netlink.NewHandle(); return err }); err != nil {
 		return err
 	}
 	defer h.Close()
@@ -108,7 +109,7 @@ func addLoopbackAddr(nsPath, addr string) error {
 // the tenant's name, the method, the Host and the path.
 func serveInside(nsPath, name, addr string) error {
 	var l net.Listener
-	if err := inNetns(nsPath, func() (err error) { l, err = net.Listen("tcp", addr); return err }); err != nil {
+	if err := nsdo.Do(nsPath, func() (err error) { l, err = net.Listen("tcp", addr); return err }); err != nil {
 		return err
 	}
 	go http.Serve(l, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -161,7 +162,7 @@ func tenantTransport() *http.Transport {
 		DialContext: func(ctx context.Context, network, address string) (net.Conn, error) {
 			nsPath, _ := ctx.Value(tenantKey{}).(string)
 			var c net.Conn
-			err := inNetns(nsPath, func() (err error) {
+			err := nsdo.Do(nsPath, func() (err error) {
 				c, err = (&net.Dialer{Timeout: 3 * time.Second}).Dial(network, address) // an IP literal: no resolver goroutine
 				return err
 			})
@@ -169,40 +170,4 @@ func tenantTransport() *http.Transport {
 		},
 		DisableKeepAlives: true, // a kept connection belongs to one tenant: never reuse it for another
 	}
-}
-
-// inNetns runs fn on a locked OS thread inside the network namespace at
-// path, then switches that thread back. If switching back fails, the
-// goroutine ends still locked and the runtime discards the thread rather
-// than let other goroutines run in the wrong namespace.
-func inNetns(path string, fn func() error) error {
-	target, err := netns.GetFromPath(path)
-	if err != nil {
-		return err
-	}
-	defer target.Close()
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		origin, err := netns.Get() // this thread's namespace, from /proc/self/task/TID
-		if err != nil {
-			runtime.UnlockOSThread()
-			errc <- err
-			return
-		}
-		defer origin.Close()
-		if err := netns.Set(target); err != nil {
-			runtime.UnlockOSThread()
-			errc <- fmt.Errorf("setns %s: %w", path, err)
-			return
-		}
-		ferr := fn()
-		if err := netns.Set(origin); err != nil {
-			errc <- fmt.Errorf("back from %s: %w", path, err)
-			return // still locked: the thread goes with the goroutine
-		}
-		runtime.UnlockOSThread()
-		errc <- ferr
-	}()
-	return <-errc
 }

@@ -33,7 +33,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/vishvananda/netns"
+	"github.com/nslab/nslab/docs/examples/nsdo"
 )
 
 var (
@@ -95,7 +95,7 @@ func main() {
 // another thread between the switch and the socket.
 func listenIn(nsPath, network, addr string) (net.Listener, error) {
 	var l net.Listener
-	err := inNetns(nsPath, func() (err error) {
+	err := nsdo.Do(nsPath, func() (err error) {
 		l, err = net.Listen(network, addr) // an IP literal: no resolver goroutine starts in here
 		return err
 	})
@@ -107,7 +107,7 @@ func listenIn(nsPath, network, addr string) (net.Listener, error) {
 // loopback, where the listener is.
 func knockFromInside(nsPath, addr string) (string, error) {
 	var c net.Conn
-	err := inNetns(nsPath, func() (err error) {
+	err := nsdo.Do(nsPath, func() (err error) {
 		c, err = net.DialTimeout("tcp", addr, 3*time.Second)
 		return err
 	})
@@ -144,42 +144,6 @@ func closeInside(l net.Listener, nsPath, addr string) error {
 	}
 	fmt.Printf("closed; from inside %s: %v\n", nsPath, err)
 	return nil
-}
-
-// inNetns runs fn on a locked OS thread inside the network namespace at
-// path, then switches that thread back. If switching back fails, the
-// goroutine ends still locked and the runtime discards the thread rather
-// than let other goroutines run in the wrong namespace.
-func inNetns(path string, fn func() error) error {
-	target, err := netns.GetFromPath(path)
-	if err != nil {
-		return err
-	}
-	defer target.Close()
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		origin, err := netns.Get() // this thread's namespace, from /proc/self/task/TID
-		if err != nil {
-			runtime.UnlockOSThread()
-			errc <- err
-			return
-		}
-		defer origin.Close()
-		if err := netns.Set(target); err != nil {
-			runtime.UnlockOSThread()
-			errc <- fmt.Errorf("setns %s: %w", path, err)
-			return
-		}
-		ferr := fn()
-		if err := netns.Set(origin); err != nil {
-			errc <- fmt.Errorf("back from %s: %w", path, err)
-			return // still locked: the thread goes with the goroutine
-		}
-		runtime.UnlockOSThread()
-		errc <- ferr
-	}()
-	return <-errc
 }
 
 // serveEcho answers each connection with "echo: " and what it reads.

@@ -8,7 +8,7 @@
 //
 //	sudo go run ./docs/examples/netns -name demo
 //
-// Each look inside is a short visit of a locked thread (inNetns); the
+// Each look inside is a short visit of a locked thread (nsdo.Do); the
 // netlink handle is made inside once and reused from any thread.
 package main
 
@@ -24,6 +24,8 @@ import (
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
+
+	"github.com/nslab/nslab/docs/examples/nsdo"
 )
 
 var (
@@ -45,7 +47,7 @@ func main() {
 }
 
 func run(name string) error {
-	if err := addNamed(name); err != nil {
+	if err := nsdo.AddNamed(name); err != nil {
 		return fmt.Errorf("add %s: %w", name, err)
 	}
 	if !*keep {
@@ -85,30 +87,12 @@ func run(name string) error {
 	return nil
 }
 
-// addNamed makes a named network namespace as `ip netns add` does. It runs
-// on a goroutine that locks its thread and never unlocks it:
-// netns.NewNamed unshares the calling thread into the new namespace and
-// bind-mounts it at /run/netns/NAME, so that thread must not run anything
-// else; it ends with the goroutine.
-func addNamed(name string) error {
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread() // never unlocked: the thread is discarded
-		ns, err := netns.NewNamed(name)
-		if err == nil {
-			ns.Close()
-		}
-		errc <- err
-	}()
-	return <-errc
-}
-
 // handleIn makes a netlink handle inside the namespace at path: its socket
 // belongs to that namespace for life, so every call through it acts there,
 // from whichever thread makes it.
 func handleIn(path string) (*netlink.Handle, error) {
 	var h *netlink.Handle
-	err := inNetns(path, func() (err error) {
+	err := nsdo.Do(path, func() (err error) {
 		h, err = netlink.NewHandle()
 		return err
 	})
@@ -145,7 +129,7 @@ func showLinks(h *netlink.Handle) error {
 // "network is unreachable" while lo is down, "connection refused" once it
 // is up (nothing listens on port 9).
 func dialLoopback(path string) error {
-	return inNetns(path, func() error {
+	return nsdo.Do(path, func() error {
 		c, err := net.DialTimeout("tcp", "127.0.0.1:9", time.Second)
 		if err == nil {
 			c.Close()
@@ -157,42 +141,6 @@ func dialLoopback(path string) error {
 // threadInode enters the namespace and reads which one this thread is in.
 func threadInode(path string) (uint64, error) {
 	var st unix.Stat_t
-	err := inNetns(path, func() error { return unix.Stat("/proc/thread-self/ns/net", &st) })
+	err := nsdo.Do(path, func() error { return unix.Stat("/proc/thread-self/ns/net", &st) })
 	return st.Ino, err
-}
-
-// inNetns runs fn on a locked OS thread inside the network namespace at
-// path, then switches that thread back. If switching back fails, the
-// goroutine ends still locked and the runtime discards the thread rather
-// than let other goroutines run in the wrong namespace.
-func inNetns(path string, fn func() error) error {
-	target, err := netns.GetFromPath(path)
-	if err != nil {
-		return err
-	}
-	defer target.Close()
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		origin, err := netns.Get() // this thread's namespace, from /proc/self/task/TID
-		if err != nil {
-			runtime.UnlockOSThread()
-			errc <- err
-			return
-		}
-		defer origin.Close()
-		if err := netns.Set(target); err != nil {
-			runtime.UnlockOSThread()
-			errc <- fmt.Errorf("setns %s: %w", path, err)
-			return
-		}
-		ferr := fn()
-		if err := netns.Set(origin); err != nil {
-			errc <- fmt.Errorf("back from %s: %w", path, err)
-			return // still locked: the thread goes with the goroutine
-		}
-		runtime.UnlockOSThread()
-		errc <- ferr
-	}()
-	return <-errc
 }

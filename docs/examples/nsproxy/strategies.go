@@ -10,6 +10,8 @@ import (
 
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
+
+	"github.com/nslab/nslab/docs/examples/nsdo"
 )
 
 // bindShared binds one listener per tenant, each on a short visit of a
@@ -18,7 +20,7 @@ import (
 func bindShared(tenants []string) error {
 	for _, t := range tenants {
 		var l net.Listener
-		err := inNetns(t, func() (err error) {
+		err := nsdo.Do(t, func() (err error) {
 			if *raw {
 				l, err = listenRaw(*proto, *listen)
 			} else {
@@ -75,7 +77,7 @@ func bindThreadPerNamespace(tenants []string) error {
 func bindBlockingAccept(tenants []string) error {
 	for _, t := range tenants {
 		var fd int
-		err := inNetns(t, func() (err error) {
+		err := nsdo.Do(t, func() (err error) {
 			fd, err = socketBound(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, unix.IPPROTO_TCP, *listen) // no SOCK_NONBLOCK
 			return err
 		})
@@ -101,40 +103,4 @@ func bindBlockingAccept(tenants []string) error {
 		}()
 	}
 	return nil
-}
-
-// inNetns runs fn on a locked OS thread inside the network namespace at
-// path, then switches that thread back. If switching back fails, the
-// goroutine ends still locked and the runtime discards the thread rather
-// than let other goroutines run in the wrong namespace.
-func inNetns(path string, fn func() error) error {
-	target, err := netns.GetFromPath(path)
-	if err != nil {
-		return err
-	}
-	defer target.Close()
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		origin, err := netns.Get() // this thread's namespace, from /proc/self/task/TID
-		if err != nil {
-			runtime.UnlockOSThread()
-			errc <- err
-			return
-		}
-		defer origin.Close()
-		if err := netns.Set(target); err != nil {
-			runtime.UnlockOSThread()
-			errc <- fmt.Errorf("setns %s: %w", path, err)
-			return
-		}
-		ferr := fn()
-		if err := netns.Set(origin); err != nil {
-			errc <- fmt.Errorf("back from %s: %w", path, err)
-			return // still locked: the thread goes with the goroutine
-		}
-		runtime.UnlockOSThread()
-		errc <- ferr
-	}()
-	return <-errc
 }

@@ -31,6 +31,8 @@ import (
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
+
+	"github.com/nslab/nslab/docs/examples/nsdo"
 )
 
 var (
@@ -156,7 +158,7 @@ func configureHost(name string, cidrs ...string) error {
 // thread uses it later), then an address, links up and a default route.
 func configureInside(nsPath, name, cidr, gw string) error {
 	var h *netlink.Handle
-	err := inNetns(nsPath, func() (err error) {
+	err := nsdo.Do(nsPath, func() (err error) {
 		h, err = netlink.NewHandle()
 		return err
 	})
@@ -202,47 +204,6 @@ func waitGone(name string, limit time.Duration) error {
 		}
 	}
 	return fmt.Errorf("%s is still there %s after its peer's namespace lost its last process", name, limit)
-}
-
-// inNetns runs fn on a locked OS thread inside the network namespace at
-// path ("" is the caller's own), then switches that thread back. What fn
-// creates (sockets, netlink handles) stays in that namespace for life. If
-// switching back fails, the goroutine ends still locked and the runtime
-// discards the thread rather than let other goroutines run in the wrong
-// namespace.
-func inNetns(path string, fn func() error) error {
-	if path == "" {
-		return fn()
-	}
-	target, err := netns.GetFromPath(path)
-	if err != nil {
-		return err
-	}
-	defer target.Close()
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		origin, err := netns.Get() // this thread's namespace, from /proc/self/task/TID
-		if err != nil {
-			runtime.UnlockOSThread()
-			errc <- err
-			return
-		}
-		defer origin.Close()
-		if err := netns.Set(target); err != nil {
-			runtime.UnlockOSThread()
-			errc <- fmt.Errorf("setns %s: %w", path, err)
-			return
-		}
-		ferr := fn()
-		if err := netns.Set(origin); err != nil {
-			errc <- fmt.Errorf("back from %s: %w", path, err)
-			return // still locked: the thread goes with the goroutine
-		}
-		runtime.UnlockOSThread()
-		errc <- ferr
-	}()
-	return <-errc
 }
 
 // onSignal runs stop on Ctrl-C or SIGTERM, then exits; call the returned

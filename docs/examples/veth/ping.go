@@ -11,6 +11,8 @@ import (
 
 	"golang.org/x/net/icmp"
 	"golang.org/x/net/ipv4"
+
+	"github.com/nslab/nslab/docs/examples/nsdo"
 )
 
 // pingFrom sends one ICMP echo to ip from inside the namespace at nsPath
@@ -21,7 +23,7 @@ import (
 func pingFrom(nsPath, ip string) error {
 	var c *icmp.PacketConn
 	var raw bool
-	err := inNetns(nsPath, func() (err error) {
+	err := nsdo.Do(nsPath, func() (err error) {
 		c, raw, err = openICMP()
 		return err
 	})

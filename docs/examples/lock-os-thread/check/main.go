@@ -24,7 +24,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -32,6 +31,8 @@ import (
 
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
+
+	"github.com/nslab/nslab/docs/examples/nsdo"
 )
 
 var nsName = flag.String("netns", fmt.Sprintf("nslab-exercise-%d", os.Getpid()), "the scratch namespace's name in /run/netns (made and removed here)")
@@ -61,7 +62,7 @@ func run(program string) (bool, error) {
 		return false, err
 	}
 	defer cleanup()
-	if err := addNamed(*nsName); err != nil {
+	if err := nsdo.AddNamed(*nsName); err != nil {
 		return false, fmt.Errorf("make the scratch namespace %s: %w", *nsName, err)
 	}
 	defer netns.DeleteNamed(*nsName)
@@ -240,20 +241,4 @@ func threadsIn(pid int, tenant uint64) (in, total int) {
 		}
 	}
 	return in, total
-}
-
-// addNamed makes a named network namespace as `ip netns add` does, on a
-// goroutine that keeps its thread locked: netns.NewNamed moves the calling
-// thread into the new namespace, so that thread must end with it.
-func addNamed(name string) error {
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread() // never unlocked: the thread is discarded
-		ns, err := netns.NewNamed(name)
-		if err == nil {
-			ns.Close()
-		}
-		errc <- err
-	}()
-	return <-errc
 }
