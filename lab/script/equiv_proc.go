@@ -30,7 +30,8 @@ func shSpawn(opt lab.SpawnOptions, switchNs string) func(*Sh) string {
 			}
 			dir, args, _ := strings.Cut(prog, " ")
 			bin := fmt.Sprintf(`"$RUN/%s"`, opt.Name)
-			return fmt.Sprintf("go -C \"${NSLAB_SOURCE:-.}\" build -o %s ./docs/examples/lock-os-thread/%s\n"+
+			return fmt.Sprintf("test -d \"${NSLAB_SOURCE:-.}/docs/examples\" || fail 'this step builds docs/examples with go: run the script in a checkout of nslab, or set NSLAB_SOURCE to one'\n"+
+				"go -C \"${NSLAB_SOURCE:-.}\" build -o %s ./docs/examples/lock-os-thread/%s\n"+
 				"%s %s-listeners 32 /run/netns/%s > \"$RUN/%s.out\" & %s=$!\n"+
 				"until grep -q holding \"$RUN/%s.out\"; do sleep 0.1; done",
 				bin, dir, bin, argsSpace(args), x.netns(switchNs), opt.Name, v, opt.Name)

@@ -33,7 +33,7 @@ func shProxyStart(name string, cfg proxy.Config, routes []string, tenants []name
 			}
 		}
 		fmt.Fprintf(&b, ` 2>"$RUN/%s.log" & %s=$!`, name, pidOf(name))
-		fmt.Fprintf(&b, "\nuntil curl -sf --unix-socket %s http://proxy/stats >/dev/null; do # until it serves\n\tkill -0 $%s 2>/dev/null || { cat \"$RUN/%s.log\" >&2; fail 'proxy %s did not start'; }; sleep 0.1\ndone", sock, pidOf(name), name, name)
+		fmt.Fprintf(&b, "\nuntil curl -sf --unix-socket %s http://proxy/stats >/dev/null; do # until it serves\n\tkill -0 $%s 2>/dev/null || { cat \"$RUN/%s.log\" >&2; fail 'proxy %s did not start (is nslab on the PATH?)'; }; sleep 0.1\ndone", sock, pidOf(name), name, name)
 		return b.String()
 	}
 }

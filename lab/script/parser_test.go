@@ -81,7 +81,7 @@ func TestParseGivesShellAndGo(t *testing.T) {
 		{"idmap c1 uid 0 1000 1", "echo '0 1000 1' > /proc/$PID_OF_C1/uid_map", "uid_map"},
 		{"proxy start px strategy=thread-per-namespace route {tenant}/tcp/127.0.0.1:80={tenant}/tcp/10.0.0.1:80 tenants a,b",
 			`nslab proxy --name px --control "$RUN/px.sock" --strategy thread-per-namespace --route '{tenant}/tcp/127.0.0.1:80={tenant}/tcp/10.0.0.1:80' --tenant a --tenant b 2>"$RUN/px.log" & PID_OF_PX=$!` +
-				"\nuntil curl -sf --unix-socket \"$RUN/px.sock\" http://proxy/stats >/dev/null; do # until it serves\n\tkill -0 $PID_OF_PX 2>/dev/null || { cat \"$RUN/px.log\" >&2; fail 'proxy px did not start'; }; sleep 0.1\ndone",
+				"\nuntil curl -sf --unix-socket \"$RUN/px.sock\" http://proxy/stats >/dev/null; do # until it serves\n\tkill -0 $PID_OF_PX 2>/dev/null || { cat \"$RUN/px.log\" >&2; fail 'proxy px did not start (is nslab on the PATH?)'; }; sleep 0.1\ndone",
 			"runtime.LockOSThread() // never unlocked"},
 		{"proxy add px a b", `curl -sf --unix-socket "$RUN/px.sock" -X POST "http://proxy/tenants?name=a&name=b" >/dev/null`, "bindShared([]string{\"a\", \"b\"})"},
 	}
