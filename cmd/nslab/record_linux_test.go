@@ -49,8 +49,10 @@ func runShellExports(t *testing.T, dir string, reps []runReport) {
 		cmd := exec.CommandContext(ctx, "bash", file)
 		cmd.Env, cmd.Dir = env, t.TempDir()
 		cmd.WaitDelay = 10 * time.Second
+		t0 := time.Now()
 		out, err := cmd.CombinedOutput()
 		cancel()
+		t.Logf("bash %s.sh: %s", r.ID, time.Since(t0).Round(100*time.Millisecond))
 		if err != nil || !strings.Contains(string(out), "✓ "+r.ID+": every check held") {
 			t.Errorf("bash %s: %v\n%s", filepath.Base(file), err, out)
 		}
