@@ -1,4 +1,5 @@
-# nslab — make targets. Run as root: the lab creates namespaces and links.
+# nslab — make targets. `make run` needs no root (the lab makes a sandbox of
+# its own); `make test` runs as root, privileged tests and sandboxed ones.
 GO      ?= go
 BIN     := bin/nslab
 # The version is the last v* tag, with the commits since and the commit's
@@ -72,9 +73,18 @@ check-leftovers:
 	if [ -n "$$new" ]; then echo "LEFTOVERS after tests:"; echo "$$new"; exit 1; fi; \
 	echo "no nslab- namespaces or links left by the tests"
 
+## install: the binary, and where AppArmor restricts unprivileged user
+## namespaces (Ubuntu 24.04+), a profile that allows them for it alone, so
+## that every user's lab gets its sandbox (docs/sandbox.md).
 install: build man
 	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/nslab
 	install -D -m 0644 bin/nslab.1 $(DESTDIR)$(PREFIX)/share/man/man1/nslab.1
+	@if [ -e /proc/sys/kernel/apparmor_restrict_unprivileged_userns ] || [ -n "$(APPARMOR)" ]; then \
+		install -d $(DESTDIR)/etc/apparmor.d; \
+		sed 's|@BIN@|$(PREFIX)/bin/nslab|' cmd/nslab/apparmor.d/nslab > $(DESTDIR)/etc/apparmor.d/nslab; \
+		echo "installed /etc/apparmor.d/nslab: AppArmor lets $(PREFIX)/bin/nslab (and nothing else) make user namespaces"; \
+		if [ -z "$(DESTDIR)" ] && command -v apparmor_parser >/dev/null 2>&1; then apparmor_parser -r /etc/apparmor.d/nslab; fi; \
+	fi
 
 clean:
 	rm -rf bin

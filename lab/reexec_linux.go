@@ -40,7 +40,13 @@ func Reexec(name, label string, args ...string) *exec.Cmd {
 
 // Init runs this process's re-exec entry point if it is such a child, and
 // never returns in that case. Call it first thing in main and TestMain.
+//
+// In the lab process a sandbox starts, Init first makes the sandbox's
+// mounts (see sandboxSetup).
 func Init() {
+	if info := sandboxInfo(); info != nil && info.Setup {
+		sandboxSetup(info)
+	}
 	arg0 := os.Args[0]
 	if !strings.HasPrefix(arg0, "nslab-") {
 		return

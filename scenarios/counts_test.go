@@ -1,14 +1,11 @@
 package scenarios
 
 import (
-	"flag"
 	"fmt"
 	"os"
 	"strings"
 	"testing"
 )
-
-var updateDocs = flag.Bool("update", false, "rewrite the counts table in docs/scenarios.md")
 
 // countsTable is the table docs/scenarios.md shows: per lesson, in course
 // order, the steps the learner does and the questions asked.
@@ -58,7 +55,7 @@ func TestCountsInTheDocsAreTheCatalogs(t *testing.T) {
 		t.Fatalf("%s has no counts block (%q ... %q)", path, begin, end)
 	}
 	want := s[:i+len(begin)] + countsTable(list) + s[j:]
-	if *updateDocs {
+	if *update { // (the flag of goblocks_test.go)
 		os.WriteFile(path, []byte(want), 0o644)
 		return
 	}

@@ -40,7 +40,8 @@ type Step struct {
 	// language) comes last. Unattended, the lab runs it, as it runs a
 	// hands-on step's unattended block.
 	Solution []script.Stmt
-	Sh       string   // shown
+	Sh       string   // shown: rendered from the statements (export.go), then ShExtra
+	ShExtra  string   // a hand-written sh block
 	Go       string   // shown
 	Hint     string   // every hint block, joined: shown when a check fails
 	Hints    []string // one per hint block: a challenge reveals them one at a time
@@ -76,6 +77,7 @@ var Features = map[string]string{
 	"sctp":                "SCTP in the kernel (socket(2) gives EPROTONOSUPPORT without it)",
 	"userns":              "user namespaces",
 	"userns-unprivileged": "user namespaces for unprivileged users",
+	"uid-range":           "user ids besides your own in the sandbox (a range in /etc/subuid and newuidmap)",
 	"pidns":               "PID namespaces",
 	"mntns":               "mount namespaces",
 	"uts":                 "UTS namespaces",
@@ -135,6 +137,7 @@ func Parse(file string, src []byte) (*Scenario, error) {
 	// Body: intro, then steps.
 	var cur *Step
 	var prose []string
+	var shBlocks []shBlock
 	// The lab and check blocks each step has, even ones whose lines did
 	// not parse: a step whose only check has a typo has a check block (the
 	// typo is the error to report, not a missing block).
@@ -227,7 +230,8 @@ func Parse(file string, src []byte) (*Scenario, error) {
 					cur.Check = append(cur.Check, stmts...)
 				}
 			case "sh":
-				cur.Sh = joinBlock(cur.Sh, content)
+				cur.ShExtra = joinBlock(cur.ShExtra, content)
+				shBlocks = append(shBlocks, shBlock{line: start + 2, text: content})
 			case "go":
 				cur.Go = joinBlock(cur.Go, content)
 			case "hint":
@@ -271,6 +275,9 @@ func Parse(file string, src []byte) (*Scenario, error) {
 			errs = append(errs, scope.Check(x)...)
 		}
 	}
+
+	errs = append(errs, lintSh(file, shBlocks, sc)...)
+	sc.fillShell()
 
 	if len(sc.Steps) == 0 {
 		fail(len(lines), 1, "no steps: each step is a `## Title` heading followed by its blocks")

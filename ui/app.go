@@ -29,6 +29,12 @@ type Options struct {
 	Presenter    bool          // start in presenter mode
 	Light        bool          // assume a light terminal until it answers
 	Open         string        // open this scenario at start
+	// Mode is where the lab runs, shown in the header: "sandbox" (a
+	// sandbox of its own) or "host" (the machine itself); "" shows none.
+	Mode string
+	// Shell is what a second terminal runs to enter this lab (nslab shell
+	// PID); "" is plain `nslab shell`.
+	Shell string
 }
 
 type screen int
@@ -247,6 +253,7 @@ func (m *App) open(id string) tea.Cmd {
 		}
 		var cmd tea.Cmd
 		m.lesson, cmd = NewLesson(m.c, m.keys.Lesson, m.opt.Lab, m.md, m.progress, m.store, s, start)
+		m.lesson.shell = m.opt.Shell
 		m.inLesson, m.screen, m.panelPage, m.status = true, scLesson, 0, ""
 		return cmd
 	}

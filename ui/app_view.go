@@ -88,6 +88,12 @@ func (m *App) header(w int) string {
 	}
 	left := st.Header.Render("nslab") + " " + st.Bold.Render(title)
 	var flags []string
+	switch m.opt.Mode {
+	case "sandbox":
+		flags = append(flags, st.Title.Render("▣ sandbox"))
+	case "host":
+		flags = append(flags, st.Warn.Render("▲ host"))
+	}
 	if m.c.Frozen {
 		flags = append(flags, st.Warn.Render(common.SymFrozen+" panels frozen"))
 	}

@@ -107,12 +107,12 @@ func TestQuitInALessonAsksFirst(t *testing.T) {
 
 func TestAHandsOnStepShowsWhatToTypeAndOpensATerminal(t *testing.T) {
 	t.Setenv("TMUX", "")
-	m, _ := newTestApp(t, 80, 24, Options{})
+	m, _ := newTestApp(t, 80, 24, Options{Shell: "nslab shell 4242"})
 	typeText(t, m, "yours")
 	press(t, m, keyEnter)
 	has(t, m, "your turn", "$ ip -n nslab-demo link set lo up", "or at the lab prompt (l): link set lo up -n demo")
 	press(t, m, keyText("o"))
-	has(t, m, "open a second terminal on this machine as root (sudo -i) and type: ip -n")
+	has(t, m, "open a second terminal, run `nslab shell 4242`, then type: ip -n")
 	m.lesson.running = true // the fake's check holds at once: look at the wait itself
 	has(t, m, "waiting for you", "o: a second terminal")
 }

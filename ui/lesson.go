@@ -109,6 +109,7 @@ type Lesson struct {
 	answer    string // a number prediction being typed
 	answerErr string // why the last answer did not read
 	term      string // what opening a second terminal did, or how to open one
+	shell     string // what enters this lab from a second terminal (Options.Shell)
 }
 
 // NewLesson opens sc at step start; the returned command rebuilds the lab

@@ -59,7 +59,7 @@ func (m Lesson) learnerKey(msg tea.KeyPressMsg) (Lesson, tea.Cmd, bool) {
 			lines = m.shells(st.HandsOn, 0)
 		}
 		m.term = "opening a second terminal…"
-		return m, openTerminal(lines), true
+		return m, openTerminal(m.shell, lines), true
 	}
 	if !m.asking() {
 		return m, nil, false
@@ -191,7 +191,7 @@ func (m Lesson) learnerLines(w int) []string {
 				lines = append(lines, "  "+st.Code.Render(t))
 			}
 		} else {
-			lines = append(lines, st.Title.Render("your turn")+st.Subtle.Render(" — in a second terminal (o opens one), as root, type:"))
+			lines = append(lines, st.Title.Render("your turn")+st.Subtle.Render(" — in a second terminal (o opens one: nslab shell), type:"))
 			for _, sh := range m.shells(step.HandsOn, 0) {
 				for _, l := range strings.Split(sh, "\n") {
 					lines = append(lines, "  "+st.Code.Render("$ "+l))

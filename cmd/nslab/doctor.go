@@ -77,3 +77,14 @@ func printChecks(out io.Writer, checks []lab.Check, ready bool) {
 		fmt.Fprintln(out, "\nverdict: ready, with every optional feature.")
 	}
 }
+
+// doctorOutside is doctor for a user whose sandbox could not be made: the
+// checks this process can run on the machine, the reason, and exit 1.
+func doctorOutside(cmd *cobra.Command, why error) error {
+	out := cmd.OutOrStdout()
+	mode, reason := lab.ChooseMode(askSandbox)
+	fmt.Fprintf(out, "mode: %s (%s)\n", mode, reason)
+	fmt.Fprintf(out, "sandbox: %v\n\n", why)
+	printChecks(out, lab.Doctor(), false)
+	return &exitError{code: 1, err: errors.New("this user cannot run the lab here: see 'sandbox' above for the setting and the fix")}
+}

@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -45,15 +46,26 @@ func holdersTarget(arg, typ string) (string, error) {
 	return "", fmt.Errorf("no namespace %q in %s (nor %s): give a name `ip netns list` shows, a PID, or a path", arg, lab.NetnsDir, lab.SysName(arg))
 }
 
+// nsIDRe matches a namespace as /proc names it, net:[4026532301]: what
+// is left to name one whose name is gone (ip netns del, with a socket
+// still in it).
+var nsIDRe = regexp.MustCompile(`^(net|mnt|pid|user|uts|ipc|cgroup|time):\[([0-9]+)\]$`)
+
 // runHolders prints every holder of one namespace.
 func runHolders(out io.Writer, arg, typ string, asJSON bool) error {
-	path, err := holdersTarget(arg, typ)
-	if err != nil {
-		return usageErrorf("%v", err)
-	}
-	t, ino, err := probe.NamespaceOf(path)
-	if err != nil {
-		return &exitError{code: exitFailure, err: err}
+	var path, t string
+	var ino uint64
+	if m := nsIDRe.FindStringSubmatch(arg); m != nil {
+		path, t = arg, m[1]
+		ino, _ = strconv.ParseUint(m[2], 10, 64)
+	} else {
+		var err error
+		if path, err = holdersTarget(arg, typ); err != nil {
+			return usageErrorf("%v", err)
+		}
+		if t, ino, err = probe.NamespaceOf(path); err != nil {
+			return &exitError{code: exitFailure, err: err}
+		}
 	}
 	rep, err := probe.FindHolders(t, ino)
 	if err != nil {

@@ -32,7 +32,8 @@ each thread, --sockets each socket. It changes nothing.`,
 		Example: `  nslab inspect                 # the lab's processes
   nslab inspect 4242 --sockets  # which namespace each socket of 4242 is in
   nslab inspect $$ --json
-  nslab inspect --holders alpha # what keeps /run/netns/nslab-alpha alive`,
+  nslab inspect --holders alpha # what keeps /run/netns/nslab-alpha alive
+  nslab inspect --holders 'net:[4026532301]'  # the same, once ip netns del took the name`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if o.holders != "" {
 				if len(args) > 0 {
@@ -53,7 +54,7 @@ each thread, --sockets each socket. It changes nothing.`,
 	cmd.Flags().BoolVar(&o.threads, "threads", false, "list each thread and its network namespace")
 	cmd.Flags().BoolVar(&o.sockets, "sockets", false, "list each socket: protocol, local address, state, network namespace")
 	cmd.Flags().BoolVar(&o.json, "json", false, "print JSON instead of tables")
-	cmd.Flags().StringVar(&o.holders, "holders", "", "list every holder of a namespace: NS (a /run/netns name), /run/netns/NAME or any namespace file, or a PID (with --type): processes and threads in it, bind mounts, open descriptors, sockets born in it, owned namespaces")
+	cmd.Flags().StringVar(&o.holders, "holders", "", "list every holder of a namespace: NS (a /run/netns name), /run/netns/NAME or any namespace file, a PID (with --type), or TYPE:[INODE] for one whose name is gone: processes and threads in it, bind mounts, open descriptors, sockets born in it, owned namespaces")
 	cmd.Flags().StringVar(&o.nsType, "type", "net", "with --holders and a PID: which of its namespaces (net, mnt, pid, user, uts, ipc, cgroup, time)")
 	root.AddCommand(cmd)
 }

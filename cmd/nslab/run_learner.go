@@ -103,9 +103,9 @@ func labOnly(st *scenarios.Step) bool {
 // showWhatToType prints the commands a hands-on step waits for: their
 // iproute2/nsenter form for a second terminal.
 func showWhatToType(w io.Writer, r *script.Runner, st *scenarios.Step) {
-	fmt.Fprintln(w, "  hands-on: in a second terminal, as root, type:")
+	fmt.Fprintln(w, "  hands-on: in a second terminal, `nslab shell` (`sudo nslab shell` if this lab runs under sudo), then type:")
 	for _, c := range st.Unattended {
-		fmt.Fprintf(w, "    %s\n", strings.ReplaceAll(r.Env.WithPIDs(c.Shell()), "\n", "\n    "))
+		fmt.Fprintf(w, "    %s\n", strings.ReplaceAll(r.Env.Shell(c), "\n", "\n    "))
 	}
 	fmt.Fprintln(w, "  (the checks wait for the kernel to show it)")
 }
@@ -130,7 +130,7 @@ func hintsWhileWaiting(w io.Writer, r *script.Runner, lines <-chan string, st *s
 			case shown == len(st.Hints):
 				fmt.Fprintln(w, "  solution (in the lab's language; a second terminal takes its shell form):")
 				for _, c := range st.Solution {
-					fmt.Fprintf(w, "    %s\n      $ %s\n", c.Text, strings.ReplaceAll(r.Env.WithPIDs(c.Shell()), "\n", "\n        "))
+					fmt.Fprintf(w, "    %s\n      $ %s\n", c.Text, strings.ReplaceAll(r.Env.Shell(c), "\n", "\n        "))
 				}
 			default:
 				fmt.Fprintln(w, "  (that was the solution; the step waits for the kernel to show it)")

@@ -130,7 +130,7 @@ func TestTUIInTmux(t *testing.T) {
 
 	// Step 2: the command is on the lab tab; enter starts the wait, o
 	// opens the second terminal with it typed, enter there runs it.
-	m = tui.waitFor(`\$ (ip -n nslab-demo link set lo up)`, 10*time.Second)
+	m = tui.waitFor(`\$ (ip -n nslab[2-9]?-demo link set lo up)`, 10*time.Second)
 	command := m[1]
 	tui.keys("Enter")
 	tui.waitFor(`waiting for you`, 10*time.Second)
@@ -144,6 +144,7 @@ func TestTUIInTmux(t *testing.T) {
 	if panes[1] == tui.name {
 		shell.name = panes[0]
 	}
+	shell.waitFor(`nslab shell: beside the lab of pid`, 20*time.Second)
 	shell.waitFor(regexp.QuoteMeta(command), 10*time.Second)
 	if !strings.Contains(tui.screen(), "waiting for you") {
 		t.Fatalf("the step passed before the learner ran the command:\n%s", tui.screen())
@@ -161,7 +162,8 @@ func TestTUIInTmux(t *testing.T) {
 	tui.keys("h")
 	tui.waitFor(`hint 1/2`, 10*time.Second)
 	tui.keys("Enter")
-	shell.keys("ip netns exec nslab-demo bash -c 'echo hello > /dev/tcp/127.0.0.1/8080'", "Enter")
+	// The pane is in `nslab shell`, where $NS_demo names the namespace.
+	shell.keys("ip netns exec $NS_demo bash -c 'echo hello > /dev/tcp/127.0.0.1/8080'", "Enter")
 	tui.waitFor(`lesson complete`, 60*time.Second)
 	if scr := tui.screen(); strings.Contains(scr, "✗") {
 		t.Fatalf("a check failed:\n%s", scr)

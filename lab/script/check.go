@@ -31,10 +31,20 @@ type check struct {
 	// still and want word the message of a waiting check that timed out,
 	// seen first, then expected: "lo in demo is still down after 60 s;
 	// expected up". Without them: "after 60 s: SEEN; expected DESC".
-	still  func(seen string) string
-	want   string
-	shell  string
-	gocode string
+	still func(seen string) string
+	want  string
+	// cond is the same check as a shell condition (equiv_check.go);
+	// readsOutput: it reads the last command's output.
+	cond        func(x *Sh) string
+	readsOutput bool
+	gocode      string
+	// traffic is the socket whose traffic the check reads, inodeOf the lab
+	// namespace it finds by inode: the shell's listener logs, `netns add`
+	// records the inode (Sh.Plan). settle is how long the shell form polls
+	// even when the check does not wait: a socat logs what it got a moment
+	// after it answers.
+	traffic, inodeOf string
+	settle           time.Duration
 }
 
 // pollEvery is how often a waiting check (`within`) looks again.
@@ -107,8 +117,8 @@ func (s Stmt) Within() time.Duration {
 	return 0
 }
 
-func (c *check) Shell() string { return c.shell }
-func (c *check) Go() string    { return c.gocode }
+func (c *check) Shell(x *Sh) string { return c.cond(x) }
+func (c *check) Go() string         { return c.gocode }
 
 var cmdExpect = &Command{
 	Name: "expect", NS: true, IsCheck: true,
@@ -216,8 +226,8 @@ func expectPing(p *parser) (*check, error) {
 			}
 			return r.OK() == ok, r.String(), nil
 		},
-		shell:  fmt.Sprintf("ip netns exec %s ping -c 2 %s", nsShell(ns), ip),
-		gocode: "r, _ := lab.PingIn(ns, netip.MustParseAddr(\"" + ip + "\"), lab.PingOptions{Count: 2})",
+		cond:   condPing(ns, ip, ok),
+		gocode: goPing(ns, ip),
 	}, nil
 }
 
@@ -271,8 +281,8 @@ func expectLink(p *parser) (*check, error) {
 			}
 			return w == "absent", "there is no such link", nil
 		},
-		shell:  fmt.Sprintf("%s link show %s", ipN(ns), linkName(ns, name)),
-		gocode: inNS(ns, fmt.Sprintf("l, err := netlink.LinkByName(%q)\nup := l.Attrs().Flags&net.FlagUp != 0", linkName(ns, name))),
+		cond:   condLink(ns, name, w),
+		gocode: goExpectLink(ns, name),
 	}, nil
 }
 
@@ -304,8 +314,8 @@ func expectNetns(p *parser) (*check, error) {
 			n.Close()
 			return exists, fmt.Sprintf("it exists (net:[%d])", n.Inode()), nil
 		},
-		shell:  "ip netns list | grep -w " + sys,
-		gocode: fmt.Sprintf("ns, err := netns.GetFromName(%q)", sys),
+		cond:   condNetns(t.Text, exists),
+		gocode: fmt.Sprintf("ns, err := netns.GetFromName(%q) // exists if err == nil", sys),
 	}, nil
 }
 
@@ -370,8 +380,8 @@ func expectNs(p *parser) (*check, error) {
 			}
 			return (x == y) == same, fmt.Sprintf("%s:[%d] vs %s:[%d]", t, x, t, y), nil
 		},
-		shell:  fmt.Sprintf("readlink /proc/$PID/ns/%s  # compare the inode in [...]", t),
-		gocode: fmt.Sprintf("var a, b unix.Stat_t\nunix.Stat(\"/proc/\"+pid+\"/ns/%s\", &a)\nsame := a.Ino == b.Ino", t),
+		cond:   condNs(t, who, other, same),
+		gocode: goExpectNs(t),
 	}, nil
 }
 
@@ -487,8 +497,8 @@ func expectProcNumber(p *parser, what string) (*check, error) {
 			}
 			return compare(int64(s.NumThreads), op, limit), fmt.Sprintf("it has %d threads", s.NumThreads), nil
 		},
-		shell:  fmt.Sprintf("grep -E 'Threads|VmRSS' /proc/$PID/status"),
-		gocode: "s, _ := probe.Take(pid, probe.Options{})\nfmt.Println(s.NumThreads, s.VmRSS)",
+		cond:   condProcNumber(what, who, op, limit),
+		gocode: goProcStatus(),
 	}, nil
 }
 
@@ -518,7 +528,7 @@ func countIn(p *parser, who, what string, opt probe.Options, count func(*probe.S
 		return nil, "", "", err
 	}
 	ns = nst.Text
-	return &check{test: func(_ context.Context, env *Env) (bool, string, error) {
+	return &check{cond: condCountIn(what, who, ns, op, want), test: func(_ context.Context, env *Env) (bool, string, error) {
 		pid, err := resolvePID(env, who)
 		if err != nil {
 			return false, "", err
@@ -561,8 +571,7 @@ func expectThreadsIn(p *parser, who string) (*check, error) {
 		return nil, err
 	}
 	c.desc = "threads of " + desc
-	c.shell = "for t in /proc/$PID/task/*; do readlink $t/ns/net; done | sort | uniq -c"
-	c.gocode = "s, _ := probe.Take(pid, probe.Options{Threads: true})\nn := s.ThreadsByNetns()[nsInode] // per thread: /proc/PID/task/TID/ns/net"
+	c.gocode = goWatch()
 	return c, nil
 }
 
@@ -574,7 +583,7 @@ func expectSockets(p *parser) (*check, error) {
 	if _, err := p.keyword("in"); err != nil {
 		return nil, err
 	}
-	c, desc, ns, err := countIn(p, a.Text, "socket", probe.Options{Sockets: true}, func(s *probe.Snapshot, ino uint64) (int64, string, error) {
+	c, desc, _, err := countIn(p, a.Text, "socket", probe.Options{Sockets: true}, func(s *probe.Snapshot, ino uint64) (int64, string, error) {
 		if e := s.Errors["sockets"]; e != "" {
 			return 0, "", fmt.Errorf("cannot read its sockets: %s", e)
 		}
@@ -590,8 +599,7 @@ func expectSockets(p *parser) (*check, error) {
 		return nil, err
 	}
 	c.desc = "internet sockets of " + desc
-	c.shell = "ip netns exec " + nsShell(ns) + " ss -tuanp | grep pid=$PID"
-	c.gocode = "// pidfd_getfd(pidfd, fd) then ioctl(SIOCGSKNS): the socket's own netns\nnsfd, _ := unix.IoctlRetInt(sockfd, unix.SIOCGSKNS)"
+	c.gocode = goExpectSockets()
 	return c, nil
 }
 
@@ -623,8 +631,8 @@ func expectHostname(p *parser) (*check, error) {
 			}
 			return (got == want) == same, "it is " + got, nil
 		},
-		shell:  "nsenter -t $PID -u hostname",
-		gocode: "// in the child's UTS namespace:\nname, _ := os.Hostname()",
+		cond:   condHostname(who, want, same),
+		gocode: goExpectHostname(),
 	}, nil
 }
 
@@ -690,8 +698,9 @@ func expectOutput(p *parser) (*check, error) {
 			}
 			return has == want, seen, nil
 		},
-		shell:  "… | grep -F " + quote(text),
-		gocode: fmt.Sprintf("strings.Contains(out, %q)", text),
+		cond:        condOutput(text, want),
+		readsOutput: true,
+		gocode:      fmt.Sprintf("strings.Contains(out, %q)", text),
 	}, nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Checks on what a lab listener received: they see the learner's own
@@ -32,9 +33,10 @@ func expectAccepted(p *parser) (*check, error) {
 			n, _ := tr.read()
 			return compare(int64(n), op, want), seenOf(n), nil
 		},
-		still:  func(seen string) string { return strings.Replace(seen, " has ", " has still ", 1) },
-		want:   fmt.Sprintf("%s %d", op, want),
-		shell:  fmt.Sprintf("ss -tn state established '( sport = :PORT )'   # the connections %s has now", name),
+		still:   func(seen string) string { return strings.Replace(seen, " has ", " has still ", 1) },
+		want:    fmt.Sprintf("%s %d", op, want),
+		cond:    condAccepted(name, op, want),
+		traffic: name, settle: 2 * time.Second,
 		gocode: "var accepted atomic.Int64\nfor {\n\tc, err := l.Accept()\n\tif err != nil {\n\t\treturn\n\t}\n\taccepted.Add(1)\n\tgo serve(c)\n}",
 	}, nil
 }
@@ -65,9 +67,10 @@ func expectReceived(p *parser) (*check, error) {
 			}
 			return strings.Contains(got, text) == has, fmt.Sprintf("%s has received %s", name, excerpt(got, 60)), nil
 		},
-		still:  func(seen string) string { return strings.Replace(seen, " has ", " has still ", 1) },
-		want:   fmt.Sprintf("%s %q", verb, text),
-		shell:  fmt.Sprintf("# what %s received is the server's own log; socat -v shows it as it comes", name),
+		still:   func(seen string) string { return strings.Replace(seen, " has ", " has still ", 1) },
+		want:    fmt.Sprintf("%s %q", verb, text),
+		cond:    condReceived(name, text, has),
+		traffic: name, settle: 2 * time.Second,
 		gocode: "n, _ := c.Read(buf)\nreceived = append(received, buf[:n]...)\nstrings.Contains(string(received), " + fmt.Sprintf("%q", text) + ")",
 	}, nil
 }

@@ -44,7 +44,7 @@ func expectID(p *parser, what string) (*check, error) {
 		},
 		still:  func(seen string) string { return strings.Replace(seen, "it is", "it is still", 1) },
 		want:   fmt.Sprintf("%s %d", op, want),
-		shell:  fmt.Sprintf("cat /proc/$PID/%s_map; nsenter -t $PID -U --preserve-credentials id", what),
+		cond:   condID(what, who, op, want),
 		gocode: fmt.Sprintf("b, _ := os.ReadFile(fmt.Sprintf(\"/proc/%%d/%s_map\", pid)) // inside outside count, per line", what),
 	}, nil
 }
@@ -129,7 +129,7 @@ func expectProcs(p *parser) (*check, error) {
 			}
 			return compare(int64(len(pids)), op, want), seen, nil
 		},
-		shell:  "nsenter -t $PID -m ls /proc | grep -c '^[0-9]'   # what ps inside lists",
+		cond:   condProcs(who, op, want),
 		gocode: "ents, _ := os.ReadDir(fmt.Sprintf(\"/proc/%d/root/proc\", pid)) // its mount namespace's /proc",
 	}, nil
 }
@@ -197,7 +197,7 @@ func expectMount(p *parser) (*check, error) {
 		},
 		still:  func(seen string) string { return strings.Replace(seen, " has ", " still has ", 1) },
 		want:   map[bool]string{true: "it there", false: "it gone"}[exists],
-		shell:  "nsenter -t $PID -m findmnt " + at,
+		cond:   condMount(who, at, source, exists),
 		gocode: "b, _ := os.ReadFile(fmt.Sprintf(\"/proc/%d/mountinfo\", pid))\n// field 5: the mount point; after \" - \": type, source",
 	}, nil
 }

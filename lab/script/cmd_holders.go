@@ -89,8 +89,6 @@ var cmdHolders = &Command{
 		if err != nil {
 			return nil, err
 		}
-		shell := "lsns -t " + q.typ + "    # processes only; then:\n" +
-			"grep nsfs /proc/*/mountinfo; ls -l /proc/*/fd | grep '" + q.typ + ":\\['"
 		return &act{
 			run: func(_ context.Context, env *Env) (string, error) {
 				typ, ino, label, err := q.resolve(env)
@@ -103,8 +101,10 @@ var cmdHolders = &Command{
 				}
 				return rep.Text(label, probe.LoadNames(), 20), nil
 			},
-			shell:  shell,
-			gocode: "typ, ino, _ := probe.NamespaceOf(\"/run/netns/nslab-alpha\")\nrep, _ := probe.FindHolders(typ, ino) // reads /proc/*/task/*/ns, mountinfo, fd; SIOCGSKNS per socket\nfor _, h := range rep.Holders {\n\tfmt.Println(h)\n}",
+			sh:      shHolders(q),
+			prints:  true,
+			inodeOf: q.labNetns(),
+			gocode:  goHolders(q.typ),
 		}, p.done()
 	},
 }
@@ -147,10 +147,11 @@ func expectHolders(p *parser) (*check, error) {
 			}
 			return compare(int64(rep.Count(kind)), op, want), fmt.Sprintf("%s:[%d] has %s", typ, ino, rep.Summary()), nil
 		},
-		still:  func(seen string) string { return strings.Replace(seen, " has ", " still has ", 1) },
-		want:   fmt.Sprintf("%s %s %d", what, op, want),
-		shell:  "lsns -t " + q.typ + "; grep nsfs /proc/*/mountinfo   # sockets: ss -e in each namespace",
-		gocode: "rep, _ := probe.FindHolders(typ, ino)\nn := rep.Count(" + strconv.Quote(kind) + ")",
+		still:   func(seen string) string { return strings.Replace(seen, " has ", " still has ", 1) },
+		want:    fmt.Sprintf("%s %s %d", what, op, want),
+		cond:    condHolders(q, kind, op, want),
+		inodeOf: q.labNetns(),
+		gocode:  goHolders(q.typ),
 	}, nil
 }
 
@@ -186,7 +187,8 @@ func expectLsns(p *parser) (*check, error) {
 			}
 			return found == lists, seen, nil
 		},
-		shell:  "lsns -t " + q.typ + " -o NS,NPROCS,PID,COMMAND",
-		gocode: "out, _ := exec.Command(\"lsns\", \"-t\", \"" + q.typ + "\", \"-n\", \"-o\", \"NS\").Output()",
+		cond:    condLsns(q, lists),
+		inodeOf: q.labNetns(),
+		gocode:  "out, _ := exec.Command(\"lsns\", \"-t\", \"" + q.typ + "\", \"-n\", \"-o\", \"NS\").Output()",
 	}, nil
 }

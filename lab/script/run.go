@@ -162,6 +162,19 @@ func (r *Runner) Completions() []string {
 	return slices.Compact(out)
 }
 
+// Shell is a statement's shell as a learner types it beside this running
+// lab (a hands-on command, a line of the free lab): a name that is one of
+// the lab's children or proxies is addressed as one, by its PID, as the
+// lesson's rendering in order does, and the real number stands in for
+// $PID_OF_NAME.
+func (e *Env) Shell(st Stmt) string {
+	var procs []string
+	for _, p := range e.S.Procs() {
+		procs = append(procs, p.Name)
+	}
+	return e.WithPIDs(NewSh(HostNames()).Knowing(procs...).Line(st))
+}
+
 // WithPIDs puts the PID of each child the lab has in place of its
 // $PID_OF_NAME in a shell line, so that a learner can type it as it is.
 func (e *Env) WithPIDs(sh string) string {

@@ -85,10 +85,11 @@ func (l *Lab) Scenarios() []ui.Scenario {
 		if !sc.Available {
 			u.Unavailable = sc.Reason
 		}
+		shells := sc.StmtShells(script.HostNames())
 		for i := range sc.Steps {
 			st := &sc.Steps[i]
 			us := ui.Step{Title: st.Title, Prose: st.Prose, Sh: st.Sh, Go: st.Go, Hint: st.Hint, Hints: st.Hints, Waits: st.Waits(),
-				Commands: uiCommands(st.Lab), HandsOn: uiCommands(st.Unattended), Solution: uiCommands(st.Solution)}
+				Commands: uiCommands(st.Lab, shells), HandsOn: uiCommands(st.Unattended, shells), Solution: uiCommands(st.Solution, shells)}
 			for _, c := range st.Check {
 				us.Checks = append(us.Checks, c.Text)
 			}
@@ -103,10 +104,12 @@ func (l *Lab) Scenarios() []ui.Scenario {
 	return out
 }
 
-func uiCommands(stmts []script.Stmt) []ui.Command {
+// uiCommands lists statements with their shell as the lesson renders it in
+// order (shells, by line: a spawned child is $PID_OF_NAME there).
+func uiCommands(stmts []script.Stmt, shells map[int]string) []ui.Command {
 	var out []ui.Command
 	for _, c := range stmts {
-		out = append(out, ui.Command{Text: c.Text, Sh: c.Shell(), Go: c.Go(), LabOnly: c.Cmd.LabOnly})
+		out = append(out, ui.Command{Text: c.Text, Sh: shells[c.Line], Go: c.Go(), LabOnly: c.Cmd.LabOnly})
 	}
 	return out
 }
@@ -186,12 +189,13 @@ func (l *Lab) RunStep(ctx context.Context, id string, step, from int, events cha
 	}})
 }
 
-// resolved is the shell form of stmts with each child's PID in place of
-// its $PID_OF_NAME, so that a learner can type it as it is.
+// resolved is the shell form of stmts as a learner types it beside this
+// lab: a child is addressed by its PID, with the number in place of
+// $PID_OF_NAME.
 func (l *Lab) resolved(stmts []script.Stmt) []string {
 	out := make([]string, len(stmts))
 	for i, st := range stmts {
-		out[i] = l.run.Env.WithPIDs(st.Shell())
+		out[i] = l.run.Env.Shell(st)
 	}
 	return out
 }
