@@ -90,3 +90,54 @@ func TestSessionNamesReachEveryLine(t *testing.T) {
 		}
 	}
 }
+
+// A line shown on its own beside a running lab (a hands-on command) knows
+// the lab's children: the move goes to the child's PID, not to a named
+// namespace of the same name.
+func TestALineOnItsOwnKnowsTheLabsChildren(t *testing.T) {
+	st, err := ParseLine("t", 1, "link set veth1 netns c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := NewSh(HostNames()).Line(*st); !strings.Contains(got, "netns nslab-c") {
+		t.Errorf("without context: %q, want the named namespace", got)
+	}
+	if got := NewSh(HostNames()).Knowing("c").Line(*st); !strings.Contains(got, "netns $PID_OF_C") {
+		t.Errorf("knowing c is a child: %q, want netns $PID_OF_C", got)
+	}
+}
+
+// A listener logs what it gets only when a later check reads it, and the
+// checks read the log; a waiting check's note stays out of its loop.
+func TestTrafficChecksReadTheListenersLog(t *testing.T) {
+	out := render(t, "netns add d\nlisten tcp 127.0.0.1:80 -n d as web\nlisten tcp 127.0.0.1:81 -n d as quiet\n"+
+		"expect received web contains hi within 5s\nexpect accepted web >= 2\nspawn p pid\nexpect pid p == 1 within 5s")
+	for _, want := range []string{
+		`: > $RUN/web.conns; : > $RUN/web.in`,
+		`"SYSTEM:\"echo >> $RUN/web.conns; printf 'echo: '; exec tee -a $RUN/web.in\""`,
+		`"SYSTEM:\"printf 'echo: '; exec cat\"" & PID_OF_QUIET=$!`, // nothing reads it
+		`until grep -qF -- hi $RUN/web.in; do`,
+		`until test "$(wc -l < $RUN/web.conns)" -ge 2; do`, // no wait asked: a moment for the log
+		`[ $n -lt 51 ] || fail 'expect pid p == 1 within 5s'; sleep 0.1; done # its PID in its own namespace`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("lacks\n%s\nin:\n%s", want, out)
+		}
+	}
+}
+
+// A namespace looked for by inode has it recorded when it is made, and the
+// holders and lsns checks use it once the name is gone.
+func TestHoldersFindANamespaceByItsRecordedInode(t *testing.T) {
+	out := render(t, "netns add k\nnetns del k\nexpect holders k socket == 0\nexpect lsns k misses")
+	for _, want := range []string{
+		"INO_OF_K=$(stat -L -c %i /run/netns/nslab-k)",
+		`nslab inspect --holders "net:[${INO_OF_K:-`,
+		`awk '/^  (socket) / {n++} END {print NR ? n+0 : "none"}')" -eq 0`,
+		`lsns -t net -n -o NS | grep -qw "$ino"`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("lacks\n%s\nin:\n%s", want, out)
+		}
+	}
+}
