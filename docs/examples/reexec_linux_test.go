@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/nslab/nslab/internal/labtest"
 )
@@ -21,7 +22,24 @@ func held(t *testing.T, args ...string) (*program, []string) {
 // lsnsOf is the namespace of type typ that lsns reports for pid.
 func lsnsOf(t *testing.T, typ, pid string) string {
 	t.Helper()
-	return strings.TrimSpace(sh(t, "lsns", "-n", "-o", "NS", "-t", typ, "-p", pid))
+	return lsnsField(t, "NS", typ, pid)
+}
+
+// lsnsField is one column of lsns for the namespace of type typ of pid.
+// lsns reads every process's /proc, and on a busy machine fails now and
+// then when one ends in the middle: it is asked again.
+func lsnsField(t *testing.T, col, typ, pid string) string {
+	t.Helper()
+	var out []byte
+	var err error
+	for range 3 {
+		if out, err = exec.Command("lsns", "-n", "-o", col, "-t", typ, "-p", pid).CombinedOutput(); err == nil {
+			return strings.TrimSpace(string(out))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("lsns -n -o %s -t %s -p %s: %v\n%s", col, typ, pid, err, out)
+	return ""
 }
 
 // The /proc/self/exe pattern of "Namespace.go", one namespace type at a
@@ -117,14 +135,8 @@ func TestReexecNamespaces(t *testing.T) {
 		if !strings.Contains(out, "joined from outside: sleep is PID") {
 			t.Fatalf("no joined process:\n%s", out)
 		}
-		var in []string
-		for _, e := range strings.Fields(sh(t, "ls", "/proc")) {
-			if e[0] >= '0' && e[0] <= '9' && lsnsOf(t, "pid", e) == lsnsOf(t, "pid", pids[0]) {
-				in = append(in, e)
-			}
-		}
-		if len(in) != 2 {
-			t.Errorf("lsns: %d processes in the child's PID namespace (%v), want the child and the joined sleep", len(in), in)
+		if n := lsnsField(t, "NPROCS", "pid", pids[0]); n != "2" {
+			t.Errorf("lsns: %s processes in the child's PID namespace, want 2: the child and the joined sleep", n)
 		}
 		p.finish()
 	})

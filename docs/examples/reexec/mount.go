@@ -18,24 +18,17 @@ import (
 // afterwards reaches the peer and not the loner; one the loner mounts
 // stays its own.
 func mount() error {
-	d := *dir
-	if d == "" {
-		var err error
-		if d, err = os.MkdirTemp("", "reexec-mount-"); err != nil {
-			return err
-		}
-		defer os.RemoveAll(d)
+	d, done, err := sharedScratch("reexec-mount-")
+	if err != nil {
+		return err
 	}
+	defer done()
 	sub, own := filepath.Join(d, "sub"), filepath.Join(d, "own")
 	for _, p := range []string{sub, own} {
 		if err := os.MkdirAll(p, 0o755); err != nil {
 			return err
 		}
 	}
-	if err := makeShared(d); err != nil {
-		return err
-	}
-	defer unix.Unmount(d, unix.MNT_DETACH)
 
 	peer, err := start(&syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNS}, "mount-peek", sub)
 	if err != nil {
@@ -66,6 +59,30 @@ func mount() error {
 	holdIfAsked(peer, loner)
 	peer.wait()
 	return loner.wait()
+}
+
+// sharedScratch makes a scratch directory (-dir, or a new one in /tmp) a
+// shared mount point of its own; done unmounts it (and removes a new one).
+func sharedScratch(pattern string) (d string, done func(), err error) {
+	d, made := *dir, false
+	if d == "" {
+		if d, err = os.MkdirTemp("", pattern); err != nil {
+			return "", nil, err
+		}
+		made = true
+	}
+	if err := makeShared(d); err != nil {
+		if made {
+			os.RemoveAll(d)
+		}
+		return "", nil, err
+	}
+	return d, func() {
+		unix.Unmount(d, unix.MNT_DETACH)
+		if made {
+			os.RemoveAll(d)
+		}
+	}, nil
 }
 
 // makeShared turns a directory into a mount point of its own (a bind

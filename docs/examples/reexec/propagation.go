@@ -20,18 +20,11 @@ import (
 // child that first makes its copy a slave receives our mounts and sends
 // none back. Last, an unbindable mount refuses to be bind-mounted at all.
 func propagation() error {
-	d := *dir
-	if d == "" {
-		var err error
-		if d, err = os.MkdirTemp("", "reexec-propagation-"); err != nil {
-			return err
-		}
-		defer os.RemoveAll(d)
-	}
-	if err := makeShared(d); err != nil {
+	d, done, err := sharedScratch("reexec-propagation-")
+	if err != nil {
 		return err
 	}
-	defer unix.Unmount(d, unix.MNT_DETACH)
+	defer done()
 	var kids []*child
 	for _, mode := range []string{"shared", "slave"} {
 		at := filepath.Join(d, mode)
