@@ -89,10 +89,15 @@ func (s *Scenario) ShellScript(names script.SysNames) string {
 set -eu
 RUN=$(mktemp -d) # scratch: logs, control sockets, built programs
 fail() { echo "✗ $*" >&2; exit 1; }
+killtree() { # a process and all it started (socat's fork children too)
+	kill -STOP "$1"
+	for c in $(pgrep -P "$1"); do killtree "$c"; done
+	kill -9 "$1"
+}
 teardown() {
 	set +e
 	exec 2>/dev/null # quiet: what is gone already need not be removed
-	kill -9 $(jobs -p)
+	for p in $(jobs -p); do killtree "$p"; done
 `, s.ID, s.Title, s.ID, s.ID)
 	undo := x.Teardown()
 	// Processes first: a namespace or a veth is gone only once nothing

@@ -35,6 +35,11 @@ type Options struct {
 	// Shell is what a second terminal runs to enter this lab (nslab shell
 	// PID); "" is plain `nslab shell`.
 	Shell string
+
+	// tick schedules the next refresh: tea.Tick, unless a test has one
+	// that never fires (the refresh is the one command that waits on
+	// the clock, so a test can wait on every other one without a limit).
+	tick func(time.Duration, func(time.Time) tea.Msg) tea.Cmd
 }
 
 type screen int
@@ -148,6 +153,9 @@ func (m *App) snapshot() tea.Cmd {
 
 func (m *App) tick() tea.Cmd {
 	id, d := m.tickID, m.opt.Interval
+	if m.opt.tick != nil {
+		return m.opt.tick(d, func(time.Time) tea.Msg { return tickMsg{id} })
+	}
 	return tea.Tick(d, func(time.Time) tea.Msg { return tickMsg{id} })
 }
 

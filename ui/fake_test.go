@@ -173,11 +173,13 @@ func settle(t testing.TB, m *App, cmd tea.Cmd) {
 	var msg tea.Msg
 	select {
 	case msg = <-done:
-	case <-time.After(50 * time.Millisecond):
-		return
+	case <-time.After(time.Minute):
+		// Every command here runs on fakes; the one that waits on the
+		// clock, the refresh tick, is a pendingTick (see noTicks).
+		t.Fatal("a command did not return within a minute")
 	}
 	switch msg := msg.(type) {
-	case nil:
+	case nil, pendingTick:
 	case tea.BatchMsg:
 		for _, c := range msg {
 			settle(t, m, c)
@@ -187,6 +189,15 @@ func settle(t testing.TB, m *App, cmd tea.Cmd) {
 		_, next := m.Update(msg)
 		settle(t, m, next)
 	}
+}
+
+// pendingTick stands for a refresh tick that has not fired: settle drops
+// it, so a test sees the screen between two refreshes and drives the
+// refresh itself (tickMsg, snapshotMsg).
+type pendingTick struct{}
+
+func noTicks(time.Duration, func(time.Time) tea.Msg) tea.Cmd {
+	return func() tea.Msg { return pendingTick{} }
 }
 
 // press sends keys (as tea.KeyPressMsg) and settles what they start.
@@ -225,9 +236,7 @@ func newTestApp(t testing.TB, w, h int, opt Options) (*App, *fakeLab) {
 	t.Helper()
 	lab := &fakeLab{}
 	opt.Lab, opt.Source = lab, fakeSource{sockets: 212}
-	if opt.Interval == 0 {
-		opt.Interval = time.Hour
-	}
+	opt.tick = noTicks
 	m := New(opt)
 	m.Update(tea.WindowSizeMsg{Width: w, Height: h})
 	settle(t, m, m.Init())

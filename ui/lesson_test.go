@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
@@ -234,7 +233,7 @@ func (brokenCatalog) LoadErrors() []error {
 }
 
 func TestCatalogSaysWhichFilesDidNotLoad(t *testing.T) {
-	m := New(Options{Lab: brokenCatalog{&fakeLab{}}, Source: fakeSource{}, Interval: time.Hour})
+	m := New(Options{Lab: brokenCatalog{&fakeLab{}}, Source: fakeSource{}, tick: noTicks})
 	m.Update(tea.WindowSizeMsg{Width: 100, Height: 24})
 	settle(t, m, m.Init())
 	if scr := plain(m); !strings.Contains(scr, "1 scenario file(s) did not load (nslab lint shows why): extra/bad.md:3:1") {

@@ -134,11 +134,12 @@ func TestRunShowsShellAndGoAndRecordsAHandout(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d\n%s\n%s", code, out, stderr)
 	}
-	if n := strings.Count(out, "\n  sh:\n"); n != 5 {
-		t.Errorf("%d steps show sh, want all 5:\n%s", n, out)
+	const steps = 6 // scenarios/veth.md
+	if n := strings.Count(out, "\n  sh:\n"); n != steps {
+		t.Errorf("%d steps show sh, want all %d:\n%s", n, steps, out)
 	}
-	if n := strings.Count(out, "\n  go:\n"); n != 5 {
-		t.Errorf("%d steps show go, want all 5:\n%s", n, out)
+	if n := strings.Count(out, "\n  go:\n"); n != steps {
+		t.Errorf("%d steps show go, want all %d:\n%s", n, steps, out)
 	}
 	for _, want := range []string{"│ ip link set nslab-ceth0 netns $PID_OF_C name ceth0", "│ // docs/examples/veth/main.go", "│ func makePair("} {
 		if !strings.Contains(out, want) {
@@ -163,8 +164,8 @@ func TestRunShowsShellAndGoAndRecordsAHandout(t *testing.T) {
 			t.Errorf("the handout lacks %q:\n%s", want, h)
 		}
 	}
-	if n, m := strings.Count(h, "```sh\n"), strings.Count(h, "```go\n"); n != 5 || m != 5 {
-		t.Errorf("the handout has %d sh and %d go blocks, want 5 each", n, m)
+	if n, m := strings.Count(h, "```sh\n"), strings.Count(h, "```go\n"); n != steps || m != steps {
+		t.Errorf("the handout has %d sh and %d go blocks, want %d each", n, m, steps)
 	}
 	assertNoLabLeft(t)
 }
