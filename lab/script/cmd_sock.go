@@ -397,7 +397,10 @@ var cmdClose = &Command{
 				return "closed " + name, c.Close()
 			},
 			sh: func(*Sh) string {
-				return fmt.Sprintf("kill $%s; wait $%s 2>/dev/null || true", pidOf(name), pidOf(name))
+				// Its connections first (socat forks one child each; a UDP
+				// one never sees an end), then the listener.
+				v := pidOf(name)
+				return fmt.Sprintf("pkill -P $%s || true; kill $%s; wait $%s 2>/dev/null || true", v, v, v)
 			},
 			gocode: "l.Close() // the namespace no longer holds a socket of ours",
 		}, p.done()

@@ -67,7 +67,7 @@ func TestParseGivesShellAndGo(t *testing.T) {
 		{"exec -n alpha -- ss -ltn", "ip netns exec nslab-alpha ss -ltn", "cmd.Start()"},
 		{"listen tcp 127.0.0.1:8080 -n alpha as web", `ip netns exec nslab-alpha socat TCP-LISTEN:8080,bind=127.0.0.1,fork,reuseaddr "SYSTEM:\"printf 'echo: '; exec cat\"" & PID_OF_WEB=$!` +
 			"\nuntil ip netns exec nslab-alpha ss -Hltn 'sport = :8080' | grep -q .; do sleep 0.1; done # until it listens", "net.Listen(\"tcp\", \"127.0.0.1:8080\")"},
-		{"close web", "kill $PID_OF_WEB; wait $PID_OF_WEB 2>/dev/null || true", "l.Close()"},
+		{"close web", "pkill -P $PID_OF_WEB || true; kill $PID_OF_WEB; wait $PID_OF_WEB 2>/dev/null || true", "l.Close()"},
 		{"spawn c1 net,uts hostname box", "unshare --net --uts bash -c 'hostname box; exec sleep infinity' & PID_OF_C1=$!" +
 			"\nfor i in $(seq 100); do [ \"$(cat /proc/$PID_OF_C1/comm 2>/dev/null)\" = sleep ] && break; sleep 0.05; done", "syscall.CLONE_NEWNET | syscall.CLONE_NEWUTS"},
 		{"spawn box pid,mnt mountproc -- sleep 60", "unshare --pid --fork --kill-child --mount --mount-proc bash -c 'exec -a nslab-init:box sleep 60' &" +
