@@ -25,6 +25,7 @@ type SandboxOptions struct {
 	Setsid, Setctty       bool
 	Credential            *syscall.Credential
 	Why                   string
+	Limits                *SandboxLimits
 }
 
 // Sandbox is a running sandbox (Linux only).
