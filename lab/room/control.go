@@ -1,0 +1,150 @@
+package room
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"net"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// ControlEnv names the control socket in a learner's environment: the TUI
+// reports its Status there, one JSON object a line, and reads Commands.
+const ControlEnv = "NSLAB_ROOM_CONTROL"
+
+// Command is what the room asks of a learner's TUI.
+type Command struct {
+	Goto    *Goto `json:"goto,omitempty"`
+	Repaint bool  `json:"repaint,omitempty"`
+}
+
+// Goto is a step of a lesson (step from 0).
+type Goto struct {
+	Lesson string `json:"lesson"`
+	Step   int    `json:"step"`
+}
+
+// accept takes the TUI's connection (one at a time, from the learner's
+// account only) and reads its reports until it closes.
+func (l *Learner) accept() {
+	for {
+		c, err := l.ln.AcceptUnix()
+		if err != nil {
+			return
+		}
+		if !peerIs(c, l.Account.UID) {
+			c.Close()
+			continue
+		}
+		l.ctlMu.Lock()
+		if l.ctl != nil {
+			l.ctl.Close()
+		}
+		l.ctl = c
+		l.ctlMu.Unlock()
+		go l.read(c)
+	}
+}
+
+// peerIs reports whether the process at the other end runs as uid.
+func peerIs(c *net.UnixConn, uid int) bool {
+	raw, err := c.SyscallConn()
+	if err != nil {
+		return false
+	}
+	var cred *unix.Ucred
+	raw.Control(func(fd uintptr) { cred, err = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED) })
+	return err == nil && int(cred.Uid) == uid
+}
+
+func (l *Learner) read(c net.Conn) {
+	sc := bufio.NewScanner(c)
+	for sc.Scan() {
+		var st Status
+		if json.Unmarshal(sc.Bytes(), &st) != nil {
+			continue
+		}
+		l.report(st, time.Now())
+	}
+}
+
+// report records a status: when the step changed, when it started failing.
+func (l *Learner) report(st Status, now time.Time) {
+	l.mu.Lock()
+	old := l.status
+	if st.Lesson != old.Lesson || st.Step != old.Step {
+		l.stepSince = now
+		l.failSince = time.Time{}
+	}
+	switch {
+	case !st.StepFailed:
+		l.failSince = time.Time{}
+	case l.failSince.IsZero():
+		l.failSince = now
+	}
+	l.status = st
+	l.mu.Unlock()
+	l.room.notify()
+}
+
+// send writes a command to the TUI.
+func (l *Learner) send(cmd Command) error {
+	b, _ := json.Marshal(cmd)
+	l.ctlMu.Lock()
+	defer l.ctlMu.Unlock()
+	if l.ctl == nil {
+		return errors.New(l.Name + "'s lab is not connected to the room yet")
+	}
+	l.ctl.SetWriteDeadline(time.Now().Add(2 * time.Second))
+	_, err := l.ctl.Write(append(b, '\n'))
+	return err
+}
+
+// Goto moves the learner's TUI to a step of a lesson (from 0).
+func (l *Learner) Goto(lesson string, step int) error {
+	return l.send(Command{Goto: &Goto{Lesson: lesson, Step: step}})
+}
+
+// Repaint asks the TUI to draw its whole screen again.
+func (l *Learner) Repaint() error { return l.send(Command{Repaint: true}) }
+
+// Client is the TUI's end of the control socket.
+type Client struct {
+	c        net.Conn
+	Commands <-chan Command
+}
+
+// Dial connects a learner's TUI to its room.
+func Dial(path string) (*Client, error) {
+	c, err := net.Dial("unix", path)
+	if err != nil {
+		return nil, err
+	}
+	ch := make(chan Command, 8)
+	go func() {
+		defer close(ch)
+		sc := bufio.NewScanner(c)
+		for sc.Scan() {
+			var cmd Command
+			if json.Unmarshal(sc.Bytes(), &cmd) == nil {
+				ch <- cmd
+			}
+		}
+	}()
+	return &Client{c: c, Commands: ch}, nil
+}
+
+// Report sends the TUI's status (any value that marshals as Status).
+func (c *Client) Report(st any) error {
+	b, err := json.Marshal(st)
+	if err != nil {
+		return err
+	}
+	_, err = c.c.Write(append(b, '\n'))
+	return err
+}
+
+// Close closes the connection.
+func (c *Client) Close() error { return c.c.Close() }
