@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strconv"
 	"syscall"
 	"time"
 
@@ -103,7 +102,7 @@ func runServe(cmd *cobra.Command, _ []string) error {
 	}
 	rm, err := room.New(room.Options{
 		Accounts: accts, MaxLearners: sf.maxLearners, Grace: sf.grace, Session: sf.session, Stuck: sf.stuck,
-		Dir:    filepath.Join("/run/nslab-serve", strconv.Itoa(os.Getpid())),
+		Dir:    "/run/nslab-serve",
 		Limits: lab.SandboxLimits{Procs: sf.procs, Memory: uint64(sf.memory), Namespaces: sf.namespaces, ReadOnly: true},
 	})
 	if err != nil {

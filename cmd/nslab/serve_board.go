@@ -7,8 +7,8 @@ import (
 	"sync"
 	"time"
 
-	"charm.land/ssh"
 	tea "charm.land/bubbletea/v2"
+	"charm.land/ssh"
 	"github.com/charmbracelet/colorprofile"
 	"github.com/charmbracelet/x/term"
 
@@ -164,6 +164,10 @@ func (s *server) follow(sc *screen, l *room.Learner, inputDone <-chan struct{}) 
 
 // instructor serves the board to an SSH session.
 func (s *server) instructor(sess ssh.Session) {
+	if len(sess.Command()) > 0 {
+		s.instructorCommand(sess)
+		return
+	}
 	ptyReq, winCh, ok := sess.Pty()
 	if !ok {
 		fmt.Fprintln(sess.Stderr(), "nslab: the board is a terminal UI: connect with a terminal (ssh -t)")

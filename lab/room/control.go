@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net"
+	"os"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -38,6 +39,9 @@ func (l *Learner) accept() {
 			c.Close()
 			continue
 		}
+		// Connected: the name is no longer needed, and a server killed
+		// with -9 leaves no socket behind.
+		os.Remove(l.room.socketPath(l.Account))
 		l.ctlMu.Lock()
 		if l.ctl != nil {
 			l.ctl.Close()
@@ -84,7 +88,7 @@ func (l *Learner) report(st Status, now time.Time) {
 	case l.failSince.IsZero():
 		l.failSince = now
 	}
-	l.status = st
+	l.status, l.reported = st, true
 	l.mu.Unlock()
 	l.room.notify()
 }

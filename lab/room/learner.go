@@ -43,7 +43,8 @@ type Info struct {
 	LastInput time.Time
 	Cols      int
 	Rows      int
-	PID       int // the learner's TUI, as the machine sees it
+	PID       int  // the learner's TUI, as the machine sees it
+	Reporting bool // the TUI has reported to the room (it is up)
 }
 
 // Learner is one learner's lab: the TUI in a sandbox on a pty.
@@ -68,6 +69,7 @@ type Learner struct {
 	followers  map[int]chan []byte
 	nextID     int
 	status     Status
+	reported   bool
 	stepSince  time.Time
 	failSince  time.Time
 	lastInput  time.Time
@@ -304,7 +306,7 @@ func (l *Learner) Info() Info {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	in := Info{Name: l.Name, Account: l.Account.Name, Status: l.status, Connected: l.connected, Joined: l.joined,
-		StepSince: l.stepSince, FailSince: l.failSince, LastInput: l.lastInput, Cols: l.cols, Rows: l.rows}
+		StepSince: l.stepSince, FailSince: l.failSince, LastInput: l.lastInput, Cols: l.cols, Rows: l.rows, Reporting: l.reported}
 	if l.sb != nil {
 		in.PID, _ = lab.SandboxLab(l.sb.InitPID)
 	}

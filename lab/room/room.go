@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -41,7 +42,8 @@ type Options struct {
 	Session time.Duration
 	// Stuck is how long a step may fail before the board says stuck.
 	Stuck time.Duration
-	// Dir holds the control sockets (made, and removed by Close).
+	// Dir holds the control sockets, PID-ACCOUNT.sock (each removed once
+	// its TUI has connected; sockets of dead servers are swept at New).
 	Dir string
 	// Env is extra environment for every learner's TUI.
 	Env []string
@@ -87,6 +89,7 @@ func New(opt Options) (*Room, error) {
 		return nil, fmt.Errorf("make the room's directory: %w", err)
 	}
 	os.Chmod(opt.Dir, 0o711)
+	sweep(opt.Dir)
 	return &Room{opt: opt, learners: map[string]*Learner{}, busy: map[int]bool{}, changed: make(chan struct{})}, nil
 }
 
@@ -219,7 +222,18 @@ func (r *Room) Close() {
 	for _, l := range ls {
 		<-l.ended
 	}
-	os.RemoveAll(r.opt.Dir)
+}
+
+// sweep removes the control sockets of servers that are gone (killed
+// before their learners' TUIs connected).
+func sweep(dir string) {
+	socks, _ := filepath.Glob(filepath.Join(dir, "*-*.sock"))
+	for _, s := range socks {
+		pid, err := strconv.Atoi(strings.SplitN(filepath.Base(s), "-", 2)[0])
+		if err == nil && pid > 0 && syscall.Kill(pid, 0) == syscall.ESRCH {
+			os.Remove(s)
+		}
+	}
 }
 
 // LookupAccounts finds the accounts PREFIX1, PREFIX2 ... up to n (or
@@ -253,5 +267,5 @@ func (a Account) credential() *syscall.Credential {
 
 // socketPath is where a learner's TUI reports.
 func (r *Room) socketPath(a Account) string {
-	return filepath.Join(r.opt.Dir, a.Name+".sock")
+	return filepath.Join(r.opt.Dir, fmt.Sprintf("%d-%s.sock", os.Getpid(), a.Name))
 }
