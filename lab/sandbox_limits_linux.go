@@ -1,8 +1,10 @@
 package lab
 
 import (
+	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 
 	"golang.org/x/sys/unix"
@@ -58,6 +60,43 @@ func readOnlyMachine() error {
 	}
 	if err := unix.Mount("tmpfs", "/tmp", "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "size=16m,mode=1777"); err != nil {
 		return fmt.Errorf("mount a /tmp of the sandbox's own: %w", err)
+	}
+	return nil
+}
+
+// ExplainLimit says which of the sandbox's limits err ran into, if any: a
+// namespace past the cap is ENOSPC, a process or thread past it EAGAIN.
+func ExplainLimit(err error) error {
+	info, ok := InSandbox()
+	if err == nil || !ok || info.Limits == nil {
+		return err
+	}
+	switch {
+	case errors.Is(err, unix.ENOSPC) && info.Limits.Namespaces > 0:
+		return fmt.Errorf("%w: this lab may have at most %d namespaces of each type (a limit of the room it runs in); delete some first", err, info.Limits.Namespaces)
+	case errors.Is(err, unix.EAGAIN) && info.Limits.Procs > 0:
+		return fmt.Errorf("%w: this lab may run at most %d processes and threads (a limit of the room it runs in); kill some first", err, info.Limits.Procs)
+	}
+	return err
+}
+
+// procHeadroom is what the lab keeps of its process limit for itself (the
+// TUI's and the runtime's threads): a Go program that cannot make a
+// thread dies.
+const procHeadroom = 48
+
+// checkProcLimit refuses to start another process when the sandbox is
+// near its process limit, before the kernel would refuse a thread of the
+// lab itself.
+func checkProcLimit() error {
+	info, ok := InSandbox()
+	if !ok || info.Limits == nil || info.Limits.Procs <= 0 {
+		return nil
+	}
+	tasks, _ := filepath.Glob("/proc/[0-9]*/task/[0-9]*")
+	if len(tasks)+procHeadroom > info.Limits.Procs {
+		return fmt.Errorf("this lab runs %d processes and threads, and may run at most %d (a limit of the room it runs in, %d kept for the lab itself); kill something first: %w",
+			len(tasks), info.Limits.Procs, procHeadroom, unix.EAGAIN)
 	}
 	return nil
 }

@@ -70,3 +70,6 @@ func ProcAlive(int, uint64) bool { return false }
 
 // NameVars is empty off Linux.
 func (s *Session) NameVars() []string { return nil }
+
+// ExplainLimit returns err: no sandbox limits here.
+func ExplainLimit(err error) error { return err }

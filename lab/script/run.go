@@ -59,6 +59,7 @@ func (r *Runner) Exec(ctx context.Context, st Stmt) Result {
 			r.Env.progress = func(done, total int) { r.OnProgress(st, done, total) }
 		}
 		out, err = st.Action.Run(ctx, r.Env)
+		err = lab.ExplainLimit(err)
 		r.Env.progress = nil
 	}
 	res := Result{Stmt: st, Output: out, Err: err, Elapsed: time.Since(t0)}
