@@ -95,8 +95,8 @@ func checkProcLimit() error {
 	}
 	tasks, _ := filepath.Glob("/proc/[0-9]*/task/[0-9]*")
 	if len(tasks)+procHeadroom > info.Limits.Procs {
-		return fmt.Errorf("this lab runs %d processes and threads, and may run at most %d (a limit of the room it runs in, %d kept for the lab itself); kill something first: %w",
-			len(tasks), info.Limits.Procs, procHeadroom, unix.EAGAIN)
+		return fmt.Errorf("this lab runs %d processes and threads, and may run at most %d (a limit of the room it runs in, %d kept for the lab itself); kill something first",
+			len(tasks), info.Limits.Procs, procHeadroom)
 	}
 	return nil
 }
