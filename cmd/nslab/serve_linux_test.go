@@ -398,3 +398,86 @@ func TestSoakARoomOfThirty(t *testing.T) {
 	}
 	runRoom(t, 30)
 }
+
+// TestMeasureARoom is the room's cost (docs/benchmarks.md, "A room"):
+// NSLAB_ROOM_BENCH=N learners each in the veth lesson with its panels live
+// at 1 Hz, idle; per learner RSS and PSS (every process of the account,
+// plus serve's share) and CPU over 30 s.
+func TestMeasureARoom(t *testing.T) {
+	n, _ := strconv.Atoi(os.Getenv("NSLAB_ROOM_BENCH"))
+	if n == 0 {
+		t.Skip("a measurement: NSLAB_ROOM_BENCH=30")
+	}
+	r := startRoom(t, n)
+	conns := make([]*learnerConn, n)
+	for i := range conns {
+		conns[i] = join(t, r.addr, fmt.Sprintf("m%02d", i+1))
+		defer conns[i].close()
+	}
+	for _, lc := range conns {
+		if _, err := r.waitLearner(t, lc.name, "start", 120*time.Second, func(l learnerJSON) bool { return l.Reporting }); err != nil {
+			t.Fatal(err)
+		}
+		lc.send("\x1b")
+	}
+	time.Sleep(time.Second)
+	for _, lc := range conns {
+		lc.send("veth\r")
+	}
+	for _, lc := range conns {
+		r.waitLearner(t, lc.name, "veth", 120*time.Second, func(l learnerJSON) bool { return l.Lesson == "veth" && !l.Running })
+		lc.send("\r")
+	}
+	for _, lc := range conns {
+		r.waitLearner(t, lc.name, "step 1", 120*time.Second, func(l learnerJSON) bool { return l.StepPassed })
+	}
+	time.Sleep(10 * time.Second) // settle
+	pids := map[int]bool{r.cmd.Process.Pid: true}
+	for i := 1; i <= n; i++ {
+		b, _ := exec.Command("ps", "-u", "nslab-learner"+strconv.Itoa(i), "-o", "pid=").Output()
+		for _, f := range strings.Fields(string(b)) {
+			p, _ := strconv.Atoi(f)
+			pids[p] = true
+		}
+	}
+	rss, pss, threads := 0, 0, 0
+	ticks := func() int {
+		total := 0
+		for p := range pids {
+			b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p))
+			f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
+			if len(f) > 13 {
+				u, _ := strconv.Atoi(f[11])
+				s, _ := strconv.Atoi(f[12])
+				total += u + s
+			}
+		}
+		return total
+	}
+	for p := range pids {
+		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/smaps_rollup", p))
+		for _, l := range strings.Split(string(b), "\n") {
+			f := strings.Fields(l)
+			if len(f) >= 2 && f[0] == "Rss:" {
+				v, _ := strconv.Atoi(f[1])
+				rss += v
+			}
+			if len(f) >= 2 && f[0] == "Pss:" {
+				v, _ := strconv.Atoi(f[1])
+				pss += v
+			}
+		}
+		st, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", p))
+		for _, l := range strings.Split(string(st), "\n") {
+			if v, ok := strings.CutPrefix(l, "Threads:"); ok {
+				x, _ := strconv.Atoi(strings.TrimSpace(v))
+				threads += x
+			}
+		}
+	}
+	t0, c0 := time.Now(), ticks()
+	time.Sleep(30 * time.Second)
+	cpu := float64(ticks()-c0) / 100 / time.Since(t0).Seconds() * 100 // % of one core (USER_HZ 100)
+	t.Logf("room of %d, veth step 1, panels at 1 Hz, idle: %d processes, %d threads; per learner RSS %.1f MiB, PSS %.1f MiB, threads %.1f, CPU %.2f %% of a core (room total %.1f %%)",
+		n, len(pids), threads, float64(rss)/1024/float64(n), float64(pss)/1024/float64(n), float64(threads)/float64(n), cpu/float64(n), cpu)
+}
