@@ -35,7 +35,8 @@ type Step struct {
 	// --yes, CI): what a hands-on step asks the learner to type in a
 	// second terminal, so its `within` check still holds.
 	Unattended []script.Stmt
-	Sh         string // shown
+	Sh         string // shown: rendered from the statements (export.go), then ShExtra
+	ShExtra    string // a hand-written sh block
 	Go         string // shown
 	Hint       string // shown when a check fails
 	// Requires lists features (keys of Features) this step alone needs, from
@@ -124,6 +125,7 @@ func Parse(file string, src []byte) (*Scenario, error) {
 	// Body: intro, then steps.
 	var cur *Step
 	var prose []string
+	var shBlocks []shBlock
 	// The lab and check blocks each step has, even ones whose lines did
 	// not parse: a step whose only check has a typo has a check block (the
 	// typo is the error to report, not a missing block).
@@ -208,7 +210,8 @@ func Parse(file string, src []byte) (*Scenario, error) {
 					cur.Check = append(cur.Check, stmts...)
 				}
 			case "sh":
-				cur.Sh = joinBlock(cur.Sh, content)
+				cur.ShExtra = joinBlock(cur.ShExtra, content)
+				shBlocks = append(shBlocks, shBlock{line: start + 2, text: content})
 			case "go":
 				cur.Go = joinBlock(cur.Go, content)
 			case "hint":
@@ -243,6 +246,9 @@ func Parse(file string, src []byte) (*Scenario, error) {
 			errs = append(errs, scope.Check(x)...)
 		}
 	}
+
+	errs = append(errs, lintSh(file, shBlocks, sc)...)
+	sc.fillShell()
 
 	if len(sc.Steps) == 0 {
 		fail(len(lines), 1, "no steps: each step is a `## Title` heading followed by its blocks")

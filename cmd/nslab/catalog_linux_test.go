@@ -2,19 +2,23 @@ package main
 
 import (
 	"encoding/json"
+	"path/filepath"
 	"testing"
 
 	"github.com/nslab/nslab/internal/labtest"
 )
 
 // Every lesson in the catalog runs unattended and every check passes (or
-// the lesson is skipped for a stated, kernel-caused reason).
+// the lesson is skipped for a stated, kernel-caused reason); then every
+// lesson's shell export, recorded by the same run, runs green without
+// nslab and leaves nothing (record_linux_test.go).
 func TestEveryScenarioRunsUnattended(t *testing.T) {
 	labtest.RequireRoot(t)
 	if testing.Short() {
 		t.Skip("runs the whole catalog")
 	}
-	out, stderr, code := nslab(t, "run", "--all", "--yes", "--json")
+	dir := t.TempDir()
+	out, stderr, code := nslab(t, "run", "--all", "--yes", "--json", "--record", filepath.Join(dir, "{id}.sh"))
 	var all runAllReport
 	if err := json.Unmarshal([]byte(out), &all); err != nil || all.Schema != jsonSchema {
 		t.Fatalf("exit %d, not JSON of schema %d: %v\n%s\n%s", code, jsonSchema, err, out, stderr)
@@ -27,6 +31,7 @@ func TestEveryScenarioRunsUnattended(t *testing.T) {
 	if code != 0 {
 		t.Errorf("exit %d\n%s", code, stderr)
 	}
+	runShellExports(t, dir, reps)
 }
 
 // assertLessonsPass fails for every command and check of the reports that

@@ -97,12 +97,12 @@ func TestRunFromAStepRebuildsTheEarlierOnesAndRecords(t *testing.T) {
 	if !strings.Contains(string(rec), "$ listen tcp 127.0.0.1:8080 -n demo as web") || !strings.Contains(string(rec), "✓") {
 		t.Errorf("transcript:\n%s", rec)
 	}
-	// A shell record starts from nothing: --from puts the rebuilt steps in.
+	// A shell record is the whole lesson, whatever --from rebuilt.
 	if _, _, code := nslab(t, "run", "hello", "--yes", "--from", "3", "--record", sh); code != 0 {
 		t.Fatal("run with --record .sh failed")
 	}
 	script, _ := os.ReadFile(sh)
-	for _, want := range []string{"ip netns add nslab-demo", "(rebuilt by --from)", "ip -n nslab-demo link set lo up", "# check: expect sockets self in demo == 1"} {
+	for _, want := range []string{"ip netns add nslab-demo", "echo '── 1. A namespace of your own'", "ip -n nslab-demo link set lo up", "|| fail 'expect sockets self in demo == 1'"} {
 		if !strings.Contains(string(script), want) {
 			t.Errorf("shell record lacks %q:\n%s", want, script)
 		}
@@ -510,7 +510,7 @@ func TestRunFromAStepByTitleAndJSONHasShellAndGo(t *testing.T) {
 		t.Fatalf("--from by title ran %+v", rep.Steps)
 	}
 	c := rep.Steps[0].Commands[0]
-	if c.Shell != "ip -n nslab-"+ns+" link set lo up" || !strings.Contains(c.Go, "netlink.LinkSetUp") {
+	if c.Shell != "ip -n nslab-"+ns+" link set lo up" || !strings.Contains(c.Go, "LinkSetUp(l)") {
 		t.Errorf("shell %q, go %q", c.Shell, c.Go)
 	}
 	_, stderr, code = nslab(t, "run", f, "--yes", "--from", "teardown")
@@ -549,10 +549,10 @@ func TestTheShellRecordRuns(t *testing.T) {
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute) // a line that waits for a terminal (watch) must not hang the test
 	defer cancel()
-	out, err := exec.CommandContext(ctx, "sh", sh).CombinedOutput()
+	out, err := exec.CommandContext(ctx, "bash", sh).CombinedOutput()
 	if err != nil {
 		b, _ := os.ReadFile(sh)
-		t.Fatalf("sh %s: %v\n%s\nthe script:\n%s", sh, err, out, b)
+		t.Fatalf("bash %s: %v\n%s\nthe script:\n%s", sh, err, out, b)
 	}
 	// socat answers with what it got (cat); the child's hostname is its own.
 	if !strings.Contains(string(out), "hi") || !strings.Contains(string(out), "box") {

@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -23,6 +21,7 @@ type runOptions struct {
 	yes, asJSON, keep, all bool
 	from                   string // a step number or title; "" is the first
 	record                 string
+	show                   []string      // sh, go: print each step's equivalents (--show)
 	lines                  <-chan string // stdin, for the pause between steps
 }
 
@@ -75,6 +74,7 @@ type runAllReport struct {
 
 func init() {
 	var o runOptions
+	var show string
 	cmd := &cobra.Command{
 		Use:   "run ID|FILE",
 		Short: "Run a scenario step by step: narration, commands, outputs, checks ✓/✗",
@@ -89,6 +89,13 @@ at the end (and on Ctrl-C) unless --keep.`,
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			var err error
+			if o.show, err = parseShow(show); err != nil {
+				return &exitError{code: 2, err: err}
+			}
+			if err := checkRecord(o.record, o.all); err != nil {
+				return &exitError{code: 2, err: err}
+			}
 			list, errs := loadCatalog()
 			var todo []*scenarios.Scenario
 			if o.all {
@@ -152,7 +159,8 @@ at the end (and on Ctrl-C) unless --keep.`,
 	f.BoolVar(&o.keep, "keep", false, "leave the lab standing at the end, to explore from a second terminal (remove it later with: nslab cleanup)")
 	f.BoolVar(&o.all, "all", false, "run every scenario in the catalog")
 	f.StringVar(&o.from, "from", "", "start at this step (its number, or its title or the start of it), rebuilding the state of the earlier steps quietly")
-	f.StringVar(&o.record, "record", "", "write a transcript: FILE.md (Markdown) or FILE.sh (the equivalent shell commands)")
+	f.StringVar(&o.record, "record", "", "write FILE.sh (the lesson as a script that runs without nslab) or FILE.md (a handout of the run); with --all, {id} in FILE is each lesson's id")
+	f.StringVar(&show, "show", "", "after each step, print what it looks like in the shell and in Go: sh, go or sh,go")
 	root.AddCommand(cmd)
 }
 
@@ -234,13 +242,16 @@ func runScenario(ctx context.Context, cmd *cobra.Command, sc *scenarios.Scenario
 			return rep, errors.New("not run (pass --yes to run outside scenarios without asking)")
 		}
 	}
+	names := script.HostNames() // until the session says otherwise
 	err = withSession(ctx, cmd.ErrOrStderr(), o.keep, func(ctx context.Context, s *lab.Session) error {
 		r := script.NewRunner(s)
 		defer r.Close()
 		prog := newProgressLine(cmd.ErrOrStderr())
 		defer prog.End()
 		r.OnProgress = func(_ script.Stmt, done, total int) { prog.Count(done, total) }
-		fmt.Fprintf(w, "━━ %s — %s\n%s\n", sc.ID, sc.Title, wrapText(sc.Intro))
+		names = systemNames(s)
+		shells := sc.StepShells(names)
+		fmt.Fprintf(w, "━━ %s — %s\n%s\n", sc.ID, sc.Title, narration(w, sc.Intro))
 		if err := sc.Rebuild(ctx, r, first); err != nil {
 			if ctx.Err() != nil {
 				return errInterrupted
@@ -258,6 +269,7 @@ func runScenario(ctx context.Context, cmd *cobra.Command, sc *scenarios.Scenario
 				return errInterrupted
 			}
 			rep.Steps = append(rep.Steps, sr)
+			showEquivalents(w, o.show, shells[i], sc.Steps[i].Go)
 			if !sr.OK {
 				rep.OK = false
 			}
@@ -290,8 +302,9 @@ func runScenario(ctx context.Context, cmd *cobra.Command, sc *scenarios.Scenario
 		}
 		return nil
 	})
+	fillShells(&rep, sc, names)
 	if err == nil && o.record != "" {
-		err = writeRecord(o.record, sc, rep, first+1)
+		err = writeRecord(recordPath(o.record, sc.ID), sc, rep, names, first+1)
 	}
 	return rep, err
 }
@@ -329,7 +342,7 @@ func runStep(ctx context.Context, w io.Writer, r *script.Runner, prog *progressL
 	sr = stepReport{N: n, Title: st.Title}
 	start := time.Now()
 	defer func() { sr.DurationMs = millis(time.Since(start)) }()
-	fmt.Fprintf(w, "\n── %d. %s\n%s\n", n, st.Title, wrapText(st.Prose))
+	fmt.Fprintf(w, "\n── %d. %s\n%s\n", n, st.Title, narration(w, st.Prose))
 	if st.HandsOn() && !unattended {
 		fmt.Fprintln(w, "  (hands-on: type what the step asks in a second terminal; the checks wait for you)")
 	}
@@ -395,91 +408,6 @@ func runStep(ctx context.Context, w io.Writer, r *script.Runner, prog *progressL
 	return sr
 }
 
-// shellLine writes one command's shell equivalent into a runnable script:
-// what only shows something (watch, help) is a comment, and a server
-// started in the background gets a moment to listen before the next line
-// connects to it.
-func shellLine(b *strings.Builder, cmd, sh string) {
-	switch cmd {
-	case "watch", "help":
-		fmt.Fprintf(b, "# %s   (interactive; not run by this script)\n", sh)
-		return
-	}
-	fmt.Fprintln(b, sh)
-	if cmd == "listen" || cmd == "proxy start" {
-		b.WriteString("sleep 0.5 # let it start listening\n")
-	}
-}
-
 func indentText(s, pre string) string {
 	return pre + strings.ReplaceAll(strings.TrimRight(s, "\n"), "\n", "\n"+pre)
-}
-
-// wrapText keeps narration readable in a terminal: paragraphs as they are,
-// fenced code indented.
-func wrapText(s string) string {
-	if s == "" {
-		return ""
-	}
-	return indentText(s, "  ")
-}
-
-// writeRecord writes a Markdown transcript (FILE.md) or a shell script of the
-// equivalent commands (FILE.sh). The script starts from nothing: with --from,
-// it holds the rebuilt steps' commands too.
-func writeRecord(path string, sc *scenarios.Scenario, rep runReport, from int) error {
-	var b strings.Builder
-	if filepath.Ext(path) == ".sh" {
-		fmt.Fprintf(&b, "#!/bin/sh\n# %s — %s: the iproute2/nsenter equivalent of what nslab ran.\n", sc.ID, sc.Title)
-		b.WriteString("# Run as root on a scratch machine; `nslab cleanup` does not know about what it makes.\nset -e\n")
-		for i := 0; i < from-1 && i < len(sc.Steps); i++ {
-			fmt.Fprintf(&b, "\n# %d. %s (rebuilt by --from)\n", i+1, sc.Steps[i].Title)
-			for _, c := range sc.Steps[i].Commands(true) {
-				shellLine(&b, c.Cmd.Name, c.Shell())
-			}
-		}
-		for _, st := range rep.Steps {
-			fmt.Fprintf(&b, "\n# %d. %s\n", st.N, st.Title)
-			for _, c := range st.Commands {
-				shellLine(&b, c.cmd, c.Shell)
-			}
-			for _, c := range st.Checks {
-				if c.Shell != "" {
-					fmt.Fprintf(&b, "# check: %s\n#   %s\n", c.Text, strings.ReplaceAll(c.Shell, "\n", "\n#   "))
-				}
-			}
-		}
-	} else {
-		fmt.Fprintf(&b, "# %s\n\n%s\n", sc.Title, sc.Intro)
-		if from > 1 {
-			fmt.Fprintf(&b, "\n(Steps 1 to %d were rebuilt quietly: `nslab run %s --from %d`.)\n", from-1, sc.ID, from)
-		}
-		for _, st := range rep.Steps {
-			fmt.Fprintf(&b, "\n## %d. %s\n\n```\n", st.N, st.Title)
-			for _, c := range st.Commands {
-				fmt.Fprintf(&b, "$ %s\n", c.Text)
-				if c.Output != "" {
-					fmt.Fprintln(&b, c.Output)
-				}
-				if c.Error != "" {
-					fmt.Fprintln(&b, "error:", c.Error)
-				}
-			}
-			b.WriteString("```\n\n")
-			for _, c := range st.Checks {
-				mark := "✓"
-				if !c.OK {
-					mark = "✗"
-				}
-				fmt.Fprintf(&b, "- %s `%s` %s\n", mark, c.Text, c.Error)
-			}
-			if st.Hint != "" {
-				fmt.Fprintf(&b, "\n> hint: %s\n", strings.ReplaceAll(st.Hint, "\n", "\n> "))
-			}
-		}
-	}
-	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
-		return fmt.Errorf("--record: %w", err)
-	}
-	return nil
 }

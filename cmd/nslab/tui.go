@@ -102,7 +102,7 @@ func needTerminal() error {
 		fd   int
 	}{{"stdin", 0}, {"stdout", 1}} {
 		if !term.IsTerminal(uintptr(f.fd)) {
-			return &exitError{code: 2, err: fmt.Errorf("the terminal UI needs a terminal, and %s is not one; nothing was changed. To run a lesson without one: nslab run ID --yes (nslab list shows the ids)", f.name)}
+			return &exitError{code: exitFailure, err: fmt.Errorf("the terminal UI needs a terminal, and %s is not one; nothing was changed. To run a lesson without one: nslab run ID --yes (nslab list shows the ids)", f.name)}
 		}
 	}
 	return nil
