@@ -2,9 +2,11 @@ package main
 
 import (
 	"os"
+	"time"
 
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/nslab/nslab/lab"
 	"github.com/nslab/nslab/lab/room"
 	"github.com/nslab/nslab/lab/script"
 	"github.com/nslab/nslab/ui"
@@ -41,6 +43,10 @@ func inRoom(app *ui.App, runner *backend.Lab) (tea.Model, func(*tea.Program), fu
 		}
 	}()
 	attach := func(p *tea.Program) {
+		// Thirty TUIs on a machine: once the first screens are drawn,
+		// give back the binary's pages only start-up needed (about 5
+		// MiB of RSS; docs/benchmarks.md, "A room").
+		time.AfterFunc(3*time.Second, lab.DropStartupPages)
 		go func() {
 			for cmd := range c.Commands {
 				switch {

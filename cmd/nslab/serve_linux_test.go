@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/charmbracelet/x/ansi"
 	"golang.org/x/crypto/ssh"
 
 	"github.com/nslab/nslab/internal/labtest"
@@ -113,10 +111,9 @@ func (r *roomProc) logText() string {
 
 func dial(t *testing.T, addr, user, code string) *ssh.Client {
 	t.Helper()
-	c, err := ssh.Dial("tcp", addr, &ssh.ClientConfig{User: user, Auth: []ssh.AuthMethod{ssh.Password(code)},
-		HostKeyCallback: ssh.InsecureIgnoreHostKey(), Timeout: 20 * time.Second})
+	c, err := dialRoom(addr, user, code)
 	if err != nil {
-		t.Fatalf("ssh %s@%s: %v", user, addr, err)
+		t.Fatal(err)
 	}
 	return c
 }
@@ -124,109 +121,24 @@ func dial(t *testing.T, addr, user, code string) *ssh.Client {
 // status is the board as data (ssh instructor@HOST status).
 func (r *roomProc) status(t *testing.T) roomJSON {
 	t.Helper()
-	sess, err := r.boss.NewSession()
+	st, err := roomStatus(r.boss)
 	if err != nil {
-		t.Fatalf("instructor session: %v", err)
-	}
-	defer sess.Close()
-	out, err := sess.Output("status")
-	if err != nil {
-		t.Fatalf("status: %v\n%s", err, out)
-	}
-	var st roomJSON
-	if err := json.Unmarshal(out, &st); err != nil {
-		t.Fatalf("status is not JSON: %v\n%s", err, out)
+		t.Fatal(err)
 	}
 	return st
 }
 
-// learnerOf finds name in a status.
-func (st roomJSON) learner(name string) (learnerJSON, bool) {
-	for _, l := range st.Learners {
-		if l.Name == name {
-			return l, true
-		}
-	}
-	return learnerJSON{}, false
-}
-
-// waitLearner polls the board until cond holds for name.
 func (r *roomProc) waitLearner(t *testing.T, name, what string, d time.Duration, cond func(learnerJSON) bool) (learnerJSON, error) {
-	deadline := time.Now().Add(d)
-	for {
-		l, ok := r.status(t).learner(name)
-		if ok && cond(l) {
-			return l, nil
-		}
-		if time.Now().After(deadline) {
-			return l, fmt.Errorf("%s: waited %s for %s; last seen %+v", name, d, what, l)
-		}
-		time.Sleep(250 * time.Millisecond)
-	}
-}
-
-// learnerConn is one learner's SSH session with a pty.
-type learnerConn struct {
-	name   string
-	client *ssh.Client
-	sess   *ssh.Session
-	in     io.WriteCloser
-	mu     sync.Mutex
-	bytes  int
-	tail   []byte
-	closed chan struct{}
+	return waitLearner(r.boss, name, what, d, cond)
 }
 
 func join(t *testing.T, addr, name string) *learnerConn {
 	t.Helper()
-	c := dial(t, addr, name, testRoomCode)
-	sess, err := c.NewSession()
+	lc, err := joinRoom(addr, name, testRoomCode)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := sess.RequestPty("xterm-256color", 40, 120, ssh.TerminalModes{}); err != nil {
-		t.Fatal(err)
-	}
-	lc := &learnerConn{name: name, client: c, sess: sess, closed: make(chan struct{})}
-	lc.in, _ = sess.StdinPipe()
-	out, _ := sess.StdoutPipe()
-	go func() {
-		defer close(lc.closed)
-		buf := make([]byte, 32<<10)
-		for {
-			n, err := out.Read(buf)
-			lc.mu.Lock()
-			lc.bytes += n
-			lc.tail = append(lc.tail, buf[:n]...)
-			if len(lc.tail) > 16<<10 {
-				lc.tail = lc.tail[len(lc.tail)-16<<10:]
-			}
-			lc.mu.Unlock()
-			if err != nil {
-				return
-			}
-		}
-	}()
-	if err := sess.Shell(); err != nil {
-		t.Fatal(err)
-	}
 	return lc
-}
-
-func (lc *learnerConn) send(s string) { lc.in.Write([]byte(s)) }
-
-// screenTail is the end of what the learner's screen was sent, without
-// escape sequences: for a failure's message.
-func (lc *learnerConn) screenTail() string {
-	lc.mu.Lock()
-	defer lc.mu.Unlock()
-	s := ansi.Strip(string(lc.tail))
-	return s[max(0, len(s)-1500):]
-}
-
-func (lc *learnerConn) close() {
-	lc.sess.Close()
-	lc.client.Close()
 }
 
 // roomHandsOn are the lines a learner types at the free-lab prompt (l) before
@@ -399,85 +311,30 @@ func TestSoakARoomOfThirty(t *testing.T) {
 	runRoom(t, 30)
 }
 
-// TestMeasureARoom is the room's cost (docs/benchmarks.md, "A room"):
-// NSLAB_ROOM_BENCH=N learners each in the veth lesson with its panels live
-// at 1 Hz, idle; per learner RSS and PSS (every process of the account,
-// plus serve's share) and CPU over 30 s.
-func TestMeasureARoom(t *testing.T) {
-	n, _ := strconv.Atoi(os.Getenv("NSLAB_ROOM_BENCH"))
-	if n == 0 {
-		t.Skip("a measurement: NSLAB_ROOM_BENCH=30")
+// nslab bench serve measures a room (here a small one, briefly): the
+// figures are there and add up.
+func TestBenchServeMeasuresARoom(t *testing.T) {
+	labtest.RequireRoot(t)
+	ensureAccounts(t, 2)
+	bin := nslabBin(t)
+	os.Chmod(filepath.Dir(bin), 0o755)
+	out, err := exec.Command(bin, "bench", "serve", "--learners", "2", "--lesson", "hello", "--settle", "1s", "--measure", "2s", "--json").Output()
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
 	}
-	r := startRoom(t, n)
-	conns := make([]*learnerConn, n)
-	for i := range conns {
-		conns[i] = join(t, r.addr, fmt.Sprintf("m%02d", i+1))
-		defer conns[i].close()
+	var got struct {
+		Schema int       `json:"schema"`
+		Room   roomBench `json:"room"`
 	}
-	for _, lc := range conns {
-		if _, err := r.waitLearner(t, lc.name, "start", 120*time.Second, func(l learnerJSON) bool { return l.Reporting }); err != nil {
-			t.Fatal(err)
-		}
-		lc.send("\x1b")
+	if err := json.Unmarshal(out, &got); err != nil {
+		t.Fatalf("%v\n%s", err, out)
 	}
-	time.Sleep(time.Second)
-	for _, lc := range conns {
-		lc.send("veth\r")
+	r := got.Room
+	// serve, and per learner: nslab as the account, the sandbox's init, the TUI.
+	if got.Schema != jsonSchema || r.Learners != 2 || r.Processes < 1+2*3 || r.RSSMiB <= 0 || r.PSSMiB <= 0 || r.PSSMiB > r.RSSMiB || r.Threads < r.Processes {
+		t.Errorf("implausible figures: %+v", got)
 	}
-	for _, lc := range conns {
-		r.waitLearner(t, lc.name, "veth", 120*time.Second, func(l learnerJSON) bool { return l.Lesson == "veth" && !l.Running })
-		lc.send("\r")
+	if left := accountProcs(t, 2); len(left) > 0 {
+		t.Errorf("the bench left processes: %q", left)
 	}
-	for _, lc := range conns {
-		r.waitLearner(t, lc.name, "step 1", 120*time.Second, func(l learnerJSON) bool { return l.StepPassed })
-	}
-	time.Sleep(10 * time.Second) // settle
-	pids := map[int]bool{r.cmd.Process.Pid: true}
-	for i := 1; i <= n; i++ {
-		b, _ := exec.Command("ps", "-u", "nslab-learner"+strconv.Itoa(i), "-o", "pid=").Output()
-		for _, f := range strings.Fields(string(b)) {
-			p, _ := strconv.Atoi(f)
-			pids[p] = true
-		}
-	}
-	rss, pss, threads := 0, 0, 0
-	ticks := func() int {
-		total := 0
-		for p := range pids {
-			b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p))
-			f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
-			if len(f) > 13 {
-				u, _ := strconv.Atoi(f[11])
-				s, _ := strconv.Atoi(f[12])
-				total += u + s
-			}
-		}
-		return total
-	}
-	for p := range pids {
-		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/smaps_rollup", p))
-		for _, l := range strings.Split(string(b), "\n") {
-			f := strings.Fields(l)
-			if len(f) >= 2 && f[0] == "Rss:" {
-				v, _ := strconv.Atoi(f[1])
-				rss += v
-			}
-			if len(f) >= 2 && f[0] == "Pss:" {
-				v, _ := strconv.Atoi(f[1])
-				pss += v
-			}
-		}
-		st, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", p))
-		for _, l := range strings.Split(string(st), "\n") {
-			if v, ok := strings.CutPrefix(l, "Threads:"); ok {
-				x, _ := strconv.Atoi(strings.TrimSpace(v))
-				threads += x
-			}
-		}
-	}
-	t0, c0 := time.Now(), ticks()
-	time.Sleep(30 * time.Second)
-	cpu := float64(ticks()-c0) / 100 / time.Since(t0).Seconds() * 100 // % of one core (USER_HZ 100)
-	t.Logf("room of %d, veth step 1, panels at 1 Hz, idle: %d processes, %d threads; per learner RSS %.1f MiB, PSS %.1f MiB, threads %.1f, CPU %.2f %% of a core (room total %.1f %%)",
-		n, len(pids), threads, float64(rss)/1024/float64(n), float64(pss)/1024/float64(n), float64(threads)/float64(n), cpu/float64(n), cpu)
 }
