@@ -1,0 +1,76 @@
+package main
+
+import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+)
+
+// A learner whose connection drops finds their lab where they left it on
+// connecting again; one who does not come back within --grace loses it.
+func TestALearnerResumesWithinGraceAndNotAfter(t *testing.T) {
+	r := startRoom(t, 1, "--grace", "4s")
+	lc := join(t, r.addr, "dana")
+	if _, err := r.waitLearner(t, "dana", "the lab to start", 60*time.Second, func(l learnerJSON) bool { return l.Reporting }); err != nil {
+		t.Fatal(err)
+	}
+	if err := openStep(r.boss, lc, "veth"); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := r.status(t).learner("dana")
+	lc.close() // the connection drops
+	if l, err := r.waitLearner(t, "dana", "the board to see the drop", 20*time.Second, func(l learnerJSON) bool { return !l.Connected }); err != nil || l.PID != before.PID {
+		t.Fatalf("after the drop: %+v %v (lab pid was %d)", l, err, before.PID)
+	}
+	lc = join(t, r.addr, "dana")
+	l, err := r.waitLearner(t, "dana", "the learner back", 20*time.Second, func(l learnerJSON) bool { return l.Connected })
+	if err != nil || l.PID != before.PID || l.Lesson != "veth" || l.Step != 1 || !l.StepPassed {
+		t.Fatalf("resumed: %+v %v; want the same lab (pid %d) in veth, step 1 passed", l, err, before.PID)
+	}
+	lc.close()
+	// Gone for longer than --grace: the lab ends, and nothing is left.
+	waitGone(t, r, 1)
+}
+
+// A name first taken with a key is that key's: the room code does not
+// take it over.
+func TestANameTakenWithAKeyStaysThatKeys(t *testing.T) {
+	_, priv, _ := ed25519.GenerateKey(rand.Reader)
+	signer, _ := ssh.NewSignerFromKey(priv)
+	keys := filepath.Join(t.TempDir(), "authorized_keys")
+	os.WriteFile(keys, ssh.MarshalAuthorizedKey(signer.PublicKey()), 0o600)
+	r := startRoom(t, 2, "--authorized-keys", keys)
+	c, err := ssh.Dial("tcp", r.addr, &ssh.ClientConfig{User: "erin", Auth: []ssh.AuthMethod{ssh.PublicKeys(signer)},
+		HostKeyCallback: ssh.InsecureIgnoreHostKey(), Timeout: 20 * time.Second})
+	if err != nil {
+		t.Fatalf("erin with her key: %v", err)
+	}
+	defer c.Close()
+	sess, _ := c.NewSession()
+	sess.RequestPty("xterm", 40, 120, ssh.TerminalModes{})
+	sess.Shell()
+	defer sess.Close()
+	if _, err := r.waitLearner(t, "erin", "the lab to start", 60*time.Second, func(l learnerJSON) bool { return l.Reporting }); err != nil {
+		t.Fatal(err)
+	}
+	other := dial(t, r.addr, "erin", testRoomCode)
+	defer other.Close()
+	s2, _ := other.NewSession()
+	s2.RequestPty("xterm", 40, 120, ssh.TerminalModes{})
+	var errOut strings.Builder
+	s2.Stderr = &errOut
+	s2.Shell()
+	s2.Wait()
+	if !strings.Contains(errOut.String(), "taken in this room by someone with another key") {
+		t.Errorf("the room code took over erin's lab; stderr: %q", errOut.String())
+	}
+	if l, _ := r.status(t).learner("erin"); !l.Connected {
+		t.Errorf("erin lost her lab: %+v", l)
+	}
+}
