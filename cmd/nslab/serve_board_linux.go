@@ -11,6 +11,7 @@ import (
 	"charm.land/ssh"
 	"github.com/charmbracelet/colorprofile"
 	"github.com/charmbracelet/x/term"
+	"golang.org/x/sys/unix"
 
 	"github.com/nslab/nslab/lab/room"
 	"github.com/nslab/nslab/ui/board"
@@ -197,6 +198,13 @@ func (s *server) localBoard() {
 	st, err := term.MakeRaw(os.Stdin.Fd())
 	if err == nil {
 		defer term.Restore(os.Stdin.Fd(), st)
+	}
+	// Raw for keys, but \n still ends a line (as charm's SSH sessions
+	// translate it): bubbletea does not own this terminal, so it draws
+	// as on an SSH channel.
+	if tio, err := unix.IoctlGetTermios(int(os.Stdout.Fd()), unix.TCGETS); err == nil {
+		tio.Oflag |= unix.OPOST | unix.ONLCR
+		unix.IoctlSetTermios(int(os.Stdout.Fd()), unix.TCSETS, tio)
 	}
 	sc := &screen{out: os.Stdout, env: os.Environ(), profile: colorprofile.Detect(os.Stdout, os.Environ()), cols: cols, rows: rows}
 	done := make(chan struct{})

@@ -22,15 +22,19 @@ import (
 const (
 	testRoomCode       = "namespaces"
 	testInstructorCode = "board-code"
+	// testAccounts are the rooms' learner accounts in tests: not the
+	// nslab-learner1/2 that other tests run nslab as (their processes
+	// would count as a room's leftovers).
+	testAccounts = "nslab-room"
 )
 
-// ensureAccounts makes the learner accounts nslab-learner1..n that are
+// ensureAccounts makes the learner accounts nslab-room1..n that are
 // missing (system accounts, no home, no login shell of use: nslab serve
 // starts them itself).
 func ensureAccounts(t *testing.T, n int) {
 	t.Helper()
 	for i := 1; i <= n; i++ {
-		name := "nslab-learner" + strconv.Itoa(i)
+		name := testAccounts + strconv.Itoa(i)
 		if exec.Command("id", name).Run() == nil {
 			continue
 		}
@@ -59,7 +63,7 @@ func startRoom(t *testing.T, n int, extra ...string) *roomProc {
 	bin := nslabBin(t)
 	os.Chmod(filepath.Dir(bin), 0o755) // the learner accounts run it too
 	args := append([]string{"serve", "--listen", "127.0.0.1:0", "--room-code", testRoomCode, "--instructor-code", testInstructorCode,
-		"--host-key", filepath.Join(t.TempDir(), "host_key"), "--max-learners", strconv.Itoa(n)}, extra...)
+		"--host-key", filepath.Join(t.TempDir(), "host_key"), "--max-learners", strconv.Itoa(n), "--accounts", testAccounts}, extra...)
 	r := &roomProc{cmd: exec.Command(bin, args...), ended: make(chan struct{})}
 	out, _ := r.cmd.StdoutPipe()
 	r.cmd.Stderr = r.cmd.Stdout
@@ -201,7 +205,7 @@ func doLesson(t *testing.T, r *roomProc, lc *learnerConn, lesson string) error {
 func accountProcs(t *testing.T, n int) []string {
 	var out []string
 	for i := 1; i <= n; i++ {
-		b, _ := exec.Command("ps", "-u", "nslab-learner"+strconv.Itoa(i), "-o", "pid=,args=").Output()
+		b, _ := exec.Command("ps", "-u", testAccounts+strconv.Itoa(i), "-o", "pid=,args=").Output()
 		for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
 			if l != "" {
 				out = append(out, l)
@@ -217,7 +221,7 @@ func accountNamespaces(t *testing.T, n int) []string {
 	b, _ := exec.Command("lsns", "-n", "-o", "NS,TYPE,USER,PID").Output()
 	for _, l := range strings.Split(string(b), "\n") {
 		f := strings.Fields(l)
-		if len(f) >= 3 && strings.HasPrefix(f[2], "nslab-learner") {
+		if len(f) >= 3 && strings.HasPrefix(f[2], testAccounts) {
 			out = append(out, l)
 		}
 	}
@@ -318,7 +322,7 @@ func TestBenchServeMeasuresARoom(t *testing.T) {
 	ensureAccounts(t, 2)
 	bin := nslabBin(t)
 	os.Chmod(filepath.Dir(bin), 0o755)
-	out, err := exec.Command(bin, "bench", "serve", "--learners", "2", "--lesson", "hello", "--settle", "1s", "--measure", "2s", "--json").Output()
+	out, err := exec.Command(bin, "bench", "serve", "--accounts", testAccounts, "--learners", "2", "--lesson", "hello", "--settle", "1s", "--measure", "2s", "--json").Output()
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}

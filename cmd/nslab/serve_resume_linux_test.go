@@ -54,6 +54,8 @@ func TestANameTakenWithAKeyStaysThatKeys(t *testing.T) {
 	defer c.Close()
 	sess, _ := c.NewSession()
 	sess.RequestPty("xterm", 40, 120, ssh.TerminalModes{})
+	stdin, _ := sess.StdinPipe() // open: the end of a learner's input ends their session
+	defer stdin.Close()
 	sess.Shell()
 	defer sess.Close()
 	if _, err := r.waitLearner(t, "erin", "the lab to start", 60*time.Second, func(l learnerJSON) bool { return l.Reporting }); err != nil {
