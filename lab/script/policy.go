@@ -53,7 +53,8 @@ func ServePolicy() *Policy {
 		"ip": ipArgs, "nsenter": nsenterArgs,
 		"ss": nil, "lsns": nil, "ps": nil, "id": nil, "whoami": nil, "uname": nil,
 		"hostname": nil, "pgrep": nil, "findmnt": nil, "true": nil, "false": nil,
-		"cat": procPaths, "ls": procPaths, "readlink": procPaths, "stat": procPaths, "head": procPaths, "tail": procPaths,
+		"ls": procList, "readlink": procList, "stat": procList,
+		"cat": procFiles, "head": procFiles, "tail": procFiles,
 	}}
 	return p
 }
@@ -67,6 +68,34 @@ func procPaths(_ *Policy, args []string) error {
 		c := path.Clean(a)
 		if !(c == "/proc" || c == "/sys" || strings.HasPrefix(c, "/proc/") || strings.HasPrefix(c, "/sys/")) {
 			return fmt.Errorf("reads /proc and /sys only here, not %s", a)
+		}
+	}
+	return nil
+}
+
+// procFiles lets a reader read the kernel's files under /proc and /sys,
+// but not, through /proc/PID/root, cwd, fd or map_files, other files.
+func procFiles(p *Policy, args []string) error { return procThrough(args, "root", "cwd", "fd", "map_files") }
+
+// procList lets a lister look at /proc and /sys (the fds of a process
+// too: socket:[inode] is what lessons show), not at other directories
+// through /proc/PID/root or cwd.
+func procList(p *Policy, args []string) error { return procThrough(args, "root", "cwd", "map_files") }
+
+func procThrough(args []string, forbidden ...string) error {
+	if err := procPaths(nil, args); err != nil {
+		return err
+	}
+	for _, a := range args {
+		if strings.HasPrefix(a, "-") {
+			continue
+		}
+		for _, part := range strings.Split(path.Clean(a), "/") {
+			for _, f := range forbidden {
+				if part == f {
+					return fmt.Errorf("reads the kernel's files in /proc and /sys only, not other files through /proc/PID/%s", part)
+				}
+			}
 		}
 	}
 	return nil
