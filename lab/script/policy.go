@@ -75,7 +75,9 @@ func procPaths(_ *Policy, args []string) error {
 
 // procFiles lets a reader read the kernel's files under /proc and /sys,
 // but not, through /proc/PID/root, cwd, fd or map_files, other files.
-func procFiles(p *Policy, args []string) error { return procThrough(args, "root", "cwd", "fd", "map_files") }
+func procFiles(p *Policy, args []string) error {
+	return procThrough(args, "root", "cwd", "fd", "map_files")
+}
 
 // procList lets a lister look at /proc and /sys (the fds of a process
 // too: socket:[inode] is what lessons show), not at other directories
