@@ -76,3 +76,46 @@ func TestANameTakenWithAKeyStaysThatKeys(t *testing.T) {
 		t.Errorf("erin lost her lab: %+v", l)
 	}
 }
+
+// A learner who types nothing for --idle is disconnected (their lab
+// waits); one past --session loses the lab.
+func TestIdleAndSessionTimeOuts(t *testing.T) {
+	r := startRoom(t, 2, "--idle", "3s", "--session", "20s")
+	lc := join(t, r.addr, "fay")
+	defer lc.close()
+	first, err := r.waitLearner(t, "fay", "the lab to start", 60*time.Second, func(l learnerJSON) bool { return l.Reporting })
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-lc.closed:
+	case <-time.After(30 * time.Second):
+		t.Fatal("an idle learner was not disconnected")
+	}
+	if got := lc.screenTail(); !strings.Contains(got, "nothing typed for 3s: disconnected. Your lab waits for you") {
+		t.Errorf("no word of the idle time-out:\n%s", got)
+	}
+	if l, ok := r.status(t).learner("fay"); !ok || l.Connected || l.PID != first.PID {
+		t.Errorf("after the idle time-out the lab (pid %d) should wait, disconnected: %+v %v", first.PID, l, ok)
+	}
+	// Back, and typing: the session time ends the lab.
+	lc = join(t, r.addr, "fay")
+	defer lc.close()
+	stop := time.NewTicker(time.Second)
+	defer stop.Stop()
+	deadline := time.After(40 * time.Second)
+	for done := false; !done; {
+		select {
+		case <-lc.closed:
+			done = true
+		case <-stop.C:
+			lc.send("\x1b") // keeps the learner from idling
+		case <-deadline:
+			t.Fatal("the session time did not end the lab")
+		}
+	}
+	if got := lc.screenTail(); !strings.Contains(got, "the session time (20s) is up") {
+		t.Errorf("no word of the session time:\n%s", got)
+	}
+	waitGone(t, r, 2)
+}

@@ -75,6 +75,7 @@ type Learner struct {
 	lastInput  time.Time
 	connected  bool
 	grace      *time.Timer
+	session    *time.Timer // ends the lab at the room's Session
 	cols, rows int
 	why        string
 	ended      chan struct{}
@@ -123,12 +124,12 @@ func (l *Learner) start(term string, cols, rows int) error {
 	}
 	l.master, l.sb = master, sb
 	l.stepSince, l.lastInput = time.Now(), time.Now()
+	if d := r.opt.Session; d > 0 {
+		l.session = time.AfterFunc(d, func() { l.End(fmt.Sprintf("the session time (%s) is up", d)) })
+	}
 	go l.pump()
 	go l.accept()
 	go l.wait()
-	if d := r.opt.Session; d > 0 {
-		time.AfterFunc(d, func() { l.End(fmt.Sprintf("the session time (%s) is up", d)) })
-	}
 	return nil
 }
 
@@ -177,6 +178,9 @@ func (l *Learner) wait() {
 	}
 	if l.grace != nil {
 		l.grace.Stop()
+	}
+	if l.session != nil {
+		l.session.Stop() // an ended lab is not held for the rest of the session time
 	}
 	l.mu.Unlock()
 	l.master.Close()
