@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -14,6 +15,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/nslab/nslab/lab/room"
+	"github.com/nslab/nslab/lab/script"
+	"github.com/nslab/nslab/scenarios"
 	"github.com/nslab/nslab/ui/board"
 )
 
@@ -36,8 +39,34 @@ func (b boardRoom) Learners() []board.Learner {
 	return out
 }
 
-func (b boardRoom) Changed() <-chan struct{}         { return b.r.Changed() }
-func (b boardRoom) Move(lesson string, step int) int { return b.r.Move(lesson, step) }
+func (b boardRoom) Changed() <-chan struct{} { return b.r.Changed() }
+func (b boardRoom) Move(lesson string, step int) (int, error) {
+	if err := checkMove(lesson, step); err != nil {
+		return 0, err
+	}
+	return b.r.Move(lesson, step), nil
+}
+
+// checkMove refuses a move to a lesson the catalog lacks or a step it
+// does not have (step from 0), saying what there is.
+func checkMove(lesson string, step int) error {
+	list, _ := scenarios.Catalog(scenarioDirs...)
+	var ids []string
+	for _, sc := range list {
+		if sc.ID == lesson {
+			if step < 0 || step >= len(sc.Steps) {
+				return fmt.Errorf("%s has %d steps: move %s 1 to %d", lesson, len(sc.Steps), lesson, len(sc.Steps))
+			}
+			return nil
+		}
+		ids = append(ids, sc.ID)
+	}
+	hint := script.DidYouMean(lesson, ids)
+	if hint == "" {
+		hint = " (lessons: " + strings.Join(ids, ", ") + ")"
+	}
+	return fmt.Errorf("no lesson %q%s", lesson, hint)
+}
 
 // screen is where a board runs: an SSH session or the server's terminal.
 type screen struct {

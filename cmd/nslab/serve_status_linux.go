@@ -71,6 +71,11 @@ func (s *server) instructorCommand(sess ssh.Session) {
 			}
 			step = n
 		}
+		if err := checkMove(args[1], step-1); err != nil {
+			fmt.Fprintf(sess.Stderr(), "nslab: %v\n", err)
+			sess.Exit(2)
+			return
+		}
 		n := s.room.Move(args[1], step-1)
 		fmt.Fprintf(sess, "moved %d learner(s) to %s, step %d\n", n, args[1], step)
 		sess.Exit(0)

@@ -42,8 +42,8 @@ type Room interface {
 	// Changed is closed at the next change.
 	Changed() <-chan struct{}
 	// Move sends every learner to a step (from 0) of a lesson and says
-	// how many it reached.
-	Move(lesson string, step int) int
+	// how many it reached, or why it cannot (no such lesson or step).
+	Move(lesson string, step int) (int, error)
 }
 
 // Options configure the board.
@@ -62,6 +62,7 @@ type (
 		lesson string
 		step   int
 		n      int
+		err    error
 	}
 )
 
@@ -135,6 +136,10 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case tickMsg:
 		return m, tea.Batch(m.load(), m.tick())
 	case movedMsg:
+		if msg.err != nil {
+			m.status = common.SymFail + " " + msg.err.Error()
+			break
+		}
 		m.status = fmt.Sprintf("%s moved %d learner(s) to %s, step %d", common.SymOK, msg.n, msg.lesson, msg.step+1)
 	case tea.KeyPressMsg:
 		return m.key(msg)
@@ -158,7 +163,10 @@ func (m *Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 				return m, nil
 			}
 			room := m.opt.Room
-			return m, func() tea.Msg { return movedMsg{lesson, step, room.Move(lesson, step)} }
+			return m, func() tea.Msg {
+				n, err := room.Move(lesson, step)
+				return movedMsg{lesson, step, n, err}
+			}
 		}
 		var cmd tea.Cmd
 		m.input, cmd = m.input.Update(msg)

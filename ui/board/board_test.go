@@ -1,6 +1,7 @@
 package board
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -16,9 +17,12 @@ type fakeRoom struct {
 
 func (f *fakeRoom) Learners() []Learner      { return f.rows }
 func (f *fakeRoom) Changed() <-chan struct{} { return make(chan struct{}) }
-func (f *fakeRoom) Move(lesson string, step int) int {
+func (f *fakeRoom) Move(lesson string, step int) (int, error) {
+	if lesson != "veth" && lesson != "hello" {
+		return 0, fmt.Errorf("no lesson %q", lesson)
+	}
 	f.moved = append(f.moved, lesson+" "+string(rune('1'+step)))
-	return len(f.rows)
+	return len(f.rows), nil
 }
 
 // run feeds a command's message back, as the program would (one level).
@@ -66,6 +70,16 @@ func TestTheBoardShowsEveryLearnerAndWhoIsStuck(t *testing.T) {
 	}
 	if got := ansi.Strip(m.Render()); !strings.Contains(got, "moved 4 learner(s) to veth, step 3") {
 		t.Errorf("no word of the move:\n%s", got)
+	}
+	// A move the room refuses says why, on the board.
+	m.Update(tea.KeyPressMsg{Code: 'm', Text: "m"})
+	for _, r := range "vet 2" {
+		m.Update(tea.KeyPressMsg{Code: r, Text: string(r)})
+	}
+	_, cmd = m.Update(tea.KeyPressMsg{Code: tea.KeyEnter})
+	run(m, cmd)
+	if got := ansi.Strip(m.Render()); len(room.moved) != 1 || !strings.Contains(got, `✗ no lesson "vet"`) {
+		t.Errorf("a refused move: moved %q, board:\n%s", room.moved, got)
 	}
 	// Follow: down to bob, enter.
 	m.Update(tea.KeyPressMsg{Code: tea.KeyDown})
