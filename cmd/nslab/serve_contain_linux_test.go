@@ -118,6 +118,21 @@ func TestKill9OfServeLeavesNothing(t *testing.T) {
 	r.waitLearner(t, "ann", "veth", 60*time.Second, func(l learnerJSON) bool { return l.Lesson == "veth" && !l.Running })
 	a.send("\r")
 	r.waitLearner(t, "ann", "step 1", 60*time.Second, func(l learnerJSON) bool { return l.StepPassed })
+	// and a named namespace, typed at the lab's prompt: it is in her
+	// sandbox's /run/netns, never the machine's.
+	a.send("l")
+	time.Sleep(300 * time.Millisecond)
+	a.send("netns add kill9probe\r")
+	time.Sleep(time.Second)
+	a.send("\x1b")
+	time.Sleep(500 * time.Millisecond)
+	if got := machineNetns(t); strings.Contains(got, "kill9probe") {
+		t.Errorf("ann's namespace is on the machine: ip netns list: %s", got)
+	}
+	annNS := accountNamespaces(t, 2)
+	if len(annNS) == 0 {
+		t.Fatal("lsns shows no namespace of the learner accounts to begin with")
+	}
 	if len(accountProcs(t, 2)) == 0 {
 		t.Fatal("no learner process to begin with")
 	}
@@ -134,6 +149,10 @@ func TestKill9OfServeLeavesNothing(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+	if got := machineNetns(t); strings.Contains(got, "kill9probe") {
+		t.Errorf("after kill -9, ann's namespace is on the machine: ip netns list: %s", got)
+	}
+	t.Logf("before kill -9 the accounts had %d namespaces (lsns); after, none", len(annNS))
 	if socks, _ := os.ReadDir("/run/nslab-serve"); len(socks) > 0 {
 		for _, s := range socks {
 			if strings.HasPrefix(s.Name(), fmt.Sprint(r.cmd.Process.Pid)+"-") {
@@ -141,4 +160,14 @@ func TestKill9OfServeLeavesNothing(t *testing.T) {
 			}
 		}
 	}
+}
+
+// machineNetns is `ip netns list` on the machine.
+func machineNetns(t *testing.T) string {
+	t.Helper()
+	out, err := exec.Command("ip", "netns", "list").Output()
+	if err != nil {
+		t.Fatalf("ip netns list: %v", err)
+	}
+	return string(out)
 }
