@@ -166,14 +166,9 @@ func benchRoom(n int, lesson, prefix string, settle, measure time.Duration) (roo
 		}
 	}
 	time.Sleep(settle)
-	pids := []int{serve.Process.Pid}
-	for i := 1; i <= n; i++ {
-		b, _ := exec.Command("ps", "-u", prefix+strconv.Itoa(i), "-o", "pid=").Output()
-		for _, f := range strings.Fields(string(b)) {
-			p, _ := strconv.Atoi(f)
-			pids = append(pids, p)
-		}
-	}
+	// The room is nslab serve and what descends from it: not whatever
+	// else runs as the learner accounts (other labs, other tests).
+	pids := descendants(serve.Process.Pid)
 	res.Processes = len(pids)
 	var rss, pss int
 	for _, p := range pids {
@@ -200,6 +195,34 @@ func randomHex() string {
 	b := make([]byte, 12)
 	rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// descendants is pid and every process under it, by the parents /proc
+// names (a learner's orphans go to their sandbox's init, still inside).
+func descendants(pid int) []int {
+	children := map[int][]int{}
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		p, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p))
+		if err != nil {
+			continue
+		}
+		s := string(b)
+		f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+		if len(f) > 1 {
+			pp, _ := strconv.Atoi(f[1])
+			children[pp] = append(children[pp], p)
+		}
+	}
+	out := []int{pid}
+	for i := 0; i < len(out); i++ {
+		out = append(out, children[out[i]]...)
+	}
+	return out
 }
 
 // smapsRollup is a process's RSS and PSS in KiB.
