@@ -80,7 +80,20 @@ func TestALearnerCannotReachAnotherOrTheMachine(t *testing.T) {
 			time.Sleep(700 * time.Millisecond)
 		}
 	}
-	// What A can see: its own namespaces and processes only.
+	// What A can see: its own processes, sockets and namespaces only.
+	// B's lab, by the PID the machine knows it by, is not in A's /proc.
+	tmux("send-keys", "-l", fmt.Sprintf("exec -- cat /proc/%d/status", bInfo.PID))
+	tmux("send-keys", "Enter")
+	waitScreen(fmt.Sprintf("/proc/%d/status: No such file or directory", bInfo.PID))
+	// B's sockets are not in A's ss (A sees its own connection to the
+	// room, whose server end the kernel counts in A's namespace: it is
+	// named for A's account).
+	tmux("send-keys", "-l", "exec -- ss -xa")
+	tmux("send-keys", "Enter")
+	waitScreen("Netid")
+	if got := screen(); bInfo.Account == "" || strings.Contains(got, bInfo.Account+".sock") {
+		t.Errorf("A's ss shows B's (%s) control socket:\n%s", bInfo.Account, got)
+	}
 	tmux("send-keys", "-l", "exec -- lsns -o NS,TYPE")
 	tmux("send-keys", "Enter")
 	time.Sleep(2 * time.Second)
