@@ -3,6 +3,7 @@ package main
 import (
 	"crypto/ed25519"
 	"crypto/rand"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -118,4 +119,31 @@ func TestIdleAndSessionTimeOuts(t *testing.T) {
 		t.Errorf("no word of the session time:\n%s", got)
 	}
 	waitGone(t, r, 2)
+}
+
+// One learner more than --max-learners is told the room is full; the
+// learners in it keep their labs.
+func TestAFullRoomSaysSo(t *testing.T) {
+	r := startRoom(t, 1)
+	lc := join(t, r.addr, "gus")
+	defer lc.close()
+	if _, err := r.waitLearner(t, "gus", "the lab to start", 60*time.Second, func(l learnerJSON) bool { return l.Reporting }); err != nil {
+		t.Fatal(err)
+	}
+	c := dial(t, r.addr, "hal", testRoomCode)
+	defer c.Close()
+	sess, _ := c.NewSession()
+	sess.RequestPty("xterm", 40, 120, ssh.TerminalModes{})
+	var errOut strings.Builder
+	sess.Stderr = &errOut
+	sess.Shell()
+	err := sess.Wait()
+	var exit *ssh.ExitError
+	if !errors.As(err, &exit) || exit.ExitStatus() != 1 || !strings.Contains(errOut.String(), "the room is full: 1 learner(s) already (--max-learners)") {
+		t.Errorf("a learner past --max-learners: %v, stderr %q", err, errOut.String())
+	}
+	st := r.status(t)
+	if l, ok := st.learner("gus"); len(st.Learners) != 1 || !ok || !l.Connected {
+		t.Errorf("the room after hal was turned away: %+v", st.Learners)
+	}
 }

@@ -100,7 +100,7 @@ func (r *Room) Join(name, key, term string, cols, rows int) (*Learner, error) {
 	}
 	if len(r.learners) >= r.opt.MaxLearners {
 		r.mu.Unlock()
-		return nil, fmt.Errorf("%w: %d learners already (--max-learners)", ErrFull, r.opt.MaxLearners)
+		return nil, fmt.Errorf("%w: %d learner(s) already (--max-learners); try again when someone leaves", ErrFull, r.opt.MaxLearners)
 	}
 	var acct *Account
 	for i := range r.opt.Accounts {
