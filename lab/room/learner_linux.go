@@ -55,9 +55,12 @@ type Learner struct {
 	key     string
 	joined  time.Time
 
-	master *os.File
-	sb     *lab.Sandbox
-	ln     *net.UnixListener
+	// started is closed once start has returned; master and sb are set
+	// (under mu) only if it succeeded, and never change after.
+	started chan struct{}
+	master  *os.File
+	sb      *lab.Sandbox
+	ln      *net.UnixListener
 
 	ctlMu sync.Mutex
 	ctl   net.Conn
@@ -81,8 +84,11 @@ type Learner struct {
 	ended      chan struct{}
 }
 
-// start starts the learner's lab on a new pty.
+// start starts the learner's lab on a new pty. The learner is in the
+// room (the board lists them) while it runs: what other goroutines read
+// is set under mu, and started is closed when it returns.
 func (l *Learner) start(term string, cols, rows int) error {
+	defer close(l.started)
 	r := l.room
 	sock := r.socketPath(l.Account)
 	os.Remove(sock)
@@ -98,8 +104,11 @@ func (l *Learner) start(term string, cols, rows int) error {
 		ln.Close()
 		return fmt.Errorf("a terminal for %s: %w", l.Name, err)
 	}
-	l.cols, l.rows = max(cols, 20), max(rows, 10)
-	pty.Setsize(master, &pty.Winsize{Cols: uint16(l.cols), Rows: uint16(l.rows)})
+	cols, rows = max(cols, 20), max(rows, 10)
+	l.mu.Lock()
+	l.cols, l.rows = cols, rows
+	l.mu.Unlock()
+	pty.Setsize(master, &pty.Winsize{Cols: uint16(cols), Rows: uint16(rows)})
 	if term == "" {
 		term = "xterm-256color"
 	}
@@ -122,11 +131,13 @@ func (l *Learner) start(term string, cols, rows int) error {
 		os.Remove(sock)
 		return fmt.Errorf("start %s's lab as %s: %w", l.Name, l.Account.Name, err)
 	}
+	l.mu.Lock()
 	l.master, l.sb = master, sb
 	l.stepSince, l.lastInput = time.Now(), time.Now()
 	if d := r.opt.Session; d > 0 {
 		l.session = time.AfterFunc(d, func() { l.End(fmt.Sprintf("the session time (%s) is up", d)) })
 	}
+	l.mu.Unlock()
 	go l.pump()
 	go l.accept()
 	go l.wait()
@@ -280,17 +291,22 @@ func (l *Learner) Resize(cols, rows int) {
 // End ends the learner's lab (why is told to their connection): the TUI
 // is asked to quit, and the sandbox is killed if it has not within 3s.
 func (l *Learner) End(why string) {
+	<-l.started
 	l.mu.Lock()
 	if l.why == "" {
 		l.why = why
 	}
+	sb := l.sb
 	l.mu.Unlock()
-	l.sb.Signal(syscall.SIGTERM)
+	if sb == nil { // the lab never started: nothing to end
+		return
+	}
+	sb.Signal(syscall.SIGTERM)
 	go func() {
 		select {
 		case <-l.ended:
 		case <-time.After(3 * time.Second):
-			l.sb.Kill()
+			sb.Kill()
 		}
 	}()
 }
@@ -318,8 +334,13 @@ func (l *Learner) Info() Info {
 	return in
 }
 
-// Sandbox is the learner's sandbox (for tests and the benchmark).
-func (l *Learner) Sandbox() *lab.Sandbox { return l.sb }
+// Sandbox is the learner's sandbox (for tests and the benchmark), nil
+// while it starts or if it did not.
+func (l *Learner) Sandbox() *lab.Sandbox {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.sb
+}
 
 func lookupUser(name string) (uid, gid int, err error) {
 	u, err := user.Lookup(name)

@@ -96,6 +96,10 @@ func (r *Room) Join(name, key, term string, cols, rows int) (*Learner, error) {
 		if l.key != "" && l.key != key {
 			return nil, fmt.Errorf("the name %s is taken in this room by someone with another key; pick another name (ssh OTHER@host)", name)
 		}
+		<-l.started // a second connection while the first one's lab starts
+		if l.Sandbox() == nil {
+			return nil, fmt.Errorf("%s's lab did not start; connect again", name)
+		}
 		return l, nil
 	}
 	if len(r.learners) >= r.opt.MaxLearners {
@@ -113,7 +117,7 @@ func (r *Room) Join(name, key, term string, cols, rows int) (*Learner, error) {
 		r.mu.Unlock()
 		return nil, fmt.Errorf("%w: every learner account is in use", ErrFull)
 	}
-	l := &Learner{room: r, Name: name, Account: *acct, key: key, joined: time.Now(), ended: make(chan struct{})}
+	l := &Learner{room: r, Name: name, Account: *acct, key: key, joined: time.Now(), started: make(chan struct{}), ended: make(chan struct{})}
 	r.busy[acct.UID] = true
 	r.learners[name] = l
 	r.mu.Unlock()
