@@ -85,6 +85,9 @@ func startRoom(t *testing.T, n int, extra ...string) *roomProc {
 	}()
 	go func() { r.cmd.Wait(); close(r.ended) }()
 	t.Cleanup(func() {
+		if strings.Contains(r.logText(), "DATA RACE") {
+			t.Errorf("nslab serve: a data race:\n%s", r.logText())
+		}
 		if r.boss != nil {
 			r.boss.Close()
 		}
