@@ -60,7 +60,7 @@ func init() {
 	f.StringVar(&sf.roomCode, "room-code", "", "the code learners type to join (a password or keyboard-interactive answer)")
 	f.StringVar(&sf.instructorCode, "instructor-code", "", "the code of the instructor's board (instructor@HOST); default: a random one, printed at start")
 	f.StringVar(&sf.keys, "authorized-keys", "", "an authorized_keys file: learners with these keys join without the room code")
-	f.StringVar(&sf.hostKey, "host-key", "", "the server's SSH host key (made if missing); default under /var/lib/nslab (root) or $XDG_STATE_HOME/nslab")
+	f.StringVar(&sf.hostKey, "host-key", "", "the server's SSH host key (made if missing); default under $XDG_STATE_HOME/nslab (root without it: /var/lib/nslab)")
 	f.StringVar(&sf.accounts, "accounts", "nslab-learner", "learners run as the accounts PREFIX1, PREFIX2 ...")
 	f.IntVar(&sf.maxLearners, "max-learners", 0, "learners at once (default: one per account)")
 	f.IntVar(&sf.procs, "max-procs", 512, "tasks (threads count) a learner may have at once")
@@ -159,13 +159,16 @@ func runServe(cmd *cobra.Command, _ []string) error {
 	return nil
 }
 
-// defaultHostKey is the server's host key under the state directory.
+// defaultHostKey is the server's host key under the state directory:
+// $XDG_STATE_HOME/nslab when it is set; else, for root (a system
+// service, as serve is), /var/lib/nslab; else ~/.local/state/nslab.
 func defaultHostKey() string {
-	if os.Geteuid() == 0 {
-		return "/var/lib/nslab/ssh_host_ed25519_key"
-	}
 	dir := os.Getenv("XDG_STATE_HOME")
-	if dir == "" {
+	switch {
+	case dir != "":
+	case os.Geteuid() == 0:
+		return "/var/lib/nslab/ssh_host_ed25519_key"
+	default:
 		home, _ := os.UserHomeDir()
 		dir = filepath.Join(home, ".local", "state")
 	}
