@@ -42,6 +42,8 @@ type SandboxInfo struct {
 	Range bool `json:"range"`
 	// Why says why this lab runs in a sandbox (not root, --sandbox...).
 	Why string `json:"why,omitempty"`
+	// Limits bound the lab (nslab serve: one learner); nil for none.
+	Limits *SandboxLimits `json:"limits,omitempty"`
 	// Setup is set for the lab process the sandbox's init starts: it makes
 	// the sandbox's mounts and brings lo up before anything else runs.
 	Setup bool `json:"setup,omitempty"`
@@ -58,4 +60,24 @@ func sandboxInfo() *SandboxInfo {
 		return nil
 	}
 	return &info
+}
+
+// SandboxLimits bound what one sandbox may use: nslab serve gives each
+// learner's lab these. The lab applies them to itself while it sets the
+// sandbox up, before anything of the learner's runs; root inside the
+// sandbox cannot raise an rlimit (that needs CAP_SYS_RESOURCE in the
+// machine's user namespace).
+type SandboxLimits struct {
+	// Procs caps the tasks (threads count) each user id of the sandbox
+	// may have at once: RLIMIT_NPROC, counted per user namespace.
+	Procs int `json:"procs,omitempty"`
+	// Memory caps each process's data (heap, anonymous mappings), in
+	// bytes: RLIMIT_DATA.
+	Memory uint64 `json:"memory,omitempty"`
+	// Namespaces caps the namespaces of each type made inside the
+	// sandbox: /proc/sys/user/max_*_namespaces of its user namespace.
+	Namespaces int `json:"namespaces,omitempty"`
+	// ReadOnly makes the machine's file systems read-only in the sandbox;
+	// /run and /tmp are tmpfs of its own.
+	ReadOnly bool `json:"read_only,omitempty"`
 }

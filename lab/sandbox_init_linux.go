@@ -120,7 +120,7 @@ func sandboxSetup(info *SandboxInfo) {
 			ready.Close()
 		}
 	}
-	if err := setupSandbox(); err != nil {
+	if err := setupSandbox(info.Limits); err != nil {
 		report("error: " + err.Error())
 		fmt.Fprintln(os.Stderr, "nslab: sandbox:", err)
 		os.Exit(1)
@@ -128,9 +128,14 @@ func sandboxSetup(info *SandboxInfo) {
 	report("ok")
 }
 
-func setupSandbox() error {
+func setupSandbox(lim *SandboxLimits) error {
 	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
 		return fmt.Errorf("make mounts private: %w", err)
+	}
+	if lim != nil && lim.ReadOnly {
+		if err := readOnlyMachine(); err != nil {
+			return err
+		}
 	}
 	if err := privateRun(); err != nil {
 		return err
@@ -145,7 +150,7 @@ func setupSandbox() error {
 	if err != nil {
 		return fmt.Errorf("bring lo up in the sandbox: %w", err)
 	}
-	return nil
+	return applyLimits(lim)
 }
 
 // privateRun mounts a tmpfs on /run and binds the machine's entries of

@@ -113,6 +113,9 @@ type SandboxOptions struct {
 	Credential *syscall.Credential
 	// Why says why the lab runs in a sandbox, for nslab doctor and the UI.
 	Why string
+	// Limits bound the lab (processes, memory, namespaces, writes); nil
+	// for none.
+	Limits *SandboxLimits
 }
 
 // Sandbox is a running sandbox.
@@ -147,7 +150,7 @@ func StartSandbox(opt SandboxOptions) (*Sandbox, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read this process's namespaces: %w", err)
 	}
-	info := SandboxInfo{Machine: machine, UID: os.Getuid(), GID: os.Getgid(), Why: opt.Why}
+	info := SandboxInfo{Machine: machine, UID: os.Getuid(), GID: os.Getgid(), Why: opt.Why, Limits: opt.Limits}
 	ids := chooseIDMaps(info.UID, info.GID)
 	sb, err := startInit(opt, info, ids)
 	if err != nil && ids.helper {

@@ -2,6 +2,7 @@ package lab_test
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -72,6 +73,29 @@ func TestSandboxHelper(t *testing.T) {
 		fmt.Printf("made %s ino=%d\n", lab.SysName("inside"), ns.Inode())
 		ns.Close()
 		os.Exit(7) // the caller checks that the code comes back
+	case "limits":
+		// What a learner bounded by SandboxLimits meets: the rlimits, a
+		// write to the machine's files, to /tmp, and namespaces past the cap.
+		var nproc, data unix.Rlimit
+		unix.Getrlimit(unix.RLIMIT_NPROC, &nproc)
+		unix.Getrlimit(unix.RLIMIT_DATA, &data)
+		fmt.Printf("nproc=%d/%d data=%d\n", nproc.Cur, nproc.Max, data.Cur)
+		err := os.WriteFile("/var/tmp/nslab-limits-test", []byte("x"), 0o644)
+		fmt.Printf("machine-write=%v\n", errors.Is(err, syscall.EROFS))
+		fmt.Printf("tmp-write=%v\n", os.WriteFile("/tmp/x", []byte("x"), 0o644))
+		fmt.Printf("raise-nproc=%v\n", unix.Setrlimit(unix.RLIMIT_NPROC, &unix.Rlimit{Cur: nproc.Max + 1, Max: nproc.Max + 1}))
+		s, _ := lab.NewSession(lab.Options{})
+		made := 0
+		for i := range 6 {
+			if _, err := s.AddNetns(fmt.Sprintf("cap%d", i)); err != nil {
+				fmt.Printf("netns-refused=%v\n", err)
+				break
+			}
+			made++
+		}
+		fmt.Printf("netns-made=%d\n", made)
+		s.Close()
+		os.Exit(0)
 	case "sleep":
 		fmt.Println("ready")
 		time.Sleep(time.Hour)
@@ -342,4 +366,31 @@ func nsOwnerUID(pid int) (int, error) {
 	defer unix.Close(fd)
 	uid, err := unix.IoctlGetUint32(fd, unix.NS_GET_OWNER_UID)
 	return int(uid), err
+}
+
+// Limits a server gives a learner's sandbox hold inside it, and root
+// there cannot lift them.
+func TestASandboxKeepsItsLimits(t *testing.T) {
+	labtest.RequireRoot(t)
+	r, w, _ := os.Pipe()
+	sb, err := lab.StartSandbox(lab.SandboxOptions{Args: helperArgs, Stdout: w, Stderr: w,
+		Env:    append(os.Environ(), helperEnv+"=limits"),
+		Limits: &lab.SandboxLimits{Procs: 200, Memory: 1 << 30, Namespaces: 4, ReadOnly: true}})
+	w.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	out.ReadFrom(r)
+	sb.Wait()
+	got := out.String()
+	for _, want := range []string{"nproc=200/200 ", "data=1073741824", "machine-write=true", "tmp-write=<nil>", "raise-nproc=operation not permitted", "netns-refused=", "netns-made=3"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("want %q in\n%s", want, got)
+		}
+	}
+	if _, err := os.Stat("/var/tmp/nslab-limits-test"); err == nil {
+		os.Remove("/var/tmp/nslab-limits-test")
+		t.Error("the sandbox wrote a file of the machine")
+	}
 }

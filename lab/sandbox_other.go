@@ -25,6 +25,7 @@ type SandboxOptions struct {
 	Setsid, Setctty       bool
 	Credential            *syscall.Credential
 	Why                   string
+	Limits                *SandboxLimits
 }
 
 // Sandbox is a running sandbox (Linux only).
@@ -69,3 +70,6 @@ func ProcAlive(int, uint64) bool { return false }
 
 // NameVars is empty off Linux.
 func (s *Session) NameVars() []string { return nil }
+
+// ExplainLimit returns err: no sandbox limits here.
+func ExplainLimit(err error) error { return err }

@@ -2,6 +2,7 @@ package lab
 
 import (
 	"bufio"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/signal"
@@ -18,13 +19,25 @@ import (
 // terminal did not already deliver to the lab, and returns the lab's exit
 // code. why says why it runs in a sandbox.
 func RunInSandbox(args []string, why string) (int, error) {
-	report := sandboxReporter()
-	sb, err := StartSandbox(SandboxOptions{Args: args, Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Why: why})
+	report, relay := sandboxReporter()
+	var limits *SandboxLimits
+	if v := os.Getenv(sandboxLimitsEnv); v != "" {
+		limits = new(SandboxLimits)
+		json.Unmarshal([]byte(v), limits)
+		os.Unsetenv(sandboxLimitsEnv)
+	}
+	sb, err := StartSandbox(SandboxOptions{Args: args, Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Why: why, Limits: limits})
 	if err != nil {
 		report("error: " + err.Error())
 		return 1, err
 	}
 	report(fmt.Sprintf("ok %d ids %s", sb.InitPID, sb.IDs))
+	if relay {
+		// Started for a server, this process only waits now: give back
+		// the pages of the binary its start touched (a server runs one
+		// per learner).
+		dropStartupPages()
+	}
 	runDir := os.Getenv("NSLAB_RUN_DIR")
 	if runDir == "" {
 		runDir = "/run/nslab"
@@ -70,18 +83,18 @@ func terminalDelivered(sig os.Signal) bool {
 
 // sandboxReporter returns how nslab started as another account by
 // StartSandbox (Credential) reports to it; a no-op otherwise.
-func sandboxReporter() func(string) {
+func sandboxReporter() (report func(string), relay bool) {
 	fd, err := strconv.Atoi(os.Getenv(sandboxReportEnv))
 	os.Unsetenv(sandboxReportEnv)
 	if err != nil || fd < 3 {
-		return func(string) {}
+		return func(string) {}, false
 	}
 	f := os.NewFile(uintptr(fd), "report")
 	unix.CloseOnExec(fd)
 	return func(msg string) {
 		fmt.Fprintln(f, msg)
 		f.Close()
-	}
+	}, true
 }
 
 // startAs starts nslab as another account (a root server putting a
@@ -93,7 +106,12 @@ func startAs(opt SandboxOptions) (*Sandbox, error) {
 		return nil, err
 	}
 	defer repR.Close()
-	cmd := selfCommand(opt, "nslab", []string{SandboxEnv + "=1", sandboxReportEnv + "=3"}, SandboxEnv, sandboxReportEnv)
+	add := []string{SandboxEnv + "=1", sandboxReportEnv + "=3"}
+	if opt.Limits != nil {
+		b, _ := json.Marshal(opt.Limits)
+		add = append(add, sandboxLimitsEnv+"="+string(b))
+	}
+	cmd := selfCommand(opt, "nslab", add, SandboxEnv, sandboxReportEnv, sandboxLimitsEnv)
 	cmd.ExtraFiles = []*os.File{repW}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: opt.Credential, Setsid: opt.Setsid, Setctty: opt.Setctty, Pdeathsig: syscall.SIGKILL}
 	sb := &Sandbox{cmd: cmd, done: make(chan struct{})}
@@ -122,3 +140,7 @@ func startAs(opt SandboxOptions) (*Sandbox, error) {
 // sandboxReportEnv names the fd on which nslab started by startAs reports
 // "ok INITPID ids MAPS" (or "error: WHY") once its sandbox is ready.
 const sandboxReportEnv = "NSLAB_SANDBOX_REPORT_FD"
+
+// sandboxLimitsEnv carries SandboxOptions.Limits (JSON) to nslab started
+// as another account.
+const sandboxLimitsEnv = "NSLAB_SANDBOX_LIMITS"

@@ -109,6 +109,9 @@ func (s *Session) Spawn(opt SpawnOptions) (*Proc, error) {
 	if err := s.checkOpen(); err != nil {
 		return nil, err
 	}
+	if err := checkProcLimit(); err != nil {
+		return nil, fmt.Errorf("spawn %s: %w", opt.Name, err)
+	}
 	if err := validChars("process", opt.Name); err != nil || opt.Name == "" {
 		return nil, fmt.Errorf("spawn: give the child a name of letters, digits, '-', '_': %w", ErrInvalid)
 	}

@@ -57,3 +57,10 @@ func dropStartupPages() {
 		unix.Syscall(unix.SYS_MADVISE, uintptr(start), uintptr(end-start), unix.MADV_DONTNEED)
 	}
 }
+
+// DropStartupPages does for a long-lived process what lab.Init does for a
+// child: it gives back the binary's pages that start-up touched (package
+// init of everything linked) and leaves those in use to fault back in. A
+// room (nslab serve) calls it in each learner's TUI once the first screen
+// is drawn.
+func DropStartupPages() { dropStartupPages() }

@@ -35,7 +35,10 @@ func nslabBin(t *testing.T) string {
 			return
 		}
 		binPath = filepath.Join(dir, "nslab")
-		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+		// NSLAB_TEST_BUILD_FLAGS=-race: the binary the tests run is
+		// race-built too (nslab serve's harness fails on a race it reports).
+		args := append(append([]string{"build"}, strings.Fields(os.Getenv("NSLAB_TEST_BUILD_FLAGS"))...), "-o", binPath, ".")
+		out, err := exec.Command("go", args...).CombinedOutput()
 		if err != nil {
 			buildErr = err
 			t.Logf("%s", out)

@@ -66,9 +66,16 @@ func runTUI(cmd *cobra.Command, _ []string) (err error) {
 		Mode:         labMode(),
 		Shell:        shellCommand(),
 	})
-	defer giveToLearner(progress)             // under sudo: the learner's file, not root's
-	defer app.Wait(2 * time.Second)           // the last progress save
-	p := tea.NewProgram(app, tea.WithFPS(30)) // typing stays smooth; half the idle wakeups of the default 60
+	defer giveToLearner(progress)               // under sudo: the learner's file, not root's
+	defer app.Wait(2 * time.Second)             // the last progress save
+	model, attach, leave := inRoom(app, runner) // nslab serve's learner: reports to the room, no shell
+	defer leave()
+	fps := 30 // typing stays smooth; half the idle wakeups of the default 60
+	if model != tea.Model(app) {
+		fps = roomFPS
+	}
+	p := tea.NewProgram(model, tea.WithFPS(fps))
+	attach(p)
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)

@@ -84,6 +84,7 @@ var cmdSpawn = &Command{
 		}
 		if p.accept("--") {
 			opt.Command = p.rest()
+			p.program = opt.Command
 			if len(opt.Command) == 0 {
 				return nil, p.errAt(Token{Col: p.end}, "missing a command after --")
 			}
@@ -247,6 +248,7 @@ var cmdExec = &Command{
 			return nil, p.errAt(Token{Col: p.end}, "missing a command after --")
 		}
 		ns := p.ns
+		p.program = argv
 		return &act{
 			run: func(ctx context.Context, env *Env) (string, error) {
 				out, err := runExec(ctx, env, ns, proc, argv)

@@ -46,6 +46,9 @@ type Stmt struct {
 	// the names it uses (`-n alpha`), each at its column: what Scope checks
 	// before anything runs.
 	Defs, Refs []Name
+	// Program is the program the statement runs on the machine (exec's
+	// command, spawn's -- CMD), nil if none: what a Policy judges.
+	Program []string
 }
 
 // Shell is the statement's shell equivalent on its own, with the names of
@@ -109,7 +112,7 @@ func ParseLine(file string, line int, text string) (*Stmt, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Stmt{File: file, Line: line, Col: toks[0].Col, Text: strings.TrimSpace(text), Cmd: cmd, Action: act, Defs: p.defs, Refs: p.refs}, nil
+	return &Stmt{File: file, Line: line, Col: toks[0].Col, Text: strings.TrimSpace(text), Cmd: cmd, Action: act, Defs: p.defs, Refs: p.refs, Program: p.program}, nil
 }
 
 // match finds the command selected by the first one or two words.
@@ -219,6 +222,8 @@ type parser struct {
 	nsTok Token
 	defs  []Name
 	refs  []Name
+	// program is set by a command that runs one (exec, spawn -- CMD).
+	program []string
 }
 
 // extractNS takes "-n NS" out of the arguments (anywhere before "--").

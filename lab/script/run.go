@@ -53,6 +53,10 @@ type Runner struct {
 	// many names (netns add t{1..300}) goes: done of total, on the
 	// goroutine running it.
 	OnProgress func(st Stmt, done, total int)
+	// Policy, if set, judges the programs a typed line runs (RunLine):
+	// nslab serve gives learners an allowlist instead of a shell. The
+	// lessons' own blocks are the catalog's and run as written.
+	Policy *Policy
 }
 
 // NewRunner returns a runner over a session.
@@ -73,6 +77,7 @@ func (r *Runner) Exec(ctx context.Context, st Stmt) Result {
 			r.Env.progress = func(done, total int) { r.OnProgress(st, done, total) }
 		}
 		out, err = st.Action.Run(ctx, r.Env)
+		err = lab.ExplainLimit(err)
 		r.Env.progress = nil
 	}
 	res := Result{Stmt: st, Output: out, Err: err, Elapsed: time.Since(t0)}
@@ -94,6 +99,15 @@ func (r *Runner) RunLine(ctx context.Context, line string) (Result, error) {
 	}
 	if st == nil {
 		return Result{}, nil
+	}
+	if r.Policy != nil && st.Program != nil {
+		if err := r.Policy.Allow(st.Program); err != nil {
+			res := Result{Stmt: *st, Err: err}
+			if r.OnResult != nil {
+				r.OnResult(res)
+			}
+			return res, nil
+		}
 	}
 	return r.Exec(ctx, *st), nil
 }

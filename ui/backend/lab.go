@@ -29,6 +29,8 @@ type Lab struct {
 	run  *script.Runner
 	list []*scenarios.Scenario
 	errs []error
+	// policy judges what typed lines run (nslab serve); see Restrict.
+	policy *script.Policy
 }
 
 // NewLab returns the runner for a session; dirs add scenario directories
@@ -136,6 +138,7 @@ func (l *Lab) Prepare(ctx context.Context, id string, from int) error {
 		return err
 	}
 	l.run = script.NewRunner(l.sess)
+	l.run.Policy = l.policy
 	return sc.Rebuild(ctx, l.run, from)
 }
 

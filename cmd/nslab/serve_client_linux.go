@@ -1,0 +1,165 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/charmbracelet/x/ansi"
+	"golang.org/x/crypto/ssh"
+)
+
+// The client side of a room, as `nslab bench serve` and the tests use it:
+// learners over SSH with a pty, and the board as data.
+
+// dialRoom connects to a room as user with a code.
+func dialRoom(addr, user, code string) (*ssh.Client, error) {
+	c, err := ssh.Dial("tcp", addr, &ssh.ClientConfig{User: user, Auth: []ssh.AuthMethod{ssh.Password(code)},
+		HostKeyCallback: ssh.InsecureIgnoreHostKey(), Timeout: 20 * time.Second})
+	if err != nil {
+		return nil, fmt.Errorf("ssh %s@%s: %w", user, addr, err)
+	}
+	return c, nil
+}
+
+// roomStatus asks the board for the room (ssh instructor@HOST status).
+func roomStatus(boss *ssh.Client) (roomJSON, error) {
+	var st roomJSON
+	sess, err := boss.NewSession()
+	if err != nil {
+		return st, fmt.Errorf("instructor session: %w", err)
+	}
+	defer sess.Close()
+	out, err := sess.Output("status")
+	if err != nil {
+		return st, fmt.Errorf("status: %w (%s)", err, out)
+	}
+	if err := json.Unmarshal(out, &st); err != nil {
+		return st, fmt.Errorf("status is not JSON: %w", err)
+	}
+	return st, nil
+}
+
+// learner finds name in a status.
+func (st roomJSON) learner(name string) (learnerJSON, bool) {
+	for _, l := range st.Learners {
+		if l.Name == name {
+			return l, true
+		}
+	}
+	return learnerJSON{}, false
+}
+
+// waitLearner polls the board until cond holds for name.
+func waitLearner(boss *ssh.Client, name, what string, d time.Duration, cond func(learnerJSON) bool) (learnerJSON, error) {
+	deadline := time.Now().Add(d)
+	for {
+		st, err := roomStatus(boss)
+		if err != nil {
+			return learnerJSON{}, err
+		}
+		l, ok := st.learner(name)
+		if ok && cond(l) {
+			return l, nil
+		}
+		if time.Now().After(deadline) {
+			return l, fmt.Errorf("%s: waited %s for %s; last seen %+v", name, d, what, l)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
+
+// learnerConn is one learner's SSH session with a pty; what the screen
+// is sent is read (and its tail kept) so that the relay never waits.
+type learnerConn struct {
+	name   string
+	client *ssh.Client
+	sess   *ssh.Session
+	in     io.WriteCloser
+	mu     sync.Mutex
+	bytes  int
+	tail   []byte
+	closed chan struct{}
+}
+
+// joinRoom connects a learner on a 120x40 terminal.
+func joinRoom(addr, name, code string) (*learnerConn, error) {
+	c, err := dialRoom(addr, name, code)
+	if err != nil {
+		return nil, err
+	}
+	sess, err := c.NewSession()
+	if err == nil {
+		err = sess.RequestPty("xterm-256color", 40, 120, ssh.TerminalModes{})
+	}
+	if err != nil {
+		c.Close()
+		return nil, err
+	}
+	lc := &learnerConn{name: name, client: c, sess: sess, closed: make(chan struct{})}
+	lc.in, _ = sess.StdinPipe()
+	out, _ := sess.StdoutPipe()
+	go func() {
+		defer close(lc.closed)
+		buf := make([]byte, 32<<10)
+		for {
+			n, err := out.Read(buf)
+			lc.mu.Lock()
+			lc.bytes += n
+			lc.tail = append(lc.tail, buf[:n]...)
+			if len(lc.tail) > 16<<10 {
+				lc.tail = lc.tail[len(lc.tail)-16<<10:]
+			}
+			lc.mu.Unlock()
+			if err != nil {
+				return
+			}
+		}
+	}()
+	if err := sess.Shell(); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return lc, nil
+}
+
+func (lc *learnerConn) send(s string) { lc.in.Write([]byte(s)) }
+
+// screenTail is the end of what the learner's screen was sent, without
+// escape sequences: for a failure's message.
+func (lc *learnerConn) screenTail() string {
+	lc.mu.Lock()
+	defer lc.mu.Unlock()
+	s := ansi.Strip(string(lc.tail))
+	return s[max(0, len(s)-1500):]
+}
+
+func (lc *learnerConn) close() {
+	lc.sess.Close()
+	lc.client.Close()
+}
+
+// openStep opens lesson from the catalog and runs its first step, as a
+// learner at the keyboard does.
+func openStep(boss *ssh.Client, lc *learnerConn, lesson string) error {
+	lc.send("\x1b") // clear the catalog's filter (alone: ESC and a letter is alt+letter)
+	time.Sleep(500 * time.Millisecond)
+	lc.send(lesson)
+	time.Sleep(300 * time.Millisecond)
+	lc.send("\r")
+	if _, err := waitLearner(boss, lc.name, "the lesson to open", 120*time.Second, func(l learnerJSON) bool {
+		return l.Lesson == lesson && l.Step == 1 && !l.Running
+	}); err != nil {
+		return err
+	}
+	lc.send("\r")
+	l, err := waitLearner(boss, lc.name, "step 1 to run", 120*time.Second, func(l learnerJSON) bool {
+		return l.Lesson == lesson && !l.Running && (l.StepPassed || l.StepFailed)
+	})
+	if err == nil && l.StepFailed {
+		err = fmt.Errorf("%s: %s step 1 failed", lc.name, lesson)
+	}
+	return err
+}

@@ -1,0 +1,186 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Learner A, in a real ssh client on a terminal (tmux), tries to reach
+// learner B and the machine; each refusal is on A's screen, and B goes on
+// through a lesson meanwhile (B's step times are logged).
+func TestALearnerCannotReachAnotherOrTheMachine(t *testing.T) {
+	if _, err := exec.LookPath("ssh"); err != nil {
+		t.Skip("needs an ssh client (openssh-client)")
+	}
+	if _, err := exec.LookPath("tmux"); err != nil {
+		t.Skip("needs tmux")
+	}
+	r := startRoom(t, 2, "--max-namespaces", "8", "--max-procs", "120")
+	b := join(t, r.addr, "bob")
+	defer b.close()
+	bInfo, err := r.waitLearner(t, "bob", "the lab to start", 60*time.Second, func(l learnerJSON) bool { return l.Reporting })
+	if err != nil {
+		t.Fatal(err)
+	}
+	sock := fmt.Sprintf("/tmp/nslab-serve-test-%d", os.Getpid())
+	tmux := func(args ...string) string {
+		out, _ := exec.Command("tmux", append([]string{"-S", sock}, args...)...).CombinedOutput()
+		return string(out)
+	}
+	defer func() { tmux("kill-server"); os.Remove(sock) }()
+	_, port, _ := strings.Cut(r.addr, ":")
+	tmux("new-session", "-d", "-x", "150", "-y", "50", fmt.Sprintf("ssh -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o PubkeyAuthentication=no -p %s alice@127.0.0.1", port))
+	screen := func() string { return tmux("capture-pane", "-p", "-J") }
+	waitScreen := func(want string) {
+		t.Helper()
+		deadline := time.Now().Add(60 * time.Second)
+		for !strings.Contains(screen(), want) {
+			if time.Now().After(deadline) {
+				t.Fatalf("A's screen never showed %q:\n%s", want, screen())
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+	waitScreen("room code:")
+	tmux("send-keys", testRoomCode, "Enter")
+	waitScreen("scenarios")
+	tmux("send-keys", "F4")
+	waitScreen("free lab")
+
+	// B works through hello while A tries; B's step times are the
+	// server's answer under A's attempts.
+	bDone := make(chan error, 1)
+	go func() {
+		t0 := time.Now()
+		err := doLesson(t, r, b, "hello")
+		t.Logf("B did hello (3 steps, 6 checks) in %s while A tried to break out", time.Since(t0).Round(time.Millisecond))
+		bDone <- err
+	}()
+
+	bNet, _ := os.Readlink(fmt.Sprintf("/proc/%d/ns/net", bInfo.PID))
+	for _, c := range []struct{ line, want string }{
+		{"exec -- sh -c 'touch /tmp/owned'", "sh is not allowed here"},
+		{"exec -- cat /etc/shadow", "reads /proc and /sys only"},
+		{"exec -- nsenter -t 1 -a", "nsenter starts a shell"},
+		{fmt.Sprintf("exec -- nsenter -t %d -n ip -br link", bInfo.PID), "nsenter: "},
+		{"netns add t{1..20}", "at most 8 namespaces of each type"},
+		{"spawn p1", ""}, {"spawn p2", ""}, {"spawn p3", ""}, {"spawn p4", ""}, {"spawn p5", ""}, {"spawn p6", ""}, {"spawn p7", ""}, {"spawn p8", ""}, {"spawn p9", ""}, {"spawn p10", ""},
+		{"spawn p11", "may run at most 120"},
+	} {
+		tmux("send-keys", "-l", c.line)
+		tmux("send-keys", "Enter")
+		if c.want != "" {
+			waitScreen(c.want)
+		} else {
+			time.Sleep(700 * time.Millisecond)
+		}
+	}
+	// What A can see: its own processes, sockets and namespaces only.
+	// B's lab, by the PID the machine knows it by, is not in A's /proc.
+	tmux("send-keys", "-l", fmt.Sprintf("exec -- cat /proc/%d/status", bInfo.PID))
+	tmux("send-keys", "Enter")
+	waitScreen(fmt.Sprintf("/proc/%d/status: No such file or directory", bInfo.PID))
+	// B's sockets are not in A's ss (A sees its own connection to the
+	// room, whose server end the kernel counts in A's namespace: it is
+	// named for A's account).
+	tmux("send-keys", "-l", "exec -- ss -xa")
+	tmux("send-keys", "Enter")
+	waitScreen("Netid")
+	if got := screen(); bInfo.Account == "" || strings.Contains(got, bInfo.Account+".sock") {
+		t.Errorf("A's ss shows B's (%s) control socket:\n%s", bInfo.Account, got)
+	}
+	tmux("send-keys", "-l", "exec -- lsns -o NS,TYPE")
+	tmux("send-keys", "Enter")
+	time.Sleep(2 * time.Second)
+	if got := screen(); bNet != "" && strings.Contains(got, strings.Trim(strings.TrimPrefix(bNet, "net:"), "[]")) {
+		t.Errorf("A's lsns shows B's network namespace %s:\n%s", bNet, got)
+	}
+	if _, err := os.Stat("/tmp/owned"); err == nil {
+		t.Error("A wrote a file of the machine")
+	}
+	if err := <-bDone; err != nil {
+		t.Errorf("B could not go on while A tried: %v", err)
+	}
+	if pid := r.cmd.Process.Pid; syscall.Kill(pid, 0) != nil {
+		t.Fatal("nslab serve died")
+	}
+	t.Logf("A's screen at the end:\n%s", screen())
+}
+
+// kill -9 of nslab serve ends every learner's lab: nothing of theirs is
+// left, without any cleanup.
+func TestKill9OfServeLeavesNothing(t *testing.T) {
+	r := startRoom(t, 2)
+	a, b := join(t, r.addr, "ann"), join(t, r.addr, "ben")
+	defer a.close()
+	defer b.close()
+	for _, n := range []string{"ann", "ben"} {
+		if _, err := r.waitLearner(t, n, "the lab to start", 60*time.Second, func(l learnerJSON) bool { return l.Reporting }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// ann mid-lesson: a child in a namespace of its own, a veth.
+	a.send("\x1b")
+	time.Sleep(300 * time.Millisecond)
+	a.send("veth\r")
+	r.waitLearner(t, "ann", "veth", 60*time.Second, func(l learnerJSON) bool { return l.Lesson == "veth" && !l.Running })
+	a.send("\r")
+	r.waitLearner(t, "ann", "step 1", 60*time.Second, func(l learnerJSON) bool { return l.StepPassed })
+	// and a named namespace, typed at the lab's prompt: it is in her
+	// sandbox's /run/netns, never the machine's.
+	a.send("l")
+	time.Sleep(300 * time.Millisecond)
+	a.send("netns add kill9probe\r")
+	time.Sleep(time.Second)
+	a.send("\x1b")
+	time.Sleep(500 * time.Millisecond)
+	if got := machineNetns(t); strings.Contains(got, "kill9probe") {
+		t.Errorf("ann's namespace is on the machine: ip netns list: %s", got)
+	}
+	annNS := accountNamespaces(t, 2)
+	if len(annNS) == 0 {
+		t.Fatal("lsns shows no namespace of the learner accounts to begin with")
+	}
+	if len(accountProcs(t, 2)) == 0 {
+		t.Fatal("no learner process to begin with")
+	}
+	r.cmd.Process.Kill()
+	<-r.ended
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		procs, nss := accountProcs(t, 2), accountNamespaces(t, 2)
+		if len(procs) == 0 && len(nss) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after kill -9 of nslab serve: processes %q, namespaces %q", procs, nss)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if got := machineNetns(t); strings.Contains(got, "kill9probe") {
+		t.Errorf("after kill -9, ann's namespace is on the machine: ip netns list: %s", got)
+	}
+	t.Logf("before kill -9 the accounts had %d namespaces (lsns); after, none", len(annNS))
+	if socks, _ := os.ReadDir("/run/nslab-serve"); len(socks) > 0 {
+		for _, s := range socks {
+			if strings.HasPrefix(s.Name(), fmt.Sprint(r.cmd.Process.Pid)+"-") {
+				t.Errorf("a control socket of the killed server is left: %s", s.Name())
+			}
+		}
+	}
+}
+
+// machineNetns is `ip netns list` on the machine.
+func machineNetns(t *testing.T) string {
+	t.Helper()
+	out, err := exec.Command("ip", "netns", "list").Output()
+	if err != nil {
+		t.Fatalf("ip netns list: %v", err)
+	}
+	return string(out)
+}
