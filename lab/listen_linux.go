@@ -177,15 +177,23 @@ func bindOne(s *Socket, rawFD *int) error {
 		}
 		s.fd1 = fd + 1
 	case typ == unix.SOCK_STREAM:
+		addr, err := numericZone(s.Addr)
+		if err != nil {
+			return err
+		}
 		c := lc
 		c.KeepAlive = s.KeepAlive
-		l, err := c.Listen(context.Background(), s.Network, s.Addr)
+		l, err := c.Listen(context.Background(), s.Network, addr)
 		if err != nil {
 			return err
 		}
 		s.Listener = l
 	default:
-		c, err := lc.ListenPacket(context.Background(), s.Network, s.Addr)
+		addr, err := numericZone(s.Addr)
+		if err != nil {
+			return err
+		}
+		c, err := lc.ListenPacket(context.Background(), s.Network, addr)
 		if err != nil {
 			return err
 		}
@@ -359,12 +367,14 @@ func BindEach(binds []Bind) error {
 		return switchRun("each of several namespaces", openHome, func() error {
 			for i := lo; i < hi; i++ {
 				b := &binds[i]
-				fd := home
+				var err error
 				if b.Netns != nil {
-					fd = b.Netns.fd
+					err = b.Netns.Enter()
+				} else if serr := unix.Setns(home, unix.CLONE_NEWNET); serr != nil {
+					err = fmt.Errorf("enter network namespace %s: %w", b.Netns, errnoKind(serr))
 				}
-				if err := unix.Setns(fd, unix.CLONE_NEWNET); err != nil {
-					b.Err = fmt.Errorf("enter network namespace %s: %w", b.Netns, errnoKind(err))
+				if err != nil {
+					b.Err = err
 					continue
 				}
 				for j := range b.Socks {
