@@ -150,7 +150,8 @@ const (
 
 // tidy runs until ctx ends. Each time the daemon goes quiet it closes the
 // idle splice pipes (Proxy.Tidy), gives back the threads the runtime keeps
-// parked after a burst, down to GOMAXPROCS+2 (see lab.TrimThreads); and
+// parked after a burst, down to GOMAXPROCS+2, if the config asks
+// (trim_threads; see lab.TrimThreads); and
 // after tenants or routes changed, the memory: binding 1000 tenants leaves
 // a few MiB of garbage that no later GC collects while the daemon idles
 // (nothing allocates), so it would stay resident. A GC and a scavenge then
@@ -188,8 +189,10 @@ func tidy(ctx context.Context, kick, poke <-chan struct{}, p *Proxy) {
 			debug.FreeOSMemory()
 			changed = false
 		}
-		if before, after := lab.TrimThreads(runtime.GOMAXPROCS(0) + 2); after < before {
-			p.log.Debug("gave idle threads back", "before", before, "after", after)
+		if p.cfg.TrimThreads {
+			if before, after := lab.TrimThreads(runtime.GOMAXPROCS(0) + 2); after < before {
+				p.log.Debug("gave idle threads back", "before", before, "after", after)
+			}
 		}
 		// Then wait for a change, a stats request, or traffic to have
 		// come (and maybe gone) since.
@@ -210,13 +213,11 @@ func tidy(ctx context.Context, kick, poke <-chan struct{}, p *Proxy) {
 	}
 }
 
-const specEnv = "NSLAB_PROXY_SPEC"
-
 func init() { lab.RegisterInit("proxy-worker", workerMain) }
 
 // workerMain is a re-executed daemon child: a StartWorker worker, or a
 // process-per-namespace child started inside its tenant's namespace. It
-// reports readiness on fd 3; a per-namespace child also exits when its
+// reads its spec (JSON) from fd 4 and reports readiness on fd 3; a per-namespace child also exits when its
 // parent does (its stdin, a pipe from the parent, reaches EOF).
 func workerMain() {
 	// A program may lock its main goroutine to the main thread (cmd/nslab,
@@ -225,8 +226,14 @@ func workerMain() {
 	// (lab.GoLocked), so the worker gives it back to the runtime.
 	runtime.UnlockOSThread()
 	var spec workerSpec
-	if err := json.Unmarshal([]byte(os.Getenv(specEnv)), &spec); err != nil {
-		fmt.Fprintln(os.Stderr, "nslab proxy worker: bad spec:", err)
+	specF := os.NewFile(4, "spec") // written by StartWorker or startChild
+	b, err := io.ReadAll(specF)
+	specF.Close()
+	if err == nil {
+		err = json.Unmarshal(b, &spec)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "nslab proxy worker: bad spec on fd 4 (started other than by nslab?):", err)
 		os.Exit(2)
 	}
 	spec.Config.Logger = newLogger(os.Stderr, spec.Log, spec.Level).With("worker", os.Getpid())

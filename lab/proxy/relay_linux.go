@@ -1,0 +1,396 @@
+package proxy
+
+import (
+	"errors"
+	"sync"
+	"sync/atomic"
+
+	"golang.org/x/sys/unix"
+)
+
+// relay is one proxied TCP connection in a loop: the client's socket (c),
+// the upstream socket (u), and the bytes on their way each direction.
+// Everything about it runs on its loop's goroutine.
+//
+// A direction reads from one end into the loop's buffer and writes it to
+// the other at once; only what the other end does not take (its send
+// buffer full) is kept, in a buffer of its own, while that end's
+// writability is awaited and the reading end is left unread. A read that
+// fills the loop's buffer marks a bulk transfer: from then on that
+// direction splices through a pipe, and the bytes never enter user space.
+// An idle connection holds its two sockets and nothing else.
+//
+// EOF on one side is passed on as a half-close of the other (shutdown
+// SHUT_WR), once everything before it was written; when both directions
+// are done, both sockets are closed.
+type relay struct {
+	ln         *listener
+	l          *loop
+	c, u       end
+	up, down   dir // up: client to upstream; down: upstream to client
+	connecting bool
+	closed     bool
+	since      int64 // connect started (dial time-out)
+	finAt      int64 // one side finished: the other must by then (0: not yet)
+	last       int64 // bytes last moved (idle time-out)
+	prev, next *relay
+}
+
+type end struct {
+	r   *relay
+	fd  int
+	tok uint64 // in the loop's set while non-zero
+	ev  uint32 // the interest registered
+	rd  *dir   // the direction reading from this end
+	wr  *dir   // the direction writing to it
+}
+
+type dir struct {
+	from, to *end
+	buf      *[]byte // what to's buffer did not take: (*buf)[off:n]
+	off, n   int
+	pipe     *pipe
+	inPipe   int  // bytes in pipe, not yet written to to
+	bulk     bool // splice from now on
+	eof      bool // from has reached its end
+	shut     bool // to was half-closed
+	ctr      *atomic.Uint64 // the route's bytes this way
+}
+
+func (d *dir) pending() bool { return d.n > d.off || d.inPipe > 0 }
+func (d *dir) done() bool    { return d.eof && !d.pending() }
+
+// stashBufs keep what an end's send buffer did not take, only while it
+// waits: most writes are taken whole.
+var stashBufs = sync.Pool{New: func() any { b := make([]byte, loopBuf); return &b }}
+
+// startRelay connects a freshly accepted client cfd upstream, from inside
+// the target's namespace, and starts relaying. On failure it closes cfd
+// and gives back the client's slots.
+func startRelay(l *loop, ln *listener, cfd int) {
+	ufd, done, err := -1, false, errTargetGone
+	if ent := ln.target(); ent != nil {
+		ufd, done, err = ent.startConnect(ln.tnet, ln.taddr)
+	}
+	if err != nil {
+		unix.Close(cfd)
+		ln.ctr.errs.Add(1)
+		ln.p.leave(ln.gate)
+		ln.p.log.Debug("dial upstream", "route", ln.route.Name, "tenant", ln.tenant, "err", err)
+		return
+	}
+	// Nagle off upstream, as net.Dial does (the client's socket has it off
+	// from its listener).
+	unix.SetsockoptInt(ufd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
+	r := &relay{ln: ln, l: l, since: l.now, last: l.now}
+	r.c = end{r: r, fd: cfd, rd: &r.up, wr: &r.down}
+	r.u = end{r: r, fd: ufd, rd: &r.down, wr: &r.up}
+	r.up = dir{from: &r.c, to: &r.u, ctr: &ln.ctr.bytesIn}
+	r.down = dir{from: &r.u, to: &r.c, ctr: &ln.ctr.bytesOut}
+	ln.ctr.active.Add(1)
+	l.link(r)
+	if done {
+		r.established()
+		return
+	}
+	r.connecting = true
+	if err := l.register(&r.u, unix.EPOLLOUT); err != nil {
+		r.finish(err)
+	}
+}
+
+// established starts moving bytes: both ends are watched for reading.
+func (r *relay) established() {
+	r.connecting = false
+	if h := testConnHook; h != nil {
+		var ino uint64
+		if t := r.ln.target(); t != nil {
+			ino = t.ino
+		}
+		h(r.ln.key.Inode, ino, r.c.fd, r.u.fd)
+	}
+	r.interest()
+}
+
+// finishConnect reads the outcome of a connect that was in progress.
+func (r *relay) finishConnect() {
+	v, err := unix.GetsockoptInt(r.u.fd, unix.SOL_SOCKET, unix.SO_ERROR)
+	if err == nil && v != 0 {
+		err = unix.Errno(v)
+	}
+	if err == nil {
+		if _, perr := unix.Getpeername(r.u.fd); perr != nil {
+			return // not yet: a stale wake-up
+		}
+	}
+	if err != nil {
+		r.finish(err)
+		return
+	}
+	r.established()
+}
+
+// ready handles an event of one end.
+func (r *relay) ready(e *end, ev uint32) {
+	if r.closed {
+		return
+	}
+	if r.connecting {
+		r.finishConnect()
+		return
+	}
+	if ev&unix.EPOLLOUT != 0 && e.wr.pending() && !r.flush(e.wr) {
+		return
+	}
+	if ev&(unix.EPOLLIN|unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0 && !e.rd.eof && !e.rd.pending() {
+		if !r.pump(e.rd) {
+			return
+		}
+	} else if ev&(unix.EPOLLHUP|unix.EPOLLERR) != 0 && !e.wr.pending() {
+		// Reset, or gone both ways, with nothing left to read or write
+		// here: level-triggered, it would be reported again and again.
+		r.finish(sockErr(e.fd))
+		return
+	}
+	r.interest()
+}
+
+// pump reads what from has and writes it to to. False: the relay ended.
+func (r *relay) pump(d *dir) bool {
+	if d.bulk {
+		return r.pumpSplice(d)
+	}
+	buf := r.l.buf
+	n, err := unix.Read(d.from.fd, buf)
+	switch {
+	case err == unix.EAGAIN || err == unix.EINTR:
+		return true
+	case err != nil:
+		r.finish(err)
+		return false
+	case n == 0:
+		return r.eof(d)
+	}
+	r.last = r.l.now
+	d.ctr.Add(uint64(n))
+	m, err := writeAll(d.to.fd, buf[:n])
+	if err != nil && err != unix.EAGAIN {
+		r.finish(err)
+		return false
+	}
+	if m < n {
+		d.buf = stashBufs.Get().(*[]byte)
+		d.off, d.n = 0, copy(*d.buf, buf[m:n])
+	}
+	if n == len(buf) {
+		d.bulk = true
+	}
+	return true
+}
+
+// pumpSplice moves from's bytes to to through a pipe, borrowed while
+// bytes are in it.
+func (r *relay) pumpSplice(d *dir) bool {
+	if d.pipe == nil {
+		if d.pipe = pipes.get(); d.pipe == nil { // out of fds: through memory
+			d.bulk = false
+			return r.pump(d)
+		}
+	}
+	n, err := splice(d.from.fd, d.pipe.w, maxSplice)
+	switch {
+	case err == unix.EAGAIN || err == unix.EINTR:
+		if d.inPipe == 0 {
+			pipes.put(d.pipe)
+			d.pipe = nil
+		}
+		return true
+	case err != nil:
+		r.finish(err)
+		return false
+	case n == 0:
+		return r.eof(d)
+	}
+	r.last = r.l.now
+	d.ctr.Add(uint64(n))
+	d.inPipe += n
+	return r.flush(d)
+}
+
+// flush writes what waits for d.to. False: the relay ended.
+func (r *relay) flush(d *dir) bool {
+	for d.inPipe > 0 {
+		m, err := splice(d.pipe.r, d.to.fd, d.inPipe)
+		if err == unix.EINTR {
+			continue
+		}
+		if err == unix.EAGAIN {
+			return true
+		}
+		if err != nil {
+			r.finish(err)
+			return false
+		}
+		d.inPipe -= m
+	}
+	if d.pipe != nil && d.inPipe == 0 && !d.bulk {
+		pipes.put(d.pipe)
+		d.pipe = nil
+	}
+	if d.n > d.off {
+		m, err := writeAll(d.to.fd, (*d.buf)[d.off:d.n])
+		d.off += m
+		if err != nil && err != unix.EAGAIN {
+			r.finish(err)
+			return false
+		}
+		if d.off < d.n {
+			return true
+		}
+		stashBufs.Put(d.buf)
+		d.buf, d.off, d.n = nil, 0, 0
+	}
+	if d.eof {
+		return r.passEOF(d)
+	}
+	return true
+}
+
+// eof records that d.from has finished sending.
+func (r *relay) eof(d *dir) bool {
+	d.eof = true
+	if d.pipe != nil && d.inPipe == 0 {
+		pipes.put(d.pipe)
+		d.pipe = nil
+	}
+	if fin := r.ln.p.conf().FinTimeout; fin > 0 && r.finAt == 0 {
+		r.finAt = r.l.now + int64(fin)
+	}
+	if d.pending() {
+		return true // passed on once flushed
+	}
+	return r.passEOF(d)
+}
+
+// passEOF half-closes d.to once everything before the EOF reached it; if
+// the other direction is done too, the relay ends.
+func (r *relay) passEOF(d *dir) bool {
+	o := &r.up
+	if d == &r.up {
+		o = &r.down
+	}
+	if o.done() {
+		r.finish(nil)
+		return false
+	}
+	if !d.shut {
+		d.shut = true
+		if err := unix.Shutdown(d.to.fd, unix.SHUT_WR); err != nil && err != unix.ENOTCONN {
+			r.finish(err)
+			return false
+		}
+	}
+	return true
+}
+
+// interest registers what each end waits for: reading while its direction
+// has nothing pending and no EOF, writing while the other has.
+func (r *relay) interest() {
+	for _, e := range []*end{&r.c, &r.u} {
+		var ev uint32
+		if !e.rd.eof && !e.rd.pending() {
+			ev |= unix.EPOLLIN | unix.EPOLLRDHUP
+		}
+		if e.wr.pending() {
+			ev |= unix.EPOLLOUT
+		}
+		if err := r.l.register(e, ev); err != nil {
+			r.finish(err)
+			return
+		}
+	}
+}
+
+// timeouts ends a relay whose connect, half-close or idleness lasted too
+// long. Called by the loop's sweep.
+func (r *relay) timeouts(set *Config) {
+	now := r.l.now
+	switch {
+	case r.connecting && set.DialTimeout > 0 && now-r.since > int64(set.DialTimeout):
+		r.finish(unix.ETIMEDOUT)
+	case r.finAt != 0 && now > r.finAt:
+		r.finish(errFinTimeout)
+	case set.Limits.IdleTimeout > 0 && now-r.last > int64(set.Limits.IdleTimeout):
+		r.ln.ctr.limits[limitIdle].Add(1)
+		r.finish(nil)
+	}
+}
+
+var (
+	errFinTimeout = errors.New("the other side did not finish within fin_timeout")
+	errTargetGone = errors.New("the route's target namespace is gone")
+)
+
+// finish closes both sockets and gives back everything the relay held.
+// err (if not nil) is counted as the connection's error.
+func (r *relay) finish(err error) {
+	if r.closed {
+		return
+	}
+	r.closed = true
+	for _, d := range []*dir{&r.up, &r.down} {
+		if d.buf != nil {
+			stashBufs.Put(d.buf)
+			d.buf = nil
+		}
+		if d.pipe != nil {
+			if d.inPipe > 0 {
+				d.pipe.close() // it holds bytes nobody will read
+			} else {
+				pipes.put(d.pipe)
+			}
+			d.pipe = nil
+		}
+	}
+	r.l.forget(&r.c)
+	r.l.forget(&r.u)
+	unix.Close(r.c.fd)
+	unix.Close(r.u.fd)
+	r.l.unlink(r)
+	ln := r.ln
+	if err != nil {
+		ln.ctr.errs.Add(1)
+		ln.p.log.Debug("connection ended", "route", ln.route.Name, "tenant", ln.tenant, "err", err)
+	}
+	ln.ctr.active.Add(-1)
+	ln.p.leave(ln.gate)
+}
+
+// writeAll writes b to a non-blocking fd until done or EAGAIN, and says
+// how much went.
+func writeAll(fd int, b []byte) (int, error) {
+	n := 0
+	for n < len(b) {
+		m, err := unix.Write(fd, b[n:])
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return n, err
+		}
+		n += m
+	}
+	return n, nil
+}
+
+func sockErr(fd int) error {
+	if v, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ERROR); err == nil && v != 0 {
+		return unix.Errno(v)
+	}
+	return unix.ECONNRESET
+}
+
+// testConnHook, when a test sets it, sees every relay as it starts: the
+// listener's namespace, the one the upstream socket was made for, and
+// both descriptors (valid only during the call).
+var testConnHook func(listenIno, targetIno uint64, client, upstream int)
