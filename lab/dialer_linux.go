@@ -55,6 +55,13 @@ func (d *Dialer) DialContext(ctx context.Context, network, address string) (net.
 	if err != nil {
 		return nil, err
 	}
+	return d.Finish(ctx, network, ap, fd, done)
+}
+
+// Finish is the rest of a dial that StartConnect began: it waits (on the
+// netpoller, bounded by ctx) for the connect if it is still in progress,
+// and wraps fd, which it takes, as DialContext's connection.
+func (d *Dialer) Finish(ctx context.Context, network string, ap netip.AddrPort, fd int, done bool) (net.Conn, error) {
 	f := os.NewFile(uintptr(fd), network+":"+ap.String()) // non-blocking: in the netpoller
 	if !done {
 		if err := waitConnected(ctx, f); err != nil {
@@ -72,7 +79,7 @@ func (d *Dialer) DialContext(ctx context.Context, network, address string) (net.
 	c, err := net.FileConn(f)
 	f.Close()
 	if err != nil {
-		return nil, fmt.Errorf("dial %s %s: %w", network, address, err)
+		return nil, fmt.Errorf("dial %s %s: %w", network, ap, err)
 	}
 	if tc, ok := c.(*net.TCPConn); ok { // what net.Dial sets
 		tc.SetNoDelay(true)
@@ -111,9 +118,8 @@ func dialAddr(network, address string) (netip.AddrPort, error) {
 // non-blocking connect is finished anywhere. The caller owns fd.
 //
 // An IPv6 zone (fe80::1%eth0) is looked up inside the namespace, where the
-// interface is. SCTP sockets are only made here; their connect starts
-// outside (done is false and nothing was sent yet: connect fd yourself, or
-// use Dial).
+// interface is. An SCTP socket is only made inside; its connect starts
+// after the switch (an SCTP handshake is not finished within the call).
 func (d *Dialer) StartConnect(network string, ap netip.AddrPort) (fd int, done bool, err error) {
 	typ, proto, err := socketKind(network)
 	if err != nil {

@@ -50,10 +50,10 @@ type dir struct {
 	buf      *[]byte // what to's buffer did not take: (*buf)[off:n]
 	off, n   int
 	pipe     *pipe
-	inPipe   int  // bytes in pipe, not yet written to to
-	bulk     bool // splice from now on
-	eof      bool // from has reached its end
-	shut     bool // to was half-closed
+	inPipe   int            // bytes in pipe, not yet written to to
+	bulk     bool           // splice from now on
+	eof      bool           // from has reached its end
+	shut     bool           // to was half-closed
 	ctr      *atomic.Uint64 // the route's bytes this way
 }
 

@@ -128,4 +128,3 @@ func (p *Proxy) Stats() Stats {
 	}
 	return s
 }
-
