@@ -125,9 +125,9 @@ func (d *Dialer) StartConnect(network string, ap netip.AddrPort) (fd int, done b
 	if err != nil {
 		return -1, false, err
 	}
-	do := Do
+	do, socket, connect := Do, unix.Socket, unix.Connect
 	if d.Inline {
-		do = DoInline
+		do, socket, connect = DoInline, sysSocket, rawConnect
 	}
 	fd = -1
 	var cerr error
@@ -137,12 +137,12 @@ func (d *Dialer) StartConnect(network string, ap netip.AddrPort) (fd int, done b
 		if sa, domain, err = sockaddrIn(ap); err != nil {
 			return err
 		}
-		fd, err = unix.Socket(domain, typ|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, proto)
+		fd, err = socket(domain, typ|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, proto)
 		if err != nil {
 			return os.NewSyscallError("socket", err)
 		}
 		if proto != unix.IPPROTO_SCTP {
-			cerr = unix.Connect(fd, sa)
+			cerr = connect(fd, sa)
 		}
 		return nil
 	})
@@ -163,6 +163,22 @@ func (d *Dialer) StartConnect(network string, ap netip.AddrPort) (fd int, done b
 	case nil:
 		return fd, true, nil
 	case unix.EINPROGRESS, unix.EALREADY, unix.EINTR:
+		if proto == unix.IPPROTO_TCP {
+			// To a peer on this machine (loopback, a veth) the kernel
+			// has usually finished the handshake by the time connect
+			// returns EINPROGRESS: asking again says so (0, or EISCONN),
+			// and the caller need not wait for writability (one system call
+			// instead of a registration and a wake-up).
+			switch again := connect(fd, sa); again {
+			case nil, unix.EISCONN: // connected now (nil), or already
+				return fd, true, nil
+			case unix.EALREADY, unix.EINPROGRESS, unix.EINTR:
+			default: // refused meanwhile: the error is this answer's now
+				cerr = again
+				unix.Close(fd)
+				return -1, false, &net.OpError{Op: "dial", Net: network, Addr: rawAddr{network, ap}, Err: fmt.Errorf("from %s: %w", d.Netns, errnoKind(cerr))}
+			}
+		}
 		return fd, false, nil
 	}
 	unix.Close(fd)

@@ -131,7 +131,7 @@ func (n *Netns) Control(fn func(fd int)) error {
 // before unlocking; Do and DoInline do both.
 func (n *Netns) Enter() error {
 	var serr error
-	if err := n.Control(func(fd int) { serr = unix.Setns(fd, unix.CLONE_NEWNET) }); err != nil {
+	if err := n.Control(func(fd int) { serr = rawSetns(fd) }); err != nil {
 		return fmt.Errorf("enter network namespace %s: the handle is closed: %w", n, err)
 	}
 	if serr != nil {

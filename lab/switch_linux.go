@@ -12,7 +12,7 @@ import (
 
 // setnsRestore puts the calling thread back into origin. Tests replace it to
 // inject a failure; production code never changes it.
-var setnsRestore = func(origin int) error { return unix.Setns(origin, unix.CLONE_NEWNET) }
+var setnsRestore = rawSetns
 
 // home is a handle on the network namespace this process started in, opened
 // once. Restoring a thread whose origin is home (always, unless someone else

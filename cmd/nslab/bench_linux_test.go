@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/nslab/nslab/internal/labtest"
+	"github.com/nslab/nslab/lab/proxy/bench"
 )
 
 // A small `nslab bench proxy --json` run end to end: every figure a user
@@ -20,7 +21,7 @@ func TestBenchProxySmallRunReportsEveryFigure(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	var r proxyBench
+	var r bench.Report
 	if err := json.Unmarshal([]byte(out), &r); err != nil {
 		t.Fatalf("%v: %s", err, out)
 	}

@@ -206,7 +206,7 @@ func (ln *listener) acceptIn(l *loop) {
 		var err error
 		if ln.raw.Control(func(fd uintptr) {
 			for {
-				cfd, _, err = unix.Accept4(int(fd), unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
+				cfd, err = rawAccept4(int(fd), unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
 				if err != unix.EINTR && err != unix.ECONNABORTED {
 					break
 				}

@@ -47,6 +47,8 @@ type loop struct {
 	nextTok uint64
 	relays  relay // the list's anchor (relays.next is the first)
 	nrelays int
+	runq    []*relay // relays with more to do (see later)
+	spare   []*relay
 	ticking time.Duration
 	buf     []byte
 	now     int64
@@ -139,8 +141,10 @@ func (l *loop) run() {
 		n := 0
 		err := l.rc.Read(func(fd uintptr) bool {
 			var err error
-			n, err = unix.EpollWait(int(fd), events, 0)
-			return err == nil && n > 0 // nothing yet: park until the instance is readable
+			n, err = rawEpollWait(int(fd), events)
+			// Nothing yet: park until the instance is readable, unless
+			// relays wait on the run queue.
+			return err == nil && (n > 0 || len(l.runq) > 0)
 		})
 		if err != nil { // closed
 			normal = true
@@ -167,6 +171,9 @@ func (l *loop) run() {
 					e.r.ready(e, ev.Events)
 				}
 			}
+		}
+		if len(l.runq) > 0 {
+			l.runQueue()
 		}
 	}
 }
@@ -234,32 +241,43 @@ func (l *loop) removeListener(ln *listener, fd int) {
 	l.mu.Unlock()
 }
 
-// register sets a relay end's interest: adds it to the set, changes it, or
-// (ev 0) takes it out. Loop goroutine only.
-func (l *loop) register(e *end, ev uint32) error {
-	if ev == e.ev && (e.tok != 0) == (ev != 0) {
-		return nil
-	}
-	var err error
-	switch {
-	case e.tok == 0 && ev != 0:
-		l.nextTok++
-		e.tok = l.nextTok
-		l.ends[e.tok] = e
-		x := unix.EpollEvent{Events: ev}
-		setTok(&x, e.tok)
-		err = unix.EpollCtl(l.epfd, unix.EPOLL_CTL_ADD, e.fd, &x)
-	case ev == 0:
-		err = unix.EpollCtl(l.epfd, unix.EPOLL_CTL_DEL, e.fd, nil)
+// register puts a relay end in the set, edge-triggered for reading and
+// writing, for good: closing the socket takes it out. Loop goroutine only.
+func (l *loop) register(e *end) error {
+	l.nextTok++
+	e.tok = l.nextTok
+	l.ends[e.tok] = e
+	x := unix.EpollEvent{Events: endEvents}
+	setTok(&x, e.tok)
+	if err := rawEpollCtl(l.epfd, unix.EPOLL_CTL_ADD, e.fd, &x); err != nil {
 		delete(l.ends, e.tok)
 		e.tok = 0
-	default:
-		x := unix.EpollEvent{Events: ev}
-		setTok(&x, e.tok)
-		err = unix.EpollCtl(l.epfd, unix.EPOLL_CTL_MOD, e.fd, &x)
+		return fmt.Errorf("epoll_ctl add: %w", err)
 	}
-	e.ev = ev
-	return err
+	return nil
+}
+
+// later puts a relay with more to do on the run queue: the loop goes on
+// with it after the events at hand, before it waits for more.
+func (l *loop) later(r *relay) {
+	if !r.queued {
+		r.queued = true
+		l.runq = append(l.runq, r)
+	}
+}
+
+// runQueue gives each queued relay another turn.
+func (l *loop) runQueue() {
+	q := l.runq
+	l.runq = l.spare[:0]
+	for _, r := range q {
+		r.queued = false
+		if !r.closed {
+			r.run()
+		}
+	}
+	clear(q)
+	l.spare = q
 }
 
 // forget drops a relay end that is about to be closed (closing the socket
@@ -267,7 +285,7 @@ func (l *loop) register(e *end, ev uint32) error {
 func (l *loop) forget(e *end) {
 	if e.tok != 0 {
 		delete(l.ends, e.tok)
-		e.tok, e.ev = 0, 0
+		e.tok = 0
 	}
 }
 

@@ -20,6 +20,13 @@ import (
 // direction splices through a pipe, and the bytes never enter user space.
 // An idle connection holds its two sockets and nothing else.
 //
+// Both sockets are in the loop's set once, edge-triggered, for reading
+// and writing, and never changed: the relay remembers what each end last
+// said (readable, writable) and acts on it. A short read means the socket
+// was emptied (the kernel gives all it has), so nothing reads until
+// EAGAIN; a relay that stops with more to read (to let other connections
+// have the loop) goes on the loop's run queue.
+//
 // EOF on one side is passed on as a half-close of the other (shutdown
 // SHUT_WR), once everything before it was written; when both directions
 // are done, both sockets are closed.
@@ -30,6 +37,7 @@ type relay struct {
 	up, down   dir // up: client to upstream; down: upstream to client
 	connecting bool
 	closed     bool
+	queued     bool  // on the loop's run queue
 	since      int64 // connect started (dial time-out)
 	finAt      int64 // one side finished: the other must by then (0: not yet)
 	last       int64 // bytes last moved (idle time-out)
@@ -37,12 +45,15 @@ type relay struct {
 }
 
 type end struct {
-	r   *relay
-	fd  int
-	tok uint64 // in the loop's set while non-zero
-	ev  uint32 // the interest registered
-	rd  *dir   // the direction reading from this end
-	wr  *dir   // the direction writing to it
+	r        *relay
+	fd       int
+	tok      uint64 // in the loop's set while non-zero
+	readable bool   // may have bytes (or EOF) to read
+	writable bool   // may take bytes
+	rdhup    bool   // the peer has finished sending: its EOF waits behind the bytes
+	hup      bool   // the kernel said error or hang-up
+	rd       *dir   // the direction reading from this end
+	wr       *dir   // the direction writing to it
 }
 
 type dir struct {
@@ -64,6 +75,9 @@ func (d *dir) done() bool    { return d.eof && !d.pending() }
 // waits: most writes are taken whole.
 var stashBufs = sync.Pool{New: func() any { b := make([]byte, loopBuf); return &b }}
 
+// endEvents is what a relay's sockets are registered for, once.
+const endEvents = unix.EPOLLIN | unix.EPOLLOUT | unix.EPOLLRDHUP | unix.EPOLLET
+
 // startRelay connects a freshly accepted client cfd upstream, from inside
 // the target's namespace, and starts relaying. On failure it closes cfd
 // and gives back the client's slots.
@@ -73,15 +87,16 @@ func startRelay(l *loop, ln *listener, cfd int) {
 		ufd, done, err = ent.startConnect(ln.tnet, ln.taddr)
 	}
 	if err != nil {
-		unix.Close(cfd)
+		rawClose(cfd)
 		ln.ctr.errs.Add(1)
+		ln.live.Add(-1)
 		ln.p.leave(ln.gate)
 		ln.p.log.Debug("dial upstream", "route", ln.route.Name, "tenant", ln.tenant, "err", err)
 		return
 	}
 	// Nagle off upstream, as net.Dial does (the client's socket has it off
 	// from its listener).
-	unix.SetsockoptInt(ufd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
+	rawSetsockoptInt(ufd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
 	r := &relay{ln: ln, l: l, since: l.now, last: l.now}
 	r.c = end{r: r, fd: cfd, rd: &r.up, wr: &r.down}
 	r.u = end{r: r, fd: ufd, rd: &r.down, wr: &r.up}
@@ -89,19 +104,21 @@ func startRelay(l *loop, ln *listener, cfd int) {
 	r.down = dir{from: &r.u, to: &r.c, ctr: &ln.ctr.bytesOut}
 	ln.ctr.active.Add(1)
 	l.link(r)
-	if done {
-		r.established()
+	r.connecting = !done
+	if err := l.register(&r.u); err != nil {
+		r.finish(err)
 		return
 	}
-	r.connecting = true
-	if err := l.register(&r.u, unix.EPOLLOUT); err != nil {
-		r.finish(err)
+	if done {
+		r.established()
 	}
 }
 
-// established starts moving bytes: both ends are watched for reading.
+// established starts moving bytes: the client's socket joins the set
+// (what it already sent is reported at once).
 func (r *relay) established() {
 	r.connecting = false
+	r.u.writable = true
 	if h := testConnHook; h != nil {
 		var ino uint64
 		if t := r.ln.target(); t != nil {
@@ -109,50 +126,92 @@ func (r *relay) established() {
 		}
 		h(r.ln.key.Inode, ino, r.c.fd, r.u.fd)
 	}
-	r.interest()
+	r.c.writable = true
+	if err := r.l.register(&r.c); err != nil {
+		r.finish(err)
+	}
 }
 
 // finishConnect reads the outcome of a connect that was in progress.
-func (r *relay) finishConnect() {
+func (r *relay) finishConnect(ev uint32) {
 	v, err := unix.GetsockoptInt(r.u.fd, unix.SOL_SOCKET, unix.SO_ERROR)
 	if err == nil && v != 0 {
 		err = unix.Errno(v)
 	}
-	if err == nil {
-		if _, perr := unix.Getpeername(r.u.fd); perr != nil {
-			return // not yet: a stale wake-up
-		}
-	}
-	if err != nil {
+	switch {
+	case err != nil:
 		r.finish(err)
-		return
+	case ev&unix.EPOLLOUT != 0:
+		r.established()
 	}
-	r.established()
 }
 
-// ready handles an event of one end.
+// ready takes an event of one end into account and moves what can move.
 func (r *relay) ready(e *end, ev uint32) {
 	if r.closed {
 		return
 	}
 	if r.connecting {
-		r.finishConnect()
-		return
-	}
-	if ev&unix.EPOLLOUT != 0 && e.wr.pending() && !r.flush(e.wr) {
-		return
-	}
-	if ev&(unix.EPOLLIN|unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0 && !e.rd.eof && !e.rd.pending() {
-		if !r.pump(e.rd) {
+		r.finishConnect(ev)
+		if r.connecting || r.closed {
 			return
 		}
-	} else if ev&(unix.EPOLLHUP|unix.EPOLLERR) != 0 && !e.wr.pending() {
-		// Reset, or gone both ways, with nothing left to read or write
-		// here: level-triggered, it would be reported again and again.
-		r.finish(sockErr(e.fd))
-		return
 	}
-	r.interest()
+	if ev&unix.EPOLLOUT != 0 {
+		e.writable = true
+	}
+	if ev&(unix.EPOLLIN|unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
+		e.readable = true
+	}
+	if ev&(unix.EPOLLRDHUP|unix.EPOLLHUP) != 0 {
+		e.rdhup = true
+	}
+	if ev&(unix.EPOLLHUP|unix.EPOLLERR) != 0 {
+		e.hup = true
+	}
+	r.run()
+}
+
+// pumpsPerTurn bounds the reads one relay makes before the loop's other
+// connections get their turn.
+const pumpsPerTurn = 8
+
+// run moves bytes both ways until nothing more can move now, or its turn
+// is over (then it queues itself on the loop to go on).
+func (r *relay) run() {
+	for turn := 0; turn < pumpsPerTurn; turn++ {
+		moved := false
+		for _, d := range []*dir{&r.up, &r.down} {
+			if d.pending() && d.to.writable {
+				if !r.flush(d) {
+					return
+				}
+				moved = true
+			}
+			if !d.eof && !d.pending() && d.from.readable {
+				if !r.pump(d) {
+					return
+				}
+				moved = true
+			}
+		}
+		if !moved {
+			// An error or hang-up that no read or write turned up (the
+			// end was done reading, or waiting): a reset ends the relay;
+			// a clean hang-up (both halves closed) is EOF's business.
+			for _, e := range []*end{&r.c, &r.u} {
+				if e.hup {
+					e.hup = false
+					if err := soError(e.fd); err != nil {
+						r.finish(err)
+						return
+					}
+				}
+			}
+			return
+		}
+	}
+	r.l.later(r)
 }
 
 // pump reads what from has and writes it to to. False: the relay ended.
@@ -161,15 +220,28 @@ func (r *relay) pump(d *dir) bool {
 		return r.pumpSplice(d)
 	}
 	buf := r.l.buf
-	n, err := unix.Read(d.from.fd, buf)
+	n, err := rawRead(d.from.fd, buf)
 	switch {
-	case err == unix.EAGAIN || err == unix.EINTR:
+	case err == unix.EAGAIN:
+		d.from.readable = false
+		return true
+	case err == unix.EINTR:
 		return true
 	case err != nil:
 		r.finish(err)
 		return false
 	case n == 0:
+		d.from.readable = false
 		return r.eof(d)
+	}
+	switch {
+	case n == len(buf):
+		d.bulk = true
+	case !d.from.rdhup:
+		// The kernel gave all it had; more comes with a new edge. (Once
+		// the peer has finished, its EOF is behind these bytes, and no
+		// edge will say so again: read on.)
+		d.from.readable = false
 	}
 	r.last = r.l.now
 	d.ctr.Add(uint64(n))
@@ -179,11 +251,9 @@ func (r *relay) pump(d *dir) bool {
 		return false
 	}
 	if m < n {
+		d.to.writable = false
 		d.buf = stashBufs.Get().(*[]byte)
 		d.off, d.n = 0, copy(*d.buf, buf[m:n])
-	}
-	if n == len(buf) {
-		d.bulk = true
 	}
 	return true
 }
@@ -197,18 +267,22 @@ func (r *relay) pumpSplice(d *dir) bool {
 			return r.pump(d)
 		}
 	}
-	n, err := splice(d.from.fd, d.pipe.w, maxSplice)
+	n, err := rawSplice(d.from.fd, d.pipe.w, maxSplice)
 	switch {
-	case err == unix.EAGAIN || err == unix.EINTR:
+	case err == unix.EAGAIN:
+		d.from.readable = false
 		if d.inPipe == 0 {
 			pipes.put(d.pipe)
 			d.pipe = nil
 		}
 		return true
+	case err == unix.EINTR:
+		return true
 	case err != nil:
 		r.finish(err)
 		return false
 	case n == 0:
+		d.from.readable = false
 		return r.eof(d)
 	}
 	r.last = r.l.now
@@ -220,11 +294,12 @@ func (r *relay) pumpSplice(d *dir) bool {
 // flush writes what waits for d.to. False: the relay ended.
 func (r *relay) flush(d *dir) bool {
 	for d.inPipe > 0 {
-		m, err := splice(d.pipe.r, d.to.fd, d.inPipe)
+		m, err := rawSplice(d.pipe.r, d.to.fd, d.inPipe)
 		if err == unix.EINTR {
 			continue
 		}
 		if err == unix.EAGAIN {
+			d.to.writable = false
 			return true
 		}
 		if err != nil {
@@ -245,6 +320,7 @@ func (r *relay) flush(d *dir) bool {
 			return false
 		}
 		if d.off < d.n {
+			d.to.writable = false
 			return true
 		}
 		stashBufs.Put(d.buf)
@@ -285,30 +361,12 @@ func (r *relay) passEOF(d *dir) bool {
 	}
 	if !d.shut {
 		d.shut = true
-		if err := unix.Shutdown(d.to.fd, unix.SHUT_WR); err != nil && err != unix.ENOTCONN {
+		if err := rawShutdown(d.to.fd, unix.SHUT_WR); err != nil && err != unix.ENOTCONN {
 			r.finish(err)
 			return false
 		}
 	}
 	return true
-}
-
-// interest registers what each end waits for: reading while its direction
-// has nothing pending and no EOF, writing while the other has.
-func (r *relay) interest() {
-	for _, e := range []*end{&r.c, &r.u} {
-		var ev uint32
-		if !e.rd.eof && !e.rd.pending() {
-			ev |= unix.EPOLLIN | unix.EPOLLRDHUP
-		}
-		if e.wr.pending() {
-			ev |= unix.EPOLLOUT
-		}
-		if err := r.l.register(e, ev); err != nil {
-			r.finish(err)
-			return
-		}
-	}
 }
 
 // timeouts ends a relay whose connect, half-close or idleness lasted too
@@ -354,10 +412,11 @@ func (r *relay) finish(err error) {
 	}
 	r.l.forget(&r.c)
 	r.l.forget(&r.u)
-	unix.Close(r.c.fd)
-	unix.Close(r.u.fd)
+	rawClose(r.c.fd)
+	rawClose(r.u.fd)
 	r.l.unlink(r)
 	ln := r.ln
+	ln.live.Add(-1)
 	if err != nil {
 		ln.ctr.errs.Add(1)
 		ln.p.log.Debug("connection ended", "route", ln.route.Name, "tenant", ln.tenant, "err", err)
@@ -371,7 +430,7 @@ func (r *relay) finish(err error) {
 func writeAll(fd int, b []byte) (int, error) {
 	n := 0
 	for n < len(b) {
-		m, err := unix.Write(fd, b[n:])
+		m, err := rawWrite(fd, b[n:])
 		if err == unix.EINTR {
 			continue
 		}
@@ -383,11 +442,16 @@ func writeAll(fd int, b []byte) (int, error) {
 	return n, nil
 }
 
-func sockErr(fd int) error {
-	if v, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ERROR); err == nil && v != 0 {
+// soError is the socket's pending error, if any.
+func soError(fd int) error {
+	v, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ERROR)
+	if err != nil {
+		return err
+	}
+	if v != 0 {
 		return unix.Errno(v)
 	}
-	return unix.ECONNRESET
+	return nil
 }
 
 // testConnHook, when a test sets it, sees every relay as it starts: the
