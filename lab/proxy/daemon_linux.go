@@ -24,11 +24,32 @@ import (
 )
 
 // Run is the proxy daemon: it starts a proxy from cfg, serves its control
-// socket at cfg.Control, and runs until ctx is done or a client asks it to
-// stop; then it closes every socket and returns. Nothing is left bound when
-// it returns, whatever the reason.
+// socket at cfg.Control (and /metrics at cfg.Metrics), and runs until ctx
+// is done or a client asks it to stop; then it closes every socket and
+// returns. Nothing is left bound when it returns, whatever the reason.
 func Run(ctx context.Context, cfg Config) error {
-	return runDaemon(ctx, workerSpec{Config: cfg}, nil)
+	return Daemon{Load: func() (Config, error) { return cfg, nil }}.Run(ctx)
+}
+
+// Daemon is the proxy daemon as a service manager runs it.
+type Daemon struct {
+	// Load reads the configuration: once to start, and again for each
+	// reload (SIGHUP, which systemctl reload sends, or POST /reload).
+	Load func() (Config, error)
+	// Notify tells systemd the daemon's state over $NOTIFY_SOCKET
+	// (Type=notify): READY=1 once every tenant is bound and the control
+	// socket answers, RELOADING=1 and READY=1 around a reload,
+	// STOPPING=1 on the way out.
+	Notify bool
+}
+
+// Run is Run with reloads.
+func (d Daemon) Run(ctx context.Context) error {
+	cfg, err := d.Load()
+	if err != nil {
+		return err
+	}
+	return runDaemon(ctx, workerSpec{Config: cfg}, nil, d)
 }
 
 // workerSpec is what a daemon child gets: the config, and for a
@@ -42,7 +63,7 @@ type workerSpec struct {
 	Level    string `json:"level,omitempty"`
 }
 
-func runDaemon(ctx context.Context, spec workerSpec, ready func(error)) (err error) {
+func runDaemon(ctx context.Context, spec workerSpec, ready func(error), d Daemon) (err error) {
 	if ready == nil {
 		ready = func(error) {}
 	}
@@ -51,6 +72,13 @@ func runDaemon(ctx context.Context, spec workerSpec, ready func(error)) (err err
 			ready(err)
 		}
 	}()
+	say := func(state string) {
+		if d.Notify {
+			if err := notify(state); err != nil {
+				spec.Config.Logger.Warn("notify", "err", err)
+			}
+		}
+	}
 	cfg := spec.Config
 	if cfg.Control == "" {
 		return fmt.Errorf("the daemon needs a control socket path (control: in the config, or --control)")
@@ -61,6 +89,13 @@ func runDaemon(ctx context.Context, spec workerSpec, ready func(error)) (err err
 	}
 	defer os.Remove(cfg.Control)
 	defer ctl.Close()
+	var mln net.Listener
+	if cfg.Metrics != "" {
+		if mln, err = net.Listen("tcp", cfg.Metrics); err != nil {
+			return fmt.Errorf("metrics address: %w", err)
+		}
+		defer mln.Close()
+	}
 	p, err := newProxy(cfg, spec.Here, spec.HostPath)
 	if err != nil {
 		return err
@@ -69,8 +104,29 @@ func runDaemon(ctx context.Context, spec workerSpec, ready func(error)) (err err
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var once sync.Once
-	h := controlHandler(p, func() { once.Do(cancel) })
 	kick, poke := make(chan struct{}, 1), make(chan struct{}, 1)
+	reload := func() error {
+		if d.Load == nil {
+			return fmt.Errorf("this daemon has no config to read again: %w", lab.ErrUnsupported)
+		}
+		say(fmt.Sprintf("RELOADING=1\nMONOTONIC_USEC=%d\nSTATUS=reloading", monotonicUsec()))
+		next, err := d.Load()
+		if err == nil {
+			err = p.Reload(next)
+		}
+		if err != nil {
+			p.log.Error("reload", "err", err)
+			say("READY=1\nSTATUS=reload failed: " + oneLine(err))
+		} else {
+			say("READY=1\nSTATUS=" + p.status())
+		}
+		select {
+		case kick <- struct{}{}:
+		default:
+		}
+		return err
+	}
+	h := controlHandler(p, func() { once.Do(cancel) }, reload)
 	srv := &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h.ServeHTTP(w, r)
 		if r.Method == http.MethodGet {
@@ -89,16 +145,48 @@ func runDaemon(ctx context.Context, spec workerSpec, ready func(error)) (err err
 		}
 	})}
 	go srv.Serve(ctl)
+	var msrv *http.Server
+	if mln != nil {
+		msrv = &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: metricsHandler(p)}
+		go msrv.Serve(mln)
+	}
 	go tidy(ctx, kick, poke, p)
+	hup := make(chan os.Signal, 1)
+	if d.Load != nil {
+		signal.Notify(hup, syscall.SIGHUP)
+		defer signal.Stop(hup)
+	}
 	ready(nil)
+	say(fmt.Sprintf("READY=1\nMAINPID=%d\nSTATUS=%s", os.Getpid(), p.status()))
 	p.log.Info("control socket ready", "path", cfg.Control)
-	<-ctx.Done()
+	for {
+		select {
+		case <-hup:
+			reload()
+			continue
+		case <-ctx.Done():
+		}
+		break
+	}
+	say("STOPPING=1")
 	p.log.Info("shutting down")
 	sctx, scancel := context.WithTimeout(context.Background(), 2*time.Second)
 	srv.Shutdown(sctx)
+	if msrv != nil {
+		msrv.Shutdown(sctx)
+	}
 	scancel()
 	return nil
 }
+
+// status is one line for systemctl status.
+func (p *Proxy) status() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return fmt.Sprintf("serving %d tenants, %d listeners", len(p.tenants), len(p.keys))
+}
+
+func oneLine(err error) string { return strings.ReplaceAll(err.Error(), "\n", " ") }
 
 // listenControl listens on a unix socket, replacing a stale socket file
 // (one nobody answers on) but never a live daemon's. The socket is mode
@@ -262,7 +350,7 @@ func workerMain() {
 	// locked to the main thread, and every wait on it would hand work
 	// between threads and leave extra idle threads behind.
 	errc := make(chan error, 1)
-	go func() { errc <- runDaemon(ctx, spec, ready) }()
+	go func() { errc <- runDaemon(ctx, spec, ready, Daemon{}) }()
 	if err := <-errc; err != nil {
 		spec.Config.Logger.Error("proxy worker failed", "err", err)
 		os.Exit(1)

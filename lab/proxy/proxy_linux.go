@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -67,6 +68,10 @@ type Proxy struct {
 	loopsErr  error
 	nextTok   atomic.Uint64
 	state     *stateFile // tenants added over the API, if configured
+
+	reloadMu   sync.Mutex
+	cfgRoutes  []Route  // the last config's routes (what a reload diffs against)
+	cfgTenants []string // and its tenants
 }
 
 // conf is the live configuration: the one started with, or the last
@@ -187,7 +192,7 @@ func newProxy(cfg Config, here, hostPath string) (*Proxy, error) {
 		cfg: cfg, log: cfg.Logger.With("proxy", cfg.Name), here: here, host: hostPath,
 		tenants: map[string]*tenant{}, fronts: map[string]*httpFront{}, ctrs: map[string]*counters{},
 		gates: map[string]*tenantGate{}, keys: map[ListenerKey]*listener{}, stop: make(chan struct{}),
-		routes: cfg.Routes,
+		routes: cfg.Routes, cfgRoutes: slices.Clone(cfg.Routes), cfgTenants: slices.Clone(cfg.Tenants),
 	}
 	p.nst.p = p
 	p.freed = sync.NewCond(&p.waitMu)

@@ -119,12 +119,12 @@ func startRelay(l *loop, ln *listener, cfd int) {
 func (r *relay) established() {
 	r.connecting = false
 	r.u.writable = true
-	if h := testConnHook; h != nil {
+	if h := testConnHook.Load(); h != nil {
 		var ino uint64
 		if t := r.ln.target(); t != nil {
 			ino = t.ino
 		}
-		h(r.ln.key.Inode, ino, r.c.fd, r.u.fd)
+		(*h)(r.ln.key.Inode, ino, r.c.fd, r.u.fd)
 	}
 	r.c.writable = true
 	if err := r.l.register(&r.c); err != nil {
@@ -457,4 +457,4 @@ func soError(fd int) error {
 // testConnHook, when a test sets it, sees every relay as it starts: the
 // listener's namespace, the one the upstream socket was made for, and
 // both descriptors (valid only during the call).
-var testConnHook func(listenIno, targetIno uint64, client, upstream int)
+var testConnHook atomic.Pointer[func(listenIno, targetIno uint64, client, upstream int)]

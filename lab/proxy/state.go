@@ -99,11 +99,3 @@ func (f *stateFile) save() error {
 	}
 	return nil
 }
-
-// saveState writes the state file, if one is configured.
-func (p *Proxy) saveState() error {
-	if p.state == nil {
-		return nil
-	}
-	return p.state.save()
-}

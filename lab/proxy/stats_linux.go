@@ -6,6 +6,10 @@ import (
 	"runtime/metrics"
 	"slices"
 	"sort"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
 )
 
 // Listeners lists every bound socket with its identity.
@@ -127,4 +131,43 @@ func (p *Proxy) Stats() Stats {
 		s.FDs = len(ents)
 	}
 	return s
+}
+
+// Metrics is Stats with what Prometheus expects of a process besides.
+func (p *Proxy) Metrics() Metrics {
+	m := Metrics{Stats: p.Stats(), MaxConns: p.maxConns()}
+	m.CPUSeconds, m.StartSeconds = selfCPUAndStart()
+	var rl unix.Rlimit
+	if unix.Getrlimit(unix.RLIMIT_NOFILE, &rl) == nil {
+		m.MaxFDs = int(min(rl.Cur, 1<<31))
+	}
+	return m
+}
+
+// selfCPUAndStart reads this process's CPU seconds and start time (since
+// the epoch) from /proc.
+func selfCPUAndStart() (cpu, start float64) {
+	const ticks = 100 // USER_HZ
+	b, err := os.ReadFile("/proc/self/stat")
+	if err != nil {
+		return 0, 0
+	}
+	_, rest, _ := strings.Cut(string(b), ") ")
+	f := strings.Fields(rest)
+	if len(f) < 20 {
+		return 0, 0
+	}
+	ut, _ := strconv.ParseFloat(f[11], 64)
+	st, _ := strconv.ParseFloat(f[12], 64)
+	since, _ := strconv.ParseFloat(f[19], 64)
+	cpu = (ut + st) / ticks
+	if s, err := os.ReadFile("/proc/stat"); err == nil {
+		for _, line := range strings.Split(string(s), "\n") {
+			if v, ok := strings.CutPrefix(line, "btime "); ok {
+				boot, _ := strconv.ParseFloat(strings.TrimSpace(v), 64)
+				start = boot + since/ticks
+			}
+		}
+	}
+	return cpu, start
 }

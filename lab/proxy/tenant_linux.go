@@ -397,3 +397,11 @@ func (p *Proxy) Tenants() []string {
 	sort.Strings(out)
 	return out
 }
+
+// saveState writes the state file, if one is configured.
+func (p *Proxy) saveState() error {
+	if p.state == nil {
+		return nil
+	}
+	return p.state.save()
+}

@@ -23,7 +23,7 @@ func startNslab(env *peerEnv, n int) ([]int, func(), error) {
 		return nil, nil, err
 	}
 	var cfg strings.Builder
-	fmt.Fprintf(&cfg, "name: bench\ncontrol: %s\nrescan: 0s\ntenants:\n", filepath.Join(env.dir, "nslab.sock"))
+	fmt.Fprintf(&cfg, "name: bench\ncontrol: %s\ntenants:\n", filepath.Join(env.dir, "nslab.sock"))
 	for _, t := range env.names[:n] {
 		fmt.Fprintf(&cfg, "  - %s\n", t)
 	}
