@@ -8,6 +8,8 @@ import (
 	"net/netip"
 	"os"
 	"runtime"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -267,7 +269,22 @@ func ReserveFDs(n int) (int, error) {
 	limit := int(min(rl.Cur, 1<<30))
 	need := openFDs() + n + 16
 	if need > limit {
-		return limit, fmt.Errorf("need %d file descriptors, RLIMIT_NOFILE allows %d: %w: raise it (ulimit -n, LimitNOFILE=)", need, limit, ErrUnsupported)
+		// Past the hard limit too: a process with CAP_SYS_RESOURCE (root)
+		// may raise that, up to fs.nr_open. The proxy does for 10 000
+		// tenants (a namespace handle and a listener each: 20 000 fds,
+		// this machine's default hard limit).
+		// As much again for the connections those will carry.
+		want := uint64(2 * need)
+		if b, err := os.ReadFile("/proc/sys/fs/nr_open"); err == nil {
+			if most, err := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64); err == nil {
+				want = min(want, most)
+			}
+		}
+		up := unix.Rlimit{Cur: want, Max: max(rl.Max, want)}
+		if want < uint64(need) || unix.Setrlimit(unix.RLIMIT_NOFILE, &up) != nil {
+			return limit, fmt.Errorf("need %d file descriptors, RLIMIT_NOFILE allows %d: %w: raise it (ulimit -n, LimitNOFILE=)", need, limit, ErrUnsupported)
+		}
+		limit = int(want)
 	}
 	// dup onto the highest slot we will need, then free it: the table
 	// grows to fit it and never shrinks.

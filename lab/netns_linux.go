@@ -45,6 +45,23 @@ func OpenNetnsPath(name, path string) (*Netns, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open network namespace %s (%s): %w", name, path, errnoKind(err))
 	}
+	return newNetns(name, path, fd)
+}
+
+// NetnsOfSocket opens the network namespace a socket lives in, from the
+// socket itself (ioctl SIOCGSKNS; CAP_NET_ADMIN there): a namespace that a
+// socket pins needs no handle of its own until it is entered again.
+func NetnsOfSocket(name string, sock int) (*Netns, error) {
+	fd, err := unix.IoctlRetInt(sock, unix.SIOCGSKNS)
+	if err != nil {
+		return nil, fmt.Errorf("network namespace of socket %d (SIOCGSKNS): %w", sock, errnoKind(err))
+	}
+	return newNetns(name, fmt.Sprintf("socket:%d", sock), fd)
+}
+
+// newNetns makes a handle of fd, which it takes, after checking it is a
+// network namespace.
+func newNetns(name, path string, fd int) (*Netns, error) {
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
 		unix.Close(fd)

@@ -65,7 +65,7 @@ func TrimThreads(keep int) (before, after int) {
 			}
 			// Return locked: the runtime ends this thread.
 		}()
-		now := waitThreadsBelow(n, 5*time.Millisecond)
+		now := waitThreadsBelow(n, 20*time.Millisecond) // a thread leaves /proc later on a busy machine
 		if now < n {
 			stuck = 0
 		} else {

@@ -15,6 +15,7 @@ import (
 // the command line.
 func init() {
 	var asJSON, peers bool
+	var scale int
 	var o bench.Options
 	var po bench.PeerOptions
 	var mib int64
@@ -32,7 +33,10 @@ each bind and server line) and one socat per tenant, side by side on the same
 tenants and one shared backend address, in alternated runs: idle threads and
 PSS, start time, throughput (1 and 8 streams), new-connection and keep-alive
 request rates with p50/p99, CPU per connection at a fixed rate. Medians and
-ratios to HAProxy. A peer whose program is missing is left out, and said so.`,
+ratios to HAProxy. A peer whose program is missing is left out, and said so.
+
+With --scale N: one nslab proxy with N tenants (10000, say): start time,
+idle threads, RSS and PSS, and a sample of tenants asked through it.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			o.Bytes = mib << 20
@@ -59,6 +63,17 @@ ratios to HAProxy. A peer whose program is missing is left out, and said so.`,
 			}
 			return withSession(ctx, cmd.ErrOrStderr(), false, func(ctx context.Context, s *lab.Session) error {
 				out := cmd.OutOrStdout()
+				if scale > 0 {
+					r, err := bench.Scale(ctx, s, scale, cmd.ErrOrStderr())
+					if err != nil {
+						return err
+					}
+					if asJSON {
+						return json.NewEncoder(out).Encode(r)
+					}
+					r.Print(out)
+					return nil
+				}
 				if peers {
 					po.Bytes = o.Bytes
 					r, err := bench.Peers(ctx, s, po, cmd.ErrOrStderr())
@@ -96,5 +111,6 @@ ratios to HAProxy. A peer whose program is missing is left out, and said so.`,
 	f.IntVar(&po.Rounds, "rounds", 3, "with --peers: alternated rounds (medians of these)")
 	f.DurationVar(&po.Duration, "duration", 5e9, "with --peers: length of each rate measurement")
 	f.StringSliceVar(&po.Only, "peer", nil, "with --peers: measure only these (nslab, haproxy, socat, direct)")
+	f.IntVar(&scale, "scale", 0, "instead: one nslab proxy with this many tenants (threads, memory, start time)")
 	benchCmd.AddCommand(cmd)
 }

@@ -277,13 +277,15 @@ func tidy(ctx context.Context, kick, poke <-chan struct{}, p *Proxy) {
 			debug.FreeOSMemory()
 			changed = false
 		}
+		keep := runtime.GOMAXPROCS(0) + 2
 		if p.cfg.TrimThreads {
-			if before, after := trimThreads(runtime.GOMAXPROCS(0) + 2); after < before {
+			if before, after := trimThreads(keep); after < before {
 				p.log.Debug("gave idle threads back", "before", before, "after", after)
 			}
 		}
 		// Then wait for a change, a stats request, or traffic to have
-		// come (and maybe gone) since.
+		// come (and maybe gone) since; or, if a trim stopped short (on a
+		// busy machine a thread leaves /proc late), for the next look.
 		for a := p.activity(); ; {
 			select {
 			case <-ctx.Done():
@@ -292,7 +294,7 @@ func tidy(ctx context.Context, kick, poke <-chan struct{}, p *Proxy) {
 				changed = true
 			case <-poke:
 			case <-look.C:
-				if p.activity() == a {
+				if p.activity() == a && !(p.cfg.TrimThreads && lab.Threads() > keep+2) {
 					continue
 				}
 			}

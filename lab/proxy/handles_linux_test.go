@@ -133,8 +133,8 @@ func TestNoHandleOnADeletedNamespaceOnceUnused(t *testing.T) {
 			t.Errorf("1 s after its last use was removed, the worker still holds deleted %s (net:[%d]): %d handles, %d sockets", n, ino, h, s)
 		}
 	}
-	if st, err := c.Stats(); err != nil || st.Handles != 0 { // the web route is left, with no tenant
-		t.Errorf("stats: %d namespace handles (%v), want 0", st.Handles, err)
+	if st, err := c.Stats(); err != nil || st.Namespaces != 0 { // the web route is left, with no tenant
+		t.Errorf("stats: %d namespaces held (%v), want 0", st.Namespaces, err)
 	}
 }
 

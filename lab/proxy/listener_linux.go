@@ -412,6 +412,9 @@ func (ln *listener) close() {
 		ln.front.close()
 	}
 	if ln.raw != nil {
+		if ln.lent != nil { // it may be what pins its namespace for a parked handle
+			ln.lent.unpark(ln.raw)
+		}
 		ln.raw.shut() // waits for an accept or read in progress
 	}
 	// Every relay accepted before the shut is counted in live; each loop

@@ -82,7 +82,7 @@ func WriteMetrics(w io.Writer, m Metrics) error {
 	}
 	gauge("nslab_proxy_tenants", "Tenants bound or waiting for their namespace.", float64(len(m.Tenants)))
 	gauge("nslab_proxy_listeners", "Bound sockets.", float64(m.Listeners))
-	gauge("nslab_proxy_netns_handles", "Network namespaces the proxy holds a handle on.", float64(m.Handles))
+	gauge("nslab_proxy_netns_held", "Network namespaces the proxy holds, by a handle or by its sockets alone.", float64(m.Namespaces))
 	gauge("nslab_proxy_open_connections", "TCP connections served now, proxy-wide.", float64(m.Open))
 	gauge("nslab_proxy_max_connections", "The proxy-wide bound on open TCP connections (max_conns).", float64(m.MaxConns))
 	gauge("nslab_proxy_threads", "OS threads, summed over this process and its per-namespace children.", float64(m.Threads))

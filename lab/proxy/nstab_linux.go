@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -19,21 +21,128 @@ import (
 // An entry is one namespace, not one name: a name whose namespace is
 // deleted and made again gets a second entry, by inode, and the first one
 // goes when its users have moved.
+//
+// A tenant's entry may also be parked: its handle closed, the namespace
+// pinned by the tenant's listening socket alone, and opened again from
+// that socket (SIOCGSKNS) when a connection needs it. A handle is a file
+// descriptor, like a listener: 10 000 tenants with one route each were
+// 20 000 of them, this machine's limit. A parked handle is opened on the
+// first use and parked again after parkIdle without one.
 type nsEntry struct {
 	tab  *nsTable
-	ref  string     // how it was named (see lab.ParseNetnsRef)
-	ns   *lab.Netns // nil: this process's own namespace
+	ref  string // how it was named (see lab.ParseNetnsRef)
+	host bool   // this process's own namespace: no handle at all
 	ino  uint64
 	pl   place
 	refs int // under tab.mu
+
+	hmu    sync.RWMutex
+	ns     *lab.Netns // the open handle (nil: host, or parked)
+	src    *rawConn   // parked: a socket bound in the namespace, to open it from again
+	parked bool
+	used   atomic.Int64 // unix nanos of the handle's last use
 }
+
+// parkIdle is how long an unused tenant handle stays open once its
+// tenant's listener can give it back.
+const parkIdle = 30 * time.Second
 
 // label names the entry in errors and logs.
 func (e *nsEntry) label() string {
-	if e.ns == nil {
+	if e.host {
 		return "host"
 	}
-	return e.ns.String()
+	return fmt.Sprintf("%s (net:[%d])", e.ref, e.ino)
+}
+
+// with runs fn with an open handle on the namespace (nil for the host),
+// opening a parked one again from its socket.
+func (e *nsEntry) with(fn func(*lab.Netns) error) error {
+	ns, err := e.pin()
+	if err != nil {
+		return err
+	}
+	defer e.unpin()
+	return fn(ns)
+}
+
+// pin returns the open handle (nil for the host), opening a parked one
+// again, and keeps it open until unpin.
+func (e *nsEntry) pin() (*lab.Netns, error) {
+	for {
+		e.hmu.RLock()
+		if !e.parked {
+			e.used.Store(time.Now().UnixNano())
+			return e.ns, nil
+		}
+		e.hmu.RUnlock()
+		e.hmu.Lock()
+		if e.parked {
+			var ns *lab.Netns
+			err := e.src.Control(func(fd uintptr) { ns, _ = lab.NetnsOfSocket(e.ref, int(fd)) })
+			if err != nil || ns == nil || ns.Inode() != e.ino {
+				ns.Close()
+				e.hmu.Unlock()
+				return nil, fmt.Errorf("%s: its handle was parked and cannot be opened again from its listener: %w", e.label(), errPlaceClosed)
+			}
+			e.ns, e.parked = ns, false
+		}
+		e.hmu.Unlock()
+	}
+}
+
+func (e *nsEntry) unpin() { e.hmu.RUnlock() }
+
+// park closes the handle if src, a socket bound in the namespace, can
+// open it again (the process may lack CAP_NET_ADMIN for that, and then
+// the handle stays). Waits for the uses in progress.
+func (e *nsEntry) park(src *rawConn) {
+	if e.host {
+		return
+	}
+	ok := false
+	src.Control(func(fd uintptr) {
+		if ns, err := lab.NetnsOfSocket(e.ref, int(fd)); err == nil {
+			ok = ns.Inode() == e.ino
+			ns.Close()
+		}
+	})
+	if !ok {
+		return
+	}
+	e.hmu.Lock()
+	defer e.hmu.Unlock()
+	if !e.parked && e.ns != nil {
+		e.ns.Close()
+		e.ns, e.src, e.parked = nil, src, true
+	}
+}
+
+// unpark opens the handle again (before the socket that could is closed).
+func (e *nsEntry) unpark(src *rawConn) {
+	e.hmu.RLock()
+	mine := e.parked && e.src == src
+	e.hmu.RUnlock()
+	if mine {
+		if _, err := e.pin(); err == nil {
+			e.unpin()
+		}
+	}
+	e.hmu.Lock()
+	if e.src == src {
+		e.src = nil
+	}
+	e.hmu.Unlock()
+}
+
+// parkIfIdle parks a handle unused for parkIdle, if its socket is known.
+func (e *nsEntry) parkIfIdle(now time.Time) {
+	e.hmu.RLock()
+	src, idle := e.src, !e.parked && e.ns != nil && now.UnixNano()-e.used.Load() > int64(parkIdle)
+	e.hmu.RUnlock()
+	if src != nil && idle {
+		e.park(src)
+	}
 }
 
 // nsTable holds the proxy's namespace handles.
@@ -64,12 +173,14 @@ func (t *nsTable) acquire(ref string, tenant bool) (*nsEntry, error) {
 		ns.Close() // already held
 		return e, nil
 	}
-	pl, err := t.p.newPlace(ns, tenant)
+	e := &nsEntry{tab: t, ref: ref, ns: ns, host: ns == nil, ino: ino, refs: 1}
+	e.used.Store(time.Now().UnixNano())
+	pl, err := t.p.newPlace(e, tenant)
 	if err != nil {
 		ns.Close()
 		return nil, err
 	}
-	e := &nsEntry{tab: t, ref: ref, ns: ns, ino: ino, pl: pl, refs: 1}
+	e.pl = pl
 	if t.m == nil {
 		t.m = map[nsKey]*nsEntry{}
 	}
@@ -101,7 +212,10 @@ func (e *nsEntry) release() {
 	t.mu.Unlock()
 	if last {
 		e.pl.close()
+		e.hmu.Lock()
 		e.ns.Close()
+		e.ns, e.src, e.parked = nil, nil, false
+		e.hmu.Unlock()
 	}
 }
 

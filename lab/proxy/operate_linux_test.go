@@ -117,7 +117,7 @@ func TestMetricsParseWithPrometheusAndCount(t *testing.T) {
 		{"nslab_proxy_sent_bytes_total", map[string]string{"route": "web", "tenant": w.names[0]}, func(v float64) bool { return v == float64(5*(len(w.names[0])+1)) }, "the greetings' bytes"},
 		{"nslab_proxy_tenants", nil, func(v float64) bool { return v == 2 }, "2"},
 		{"nslab_proxy_listeners", nil, func(v float64) bool { return v == 4 }, "4"},
-		{"nslab_proxy_netns_handles", nil, func(v float64) bool { return v == 2 }, "2 (the host's is not a handle)"},
+		{"nslab_proxy_netns_held", nil, func(v float64) bool { return v == 2 }, "2 (the host's is not held)"},
 		{"nslab_proxy_limit_hits_total", map[string]string{"route": "web", "limit": "accept_rate"}, func(v float64) bool { return v == 0 }, "0"},
 		{"go_threads", nil, func(v float64) bool { return v >= 1 && v < 64 }, "a few"},
 		{"process_open_fds", nil, func(v float64) bool { return v > 4 }, "some"},

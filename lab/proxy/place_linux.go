@@ -34,14 +34,16 @@ type place interface {
 // socket is made in its namespace any more, and the handle may go.
 type sharedPlace struct {
 	p      *Proxy
-	ns     *lab.Netns // nil: this process's namespace
+	ent    *nsEntry // its namespace (see nsEntry.with)
 	gate   sync.RWMutex
 	closed bool // under gate
 }
 
 var errPlaceClosed = errors.New("the namespace's tenant or route was removed")
 
-func (s *sharedPlace) bind(socks []lab.Socket) error { return lab.BindIn(s.ns, socks) }
+func (s *sharedPlace) bind(socks []lab.Socket) error {
+	return s.ent.with(func(ns *lab.Netns) error { return lab.BindIn(ns, socks) })
+}
 
 // startConnect makes an upstream socket in the namespace and starts its
 // connect, on the calling goroutine's thread (an event loop's: see
@@ -53,8 +55,14 @@ func (s *sharedPlace) startConnect(network string, ap netip.AddrPort) (int, bool
 	if s.closed {
 		return -1, false, errPlaceClosed
 	}
-	d := lab.Dialer{Netns: s.ns, KeepAlive: -1, Inline: true}
-	return d.StartConnect(network, ap)
+	fd, done := -1, false
+	err := s.ent.with(func(ns *lab.Netns) error {
+		d := lab.Dialer{Netns: ns, KeepAlive: -1, Inline: true}
+		var err error
+		fd, done, err = d.StartConnect(network, ap)
+		return err
+	})
+	return fd, done, err
 }
 
 func (s *sharedPlace) dial(ctx context.Context, network, addr string) (net.Conn, error) {
@@ -62,13 +70,19 @@ func (s *sharedPlace) dial(ctx context.Context, network, addr string) (net.Conn,
 	if err != nil {
 		return nil, fmt.Errorf("dial %s %q: want IP:PORT", network, addr)
 	}
-	d := lab.Dialer{Netns: s.ns, Timeout: s.p.conf().DialTimeout, KeepAlive: -1}
+	d := lab.Dialer{Timeout: s.p.conf().DialTimeout, KeepAlive: -1}
 	s.gate.RLock()
 	if s.closed {
 		s.gate.RUnlock()
 		return nil, errPlaceClosed
 	}
-	fd, done, err := d.StartConnect(network, ap)
+	fd, done := -1, false
+	err = s.ent.with(func(ns *lab.Netns) error {
+		d.Netns = ns
+		var err error
+		fd, done, err = d.StartConnect(network, ap)
+		return err
+	})
 	s.gate.RUnlock()
 	if err != nil {
 		return nil, err
@@ -185,15 +199,17 @@ func (b *blockingPlace) bind(socks []lab.Socket) error {
 	for i := range fds {
 		fds[i] = -1
 	}
-	err := lab.Do(b.ns, func() error {
-		for i, s := range socks {
-			fd, err := blockingSocket(s.Network, s.Addr)
-			if err != nil {
-				return fmt.Errorf("listen %s %s: %w", s.Network, s.Addr, err)
+	err := b.ent.with(func(ns *lab.Netns) error {
+		return lab.Do(ns, func() error {
+			for i, s := range socks {
+				fd, err := blockingSocket(s.Network, s.Addr)
+				if err != nil {
+					return fmt.Errorf("listen %s %s: %w", s.Network, s.Addr, err)
+				}
+				fds[i] = fd
 			}
-			fds[i] = fd
-		}
-		return nil
+			return nil
+		})
 	})
 	if err != nil {
 		for _, fd := range fds {
@@ -201,7 +217,7 @@ func (b *blockingPlace) bind(socks []lab.Socket) error {
 				unix.Close(fd)
 			}
 		}
-		return fmt.Errorf("bind in %s: %w", b.ns, err)
+		return fmt.Errorf("bind in %s: %w", b.ent.label(), err)
 	}
 	for i := range socks {
 		bs := &blockingSock{fd: fds[i], network: socks[i].Network}

@@ -126,9 +126,16 @@ func connSlots(limit int) int {
 
 // Tidy gives back what the proxy keeps for the next burst of traffic: the
 // idle splice pipes (two fds each, at most 64 pipes), shared by every proxy
-// in the process. A daemon calls it whenever it goes quiet; the pipes are
-// made again when needed.
-func (p *Proxy) Tidy() { pipes.flush() }
+// in the process, and the tenants' namespace handles opened again for
+// connections (one fd each; a tenant's listener pins its namespace, see
+// nsEntry). A daemon calls it whenever it goes quiet; both are made again
+// when needed.
+func (p *Proxy) Tidy() {
+	pipes.flush()
+	for _, e := range p.nst.held() {
+		e.parkIfIdle(time.Now().Add(parkIdle))
+	}
+}
 
 // hubOf returns the proxy's hub, started on first use.
 func (p *Proxy) hubOf() (*hub, error) {
@@ -260,14 +267,14 @@ func mergeTenants(a, b []string) []string {
 // newPlace makes the strategy's way of binding and dialing in ns. Static
 // namespaces (host, named targets) always use the shared switch except
 // under thread-per-namespace, where every namespace gets its thread.
-func (p *Proxy) newPlace(ns *lab.Netns, tenant bool) (place, error) {
+func (p *Proxy) newPlace(e *nsEntry, tenant bool) (place, error) {
 	switch {
-	case p.cfg.Strategy == ThreadPerNamespace && ns != nil:
-		return newThreadPlace(p, ns)
+	case p.cfg.Strategy == ThreadPerNamespace && !e.host:
+		return newThreadPlace(p, e.ns)
 	case p.cfg.Strategy == BlockingAccept:
-		return &blockingPlace{sharedPlace{p: p, ns: ns}}, nil
+		return &blockingPlace{sharedPlace{p: p, ent: e}}, nil
 	}
-	return &sharedPlace{p: p, ns: ns}, nil
+	return &sharedPlace{p: p, ent: e}, nil
 }
 
 func (p *Proxy) counter(r Route, tenantName string, listen, target Endpoint) *counters {

@@ -31,7 +31,7 @@ func (p *Proxy) Resync() error {
 		if c.ino == 0 { // unbound since its namespace went: back?
 			if _, err := p.statRef(c.t.ref); err == nil {
 				p.log.Info("tenant namespace is back; binding", "tenant", c.t.name)
-				errs = append(errs, p.addTenant(c.spec, false))
+				errs = append(errs, p.rebind(c.t, c.spec))
 			}
 			continue
 		}
@@ -55,7 +55,7 @@ func (p *Proxy) Resync() error {
 			p.chg.Unlock()
 		case changed:
 			p.log.Info("tenant namespace was made again; rebinding", "tenant", c.t.name, "old", c.ino, "new", now)
-			errs = append(errs, p.addTenant(c.spec, false))
+			errs = append(errs, p.rebind(c.t, c.spec))
 		}
 	}
 	errs = append(errs, p.resyncRoutes())
@@ -180,6 +180,10 @@ func (p *Proxy) rescanLoop() {
 		case <-tk.C:
 			if err := p.Resync(); err != nil {
 				p.log.Warn("resync", "err", err)
+			}
+			now := time.Now()
+			for _, e := range p.nst.held() {
+				e.parkIfIdle(now)
 			}
 		}
 	}

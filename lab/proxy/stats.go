@@ -25,10 +25,10 @@ type Stats struct {
 	Goroutines int         `json:"goroutines"`
 	FDs        int         `json:"fds"`
 	// Open is the TCP connections served now (against max_conns);
-	// Handles the namespace handles the proxy holds (one per namespace in
-	// use by a tenant or a route).
-	Open    int64 `json:"open_connections"`
-	Handles int   `json:"netns_handles"`
+	// Namespaces the network namespaces the proxy holds, by a handle or
+	// by its sockets alone (one per namespace a tenant or route uses).
+	Open       int64 `json:"open_connections"`
+	Namespaces int   `json:"netns_held"`
 	// Go is where this process's Go runtime memory goes.
 	Go GoMem `json:"go"`
 }

@@ -124,7 +124,7 @@ func (p *Proxy) Stats() Stats {
 		}
 		return 0
 	})
-	s.Handles = len(p.nst.held())
+	s.Namespaces = len(p.nst.held())
 	s.Goroutines = runtime.NumGoroutine()
 	s.Go = readGoMem()
 	if ents, err := os.ReadDir("/proc/self/fd"); err == nil {

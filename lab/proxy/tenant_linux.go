@@ -164,11 +164,30 @@ func (p *Proxy) addTenantsShared(specs []string, api bool) error {
 	for lo := 0; lo < len(fresh); lo += batch {
 		ts := fresh[lo:min(lo+batch, len(fresh))]
 		binds := make([]lab.Bind, len(ts))
+		// Each handle open (a tenant may share a parked namespace with
+		// another) and held so until the batch is bound; pinned once each.
+		pinned := map[*nsEntry]*lab.Netns{}
 		for i, t := range ts {
-			binds[i] = lab.Bind{Netns: t.ent.ns, Socks: p.routeSockets(routes)}
+			ns, ok := pinned[t.ent]
+			if !ok {
+				var err error
+				if ns, err = t.ent.pin(); err != nil {
+					binds[i] = lab.Bind{Err: err}
+					continue
+				}
+				pinned[t.ent] = ns
+			}
+			binds[i] = lab.Bind{Netns: ns, Socks: p.routeSockets(routes)}
+		}
+		var berr error
+		if len(routes) > 0 {
+			berr = bindEach(binds)
+		}
+		for e := range pinned {
+			e.unpin()
 		}
 		if len(routes) > 0 {
-			if err := lab.BindEach(binds); err != nil {
+			if err := berr; err != nil {
 				for _, t := range ts {
 					p.unbind(t)
 				}
@@ -232,9 +251,13 @@ func (p *Proxy) openTenant(spec string) (*tenant, error) {
 }
 
 // register makes a bound tenant live: listed, and known to http routes.
-func (p *Proxy) register(t *tenant, api bool) error {
+func (p *Proxy) register(t *tenant, api bool) error { return p.registerOver(t, api, nil) }
+
+// registerOver registers t in the place of was (nil: where no tenant of
+// that name is); if the name holds anything else, t is unbound instead.
+func (p *Proxy) registerOver(t *tenant, api bool, was *tenant) error {
 	p.mu.Lock()
-	if p.closed || p.tenants[t.name] != nil {
+	if p.closed || p.tenants[t.name] != was {
 		closed := p.closed
 		p.mu.Unlock()
 		p.unbind(t)
@@ -248,7 +271,17 @@ func (p *Proxy) register(t *tenant, api bool) error {
 		p.state.add(tenantSpec(t.name, t.ref))
 	}
 	nl := len(t.lns)
+	var src *rawConn
+	for _, ln := range t.lns {
+		if ln.raw != nil {
+			src = ln.raw
+			break
+		}
+	}
 	p.mu.Unlock()
+	if src != nil && p.cfg.Strategy == Shared {
+		t.ent.park(src) // its listener pins the namespace: no handle needed until a connection
+	}
 	for _, f := range p.frontList() {
 		f.add(t)
 	}
@@ -285,6 +318,41 @@ func (p *Proxy) addTenant(spec string, api bool) error {
 		return err
 	}
 	return p.register(t, api)
+}
+
+// rebind binds tenant t again where its reference names now (its
+// namespace was made again, or came back), unless it was removed or
+// rebound meanwhile: it takes t's place with a placeholder while it
+// binds, and registers over the placeholder only if it is still there.
+// If binding fails the placeholder stays, and the next rescan tries again.
+func (p *Proxy) rebind(t *tenant, spec string) error {
+	p.chg.Lock()
+	p.mu.Lock()
+	if p.closed || p.tenants[t.name] != t {
+		p.mu.Unlock()
+		p.chg.Unlock()
+		return nil
+	}
+	hold := t
+	if t.ent != nil { // bound: its sockets go first
+		hold = &tenant{name: t.name, ref: t.ref}
+		p.tenants[t.name] = hold
+	}
+	p.mu.Unlock()
+	if hold != t {
+		for _, f := range p.frontList() {
+			f.remove(t)
+		}
+		p.unbind(t)
+	}
+	p.chg.Unlock()
+	p.chg.RLock()
+	defer p.chg.RUnlock()
+	nt, err := p.bindTenant(spec)
+	if err != nil {
+		return err
+	}
+	return p.registerOver(nt, false, hold)
 }
 
 // bindTenant opens the tenant's namespace and binds its routes there.
@@ -404,4 +472,25 @@ func (p *Proxy) saveState() error {
 		return nil
 	}
 	return p.state.save()
+}
+
+// bindEach binds the sockets of many namespaces (lab.BindEach), skipping
+// those whose handle could not be had (their Err is set already).
+func bindEach(binds []lab.Bind) error {
+	var todo []lab.Bind
+	var at []int
+	for i, b := range binds {
+		if b.Err == nil {
+			todo = append(todo, b)
+			at = append(at, i)
+		}
+	}
+	if len(todo) == 0 {
+		return nil
+	}
+	err := lab.BindEach(todo)
+	for k, i := range at {
+		binds[i] = todo[k]
+	}
+	return err
 }

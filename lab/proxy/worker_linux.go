@@ -197,7 +197,7 @@ func (p *Proxy) startChild(t *tenant, routes []Route) (*child, error) {
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdinR, os.Stderr, os.Stderr
 	cmd.ExtraFiles = []*os.File{readyW, specR}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	err = lab.Do(t.ent.ns, cmd.Start)
+	err = t.ent.with(func(ns *lab.Netns) error { return lab.Do(ns, cmd.Start) })
 	readyW.Close()
 	stdinR.Close()
 	specR.Close()

@@ -209,8 +209,8 @@ func TestNeverTheWrongTenantWhileNamespacesChurn(t *testing.T) {
 	if err := p.RemoveTenant(p.Tenants()...); err != nil {
 		t.Fatal(err)
 	}
-	if h := p.Stats().Handles; h != 0 {
-		t.Errorf("%d namespace handles held with no tenant left", h)
+	if h := p.Stats().Namespaces; h != 0 {
+		t.Errorf("%d namespaces held with no tenant left: %v", h, proxy.Held(p))
 	}
 }
 

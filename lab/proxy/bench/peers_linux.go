@@ -3,8 +3,10 @@ package bench
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -12,6 +14,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/nslab/nslab/lab"
@@ -71,9 +74,10 @@ type PeerReport struct {
 // peer is one program that forwards each tenant's 127.0.0.1:8080 to the
 // tenant's 127.0.0.1:8000.
 type peer struct {
-	name  string
-	port  uint16
-	start func(env *peerEnv, n int) (pids []int, stop func(), err error) // nil: nothing to start (direct)
+	name     string
+	port     uint16
+	start    func(env *peerEnv, n int) (pids []int, stop func(), err error) // nil: nothing to start (direct)
+	notifies bool                                                           // says READY=1 on $NOTIFY_SOCKET
 }
 
 // peerEnv is what every peer of a run shares.
@@ -81,8 +85,11 @@ type peerEnv struct {
 	s     *lab.Session
 	names []string // tenant names (lab names)
 	nss   []*lab.Netns
-	dir   string // config files and logs
-	seq   int
+	dir    string // config files and logs
+	seq    int
+	notify string // $NOTIFY_SOCKET for the peer being started ("": none)
+
+	createMs float64 // making the namespaces
 }
 
 const (
@@ -110,43 +117,11 @@ func Peers(ctx context.Context, s *lab.Session, o PeerOptions, log io.Writer) (P
 	for _, m := range missing {
 		fmt.Fprintf(log, "bench peers: %s\n", m)
 	}
-	most := slices.Max(o.Tenants)
-	dir, err := os.MkdirTemp(lab.RunDir(), "bench-peers-")
+	env, cleanup, err := newPeerEnv(ctx, s, slices.Max(o.Tenants), log)
 	if err != nil {
 		return r, err
 	}
-	defer os.RemoveAll(dir) // its files: configs, sockets, logs
-	if err := s.TrackFile(dir); err != nil {
-		return r, err
-	}
-	env := &peerEnv{s: s, dir: dir}
-	fmt.Fprintf(log, "bench peers: %d tenant namespaces, each with lo up...\n", most)
-	if _, err := lab.ReserveFDs(4*most + 8192); err != nil {
-		return r, err
-	}
-	for i := range most {
-		name := fmt.Sprintf("pp%d", i)
-		ns, err := s.AddNetns(name)
-		if err != nil {
-			return r, err
-		}
-		if err := s.SetLinkUp("lo", name, true); err != nil {
-			return r, err
-		}
-		env.names = append(env.names, name)
-		env.nss = append(env.nss, ns)
-		if ctx.Err() != nil {
-			return r, ctx.Err()
-		}
-	}
-	defer func() {
-		for _, ns := range env.nss {
-			ns.Close()
-		}
-	}()
-	if err := startBackend(env); err != nil {
-		return r, err
-	}
+	defer cleanup()
 	for _, n := range o.Tenants {
 		set := PeerSet{Tenants: n, Rounds: map[string][]PeerFigures{}}
 		for round := range o.Rounds {
@@ -173,6 +148,59 @@ func Peers(ctx context.Context, s *lab.Session, o PeerOptions, log io.Writer) (P
 	return r, nil
 }
 
+// newPeerEnv makes most tenant namespaces, each with lo up, and the
+// backend listening in every one. cleanup closes the handles and removes
+// the run's files (the session removes the rest).
+func newPeerEnv(ctx context.Context, s *lab.Session, most int, log io.Writer) (*peerEnv, func(), error) {
+	dir, err := os.MkdirTemp(lab.RunDir(), "bench-peers-")
+	if err != nil {
+		return nil, nil, err
+	}
+	env := &peerEnv{s: s, dir: dir}
+	cleanup := func() {
+		for _, ns := range env.nss {
+			ns.Close()
+		}
+		os.RemoveAll(dir) // its files: configs, sockets, logs
+	}
+	if err := s.TrackFile(dir); err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	fmt.Fprintf(log, "bench: %d tenant namespaces, each with lo up...\n", most)
+	if _, err := lab.ReserveFDs(4*most + 8192); err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	t0 := time.Now()
+	for i := range most {
+		name := fmt.Sprintf("pp%d", i)
+		ns, err := s.AddNetns(name)
+		if err == nil {
+			env.names = append(env.names, name)
+			env.nss = append(env.nss, ns)
+			err = s.SetLinkUp("lo", name, true)
+		}
+		if err == nil {
+			err = ctx.Err()
+		}
+		if err != nil {
+			cleanup()
+			return nil, nil, err
+		}
+	}
+	env.createMs = ms(time.Since(t0))
+	if _, err := env.binary(); err != nil { // not in any peer's start time
+		cleanup()
+		return nil, nil, err
+	}
+	if err := startBackend(env); err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	return env, cleanup, nil
+}
+
 // measurePeer starts a peer over the first n tenants, measures it, and
 // stops it.
 func measurePeer(env *peerEnv, p peer, n int, o PeerOptions) (PeerFigures, error) {
@@ -181,19 +209,14 @@ func measurePeer(env *peerEnv, p peer, n int, o PeerOptions) (PeerFigures, error
 	ap := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), p.port)
 	var pids []int
 	if p.start != nil {
-		t0 := time.Now()
-		var stop func()
 		var err error
-		pids, stop, err = p.start(env, n)
-		if err != nil {
+		var stop func()
+		if pids, stop, f.StartMs, err = startTimed(env, p, n, ap); err != nil {
 			return f, err
 		}
 		defer stop()
-		if err := waitAllListening(nss, ap, 60*time.Second); err != nil {
-			return f, err
-		}
-		f.StartMs = ms(time.Since(t0))
 		time.Sleep(500 * time.Millisecond) // settled, as an operator would look at it
+		pids = append(pids, childrenOf(pids)...) // HAProxy's worker under its master
 		idle := readProcs(pids)
 		f.Threads, f.PSSMiB = idle.Threads, float64(idle.PSS)/(1<<20)
 	}
@@ -227,6 +250,54 @@ func measurePeer(env *peerEnv, p peer, n int, o PeerOptions) (PeerFigures, error
 	return f, nil
 }
 
+// startTimed starts a peer as its service manager would and times it:
+// from exec to READY=1 on $NOTIFY_SOCKET for those that tell systemd
+// (nslab proxy, HAProxy with -Ws, both Type=notify), else until every
+// tenant's listener accepts a connection (socat). Then it checks that
+// every tenant's listener accepts.
+func startTimed(env *peerEnv, p peer, n int, ap netip.AddrPort) ([]int, func(), float64, error) {
+	env.notify = ""
+	var nl *net.UnixConn
+	if p.notifies {
+		env.notify = filepath.Join(env.dir, "notify-"+p.name)
+		os.Remove(env.notify)
+		var err error
+		if nl, err = net.ListenUnixgram("unixgram", &net.UnixAddr{Name: env.notify, Net: "unixgram"}); err != nil {
+			return nil, nil, 0, err
+		}
+		defer nl.Close()
+	}
+	t0 := time.Now()
+	pids, stop, err := p.start(env, n)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	var took time.Duration
+	if nl != nil {
+		buf := make([]byte, 4096)
+		for {
+			nl.SetReadDeadline(t0.Add(5 * time.Minute))
+			m, err := nl.Read(buf)
+			if err != nil {
+				stop()
+				return nil, nil, 0, fmt.Errorf("%s said nothing on $NOTIFY_SOCKET: %w", p.name, err)
+			}
+			if strings.Contains("\n"+string(buf[:m])+"\n", "\nREADY=1\n") {
+				took = time.Since(t0)
+				break
+			}
+		}
+	}
+	if err := waitAllListening(env.nss[:n], ap, 5*time.Minute); err != nil {
+		stop()
+		return nil, nil, 0, err
+	}
+	if nl == nil {
+		took = time.Since(t0)
+	}
+	return pids, stop, ms(took), nil
+}
+
 // peerCPU is the CPU a peer's processes used so far, with the children
 // they have reaped and those still running (socat forks one per
 // connection).
@@ -238,23 +309,37 @@ func peerCPU(pids []int) time.Duration {
 }
 
 // waitAllListening waits until every tenant's address accepts a
-// connection.
+// connection: 16 pollers, each taking its share of the tenants in turn.
+// (A look at each tenant's /proc/net/tcp instead makes no connection, but
+// the kernel walks every socket of every namespace for each: 7 s for 1000
+// tenants.)
 func waitAllListening(nss []*lab.Netns, ap netip.AddrPort, limit time.Duration) error {
 	end := time.Now().Add(limit)
-	for i, ns := range nss {
-		for {
-			f, err := clientConn(ns, ap)
-			if err == nil {
-				f.Close()
-				break
+	parts := min(16, len(nss))
+	errs := make([]error, parts)
+	var wg sync.WaitGroup
+	for k := range parts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := k; i < len(nss); i += parts {
+				for {
+					f, err := clientConn(nss[i], ap)
+					if err == nil {
+						f.Close()
+						break
+					}
+					if time.Now().After(end) {
+						errs[k] = fmt.Errorf("tenant %d of %d is not listening at %s after %s: %w", i+1, len(nss), ap, limit, err)
+						return
+					}
+					time.Sleep(time.Millisecond)
+				}
 			}
-			if time.Now().After(end) {
-				return fmt.Errorf("tenant %d of %d is not listening at %s after %s: %w", i+1, len(nss), ap, limit, err)
-			}
-			time.Sleep(time.Millisecond)
-		}
+		}()
 	}
-	return nil
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // startBackend starts the backend process, listening at 127.0.0.1:8000 in
@@ -285,8 +370,8 @@ func startBackend(env *peerEnv) error {
 // haproxy and socat if installed), and why any asked for is left out.
 func availablePeers(only []string) ([]peer, []string) {
 	all := []peer{
-		{name: "nslab", port: listenPort, start: startNslab},
-		{name: "haproxy", port: listenPort, start: startHAProxy},
+		{name: "nslab", port: listenPort, start: startNslab, notifies: true},
+		{name: "haproxy", port: listenPort, start: startHAProxy, notifies: true},
 		{name: "socat", port: listenPort, start: startSocat},
 		{name: "direct", port: backendPort},
 	}

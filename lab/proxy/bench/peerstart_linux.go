@@ -39,11 +39,13 @@ func startNslab(env *peerEnv, n int) ([]int, func(), error) {
 	defer log.Close()
 	cmd := exec.Command(self, "proxy", "--config", file, "--log-level", "warn")
 	cmd.Stdout, cmd.Stderr = log, log
+	env.withNotify(cmd)
 	return env.startOne("peer-nslab", cmd)
 }
 
-// startHAProxy runs HAProxy with a listen section per tenant: namespace on
-// the bind line and on the server line.
+// startHAProxy runs HAProxy as Debian's unit does (-Ws: master-worker,
+// telling systemd when ready), with a listen section per tenant: namespace
+// on the bind line and on the server line.
 func startHAProxy(env *peerEnv, n int) ([]int, func(), error) {
 	var cfg strings.Builder
 	cfg.WriteString("global\n  maxconn 8000\n\ndefaults\n  mode tcp\n  timeout connect 5s\n  timeout client 60s\n  timeout server 60s\n\n")
@@ -60,8 +62,9 @@ func startHAProxy(env *peerEnv, n int) ([]int, func(), error) {
 		return nil, nil, err
 	}
 	defer log.Close()
-	cmd := exec.Command("haproxy", "-f", file, "-db")
+	cmd := exec.Command("haproxy", "-Ws", "-f", file)
 	cmd.Stdout, cmd.Stderr = log, log
+	env.withNotify(cmd)
 	return env.startOne("peer-haproxy", cmd)
 }
 
@@ -116,4 +119,11 @@ func (env *peerEnv) binary() (string, error) {
 		return "", err
 	}
 	return dst, os.WriteFile(dst, b, 0o700)
+}
+
+// withNotify gives cmd the $NOTIFY_SOCKET the bench listens on.
+func (env *peerEnv) withNotify(cmd *exec.Cmd) {
+	if env.notify != "" {
+		cmd.Env = append(os.Environ(), "NOTIFY_SOCKET="+env.notify)
+	}
 }

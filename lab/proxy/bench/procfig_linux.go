@@ -102,3 +102,18 @@ func childrenOf(pids []int) []int {
 	}
 	return out
 }
+
+// readStatus is a process's resident memory (VmRSS), in bytes.
+func readStatus(pid int) (int64, error) {
+	st, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	_, rest, ok := bytes.Cut(st, []byte("\nVmRSS:"))
+	if !ok {
+		return 0, fmt.Errorf("no VmRSS for %d", pid)
+	}
+	line, _, _ := bytes.Cut(rest, []byte("\n"))
+	kb, err := strconv.ParseInt(strings.Fields(string(line))[0], 10, 64)
+	return kb << 10, err
+}
