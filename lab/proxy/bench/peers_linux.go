@@ -82,9 +82,9 @@ type peer struct {
 
 // peerEnv is what every peer of a run shares.
 type peerEnv struct {
-	s     *lab.Session
-	names []string // tenant names (lab names)
-	nss   []*lab.Netns
+	s      *lab.Session
+	names  []string // tenant names (lab names)
+	nss    []*lab.Netns
 	dir    string // config files and logs
 	seq    int
 	notify string // $NOTIFY_SOCKET for the peer being started ("": none)
@@ -215,7 +215,7 @@ func measurePeer(env *peerEnv, p peer, n int, o PeerOptions) (PeerFigures, error
 			return f, err
 		}
 		defer stop()
-		time.Sleep(500 * time.Millisecond) // settled, as an operator would look at it
+		time.Sleep(500 * time.Millisecond)       // settled, as an operator would look at it
 		pids = append(pids, childrenOf(pids)...) // HAProxy's worker under its master
 		idle := readProcs(pids)
 		f.Threads, f.PSSMiB = idle.Threads, float64(idle.PSS)/(1<<20)
