@@ -18,6 +18,7 @@ func init() {
 	var (
 		file, control, strategy, name, logFormat, logLevel, metrics, state string
 		tenants, routes                                                    []string
+		trim                                                               bool
 	)
 	cmd := &cobra.Command{
 		Use:   "proxy",
@@ -79,6 +80,7 @@ the Prometheus text format.`,
 					cfg.Routes = append(cfg.Routes, rt)
 				}
 				cfg.Tenants = append(cfg.Tenants, tenants...)
+				cfg.TrimThreads = cfg.TrimThreads || trim
 				if cfg.Control == "" {
 					return cfg, fmt.Errorf("give a control socket: --control PATH (or control: in the config)")
 				}
@@ -110,6 +112,7 @@ the Prometheus text format.`,
 	f.StringArrayVar(&routes, "route", nil, "LISTEN=TARGET, each NETNS/PROTO/IP:PORT (repeatable)")
 	f.StringVar(&metrics, "metrics", "", "also serve /metrics at this TCP address, like 127.0.0.1:9108")
 	f.StringVar(&state, "state", "", "keep the tenants added over the API in this file, bound again at start")
+	f.BoolVar(&trim, "trim-threads", true, "give back the idle OS threads a burst left, once quiet (the daemon's policy; trim_threads: in the config)")
 	f.StringVar(&logFormat, "log-format", "text", "text or json")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	root.AddCommand(cmd)

@@ -36,31 +36,40 @@ func backendMain() {
 		fmt.Fprintln(os.Stderr, "bench backend: want ADDR, and namespace paths on stdin")
 		os.Exit(2)
 	}
-	var binds []lab.Bind
+	var paths []string
 	sc := bufio.NewScanner(os.Stdin)
 	for sc.Scan() {
-		ns, err := lab.OpenNetnsPath(sc.Text(), sc.Text())
-		if err != nil {
+		paths = append(paths, sc.Text())
+	}
+	if _, err := lab.ReserveFDs(len(paths) + 2048); err != nil {
+		fmt.Println("error:", err)
+		os.Exit(1)
+	}
+	// A batch at a time, handles closed after it: a listener pins its
+	// namespace, and 10 000 handles besides 10 000 listeners would be
+	// more descriptors than a process may have here.
+	for lo := 0; lo < len(paths); lo += 500 {
+		var binds []lab.Bind
+		for _, path := range paths[lo:min(lo+500, len(paths))] {
+			ns, err := lab.OpenNetnsPath(path, path)
+			if err != nil {
+				fmt.Println("error:", err)
+				os.Exit(1)
+			}
+			binds = append(binds, lab.Bind{Netns: ns, Socks: []lab.Socket{{Network: "tcp", Addr: os.Args[1]}}})
+		}
+		if err := lab.BindEach(binds); err != nil {
 			fmt.Println("error:", err)
 			os.Exit(1)
 		}
-		binds = append(binds, lab.Bind{Netns: ns, Socks: []lab.Socket{{Network: "tcp", Addr: os.Args[1]}}})
-	}
-	if _, err := lab.ReserveFDs(len(binds) + 4096); err != nil {
-		fmt.Println("error:", err)
-		os.Exit(1)
-	}
-	if err := lab.BindEach(binds); err != nil {
-		fmt.Println("error:", err)
-		os.Exit(1)
-	}
-	for _, b := range binds {
-		if b.Err != nil {
-			fmt.Println("error:", b.Err)
-			os.Exit(1)
+		for _, b := range binds {
+			b.Netns.Close()
+			if b.Err != nil {
+				fmt.Println("error:", b.Err)
+				os.Exit(1)
+			}
+			go serveBackend(b.Socks[0].Listener)
 		}
-		b.Netns.Close()
-		go serveBackend(b.Socks[0].Listener)
 	}
 	fmt.Println("ready")
 	select {}

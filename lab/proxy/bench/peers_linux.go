@@ -17,6 +17,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/nslab/nslab/lab"
 )
 
@@ -168,7 +170,7 @@ func newPeerEnv(ctx context.Context, s *lab.Session, most int, log io.Writer) (*
 		return nil, nil, err
 	}
 	fmt.Fprintf(log, "bench: %d tenant namespaces, each with lo up...\n", most)
-	if _, err := lab.ReserveFDs(4*most + 8192); err != nil {
+	if _, err := lab.ReserveFDs(most + 4096); err != nil { // a handle each, and the clients
 		cleanup()
 		return nil, nil, err
 	}
@@ -179,7 +181,7 @@ func newPeerEnv(ctx context.Context, s *lab.Session, most int, log io.Writer) (*
 		if err == nil {
 			env.names = append(env.names, name)
 			env.nss = append(env.nss, ns)
-			err = s.SetLinkUp("lo", name, true)
+			err = loUp(ns)
 		}
 		if err == nil {
 			err = ctx.Err()
@@ -199,6 +201,32 @@ func newPeerEnv(ctx context.Context, s *lab.Session, most int, log io.Writer) (*
 		return nil, nil, err
 	}
 	return env, cleanup, nil
+}
+
+// loUp brings the loopback of ns up, as `ip link set lo up` does, with
+// an ioctl on a socket made there: the session's own way keeps a netlink
+// socket per namespace, and at 10 000 namespaces those and the handles
+// were more descriptors than this machine allows a process.
+func loUp(ns *lab.Netns) error {
+	return lab.Do(ns, func() error {
+		fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			return err
+		}
+		defer unix.Close(fd)
+		ifr, err := unix.NewIfreq("lo")
+		if err != nil {
+			return err
+		}
+		if err := unix.IoctlIfreq(fd, unix.SIOCGIFFLAGS, ifr); err != nil {
+			return fmt.Errorf("lo in %s: %w", ns, err)
+		}
+		ifr.SetUint16(ifr.Uint16() | unix.IFF_UP)
+		if err := unix.IoctlIfreq(fd, unix.SIOCSIFFLAGS, ifr); err != nil {
+			return fmt.Errorf("set lo up in %s: %w", ns, err)
+		}
+		return nil
+	})
 }
 
 // measurePeer starts a peer over the first n tenants, measures it, and
