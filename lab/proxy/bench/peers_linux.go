@@ -333,7 +333,13 @@ func peerCPU(pids []int) time.Duration {
 	if pids == nil {
 		return 0
 	}
-	return readProcs(pids).CPU + readProcs(childrenOf(pids)).CPU
+	var more []int
+	for _, c := range childrenOf(pids) {
+		if !slices.Contains(pids, c) { // HAProxy's worker is in pids already
+			more = append(more, c)
+		}
+	}
+	return readProcs(pids).CPU + readProcs(more).CPU
 }
 
 // waitAllListening waits until every tenant's address accepts a
