@@ -35,7 +35,12 @@ func (r CleanupReport) Empty() bool {
 // links and namespaces, newest first. Sessions still running are left alone
 // (their journal is locked), and so is every nslab-* resource that no journal
 // records: the lab removes only what it made.
-func Cleanup(dir string) (CleanupReport, error) {
+func Cleanup(dir string) (CleanupReport, error) { return CleanupFor(dir, -1) }
+
+// CleanupFor is Cleanup of the dead sessions of one learner (uid, see
+// LearnerUID; -1 for everyone's): what a lab's start-up offers, since a
+// learner's "yes" covers their own runs only.
+func CleanupFor(dir string, uid int) (CleanupReport, error) {
 	var rep CleanupReport
 	if err := CheckPrivileges(); err != nil {
 		return rep, err
@@ -50,6 +55,9 @@ func Cleanup(dir string) (CleanupReport, error) {
 	for _, jf := range jfs {
 		if jf.Alive {
 			rep.Live = append(rep.Live, fmt.Sprintf("%s (pid %d, still running)", filepath.Base(jf.Path), jf.Session.PID))
+			continue
+		}
+		if uid >= 0 && jf.Session.UID != uid {
 			continue
 		}
 		rep.Journals++
@@ -268,14 +276,14 @@ func foreignResources(netnsOwned, linksOwned map[string]bool) []string {
 	var out []string
 	entries, _ := os.ReadDir(NetnsDir)
 	for _, d := range entries {
-		if strings.HasPrefix(d.Name(), Prefix) && !netnsOwned[d.Name()] {
+		if IsLabName(d.Name()) && !netnsOwned[d.Name()] {
 			out = append(out, "netns "+d.Name())
 		}
 	}
 	if links, err := retryDump(netlink.LinkList); err == nil {
 		for _, l := range links {
 			n := l.Attrs().Name
-			if strings.HasPrefix(n, Prefix) && !linksOwned[n] {
+			if IsLabName(n) && !linksOwned[n] {
 				out = append(out, "link "+n)
 			}
 		}

@@ -38,11 +38,15 @@ func Doctor() []Check {
 	var cs []Check
 	add := func(c Check) { cs = append(cs, c) }
 
+	add(modeCheck())
+	add(idsCheck())
 	if err := CheckPrivileges(); err != nil {
 		add(Check{Name: "privileges", Status: StatusMissing, Required: true, Detail: err.Error()})
 	} else {
 		who := "root"
-		if os.Geteuid() != 0 {
+		if info, inside := InSandbox(); inside {
+			who = fmt.Sprintf("root in the sandbox (%s outside)", userLabel(info.UID))
+		} else if os.Geteuid() != 0 {
 			who = "CAP_SYS_ADMIN + CAP_NET_ADMIN"
 		}
 		add(Check{Name: "privileges", Status: StatusOK, Required: true, Detail: who})
@@ -90,6 +94,37 @@ func Doctor() []Check {
 		add(c)
 	}
 	return cs
+}
+
+// modeCheck says where this user's labs run, and why.
+func modeCheck() Check {
+	mode, why := ChooseMode(false)
+	c := Check{Name: "mode", Status: StatusOK, Detail: string(mode) + ": " + why}
+	if info, inside := InSandbox(); inside && info.Why != "" {
+		c.Detail = "sandbox: " + info.Why
+	}
+	return c
+}
+
+// idsCheck says which user ids exist inside this user's sandbox: with a
+// subordinate range, ids besides the learner's own (a lesson can switch to
+// nobody); without one, only 0 (the learner).
+func idsCheck() Check {
+	c := Check{Name: "user ids", Feature: "uid-range", Status: StatusOK}
+	info, inside := InSandbox()
+	switch {
+	case inside && info.Range:
+		c.Detail = "the sandbox maps " + info.IDs + " (inside, outside, count): other users' ids exist inside"
+	case inside:
+		c.Status = StatusNo
+		c.Detail = "the sandbox maps only " + userLabel(info.UID) + ", to 0: lessons that switch to another user (rootless) are skipped"
+		if _, err := SubIDRange(info.UID); err != nil {
+			c.Detail += "; for a range: " + err.Error()
+		}
+	default:
+		c.Detail = "host mode: every id of the machine"
+	}
+	return c
 }
 
 func linkCheck(name, feature string, err error, required bool) Check {
@@ -212,24 +247,63 @@ func sctpCheck() Check {
 }
 
 // UnprivilegedUserNS reports whether an unprivileged user may create user
-// namespaces (Debian's sysctl, and the namespace limit).
+// namespaces (and so a sandbox): the error names the kernel setting that
+// turns them off. Ubuntu's AppArmor restriction does not apply to a binary
+// its own profile allows (nslab's, installed by `make install`).
 func UnprivilegedUserNS() error {
-	if b, err := os.ReadFile("/proc/sys/kernel/unprivileged_userns_clone"); err == nil && strings.TrimSpace(string(b)) == "0" {
+	read := func(file string) string {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return ""
+		}
+		return strings.TrimSpace(string(b))
+	}
+	if read("/proc/sys/kernel/unprivileged_userns_clone") == "0" {
 		return fmt.Errorf("disabled by kernel.unprivileged_userns_clone=0: %w", ErrUnsupported)
 	}
-	if b, err := os.ReadFile("/proc/sys/user/max_user_namespaces"); err == nil && strings.TrimSpace(string(b)) == "0" {
+	if read("/proc/sys/user/max_user_namespaces") == "0" {
 		return fmt.Errorf("disabled by user.max_user_namespaces=0: %w", ErrUnsupported)
 	}
-	if b, err := os.ReadFile("/proc/sys/kernel/apparmor_restrict_unprivileged_userns"); err == nil && strings.TrimSpace(string(b)) == "1" {
+	if read("/proc/sys/kernel/apparmor_restrict_unprivileged_userns") == "1" && !appArmorAllowsUserNS() {
 		return fmt.Errorf("restricted by AppArmor (kernel.apparmor_restrict_unprivileged_userns=1): %w", ErrUnsupported)
 	}
 	return nil
 }
 
+// appArmorAllowsUserNS reports whether this process runs under nslab's
+// AppArmor profile, which allows user namespaces (see docs/sandbox.md).
+func appArmorAllowsUserNS() bool {
+	for _, f := range []string{"/proc/self/attr/apparmor/current", "/proc/self/attr/current"} {
+		if b, err := os.ReadFile(f); err == nil {
+			label, _, _ := strings.Cut(strings.TrimSpace(string(b)), " ")
+			return label == "nslab"
+		}
+	}
+	return false
+}
+
+// UserNSFix says how to turn unprivileged user namespaces on again, for
+// the setting UnprivilegedUserNS named.
+func UserNSFix(err error) string {
+	msg := ""
+	if err != nil {
+		msg = err.Error()
+	}
+	switch {
+	case strings.Contains(msg, "unprivileged_userns_clone"):
+		return "as root, `sysctl -w kernel.unprivileged_userns_clone=1` turns them on (a file in /etc/sysctl.d/ keeps it after a reboot)"
+	case strings.Contains(msg, "max_user_namespaces"):
+		return "as root, `sysctl -w user.max_user_namespaces=15000` allows them (a file in /etc/sysctl.d/ keeps it after a reboot)"
+	case strings.Contains(msg, "apparmor"):
+		return "`sudo make install` installs nslab with an AppArmor profile that allows user namespaces for nslab alone (/etc/apparmor.d/nslab); or, for every program, `sysctl -w kernel.apparmor_restrict_unprivileged_userns=0`"
+	}
+	return "check the kernel's user namespace settings (`nslab doctor`)"
+}
+
 func userNSCheck() Check {
 	c := Check{Name: "unprivileged user namespaces", Feature: "userns-unprivileged", Status: StatusOK, Detail: "allowed"}
 	if err := UnprivilegedUserNS(); err != nil {
-		c.Status, c.Detail = StatusNo, strings.TrimSuffix(err.Error(), ": "+ErrUnsupported.Error())
+		c.Status, c.Detail = StatusNo, strings.TrimSuffix(err.Error(), ": "+ErrUnsupported.Error())+"; "+UserNSFix(err)
 	}
 	return c
 }

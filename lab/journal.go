@@ -36,6 +36,7 @@ type Entry struct {
 	Label string `json:"label,omitempty"` // what the learner calls it (spawn name)
 	Netns string `json:"netns,omitempty"` // for links: the system name of its namespace, "" = host
 	PID   int    `json:"pid,omitempty"`   // for procs and the session header
+	UID   int    `json:"uid,omitempty"`   // the session header: whose lab it is (LearnerUID; 0 = root)
 	Start uint64 `json:"start,omitempty"` // process start time (clock ticks since boot)
 	Path  string `json:"path,omitempty"`  // for files
 	// Identity, recorded (op "id") once the resource exists, so that one
@@ -310,12 +311,13 @@ func OwnedNames(dir string) (netns map[string]bool, links map[string]bool, procs
 
 var errJournalBusy = errors.New("journal in use by a running session")
 
-// Leftovers counts what dead sessions recorded and did not remove: the next
-// lab start tells the user (and offers `nslab cleanup`).
-func Leftovers(dir string) (sessions, resources int) {
+// Leftovers counts what dead sessions of the learner uid (-1: anyone's)
+// recorded and did not remove: the next lab start tells the user (and
+// offers `nslab cleanup`).
+func Leftovers(dir string, uid int) (sessions, resources int) {
 	jfs, _ := ReadJournals(dir)
 	for _, jf := range jfs {
-		if !jf.Alive && len(jf.Live) > 0 {
+		if !jf.Alive && len(jf.Live) > 0 && (uid < 0 || jf.Session.UID == uid) {
 			sessions++
 			resources += len(jf.Live)
 		}

@@ -31,7 +31,7 @@ func openJournal(dir, id string) (*Journal, error) {
 	j := &Journal{f: f, path: path}
 	start, _ := procStartTime(os.Getpid())
 	exe, _ := os.Executable()
-	hdr := Entry{Op: "session", PID: os.Getpid(), Start: start, Path: exe, Time: time.Now().UTC()}
+	hdr := Entry{Op: "session", PID: os.Getpid(), UID: LearnerUID(), Start: start, Path: exe, Time: time.Now().UTC()}
 	b, _ := json.Marshal(hdr)
 	if _, err := f.Write(append(b, '\n')); err != nil {
 		f.Close()
@@ -95,4 +95,12 @@ func procStartTime(pid int) (uint64, error) {
 		}
 	}
 	return 0, fmt.Errorf("parse /proc/%d/stat: too few fields", pid)
+}
+
+// ProcAlive reports whether the process pid that started at start (its
+// start time, see the journal) still runs: not exited, not a zombie, and
+// not a reused PID.
+func ProcAlive(pid int, start uint64) bool {
+	st, err := procStartTime(pid)
+	return err == nil && st == start && !procZombie(pid)
 }

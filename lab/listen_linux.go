@@ -153,9 +153,22 @@ func BindIn(ns *Netns, socks []Socket) error {
 		if _, proto, _ := socketKind(s.Network); proto == unix.IPPROTO_SCTP && errors.Is(err, ErrUnsupported) {
 			return fmt.Errorf("listen %s %s in %s: this kernel has no SCTP: %s: %w", s.Network, s.Addr, ns, sctpWhy(unwrapSyscall(err)), err)
 		}
-		return fmt.Errorf("listen %s %s in %s: %w", s.Network, s.Addr, ns, err)
+		return fmt.Errorf("listen %s %s in %s: %w%s", s.Network, s.Addr, ns, err, hostPortHint(ns, err))
 	}
 	return nil
+}
+
+// hostPortHint explains a taken port in host mode, where the lab's host
+// is the machine's network namespace, shared with every program and with
+// every other lab running in host mode.
+func hostPortHint(ns *Netns, err error) string {
+	if !errors.Is(err, unix.EADDRINUSE) || ns != nil && ns.Name() != "host" {
+		return ""
+	}
+	if _, inside := InSandbox(); inside {
+		return ""
+	}
+	return " (in host mode the lab's host is the machine's network namespace, shared with every program and every other lab in host mode; a lab in a sandbox, `--sandbox`, has a host of its own)"
 }
 
 // bindOne makes one socket on the calling (switched) thread.

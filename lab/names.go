@@ -3,13 +3,22 @@ package lab
 import (
 	"fmt"
 	"net/netip"
+	"os"
 	"strings"
+	"sync"
 )
 
 // Prefix marks every system resource the lab creates: the namespace a learner
 // calls "alpha" is nslab-alpha in /run/netns, and a host-side link "br0" is
 // nslab-br0. Links inside lab namespaces keep the learner's name (eth0), since
 // the namespace itself is the lab's.
+//
+// Host mode shares the machine's names among every lab running on it: a
+// lab that starts while another holds "nslab-" takes the next free of
+// "nslab2-" ... "nslab9-" (see ClaimNames), so two labs of the same lesson
+// run side by side. The learner still types and sees "alpha"; every layer
+// maps names through SysName and ShortName, which use this process's
+// prefix. In a sandbox, the names are the sandbox's own: always "nslab-".
 const Prefix = "nslab-"
 
 // maxLinkName is IFNAMSIZ-1: the kernel rejects longer interface names.
@@ -19,18 +28,86 @@ const maxLinkName = 15
 // (a file name) is far larger.
 const maxNetnsName = 64
 
+// prefixEnv passes a lab's prefix to the processes it re-executes (proxy
+// workers), which name the lab's namespaces without a session of their own.
+const prefixEnv = "NSLAB_PREFIX"
+
+var (
+	prefixMu sync.Mutex
+	prefix   string // claimed by this process (ClaimNames); "" = none
+)
+
+// SysPrefix is the prefix of this process's system names: the one it
+// claimed, the one the lab that started it passed on, or Prefix.
+func SysPrefix() string {
+	prefixMu.Lock()
+	p := prefix
+	prefixMu.Unlock()
+	if p != "" {
+		return p
+	}
+	if p := os.Getenv(prefixEnv); isPrefix(p) && isReexecChild() {
+		return p
+	}
+	return Prefix
+}
+
+// isPrefix reports whether p is a lab prefix: nslab- or nslab2- ... nslab9-.
+func isPrefix(p string) bool {
+	return p == Prefix || len(p) == len(Prefix)+1 && strings.HasPrefix(p, "nslab") && p[5] >= '2' && p[5] <= '9' && p[6] == '-'
+}
+
+// IsLabName reports whether a system name carries a lab prefix, this
+// process's or another lab's.
+func IsLabName(sys string) bool {
+	if strings.HasPrefix(sys, Prefix) {
+		return true
+	}
+	return len(sys) > len(Prefix)+1 && isPrefix(sys[:len(Prefix)+1])
+}
+
+// isReexecChild reports whether this process is a child the lab
+// re-executed (argv[0] nslab-NAME:LABEL), which inherits its lab's prefix.
+func isReexecChild() bool {
+	return len(os.Args) > 0 && strings.HasPrefix(os.Args[0], "nslab-")
+}
+
 // SysName maps a learner's name to the lab's system name. A name that already
 // carries the prefix is returned unchanged, so "alpha" and "nslab-alpha" are
 // the same namespace.
 func SysName(name string) string {
-	if strings.HasPrefix(name, Prefix) {
+	p := SysPrefix()
+	if strings.HasPrefix(name, p) {
 		return name
 	}
-	return Prefix + name
+	return p + name
 }
 
 // ShortName is the inverse of SysName: what a learner typed.
-func ShortName(sys string) string { return strings.TrimPrefix(sys, Prefix) }
+func ShortName(sys string) string { return strings.TrimPrefix(sys, SysPrefix()) }
+
+// ShortNameOf strips whichever lab prefix a system name carries: the
+// learner's name in any lab's (nslab2-alpha is alpha).
+func ShortNameOf(sys string) string {
+	if strings.HasPrefix(sys, Prefix) {
+		return sys[len(Prefix):]
+	}
+	if IsLabName(sys) {
+		return sys[len(Prefix)+1:]
+	}
+	return sys
+}
+
+// VarName makes a shell variable name of a learner's name: a-b.c is a_b_c
+// (NS_a_b_c holds the system name of namespace a-b.c; see Session.NameVars).
+func VarName(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' {
+			return r
+		}
+		return '_'
+	}, s)
+}
 
 // IsHost reports whether a namespace name means the namespace the lab
 // process started in.
@@ -43,7 +120,7 @@ func ValidateNetnsName(name string) error {
 		return fmt.Errorf("namespace name %q: %w: give a name such as alpha", name, ErrInvalid)
 	}
 	if len(SysName(name)) > maxNetnsName {
-		return fmt.Errorf("namespace name %q is %d bytes: %w: use at most %d", name, len(short), ErrInvalid, maxNetnsName-len(Prefix))
+		return fmt.Errorf("namespace name %q is %d bytes: %w: use at most %d", name, len(short), ErrInvalid, maxNetnsName-len(SysPrefix()))
 	}
 	return validChars("namespace", name)
 }
@@ -63,7 +140,7 @@ func ValidateLinkName(name string, hostSide bool) error {
 			return fmt.Errorf("link name %q is %d bytes: %w: interface names are at most %d bytes", name, len(sys), ErrInvalid, maxLinkName)
 		}
 		return fmt.Errorf("link name %q becomes %q, %d bytes: %w: interface names are at most %d bytes, so a host-side link may use %d (the lab adds %q)",
-			name, sys, len(sys), ErrInvalid, maxLinkName, maxLinkName-len(Prefix), Prefix)
+			name, sys, len(sys), ErrInvalid, maxLinkName, maxLinkName-len(SysPrefix()), SysPrefix())
 	}
 	return validChars("link", name)
 }

@@ -2,8 +2,25 @@ package lab
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
+	"strconv"
 )
+
+// LearnerUID is the uid of the person using the lab, whose runs and
+// progress these are: in a sandbox, the user outside it; under sudo, the
+// user who ran sudo (SUDO_UID), not root; else this process's.
+func LearnerUID() int {
+	if info := sandboxInfo(); info != nil {
+		return info.UID
+	}
+	if os.Geteuid() == 0 {
+		if uid, err := strconv.Atoi(os.Getenv("SUDO_UID")); err == nil && uid > 0 {
+			return uid
+		}
+	}
+	return os.Getuid()
+}
 
 // whoOwns explains whose a lab-named resource is when this session did not
 // make it, so that a refusal tells the user what to do: another running

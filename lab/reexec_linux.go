@@ -40,7 +40,13 @@ func Reexec(name, label string, args ...string) *exec.Cmd {
 
 // Init runs this process's re-exec entry point if it is such a child, and
 // never returns in that case. Call it first thing in main and TestMain.
+//
+// In the lab process a sandbox starts, Init first makes the sandbox's
+// mounts (see sandboxSetup).
 func Init() {
+	if info := sandboxInfo(); info != nil && info.Setup {
+		sandboxSetup(info)
+	}
 	arg0 := os.Args[0]
 	if !strings.HasPrefix(arg0, "nslab-") {
 		return
@@ -53,6 +59,11 @@ func Init() {
 	fn := inits[name]
 	initsMu.Unlock()
 	if fn != nil {
+		// ps, top and /proc/PID/comm name the child for what it is, not
+		// "exe" (the file it was started from: /proc/self/exe). The kernel
+		// keeps 15 bytes: nslab-proxy-wor, nslab-init.
+		os.WriteFile("/proc/self/comm", []byte("nslab-"+name), 0)
+		dropStartupPages()
 		fn()
 		os.Exit(0)
 	}

@@ -203,6 +203,24 @@ func (s *Session) NetnsList() []string {
 	return out
 }
 
+// NameVars names, for a shell, what the session holds now: NS_demo=nslab-demo
+// for each of its namespaces (the system name, whatever prefix this lab
+// has) and PID_web=4242 for each process it started. The commands the lab
+// runs get them, as does `nslab shell`, so a command written with
+// $NS_demo acts on this lab's demo and no other lab's.
+func (s *Session) NameVars() []string {
+	var out []string
+	for _, e := range s.journal.Live() {
+		switch {
+		case e.Kind == KindNetns:
+			out = append(out, "NS_"+VarName(ShortNameOf(e.Name))+"="+e.Name)
+		case e.Kind == KindProc && e.Label != "":
+			out = append(out, fmt.Sprintf("PID_%s=%d", VarName(e.Label), e.PID))
+		}
+	}
+	return out
+}
+
 // state returns the cached namespace handle and netlink handle for a
 // namespace, making them on first use. The netlink handle is created inside
 // the namespace through Do and reused for every later call.

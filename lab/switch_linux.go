@@ -181,11 +181,12 @@ var probeNet = sync.OnceFunc(func() {
 // the process's main thread. fn may unlock it (runtime.UnlockOSThread) or
 // return locked, and then the runtime ends the thread. It never ends the
 // main thread: a goroutine that returns locked there wedges it, forever,
-// in whatever namespace it was left in. Neither cmd/nslab nor its workers
-// lock their main goroutine, so any goroutine may land on the main thread;
-// when this one does, GoLocked holds the main thread until a second
-// goroutine has locked another thread for fn. (The tests lock their main
-// goroutine in init, and then that never happens.)
+// in whatever namespace it was left in. A program that locks its main
+// goroutine in init (the test binaries, through labtest) never runs
+// anything else there; one that does not (nslab itself, its workers and
+// children: locking would park a thread for nothing) can land a goroutine
+// there, and then GoLocked holds the main thread until a second goroutine
+// has locked another thread for fn.
 func GoLocked(fn func()) {
 	go func() {
 		runtime.LockOSThread()

@@ -8,7 +8,7 @@ import (
 	"slices"
 	"strings"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/nslab/nslab/lab/script"
 )
@@ -35,7 +35,8 @@ type Step struct {
 	// --yes, CI): what a hands-on step asks the learner to type in a
 	// second terminal, so its `within` check still holds.
 	Unattended []script.Stmt
-	Sh         string // shown
+	Sh         string // shown: rendered from the statements (export.go), then ShExtra
+	ShExtra    string // a hand-written sh block
 	Go         string // shown
 	Hint       string // shown when a check fails
 	// Requires lists features (keys of Features) this step alone needs, from
@@ -64,6 +65,7 @@ var Features = map[string]string{
 	"sctp":                "SCTP in the kernel (socket(2) gives EPROTONOSUPPORT without it)",
 	"userns":              "user namespaces",
 	"userns-unprivileged": "user namespaces for unprivileged users",
+	"uid-range":           "user ids besides your own in the sandbox (a range in /etc/subuid and newuidmap)",
 	"pidns":               "PID namespaces",
 	"mntns":               "mount namespaces",
 	"uts":                 "UTS namespaces",
@@ -123,6 +125,7 @@ func Parse(file string, src []byte) (*Scenario, error) {
 	// Body: intro, then steps.
 	var cur *Step
 	var prose []string
+	var shBlocks []shBlock
 	// The lab and check blocks each step has, even ones whose lines did
 	// not parse: a step whose only check has a typo has a check block (the
 	// typo is the error to report, not a missing block).
@@ -207,7 +210,8 @@ func Parse(file string, src []byte) (*Scenario, error) {
 					cur.Check = append(cur.Check, stmts...)
 				}
 			case "sh":
-				cur.Sh = joinBlock(cur.Sh, content)
+				cur.ShExtra = joinBlock(cur.ShExtra, content)
+				shBlocks = append(shBlocks, shBlock{line: start + 2, text: content})
 			case "go":
 				cur.Go = joinBlock(cur.Go, content)
 			case "hint":
@@ -242,6 +246,9 @@ func Parse(file string, src []byte) (*Scenario, error) {
 			errs = append(errs, scope.Check(x)...)
 		}
 	}
+
+	errs = append(errs, lintSh(file, shBlocks, sc)...)
+	sc.fillShell()
 
 	if len(sc.Steps) == 0 {
 		fail(len(lines), 1, "no steps: each step is a `## Title` heading followed by its blocks")

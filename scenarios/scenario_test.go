@@ -26,8 +26,11 @@ func TestParseAGoodScenario(t *testing.T) {
 	if st.Lab[0].Line != 17 || st.Check[0].Line != 21 {
 		t.Errorf("statements at lines %d and %d, want 17 and 21 (their lines in the file)", st.Lab[0].Line, st.Check[0].Line)
 	}
-	if st.Sh != "ip netns add nslab-a" || st.Hint != "Run as root." {
-		t.Errorf("sh %q hint %q", st.Sh, st.Hint)
+	// The shell shown is rendered from the lab and check blocks, then the
+	// hand-written block follows it.
+	want := "ip netns add nslab-a\ntest -e /run/netns/nslab-a || fail 'expect netns a exists'\nip netns add nslab-a"
+	if st.Sh != want || st.ShExtra != "ip netns add nslab-a" || st.Hint != "Run as root." {
+		t.Errorf("sh %q (extra %q) hint %q, want sh %q", st.Sh, st.ShExtra, st.Hint, want)
 	}
 }
 

@@ -29,6 +29,9 @@ type Options struct {
 	Presenter    bool          // start in presenter mode
 	Light        bool          // assume a light terminal until it answers
 	Open         string        // open this scenario at start
+	// Mode is where the lab runs, shown in the header: "sandbox" (a
+	// sandbox of its own) or "host" (the machine itself); "" shows none.
+	Mode string
 }
 
 type screen int

@@ -84,6 +84,12 @@ func (m *App) header(w int) string {
 	}
 	left := st.Header.Render("nslab") + " " + st.Bold.Render(title)
 	var flags []string
+	switch m.opt.Mode {
+	case "sandbox":
+		flags = append(flags, st.Title.Render("▣ sandbox"))
+	case "host":
+		flags = append(flags, st.Warn.Render("▲ host"))
+	}
 	if m.c.Frozen {
 		flags = append(flags, st.Warn.Render(common.SymFrozen+" panels frozen"))
 	}
@@ -131,26 +137,5 @@ func (m *App) footer(w int) string {
 		}
 		bs = append(bs, g.Freeze, g.Presenter)
 	}
-	var parts []string
-	used := 0
-	for _, b := range bs {
-		h := b.Help()
-		p := st.KeyStyle.Render(h.Key) + " " + st.DescStyle.Render(footerDesc(h.Desc))
-		pw := ansi.StringWidth(p) + 3
-		if used+pw > w {
-			break
-		}
-		parts = append(parts, p)
-		used += pw
-	}
-	return panels.Fit(strings.Join(parts, st.Footer.Render(" · ")), w)
-}
-
-// footerDesc shortens a key's description for the one-line footer:
-// "quit, no filter" → "quit", "quit (cleans up)" → "quit".
-func footerDesc(d string) string {
-	if i := strings.IndexAny(d, ",("); i > 0 {
-		return strings.TrimSpace(d[:i])
-	}
-	return d
+	return footerHelp(st, bs, w)
 }

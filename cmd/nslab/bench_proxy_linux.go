@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -69,7 +68,8 @@ idle threads, RSS and PSS, and a sample of tenants asked through it.`,
 						return err
 					}
 					if asJSON {
-						return json.NewEncoder(out).Encode(r)
+						r.Schema = jsonSchema
+						return writeJSON(out, r)
 					}
 					r.Print(out)
 					return nil
@@ -81,7 +81,8 @@ idle threads, RSS and PSS, and a sample of tenants asked through it.`,
 						return err
 					}
 					if asJSON {
-						return json.NewEncoder(out).Encode(r)
+						r.Schema = jsonSchema
+						return writeJSON(out, r)
 					}
 					r.Print(out)
 					return nil
@@ -91,7 +92,8 @@ idle threads, RSS and PSS, and a sample of tenants asked through it.`,
 					return err
 				}
 				if asJSON {
-					return json.NewEncoder(out).Encode(r)
+					r.Schema = jsonSchema
+					return writeJSON(out, r)
 				}
 				r.Print(out)
 				return nil

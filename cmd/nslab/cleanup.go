@@ -6,7 +6,6 @@ import (
 	"net"
 	"os"
 	"sort"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -21,11 +20,20 @@ func init() {
 		Long: `cleanup reads the journals under /run/nslab and removes, newest first, the
 processes, links and namespaces of every lab session that is no longer
 running. Sessions still running are left alone, and so is any nslab-* namespace
-or link that no journal records: nslab removes only what it made.`,
+or link that no journal records: nslab removes only what it made.
+
+It is for labs that root ran on the machine (host mode). A lab in a sandbox
+(any user but root, or --sandbox) leaves nothing: the kernel removes the
+sandbox, with everything in it, when the lab ends.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if orphans {
 				return printOrphans(cmd.OutOrStdout())
+			}
+			if mode, _ := lab.ChooseMode(false); mode == lab.ModeSandbox && lab.CheckPrivileges() != nil {
+				lab.RunningLabs() // drops the entries of labs that ended
+				fmt.Fprintln(cmd.OutOrStdout(), "nothing to clean up: as this user every lab runs in a sandbox of its own, and the kernel removes it when the lab ends, however it ends (nslab cleanup is for labs root ran on the machine)")
+				return nil
 			}
 			rep, err := lab.Cleanup(lab.RunDir())
 			if err != nil {
@@ -49,7 +57,7 @@ func printOrphans(w io.Writer) error {
 	var out []string
 	if ents, err := os.ReadDir(lab.NetnsDir); err == nil {
 		for _, e := range ents {
-			if strings.HasPrefix(e.Name(), lab.Prefix) && !netns[e.Name()] {
+			if lab.IsLabName(e.Name()) && !netns[e.Name()] {
 				out = append(out, "netns "+e.Name())
 			}
 		}
@@ -59,7 +67,7 @@ func printOrphans(w io.Writer) error {
 		return err
 	}
 	for _, i := range ifs {
-		if strings.HasPrefix(i.Name, lab.Prefix) && !links[i.Name] {
+		if lab.IsLabName(i.Name) && !links[i.Name] {
 			out = append(out, "link "+i.Name)
 		}
 	}

@@ -3,14 +3,12 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -23,6 +21,7 @@ type runOptions struct {
 	yes, asJSON, keep, all bool
 	from                   string // a step number or title; "" is the first
 	record                 string
+	show                   []string      // sh, go: print each step's equivalents (--show)
 	lines                  <-chan string // stdin, for the pause between steps
 }
 
@@ -35,7 +34,9 @@ type cmdReport struct {
 	Output string `json:"output,omitempty"`
 	Error  string `json:"error,omitempty"`
 	OK     bool   `json:"ok"`
-	cmd    string // the command's name, for the shell record
+	// DurationMs is how long it ran (a check: how long it waited, within).
+	DurationMs float64 `json:"duration_ms"`
+	cmd        string  // the command's name, for the shell record
 }
 
 type stepReport struct {
@@ -46,19 +47,34 @@ type stepReport struct {
 	Hint     string      `json:"hint,omitempty"`
 	Skipped  string      `json:"skipped,omitempty"` // why the step did not run on this machine
 	OK       bool        `json:"ok"`
+	// DurationMs is the step's commands and checks, start to end.
+	DurationMs float64 `json:"duration_ms"`
 }
 
 type runReport struct {
+	Schema  int          `json:"schema,omitempty"` // set on its own; in --all, the list has it
 	ID      string       `json:"id"`
 	Title   string       `json:"title"`
 	Skipped string       `json:"skipped,omitempty"`
 	Steps   []stepReport `json:"steps"`
 	NotRun  int          `json:"not_run,omitempty"` // steps left after a failed command
 	OK      bool         `json:"ok"`
+	// DurationMs is the whole run: the lab set up, --from's rebuilt steps,
+	// every step, the lab removed.
+	DurationMs float64 `json:"duration_ms"`
+}
+
+// runAllReport is `run --all --json`.
+type runAllReport struct {
+	Schema     int         `json:"schema"`
+	OK         bool        `json:"ok"`
+	DurationMs float64     `json:"duration_ms"`
+	Runs       []runReport `json:"runs"`
 }
 
 func init() {
 	var o runOptions
+	var show string
 	cmd := &cobra.Command{
 		Use:   "run ID|FILE",
 		Short: "Run a scenario step by step: narration, commands, outputs, checks ✓/✗",
@@ -68,11 +84,18 @@ between steps unless --yes, exits 1 if any check failed, and removes the lab
 at the end (and on Ctrl-C) unless --keep.`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if o.all != (len(args) == 0) || len(args) > 1 {
-				return errors.New("give one scenario id or file, or --all")
+				return usageErrorf("give one scenario id or file, or --all")
 			}
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			var err error
+			if o.show, err = parseShow(show); err != nil {
+				return &exitError{code: 2, err: err}
+			}
+			if err := checkRecord(o.record, o.all); err != nil {
+				return &exitError{code: 2, err: err}
+			}
 			list, errs := loadCatalog()
 			var todo []*scenarios.Scenario
 			if o.all {
@@ -82,8 +105,12 @@ at the end (and on Ctrl-C) unless --keep.`,
 				todo = list
 			} else {
 				sc, err := scenarios.Find(list, args[0])
+				var syntax *script.SyntaxError
+				if err != nil && !errors.As(err, &syntax) {
+					return asUsage(err) // no such scenario or file
+				}
 				if err != nil {
-					return err
+					return err // a file that does not lint: a failure, as in lint
 				}
 				sc.CheckRequires(lab.Features(lab.Doctor()))
 				todo = []*scenarios.Scenario{sc}
@@ -92,12 +119,13 @@ at the end (and on Ctrl-C) unless --keep.`,
 				o.lines = stdinLines(cmd.InOrStdin())
 			}
 			failed := 0
+			start := time.Now()
 			var reports []runReport
 			for _, sc := range todo {
 				rep, err := runScenario(cmd.Context(), cmd, sc, o)
 				reports = append(reports, rep)
 				if errors.Is(err, errInterrupted) {
-					return &exitError{code: 130, err: fmt.Errorf("%s: interrupted; the lab was removed", sc.ID)}
+					return &exitError{code: exitInterrupted, err: fmt.Errorf("%s: interrupted; the lab was removed", sc.ID)}
 				}
 				if err != nil {
 					return err
@@ -107,16 +135,19 @@ at the end (and on Ctrl-C) unless --keep.`,
 				}
 			}
 			if o.asJSON {
-				enc := json.NewEncoder(cmd.OutOrStdout())
-				enc.SetIndent("", "  ")
+				var v any
 				if o.all {
-					enc.Encode(reports)
+					v = runAllReport{Schema: jsonSchema, OK: failed == 0, DurationMs: millis(time.Since(start)), Runs: reports}
 				} else {
-					enc.Encode(reports[0])
+					reports[0].Schema = jsonSchema
+					v = reports[0]
+				}
+				if err := writeJSON(cmd.OutOrStdout(), v); err != nil {
+					return err
 				}
 			}
 			if failed > 0 {
-				return &exitError{code: 1, err: fmt.Errorf("%d scenario(s) had failing checks", failed)}
+				return &exitError{code: exitFailure, err: fmt.Errorf("%d scenario(s) had failing checks", failed)}
 			}
 			return nil
 		},
@@ -128,7 +159,8 @@ at the end (and on Ctrl-C) unless --keep.`,
 	f.BoolVar(&o.keep, "keep", false, "leave the lab standing at the end, to explore from a second terminal (remove it later with: nslab cleanup)")
 	f.BoolVar(&o.all, "all", false, "run every scenario in the catalog")
 	f.StringVar(&o.from, "from", "", "start at this step (its number, or its title or the start of it), rebuilding the state of the earlier steps quietly")
-	f.StringVar(&o.record, "record", "", "write a transcript: FILE.md (Markdown) or FILE.sh (the equivalent shell commands)")
+	f.StringVar(&o.record, "record", "", "write FILE.sh (the lesson as a script that runs without nslab) or FILE.md (a handout of the run); with --all, {id} in FILE is each lesson's id")
+	f.StringVar(&show, "show", "", "after each step, print what it looks like in the shell and in Go: sh, go or sh,go")
 	root.AddCommand(cmd)
 }
 
@@ -172,8 +204,10 @@ func stepIndex(sc *scenarios.Scenario, from string) (int, error) {
 	return match, nil
 }
 
-func runScenario(ctx context.Context, cmd *cobra.Command, sc *scenarios.Scenario, o runOptions) (runReport, error) {
-	rep := runReport{ID: sc.ID, Title: sc.Title}
+func runScenario(ctx context.Context, cmd *cobra.Command, sc *scenarios.Scenario, o runOptions) (rep runReport, err error) {
+	rep = runReport{ID: sc.ID, Title: sc.Title}
+	start := time.Now()
+	defer func() { rep.DurationMs = millis(time.Since(start)) }()
 	w := cmd.OutOrStdout()
 	if o.asJSON {
 		w = io.Discard
@@ -185,7 +219,7 @@ func runScenario(ctx context.Context, cmd *cobra.Command, sc *scenarios.Scenario
 	}
 	first, err := stepIndex(sc, o.from)
 	if err != nil {
-		return rep, err
+		return rep, asUsage(err) // --from names no step
 	}
 	if progs := sc.Programs(); !sc.Embedded && len(progs) > 0 && !o.yes {
 		fmt.Fprintf(cmd.ErrOrStderr(), "%s is not from the built-in catalog and runs these programs as root:\n", sc.File)
@@ -208,10 +242,16 @@ func runScenario(ctx context.Context, cmd *cobra.Command, sc *scenarios.Scenario
 			return rep, errors.New("not run (pass --yes to run outside scenarios without asking)")
 		}
 	}
+	names := script.HostNames() // until the session says otherwise
 	err = withSession(ctx, cmd.ErrOrStderr(), o.keep, func(ctx context.Context, s *lab.Session) error {
 		r := script.NewRunner(s)
 		defer r.Close()
-		fmt.Fprintf(w, "━━ %s — %s\n%s\n", sc.ID, sc.Title, wrapText(sc.Intro))
+		prog := newProgressLine(cmd.ErrOrStderr())
+		defer prog.End()
+		r.OnProgress = func(_ script.Stmt, done, total int) { prog.Count(done, total) }
+		names = systemNames(s)
+		shells := sc.StepShells(names)
+		fmt.Fprintf(w, "━━ %s — %s\n%s\n", sc.ID, sc.Title, narration(w, sc.Intro))
 		if err := sc.Rebuild(ctx, r, first); err != nil {
 			if ctx.Err() != nil {
 				return errInterrupted
@@ -223,12 +263,13 @@ func runScenario(ctx context.Context, cmd *cobra.Command, sc *scenarios.Scenario
 			if ctx.Err() != nil {
 				return errInterrupted
 			}
-			sr := runStep(ctx, w, r, i+1, &sc.Steps[i], o.yes)
+			sr := runStep(ctx, w, r, prog, i+1, &sc.Steps[i], o.yes)
 			if ctx.Err() != nil {
 				// A check cut short is not a failed check.
 				return errInterrupted
 			}
 			rep.Steps = append(rep.Steps, sr)
+			showEquivalents(w, o.show, shells[i], sc.Steps[i].Go)
 			if !sr.OK {
 				rep.OK = false
 			}
@@ -261,8 +302,9 @@ func runScenario(ctx context.Context, cmd *cobra.Command, sc *scenarios.Scenario
 		}
 		return nil
 	})
+	fillShells(&rep, sc, names)
 	if err == nil && o.record != "" {
-		err = writeRecord(o.record, sc, rep, first+1)
+		err = writeRecord(recordPath(o.record, sc.ID), sc, rep, names, first+1)
 	}
 	return rep, err
 }
@@ -296,14 +338,16 @@ func commandFailed(sr stepReport) bool {
 	return false
 }
 
-func runStep(ctx context.Context, w io.Writer, r *script.Runner, n int, st *scenarios.Step, unattended bool) stepReport {
-	sr := stepReport{N: n, Title: st.Title}
-	fmt.Fprintf(w, "\n── %d. %s\n%s\n", n, st.Title, wrapText(st.Prose))
+func runStep(ctx context.Context, w io.Writer, r *script.Runner, prog *progressLine, n int, st *scenarios.Step, unattended bool) (sr stepReport) {
+	sr = stepReport{N: n, Title: st.Title}
+	start := time.Now()
+	defer func() { sr.DurationMs = millis(time.Since(start)) }()
+	fmt.Fprintf(w, "\n── %d. %s\n%s\n", n, st.Title, narration(w, st.Prose))
 	if st.HandsOn() && !unattended {
 		fmt.Fprintln(w, "  (hands-on: type what the step asks in a second terminal; the checks wait for you)")
 	}
 	report := func(res script.Result) cmdReport {
-		c := cmdReport{Line: res.Stmt.Line, Text: res.Stmt.Text, Shell: res.Stmt.Shell(), Go: res.Stmt.Go(), Output: res.Output, OK: res.Err == nil, cmd: res.Stmt.Cmd.Name}
+		c := cmdReport{Line: res.Stmt.Line, Text: res.Stmt.Text, Shell: res.Stmt.Shell(), Go: res.Stmt.Go(), Output: res.Output, OK: res.Err == nil, DurationMs: millis(res.Elapsed), cmd: res.Stmt.Cmd.Name}
 		if res.Err != nil {
 			c.Error = res.Err.Error()
 		}
@@ -313,7 +357,10 @@ func runStep(ctx context.Context, w io.Writer, r *script.Runner, n int, st *scen
 		Unattended: unattended,
 		OnEvent: func(e scenarios.Event) {
 			switch e.Kind {
+			case scenarios.CommandStarted:
+				prog.Start(e.Stmt.Text)
 			case scenarios.CommandDone:
+				prog.End()
 				// Printed once it ran: a "$ line" means the command is done
 				// (the kill -9 test relies on it).
 				fmt.Fprintf(w, "  $ %s\n", e.Stmt.Text)
@@ -361,91 +408,6 @@ func runStep(ctx context.Context, w io.Writer, r *script.Runner, n int, st *scen
 	return sr
 }
 
-// shellLine writes one command's shell equivalent into a runnable script:
-// what only shows something (watch, help) is a comment, and a server
-// started in the background gets a moment to listen before the next line
-// connects to it.
-func shellLine(b *strings.Builder, cmd, sh string) {
-	switch cmd {
-	case "watch", "help":
-		fmt.Fprintf(b, "# %s   (interactive; not run by this script)\n", sh)
-		return
-	}
-	fmt.Fprintln(b, sh)
-	if cmd == "listen" || cmd == "proxy start" {
-		b.WriteString("sleep 0.5 # let it start listening\n")
-	}
-}
-
 func indentText(s, pre string) string {
 	return pre + strings.ReplaceAll(strings.TrimRight(s, "\n"), "\n", "\n"+pre)
-}
-
-// wrapText keeps narration readable in a terminal: paragraphs as they are,
-// fenced code indented.
-func wrapText(s string) string {
-	if s == "" {
-		return ""
-	}
-	return indentText(s, "  ")
-}
-
-// writeRecord writes a Markdown transcript (FILE.md) or a shell script of the
-// equivalent commands (FILE.sh). The script starts from nothing: with --from,
-// it holds the rebuilt steps' commands too.
-func writeRecord(path string, sc *scenarios.Scenario, rep runReport, from int) error {
-	var b strings.Builder
-	if filepath.Ext(path) == ".sh" {
-		fmt.Fprintf(&b, "#!/bin/sh\n# %s — %s: the iproute2/nsenter equivalent of what nslab ran.\n", sc.ID, sc.Title)
-		b.WriteString("# Run as root on a scratch machine; `nslab cleanup` does not know about what it makes.\nset -e\n")
-		for i := 0; i < from-1 && i < len(sc.Steps); i++ {
-			fmt.Fprintf(&b, "\n# %d. %s (rebuilt by --from)\n", i+1, sc.Steps[i].Title)
-			for _, c := range sc.Steps[i].Commands(true) {
-				shellLine(&b, c.Cmd.Name, c.Shell())
-			}
-		}
-		for _, st := range rep.Steps {
-			fmt.Fprintf(&b, "\n# %d. %s\n", st.N, st.Title)
-			for _, c := range st.Commands {
-				shellLine(&b, c.cmd, c.Shell)
-			}
-			for _, c := range st.Checks {
-				if c.Shell != "" {
-					fmt.Fprintf(&b, "# check: %s\n#   %s\n", c.Text, strings.ReplaceAll(c.Shell, "\n", "\n#   "))
-				}
-			}
-		}
-	} else {
-		fmt.Fprintf(&b, "# %s\n\n%s\n", sc.Title, sc.Intro)
-		if from > 1 {
-			fmt.Fprintf(&b, "\n(Steps 1 to %d were rebuilt quietly: `nslab run %s --from %d`.)\n", from-1, sc.ID, from)
-		}
-		for _, st := range rep.Steps {
-			fmt.Fprintf(&b, "\n## %d. %s\n\n```\n", st.N, st.Title)
-			for _, c := range st.Commands {
-				fmt.Fprintf(&b, "$ %s\n", c.Text)
-				if c.Output != "" {
-					fmt.Fprintln(&b, c.Output)
-				}
-				if c.Error != "" {
-					fmt.Fprintln(&b, "error:", c.Error)
-				}
-			}
-			b.WriteString("```\n\n")
-			for _, c := range st.Checks {
-				mark := "✓"
-				if !c.OK {
-					mark = "✗"
-				}
-				fmt.Fprintf(&b, "- %s `%s` %s\n", mark, c.Text, c.Error)
-			}
-			if st.Hint != "" {
-				fmt.Fprintf(&b, "\n> hint: %s\n", strings.ReplaceAll(st.Hint, "\n", "\n> "))
-			}
-		}
-	}
-	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
-		return fmt.Errorf("--record: %w", err)
-	}
-	return nil
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -22,6 +23,7 @@ func withSession(ctx context.Context, stderr io.Writer, keep bool, fn func(conte
 	if err != nil {
 		return err
 	}
+	defer registerLab()()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sigs := make(chan os.Signal, 2)
@@ -44,6 +46,12 @@ func withSession(ctx context.Context, stderr io.Writer, keep bool, fn func(conte
 	}()
 	closeIt := func() error {
 		if keep {
+			if _, inside := lab.InSandbox(); inside {
+				// A sandbox ends with its lab: keeping it means staying.
+				fmt.Fprintf(stderr, "nslab: --keep: the lab stays up while nslab runs (%d resources): explore it with `nslab shell` in another terminal; press Enter or Ctrl-C to end it\n", len(s.Owned()))
+				waitEnterOr(ctx)
+				return s.Close()
+			}
 			fmt.Fprintf(stderr, "nslab: --keep: the lab stays up (%d resources, journal %s); remove it with `nslab cleanup`\n", len(s.Owned()), s.JournalPath())
 			return nil
 		}
@@ -73,32 +81,81 @@ func holdSignals() (release func()) {
 	return func() { signal.Stop(ch) }
 }
 
-// warnLeftovers tells the user when a lab run that died (kill -9, a crash)
-// left resources behind.
+// warnLeftovers tells the user when a lab run of theirs that died (kill
+// -9, a crash) left resources behind. A sandboxed lab has nothing to say:
+// the kernel removed its sandbox, and the machine's journals are root's.
 func warnLeftovers(w io.Writer) {
-	if n, res := lab.Leftovers(lab.RunDir()); n > 0 {
-		fmt.Fprintf(w, "nslab: %d earlier lab run(s) left %d resource(s) behind (killed, crashed or --keep); `nslab cleanup` removes them\n", n, res)
+	if _, inside := lab.InSandbox(); inside {
+		return
+	}
+	if n, res := lab.Leftovers(lab.RunDir(), lab.LearnerUID()); n > 0 {
+		fmt.Fprintf(w, "nslab: %d earlier lab run(s) of yours left %d resource(s) behind (killed, crashed or --keep); `nslab cleanup` removes them\n", n, res)
 	}
 }
 
-// offerCleanup asks, at an interactive start, whether to remove what dead
-// lab runs left behind, and does it on yes.
+// offerCleanup asks, at an interactive start in host mode, whether to
+// remove what this learner's dead lab runs left behind, and does it on an
+// explicit yes (or Enter). End of input is no answer: it changes nothing.
+// Other people's runs are not this learner's to remove (`nslab cleanup`,
+// as root, removes everyone's).
 func offerCleanup(in io.Reader, out io.Writer) {
-	n, res := lab.Leftovers(lab.RunDir())
+	if _, inside := lab.InSandbox(); inside {
+		return
+	}
+	uid := lab.LearnerUID()
+	n, res := lab.Leftovers(lab.RunDir(), uid)
 	if n == 0 {
 		return
 	}
-	fmt.Fprintf(out, "nslab: %d earlier lab run(s) left %d resource(s) behind (killed, crashed or --keep). Remove them now? [Y/n] ", n, res)
-	var ans string
-	fmt.Fscanln(in, &ans)
-	if a := strings.ToLower(strings.TrimSpace(ans)); a != "" && a != "y" && a != "yes" {
+	fmt.Fprintf(out, "nslab: %d earlier lab run(s) of yours left %d resource(s) behind (killed, crashed or --keep). Remove them now? [Y/n] ", n, res)
+	line, err := bufio.NewReader(in).ReadString('\n')
+	if err != nil && line == "" {
+		fmt.Fprintln(out, "\nno answer (end of input): left in place; `nslab cleanup` removes them later")
+		return
+	}
+	if a := strings.ToLower(strings.TrimSpace(line)); a != "" && a != "y" && a != "yes" {
 		fmt.Fprintln(out, "left in place; `nslab cleanup` removes them later")
 		return
 	}
-	rep, err := lab.Cleanup(lab.RunDir())
+	rep, err := lab.CleanupFor(lab.RunDir(), uid)
 	if err != nil {
 		fmt.Fprintln(out, "nslab: cleanup:", err)
 		return
 	}
 	printCleanup(out, rep)
+}
+
+// registerLab lists a host-mode lab (this process) for `nslab shell`; a
+// sandboxed one was listed by the process that made its sandbox.
+func registerLab() (release func()) {
+	if _, inside := lab.InSandbox(); inside {
+		return func() {}
+	}
+	release, err := lab.Register(lab.RunningLab{PID: os.Getpid(), Mode: lab.ModeHost, Command: strings.Join(append([]string{"nslab"}, os.Args[1:]...), " "), RunDir: lab.RunDir()})
+	if err != nil {
+		return func() {}
+	}
+	return release
+}
+
+// labMode is the mode this process's lab runs in, for the UI's header.
+func labMode() string {
+	mode, _ := lab.ChooseMode(askSandbox)
+	return string(mode)
+}
+
+// waitEnterOr waits for a line (or the end) of stdin, or for ctx's end (a
+// signal).
+func waitEnterOr(ctx context.Context) {
+	line := make(chan struct{})
+	go func() {
+		// One line, the end, or 4 KiB without a newline: never an
+		// unbounded read of an endless input.
+		bufio.NewReader(os.Stdin).ReadSlice('\n')
+		close(line)
+	}()
+	select {
+	case <-line:
+	case <-ctx.Done():
+	}
 }

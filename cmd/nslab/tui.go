@@ -5,10 +5,14 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"os/user"
+	"path/filepath"
+	"strconv"
 	"syscall"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/term"
 	"github.com/spf13/cobra"
 
 	"github.com/nslab/nslab/lab"
@@ -32,11 +36,16 @@ func init() {
 func runTUI(cmd *cobra.Command, _ []string) (err error) {
 	presenter, _ := cmd.Flags().GetBool("presenter")
 	open, _ := cmd.Flags().GetString("open")
+	if err := needTerminal(); err != nil {
+		return err
+	}
 	offerCleanup(cmd.InOrStdin(), cmd.ErrOrStderr())
 	sess, err := lab.NewSession(lab.Options{})
 	if err != nil {
 		return err
 	}
+	defer registerLab()()
+	progress := learnerProgressPath()
 	defer holdSignals()() // released after the session is closed (defers run last-first)
 	defer func() {
 		if r := recover(); r != nil {
@@ -51,10 +60,12 @@ func runTUI(cmd *cobra.Command, _ []string) (err error) {
 	app := ui.New(ui.Options{
 		Lab:          runner,
 		Source:       &backend.Source{Session: sess, Watch: runner.Watched},
-		ProgressPath: ui.DefaultProgressPath(),
+		ProgressPath: progress,
 		Presenter:    presenter,
 		Open:         open,
+		Mode:         labMode(),
 	})
+	defer giveToLearner(progress)             // under sudo: the learner's file, not root's
 	defer app.Wait(2 * time.Second)           // the last progress save
 	p := tea.NewProgram(app, tea.WithFPS(30)) // typing stays smooth; half the idle wakeups of the default 60
 	hup := make(chan os.Signal, 1)
@@ -73,4 +84,69 @@ func runTUI(cmd *cobra.Command, _ []string) (err error) {
 		return nil
 	}
 	return err
+}
+
+// needTerminal refuses to start the terminal UI without a terminal, before
+// anything is asked or changed: `nslab </dev/null` must not read the end of
+// its input as an answer.
+func needTerminal() error {
+	for _, f := range []struct {
+		name string
+		fd   int
+	}{{"stdin", 0}, {"stdout", 1}} {
+		if !term.IsTerminal(uintptr(f.fd)) {
+			return &exitError{code: exitFailure, err: fmt.Errorf("the terminal UI needs a terminal, and %s is not one; nothing was changed. To run a lesson without one: nslab run ID --yes (nslab list shows the ids)", f.name)}
+		}
+	}
+	return nil
+}
+
+// learnerProgressPath is where the learner's progress is kept: under sudo
+// in the invoking user's state directory ($XDG_STATE_HOME is root's there
+// only if sudo kept it, so their home decides), not root's.
+func learnerProgressPath() string {
+	uid := lab.LearnerUID()
+	if os.Geteuid() != 0 || uid == os.Getuid() {
+		return ui.DefaultProgressPath()
+	}
+	if _, inside := lab.InSandbox(); inside {
+		return ui.DefaultProgressPath()
+	}
+	if dir := os.Getenv("XDG_STATE_HOME"); dir != "" && ownedBy(dir, uid) { // sudo kept it
+		path := filepath.Join(dir, "nslab", "progress.json")
+		giveToLearner(path)
+		return path
+	}
+	u, err := user.LookupId(strconv.Itoa(uid))
+	if err != nil || u.HomeDir == "" {
+		return ui.DefaultProgressPath()
+	}
+	dir := filepath.Join(u.HomeDir, ".local", "state", "nslab")
+	giveToLearner(filepath.Join(dir, "progress.json"))
+	return filepath.Join(dir, "progress.json")
+}
+
+// giveToLearner makes the progress file, and the directories of its path
+// under the learner's home that root made, the learner's under sudo (root
+// writes them during the run).
+func giveToLearner(path string) {
+	uid := lab.LearnerUID()
+	if os.Geteuid() != 0 || uid == os.Getuid() || path == "" {
+		return
+	}
+	if _, inside := lab.InSandbox(); inside {
+		return
+	}
+	gid, err := strconv.Atoi(os.Getenv("SUDO_GID"))
+	if err != nil {
+		gid = uid
+	}
+	os.MkdirAll(filepath.Dir(path), 0o755)
+	// path is HOME/.local/state/nslab/progress.json: four levels below
+	// home (two below $XDG_STATE_HOME, which is the learner's already).
+	for p, i := path, 0; i < 4; p, i = filepath.Dir(p), i+1 {
+		if ownedByRoot(p) {
+			os.Lchown(p, uid, gid)
+		}
+	}
 }

@@ -4,11 +4,15 @@
 package labtest
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
 	"os"
+	"os/exec"
 	"runtime"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/nslab/nslab/lab"
@@ -18,10 +22,11 @@ import (
 // is re-executed as the child's init (see lab.Spawn).
 func Main(m *testing.M) {
 	lab.Init()
-	// Keep every test goroutine off the main thread, as nslab's own main
-	// does: the runtime never discards the main thread, so a namespace
-	// switch that failed to restore on it would leave it in the wrong
-	// namespace for good.
+	// Keep every test goroutine off the main thread: the runtime never
+	// discards the main thread, so a namespace switch that failed to
+	// restore on it would leave it in the wrong namespace for good. nslab
+	// itself does not lock it (a parked thread, and a locked-thread handoff
+	// at every wait); lab.GoLocked keeps its switches off the main thread.
 	runtime.LockOSThread()
 	os.Exit(m.Run())
 }
@@ -68,4 +73,40 @@ func Name(base string) string {
 	var b [2]byte
 	rand.Read(b[:])
 	return fmt.Sprintf("%s%s", base, hex.EncodeToString(b[:]))
+}
+
+// Lsns runs lsns (util-linux) with args. It exits 1 when a process it
+// reads vanishes meanwhile, so it is tried again; what it printed counts.
+func Lsns(t testing.TB, args ...string) []byte {
+	t.Helper()
+	var out []byte
+	var err error
+	for range 5 {
+		if out, err = exec.Command("lsns", args...).Output(); err == nil {
+			return out
+		}
+	}
+	if len(out) == 0 {
+		t.Fatalf("lsns %s: %v", strings.Join(args, " "), err)
+	}
+	return out
+}
+
+// ProcStart is field 22 of /proc/PID/stat, when the process started in
+// clock ticks since boot (with the PID, a process's identity); 0 if gone.
+func ProcStart(pid int) uint64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+2:]))
+	st, _ := strconv.ParseUint(f[19], 10, 64)
+	return st
+}
+
+// UptimeTicks is now, in the clock ticks of ProcStart (USER_HZ, 100).
+func UptimeTicks() uint64 {
+	b, _ := os.ReadFile("/proc/uptime")
+	sec, _ := strconv.ParseFloat(strings.Fields(string(b))[0], 64)
+	return uint64(sec*100) + 1
 }

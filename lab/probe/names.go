@@ -7,7 +7,8 @@ import (
 )
 
 // Names turns namespace inodes into what a learner recognises: "host" for
-// the namespaces of PID 1, the /run/netns name of a named network namespace
+// the namespaces of PID 1 (in a sandbox, where PID 1 is the sandbox's init,
+// "lab host", and the namespaces the learner logged in with "machine"), the /run/netns name of a named network namespace
 // (nslab-alpha: the name `ip netns` shows), the label of a process the lab
 // spawned, else "pid N" for the lowest PID that is in it, else the kernel's
 // own spelling, net:[4026532301]. Build one with LoadNames per refresh (a
@@ -16,6 +17,7 @@ import (
 type Names struct {
 	mu      sync.Mutex
 	host    map[string]uint64            // PID 1's, by type
+	hostAs  string                       // what PID 1's are called: "" is "host"
 	named   map[string]map[uint64]string // base type → inode → name
 	labels  map[int]string               // spawned PID → label
 	holders map[string]map[uint64]int    // base type → inode → lowest PID, filled lazily
@@ -50,7 +52,7 @@ func (n *Names) Name(typ string, ino uint64) string {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.host[base] == ino {
-		return "host"
+		return n.hostName()
 	}
 	if name, ok := n.named[base][ino]; ok {
 		return name
@@ -69,6 +71,22 @@ func (n *Names) Name(typ string, ino uint64) string {
 		}
 	}
 	return fmt.Sprintf("%s:[%d]", base, ino)
+}
+
+// HostName is what PID 1's namespaces are called: "host", or in a
+// sandbox "lab host" (the machine's are then "machine").
+func (n *Names) HostName() string {
+	if n == nil || n.hostAs == "" {
+		return "host"
+	}
+	return n.hostAs
+}
+
+func (n *Names) hostName() string {
+	if n.hostAs == "" {
+		return "host"
+	}
+	return n.hostAs
 }
 
 // IsHost reports whether ino is PID 1's namespace of type typ.

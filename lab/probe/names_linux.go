@@ -10,13 +10,23 @@ import (
 	"github.com/nslab/nslab/lab"
 )
 
-// LoadNames reads what names namespaces now: PID 1's namespaces, the named
+// LoadNames reads what names namespaces now: PID 1's namespaces (and in a
+// sandbox the machine's, which the sandbox recorded), the named
 // network namespaces under /run/netns, and the live processes in the lab's
 // journals (lab.RunDir). What cannot be read (PID 1 without root) is simply
 // not named.
 func LoadNames() *Names {
 	n := &Names{labels: map[int]string{}, scan: holders}
 	n.host, _ = initNamespaces()
+	if info, inside := lab.InSandbox(); inside {
+		// PID 1 is the sandbox's init: its namespaces are the lab's host.
+		// The learner's own, recorded before the sandbox was made, are
+		// the machine's.
+		n.hostAs = "lab host"
+		for t, ino := range info.Machine {
+			n.name(t, ino, "machine")
+		}
+	}
 	n.loadNetnsDir()
 	_, _, procs := lab.OwnedNames(lab.RunDir())
 	for pid, e := range procs {

@@ -68,7 +68,6 @@ func StartWorker(s *lab.Session, name string, cfg Config) (*Client, *lab.Proc, e
 		return nil, nil, err
 	}
 	cmd := lab.Reexec("proxy-worker", name)
-	cmd.Path = workerBinary()
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.ExtraFiles = []*os.File{readyW, specR}
 	proc, err := s.StartProcess(name, cmd)
@@ -102,28 +101,6 @@ func logTail(path string) string {
 		b = b[len(b)-2048:]
 	}
 	return fmt.Sprintf("; its log (%s) ends:\n%s", path, bytes.TrimSpace(b))
-}
-
-// workerBinary is the program a worker runs: nslab-proxy next to this
-// executable if it is there (it links only the engine and the proxy, so a
-// worker idles at ~8 MiB less RSS than the full nslab, whose TUI
-// libraries allocate 6 MB in package init), else this binary again.
-func workerBinary() string {
-	self, err := os.Executable()
-	if err != nil {
-		return "/proc/self/exe"
-	}
-	return workerBinaryFor(self)
-}
-
-func workerBinaryFor(self string) string {
-	light := filepath.Join(filepath.Dir(self), "nslab-proxy")
-	if fi, err := os.Stat(light); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
-		if same, err := os.Stat(self); err != nil || !os.SameFile(fi, same) {
-			return light
-		}
-	}
-	return "/proc/self/exe"
 }
 
 // sendSpec writes a worker's spec to the pipe it reads it from (fd 4),
@@ -193,7 +170,6 @@ func (p *Proxy) startChild(t *tenant, routes []Route) (*child, error) {
 		return nil, err
 	}
 	cmd := lab.Reexec("proxy-worker", "ns-"+t.name)
-	cmd.Path = workerBinary()
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdinR, os.Stderr, os.Stderr
 	cmd.ExtraFiles = []*os.File{readyW, specR}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}

@@ -27,8 +27,11 @@ type check struct {
 	within time.Duration
 	asked  time.Duration // the `within` the line gave (within may add a grace)
 	test   func(ctx context.Context, env *Env) (bool, string, error)
-	shell  string
-	gocode string
+	// cond is the same check as a shell condition (equiv_check.go);
+	// readsOutput: it reads the last command's output.
+	cond        func(x *Sh) string
+	readsOutput bool
+	gocode      string
 }
 
 // pollEvery is how often a waiting check (`within`) looks again.
@@ -70,8 +73,8 @@ func (s Stmt) Within() time.Duration {
 	return 0
 }
 
-func (c *check) Shell() string { return c.shell }
-func (c *check) Go() string    { return c.gocode }
+func (c *check) Shell(x *Sh) string { return c.cond(x) }
+func (c *check) Go() string         { return c.gocode }
 
 var cmdExpect = &Command{
 	Name: "expect", NS: true, IsCheck: true,
@@ -162,8 +165,8 @@ func expectPing(p *parser) (*check, error) {
 			}
 			return r.OK() == ok, r.String(), nil
 		},
-		shell:  fmt.Sprintf("ip netns exec %s ping -c 2 %s", nsShell(ns), ip),
-		gocode: "r, _ := lab.PingIn(ns, netip.MustParseAddr(\"" + ip + "\"), lab.PingOptions{Count: 2})",
+		cond:   condPing(ns, ip, ok),
+		gocode: goPing(ns, ip),
 	}, nil
 }
 
@@ -207,8 +210,8 @@ func expectLink(p *parser) (*check, error) {
 			}
 			return w == "absent", "there is no such link", nil
 		},
-		shell:  fmt.Sprintf("%s link show %s", ipN(ns), linkName(ns, name)),
-		gocode: inNS(ns, fmt.Sprintf("l, err := netlink.LinkByName(%q)\nup := l.Attrs().Flags&net.FlagUp != 0", linkName(ns, name))),
+		cond:   condLink(ns, name, w),
+		gocode: goExpectLink(ns, name),
 	}, nil
 }
 
@@ -234,8 +237,8 @@ func expectNetns(p *parser) (*check, error) {
 			n.Close()
 			return exists, fmt.Sprintf("it exists (net:[%d])", n.Inode()), nil
 		},
-		shell:  "ip netns list | grep -w " + sys,
-		gocode: fmt.Sprintf("ns, err := netns.GetFromName(%q)", sys),
+		cond:   condNetns(t.Text, exists),
+		gocode: fmt.Sprintf("ns, err := netns.GetFromName(%q) // exists if err == nil", sys),
 	}, nil
 }
 
@@ -300,8 +303,8 @@ func expectNs(p *parser) (*check, error) {
 			}
 			return (x == y) == same, fmt.Sprintf("%s:[%d] vs %s:[%d]", t, x, t, y), nil
 		},
-		shell:  fmt.Sprintf("readlink /proc/$PID/ns/%s  # compare the inode in [...]", t),
-		gocode: fmt.Sprintf("var a, b unix.Stat_t\nunix.Stat(\"/proc/\"+pid+\"/ns/%s\", &a)\nsame := a.Ino == b.Ino", t),
+		cond:   condNs(t, who, other, same),
+		gocode: goExpectNs(t),
 	}, nil
 }
 
@@ -417,8 +420,8 @@ func expectProcNumber(p *parser, what string) (*check, error) {
 			}
 			return compare(int64(s.NumThreads), op, limit), fmt.Sprintf("it has %d threads", s.NumThreads), nil
 		},
-		shell:  fmt.Sprintf("grep -E 'Threads|VmRSS' /proc/$PID/status"),
-		gocode: "s, _ := probe.Take(pid, probe.Options{})\nfmt.Println(s.NumThreads, s.VmRSS)",
+		cond:   condProcNumber(what, who, op, limit),
+		gocode: goProcStatus(),
 	}, nil
 }
 
@@ -448,7 +451,7 @@ func countIn(p *parser, who, what string, opt probe.Options, count func(*probe.S
 		return nil, "", "", err
 	}
 	ns = nst.Text
-	return &check{test: func(_ context.Context, env *Env) (bool, string, error) {
+	return &check{cond: condCountIn(what, who, ns, op, want), test: func(_ context.Context, env *Env) (bool, string, error) {
 		pid, err := resolvePID(env, who)
 		if err != nil {
 			return false, "", err
@@ -491,8 +494,7 @@ func expectThreadsIn(p *parser, who string) (*check, error) {
 		return nil, err
 	}
 	c.desc = "threads of " + desc
-	c.shell = "for t in /proc/$PID/task/*; do readlink $t/ns/net; done | sort | uniq -c"
-	c.gocode = "s, _ := probe.Take(pid, probe.Options{Threads: true})\nn := s.ThreadsByNetns()[nsInode] // per thread: /proc/PID/task/TID/ns/net"
+	c.gocode = goWatch()
 	return c, nil
 }
 
@@ -504,7 +506,7 @@ func expectSockets(p *parser) (*check, error) {
 	if _, err := p.keyword("in"); err != nil {
 		return nil, err
 	}
-	c, desc, ns, err := countIn(p, a.Text, "socket", probe.Options{Sockets: true}, func(s *probe.Snapshot, ino uint64) (int64, string, error) {
+	c, desc, _, err := countIn(p, a.Text, "socket", probe.Options{Sockets: true}, func(s *probe.Snapshot, ino uint64) (int64, string, error) {
 		if e := s.Errors["sockets"]; e != "" {
 			return 0, "", fmt.Errorf("cannot read its sockets: %s", e)
 		}
@@ -520,8 +522,7 @@ func expectSockets(p *parser) (*check, error) {
 		return nil, err
 	}
 	c.desc = "internet sockets of " + desc
-	c.shell = "ip netns exec " + nsShell(ns) + " ss -tuanp | grep pid=$PID"
-	c.gocode = "// pidfd_getfd(pidfd, fd) then ioctl(SIOCGSKNS): the socket's own netns\nnsfd, _ := unix.IoctlRetInt(sockfd, unix.SIOCGSKNS)"
+	c.gocode = goExpectSockets()
 	return c, nil
 }
 
@@ -553,8 +554,8 @@ func expectHostname(p *parser) (*check, error) {
 			}
 			return (got == want) == same, "it is " + got, nil
 		},
-		shell:  "nsenter -t $PID -u hostname",
-		gocode: "// in the child's UTS namespace:\nname, _ := os.Hostname()",
+		cond:   condHostname(who, want, same),
+		gocode: goExpectHostname(),
 	}, nil
 }
 
@@ -599,8 +600,9 @@ func expectOutput(p *parser) (*check, error) {
 			}
 			return has == want, seen, nil
 		},
-		shell:  "… | grep -F " + quote(text),
-		gocode: fmt.Sprintf("strings.Contains(out, %q)", text),
+		cond:        condOutput(text, want),
+		readsOutput: true,
+		gocode:      fmt.Sprintf("strings.Contains(out, %q)", text),
 	}, nil
 }
 

@@ -39,7 +39,7 @@ func expectPID(p *parser) (*check, error) {
 			inner := levels[len(levels)-1]
 			return compare(inner, op, want), fmt.Sprintf("NSpid is %s: host PID %d, %d inside", joinInts(levels), pid, inner), nil
 		},
-		shell:  "grep NSpid /proc/$PID/status   # the last number is its PID inside",
+		cond:   condPID(who, op, want),
 		gocode: "b, _ := os.ReadFile(fmt.Sprintf(\"/proc/%d/status\", pid))\n// NSpid:\\t4242\\t1 -- one PID per PID namespace, outermost first",
 	}, nil
 }

@@ -10,82 +10,56 @@ import (
 	"github.com/nslab/nslab/lab"
 )
 
-// act is an Action made of closures: most commands are one call.
+// act is an Action made of closures: most commands are one call. Its
+// shell and Go equivalents are in equiv_*.go.
 type act struct {
-	run    func(ctx context.Context, env *Env) (string, error)
-	shell  string
-	gocode string
+	run func(ctx context.Context, env *Env) (string, error)
+	sh  func(x *Sh) string
+	// undo, if set, is what removes what the command made, for a
+	// script's teardown.
+	undo func(x *Sh) []string
+	// prints: the shell command prints what `expect output` reads.
+	prints bool
+	// outTest, if set, is how `expect output contains|lacks TEXT` reads
+	// this command's shell output, where it differs from nslab's.
+	outTest func(text string, contains bool) string
+	gocode  string
 }
 
 func (a *act) Run(ctx context.Context, env *Env) (string, error) { return a.run(ctx, env) }
-func (a *act) Shell() string                                     { return a.shell }
+func (a *act) Shell(x *Sh) string                                { return a.sh(x) }
 func (a *act) Go() string                                        { return a.gocode }
-
-// ipN renders "ip -n nslab-NS" (or plain "ip" on the host).
-func ipN(ns string) string {
-	if lab.IsHost(ns) {
-		return "ip"
-	}
-	return "ip -n " + lab.SysName(ns)
-}
-
-// linkName is what a link is called on the system (host links carry the
-// prefix); shown in shell lines.
-func linkName(ns, name string) string { return lab.LinkSysName(ns, name) }
-
-// inNS renders the Go that wraps a call in the namespace switch.
-func inNS(ns, body string) string {
-	if lab.IsHost(ns) {
-		return body
-	}
-	return fmt.Sprintf("ns, _ := netns.GetFromName(%q)\ndefer ns.Close()\n// lock the thread, setns(ns), run, setns back (lab.Do)\nlab.Do(ns, func() error {\n%s\n})", lab.SysName(ns), indent(body))
-}
-
-func indent(s string) string {
-	lines := strings.Split(s, "\n")
-	for i, l := range lines {
-		lines[i] = "\t" + l
-	}
-	return strings.Join(lines, "\n")
-}
 
 var cmdNetnsAdd = &Command{
 	Name: "netns add", Usage: "netns add NAME... (or a range: t{1..100})", Summary: "create network namespaces (nslab-NAME, visible to ip netns)",
 	Example: "netns add alpha",
 	parse: func(p *parser) (Action, error) {
-		runs, err := p.nameRuns("a namespace name", lab.ValidateNetnsName)
+		runs, names, goName, err := netnsNames(p, true)
 		if err != nil {
 			return nil, err
 		}
-		for _, r := range runs {
-			for _, n := range r.names {
-				p.define(KindNetns, Token{Text: n, Col: r.tok.Col})
-			}
-		}
-		names := allNames(runs)
-		goName := fmt.Sprintf("%q", lab.SysName(names[0]))
-		if len(names) > 1 {
-			goName = "name // for each namespace"
-		}
 		return &act{
-			run: func(_ context.Context, env *Env) (string, error) {
-				var made []string
-				for _, name := range names {
+			run: func(ctx context.Context, env *Env) (string, error) {
+				var ino uint64
+				made, err := eachName(ctx, env, names, func(name string) error {
 					ns, err := env.S.AddNetns(name)
-					if err != nil {
-						return strings.Join(made, "\n"), err
+					if err == nil {
+						ino = ns.Inode()
+						ns.Close()
 					}
-					if len(names) == 1 {
-						defer ns.Close()
-						return fmt.Sprintf("created %s (net:[%d])", lab.SysName(name), ns.Inode()), nil
-					}
-					ns.Close()
-					made = append(made, lab.SysName(name))
+					return err
+				})
+				switch {
+				case err != nil:
+					return strings.Join(made, "\n"), err
+				case len(names) == 1:
+					return fmt.Sprintf("created %s (net:[%d])", made[0], ino), nil
 				}
 				return "created " + summarize(made), nil
 			},
-			shell:  shellFor(runs, func(n string) string { return "ip netns add " + lab.SysName(n) }),
-			gocode: fmt.Sprintf("runtime.LockOSThread()\norigin, _ := netns.Get()\nns, err := netns.NewNamed(%s) // unshare(CLONE_NEWNET) + bind mount in /run/netns\nif netns.Set(origin) == nil { // back to where this thread was...\n\truntime.UnlockOSThread()    // ...or stay locked: the thread dies with the goroutine\n}", goName),
+			sh:     shNetnsAdd(runs),
+			undo:   undoNetnsAdd(runs),
+			gocode: goNetnsAdd(goName),
 		}, nil
 	},
 }
@@ -94,35 +68,69 @@ var cmdNetnsDel = &Command{
 	Name: "netns del", Usage: "netns del NAME... (or a range: t{1..100})", Summary: "remove network namespaces the lab created",
 	Example: "netns del alpha",
 	parse: func(p *parser) (Action, error) {
-		runs, err := p.nameRuns("a namespace name", func(string) error { return nil })
+		runs, names, goName, err := netnsNames(p, false)
 		if err != nil {
 			return nil, err
 		}
-		for _, r := range runs {
-			for _, n := range r.names {
-				p.ref(KindNetns, Token{Text: n, Col: r.tok.Col})
-			}
-		}
-		names := allNames(runs)
-		goName := fmt.Sprintf("%q", lab.SysName(names[0]))
-		if len(names) > 1 {
-			goName = "name // for each namespace"
-		}
 		return &act{
-			run: func(_ context.Context, env *Env) (string, error) {
-				var gone []string
-				for _, name := range names {
-					if err := env.S.DelNetns(name); err != nil {
-						return "", err
-					}
-					gone = append(gone, lab.SysName(name))
+			run: func(ctx context.Context, env *Env) (string, error) {
+				gone, err := eachName(ctx, env, names, env.S.DelNetns)
+				if err != nil {
+					return "", err
 				}
 				return "removed " + summarize(gone), nil
 			},
-			shell:  shellFor(runs, func(n string) string { return "ip netns del " + lab.SysName(n) }),
-			gocode: fmt.Sprintf("netns.DeleteNamed(%s) // unmount + remove; the kernel frees it when unused", goName),
+			sh:     shNetnsDel(runs),
+			gocode: goNetnsDel(goName),
 		}, nil
 	},
+}
+
+// netnsNames reads the names (and ranges) of netns add, which makes them,
+// or netns del, which needs them made before; goName is how the Go snippet
+// names them.
+func netnsNames(p *parser, add bool) (runs []nameRun, names []string, goName string, err error) {
+	valid := func(string) error { return nil }
+	if add {
+		valid = lab.ValidateNetnsName
+	}
+	runs, err = p.nameRuns("a namespace name", valid)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	if add {
+		for _, r := range runs {
+			for _, n := range r.names {
+				p.define(KindNetns, Token{Text: n, Col: r.tok.Col})
+			}
+		}
+	} else {
+		refRuns(p, runs)
+	}
+	names = allNames(runs)
+	goName = fmt.Sprintf("%q", lab.SysName(names[0]))
+	if len(names) > 1 {
+		goName = "name // for each namespace"
+	}
+	return runs, names, goName, nil
+}
+
+// eachName runs fn on every name in turn, telling the runner how far it
+// has got, and stops at the first error or when ctx ends (Ctrl-C in the
+// middle of t{1..1000}). It returns the system names of those done.
+func eachName(ctx context.Context, env *Env, names []string, fn func(string) error) ([]string, error) {
+	var done []string
+	for i, name := range names {
+		if err := ctx.Err(); err != nil {
+			return done, err
+		}
+		env.report(i, len(names))
+		if err := fn(name); err != nil {
+			return done, err
+		}
+		done = append(done, lab.SysName(name))
+	}
+	return done, nil
 }
 
 var cmdNetnsList = &Command{
@@ -136,7 +144,8 @@ var cmdNetnsList = &Command{
 				}
 				return strings.Join(names, "\n"), nil
 			},
-			shell:  "ip netns list",
+			sh:     func(*Sh) string { return "ip netns list" },
+			prints: true,
 			gocode: "entries, _ := os.ReadDir(\"/run/netns\")",
 		}, p.done()
 	},
@@ -167,8 +176,9 @@ var cmdLinkAdd = &Command{
 				run: func(_ context.Context, env *Env) (string, error) {
 					return "", env.S.AddBridge(name, ns)
 				},
-				shell:  fmt.Sprintf("%s link add %s type bridge", ipN(ns), linkName(ns, name)),
-				gocode: inNS(ns, fmt.Sprintf("netlink.LinkAdd(&netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: %q}})", linkName(ns, name))),
+				sh:     shBridgeAdd(ns, name),
+				undo:   undoLinkAdd(ns, name),
+				gocode: goBridgeAdd(ns, name),
 			}, p.done()
 		}
 		if _, err := p.keyword("peer"); err != nil {
@@ -192,28 +202,15 @@ var cmdLinkAdd = &Command{
 		if err := lab.ValidateLinkName(peer, lab.IsHost(peerNS)); err != nil {
 			return nil, p.errAt(pt, "%v", err)
 		}
-		sh := fmt.Sprintf("%s link add %s type veth peer name %s", ipN(ns), linkName(ns, name), linkName(peerNS, peer))
-		peerGo := ""
-		if peerNS != ns {
-			sh += " netns " + nsShell(peerNS)
-			peerGo = fmt.Sprintf(",\n\tPeerNamespace: netlink.NsFd(int(%sNs)),", goIdent(peerNS))
-		}
 		return &act{
 			run: func(_ context.Context, env *Env) (string, error) {
 				return "", env.S.AddVeth(name, ns, peer, peerNS)
 			},
-			shell: sh,
-			gocode: inNS(ns, fmt.Sprintf("netlink.LinkAdd(&netlink.Veth{\n\tLinkAttrs: netlink.LinkAttrs{Name: %q},\n\tPeerName:  %q%s\n})",
-				linkName(ns, name), linkName(peerNS, peer), peerGo)),
+			sh:     shVethAdd(name, ns, peer, peerNS),
+			undo:   undoVethAdd(name, ns, peer, peerNS),
+			gocode: goVethAdd(name, ns, peer, peerNS),
 		}, p.done()
 	},
-}
-
-func nsShell(ns string) string {
-	if lab.IsHost(ns) {
-		return "1" // PID 1's namespace: the host's
-	}
-	return lab.SysName(ns)
 }
 
 func goIdent(ns string) string {
@@ -248,8 +245,8 @@ var cmdLinkSet = &Command{
 			fn := map[bool]string{true: "LinkSetUp", false: "LinkSetDown"}[up]
 			return &act{
 				run:    func(_ context.Context, env *Env) (string, error) { return "", env.S.SetLinkUp(name, ns, up) },
-				shell:  fmt.Sprintf("%s link set %s %s", ipN(ns), linkName(ns, name), verb.Text),
-				gocode: inNS(ns, fmt.Sprintf("l, _ := netlink.LinkByName(%q)\nnetlink.%s(l)", linkName(ns, name), fn)),
+				sh:     func(x *Sh) string { return fmt.Sprintf("%s link set %s %s", x.ip(ns), x.link(ns, name), verb.Text) },
+				gocode: goLinkSetUp(ns, name, fn),
 			}, p.done()
 		case "master":
 			b, err := p.word("a bridge name")
@@ -258,9 +255,11 @@ var cmdLinkSet = &Command{
 			}
 			br := b.Text
 			return &act{
-				run:    func(_ context.Context, env *Env) (string, error) { return "", env.S.SetMaster(name, br, ns) },
-				shell:  fmt.Sprintf("%s link set %s master %s", ipN(ns), linkName(ns, name), linkName(ns, br)),
-				gocode: inNS(ns, fmt.Sprintf("l, _ := netlink.LinkByName(%q)\nbr, _ := netlink.LinkByName(%q)\nnetlink.LinkSetMaster(l, br)", linkName(ns, name), linkName(ns, br))),
+				run: func(_ context.Context, env *Env) (string, error) { return "", env.S.SetMaster(name, br, ns) },
+				sh: func(x *Sh) string {
+					return fmt.Sprintf("%s link set %s master %s", x.ip(ns), x.link(ns, name), x.link(ns, br))
+				},
+				gocode: goLinkSetMaster(ns, name, br),
 			}, p.done()
 		}
 		t, err := p.word("a target namespace (a lab namespace, a spawned child, or host)")
@@ -280,8 +279,8 @@ var cmdLinkSet = &Command{
 				defer target.Close()
 				return "", env.S.MoveLink(name, ns, target, to)
 			},
-			shell:  fmt.Sprintf("%s link set %s netns %s", ipN(ns), linkName(ns, name), nsShell(to)),
-			gocode: inNS(ns, fmt.Sprintf("l, _ := netlink.LinkByName(%q)\ntarget, _ := netns.GetFromName(%q) // or netns.GetFromPid(pid)\nnetlink.LinkSetNsFd(l, int(target))", linkName(ns, name), lab.SysName(to))),
+			sh:     shLinkSetNetns(ns, name, to),
+			gocode: goLinkSetNetns(ns, name, to),
 		}, p.done()
 	},
 }
@@ -297,8 +296,8 @@ var cmdLinkDel = &Command{
 		name, ns := n.Text, p.ns
 		return &act{
 			run:    func(_ context.Context, env *Env) (string, error) { return "", env.S.DelLink(name, ns) },
-			shell:  fmt.Sprintf("%s link del %s", ipN(ns), linkName(ns, name)),
-			gocode: inNS(ns, fmt.Sprintf("l, _ := netlink.LinkByName(%q)\nnetlink.LinkDel(l)", linkName(ns, name))),
+			sh:     func(x *Sh) string { return fmt.Sprintf("%s link del %s", x.ip(ns), x.link(ns, name)) },
+			gocode: goLinkDel(ns, name),
 		}, p.done()
 	},
 }
@@ -327,8 +326,9 @@ var cmdLinkShow = &Command{
 				}
 				return strings.TrimRight(b.String(), "\n"), nil
 			},
-			shell:  ipN(ns) + " -br addr",
-			gocode: inNS(ns, "links, _ := netlink.LinkList()"),
+			sh:     func(x *Sh) string { return x.ip(ns) + " -br addr" },
+			prints: true,
+			gocode: goLinkShow(ns),
 		}, p.done()
 	},
 }
@@ -354,8 +354,8 @@ var cmdAddrAdd = &Command{
 		cidr, dev, ns := c.Text, d.Text, p.ns
 		return &act{
 			run:    func(_ context.Context, env *Env) (string, error) { return "", env.S.AddAddr(cidr, dev, ns) },
-			shell:  fmt.Sprintf("%s addr add %s dev %s", ipN(ns), cidr, linkName(ns, dev)),
-			gocode: inNS(ns, fmt.Sprintf("l, _ := netlink.LinkByName(%q)\naddr, _ := netlink.ParseAddr(%q)\nnetlink.AddrAdd(l, addr)", linkName(ns, dev), cidr)),
+			sh:     func(x *Sh) string { return fmt.Sprintf("%s addr add %s dev %s", x.ip(ns), cidr, x.link(ns, dev)) },
+			gocode: goAddrAdd(ns, dev, cidr),
 		}, p.done()
 	},
 }
@@ -392,18 +392,10 @@ var cmdRouteAdd = &Command{
 			dev = t.Text
 		}
 		dst, via, ns := d.Text, g.Text, p.ns
-		sh := fmt.Sprintf("%s route add %s via %s", ipN(ns), dst, via)
-		if dev != "" {
-			sh += " dev " + linkName(ns, dev)
-		}
-		dstGo := fmt.Sprintf("_, dst, _ := net.ParseCIDR(%q)", dst)
-		if dst == "default" {
-			dstGo = "dst := (*net.IPNet)(nil) // default route"
-		}
 		return &act{
 			run:    func(_ context.Context, env *Env) (string, error) { return "", env.S.AddRoute(dst, via, dev, ns) },
-			shell:  sh,
-			gocode: inNS(ns, fmt.Sprintf("%s\nnetlink.RouteAdd(&netlink.Route{Dst: dst, Gw: net.ParseIP(%q)})", dstGo, via)),
+			sh:     shRouteAdd(ns, dst, via, dev),
+			gocode: goRouteAdd(ns, dst, via),
 		}, p.done()
 	},
 }
@@ -442,13 +434,11 @@ var cmdPing = &Command{
 				}
 				return out, nil
 			},
-			shell: func() string {
-				if lab.IsHost(ns) {
-					return fmt.Sprintf("ping -c %d %s", count, ip)
-				}
-				return fmt.Sprintf("ip netns exec %s ping -c %d %s", lab.SysName(ns), count, ip)
-			}(),
-			gocode: fmt.Sprintf("var c *icmp.PacketConn\nlab.Do(ns, func() (err error) { // the socket is born in %s\n\tc, err = icmp.ListenPacket(\"ip4:icmp\", \"0.0.0.0\")\n\treturn err\n})\nmsg := icmp.Message{Type: ipv4.ICMPTypeEcho, Body: &icmp.Echo{ID: id, Seq: 1}}\nb, _ := msg.Marshal(nil)\nc.WriteTo(b, &net.IPAddr{IP: net.ParseIP(%q)})", nsLabel(ns), ip),
+			sh: func(x *Sh) string {
+				return x.in(ns, fmt.Sprintf("ping -c %d -i 0.2 -W 1 %s", count, ip))
+			},
+			prints: true,
+			gocode: goPing(ns, ip),
 		}, p.done()
 	},
 }

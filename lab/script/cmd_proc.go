@@ -21,15 +21,13 @@ var cmdSpawn = &Command{
 	Summary: "start a child in new namespaces (the binary re-executes itself as the child's init)",
 	Example: "spawn c1 net,uts hostname c1",
 	parse: func(p *parser) (Action, error) {
-		n, err := p.word("a name for the child")
+		n, err := p.newProcName("a name for the child")
 		if err != nil {
 			return nil, err
 		}
-		if err := validProcName(n.Text); err != nil {
-			return nil, p.errAt(n, "%v", err)
-		}
 		p.define(KindProc, n)
 		opt := lab.SpawnOptions{Name: n.Text}
+		var demo *switchDemo // setns NS locked|unlocked
 		switchNs := ""
 		for {
 			t, ok := p.peek()
@@ -73,7 +71,7 @@ var cmdSpawn = &Command{
 					return nil, err
 				}
 				switchNs = nt.Text
-				opt.Switch = &lab.SwitchDemo{Locked: mode.Text == "locked"}
+				demo = &switchDemo{Locked: mode.Text == "locked"}
 			default:
 				for _, typ := range strings.Split(t.Text, ",") {
 					if !slices.Contains(lab.NamespaceTypes(), typ) {
@@ -90,68 +88,18 @@ var cmdSpawn = &Command{
 				return nil, p.errAt(Token{Col: p.end}, "missing a command after --")
 			}
 		}
-		flags := make([]string, 0, len(opt.Namespaces))
-		for _, t := range opt.Namespaces {
-			flags = append(flags, map[string]string{"net": "--net", "uts": "--uts", "pid": "--pid --fork", "mnt": "--mount", "user": "--user", "ipc": "--ipc", "cgroup": "--cgroup", "time": "--time"}[t])
-		}
-		if opt.MountProc {
-			flags = append(flags, "--mount-proc")
-		}
-		// unshare maps the caller (root, for the lab) by itself; any other
-		// map is written afterwards, as idmap does (--map-users needs
-		// newuidmap, which a lab machine may lack).
-		var later []string
-		for _, m := range opt.UIDMap {
-			if m.Outside == 0 && m.Count == 1 {
-				flags = append(flags, fmt.Sprintf("--map-user=%d", m.Inside))
-			} else {
-				later = append(later, fmt.Sprintf("echo '%s' > /proc/$%s/uid_map", m, pidOf(opt.Name)))
-			}
-		}
-		for _, m := range opt.GIDMap {
-			if m.Outside == 0 && m.Count == 1 {
-				flags = append(flags, fmt.Sprintf("--map-group=%d", m.Inside))
-			} else {
-				later = append(later, fmt.Sprintf("echo '%s' > /proc/$%s/gid_map", m, pidOf(opt.Name)))
-			}
-		}
-		if opt.Propagation != "" {
-			flags = append(flags, "--propagation "+opt.Propagation)
-		}
-		cmdline := "sleep infinity"
-		if len(opt.Command) > 0 {
-			cmdline = strings.Join(quoteAll(opt.Command), " ")
-		}
-		sh := fmt.Sprintf("unshare %s %s", strings.Join(flags, " "), cmdline)
-		if opt.Hostname != "" {
-			sh = fmt.Sprintf("unshare %s sh -c 'hostname %s; exec %s'", strings.Join(flags, " "), opt.Hostname, cmdline)
-		}
-		// The PID later lines (exec -p, kill, idmap) use: with a new PID
-		// namespace unshare forks, and the child is the one inside.
-		pidVar := pidOf(opt.Name)
-		if slices.Contains(opt.Namespaces, "pid") {
-			sh += fmt.Sprintf(" &\nsleep 0.2; %s=$(pgrep -P $!)", pidVar)
-		} else {
-			sh += fmt.Sprintf(" & %s=$!", pidVar)
-			if len(later) > 0 {
-				sh += "\nsleep 0.2 # until unshare has made the user namespace"
-			}
-		}
-		for _, l := range later {
-			sh += "\n" + l
-		}
 		return &act{
 			run: func(_ context.Context, env *Env) (string, error) {
 				opt := opt
-				if opt.Switch != nil {
+				if demo != nil {
 					ns, err := env.S.NetnsOf(switchNs)
 					if err != nil {
 						return "", err
 					}
 					ns.Close()
-					d := *opt.Switch
+					d := *demo
 					d.Netns = ns.Path()
-					opt.Switch = &d
+					opt.Setup = d.setup()
 				}
 				pr, err := env.S.Spawn(opt)
 				if err != nil {
@@ -165,44 +113,11 @@ var cmdSpawn = &Command{
 				}
 				return fmt.Sprintf("%s is pid %d, in new %s namespaces", pr.Name, pr.PID, strings.Join(opt.Namespaces, ", ")), nil
 			},
-			shell:  sh,
-			gocode: spawnGo(opt),
+			sh:     shSpawn(opt, demo, switchNs),
+			undo:   func(*Sh) []string { return []string{"kill -9 ${" + pidOf(opt.Name) + ":-} 2>/dev/null"} },
+			gocode: goSpawn(opt, demo),
 		}, p.done()
 	},
-}
-
-func spawnGo(opt lab.SpawnOptions) string {
-	if opt.Switch != nil && !opt.Switch.Locked {
-		return `for i := 0; i < 32; i++ {
-	go func() { // WRONG: setns changes this thread, and the goroutine may move
-		unix.Setns(target, unix.CLONE_NEWNET)
-		time.Sleep(time.Millisecond)         // wakes up on any thread
-		fd, _ := unix.Socket(unix.AF_INET, unix.SOCK_STREAM, 0) // in which namespace?
-		unix.Setns(origin, unix.CLONE_NEWNET) // restores the thread it is on now
-	}()
-}`
-	}
-	if opt.Switch != nil {
-		return `for i := 0; i < 32; i++ {
-	go lab.Do(ns, func() error { // locks the thread for the whole visit
-		fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM, 0)
-		return err
-	})
-}`
-	}
-	var flags []string
-	for _, t := range opt.Namespaces {
-		flags = append(flags, map[string]string{"net": "CLONE_NEWNET", "uts": "CLONE_NEWUTS", "pid": "CLONE_NEWPID", "mnt": "CLONE_NEWNS", "user": "CLONE_NEWUSER", "ipc": "CLONE_NEWIPC", "cgroup": "CLONE_NEWCGROUP", "time": "CLONE_NEWTIME"}[t])
-	}
-	s := fmt.Sprintf("cmd := exec.Command(\"/proc/self/exe\", \"init\") // re-exec: the child sets itself up inside\ncmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.%s}", strings.Join(flags, " | syscall."))
-	for _, m := range opt.UIDMap {
-		s += fmt.Sprintf("\ncmd.SysProcAttr.UidMappings = []syscall.SysProcIDMap{{ContainerID: %d, HostID: %d, Size: %d}}", m.Inside, m.Outside, m.Count)
-	}
-	s += "\ncmd.Start()"
-	if opt.Hostname != "" {
-		s += fmt.Sprintf("\n// in the child (init): syscall.Sethostname([]byte(%q))", opt.Hostname)
-	}
-	return s
 }
 
 func (p *parser) idMap() (lab.IDMap, error) {
@@ -254,8 +169,10 @@ var cmdKill = &Command{
 				}
 				return fmt.Sprintf("killed %s (pid %d)", name, pr.PID), env.S.Kill(name)
 			},
-			shell:  "kill -9 $" + pidOf(name),
-			gocode: "cmd.Process.Kill()\ncmd.Wait()",
+			sh: func(*Sh) string {
+				return fmt.Sprintf("kill -9 $%s; wait $%s 2>/dev/null || true", pidOf(name), pidOf(name))
+			},
+			gocode: "cmd.Process.Kill()\ncmd.Wait() // its namespaces go with it, unless something else holds them",
 		}, p.done()
 	},
 }
@@ -287,11 +204,6 @@ var cmdIDMap = &Command{
 			gids = append(gids, g)
 		}
 		name := n.Text
-		pid := "$" + pidOf(n.Text)
-		sh := fmt.Sprintf("echo '%s' > /proc/%s/uid_map", uid, pid)
-		if len(gids) > 0 {
-			sh += fmt.Sprintf("\necho deny > /proc/%s/setgroups\necho '%s' > /proc/%s/gid_map", pid, gids[0], pid)
-		}
 		return &act{
 			run: func(_ context.Context, env *Env) (string, error) {
 				pr, ok := env.S.Proc(name)
@@ -300,8 +212,8 @@ var cmdIDMap = &Command{
 				}
 				return "", pr.WriteIDMaps([]lab.IDMap{uid}, gids)
 			},
-			shell:  sh,
-			gocode: fmt.Sprintf("os.WriteFile(fmt.Sprintf(\"/proc/%%d/uid_map\", pid), []byte(%q), 0)", uid.String()+"\n"),
+			sh:     shIDMap(name, uid, gids),
+			gocode: goIDMap(uid, gids),
 		}, p.done()
 	},
 }
@@ -330,21 +242,15 @@ var cmdExec = &Command{
 			return nil, p.errAt(Token{Col: p.end}, "missing a command after --")
 		}
 		ns := p.ns
-		sh := strings.Join(quoteAll(argv), " ")
-		switch {
-		case proc != "":
-			sh = "nsenter -t $" + pidOf(proc) + " -a --preserve-credentials " + sh
-		case !lab.IsHost(ns):
-			sh = "ip netns exec " + lab.SysName(ns) + " " + sh
-		}
 		return &act{
 			run: func(ctx context.Context, env *Env) (string, error) {
 				out, err := runExec(ctx, env, ns, proc, argv)
 				env.setOutput(out)
 				return out, err
 			},
-			shell:  sh,
-			gocode: inNS(ns, fmt.Sprintf("cmd := exec.Command(%s)\ncmd.Stdout = f // an *os.File: no copying goroutine starts here\ncmd.Start()  // forked from this thread: the child is born in the namespace", strings.Join(goStrings(argv), ", "))),
+			sh:     shExec(ns, proc, argv),
+			prints: true,
+			gocode: goExec(ns, proc, argv),
 		}, nil
 	},
 }
@@ -389,7 +295,7 @@ func runExec(ctx context.Context, env *Env, ns, proc string, argv []string) (str
 	}
 	os.Remove(f.Name())
 	defer f.Close()
-	cmd := &exec.Cmd{Path: path, Args: argv, Stdout: f, Stderr: f}
+	cmd := &exec.Cmd{Path: path, Args: argv, Stdout: f, Stderr: f, Env: append(os.Environ(), env.S.NameVars()...)}
 	start := func() error { return cmd.Start() }
 	if proc == "" && !lab.IsHost(ns) {
 		n, err := env.S.NetnsOf(ns)
@@ -445,8 +351,11 @@ var cmdWatch = &Command{
 				env.watch(what)
 				return "watching " + what, nil
 			},
-			shell:  "watch -n1 'ls -l /proc/" + what + "/ns /proc/" + what + "/task/*/ns/net'",
-			gocode: "snap, _ := probe.Take(pid, probe.Options{Threads: true, Sockets: true})",
+			sh: func(x *Sh) string {
+				p := x.pid(what)
+				return fmt.Sprintf("# watch %s: ls -l /proc/%s/ns /proc/%s/task/*/ns/net", what, p, p)
+			},
+			gocode: goWatch(),
 		}, p.done()
 	},
 }

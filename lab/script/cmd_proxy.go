@@ -29,12 +29,9 @@ var cmdProxyStart = &Command{
 	Summary: "start the multi-namespace proxy as a worker process; each route is NETNS/PROTO/IP:PORT=NETNS/PROTO/IP:PORT, {tenant} standing for every tenant",
 	Example: "proxy start edge strategy=shared route {tenant}/tcp/127.0.0.1:8080={tenant}/tcp/10.0.0.1:9000",
 	parse: func(p *parser) (Action, error) {
-		n, err := p.word("a name for the proxy")
+		n, err := p.newProcName("a name for the proxy")
 		if err != nil {
 			return nil, err
-		}
-		if err := validProcName(n.Text); err != nil {
-			return nil, p.errAt(n, "%v", err)
 		}
 		cfg := proxy.Config{Name: n.Text}
 		var routeToks []string
@@ -108,46 +105,34 @@ var cmdProxyStart = &Command{
 				}
 				return fmt.Sprintf("proxy %s is pid %d (%s): %d listener(s), %d thread(s)", name, pr.PID, st.Strategy, st.Listeners, st.Threads), nil
 			},
-			shell:  proxyStartShell(name, cfg, routeToks, tenantRuns),
-			gocode: proxyStartGo(name, cfg, routeToks),
+			sh:     shProxyStart(name, cfg, routeToks, tenantRuns),
+			undo:   func(*Sh) []string { return []string{"kill -9 ${" + pidOf(name) + ":-} 2>/dev/null"} },
+			gocode: goProxyStart(cfg),
 		}, nil
 	},
 }
 
-func proxyStartShell(name string, cfg proxy.Config, routes []string, tenants []nameRun) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "nslab proxy --name %s --control /run/nslab/%s.sock", name, name)
-	if cfg.Strategy != "" {
-		fmt.Fprintf(&b, " --strategy %s", cfg.Strategy)
+// newProcName reads the name of a process the statement starts (a child,
+// a proxy): one the learner can refer to afterwards.
+func (p *parser) newProcName(what string) (Token, error) {
+	n, err := p.word(what)
+	if err != nil {
+		return n, err
 	}
-	for _, r := range routes {
-		fmt.Fprintf(&b, " --route %s", quote(r))
+	if err := validProcName(n.Text); err != nil {
+		return n, p.errAt(n, "%v", err)
 	}
-	for _, r := range tenants {
-		if r.isRange {
-			fmt.Fprintf(&b, " $(for i in $(seq %d %d); do printf ' --tenant %s$i%s'; done)", r.from, r.to, r.prefix, r.suffix)
-		} else {
-			fmt.Fprintf(&b, " --tenant %s", r.names[0])
-		}
-	}
-	return b.String() + " &"
+	return n, nil
 }
 
-func proxyStartGo(name string, cfg proxy.Config, routes []string) string {
-	var b strings.Builder
-	b.WriteString("var routes []proxy.Route\n")
-	for _, r := range routes {
-		fmt.Fprintf(&b, "r, _ := proxy.ParseRouteFlag(%q)\nroutes = append(routes, r)\n", r)
+// proxyName reads the name of a proxy an earlier statement started.
+func (p *parser) proxyName() (string, error) {
+	n, err := p.word("a proxy's name")
+	if err != nil {
+		return "", err
 	}
-	fmt.Fprintf(&b, "c, proc, err := proxy.StartWorker(session, %q, proxy.Config{Routes: routes", name)
-	if cfg.Strategy != "" {
-		fmt.Fprintf(&b, ", Strategy: %q", cfg.Strategy)
-	}
-	if len(cfg.Tenants) > 0 {
-		fmt.Fprintf(&b, ", Tenants: []string{%s}", goNames(cfg.Tenants))
-	}
-	b.WriteString("})\n// per tenant: lock a thread, setns, bind every route, setns back;\n// then the netpoller serves every socket from a handful of threads")
-	return b.String()
+	p.ref(KindProc, n)
+	return n.Text, nil
 }
 
 // validProcName checks a name for a spawned child or a proxy.
@@ -203,77 +188,57 @@ func refRuns(p *parser, runs []nameRun) {
 var cmdProxyAdd = &Command{
 	Name: "proxy add", Usage: "proxy add NAME TENANT...", Summary: "bind every {tenant} route of a proxy inside more namespaces, live",
 	Example: "proxy add edge alpha beta",
-	parse: func(p *parser) (Action, error) {
-		n, err := p.word("a proxy's name")
-		if err != nil {
-			return nil, err
-		}
-		p.ref(KindProc, n)
-		runs, err := p.tenants()
-		if err != nil {
-			return nil, err
-		}
-		ts := allNames(runs)
-		name := n.Text
-		return &act{
-			run: func(_ context.Context, env *Env) (string, error) {
-				pc, err := proxyOf(env, name)
-				if err != nil {
-					return "", err
-				}
-				if err := pc.client.AddTenant(ts...); err != nil {
-					return "", err
-				}
-				return proxySummary(pc, "added "+summarize(ts))
-			},
-			shell:  tenantShell("POST", name, runs),
-			gocode: fmt.Sprintf("c.AddTenant(%s) // one setns per tenant, tenants in parallel", goNames(ts)),
-		}, nil
-	},
+	parse:   proxyTenants("POST", "added", func(pc *proxyCtl, ts []string) error { return pc.client.AddTenant(ts...) }, goProxyAdd),
 }
 
 var cmdProxyDel = &Command{
 	Name: "proxy del", Usage: "proxy del NAME TENANT...", Summary: "close every socket a proxy holds in these tenants",
 	Example: "proxy del edge beta",
-	parse: func(p *parser) (Action, error) {
-		n, err := p.word("a proxy's name")
+	parse: proxyTenants("DELETE", "removed", func(pc *proxyCtl, ts []string) error { return pc.client.RemoveTenant(ts...) },
+		func([]string) string {
+			return "l.Close() // for each of the tenant's listeners: the proxy's last hold on its namespace"
+		}),
+}
+
+// proxyTenants parses `proxy add|del NAME TENANT...`: do is the call on the
+// proxy's control socket (over HTTP method, in the shell equivalent), done
+// what the output says of the tenants, gocode the Go for them.
+func proxyTenants(method, done string, do func(*proxyCtl, []string) error, gocode func(ts []string) string) func(*parser) (Action, error) {
+	return func(p *parser) (Action, error) {
+		name, err := p.proxyName()
 		if err != nil {
 			return nil, err
 		}
-		p.ref(KindProc, n)
 		runs, err := p.tenants()
 		if err != nil {
 			return nil, err
 		}
 		ts := allNames(runs)
-		name := n.Text
 		return &act{
 			run: func(_ context.Context, env *Env) (string, error) {
 				pc, err := proxyOf(env, name)
 				if err != nil {
 					return "", err
 				}
-				if err := pc.client.RemoveTenant(ts...); err != nil {
+				if err := do(pc, ts); err != nil {
 					return "", err
 				}
-				return proxySummary(pc, "removed "+summarize(ts))
+				return proxySummary(pc, done+" "+summarize(ts))
 			},
-			shell:  tenantShell("DELETE", name, runs),
-			gocode: fmt.Sprintf("c.RemoveTenant(%s)", goNames(ts)),
+			sh:     shTenants(method, name, runs),
+			gocode: gocode(ts),
 		}, nil
-	},
+	}
 }
 
 var cmdProxyStats = &Command{
 	Name: "proxy stats", Usage: "proxy stats NAME", Summary: "show a proxy's tenants, listeners, threads, memory and per-route traffic",
 	Example: "proxy stats edge",
 	parse: func(p *parser) (Action, error) {
-		n, err := p.word("a proxy's name")
+		name, err := p.proxyName()
 		if err != nil {
 			return nil, err
 		}
-		p.ref(KindProc, n)
-		name := n.Text
 		return &act{
 			run: func(_ context.Context, env *Env) (string, error) {
 				pc, err := proxyOf(env, name)
@@ -284,10 +249,11 @@ var cmdProxyStats = &Command{
 				if err != nil {
 					return "", err
 				}
-				return formatStats(st), nil
+				return FormatStats(st), nil
 			},
-			shell:  fmt.Sprintf("curl -s --unix-socket /run/nslab/%s.sock http://proxy/stats", name),
-			gocode: "st, _ := c.Stats()\nfmt.Println(st.Threads, st.RSS, st.Listeners)",
+			sh:     func(*Sh) string { return fmt.Sprintf(`nslab proxy stats --control "$RUN/%s.sock"`, name) },
+			prints: true,
+			gocode: goProcStatus(),
 		}, p.done()
 	},
 }
@@ -296,12 +262,10 @@ var cmdProxyStop = &Command{
 	Name: "proxy stop", Usage: "proxy stop NAME", Summary: "stop a proxy: it closes every socket in every namespace and exits",
 	Example: "proxy stop edge",
 	parse: func(p *parser) (Action, error) {
-		n, err := p.word("a proxy's name")
+		name, err := p.proxyName()
 		if err != nil {
 			return nil, err
 		}
-		p.ref(KindProc, n)
-		name := n.Text
 		return &act{
 			run: func(_ context.Context, env *Env) (string, error) {
 				pc, err := proxyOf(env, name)
@@ -322,35 +286,12 @@ var cmdProxyStop = &Command{
 				}
 				return fmt.Sprintf("proxy %s (pid %d) stopped", name, pc.proc.PID), nil
 			},
-			shell:  fmt.Sprintf("curl --unix-socket /run/nslab/%s.sock -X POST http://proxy/stop", name),
-			gocode: "c.Stop() // closes every socket, then the worker exits",
+			sh: func(*Sh) string {
+				return fmt.Sprintf("curl -sf --unix-socket \"$RUN/%s.sock\" -X POST http://proxy/stop >/dev/null; wait $%s 2>/dev/null || true", name, pidOf(name))
+			},
+			gocode: "for _, l := range listeners {\n\tl.Close() // every socket in every namespace\n}",
 		}, p.done()
 	},
-}
-
-// tenantShell is the curl line for adding or removing tenants; a range
-// becomes a loop.
-func tenantShell(method, proxyName string, runs []nameRun) string {
-	var plain []string
-	var loops []nameRun
-	for _, r := range runs {
-		if r.isRange {
-			loops = append(loops, r)
-		} else {
-			plain = append(plain, "name="+r.names[0])
-		}
-	}
-	curl := func(q string) string {
-		return fmt.Sprintf("curl --unix-socket /run/nslab/%s.sock -X %s \"http://proxy/tenants?%s\"", proxyName, method, q)
-	}
-	var lines []string
-	if len(plain) > 0 {
-		lines = append(lines, curl(strings.Join(plain, "&")))
-	}
-	if len(loops) > 0 {
-		lines = append(lines, shellFor(loops, func(n string) string { return curl("name=" + n) }))
-	}
-	return strings.Join(lines, "\n")
 }
 
 // goNames renders names as Go arguments, a long list as a spread slice.
@@ -369,7 +310,9 @@ func proxySummary(pc *proxyCtl, what string) (string, error) {
 	return fmt.Sprintf("%s: proxy %s has %d tenant(s), %d listener(s), %d thread(s)", what, st.Name, len(st.Tenants), st.Listeners, st.Threads), nil
 }
 
-func formatStats(st proxy.Stats) string {
+// FormatStats is how the lab shows a proxy's stats (proxy stats, and
+// nslab proxy stats).
+func FormatStats(st proxy.Stats) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "proxy %s (%s): %d tenant(s), %d listener(s), %d thread(s), RSS %.1f MB, %d goroutine(s), %d fd(s)\n",
 		st.Name, st.Strategy, len(st.Tenants), st.Listeners, st.Threads, float64(st.RSS)/(1<<20), st.Goroutines, st.FDs)

@@ -49,10 +49,8 @@ var cmdListen = &Command{
 			p.define(KindSocket, t)
 		}
 		netw, addr, ns := proto.Text, a.Text, p.ns
-		bg := " &"
-		if name != "" {
-			bg = " & " + pidOf(name) + "=$!" // for close NAME
-		} else {
+		named := name != ""
+		if !named {
 			name = netw + "/" + addr + "@" + nsLabel(ns)
 		}
 		return &act{
@@ -105,43 +103,10 @@ var cmdListen = &Command{
 				}
 				return fmt.Sprintf("%s listening on %s in %s (answers with what it gets, prefixed by %q)", name, local, nsLabel(ns), "echo: "), nil
 			},
-			shell: func() string {
-				if netw == "http" {
-					s := fmt.Sprintf("socat TCP-LISTEN:%s,fork,bind=%s SYSTEM:'printf \"HTTP/1.0 200 OK\\r\\n\\r\\n%s\\n\"'", portOf(addr), hostOf(addr), nsLabel(ns))
-					if !lab.IsHost(ns) {
-						s = "ip netns exec " + lab.SysName(ns) + " " + s
-					}
-					return s + bg
-				}
-				s := fmt.Sprintf("socat %s-LISTEN:%s,fork,bind=%s EXEC:cat", strings.ToUpper(netw), portOf(addr), hostOf(addr))
-				if !lab.IsHost(ns) {
-					s = "ip netns exec " + lab.SysName(ns) + " " + s
-				}
-				return s + bg
-			}(),
-			gocode: listenGo(nsLabel(ns), netw, addr, raw),
+			sh:     shListen(ns, netw, addr, name, named),
+			gocode: goListen(ns, netw, addr, raw),
 		}, p.done()
 	},
-}
-
-// listenGo is the Go a listen line stands for.
-func listenGo(ns, netw, addr string, raw bool) string {
-	if raw {
-		return fmt.Sprintf(`var fd int
-lab.Do(ns, func() (err error) { // lock, setns(%s), then by hand:
-	fd, err = unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, unix.IPPROTO_TCP)
-	// ... unix.Bind(fd, sa); unix.Listen(fd, backlog)   (SCTP: IPPROTO_SCTP)
-	return err
-})
-f := os.NewFile(uintptr(fd), %q) // non-blocking: registered with the netpoller
-rc, _ := f.SyscallConn()
-rc.Read(func(fd uintptr) bool { /* accept4; false on EAGAIN parks the goroutine, not a thread */ })`, ns, addr)
-	}
-	serve, network := "serve(l)", netw
-	if netw == "http" {
-		serve, network = "http.Serve(l, handler)", "tcp"
-	}
-	return fmt.Sprintf("var l net.Listener\nlab.Do(ns, func() (err error) { // lock, setns(%s), listen, setns back\n\tl, err = net.Listen(%q, %q)\n\treturn err\n})\ngo %s // served by the netpoller from any thread", ns, network, addr, serve)
 }
 
 func checkHostPort(addr string) error {
@@ -271,14 +236,9 @@ var cmdConnect = &Command{
 				env.setOutput(out)
 				return out, nil
 			},
-			shell: func() string {
-				s := fmt.Sprintf("echo %s | socat - %s:%s", quote(text), strings.ToUpper(netw), addr)
-				if !lab.IsHost(ns) {
-					s = "ip netns exec " + lab.SysName(ns) + " sh -c " + quote(s)
-				}
-				return s
-			}(),
-			gocode: fmt.Sprintf("var c net.Conn\nlab.Do(ns, func() (err error) {\n\tc, err = net.Dial(%q, %q) // an IP literal: no resolver goroutine\n\treturn err\n})\nc.Write([]byte(%q))", netw, addr, text),
+			sh:     shConnect(ns, netw, addr, text),
+			prints: true,
+			gocode: goConnect(ns, netw, addr, text),
 		}, p.done()
 	},
 }
@@ -354,14 +314,10 @@ func parseConnectHTTP(p *parser, addr string) (Action, error) {
 			env.setOutput(out)
 			return out, nil
 		},
-		shell: func() string {
-			s := fmt.Sprintf("curl -s -H %s http://%s%s", quote("Host: "+host), addr, path)
-			if !lab.IsHost(ns) {
-				s = "ip netns exec " + lab.SysName(ns) + " " + s
-			}
-			return s
-		}(),
-		gocode: fmt.Sprintf("tr := &http.Transport{DialContext: (&lab.Dialer{Netns: ns}).DialContext} // dials inside the namespace\nreq, _ := http.NewRequest(\"GET\", \"http://%s%s\", nil)\nreq.Host = %q\nresp, err := tr.RoundTrip(req)", addr, path, host),
+		sh:      shConnectHTTP(ns, addr, host, path),
+		prints:  true,
+		outTest: httpOutputTest,
+		gocode:  goConnectHTTP(ns, addr, host, path),
 	}, p.done()
 }
 
@@ -391,8 +347,10 @@ var cmdClose = &Command{
 				}
 				return "closed " + name, c.Close()
 			},
-			shell:  "kill $" + pidOf(name),
-			gocode: "l.Close()",
+			sh: func(*Sh) string {
+				return fmt.Sprintf("kill $%s; wait $%s 2>/dev/null || true", pidOf(name), pidOf(name))
+			},
+			gocode: "l.Close() // the namespace no longer holds a socket of ours",
 		}, p.done()
 	},
 }

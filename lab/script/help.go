@@ -59,7 +59,7 @@ var cmdHelp = &Command{
 				}
 				return Help(name)
 			},
-			shell:  "man ip-netns",
+			sh:     func(*Sh) string { return "# help: man ip-netns, man unshare, man nsenter" },
 			gocode: "// see docs/language.md",
 		}, nil
 	},
@@ -72,8 +72,12 @@ func Reference() string {
 	b.WriteString("One command a line; `#` starts a comment; quotes group words. Names are the\n")
 	b.WriteString("learner's (`alpha`); on the system they are `nslab-alpha`. `-n NS` runs a\n")
 	b.WriteString("command inside a namespace, like `ip -n`; NS may be a lab namespace, a\n")
-	b.WriteString("spawned child's name, or `host`. Every command also shows its shell and Go\n")
-	b.WriteString("equivalents in the lesson view. Generated from the registry\n")
+	b.WriteString("spawned child's name, or `host`. Every command also has its shell and Go\n")
+	b.WriteString("equivalents, shown below for each command's example. In a lesson the shell is\n")
+	b.WriteString("rendered in order, so that a spawned child is `$PID_OF_NAME` (`nsenter -t\n")
+	b.WriteString("$PID_OF_C -n ...`) and each check a `test ... || fail` line: what `nslab run\n")
+	b.WriteString("--show sh` prints and `--record FILE.sh` writes as a script that runs on its\n")
+	b.WriteString("own (see authoring.md). Generated from the registry\n")
 	b.WriteString("(`go test ./lab/script -run Reference -update`).\n\n")
 	b.WriteString("Checks (`expect ...`) may end with `within DURATION`: they are polled every\n")
 	b.WriteString("100 ms until they hold, which is how hands-on steps wait for a learner\n")

@@ -15,8 +15,9 @@ type Action interface {
 	// Run executes the command against the runner's environment and
 	// returns what a learner should see.
 	Run(ctx context.Context, env *Env) (string, error)
-	// Shell is the same thing with iproute2, nsenter or coreutils.
-	Shell() string
+	// Shell is the same thing with iproute2, nsenter or coreutils, as
+	// x renders it (a check: the condition that holds when it does).
+	Shell(x *Sh) string
 	// Go is a short snippet of the Go that does it.
 	Go() string
 }
@@ -46,8 +47,10 @@ type Stmt struct {
 	Defs, Refs []Name
 }
 
-// Shell is the statement's shell equivalent.
-func (s Stmt) Shell() string { return s.Action.Shell() }
+// Shell is the statement's shell equivalent on its own, with the names of
+// a lab on the machine. A name is known to be a spawned child only in
+// context: render a whole script with Sh.
+func (s Stmt) Shell() string { return NewSh(HostNames()).Line(s) }
 
 // Go is the statement's Go equivalent.
 func (s Stmt) Go() string { return s.Action.Go() }

@@ -57,28 +57,33 @@ func TestParseErrorsSayWhereAndWhat(t *testing.T) {
 func TestParseGivesShellAndGo(t *testing.T) {
 	tests := []struct{ line, shell, goHas string }{
 		{"netns add alpha", "ip netns add nslab-alpha", "netns.NewNamed(\"nslab-alpha\")"},
-		{"netns add a t{1..100}", "ip netns add nslab-a\nfor i in $(seq 1 100); do ip netns add nslab-t$i; done", "netns.NewNamed(name"},
-		{"proxy add px a t{1..9}", `curl --unix-socket /run/nslab/px.sock -X POST "http://proxy/tenants?name=a"` + "\n" +
-			`for i in $(seq 1 9); do curl --unix-socket /run/nslab/px.sock -X POST "http://proxy/tenants?name=t$i"; done`, "c.AddTenant(tenants..."},
+		{"netns add a t{1..100}", "ip netns add nslab-a\nprintf 'netns add nslab-t%s\\n' $(seq 1 100) | ip -batch -", "netns.NewNamed(name"},
+		{"proxy add px a t{1..9}", `curl -sf --unix-socket "$RUN/px.sock" -X POST "http://proxy/tenants?name=a&$(printf 'name=t%s&' $(seq 1 9))" >/dev/null`, "bindShared"},
 		{"link add va type veth peer vb netns beta -n alpha", "ip -n nslab-alpha link add va type veth peer name vb netns nslab-beta", "PeerNamespace"},
 		{"link add br0 type bridge", "ip link add nslab-br0 type bridge", "netlink.Bridge"},
-		{"addr add 10.0.0.1/24 dev va -n alpha", "ip -n nslab-alpha addr add 10.0.0.1/24 dev va", "netlink.AddrAdd"},
-		{"route add default via 10.0.0.1 -n alpha", "ip -n nslab-alpha route add default via 10.0.0.1", "netlink.RouteAdd"},
-		{"ping 10.0.0.2 -n alpha -c 2", "ip netns exec nslab-alpha ping -c 2 10.0.0.2", "icmp.ListenPacket"},
+		{"addr add 10.0.0.1/24 dev va -n alpha", "ip -n nslab-alpha addr add 10.0.0.1/24 dev va", "h.AddrAdd"},
+		{"route add default via 10.0.0.1 -n alpha", "ip -n nslab-alpha route add default via 10.0.0.1", "h.RouteAdd"},
+		{"ping 10.0.0.2 -n alpha -c 2", "ip netns exec nslab-alpha ping -c 2 -i 0.2 -W 1 10.0.0.2", "icmp.ListenPacket"},
 		{"exec -n alpha -- ss -ltn", "ip netns exec nslab-alpha ss -ltn", "cmd.Start()"},
-		{"listen tcp 127.0.0.1:8080 -n alpha as web", "ip netns exec nslab-alpha socat TCP-LISTEN:8080,fork,bind=127.0.0.1 EXEC:cat & PID_OF_WEB=$!", "net.Listen(\"tcp\", \"127.0.0.1:8080\")"},
-		{"close web", "kill $PID_OF_WEB", "l.Close()"},
-		{"spawn c1 net,uts hostname box", "unshare --net --uts sh -c 'hostname box; exec sleep infinity' & PID_OF_C1=$!", "CLONE_NEWNET | syscall.CLONE_NEWUTS"},
-		{"spawn box pid,mnt mountproc -- sleep 60", "unshare --pid --fork --mount --mount-proc sleep 60 &\nsleep 0.2; PID_OF_BOX=$(pgrep -P $!)", "CLONE_NEWPID"},
-		{"spawn r user uidmap 0 0 1 gidmap 0 0 1", "unshare --user --map-user=0 --map-group=0 sleep infinity & PID_OF_R=$!", "CLONE_NEWUSER"},
-		{"spawn u user uidmap 0 100000 65536", "unshare --user sleep infinity & PID_OF_U=$!\nsleep 0.2 # until unshare has made the user namespace\necho '0 100000 65536' > /proc/$PID_OF_U/uid_map", "CLONE_NEWUSER"},
-		{"exec -p c1 -- hostname", "nsenter -t $PID_OF_C1 -a --preserve-credentials hostname", "cmd.Start()"},
-		{"kill c1", "kill -9 $PID_OF_C1", "Kill()"},
+		{"listen tcp 127.0.0.1:8080 -n alpha as web", `ip netns exec nslab-alpha socat TCP-LISTEN:8080,bind=127.0.0.1,fork,reuseaddr "SYSTEM:\"printf 'echo: '; exec cat\"" & PID_OF_WEB=$!` +
+			"\nuntil ip netns exec nslab-alpha ss -Hltn 'sport = :8080' | grep -q .; do sleep 0.1; done # until it listens", "net.Listen(\"tcp\", \"127.0.0.1:8080\")"},
+		{"close web", "kill $PID_OF_WEB; wait $PID_OF_WEB 2>/dev/null || true", "l.Close()"},
+		{"spawn c1 net,uts hostname box", "unshare --net --uts bash -c 'hostname box; exec sleep infinity' & PID_OF_C1=$!" +
+			"\nfor i in $(seq 100); do [ \"$(cat /proc/$PID_OF_C1/comm 2>/dev/null)\" = sleep ] && break; sleep 0.05; done", "syscall.CLONE_NEWNET | syscall.CLONE_NEWUTS"},
+		{"spawn box pid,mnt mountproc -- sleep 60", "unshare --pid --fork --kill-child --mount --mount-proc bash -c 'exec -a nslab-init:box sleep 60' &" +
+			"\nfor i in $(seq 100); do PID_OF_BOX=$(pgrep -P $!) && [ \"$(cat /proc/$PID_OF_BOX/comm 2>/dev/null)\" = sleep ] && break; sleep 0.05; done", "CLONE_NEWPID"},
+		{"spawn r user uidmap 0 0 1 gidmap 0 0 1", "unshare --user --map-user=0 --map-group=0 sleep infinity & PID_OF_R=$!" +
+			"\nfor i in $(seq 100); do [ \"$(cat /proc/$PID_OF_R/comm 2>/dev/null)\" = sleep ] && break; sleep 0.05; done", "CLONE_NEWUSER"},
+		{"spawn u user uidmap 0 100000 65536", "unshare --user sleep infinity & PID_OF_U=$!" +
+			"\nfor i in $(seq 100); do [ \"$(cat /proc/$PID_OF_U/comm 2>/dev/null)\" = sleep ] && break; sleep 0.05; done\necho '0 100000 65536' > /proc/$PID_OF_U/uid_map", "CLONE_NEWUSER"},
+		{"exec -p c1 -- hostname", "nsenter -t $PID_OF_C1 -a --preserve-credentials hostname", "nsenter"},
+		{"kill c1", "kill -9 $PID_OF_C1; wait $PID_OF_C1 2>/dev/null || true", "Kill()"},
 		{"idmap c1 uid 0 1000 1", "echo '0 1000 1' > /proc/$PID_OF_C1/uid_map", "uid_map"},
 		{"proxy start px strategy=thread-per-namespace route {tenant}/tcp/127.0.0.1:80={tenant}/tcp/10.0.0.1:80 tenants a,b",
-			"nslab proxy --name px --control /run/nslab/px.sock --strategy thread-per-namespace --route '{tenant}/tcp/127.0.0.1:80={tenant}/tcp/10.0.0.1:80' --tenant a --tenant b &",
-			"proxy.StartWorker(session, \"px\""},
-		{"proxy add px a b", `curl --unix-socket /run/nslab/px.sock -X POST "http://proxy/tenants?name=a&name=b"`, "c.AddTenant(\"a\", \"b\")"},
+			`nslab proxy --name px --control "$RUN/px.sock" --strategy thread-per-namespace --route '{tenant}/tcp/127.0.0.1:80={tenant}/tcp/10.0.0.1:80' --tenant a --tenant b 2>"$RUN/px.log" & PID_OF_PX=$!` +
+				"\nuntil curl -sf --unix-socket \"$RUN/px.sock\" http://proxy/stats >/dev/null; do # until it serves\n\tkill -0 $PID_OF_PX 2>/dev/null || { cat \"$RUN/px.log\" >&2; fail 'proxy px did not start (is nslab on the PATH?)'; }; sleep 0.1\ndone",
+			"runtime.LockOSThread() // never unlocked"},
+		{"proxy add px a b", `curl -sf --unix-socket "$RUN/px.sock" -X POST "http://proxy/tenants?name=a&name=b" >/dev/null`, "bindShared([]string{\"a\", \"b\"})"},
 	}
 	for _, tt := range tests {
 		st, err := ParseLine("", 1, tt.line)

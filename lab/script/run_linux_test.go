@@ -3,6 +3,7 @@ package script_test
 import (
 	"context"
 	"fmt"
+	"net"
 	"strings"
 	"testing"
 
@@ -236,6 +237,14 @@ func TestHTTPListenAndConnectBehindAHostRoutingProxy(t *testing.T) {
 	r := script.NewRunner(s)
 	defer r.Close()
 	a, b, p := labtest.Name("ha"), labtest.Name("hb"), labtest.Name("hp")
+	// A port no other test holds: the catalog's tenant-proxy (and its
+	// shell export) use 7480 on the host, in a package tested meanwhile.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
 	src := fmt.Sprintf(`
 netns add %[1]s,%[2]s
 link set lo up -n %[1]s
@@ -244,15 +253,15 @@ addr add 10.0.0.1/32 dev lo -n %[1]s
 addr add 10.0.0.1/32 dev lo -n %[2]s
 listen http 10.0.0.1:80 -n %[1]s as wa
 listen http 10.0.0.1:80 -n %[2]s as wb
-proxy start %[3]s route host/tcp/127.0.0.1:7480={tenant}/tcp/10.0.0.1:80,http,host={tenant}.example tenants %[1]s,%[2]s
-connect http 127.0.0.1:7480 host %[2]s.example path /cart
+proxy start %[3]s route host/tcp/127.0.0.1:%[4]d={tenant}/tcp/10.0.0.1:80,http,host={tenant}.example tenants %[1]s,%[2]s
+connect http 127.0.0.1:%[4]d host %[2]s.example path /cart
 expect output contains 200 OK: %[2]s: GET %[2]s.example /cart
 connect http 10.0.0.1:80 -n %[1]s
 expect output contains %[1]s: GET 10.0.0.1:80 /
 expect output lacks %[2]s
 close wa
 proxy stop %[3]s
-`, a, b, p)
+`, a, b, p, port)
 	run(t, r, src)
 	if _, err := script.Parse(t.Name(), 1, "connect http 127.0.0.1:80 path shop"); err == nil {
 		t.Error("a path without a leading / was accepted")

@@ -37,7 +37,7 @@ func (s *Source) Snapshot(ctx context.Context) (*panels.Snapshot, error) {
 			return
 		}
 		if init[t] == ino {
-			snap.Names[k] = "host"
+			snap.Names[k] = names.HostName() // "lab host" in a sandbox
 			return
 		}
 		snap.Names[k] = names.Name(t, ino)
@@ -90,6 +90,9 @@ func (s *Source) topology() []panels.Netns {
 	var out []panels.Netns
 	if host, err := s.Session.Links("host"); err == nil {
 		ns := panels.Netns{Name: "host"}
+		if _, inside := lab.InSandbox(); inside {
+			ns.Name = "lab host" // the sandbox's network namespace
+		}
 		for _, l := range host {
 			if owned[l.Name] {
 				ns.Links = append(ns.Links, link(l))

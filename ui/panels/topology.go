@@ -126,7 +126,7 @@ func (m Topology) layoutBox(ns Netns) box {
 	if len(b.lines) == 0 {
 		// The host box lists only the links the lab made there.
 		b.lines = []string{"(no interfaces)"}
-		if ns.Name == "host" {
+		if ns.Name == "host" || ns.Name == "lab host" {
 			b.lines = []string{"(no lab links)"}
 		}
 	}

@@ -65,6 +65,7 @@ type PeerSet struct {
 
 // PeerReport is what Peers measured, and how.
 type PeerReport struct {
+	Schema   int               `json:"schema"` // set by whoever writes it out
 	Date     string            `json:"date"`
 	Machine  string            `json:"machine"`
 	Versions map[string]string `json:"versions"`

@@ -14,6 +14,7 @@ import (
 // ScaleReport is one nslab proxy process serving many tenants: how long
 // it took to bind them all, and what it costs once idle.
 type ScaleReport struct {
+	Schema     int     `json:"schema"` // set by whoever writes it out
 	Tenants    int     `json:"tenants"`
 	GOMAXPROCS int     `json:"gomaxprocs"`
 	CreateMs   float64 `json:"namespaces_ms"` // making the namespaces (lab), for scale

@@ -1,0 +1,345 @@
+package lab_test
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/nslab/nslab/internal/labtest"
+	"github.com/nslab/nslab/lab"
+	"github.com/nslab/nslab/lab/probe"
+)
+
+// helperEnv makes the test binary, started inside a sandbox, run
+// TestSandboxHelper as the lab: it reports what it sees and exits.
+const helperEnv = "NSLAB_SANDBOX_TEST_HELPER"
+
+// helperArgs run TestSandboxHelper alone in the re-executed test binary.
+var helperArgs = []string{"-test.run=^TestSandboxHelper$", "-test.count=1"}
+
+// TestSandboxHelper is the lab inside the sandboxes of these tests; run
+// directly, it does nothing.
+func TestSandboxHelper(t *testing.T) {
+	mode := os.Getenv(helperEnv)
+	if _, inside := lab.InSandbox(); !inside && os.Getenv(lab.SandboxEnv) == "1" && mode != "" {
+		// Started as another account by StartSandbox (Credential): make
+		// the sandbox, as nslab's main does.
+		code, err := lab.RunInSandbox(os.Args[1:], "a server started it for this account")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+		}
+		os.Exit(code)
+	}
+	switch mode {
+	case "":
+		return
+	case "report":
+		// What a user would check inside: who am I, what is in /run/netns,
+		// is lo up, which PID am I, and the namespaces I am in.
+		ents, _ := os.ReadDir(lab.NetnsDir)
+		lo, _ := os.ReadFile("/sys/class/net/lo/operstate")
+		self, _ := os.Readlink("/proc/self/ns/net")
+		one, _ := os.Readlink("/proc/1/ns/net")
+		comm, _ := os.ReadFile("/proc/1/comm")
+		info, inside := lab.InSandbox()
+		fmt.Printf("uid=%d netns=%d pid=%d init=%s same-net-as-init=%v inside=%v machine-net=%d lo=%s\n",
+			os.Geteuid(), len(ents), os.Getpid(), strings.TrimSpace(string(comm)), self == one, inside, info.Machine["net"], strings.TrimSpace(string(lo)))
+		// What the panels call PID 1's namespaces and the learner's.
+		var st unix.Stat_t
+		unix.Stat("/proc/1/ns/net", &st)
+		names := probe.LoadNames()
+		fmt.Printf("pid1-is=%q machine-is=%q\n", names.Name("net", st.Ino), names.Name("user", info.Machine["user"]))
+		// A namespace of the lab's own, made the lab's way.
+		s, err := lab.NewSession(lab.Options{})
+		if err != nil {
+			fmt.Println("session:", err)
+			os.Exit(3)
+		}
+		ns, err := s.AddNetns("inside")
+		if err != nil {
+			fmt.Println("netns add:", err)
+			os.Exit(3)
+		}
+		fmt.Printf("made %s ino=%d\n", lab.SysName("inside"), ns.Inode())
+		ns.Close()
+		os.Exit(7) // the caller checks that the code comes back
+	case "sleep":
+		fmt.Println("ready")
+		time.Sleep(time.Hour)
+	case "exit":
+		os.Exit(0)
+	}
+}
+
+func TestASandboxIsRootOverItsOwnNamespacesAndReturnsTheLabsExitCode(t *testing.T) {
+	labtest.RequireRoot(t)
+	before := machineNetns(t)
+	var out bytes.Buffer
+	r, w, _ := os.Pipe()
+	sb, err := lab.StartSandbox(lab.SandboxOptions{Args: helperArgs, Stdout: w, Stderr: w, Env: append(os.Environ(), helperEnv+"=report")})
+	w.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out.ReadFrom(r)
+	code, err := sb.Wait()
+	if err != nil || code != 7 {
+		t.Fatalf("exit code %d, %v; want 7 (the lab's own)\n%s", code, err, out.String())
+	}
+	got := out.String()
+	machine, _ := os.Readlink("/proc/self/ns/net")
+	for _, want := range []string{"uid=0 ", "netns=0 ", "init=nslab-sandbox ", "same-net-as-init=true", "inside=true", "made nslab-inside", `pid1-is="lab host"`, `machine-is="machine"`} {
+		if !strings.Contains(got, want) {
+			t.Errorf("inside the sandbox: want %q in\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "pid=1 ") {
+		t.Errorf("the lab is PID 1 itself; its init should be:\n%s", got)
+	}
+	if !strings.Contains(got, "machine-net="+strings.Trim(strings.TrimPrefix(machine, "net:"), "[]")) {
+		t.Errorf("the sandbox did not record the machine's network namespace (%s):\n%s", machine, got)
+	}
+	for name := range machineNetns(t) {
+		if !before[name] && strings.HasSuffix(name, "-inside") {
+			t.Errorf("the lab's namespace appeared on the machine: %s", name)
+		}
+	}
+}
+
+// The caller killed with -9: the kernel ends the sandbox (the init's
+// parent-death signal, then every process of its PID namespace), and no
+// namespace of it stays.
+func TestASandboxDiesWithItsCaller(t *testing.T) {
+	labtest.RequireRoot(t)
+	// The caller is a child of this test: it starts the sandbox and
+	// prints the init's PID; then the test kills it.
+	// This test stands in for the machine's PID 1, which reaps orphans
+	// (a zombie init still holds its user namespace, through its
+	// credentials, until reaped; some VMs' PID 1 reaps late).
+	unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+	defer unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
+	caller := exec.Command(os.Args[0], "-test.run=^TestSandboxCaller$", "-test.count=1")
+	caller.Env = append(os.Environ(), "NSLAB_SANDBOX_TEST_CALLER=1")
+	out, _ := caller.StdoutPipe()
+	caller.Stderr = os.Stderr
+	if err := caller.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var initPID, labPID int
+	var userNS string
+	buf := make([]byte, 256)
+	n, _ := out.Read(buf)
+	if _, err := fmt.Sscanf(string(buf[:n]), "init %d lab %d user %s", &initPID, &labPID, &userNS); err != nil {
+		caller.Process.Kill()
+		caller.Wait()
+		t.Fatalf("caller said %q: %v", buf[:n], err)
+	}
+	initStart, labStart := labtest.ProcStart(initPID), labtest.ProcStart(labPID)
+	killed := labtest.UptimeTicks()
+	caller.Process.Kill()
+	caller.Wait()
+	deadline := time.Now().Add(10 * time.Second)
+	for (lab.ProcAlive(initPID, initStart) || lab.ProcAlive(labPID, labStart)) && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	var ws unix.WaitStatus
+	unix.Wait4(initPID, &ws, 0, nil) // the orphaned init, as PID 1 would
+	if lab.ProcAlive(initPID, initStart) || lab.ProcAlive(labPID, labStart) {
+		t.Fatalf("the sandbox (init %d, lab %d) outlived its caller", initPID, labPID)
+	}
+	if pid := heldBefore(t, strings.Trim(strings.TrimPrefix(userNS, "user:"), "[]"), killed); pid != 0 {
+		t.Errorf("lsns still lists the sandbox's user namespace %s, held by pid %d", userNS, pid)
+	}
+}
+
+// TestSandboxCaller is the caller TestASandboxDiesWithItsCaller kills.
+func TestSandboxCaller(t *testing.T) {
+	if os.Getenv("NSLAB_SANDBOX_TEST_CALLER") == "" {
+		return
+	}
+	os.Unsetenv("NSLAB_SANDBOX_TEST_CALLER")
+	sb, err := lab.StartSandbox(lab.SandboxOptions{Args: helperArgs, Env: append(os.Environ(), helperEnv+"=sleep")})
+	if err != nil {
+		fmt.Println("error", err)
+		os.Exit(1)
+	}
+	labPID, _ := lab.SandboxLab(sb.InitPID)
+	user, _ := os.Readlink(fmt.Sprintf("/proc/%d/ns/user", sb.InitPID))
+	fmt.Printf("init %d lab %d user %s\n", sb.InitPID, labPID, user)
+	sb.Wait()
+	os.Exit(0)
+}
+
+// BenchmarkSandboxStart times StartSandbox until the lab inside reports
+// ready (its mounts made, lo up); cpu-ms/op is the CPU time of the whole
+// sandbox, start to exit, init and lab included (getrusage of waited-for
+// children): what a start costs whatever else the machine is doing.
+func BenchmarkSandboxStart(b *testing.B) {
+	labtest.RequireRoot(b)
+	var before unix.Rusage
+	unix.Getrusage(unix.RUSAGE_CHILDREN, &before)
+	defer func() {
+		var after unix.Rusage
+		unix.Getrusage(unix.RUSAGE_CHILDREN, &after)
+		cpu := time.Duration(after.Utime.Nano() + after.Stime.Nano() - before.Utime.Nano() - before.Stime.Nano())
+		b.ReportMetric(float64(cpu.Microseconds())/1000/float64(b.N), "cpu-ms/op")
+	}()
+	for b.Loop() {
+		sb, err := lab.StartSandbox(lab.SandboxOptions{Args: helperArgs, Stderr: os.Stderr, Env: append(os.Environ(), helperEnv+"=exit")})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		if code, err := sb.Wait(); code != 0 || err != nil {
+			b.Fatalf("exit %d %v", code, err)
+		}
+		b.StartTimer()
+	}
+}
+
+func TestTheRegistryListsARunningLabUntilItIsReleased(t *testing.T) {
+	t.Setenv("XDG_RUNTIME_DIR", t.TempDir())
+	if os.Getuid() == 0 {
+		t.Skip("root's registry is machine-wide (/run/nslab/labs): tested through nslab shell")
+	}
+	os.Chmod(os.Getenv("XDG_RUNTIME_DIR"), 0o700)
+	release, err := lab.Register(lab.RunningLab{PID: os.Getpid(), Mode: lab.ModeHost, Command: "nslab test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	labs, _ := lab.RunningLabs()
+	if len(labs) != 1 || labs[0].PID != os.Getpid() {
+		t.Fatalf("running labs = %+v", labs)
+	}
+	release()
+	if labs, _ := lab.RunningLabs(); len(labs) != 0 {
+		t.Fatalf("after release: %+v", labs)
+	}
+}
+
+// A learner's "yes" to the start-up offer covers their own dead runs only.
+func TestCleanupForOneLearnerLeavesOthersRuns(t *testing.T) {
+	labtest.RequireRoot(t)
+	dir := t.TempDir()
+	sys := map[string]string{}
+	for _, who := range []struct{ uid, name string }{{"4242", "me"}, {"4343", "th"}} {
+		t.Setenv("SUDO_UID", who.uid)
+		s, err := lab.NewSession(lab.Options{RunDir: dir})
+		if err != nil {
+			t.Fatal(err)
+		}
+		name := labtest.Name(who.name)
+		if _, err := s.AddNetns(name); err != nil {
+			t.Fatal(err)
+		}
+		sys[who.name] = lab.SysName(name)
+		s.Abandon() // as kill -9 leaves it
+	}
+	mine, theirs := sys["me"], sys["th"]
+	t.Cleanup(func() { lab.Cleanup(dir) })
+	if n, _ := lab.Leftovers(dir, 4242); n != 1 {
+		t.Errorf("uid 4242 has %d dead runs, want 1", n)
+	}
+	rep, err := lab.CleanupFor(dir, 4242)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Removed) != 1 || !strings.Contains(rep.Removed[0], mine) {
+		t.Errorf("removed %v, want only %s", rep.Removed, mine)
+	}
+	if _, err := os.Stat(filepath.Join(lab.NetnsDir, theirs)); err != nil {
+		t.Errorf("another learner's dead run was touched: %v", err)
+	}
+}
+
+func machineNetns(t *testing.T) map[string]bool {
+	t.Helper()
+	out := map[string]bool{}
+	ents, _ := os.ReadDir(lab.NetnsDir)
+	for _, e := range ents {
+		out[e.Name()] = true
+	}
+	return out
+}
+
+// heldBefore returns a process that lsns says holds namespace ino and that
+// started before ticks, or 0. An inode is reused only once its namespace is
+// gone, so a holder started later holds another namespace of that number.
+func heldBefore(t *testing.T, ino string, ticks uint64) int {
+	for _, line := range strings.Split(string(labtest.Lsns(t, "-n", "-r", "-o", "NS,PID")), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 2 && f[0] == ino {
+			pid, _ := strconv.Atoi(f[1])
+			if st := labtest.ProcStart(pid); st != 0 && st < ticks {
+				return pid
+			}
+		}
+	}
+	return 0
+}
+
+// A root server puts a learner in a sandbox as the learner's own account:
+// nslab starts as that account and makes the sandbox itself, so the
+// sandbox's user namespace is the account's, as if it had run nslab.
+func TestASandboxForAnotherAccount(t *testing.T) {
+	labtest.RequireRoot(t)
+	if os.Getenv("NSLAB_SANDBOX_TEST_SERVER") == "" {
+		// Run as a copy of this binary that nobody (65534) may execute.
+		dir, err := os.MkdirTemp("", "nslab-sandbox-test-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer os.RemoveAll(dir)
+		os.Chmod(dir, 0o755)
+		b, _ := os.ReadFile("/proc/self/exe")
+		bin := filepath.Join(dir, "lab.test")
+		os.WriteFile(bin, b, 0o755)
+		cmd := exec.Command(bin, "-test.run=^TestASandboxForAnotherAccount$", "-test.count=1", "-test.v")
+		cmd.Env = append(os.Environ(), "NSLAB_SANDBOX_TEST_SERVER=1")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+		t.Logf("%s", out)
+		return
+	}
+	r, w, _ := os.Pipe()
+	sb, err := lab.StartSandbox(lab.SandboxOptions{
+		Args: helperArgs, Stdout: w, Stderr: w, Dir: "/",
+		Env:        append(os.Environ(), helperEnv+"=report"),
+		Credential: &syscall.Credential{Uid: 65534, Gid: 65534},
+	})
+	w.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	owner, err := nsOwnerUID(sb.InitPID)
+	if err != nil || owner != 65534 || sb.IDs != "0 65534 1" || sb.PID == sb.InitPID {
+		t.Errorf("the sandbox's user namespace belongs to uid %d (%v), maps %q; nslab pid %d, init %d: want nobody's, 0 65534 1", owner, err, sb.IDs, sb.PID, sb.InitPID)
+	}
+	var out bytes.Buffer
+	out.ReadFrom(r)
+	if code, _ := sb.Wait(); code != 7 || !strings.Contains(out.String(), "uid=0 ") || !strings.Contains(out.String(), "made nslab-inside") {
+		t.Errorf("exit %d, want the lab's 7:\n%s", code, out.String())
+	}
+}
+
+// nsOwnerUID is the uid that owns the user namespace of pid.
+func nsOwnerUID(pid int) (int, error) {
+	fd, err := unix.Open(fmt.Sprintf("/proc/%d/ns/user", pid), unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, err
+	}
+	defer unix.Close(fd)
+	uid, err := unix.IoctlGetUint32(fd, unix.NS_GET_OWNER_UID)
+	return int(uid), err
+}

@@ -1,0 +1,124 @@
+package scenarios
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/nslab/nslab/lab/script"
+)
+
+// The shell a lesson stands for: each step's commands and checks as the
+// commands a person would type (iproute2, unshare, nsenter, socat, curl),
+// rendered from the language's registry, so what a step shows as sh and
+// what `nslab run --record FILE.sh` writes are one text.
+
+// stepStmts is what a step runs, in order, as a script replays it: its lab
+// block, what a learner types in a hands-on step, then its checks.
+func (st *Step) stepStmts() []script.Stmt {
+	return slices.Concat(st.Lab, st.Unattended, st.Check)
+}
+
+// render walks the lesson's steps with one renderer, so that a name means
+// what earlier steps made it; it returns each step's shell and the
+// renderer (for the teardown). A step this machine cannot run (Skip) is a
+// comment.
+func (s *Scenario) render(names script.SysNames) ([]string, *script.Sh) {
+	x := script.NewSh(names)
+	var all []script.Stmt
+	for i := range s.Steps {
+		if s.Steps[i].Skip == "" {
+			all = append(all, s.Steps[i].stepStmts()...)
+		}
+	}
+	x.Plan(all)
+	out := make([]string, len(s.Steps))
+	for i := range s.Steps {
+		st := &s.Steps[i]
+		if st.Skip != "" {
+			out[i] = "# skipped: " + st.Skip + "\n"
+			continue
+		}
+		out[i] = x.Lines(st.stepStmts())
+	}
+	return out, x
+}
+
+// StmtShells returns the shell of every statement the lesson runs, keyed
+// by its file line, rendered in order as StepShells renders it.
+func (s *Scenario) StmtShells(names script.SysNames) map[int]string {
+	x := script.NewSh(names)
+	out := map[int]string{}
+	for i := range s.Steps {
+		for _, st := range s.Steps[i].stepStmts() {
+			out[st.Line] = x.Line(st)
+		}
+	}
+	return out
+}
+
+// StepShells returns the shell of every step, with the system names given.
+func (s *Scenario) StepShells(names script.SysNames) []string {
+	out, _ := s.render(names)
+	return out
+}
+
+// ShellScript is the whole lesson as a bash script that runs on its own as
+// root: every command, every check as a test that stops the script with ✗
+// and the check's line, and a teardown, on any exit, that ends what it
+// started and removes the namespaces and host links it made.
+func (s *Scenario) ShellScript(names script.SysNames) string {
+	steps, x := s.render(names)
+	var b strings.Builder
+	fmt.Fprintf(&b, `#!/bin/bash
+# %s — %s
+#
+# What `+"`nslab run %s`"+` does, as the commands a person would type:
+# iproute2, unshare and nsenter, socat and curl (and nslab's own proxy
+# daemon where the lesson runs it). Each check is a test that stops the
+# script with ✗ and the check when it does not hold.
+#
+# Run it as root, on a machine you may experiment on: bash %s.sh
+# It removes what it made when it ends, however it ends.
+set -eu
+RUN=$(mktemp -d) # scratch: logs, control sockets, built programs
+fail() { echo "✗ $*" >&2; exit 1; }
+teardown() {
+	set +e
+	exec 2>/dev/null # quiet: what is gone already need not be removed
+	kill -9 $(jobs -p)
+`, s.ID, s.Title, s.ID, s.ID)
+	undo := x.Teardown()
+	// Processes first: a namespace or a veth is gone only once nothing
+	// holds it.
+	slices.SortStableFunc(undo, func(a, b string) int {
+		return boolInt(!strings.HasPrefix(a, "kill")) - boolInt(!strings.HasPrefix(b, "kill"))
+	})
+	wrote := false
+	for _, u := range undo {
+		if !wrote && !strings.HasPrefix(u, "kill") {
+			b.WriteString("\twait\n")
+			wrote = true
+		}
+		b.WriteString("\t" + strings.ReplaceAll(u, "\n", "\n\t") + "\n")
+	}
+	if !wrote {
+		b.WriteString("\twait\n")
+	}
+	b.WriteString("\trm -rf \"$RUN\"\n}\ntrap teardown EXIT\ntrap 'exit 130' INT TERM\n")
+	for i, st := range s.Steps {
+		fmt.Fprintf(&b, "\necho %s\n%s", quoteSh(fmt.Sprintf("── %d. %s", i+1, st.Title)), steps[i])
+	}
+	fmt.Fprintf(&b, "\necho %s\n", quoteSh("✓ "+s.ID+": every check held"))
+	return b.String()
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// quoteSh single-quotes a string for the shell.
+func quoteSh(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
