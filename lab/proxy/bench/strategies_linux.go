@@ -15,7 +15,7 @@ import (
 
 // Report is what Run measured.
 type Report struct {
-	Schema     int             `json:"schema"` // set by whoever writes it out
+	Schema     int           `json:"schema"` // set by whoever writes it out
 	Namespaces int           `json:"namespaces"`
 	Strategies []StrategyRow `json:"strategies"`
 	SocatPerNs StrategyRow   `json:"socat_per_namespace"`
