@@ -88,3 +88,9 @@ func waitThreadsBelow(n int, wait time.Duration) int {
 		time.Sleep(50 * time.Microsecond)
 	}
 }
+
+// DropStartupPages gives back the pages of this executable's code and
+// read-only data touched so far (see dropStartupPages): a daemon calls it
+// once it has started, so that its RSS is what it uses from then on. The
+// pages stay in the page cache and come back on their next use.
+func DropStartupPages() { dropStartupPages() }

@@ -68,16 +68,19 @@ func TestBenchNetnsSmallRun(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	var rows []struct {
-		Count     int     `json:"count"`
-		AddTotal  float64 `json:"add_total_ms"`
-		SwitchUs  float64 `json:"do_round_trip_us"`
-		LeftAfter int     `json:"left_after"`
+	var rep struct {
+		Schema int `json:"schema"`
+		Runs   []struct {
+			Count     int     `json:"count"`
+			AddTotal  float64 `json:"add_total_ms"`
+			SwitchUs  float64 `json:"do_round_trip_us"`
+			LeftAfter int     `json:"left_after"`
+		} `json:"runs"`
 	}
-	if err := json.Unmarshal([]byte(out), &rows); err != nil || len(rows) != 1 {
+	if err := json.Unmarshal([]byte(out), &rep); err != nil || len(rep.Runs) != 1 || rep.Schema != jsonSchema {
 		t.Fatalf("%v: %s", err, out)
 	}
-	if r := rows[0]; r.Count != 5 || r.AddTotal <= 0 || r.SwitchUs <= 0 || r.LeftAfter != 0 {
+	if r := rep.Runs[0]; r.Count != 5 || r.AddTotal <= 0 || r.SwitchUs <= 0 || r.LeftAfter != 0 {
 		t.Errorf("row %+v", r)
 	}
 }
@@ -95,7 +98,7 @@ func TestBenchProxyPeersSmallRun(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
 	var r bench.PeerReport
-	if err := json.Unmarshal([]byte(out), &r); err != nil || len(r.Sets) != 1 {
+	if err := json.Unmarshal([]byte(out), &r); err != nil || len(r.Sets) != 1 || r.Schema != jsonSchema {
 		t.Fatalf("%v: %s", err, out)
 	}
 	seen := map[string]bool{}

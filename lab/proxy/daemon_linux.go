@@ -239,13 +239,15 @@ const (
 // tidy runs until ctx ends. Each time the daemon goes quiet it closes the
 // idle splice pipes (Proxy.Tidy), gives back the threads the runtime keeps
 // parked after a burst, down to GOMAXPROCS+2, if the config asks
-// (trim_threads; see lab.TrimThreads); and
+// (trim_threads; see lab.TrimThreads); the first time, the pages of the
+// binary that start-up touched (lab.DropStartupPages); and
 // after tenants or routes changed, the memory: binding 1000 tenants leaves
 // a few MiB of garbage that no later GC collects while the daemon idles
 // (nothing allocates), so it would stay resident. A GC and a scavenge then
 // (debug.FreeOSMemory) cost ~2 ms with 1000 tenants.
 func tidy(ctx context.Context, kick, poke <-chan struct{}, p *Proxy) {
 	changed := true // the tenants of the config were just bound
+	started := false
 	look := time.NewTicker(tidyLook)
 	defer look.Stop()
 	quiet := time.NewTimer(tidyQuiet)
@@ -276,6 +278,13 @@ func tidy(ctx context.Context, kick, poke <-chan struct{}, p *Proxy) {
 		if changed {
 			debug.FreeOSMemory()
 			changed = false
+		}
+		if !started {
+			// Start-up (the command line, the config, binding every
+			// tenant) touched code the proxy will not run again: its
+			// pages go, and what it does run comes back.
+			lab.DropStartupPages()
+			started = true
 		}
 		keep := runtime.GOMAXPROCS(0) + 2
 		if p.cfg.TrimThreads {
