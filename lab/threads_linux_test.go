@@ -57,8 +57,12 @@ func TestTrimThreadsEndsThreadsLeftByABurst(t *testing.T) {
 	if before < 12 {
 		t.Fatalf("the burst left only %d threads; the test needs a burst that makes threads", before)
 	}
-	if limit := runtime.GOMAXPROCS(0) + 4; after > limit {
-		t.Errorf("%d threads after trimming, want at most GOMAXPROCS+4 = %d", after, limit)
+	// GOMAXPROCS + 4: the runtime's own (sysmon, the template thread), the
+	// main thread and one in the netpoller; plus one that the last round's
+	// hand-off of a P may leave, which the daemon's policy (trimming with
+	// one P, lab/proxy) avoids and a library must not.
+	if limit := runtime.GOMAXPROCS(0) + 5; after > limit {
+		t.Errorf("%d threads after trimming, want at most GOMAXPROCS+5 = %d", after, limit)
 	}
 	// Still works: namespace switches and more bursts.
 	burst()
