@@ -34,9 +34,13 @@ run: build
 RACE_PKGS := ./lab/ ./lab/proxy/ ./lab/script/
 test: lint build
 	@$(MAKE) --no-print-directory -s list-lab > .leftovers-before
-	$(GO) test -count=1 -timeout 25m $$($(GO) list ./... | grep -v -x -e '.*/nslab/lab' -e '.*/nslab/lab/proxy' -e '.*/nslab/lab/script')
-	$(GO) test -race -count=1 -timeout 25m $(RACE_PKGS)
-	@$(MAKE) --no-print-directory check-leftovers
+	@status=0; \
+	echo "go test (all but $(RACE_PKGS))"; \
+	$(GO) test -count=1 -timeout 25m $$($(GO) list ./... | grep -v -x -e '.*/nslab/lab' -e '.*/nslab/lab/proxy' -e '.*/nslab/lab/script') || status=1; \
+	echo "go test -race $(RACE_PKGS)"; \
+	$(GO) test -race -count=1 -timeout 25m $(RACE_PKGS) || status=1; \
+	$(MAKE) --no-print-directory check-leftovers || status=1; \
+	exit $$status
 
 test-short: lint
 	$(GO) test -count=1 -short ./...

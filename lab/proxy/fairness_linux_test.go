@@ -13,7 +13,7 @@ import (
 )
 
 // slowClients holds n connections open to addr inside ns, trickling a byte
-// each every 200 ms, as a client that takes its time (or a slowloris)
+// each every second, as a client that takes its time (or a slowloris)
 // does, until stop.
 type slowClients struct {
 	conns []net.Conn
@@ -34,7 +34,7 @@ func openSlow(t *testing.T, ns *lab.Netns, addr string, n int) *slowClients {
 	s.done.Add(1)
 	go func() {
 		defer s.done.Done()
-		tk := time.NewTicker(200 * time.Millisecond)
+		tk := time.NewTicker(time.Second)
 		defer tk.Stop()
 		for {
 			select {
@@ -91,7 +91,7 @@ func quietP99(ns *lab.Netns, name string, n int, timeout time.Duration) (time.Du
 // limit per tenant it gets its share, its other clients wait in its own
 // accept queue, and the quiet tenant's p99 stays within twice its p99
 // without the abuse, with no failure. Measured in interleaved pairs
-// (without, with), medians of three, so that the machine's own noise
+// (without, with), medians of five, so that the machine's own noise
 // falls on both. Without the per-tenant limit, the same abuse takes every
 // slot of the proxy and the quiet tenant is not served at all: the limit
 // is what does it.
@@ -99,7 +99,7 @@ func TestOneTenantsSlowConnectionsDoNotStarveAnother(t *testing.T) {
 	if testing.Short() {
 		t.Skip("holds 500 connections")
 	}
-	slow, requests := 500, 200
+	slow, requests := 500, 300
 	if soak() {
 		slow, requests = 2000, 2000
 	}
@@ -109,7 +109,7 @@ func TestOneTenantsSlowConnectionsDoNotStarveAnother(t *testing.T) {
 	p := mustNew(t, proxy.Config{Name: "fair", Rescan: -1, Routes: routes, Tenants: w.names,
 		MaxConns: slow / 2, Limits: proxy.Limits{MaxConns: slow / 5}})
 	var without, with []time.Duration
-	for round := range 3 {
+	for round := range 5 {
 		p99, failed := quietP99(w.nss[quiet], quiet, requests, 5*time.Second)
 		if failed > 0 {
 			t.Fatalf("round %d, no abuse: %d of %d failed", round, failed, requests)
@@ -132,9 +132,9 @@ func TestOneTenantsSlowConnectionsDoNotStarveAnother(t *testing.T) {
 	slices.Sort(without)
 	slices.Sort(with)
 	t.Logf("quiet tenant's p99 over %d connections: %v without abuse, %v with %d slow connections in another tenant (each: %v / %v)",
-		requests, without[1], with[1], slow, without, with)
-	if with[1] > 2*without[1] {
-		t.Errorf("the quiet tenant's p99 went from %v to %v under another tenant's abuse: want within 2x", without[1], with[1])
+		requests, without[2], with[2], slow, without, with)
+	if with[2] > 2*without[2] {
+		t.Errorf("the quiet tenant's p99 went from %v to %v under another tenant's abuse: want within 2x", without[2], with[2])
 	}
 
 	// The same abuse with no limit per tenant takes every slot.
