@@ -74,21 +74,7 @@ func TestDoInlineRestoreFailureEndsTheGoroutineAndItsThread(t *testing.T) {
 		t.Fatal("DoInline returned after its thread could not come back")
 	}
 	undo()
-	for i := 0; ; i++ {
-		stuck := 0
-		for _, ino := range threadNetns(t) {
-			if ino == ns.Inode() {
-				stuck++
-			}
-		}
-		if stuck == 0 {
-			break
-		}
-		if i == 200 {
-			t.Fatalf("%d thread(s) still in %s after a failed inline restore", stuck, ns)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitNoThreadIn(t, ns, "a failed inline restore")
 	assertThreadsHome(t)
 }
 

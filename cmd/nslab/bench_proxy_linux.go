@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 
 	"github.com/spf13/cobra"
 
@@ -61,41 +62,24 @@ idle threads, RSS and PSS, and a sample of tenants asked through it.`,
 				ctx = context.Background()
 			}
 			return withSession(ctx, cmd.ErrOrStderr(), false, func(ctx context.Context, s *lab.Session) error {
-				out := cmd.OutOrStdout()
-				if scale > 0 {
-					r, err := bench.Scale(ctx, s, scale, cmd.ErrOrStderr())
-					if err != nil {
-						return err
-					}
-					if asJSON {
-						r.Schema = jsonSchema
-						return writeJSON(out, r)
-					}
-					r.Print(out)
-					return nil
-				}
-				if peers {
+				var r interface{ Print(io.Writer) }
+				var err error
+				switch {
+				case scale > 0:
+					r, err = bench.Scale(ctx, s, scale, cmd.ErrOrStderr())
+				case peers:
 					po.Bytes = o.Bytes
-					r, err := bench.Peers(ctx, s, po, cmd.ErrOrStderr())
-					if err != nil {
-						return err
-					}
-					if asJSON {
-						r.Schema = jsonSchema
-						return writeJSON(out, r)
-					}
-					r.Print(out)
-					return nil
+					r, err = bench.Peers(ctx, s, po, cmd.ErrOrStderr())
+				default:
+					r, err = bench.Run(ctx, s, o, cmd.ErrOrStderr())
 				}
-				r, err := bench.Run(ctx, s, o, cmd.ErrOrStderr())
 				if err != nil {
 					return err
 				}
 				if asJSON {
-					r.Schema = jsonSchema
-					return writeJSON(out, r)
+					return writeJSON(cmd.OutOrStdout(), withSchema(r))
 				}
-				r.Print(out)
+				r.Print(cmd.OutOrStdout())
 				return nil
 			})
 		},
@@ -115,4 +99,20 @@ idle threads, RSS and PSS, and a sample of tenants asked through it.`,
 	f.StringSliceVar(&po.Only, "peer", nil, "with --peers: measure only these (nslab, haproxy, socat, direct)")
 	f.IntVar(&scale, "scale", 0, "instead: one nslab proxy with this many tenants (threads, memory, start time)")
 	benchCmd.AddCommand(cmd)
+}
+
+// withSchema sets the schema field every --json output starts with.
+func withSchema(r any) any {
+	switch v := r.(type) {
+	case bench.ScaleReport:
+		v.Schema = jsonSchema
+		return v
+	case bench.PeerReport:
+		v.Schema = jsonSchema
+		return v
+	case bench.Report:
+		v.Schema = jsonSchema
+		return v
+	}
+	return r
 }

@@ -98,23 +98,10 @@ func (p *Proxy) leave(g *tenantGate) {
 	p.open.Add(-1)
 	if g != nil {
 		g.active.Add(-1)
-		g.mu.Lock()
-		ws := g.waiting
-		g.waiting = nil
-		g.mu.Unlock()
-		for _, ln := range ws {
-			ln.resume()
-		}
+		g.wake()
 	}
 	if p.slotWaiters.Load() > 0 {
-		p.waitMu.Lock()
-		ws := p.waitSlot
-		p.waitSlot = nil
-		p.slotWaiters.Store(0)
-		p.waitMu.Unlock()
-		for _, ln := range ws {
-			ln.resume()
-		}
+		p.leaveNone()
 	}
 	if p.waiters.Load() > 0 { // goroutine-served listeners blocked in acquire
 		p.waitMu.Lock()
@@ -188,16 +175,21 @@ func (ln *listener) pauseFor(kind limitKind, wait time.Duration) {
 		g.waiting = append(g.waiting, ln)
 		g.mu.Unlock()
 		if lim := ln.p.conf().Limits; lim.MaxConns <= 0 || g.active.Load() < int64(lim.MaxConns) {
-			g.mu.Lock()
-			ws := g.waiting
-			g.waiting = nil
-			g.mu.Unlock()
-			for _, w := range ws {
-				w.resume()
-			}
+			g.wake() // one ended meanwhile
 		}
 	default: // the rate, or an accept that failed (out of fds): wait a while
 		time.AfterFunc(max(wait, time.Millisecond), ln.resume)
+	}
+}
+
+// wake resumes the tenant's listeners that paused for its connections.
+func (g *tenantGate) wake() {
+	g.mu.Lock()
+	ws := g.waiting
+	g.waiting = nil
+	g.mu.Unlock()
+	for _, ln := range ws {
+		ln.resume()
 	}
 }
 

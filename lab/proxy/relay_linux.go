@@ -221,18 +221,8 @@ func (r *relay) pump(d *dir) bool {
 	}
 	buf := r.l.buf
 	n, err := rawRead(d.from.fd, buf)
-	switch {
-	case err == unix.EAGAIN:
-		d.from.readable = false
-		return true
-	case err == unix.EINTR:
-		return true
-	case err != nil:
-		r.finish(err)
-		return false
-	case n == 0:
-		d.from.readable = false
-		return r.eof(d)
+	if ok, more := r.readOutcome(d, n, err); !more {
+		return ok
 	}
 	switch {
 	case n == len(buf):
@@ -258,6 +248,27 @@ func (r *relay) pump(d *dir) bool {
 	return true
 }
 
+// readOutcome handles what a read (or splice) from d.from that moved no
+// bytes means: nothing there now, an interrupted call, an error, or EOF.
+// more is true when n bytes came and the caller goes on with them; else
+// ok says whether the relay still lives.
+func (r *relay) readOutcome(d *dir, n int, err error) (ok, more bool) {
+	switch {
+	case err == unix.EAGAIN:
+		d.from.readable = false
+		return true, false
+	case err == unix.EINTR:
+		return true, false
+	case err != nil:
+		r.finish(err)
+		return false, false
+	case n == 0:
+		d.from.readable = false
+		return r.eof(d), false
+	}
+	return true, true
+}
+
 // pumpSplice moves from's bytes to to through a pipe, borrowed while
 // bytes are in it.
 func (r *relay) pumpSplice(d *dir) bool {
@@ -268,22 +279,12 @@ func (r *relay) pumpSplice(d *dir) bool {
 		}
 	}
 	n, err := rawSplice(d.from.fd, d.pipe.w, maxSplice)
-	switch {
-	case err == unix.EAGAIN:
-		d.from.readable = false
-		if d.inPipe == 0 {
-			pipes.put(d.pipe)
-			d.pipe = nil
-		}
-		return true
-	case err == unix.EINTR:
-		return true
-	case err != nil:
-		r.finish(err)
-		return false
-	case n == 0:
-		d.from.readable = false
-		return r.eof(d)
+	if err == unix.EAGAIN && d.inPipe == 0 { // nothing in flight: no pipe held
+		pipes.put(d.pipe)
+		d.pipe = nil
+	}
+	if ok, more := r.readOutcome(d, n, err); !more {
+		return ok
 	}
 	r.last = r.l.now
 	d.ctr.Add(uint64(n))

@@ -123,6 +123,17 @@ func closedRequest(ns *lab.Netns, ap netip.AddrPort, buf []byte) error {
 	return nil
 }
 
+// closedOne makes one closedRequest and counts it.
+func (r *rateResult) closedOne(ns *lab.Netns, ap netip.AddrPort, buf []byte) {
+	t0 := time.Now()
+	if err := closedRequest(ns, ap, buf); err != nil {
+		r.Failed++
+		return
+	}
+	r.Done++
+	r.lat = append(r.lat, time.Since(t0))
+}
+
 // newConnRate runs clients that each open a connection, ask once and
 // close, again and again, for d; connection i goes to tenant i mod len.
 func newConnRate(nss []*lab.Netns, ap netip.AddrPort, clients int, d time.Duration) rateResult {
@@ -131,14 +142,7 @@ func newConnRate(nss []*lab.Netns, ap netip.AddrPort, clients int, d time.Durati
 	return runClients(clients, func(res *rateResult) {
 		buf := make([]byte, 2*len(backendAnswer))
 		for time.Now().Before(stop) {
-			i := int(next.Add(1))
-			t0 := time.Now()
-			if err := closedRequest(nss[i%len(nss)], ap, buf); err != nil {
-				res.Failed++
-				continue
-			}
-			res.Done++
-			res.lat = append(res.lat, time.Since(t0))
+			res.closedOne(nss[int(next.Add(1))%len(nss)], ap, buf)
 		}
 	})
 }
@@ -199,14 +203,7 @@ func fixedRate(nss []*lab.Netns, ap netip.AddrPort, rate int, d time.Duration) r
 	return runClients(max(8, rate/100), func(res *rateResult) {
 		buf := make([]byte, 2*len(backendAnswer))
 		for range ticks {
-			i := int(next.Add(1))
-			t0 := time.Now()
-			if err := closedRequest(nss[i%len(nss)], ap, buf); err != nil {
-				res.Failed++
-				continue
-			}
-			res.Done++
-			res.lat = append(res.lat, time.Since(t0))
+			res.closedOne(nss[int(next.Add(1))%len(nss)], ap, buf)
 		}
 	})
 }
