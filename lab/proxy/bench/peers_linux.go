@@ -2,6 +2,7 @@ package bench
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -85,12 +86,13 @@ type peer struct {
 
 // peerEnv is what every peer of a run shares.
 type peerEnv struct {
-	s      *lab.Session
-	names  []string // tenant names (lab names)
-	nss    []*lab.Netns
-	dir    string // config files and logs
-	seq    int
-	notify string // $NOTIFY_SOCKET for the peer being started ("": none)
+	s       *lab.Session
+	names   []string // tenant names (lab names)
+	nss     []*lab.Netns
+	dir     string // config files and logs
+	seq     int
+	lastLog string // the last peer's log file
+	notify  string // $NOTIFY_SOCKET for the peer being started ("": none)
 
 	createMs float64 // making the namespaces
 }
@@ -304,9 +306,23 @@ func startTimed(env *peerEnv, p peer, n int, ap netip.AddrPort) ([]int, func(), 
 	var took time.Duration
 	if nl != nil {
 		buf := make([]byte, 4096)
+		limit := t0.Add(5 * time.Minute)
 		for {
-			nl.SetReadDeadline(t0.Add(5 * time.Minute))
+			// Awake every 200 ms to see whether the peer is still there:
+			// one that exited (a bad config) will never say READY=1.
+			next := time.Now().Add(200 * time.Millisecond)
+			if next.After(limit) {
+				next = limit
+			}
+			nl.SetReadDeadline(next)
 			m, err := nl.Read(buf)
+			if errors.Is(err, os.ErrDeadlineExceeded) && time.Now().Before(limit) {
+				if !running(pids[0]) {
+					stop()
+					return nil, nil, 0, fmt.Errorf("%s exited before it was ready: %s", p.name, env.lastLogTail())
+				}
+				continue
+			}
 			if err != nil {
 				stop()
 				return nil, nil, 0, fmt.Errorf("%s said nothing on $NOTIFY_SOCKET: %w", p.name, err)
@@ -486,5 +502,29 @@ func machine() string {
 // logFile is a peer's log in the run's directory.
 func (env *peerEnv) logFile(name string) (*os.File, error) {
 	env.seq++
-	return os.Create(filepath.Join(env.dir, fmt.Sprintf("%s-%d.log", name, env.seq)))
+	env.lastLog = filepath.Join(env.dir, fmt.Sprintf("%s-%d.log", name, env.seq))
+	return os.Create(env.lastLog)
+}
+
+// lastLogTail is the end of the last peer's log, for an error.
+func (env *peerEnv) lastLogTail() string {
+	b, err := os.ReadFile(env.lastLog)
+	if err != nil || len(bytes.TrimSpace(b)) == 0 {
+		return "its log says nothing"
+	}
+	b = bytes.TrimSpace(b)
+	if len(b) > 2000 {
+		b = b[len(b)-2000:]
+	}
+	return string(b)
+}
+
+// running says whether process pid is there and not a zombie.
+func running(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	i := bytes.LastIndexByte(b, ')')
+	return i > 0 && i+2 < len(b) && b[i+2] != 'Z'
 }

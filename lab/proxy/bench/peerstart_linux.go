@@ -24,8 +24,10 @@ func startNslab(env *peerEnv, n int) ([]int, func(), error) {
 	}
 	var cfg strings.Builder
 	fmt.Fprintf(&cfg, "name: bench\ncontrol: %s\ntenants:\n", filepath.Join(env.dir, "nslab.sock"))
-	for _, t := range env.names[:n] {
-		fmt.Fprintf(&cfg, "  - %s\n", t)
+	// NAME=PATH: the session's namespaces carry its own prefix (nslab2-
+	// while another lab holds nslab-), which a bare name would not find.
+	for i, t := range env.names[:n] {
+		fmt.Fprintf(&cfg, "  - %s=%s\n", t, env.nss[i].Path())
 	}
 	fmt.Fprintf(&cfg, "routes:\n  - name: web\n    listen: \"{tenant}/tcp/127.0.0.1:%d\"\n    target: \"{tenant}/tcp/127.0.0.1:%d\"\n", listenPort, backendPort)
 	file := filepath.Join(env.dir, "nslab.yaml")
