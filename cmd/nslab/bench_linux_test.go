@@ -110,6 +110,9 @@ func TestBenchProxyPeersSmallRun(t *testing.T) {
 		if f.Peer == "nslab" && (f.Threads == 0 || f.PSSMiB <= 0 || f.StartMs <= 0 || f.CPUPerConn <= 0) {
 			t.Errorf("nslab's idle figures: %+v", f)
 		}
+		if f.Peer != "direct" && f.RSSMiB < f.PSSMiB { // shared pages count whole in RSS, in part in PSS
+			t.Errorf("%s: idle RSS %.1f MiB below its PSS %.1f MiB", f.Peer, f.RSSMiB, f.PSSMiB)
+		}
 	}
 	for _, p := range []string{"nslab", "direct", "haproxy", "socat"} {
 		if _, err := exec.LookPath(p); (p == "nslab" || p == "direct" || err == nil) && !seen[p] {

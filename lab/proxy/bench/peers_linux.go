@@ -39,6 +39,7 @@ type PeerOptions struct {
 type PeerFigures struct {
 	Peer        string  `json:"peer"`
 	Threads     int     `json:"idle_threads"`
+	RSSMiB      float64 `json:"idle_rss_mib"`
 	PSSMiB      float64 `json:"idle_pss_mib"`
 	StartMs     float64 `json:"start_ms"` // from exec until every tenant's listener accepts
 	Gbps1       float64 `json:"gbit_s_1_stream"`
@@ -249,7 +250,7 @@ func measurePeer(env *peerEnv, p peer, n int, o PeerOptions) (PeerFigures, error
 		time.Sleep(500 * time.Millisecond)       // settled, as an operator would look at it
 		pids = append(pids, childrenOf(pids)...) // HAProxy's worker under its master
 		idle := readProcs(pids)
-		f.Threads, f.PSSMiB = idle.Threads, float64(idle.PSS)/(1<<20)
+		f.Threads, f.RSSMiB, f.PSSMiB = idle.Threads, float64(idle.RSS)/(1<<20), float64(idle.PSS)/(1<<20)
 	}
 	var err error
 	if f.Gbps1, err = throughput(nss, ap, 1, o.Bytes); err != nil {
@@ -453,6 +454,7 @@ func medians(name string, rounds []PeerFigures) PeerFigures {
 		return median(v)
 	}
 	m.Threads = int(pick(func(f PeerFigures) float64 { return float64(f.Threads) }))
+	m.RSSMiB = pick(func(f PeerFigures) float64 { return f.RSSMiB })
 	m.PSSMiB = pick(func(f PeerFigures) float64 { return f.PSSMiB })
 	m.StartMs = pick(func(f PeerFigures) float64 { return f.StartMs })
 	m.Gbps1 = pick(func(f PeerFigures) float64 { return f.Gbps1 })

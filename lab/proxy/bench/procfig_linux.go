@@ -13,6 +13,7 @@ import (
 // procFig is what a process costs, read from /proc as ps and smem would.
 type procFig struct {
 	Threads int
+	RSS     int64         // bytes, from smaps_rollup: every page mapped, shared or not
 	PSS     int64         // bytes, from smaps_rollup: shared pages split among their users
 	CPU     time.Duration // user + system, its own and its waited-for children's
 }
@@ -33,10 +34,14 @@ func readProc(pid int) (procFig, error) {
 	if sm, err := os.ReadFile(fmt.Sprintf("/proc/%d/smaps_rollup", pid)); err == nil {
 		sc := bufio.NewScanner(bytes.NewReader(sm))
 		for sc.Scan() {
+			if v, ok := strings.CutPrefix(sc.Text(), "Rss:"); ok {
+				kb, _ := strconv.ParseInt(strings.Fields(v)[0], 10, 64)
+				f.RSS = kb << 10
+			}
 			if v, ok := strings.CutPrefix(sc.Text(), "Pss:"); ok {
 				kb, _ := strconv.ParseInt(strings.Fields(v)[0], 10, 64)
 				f.PSS = kb << 10
-				break
+				break // Rss comes before it
 			}
 		}
 	}
@@ -68,6 +73,7 @@ func readProcs(pids []int) procFig {
 			continue
 		}
 		sum.Threads += f.Threads
+		sum.RSS += f.RSS
 		sum.PSS += f.PSS
 		sum.CPU += f.CPU
 	}

@@ -83,6 +83,7 @@ func (r PeerReport) Print(w io.Writer) {
 			fmt.Fprintln(w)
 		}
 		row("idle threads", func(f PeerFigures) float64 { return float64(f.Threads) }, "%.0f", true)
+		row("idle RSS MiB", func(f PeerFigures) float64 { return f.RSSMiB }, "%.1f", true)
 		row("idle PSS MiB", func(f PeerFigures) float64 { return f.PSSMiB }, "%.1f", true)
 		row("start ms (every tenant listening)", func(f PeerFigures) float64 { return f.StartMs }, "%.0f", true)
 		row("throughput 1 stream Gbit/s", func(f PeerFigures) float64 { return f.Gbps1 }, "%.2f", false)
