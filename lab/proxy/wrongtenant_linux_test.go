@@ -102,7 +102,7 @@ func (c *churnTenant) down(t testing.TB, s *lab.Session) {
 // sockets are asked where they live (SIOCGSKNS) against the namespace the
 // listener was bound in, and every answer a client gets is checked
 // against the namespace the client connected from: 0 wrong.
-// NSLAB_SOAK=1 runs it over 100 000 connections.
+// NSLAB_SOAK=1 runs it over 100 000 connections served.
 func TestNeverTheWrongTenantWhileNamespacesChurn(t *testing.T) {
 	target := 4000
 	if soak() {
@@ -174,7 +174,9 @@ func TestNeverTheWrongTenantWhileNamespacesChurn(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			buf := make([]byte, 32)
-			for i := k; attempts.Add(1) <= int64(target); i++ {
+			// Until target connections were served (not merely tried:
+			// some find their namespace being made again), within 3x.
+			for i := k; served.Load() < int64(target) && attempts.Add(1) <= 3*int64(target); i++ {
 				ns := tenants[i%len(tenants)].current()
 				if ns == nil {
 					continue
@@ -195,11 +197,11 @@ func TestNeverTheWrongTenantWhileNamespacesChurn(t *testing.T) {
 	close(stop)
 	churnWG.Wait()
 	t.Logf("%d connections tried, %d served through the proxy (%d relays checked by SIOCGSKNS), %d churns; wrong: %d answers, %d sockets",
-		min(attempts.Load(), int64(target)), served.Load(), hooked.Load(), churns.Load(), wrong.Load(), wrongSock.Load())
+		min(attempts.Load(), 3*int64(target)), served.Load(), hooked.Load(), churns.Load(), wrong.Load(), wrongSock.Load())
 	if wrong.Load() != 0 || wrongSock.Load() != 0 {
 		t.Fatalf("%d answers and %d sockets in the wrong tenant", wrong.Load(), wrongSock.Load())
 	}
-	if served.Load() < int64(target)/2 || hooked.Load() < served.Load() {
+	if served.Load() < int64(target) || hooked.Load() < served.Load() {
 		t.Fatalf("only %d of %d connections served (%d relays seen): the churn left too little to judge", served.Load(), target, hooked.Load())
 	}
 	if churns.Load() < 10 {
