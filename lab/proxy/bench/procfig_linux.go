@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/nslab/nslab/lab/proxy"
 )
 
 // procFig is what a process costs, read from /proc as ps and smem would.
@@ -23,14 +25,11 @@ const clkTck = 100
 
 func readProc(pid int) (procFig, error) {
 	var f procFig
-	st, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	st, err := proxy.ReadProcStats(pid, "")
 	if err != nil {
 		return f, err
 	}
-	if _, rest, ok := bytes.Cut(st, []byte("\nThreads:")); ok {
-		line, _, _ := bytes.Cut(rest, []byte("\n"))
-		f.Threads, _ = strconv.Atoi(strings.TrimSpace(string(line)))
-	}
+	f.Threads = st.Threads
 	if sm, err := os.ReadFile(fmt.Sprintf("/proc/%d/smaps_rollup", pid)); err == nil {
 		sc := bufio.NewScanner(bytes.NewReader(sm))
 		for sc.Scan() {
@@ -107,19 +106,4 @@ func childrenOf(pids []int) []int {
 		}
 	}
 	return out
-}
-
-// readStatus is a process's resident memory (VmRSS), in bytes.
-func readStatus(pid int) (int64, error) {
-	st, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, err
-	}
-	_, rest, ok := bytes.Cut(st, []byte("\nVmRSS:"))
-	if !ok {
-		return 0, fmt.Errorf("no VmRSS for %d", pid)
-	}
-	line, _, _ := bytes.Cut(rest, []byte("\n"))
-	kb, err := strconv.ParseInt(strings.Fields(string(line))[0], 10, 64)
-	return kb << 10, err
 }

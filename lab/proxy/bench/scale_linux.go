@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/nslab/nslab/lab"
+	"github.com/nslab/nslab/lab/proxy"
 )
 
 // ScaleReport is one nslab proxy process serving many tenants: how long
@@ -51,8 +52,8 @@ func Scale(ctx context.Context, s *lab.Session, n int, log io.Writer) (ScaleRepo
 	time.Sleep(6 * time.Second)
 	f := readProcs(pids)
 	r.Threads, r.PSSMiB = f.Threads, float64(f.PSS)/(1<<20)
-	if st, err := readStatus(pids[0]); err == nil {
-		r.RSSMiB = float64(st) / (1 << 20)
+	if st, err := proxy.ReadProcStats(pids[0], ""); err == nil {
+		r.RSSMiB = float64(st.RSS) / (1 << 20)
 	}
 	buf := make([]byte, 2*len(backendAnswer))
 	for i := 0; i < n; i += max(1, n/200) {
