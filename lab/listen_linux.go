@@ -8,6 +8,8 @@ import (
 	"net/netip"
 	"os"
 	"runtime"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -190,15 +192,23 @@ func bindOne(s *Socket, rawFD *int) error {
 		}
 		s.fd1 = fd + 1
 	case typ == unix.SOCK_STREAM:
+		addr, err := numericZone(s.Addr)
+		if err != nil {
+			return err
+		}
 		c := lc
 		c.KeepAlive = s.KeepAlive
-		l, err := c.Listen(context.Background(), s.Network, s.Addr)
+		l, err := c.Listen(context.Background(), s.Network, addr)
 		if err != nil {
 			return err
 		}
 		s.Listener = l
 	default:
-		c, err := lc.ListenPacket(context.Background(), s.Network, s.Addr)
+		addr, err := numericZone(s.Addr)
+		if err != nil {
+			return err
+		}
+		c, err := lc.ListenPacket(context.Background(), s.Network, addr)
 		if err != nil {
 			return err
 		}
@@ -272,7 +282,22 @@ func ReserveFDs(n int) (int, error) {
 	limit := int(min(rl.Cur, 1<<30))
 	need := openFDs() + n + 16
 	if need > limit {
-		return limit, fmt.Errorf("need %d file descriptors, RLIMIT_NOFILE allows %d: %w: raise it (ulimit -n, LimitNOFILE=)", need, limit, ErrUnsupported)
+		// Past the hard limit too: a process with CAP_SYS_RESOURCE (root)
+		// may raise that, up to fs.nr_open. The proxy does for 10 000
+		// tenants (a namespace handle and a listener each: 20 000 fds,
+		// this machine's default hard limit).
+		// As much again for the connections those will carry.
+		want := uint64(2 * need)
+		if b, err := os.ReadFile("/proc/sys/fs/nr_open"); err == nil {
+			if most, err := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64); err == nil {
+				want = min(want, most)
+			}
+		}
+		up := unix.Rlimit{Cur: want, Max: max(rl.Max, want)}
+		if want < uint64(need) || unix.Setrlimit(unix.RLIMIT_NOFILE, &up) != nil {
+			return limit, fmt.Errorf("need %d file descriptors, RLIMIT_NOFILE allows %d: %w: raise it (ulimit -n, LimitNOFILE=)", need, limit, ErrUnsupported)
+		}
+		limit = int(want)
 	}
 	// dup onto the highest slot we will need, then free it: the table
 	// grows to fit it and never shrinks.
@@ -372,12 +397,14 @@ func BindEach(binds []Bind) error {
 		return switchRun("each of several namespaces", openHome, func() error {
 			for i := lo; i < hi; i++ {
 				b := &binds[i]
-				fd := home
+				var err error
 				if b.Netns != nil {
-					fd = b.Netns.fd
+					err = b.Netns.Enter()
+				} else if serr := unix.Setns(home, unix.CLONE_NEWNET); serr != nil {
+					err = fmt.Errorf("enter network namespace %s: %w", b.Netns, errnoKind(serr))
 				}
-				if err := unix.Setns(fd, unix.CLONE_NEWNET); err != nil {
-					b.Err = fmt.Errorf("enter network namespace %s: %w", b.Netns, errnoKind(err))
+				if err != nil {
+					b.Err = err
 					continue
 				}
 				for j := range b.Socks {

@@ -3,10 +3,13 @@ package lab
 import (
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -17,21 +20,48 @@ const NetnsDir = "/run/netns"
 
 // Netns is an open handle on a network namespace. It stays valid (and keeps
 // the namespace alive) until Close, even if the name is deleted.
+//
+// The descriptor is held by an *os.File and used only through its RawConn:
+// while a switch reads it, Close cannot release the number (the kernel
+// would give it to the next open, perhaps another tenant's namespace), and
+// after Close every use fails instead of entering whatever the number has
+// become. A Netns is safe for concurrent use; Close may race with Enter.
 type Netns struct {
-	name string // learner's name, "host", or "pid:N"
+	name string // learner's name, "host", "pid:N", a /run/netns name or a path
 	path string
-	fd   int
+	f    *os.File
+	rc   syscall.RawConn
 	ino  uint64
 	dev  uint64
+	// closed is set before the file is closed, so a Control that fails
+	// for it says net.ErrClosed (the poller's own error is unexported).
+	closed atomic.Bool
 }
 
 // OpenNetnsPath opens the network namespace at path (/run/netns/NAME,
-// /proc/PID/ns/net, /proc/PID/task/TID/ns/net).
+// /proc/PID/ns/net, /proc/PID/task/TID/ns/net, any bind mount of one).
 func OpenNetnsPath(name, path string) (*Netns, error) {
 	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("open network namespace %s (%s): %w", name, path, errnoKind(err))
 	}
+	return newNetns(name, path, fd)
+}
+
+// NetnsOfSocket opens the network namespace a socket lives in, from the
+// socket itself (ioctl SIOCGSKNS; CAP_NET_ADMIN there): a namespace that a
+// socket pins needs no handle of its own until it is entered again.
+func NetnsOfSocket(name string, sock int) (*Netns, error) {
+	fd, err := unix.IoctlRetInt(sock, unix.SIOCGSKNS)
+	if err != nil {
+		return nil, fmt.Errorf("network namespace of socket %d (SIOCGSKNS): %w", sock, errnoKind(err))
+	}
+	return newNetns(name, fmt.Sprintf("socket:%d", sock), fd)
+}
+
+// newNetns makes a handle of fd, which it takes, after checking it is a
+// network namespace.
+func newNetns(name, path string, fd int) (*Netns, error) {
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
 		unix.Close(fd)
@@ -42,9 +72,21 @@ func OpenNetnsPath(name, path string) (*Netns, error) {
 	var sfs unix.Statfs_t
 	if err := unix.Fstatfs(fd, &sfs); err == nil && sfs.Type != unix.NSFS_MAGIC {
 		unix.Close(fd)
-		return nil, fmt.Errorf("%s is not a mounted network namespace (a stale file?): %w", path, ErrNotFound)
+		return nil, fmt.Errorf("%s is not a mounted network namespace (a stale file, or not a namespace at all): %w", path, ErrNotFound)
 	}
-	return &Netns{name: name, path: path, fd: fd, ino: st.Ino, dev: st.Dev}, nil
+	// Another kind of namespace (/proc/PID/ns/mnt, say) is nsfs too: only
+	// a network namespace may be entered as one.
+	if t, err := unix.IoctlRetInt(fd, unix.NS_GET_NSTYPE); err == nil && t != unix.CLONE_NEWNET {
+		unix.Close(fd)
+		return nil, fmt.Errorf("%s is a namespace, but not a network namespace: %w", path, ErrInvalid)
+	}
+	f := os.NewFile(uintptr(fd), path)
+	rc, err := f.SyscallConn()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return &Netns{name: name, path: path, f: f, rc: rc, ino: st.Ino, dev: st.Dev}, nil
 }
 
 // OpenNetns opens a lab namespace by the learner's name ("alpha"), or the
@@ -77,8 +119,43 @@ func (n *Netns) Name() string {
 // Path is the file the handle was opened from.
 func (n *Netns) Path() string { return n.path }
 
-// Fd is the handle's file descriptor, valid until Close.
-func (n *Netns) Fd() int { return n.fd }
+// Fd is the handle's file descriptor, or -1 once closed. The number is
+// only the handle's while nobody can Close it meanwhile (a session's own
+// handles, say); code that shares a handle across goroutines uses Control
+// or Enter, which hold it for the call.
+func (n *Netns) Fd() int {
+	fd := -1
+	n.Control(func(f int) { fd = f })
+	return fd
+}
+
+// Control calls fn with the handle's descriptor, which stays open (and the
+// same namespace) until fn returns, whatever other goroutines do. It fails
+// with net.ErrClosed once the handle is closed.
+func (n *Netns) Control(fn func(fd int)) error {
+	if n == nil || n.rc == nil {
+		return net.ErrClosed
+	}
+	err := n.rc.Control(func(fd uintptr) { fn(int(fd)) })
+	if err != nil && n.closed.Load() {
+		return net.ErrClosed
+	}
+	return err
+}
+
+// Enter moves the calling thread into the namespace (setns). The caller
+// must have locked its goroutine to the thread and must bring it back
+// before unlocking; Do and DoInline do both.
+func (n *Netns) Enter() error {
+	var serr error
+	if err := n.Control(func(fd int) { serr = rawSetns(fd) }); err != nil {
+		return fmt.Errorf("enter network namespace %s: the handle is closed: %w", n, err)
+	}
+	if serr != nil {
+		return fmt.Errorf("enter network namespace %s: %w", n, errnoKind(serr))
+	}
+	return nil
+}
 
 // Inode identifies the namespace: two handles with the same inode (and
 // device) are the same namespace.
@@ -94,14 +171,18 @@ func (n *Netns) String() string {
 	return fmt.Sprintf("%s (net:[%d])", n.name, n.ino)
 }
 
-// Close releases the handle.
+// Close releases the handle. A switch using it at that moment finishes
+// first (the descriptor is closed after it); later ones fail. Closing twice
+// is harmless.
 func (n *Netns) Close() error {
-	if n == nil || n.fd < 0 {
+	if n == nil || n.f == nil {
 		return nil
 	}
-	err := unix.Close(n.fd)
-	n.fd = -1
-	return err
+	n.closed.Store(true)
+	if err := n.f.Close(); err != nil && !errors.Is(err, os.ErrClosed) {
+		return err
+	}
+	return nil
 }
 
 // createNamedNetns makes a new network namespace and bind-mounts it at

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -21,22 +22,52 @@ import (
 // thread. The path is generic (domain, type, protocol) so tests can run it
 // with TCP on kernels without SCTP.
 
-// sockaddrOf converts an IP:PORT into a socket address and its family.
-func sockaddrOf(ap netip.AddrPort) (unix.Sockaddr, int) {
+// sockaddrIn converts an IP:PORT into a socket address and its family. An
+// IPv6 zone (%eth0) is an interface of the calling thread's namespace: call
+// it inside the switch, where the socket will be made. A numeric zone
+// (%3) is taken as the interface index.
+func sockaddrIn(ap netip.AddrPort) (unix.Sockaddr, int, error) {
 	if ap.Addr().Is4() || ap.Addr().Is4In6() {
-		return &unix.SockaddrInet4{Port: int(ap.Port()), Addr: ap.Addr().Unmap().As4()}, unix.AF_INET
+		return &unix.SockaddrInet4{Port: int(ap.Port()), Addr: ap.Addr().Unmap().As4()}, unix.AF_INET, nil
 	}
-	return &unix.SockaddrInet6{Port: int(ap.Port()), Addr: ap.Addr().As16(), ZoneId: zoneID(ap.Addr().Zone())}, unix.AF_INET6
+	zone, err := zoneIndex(ap.Addr().Zone())
+	if err != nil {
+		return nil, 0, err
+	}
+	return &unix.SockaddrInet6{Port: int(ap.Port()), Addr: ap.Addr().As16(), ZoneId: zone}, unix.AF_INET6, nil
 }
 
-func zoneID(zone string) uint32 {
+// zoneIndex is the index of the interface an IPv6 zone names, looked up in
+// the calling thread's namespace (a netlink dump: no goroutine, and not
+// the net package's zone cache, which is shared by every namespace the
+// process has been in).
+func zoneIndex(zone string) (uint32, error) {
 	if zone == "" {
-		return 0
+		return 0, nil
 	}
-	if ifi, err := net.InterfaceByName(zone); err == nil {
-		return uint32(ifi.Index)
+	if n, err := strconv.ParseUint(zone, 10, 32); err == nil {
+		return uint32(n), nil
 	}
-	return 0
+	ifi, err := net.InterfaceByName(zone)
+	if err != nil {
+		return 0, fmt.Errorf("IPv6 zone %%%s: no interface %s in this namespace: %w", zone, zone, ErrNotFound)
+	}
+	return uint32(ifi.Index), nil
+}
+
+// numericZone rewrites an IP:PORT whose IPv6 zone is an interface name to
+// the interface's index, looked up in the calling thread's namespace, for
+// the net package (see zoneIndex). Other addresses are returned as given.
+func numericZone(addr string) (string, error) {
+	ap, err := netip.ParseAddrPort(addr)
+	if err != nil || ap.Addr().Zone() == "" {
+		return addr, nil
+	}
+	idx, err := zoneIndex(ap.Addr().Zone())
+	if err != nil {
+		return "", err
+	}
+	return netip.AddrPortFrom(ap.Addr().WithZone(strconv.FormatUint(uint64(idx), 10)), ap.Port()).String(), nil
 }
 
 // addrPortOf converts a socket address back (nil for unknown families).
@@ -64,7 +95,10 @@ func (a rawAddr) String() string  { return a.ap.String() }
 // calling thread's namespace. It runs inside Do: one socket(2), setsockopt,
 // bind(2), listen(2), no goroutines. nonblock chooses the fd's mode.
 func rawSocket(typ, proto int, ap netip.AddrPort, listen, nonblock bool) (int, error) {
-	sa, domain := sockaddrOf(ap)
+	sa, domain, err := sockaddrIn(ap)
+	if err != nil {
+		return -1, err
+	}
 	flags := unix.SOCK_CLOEXEC
 	if nonblock {
 		flags |= unix.SOCK_NONBLOCK
@@ -123,7 +157,10 @@ func rawBindable(network, addr string) bool {
 // Three or four system calls, nothing registered with the netpoller.
 func rawListenSocket(network string, typ int, addr string) (int, error) {
 	ap := netip.MustParseAddrPort(addr)
-	sa, domain := sockaddrOf(ap)
+	sa, domain, err := sockaddrIn(ap)
+	if err != nil {
+		return -1, err
+	}
 	fd, err := unix.Socket(domain, typ|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return -1, os.NewSyscallError("socket", err)

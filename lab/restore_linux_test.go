@@ -49,23 +49,8 @@ func TestRestoreFailureDiscardsTheThread(t *testing.T) {
 		t.Fatalf("ListenIn with a failing restore = %v, want a *lab.RestoreError", err)
 	}
 
-	// The stuck thread exits with its goroutine; wait (bounded) until no
-	// thread of this process is left in the tenant namespace.
-	for i := 0; ; i++ {
-		stuck := 0
-		for _, ino := range threadNetns(t) {
-			if ino == ns.Inode() {
-				stuck++
-			}
-		}
-		if stuck == 0 {
-			break
-		}
-		if i == 200 {
-			t.Fatalf("%d thread(s) still in the tenant namespace after a failed restore", stuck)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	// The stuck thread exits with its goroutine.
+	waitNoThreadIn(t, ns, "a failed restore")
 
 	// Every later socket lands where it was asked: host ones in the host,
 	// tenant ones in the tenant, over many switches on recycled threads.
@@ -112,4 +97,25 @@ func TestRestoreFailureDiscardsTheThread(t *testing.T) {
 		t.Fatalf("the hook ran %d times; the test did not exercise the switch", n)
 	}
 	assertThreadsHome(t)
+}
+
+// waitNoThreadIn waits (bounded) until no thread of this process is left
+// in ns, after what (a failed restore) ended the one that was.
+func waitNoThreadIn(t testing.TB, ns *lab.Netns, what string) {
+	t.Helper()
+	for i := 0; ; i++ {
+		stuck := 0
+		for _, ino := range threadNetns(t) {
+			if ino == ns.Inode() {
+				stuck++
+			}
+		}
+		if stuck == 0 {
+			return
+		}
+		if i == 200 {
+			t.Fatalf("%d thread(s) still in %s after %s", stuck, ns, what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }

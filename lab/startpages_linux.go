@@ -60,7 +60,8 @@ func dropStartupPages() {
 
 // DropStartupPages does for a long-lived process what lab.Init does for a
 // child: it gives back the binary's pages that start-up touched (package
-// init of everything linked) and leaves those in use to fault back in. A
-// room (nslab serve) calls it in each learner's TUI once the first screen
-// is drawn.
+// init of everything linked) and leaves those in use to fault back in, so
+// that its RSS is what it uses from then on. The proxy daemon calls it once
+// it has started; a room (nslab serve), in each learner's TUI once the first
+// screen is drawn.
 func DropStartupPages() { dropStartupPages() }

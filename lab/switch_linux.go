@@ -2,6 +2,7 @@ package lab
 
 import (
 	"fmt"
+	"net"
 	"runtime"
 	"strconv"
 	"sync"
@@ -11,7 +12,7 @@ import (
 
 // setnsRestore puts the calling thread back into origin. Tests replace it to
 // inject a failure; production code never changes it.
-var setnsRestore = func(origin int) error { return unix.Setns(origin, unix.CLONE_NEWNET) }
+var setnsRestore = rawSetns
 
 // home is a handle on the network namespace this process started in, opened
 // once. Restoring a thread whose origin is home (always, unless someone else
@@ -70,19 +71,26 @@ func parseNsLink(b []byte) uint64 {
 // goroutine it locks the OS thread, reads the thread's own namespace, calls
 // enter (setns or unshare), runs fn, and restores. It unlocks only if the
 // restore succeeded; otherwise the goroutine exits locked and the runtime
-// discards the thread, so no later goroutine runs in the wrong namespace. A
-// panic in fn is re-raised on the caller's goroutine after the restore.
+// discards the thread, so no later goroutine runs in the wrong namespace.
+// The answer is sent from a deferred call, so it comes however fn ends: a
+// panic in fn is re-raised on the caller's goroutine after the restore, and
+// if fn calls runtime.Goexit (t.FailNow does) the caller's goroutine exits
+// too, as if fn had run there.
 func switchRun(label string, enter func() error, fn func() error) error {
 	type result struct {
-		err   error
-		panic any
+		err    error
+		panic  any
+		goexit bool // fn called runtime.Goexit
 	}
+	probeNet()
 	done := make(chan result, 1)
 	GoLocked(func() {
+		r := result{goexit: true} // cleared when fn returns or panics
+		defer func() { done <- r }()
 		origin, owned, err := threadOrigin()
 		if err != nil {
 			runtime.UnlockOSThread()
-			done <- result{err: err}
+			r = result{err: err}
 			return
 		}
 		if owned {
@@ -90,30 +98,84 @@ func switchRun(label string, enter func() error, fn func() error) error {
 		}
 		if err := enter(); err != nil {
 			runtime.UnlockOSThread()
-			done <- result{err: err}
+			r = result{err: err}
 			return
 		}
-		var r result
-		func() {
-			defer func() { r.panic = recover() }()
-			r.err = fn()
+		defer func() {
+			if err := setnsRestore(origin); err != nil {
+				// Stay locked: when this goroutine returns, the runtime
+				// terminates the thread instead of reusing it.
+				r.err = joinErr(r.err, &RestoreError{Netns: label, Err: err})
+				return
+			}
+			runtime.UnlockOSThread()
 		}()
-		if err := setnsRestore(origin); err != nil {
-			// Stay locked: when this goroutine returns, the runtime
-			// terminates the thread instead of reusing it.
-			r.err = joinErr(r.err, &RestoreError{Netns: label, Err: err})
-			done <- r
-			return
-		}
-		runtime.UnlockOSThread()
-		done <- r
+		defer func() {
+			if p := recover(); p != nil {
+				r.panic, r.goexit = p, false
+			}
+		}()
+		r.err = fn()
+		r.goexit = false
 	})
 	r := <-done
 	if r.panic != nil {
 		panic(r.panic)
 	}
+	if r.goexit {
+		runtime.Goexit()
+	}
 	return r.err
 }
+
+// DoInline runs fn inside ns on the calling goroutine's own thread: it
+// locks the goroutine to its thread, enters ns, runs fn, goes back to the
+// namespace the process started in and unlocks. It is Do without the hand
+// to a fresh goroutine and without reading where the thread was, about
+// 10 µs less per call here (a proxy's upstream connect pays it per
+// connection).
+//
+// The price is the contract: the caller must be an ordinary goroutine (not
+// locked to its thread, not inside Do's fn), whose thread is in the
+// process's namespace, as every unlocked thread of this process is. And if
+// the thread cannot return, the calling goroutine ends (runtime.Goexit)
+// still locked, so that the runtime discards the thread: its deferred calls
+// run first, on that thread, and must not make sockets. Use it from
+// goroutines of your own that can end at any call.
+func DoInline(ns *Netns, fn func() error) error {
+	if ns == nil {
+		return fn()
+	}
+	probeNet()
+	hfd, _, err := homeNetns()
+	if err != nil {
+		return fmt.Errorf("open this process's network namespace: %w", err)
+	}
+	runtime.LockOSThread()
+	if err := ns.Enter(); err != nil {
+		runtime.UnlockOSThread()
+		return err
+	}
+	defer func() {
+		if err := setnsRestore(hfd); err != nil {
+			runtime.Goexit() // locked: the thread goes with this goroutine
+		}
+		runtime.UnlockOSThread()
+	}()
+	return fn()
+}
+
+// probeNet asks, once, the questions the net package asks once per process
+// and then keeps the answer to for good: whether IPv6 and IPv4-mapped
+// addresses work (it binds ::1 to find out). Asked first inside a tenant
+// whose loopback is down, it would decide "no IPv6" for every namespace;
+// asked here, before any switch, it answers for the namespace the process
+// runs in.
+var probeNet = sync.OnceFunc(func() {
+	if c, err := net.ListenPacket("udp", ":0"); err == nil {
+		c.Close()
+	}
+})
 
 // GoLocked runs fn on a new goroutine locked to an OS thread that is not
 // the process's main thread. fn may unlock it (runtime.UnlockOSThread) or
@@ -158,12 +220,7 @@ func Do(ns *Netns, fn func() error) error {
 	if ns == nil {
 		return fn()
 	}
-	return switchRun(ns.String(), func() error {
-		if err := unix.Setns(ns.fd, unix.CLONE_NEWNET); err != nil {
-			return fmt.Errorf("enter network namespace %s: %w", ns, errnoKind(err))
-		}
-		return nil
-	}, fn)
+	return switchRun(ns.String(), ns.Enter, fn)
 }
 
 // DoFresh runs fn inside a brand-new anonymous network namespace that only

@@ -40,12 +40,13 @@ var trimMu sync.Mutex
 // a goroutine that locks and returns; the thread that ran it ends, and its
 // P goes to an idle thread. When no idle thread is left, handing the P over
 // makes a new one, the count stops falling, and TrimThreads stops. Threads
-// in syscalls, locked threads (the main thread of a program that locks it
-// in init) and the runtime's own (sysmon, the template thread) are never
-// touched. A round costs a thread exit, a few tens of µs.
+// in syscalls, locked threads and the runtime's own (sysmon, the template
+// thread) are never touched. A round costs a thread exit, a few tens of µs.
+// It changes nothing process-wide (GOMAXPROCS stays as it is).
 //
-// Call it after bursts, not on a hot path: under load the runtime would
-// make the threads again.
+// Whether to call it is the program's policy, not the library's: the proxy
+// daemon does when its config asks (trim_threads), after bursts, never on a
+// hot path (under load the runtime would make the threads again).
 func TrimThreads(keep int) (before, after int) {
 	trimMu.Lock()
 	defer trimMu.Unlock()
@@ -53,10 +54,6 @@ func TrimThreads(keep int) (before, after int) {
 	if before <= keep {
 		return before, before
 	}
-	// With one P, starting or waking a goroutine finds no idle P to hand
-	// to another thread, so a round ends a thread without waking one.
-	procs := runtime.GOMAXPROCS(1)
-	defer restoreProcs(procs)
 	n, stuck := before, 0
 	for n > keep && stuck < 3 {
 		// Nothing waits on this goroutine: waking a waiter from it would
@@ -68,7 +65,7 @@ func TrimThreads(keep int) (before, after int) {
 			}
 			// Return locked: the runtime ends this thread.
 		}()
-		now := waitThreadsBelow(n, 5*time.Millisecond)
+		now := waitThreadsBelow(n, 20*time.Millisecond) // a thread leaves /proc later on a busy machine
 		if now < n {
 			stuck = 0
 		} else {
@@ -90,16 +87,4 @@ func waitThreadsBelow(n int, wait time.Duration) int {
 		}
 		time.Sleep(50 * time.Microsecond)
 	}
-}
-
-// restoreProcs undoes GOMAXPROCS(1): back to the runtime's own choice
-// (which follows the CPU limit) unless the environment fixed it.
-func restoreProcs(n int) {
-	if os.Getenv("GOMAXPROCS") == "" {
-		runtime.SetDefaultGOMAXPROCS()
-		if runtime.GOMAXPROCS(0) == n {
-			return
-		}
-	}
-	runtime.GOMAXPROCS(n)
 }

@@ -30,13 +30,39 @@ func TestTrimThreadsEndsThreadsLeftByABurst(t *testing.T) {
 		wg.Wait()
 	}
 	burst()
+	// TrimThreads changes nothing process-wide: GOMAXPROCS stays what it
+	// is all along, not only after.
+	stop, changed := make(chan struct{}), make(chan int, 1)
+	go func() {
+		for {
+			select {
+			case <-stop:
+				changed <- 0
+				return
+			default:
+			}
+			if n := runtime.GOMAXPROCS(0); n != gmpAtStart {
+				changed <- n
+				return
+			}
+			runtime.Gosched()
+		}
+	}()
 	before, after := lab.TrimThreads(0)
+	close(stop)
+	if n := <-changed; n != 0 {
+		t.Errorf("GOMAXPROCS was %d during TrimThreads, want %d throughout", n, gmpAtStart)
+	}
 	t.Logf("after a burst of 24 blocking syscalls: %d threads, trimmed to %d (GOMAXPROCS %d)", before, after, runtime.GOMAXPROCS(0))
 	if before < 12 {
 		t.Fatalf("the burst left only %d threads; the test needs a burst that makes threads", before)
 	}
-	if limit := runtime.GOMAXPROCS(0) + 4; after > limit {
-		t.Errorf("%d threads after trimming, want at most GOMAXPROCS+4 = %d", after, limit)
+	// GOMAXPROCS + 4: the runtime's own (sysmon, the template thread), the
+	// main thread and one in the netpoller; plus one that the last round's
+	// hand-off of a P may leave, which the daemon's policy (trimming with
+	// one P, lab/proxy) avoids and a library must not.
+	if limit := runtime.GOMAXPROCS(0) + 5; after > limit {
+		t.Errorf("%d threads after trimming, want at most GOMAXPROCS+5 = %d", after, limit)
 	}
 	// Still works: namespace switches and more bursts.
 	burst()

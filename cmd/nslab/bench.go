@@ -1,6 +1,10 @@
 package main
 
-import "github.com/spf13/cobra"
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+)
 
 // benchCmd groups the measurements behind docs/benchmarks.md. Each benchmark
 // is a subcommand in its own file (bench_*.go) that adds itself here; with no
@@ -14,8 +18,15 @@ var benchCmd = &cobra.Command{
 			if sub.RunE == nil {
 				continue
 			}
+			// A subcommand run from here was not executed by cobra: it
+			// has no context of its own (withSession needs one) and
+			// writes where its parent does.
+			sub.SetContext(cmd.Context())
+			sub.SetOut(cmd.OutOrStdout())
+			sub.SetErr(cmd.ErrOrStderr())
+			fmt.Fprintf(cmd.ErrOrStderr(), "nslab bench %s\n", sub.Name())
 			if err := sub.RunE(sub, nil); err != nil {
-				return err
+				return fmt.Errorf("bench %s: %w", sub.Name(), err)
 			}
 		}
 		return nil

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/nslab/nslab/internal/labtest"
+	"github.com/nslab/nslab/lab/proxy/bench"
 )
 
 // A small `nslab bench proxy --json` run end to end: every figure a user
@@ -20,7 +21,7 @@ func TestBenchProxySmallRunReportsEveryFigure(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	var r proxyBench
+	var r bench.Report
 	if err := json.Unmarshal([]byte(out), &r); err != nil {
 		t.Fatalf("%v: %s", err, out)
 	}
@@ -56,5 +57,70 @@ func TestBenchProxyRefusesEmptyCounts(t *testing.T) {
 		if code != 2 || !strings.Contains(stderr, args[0]+" "+args[1]+": give at least 1") {
 			t.Errorf("bench proxy %v: exit %d, %q; want 2 and what to give", args, code, stderr)
 		}
+	}
+}
+
+// `nslab bench netns` at a small size: a row per count, every figure
+// there, nothing left.
+func TestBenchNetnsSmallRun(t *testing.T) {
+	labtest.RequireRoot(t)
+	out, stderr, code := nslab(t, "bench", "netns", "--count", "5", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var rep struct {
+		Schema int `json:"schema"`
+		Runs   []struct {
+			Count     int     `json:"count"`
+			AddTotal  float64 `json:"add_total_ms"`
+			SwitchUs  float64 `json:"do_round_trip_us"`
+			LeftAfter int     `json:"left_after"`
+		} `json:"runs"`
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil || len(rep.Runs) != 1 || rep.Schema != jsonSchema {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if r := rep.Runs[0]; r.Count != 5 || r.AddTotal <= 0 || r.SwitchUs <= 0 || r.LeftAfter != 0 {
+		t.Errorf("row %+v", r)
+	}
+}
+
+// `nslab bench proxy --peers` at a small size: every peer it can run is
+// measured (HAProxy and socat when installed, else said to be left out),
+// with no failed request, and nothing is left.
+func TestBenchProxyPeersSmallRun(t *testing.T) {
+	labtest.RequireRoot(t)
+	if testing.Short() {
+		t.Skip("starts the peers")
+	}
+	out, stderr, code := nslab(t, "bench", "proxy", "--peers", "--json", "--tenants", "3", "--rounds", "1", "--duration", "300ms", "--mib", "8")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var r bench.PeerReport
+	if err := json.Unmarshal([]byte(out), &r); err != nil || len(r.Sets) != 1 || r.Schema != jsonSchema {
+		t.Fatalf("%v: %s", err, out)
+	}
+	seen := map[string]bool{}
+	for _, f := range r.Sets[0].Peers {
+		seen[f.Peer] = true
+		if f.Gbps1 <= 0 || f.NewRate <= 0 || f.KARate <= 0 || f.Failed != 0 {
+			t.Errorf("%s: %+v", f.Peer, f)
+		}
+		if f.Peer == "nslab" && (f.Threads == 0 || f.PSSMiB <= 0 || f.StartMs <= 0 || f.CPUPerConn <= 0) {
+			t.Errorf("nslab's idle figures: %+v", f)
+		}
+		if f.Peer != "direct" && f.RSSMiB < f.PSSMiB { // shared pages count whole in RSS, in part in PSS
+			t.Errorf("%s: idle RSS %.1f MiB below its PSS %.1f MiB", f.Peer, f.RSSMiB, f.PSSMiB)
+		}
+	}
+	for _, p := range []string{"nslab", "direct", "haproxy", "socat"} {
+		if _, err := exec.LookPath(p); (p == "nslab" || p == "direct" || err == nil) && !seen[p] {
+			t.Errorf("peer %s was not measured (%v)", p, r.Missing)
+		}
+	}
+	ps, _ := exec.Command("pgrep", "-fa", "haproxy -f .*bench-peers|nslab-bench-backend:peers").Output()
+	if strings.TrimSpace(string(ps)) != "" {
+		t.Errorf("processes left after the bench:\n%s", ps)
 	}
 }

@@ -16,10 +16,13 @@ import (
 // socket, with these endpoints:
 //
 //	GET    /stats               Stats as JSON
+//	GET    /metrics             the same, in the Prometheus text format
 //	GET    /tenants             the tenants, a JSON list of names
-//	POST   /tenants?name=a&name=b   add tenants
+//	POST   /tenants?name=a&name=b=/var/run/netns/b   add tenants (409 if one exists)
 //	DELETE /tenants?name=a      remove tenants
+//	GET    /routes, POST /routes, DELETE /routes?name=r
 //	POST   /resync              rebind tenants whose namespace was recreated
+//	POST   /reload              read the config file again (as SIGHUP does)
 //	POST   /stop                graceful shutdown
 //
 // curl --unix-socket PATH http://proxy/stats works too.
@@ -103,6 +106,23 @@ func (c *Client) RemoveRoute(names ...string) error {
 
 // Resync rebinds tenants whose namespace was deleted and recreated.
 func (c *Client) Resync() error { return c.do(http.MethodPost, "/resync", nil, nil) }
+
+// Reload has the daemon read its config again and apply the difference.
+func (c *Client) Reload() error { return c.do(http.MethodPost, "/reload", nil, nil) }
+
+// Metrics returns /metrics, the Prometheus text format.
+func (c *Client) Metrics() (string, error) {
+	resp, err := c.hc.Get("http://proxy/metrics")
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("GET /metrics: %s", bytes.TrimSpace(b))
+	}
+	return string(b), err
+}
 
 // Stop asks the daemon to close every socket and exit.
 func (c *Client) Stop() error { return c.do(http.MethodPost, "/stop", nil, nil) }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"os"
 	"slices"
 	"strconv"
@@ -11,8 +12,6 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
-
-	"github.com/nslab/nslab/lab"
 )
 
 // Config describes a proxy: its routes, its tenants and how it spends
@@ -43,6 +42,18 @@ type Config struct {
 	// the fd limit allows, two sockets and some pipe each). Past it, new
 	// clients wait in the kernel's accept queue, not failed.
 	MaxConns int `json:"max_conns,omitempty"`
+	// Limits are what each tenant may take (see Limits).
+	Limits Limits `json:"limits,omitempty"`
+	// State is a file the tenants added over the API are kept in, so that
+	// a restart binds them again ("": they live as long as the process).
+	State string `json:"state,omitempty"`
+	// Metrics is a TCP address (IP:PORT) to serve /metrics on, besides
+	// the control socket ("": the control socket only).
+	Metrics string `json:"metrics,omitempty"`
+	// TrimThreads has the daemon give back the OS threads a burst left
+	// parked, once quiet (see lab.TrimThreads). Off by default: it is a
+	// program's policy, which nslab proxy and the lab's workers choose.
+	TrimThreads bool `json:"trim_threads,omitempty"`
 
 	Logger *slog.Logger `json:"-"` // default: discard
 }
@@ -121,8 +132,16 @@ func (c Config) Validate() error {
 		}
 	}
 	for i, t := range c.Tenants {
-		if err := lab.ValidateNetnsName(t); err != nil {
+		if _, _, err := ParseTenant(t); err != nil {
 			return &ConfigError{File: "config", Field: fmt.Sprintf("tenants[%d]", i), Msg: err.Error()}
+		}
+	}
+	if f, msg := c.Limits.validate(); f != "" {
+		return &ConfigError{File: "config", Field: "limits." + f, Msg: msg}
+	}
+	if c.Metrics != "" {
+		if err := checkMetricsAddr(c.Metrics); err != nil {
+			return &ConfigError{File: "config", Field: "metrics", Msg: err.Error()}
 		}
 	}
 	for _, d := range []struct {
@@ -187,12 +206,16 @@ func ParseConfig(file string, data []byte) (Config, error) {
 		"fin_timeout": func(n *yaml.Node, f string) {
 			c.FinTimeout = p.duration(n, f)
 		},
-		"rescan":    func(n *yaml.Node, f string) { c.Rescan = p.duration(n, f) },
-		"max_conns": func(n *yaml.Node, f string) { c.MaxConns = p.count(n, f) },
+		"rescan":       func(n *yaml.Node, f string) { c.Rescan = p.duration(n, f) },
+		"max_conns":    func(n *yaml.Node, f string) { c.MaxConns = p.count(n, f) },
+		"state":        func(n *yaml.Node, f string) { c.State = p.str(n, f) },
+		"metrics":      func(n *yaml.Node, f string) { c.Metrics = p.metricsAddr(n, f) },
+		"trim_threads": func(n *yaml.Node, f string) { c.TrimThreads = p.boolean(n, f) },
+		"limits":       func(n *yaml.Node, f string) { c.Limits = p.limits(n, f) },
 		"tenants": func(n *yaml.Node, f string) {
 			p.seq(n, f, func(i int, e *yaml.Node, f string) {
 				t := p.str(e, f)
-				if err := lab.ValidateNetnsName(t); err != nil && p.err == nil {
+				if _, _, err := ParseTenant(t); err != nil && p.err == nil {
 					p.fail(e, f, err.Error())
 				}
 				c.Tenants = append(c.Tenants, t)
@@ -311,6 +334,62 @@ func (p *parser) count(n *yaml.Node, field string) int {
 		p.fail(n, field, fmt.Sprintf("%q is not a count: write a whole number, 0 or more", s))
 	}
 	return v
+}
+
+func (p *parser) boolean(n *yaml.Node, field string) bool {
+	switch s := p.str(n, field); s {
+	case "true", "yes", "on":
+		return true
+	case "false", "no", "off":
+		return false
+	default:
+		if p.err == nil {
+			p.fail(n, field, fmt.Sprintf("%q is not true or false", s))
+		}
+	}
+	return false
+}
+
+func (p *parser) number(n *yaml.Node, field string) float64 {
+	s := p.str(n, field)
+	if p.err != nil {
+		return 0
+	}
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil || v < 0 {
+		p.fail(n, field, fmt.Sprintf("%q is not a number, 0 or more", s))
+	}
+	return v
+}
+
+func (p *parser) metricsAddr(n *yaml.Node, field string) string {
+	s := p.str(n, field)
+	if p.err == nil {
+		if err := checkMetricsAddr(s); err != nil {
+			p.fail(n, field, err.Error())
+		}
+	}
+	return s
+}
+
+func (p *parser) limits(n *yaml.Node, field string) Limits {
+	var l Limits
+	p.mapping(n, field, map[string]func(*yaml.Node, string){
+		"max_conns":      func(v *yaml.Node, f string) { l.MaxConns = p.count(v, f) },
+		"accept_rate":    func(v *yaml.Node, f string) { l.AcceptRate = p.number(v, f) },
+		"accept_burst":   func(v *yaml.Node, f string) { l.AcceptBurst = p.count(v, f) },
+		"idle_timeout":   func(v *yaml.Node, f string) { l.IdleTimeout = p.duration(v, f) },
+		"header_timeout": func(v *yaml.Node, f string) { l.HeaderTimeout = p.duration(v, f) },
+	})
+	return l
+}
+
+// checkMetricsAddr checks a metrics address: an IP literal and a port.
+func checkMetricsAddr(s string) error {
+	if _, err := netip.ParseAddrPort(s); err != nil {
+		return fmt.Errorf("%q is not IP:PORT: write it like 127.0.0.1:9108 (an IP literal; [::]:9108 for every address)", s)
+	}
+	return nil
 }
 
 func (p *parser) strategy(n *yaml.Node, field string) Strategy {

@@ -18,6 +18,7 @@ type controlled interface {
 	Tenants() []string
 	Resync() error
 	Stats() Stats
+	Metrics() Metrics
 	Routes() []Route
 	AddRoute(Route) error
 	RemoveRoute(name string) error
@@ -34,8 +35,9 @@ const maxControlBody = 64 << 10
 // that cannot be understood, 404 for a tenant or route that does not exist,
 // 405 (from the mux) for a wrong method, 409 for one that exists already,
 // 413 for a body over 64 KiB; any other refusal by the proxy is 400 with
-// its reason.
-func controlHandler(p controlled, stop func()) http.Handler {
+// its reason. A reload that fails is 500 (the proxy keeps what it could
+// apply; the body says what failed).
+func controlHandler(p controlled, stop func(), reload func() error) http.Handler {
 	mux := http.NewServeMux()
 	reply := func(w http.ResponseWriter, v any, err error) {
 		if err != nil {
@@ -45,29 +47,38 @@ func controlHandler(p controlled, stop func()) http.Handler {
 		w.Header().Set("Content-Type", "application/json")
 		json.NewEncoder(w).Encode(v)
 	}
-	names := func(r *http.Request) ([]string, error) {
+	// names reads ?name=: tenants to add are NAME or NAME=NETNS (see
+	// ParseTenant), tenants to remove their NAME.
+	names := func(r *http.Request, specs bool) ([]string, error) {
 		ns := r.URL.Query()["name"]
 		if len(ns) == 0 {
-			return nil, badRequest("give at least one tenant as ?name=NAME")
+			return nil, badRequest("give at least one tenant as ?name=NAME (or ?name=NAME=NETNS to add one whose namespace has another name, a path or pid:N)")
 		}
 		for _, n := range ns {
-			if err := lab.ValidateNetnsName(n); err != nil {
+			var err error
+			if specs {
+				_, _, err = ParseTenant(n)
+			} else {
+				err = lab.ValidateNetnsName(n)
+			}
+			if err != nil {
 				return nil, badRequest(err.Error())
 			}
 		}
 		return ns, nil
 	}
 	mux.HandleFunc("GET /stats", func(w http.ResponseWriter, r *http.Request) { reply(w, p.Stats(), nil) })
+	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) { serveMetrics(w, p) })
 	mux.HandleFunc("GET /tenants", func(w http.ResponseWriter, r *http.Request) { reply(w, p.Tenants(), nil) })
 	mux.HandleFunc("POST /tenants", func(w http.ResponseWriter, r *http.Request) {
-		ns, err := names(r)
+		ns, err := names(r, true)
 		if err == nil {
 			err = p.AddTenant(ns...)
 		}
 		reply(w, "ok", err)
 	})
 	mux.HandleFunc("DELETE /tenants", func(w http.ResponseWriter, r *http.Request) {
-		ns, err := names(r)
+		ns, err := names(r, false)
 		if err == nil {
 			err = p.RemoveTenant(ns...)
 		}
@@ -94,6 +105,17 @@ func controlHandler(p controlled, stop func()) http.Handler {
 		reply(w, "ok", errors.Join(errs...))
 	})
 	mux.HandleFunc("POST /resync", func(w http.ResponseWriter, r *http.Request) { reply(w, "ok", p.Resync()) })
+	mux.HandleFunc("POST /reload", func(w http.ResponseWriter, r *http.Request) {
+		if reload == nil {
+			reply(w, nil, &controlError{http.StatusNotImplemented, "this proxy has no config file to read again"})
+			return
+		}
+		if err := reload(); err != nil {
+			reply(w, nil, &controlError{http.StatusInternalServerError, "reload: " + err.Error()})
+			return
+		}
+		reply(w, "ok", nil)
+	})
 	mux.HandleFunc("POST /stop", func(w http.ResponseWriter, r *http.Request) {
 		reply(w, "stopping", nil)
 		if f, ok := w.(http.Flusher); ok {
@@ -107,15 +129,29 @@ func controlHandler(p controlled, stop func()) http.Handler {
 			http.Error(w, fmt.Sprintf("%s %s: not allowed; use %s %s", r.Method, r.URL.Path, m, r.URL.Path), http.StatusMethodNotAllowed)
 			return
 		}
-		http.Error(w, fmt.Sprintf("no control endpoint %s %s: use GET /stats, GET|POST|DELETE /tenants, GET|POST|DELETE /routes, POST /resync or POST /stop", r.Method, r.URL.Path), http.StatusNotFound)
+		http.Error(w, fmt.Sprintf("no control endpoint %s %s: use GET /stats, GET /metrics, GET|POST|DELETE /tenants, GET|POST|DELETE /routes, POST /resync, POST /reload or POST /stop", r.Method, r.URL.Path), http.StatusNotFound)
 	})
 	return mux
 }
 
 // controlMethods lists each endpoint's methods, for the 405 message.
 var controlMethods = map[string]string{
-	"/stats": "GET", "/tenants": "GET|POST|DELETE", "/routes": "GET|POST|DELETE",
-	"/resync": "POST", "/stop": "POST",
+	"/stats": "GET", "/metrics": "GET", "/tenants": "GET|POST|DELETE", "/routes": "GET|POST|DELETE",
+	"/resync": "POST", "/reload": "POST", "/stop": "POST",
+}
+
+// serveMetrics answers GET /metrics in the Prometheus text format.
+func serveMetrics(w http.ResponseWriter, p interface{ Metrics() Metrics }) {
+	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+	WriteMetrics(w, p.Metrics())
+}
+
+// metricsHandler serves only GET /metrics: what a TCP address for
+// Prometheus gets (the control API stays on the private socket).
+func metricsHandler(p interface{ Metrics() Metrics }) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) { serveMetrics(w, p) })
+	return mux
 }
 
 // decodeRoute reads one route as JSON, strictly: unknown fields, trailing

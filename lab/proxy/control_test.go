@@ -53,6 +53,7 @@ func (f *fakeProxy) RemoveTenant(names ...string) error {
 func (f *fakeProxy) Tenants() []string { return f.tenants }
 func (f *fakeProxy) Resync() error     { return nil }
 func (f *fakeProxy) Stats() Stats      { return Stats{Name: "fake"} }
+func (f *fakeProxy) Metrics() Metrics  { return Metrics{Stats: f.Stats()} }
 func (f *fakeProxy) Routes() []Route   { return f.routes }
 func (f *fakeProxy) AddRoute(r Route) error {
 	f.mu.Lock()
@@ -74,7 +75,7 @@ func control(h http.Handler, method, target, body string) *httptest.ResponseReco
 // says what was wrong, and changes nothing.
 func TestMalformedControlRequestsGetA4xxThatSaysWhy(t *testing.T) {
 	f := &fakeProxy{tenants: []string{"alpha"}}
-	h := controlHandler(f, func() { t.Error("a malformed request stopped the proxy") })
+	h := controlHandler(f, func() { t.Error("a malformed request stopped the proxy") }, nil)
 	good := `{"name":"web","listen":"{tenant}/tcp/127.0.0.1:8080","target":"{tenant}/tcp/10.0.0.1:9000"}`
 	for _, c := range []struct {
 		method, target, body string
@@ -134,7 +135,7 @@ func FuzzControlRequest(f *testing.F) {
 			return // not a request a client can send; /stop ends the fake
 		}
 		w := httptest.NewRecorder()
-		controlHandler(&fakeProxy{}, func() {}).ServeHTTP(w, req)
+		controlHandler(&fakeProxy{}, func() {}, nil).ServeHTTP(w, req)
 		if w.Code >= 500 {
 			t.Fatalf("%s %q %q: %d %s", method, target, body, w.Code, w.Body)
 		}

@@ -24,11 +24,32 @@ import (
 )
 
 // Run is the proxy daemon: it starts a proxy from cfg, serves its control
-// socket at cfg.Control, and runs until ctx is done or a client asks it to
-// stop; then it closes every socket and returns. Nothing is left bound when
-// it returns, whatever the reason.
+// socket at cfg.Control (and /metrics at cfg.Metrics), and runs until ctx
+// is done or a client asks it to stop; then it closes every socket and
+// returns. Nothing is left bound when it returns, whatever the reason.
 func Run(ctx context.Context, cfg Config) error {
-	return runDaemon(ctx, workerSpec{Config: cfg}, nil)
+	return Daemon{Load: func() (Config, error) { return cfg, nil }}.Run(ctx)
+}
+
+// Daemon is the proxy daemon as a service manager runs it.
+type Daemon struct {
+	// Load reads the configuration: once to start, and again for each
+	// reload (SIGHUP, which systemctl reload sends, or POST /reload).
+	Load func() (Config, error)
+	// Notify tells systemd the daemon's state over $NOTIFY_SOCKET
+	// (Type=notify): READY=1 once every tenant is bound and the control
+	// socket answers, RELOADING=1 and READY=1 around a reload,
+	// STOPPING=1 on the way out.
+	Notify bool
+}
+
+// Run is Run with reloads.
+func (d Daemon) Run(ctx context.Context) error {
+	cfg, err := d.Load()
+	if err != nil {
+		return err
+	}
+	return runDaemon(ctx, workerSpec{Config: cfg}, nil, d)
 }
 
 // workerSpec is what a daemon child gets: the config, and for a
@@ -42,7 +63,7 @@ type workerSpec struct {
 	Level    string `json:"level,omitempty"`
 }
 
-func runDaemon(ctx context.Context, spec workerSpec, ready func(error)) (err error) {
+func runDaemon(ctx context.Context, spec workerSpec, ready func(error), d Daemon) (err error) {
 	if ready == nil {
 		ready = func(error) {}
 	}
@@ -51,6 +72,13 @@ func runDaemon(ctx context.Context, spec workerSpec, ready func(error)) (err err
 			ready(err)
 		}
 	}()
+	say := func(state string) {
+		if d.Notify {
+			if err := notify(state); err != nil {
+				spec.Config.Logger.Warn("notify", "err", err)
+			}
+		}
+	}
 	cfg := spec.Config
 	if cfg.Control == "" {
 		return fmt.Errorf("the daemon needs a control socket path (control: in the config, or --control)")
@@ -61,6 +89,13 @@ func runDaemon(ctx context.Context, spec workerSpec, ready func(error)) (err err
 	}
 	defer os.Remove(cfg.Control)
 	defer ctl.Close()
+	var mln net.Listener
+	if cfg.Metrics != "" {
+		if mln, err = net.Listen("tcp", cfg.Metrics); err != nil {
+			return fmt.Errorf("metrics address: %w", err)
+		}
+		defer mln.Close()
+	}
 	p, err := newProxy(cfg, spec.Here, spec.HostPath)
 	if err != nil {
 		return err
@@ -69,8 +104,29 @@ func runDaemon(ctx context.Context, spec workerSpec, ready func(error)) (err err
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var once sync.Once
-	h := controlHandler(p, func() { once.Do(cancel) })
 	kick, poke := make(chan struct{}, 1), make(chan struct{}, 1)
+	reload := func() error {
+		if d.Load == nil {
+			return fmt.Errorf("this daemon has no config to read again: %w", lab.ErrUnsupported)
+		}
+		say(fmt.Sprintf("RELOADING=1\nMONOTONIC_USEC=%d\nSTATUS=reloading", monotonicUsec()))
+		next, err := d.Load()
+		if err == nil {
+			err = p.Reload(next)
+		}
+		if err != nil {
+			p.log.Error("reload", "err", err)
+			say("READY=1\nSTATUS=reload failed: " + oneLine(err))
+		} else {
+			say("READY=1\nSTATUS=" + p.status())
+		}
+		select {
+		case kick <- struct{}{}:
+		default:
+		}
+		return err
+	}
+	h := controlHandler(p, func() { once.Do(cancel) }, reload)
 	srv := &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h.ServeHTTP(w, r)
 		if r.Method == http.MethodGet {
@@ -89,16 +145,48 @@ func runDaemon(ctx context.Context, spec workerSpec, ready func(error)) (err err
 		}
 	})}
 	go srv.Serve(ctl)
+	var msrv *http.Server
+	if mln != nil {
+		msrv = &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: metricsHandler(p)}
+		go msrv.Serve(mln)
+	}
 	go tidy(ctx, kick, poke, p)
+	hup := make(chan os.Signal, 1)
+	if d.Load != nil {
+		signal.Notify(hup, syscall.SIGHUP)
+		defer signal.Stop(hup)
+	}
 	ready(nil)
+	say(fmt.Sprintf("READY=1\nMAINPID=%d\nSTATUS=%s", os.Getpid(), p.status()))
 	p.log.Info("control socket ready", "path", cfg.Control)
-	<-ctx.Done()
+	for {
+		select {
+		case <-hup:
+			reload()
+			continue
+		case <-ctx.Done():
+		}
+		break
+	}
+	say("STOPPING=1")
 	p.log.Info("shutting down")
 	sctx, scancel := context.WithTimeout(context.Background(), 2*time.Second)
 	srv.Shutdown(sctx)
+	if msrv != nil {
+		msrv.Shutdown(sctx)
+	}
 	scancel()
 	return nil
 }
+
+// status is one line for systemctl status.
+func (p *Proxy) status() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return fmt.Sprintf("serving %d tenants, %d listeners", len(p.tenants), len(p.keys))
+}
+
+func oneLine(err error) string { return strings.ReplaceAll(err.Error(), "\n", " ") }
 
 // listenControl listens on a unix socket, replacing a stale socket file
 // (one nobody answers on) but never a live daemon's. The socket is mode
@@ -150,13 +238,16 @@ const (
 
 // tidy runs until ctx ends. Each time the daemon goes quiet it closes the
 // idle splice pipes (Proxy.Tidy), gives back the threads the runtime keeps
-// parked after a burst, down to GOMAXPROCS+2 (see lab.TrimThreads); and
+// parked after a burst, down to GOMAXPROCS+2, if the config asks
+// (trim_threads; see lab.TrimThreads); the first time, the pages of the
+// binary that start-up touched (lab.DropStartupPages); and
 // after tenants or routes changed, the memory: binding 1000 tenants leaves
 // a few MiB of garbage that no later GC collects while the daemon idles
 // (nothing allocates), so it would stay resident. A GC and a scavenge then
 // (debug.FreeOSMemory) cost ~2 ms with 1000 tenants.
 func tidy(ctx context.Context, kick, poke <-chan struct{}, p *Proxy) {
 	changed := true // the tenants of the config were just bound
+	started := false
 	look := time.NewTicker(tidyLook)
 	defer look.Stop()
 	quiet := time.NewTimer(tidyQuiet)
@@ -188,11 +279,22 @@ func tidy(ctx context.Context, kick, poke <-chan struct{}, p *Proxy) {
 			debug.FreeOSMemory()
 			changed = false
 		}
-		if before, after := lab.TrimThreads(runtime.GOMAXPROCS(0) + 2); after < before {
-			p.log.Debug("gave idle threads back", "before", before, "after", after)
+		if !started {
+			// Start-up (the command line, the config, binding every
+			// tenant) touched code the proxy will not run again: its
+			// pages go, and what it does run comes back.
+			lab.DropStartupPages()
+			started = true
+		}
+		keep := runtime.GOMAXPROCS(0) + 2
+		if p.cfg.TrimThreads {
+			if before, after := trimThreads(keep); after < before {
+				p.log.Debug("gave idle threads back", "before", before, "after", after)
+			}
 		}
 		// Then wait for a change, a stats request, or traffic to have
-		// come (and maybe gone) since.
+		// come (and maybe gone) since; or, if a trim stopped short (on a
+		// busy machine a thread leaves /proc late), for the next look.
 		for a := p.activity(); ; {
 			select {
 			case <-ctx.Done():
@@ -201,7 +303,7 @@ func tidy(ctx context.Context, kick, poke <-chan struct{}, p *Proxy) {
 				changed = true
 			case <-poke:
 			case <-look.C:
-				if p.activity() == a {
+				if p.activity() == a && !(p.cfg.TrimThreads && lab.Threads() > keep+2) {
 					continue
 				}
 			}
@@ -210,13 +312,11 @@ func tidy(ctx context.Context, kick, poke <-chan struct{}, p *Proxy) {
 	}
 }
 
-const specEnv = "NSLAB_PROXY_SPEC"
-
 func init() { lab.RegisterInit("proxy-worker", workerMain) }
 
 // workerMain is a re-executed daemon child: a StartWorker worker, or a
 // process-per-namespace child started inside its tenant's namespace. It
-// reports readiness on fd 3; a per-namespace child also exits when its
+// reads its spec (JSON) from fd 4 and reports readiness on fd 3; a per-namespace child also exits when its
 // parent does (its stdin, a pipe from the parent, reaches EOF).
 func workerMain() {
 	// A test binary locks its main goroutine to the main thread
@@ -225,8 +325,14 @@ func workerMain() {
 	// worker gives it back to the runtime.
 	runtime.UnlockOSThread()
 	var spec workerSpec
-	if err := json.Unmarshal([]byte(os.Getenv(specEnv)), &spec); err != nil {
-		fmt.Fprintln(os.Stderr, "nslab proxy worker: bad spec:", err)
+	specF := os.NewFile(4, "spec") // written by StartWorker or startChild
+	b, err := io.ReadAll(specF)
+	specF.Close()
+	if err == nil {
+		err = json.Unmarshal(b, &spec)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "nslab proxy worker: bad spec on fd 4 (started other than by nslab?):", err)
 		os.Exit(2)
 	}
 	spec.Config.Logger = newLogger(os.Stderr, spec.Log, spec.Level).With("worker", os.Getpid())
@@ -255,12 +361,33 @@ func workerMain() {
 	// locked to the main thread (a test binary), every wait on it would
 	// hand work between threads and leave extra idle threads behind.
 	errc := make(chan error, 1)
-	go func() { errc <- runDaemon(ctx, spec, ready) }()
+	go func() { errc <- runDaemon(ctx, spec, ready, Daemon{}) }()
 	if err := <-errc; err != nil {
 		spec.Config.Logger.Error("proxy worker failed", "err", err)
 		os.Exit(1)
 	}
 	os.Exit(0)
+}
+
+// trimThreads is the daemon's thread policy (trim_threads): it gives back
+// the idle threads a burst left (lab.TrimThreads), with one P while it
+// does. With a second P idle, the goroutine that ends a thread may wake
+// another thread to take over the P, and the count stops falling sooner
+// (7 threads left instead of 5 or 6 here, after binding 100 tenants).
+// GOMAXPROCS is process-wide: changing it is the daemon's choice, made
+// only while quiet, and undone at once.
+func trimThreads(keep int) (before, after int) {
+	procs := runtime.GOMAXPROCS(1)
+	defer func() {
+		if os.Getenv("GOMAXPROCS") == "" {
+			runtime.SetDefaultGOMAXPROCS() // the runtime's own choice, which follows the CPU limit
+			if runtime.GOMAXPROCS(0) == procs {
+				return
+			}
+		}
+		runtime.GOMAXPROCS(procs)
+	}()
+	return lab.TrimThreads(keep)
 }
 
 // newLogger makes the daemon's structured logger.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -26,25 +27,29 @@ type httpFront struct {
 	srv   *http.Server
 	tr    *http.Transport
 	wg    sync.WaitGroup
+	ctr   *counters // the route's own: requests for no tenant, header time-outs
 
 	mu     sync.RWMutex
-	byName map[string]*backend // tenant name → backend
+	byName map[string]*backend // tenant name, in lower case → backend
 	byKey  map[string]*backend // pool key → backend
 	nextID atomic.Uint64
+	fresh  map[net.Conn]time.Time // connections that have not sent a request yet
 }
 
 type backend struct {
 	tenant string
 	key    string
 	target Endpoint
-	dial   dialFunc
+	ent    *nsEntry // held while the backend is registered
+	gate   *tenantGate
 	ctr    *counters
 }
 
 type backendCtxKey struct{}
 
 func newHTTPFront(p *Proxy, r Route, l net.Listener) *httpFront {
-	f := &httpFront{p: p, route: r, l: l, byName: map[string]*backend{}, byKey: map[string]*backend{}}
+	f := &httpFront{p: p, route: r, l: l, byName: map[string]*backend{}, byKey: map[string]*backend{},
+		fresh: map[net.Conn]time.Time{}, ctr: p.counter(r, "", r.Listen, r.Target)}
 	f.tr = &http.Transport{
 		DialContext:         f.dialBackend,
 		MaxIdleConnsPerHost: 32,
@@ -61,8 +66,35 @@ func newHTTPFront(p *Proxy, r Route, l net.Listener) *httpFront {
 			http.Error(w, "nslab proxy: "+err.Error(), http.StatusBadGateway)
 		},
 	}
-	f.srv = &http.Server{Handler: f.handler(rp), ReadHeaderTimeout: 30 * time.Second, ErrorLog: nil}
+	lim := p.conf().Limits
+	header := lim.HeaderTimeout
+	if header == 0 {
+		header = 30 * time.Second
+	}
+	f.srv = &http.Server{Handler: f.handler(rp), ReadHeaderTimeout: header, IdleTimeout: lim.IdleTimeout,
+		ErrorLog: nil, ConnState: f.connState}
 	return f
+}
+
+// connState counts the connections that ended without a single request
+// after the header time-out: a client that trickled its headers, or sent
+// none.
+func (f *httpFront) connState(c net.Conn, st http.ConnState) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	switch st {
+	case http.StateNew:
+		f.fresh[c] = time.Now()
+	case http.StateActive, http.StateHijacked:
+		delete(f.fresh, c)
+	case http.StateClosed:
+		if t0, ok := f.fresh[c]; ok {
+			delete(f.fresh, c)
+			if time.Since(t0) >= f.srv.ReadHeaderTimeout {
+				f.ctr.limits[limitHeader].Add(1)
+			}
+		}
+	}
 }
 
 func (f *httpFront) serve() {
@@ -74,13 +106,16 @@ func (f *httpFront) serve() {
 }
 
 // tenantOf picks the tenant a request is for, and the path to send on.
+// Host names are matched as DNS matches them: in any case, with or
+// without the final dot (ACC-T4.lab.test. is acc-t4.lab.test).
 func (f *httpFront) tenantOf(r *http.Request) (name, path string, ok bool) {
 	if f.route.Host != "" {
 		host := r.Host
 		if h, _, err := net.SplitHostPort(host); err == nil {
 			host = h
 		}
-		pre, post, _ := strings.Cut(f.route.Host, Tenant)
+		host = strings.ToLower(strings.TrimSuffix(host, "."))
+		pre, post, _ := strings.Cut(strings.ToLower(strings.TrimSuffix(f.route.Host, ".")), Tenant)
 		if len(host) > len(pre)+len(post) && strings.HasPrefix(host, pre) && strings.HasSuffix(host, post) {
 			return host[len(pre) : len(host)-len(post)], r.URL.Path, true
 		}
@@ -113,21 +148,33 @@ func (f *httpFront) handler(rp *httputil.ReverseProxy) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		name, path, ok := f.tenantOf(r)
 		f.mu.RLock()
-		b := f.byName[name]
+		b := f.byName[strings.ToLower(name)]
 		f.mu.RUnlock()
 		if !ok || b == nil {
+			f.ctr.errs.Add(1)
 			http.Error(w, fmt.Sprintf("nslab proxy: no tenant for %s%s (route %s picks tenants by %s)", r.Host, r.URL.Path, f.route.Name, f.pattern()), http.StatusBadGateway)
 			return
 		}
+		if ok, kind, wait := f.p.admit(b.gate); !ok {
+			b.ctr.limits[kind].Add(1)
+			if kind == limitRate {
+				w.Header().Set("Retry-After", fmt.Sprint(max(1, int(wait.Seconds()+0.999))))
+				http.Error(w, fmt.Sprintf("nslab proxy: tenant %s is over its request rate (limits.accept_rate)", b.tenant), http.StatusTooManyRequests)
+				return
+			}
+			http.Error(w, fmt.Sprintf("nslab proxy: tenant %s has too many requests in flight (%s)", b.tenant, kind), http.StatusServiceUnavailable)
+			return
+		}
+		defer f.p.leave(b.gate)
 		b.ctr.conns.Add(1)
 		b.ctr.active.Add(1)
 		defer b.ctr.active.Add(-1)
-		if r.ContentLength > 0 {
-			b.ctr.bytesIn.Add(uint64(r.ContentLength))
-		}
 		r2 := r.WithContext(context.WithValue(r.Context(), backendCtxKey{}, b))
 		r2.URL.Path = path
 		r2.URL.RawPath = ""
+		if r.Body != nil && r.Body != http.NoBody {
+			r2.Body = &countingBody{ReadCloser: r.Body, n: &b.ctr.bytesIn}
+		}
 		cw := &countingWriter{ResponseWriter: w}
 		rp.ServeHTTP(cw, r2)
 		b.ctr.bytesOut.Add(uint64(cw.n))
@@ -157,45 +204,56 @@ func (f *httpFront) dialBackend(ctx context.Context, network, addr string) (net.
 	if b == nil {
 		return nil, errors.New("tenant was removed")
 	}
-	return b.dial(ctx, b.target.Proto, b.target.Addr.String())
+	return b.ent.pl.dial(ctx, b.target.Proto, b.target.Addr.String())
 }
 
 // add registers a tenant's backend.
 func (f *httpFront) add(t *tenant) {
-	if t.pl == nil {
+	f.p.mu.Lock()
+	ent := t.ent
+	if ent != nil {
+		ent.hold()
+	}
+	f.p.mu.Unlock()
+	if ent == nil {
 		return
 	}
 	tgt := f.route.Target.In(t.name)
-	pl, err := f.p.targetPlace(t, tgt.Netns)
-	if err != nil {
-		f.p.log.Warn("http backend", "route", f.route.Name, "tenant", t.name, "err", err)
-		return
-	}
 	b := &backend{
-		tenant: t.name, target: tgt, dial: pl.dial,
+		tenant: t.name, target: tgt, ent: ent, gate: f.p.gateOf(t.name),
 		key: fmt.Sprintf("b%d.tenant.invalid:80", f.nextID.Add(1)),
 		ctr: f.p.counter(f.route, t.name, f.route.Listen, tgt),
 	}
 	f.mu.Lock()
-	if old := f.byName[t.name]; old != nil {
+	old := f.byName[strings.ToLower(t.name)]
+	if old != nil {
 		delete(f.byKey, old.key)
+		if old.tenant != t.name {
+			f.p.log.Warn("two tenants differ only in case; the http route reaches the later", "route", f.route.Name, "tenant", t.name, "hidden", old.tenant)
+		}
 	}
-	f.byName[t.name] = b
+	f.byName[strings.ToLower(t.name)] = b
 	f.byKey[b.key] = b
 	f.mu.Unlock()
+	if old != nil {
+		old.ent.release()
+	}
 }
 
 // remove drops a tenant's backend and its pooled connections.
 func (f *httpFront) remove(t *tenant) {
 	f.mu.Lock()
-	b := f.byName[t.name]
-	if b != nil {
-		delete(f.byName, t.name)
+	b := f.byName[strings.ToLower(t.name)]
+	if b != nil && b.tenant == t.name {
+		delete(f.byName, strings.ToLower(t.name))
 		delete(f.byKey, b.key)
+	} else {
+		b = nil
 	}
 	f.mu.Unlock()
 	if b != nil {
 		f.tr.CloseIdleConnections()
+		b.ent.release()
 	}
 }
 
@@ -203,6 +261,25 @@ func (f *httpFront) close() {
 	f.srv.Close()
 	f.wg.Wait()
 	f.tr.CloseIdleConnections()
+	f.mu.Lock()
+	bs := f.byName
+	f.byName, f.byKey = map[string]*backend{}, map[string]*backend{}
+	f.mu.Unlock()
+	for _, b := range bs {
+		b.ent.release()
+	}
+}
+
+// countingBody counts the request body bytes read from the client.
+type countingBody struct {
+	io.ReadCloser
+	n *atomic.Uint64
+}
+
+func (b *countingBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	b.n.Add(uint64(n))
+	return n, err
 }
 
 type countingWriter struct {

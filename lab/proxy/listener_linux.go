@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -21,14 +22,24 @@ type counters struct {
 	route, tenant, listen, target  string
 	conns, bytesIn, bytesOut, errs atomic.Uint64
 	active                         atomic.Int64
+	limits                         [nLimits]atomic.Uint64 // times each limit stopped or ended a client
 }
 
 func (c *counters) snapshot() RouteStats {
-	return RouteStats{
+	rs := RouteStats{
 		Route: c.route, Tenant: c.tenant, Listen: c.listen, Target: c.target,
 		Conns: c.conns.Load(), Active: c.active.Load(), BytesIn: c.bytesIn.Load(),
 		BytesOut: c.bytesOut.Load(), Errors: c.errs.Load(),
 	}
+	for k := range c.limits {
+		if n := c.limits[k].Load(); n > 0 {
+			if rs.Limits == nil {
+				rs.Limits = map[string]uint64{}
+			}
+			rs.Limits[limitKind(k).String()] = n
+		}
+	}
+	return rs
 }
 
 // listener is one bound socket of a route and everything it serves.
@@ -38,24 +49,45 @@ type listener struct {
 	tenant string
 	key    ListenerKey
 	sock   lab.Socket
-	target Endpoint
-	dial   dialFunc
+	lent   *nsEntry                // the namespace it listens in (held)
+	tgt    atomic.Pointer[nsEntry] // where it connects (held; replaced when a named target is made again)
+	tnet   string                  // the target's protocol and address
+	taddr  netip.AddrPort
 	ctr    *counters
+	gate   *tenantGate // its tenant's limits (nil: a route of no tenant)
 
 	mu     sync.Mutex
-	conns  map[net.Conn]struct{} // open client and upstream connections
+	conns  map[net.Conn]struct{} // goroutine-served: open client and upstream connections
 	closed bool
 	done   chan struct{} // closed by close: stops a wait for a connection slot
 	wg     sync.WaitGroup
 	front  *httpFront
 	udp    udpSessions
+	paused atomic.Bool // a limit stopped it (see pauseFor)
 
 	// Served by the proxy's hub (nil: by a goroutine of its own).
 	hub     *hub
 	hubID   int32
 	hubRC   syscall.RawConn
-	raw     *rawConn     // the socket, if made raw (lab.Socket.Raw): the hub's alone
-	backoff atomic.Int64 // ns to wait after a failed accept (hub goroutines)
+	raw     *rawConn     // the socket, if made raw (lab.Socket.Raw)
+	backoff atomic.Int64 // ns to wait after a failed accept
+
+	// Served by the proxy's event loops (shared TCP forwarding).
+	tok   uint64
+	loops []*loop
+	live  atomic.Int64 // its relays, open or being set up
+}
+
+// target is where the listener connects now.
+func (ln *listener) target() *nsEntry { return ln.tgt.Load() }
+
+// dial connects upstream the goroutine way (a net.Conn).
+func (ln *listener) dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	t := ln.target()
+	if t == nil {
+		return nil, errTargetGone
+	}
+	return t.pl.dial(ctx, network, addr)
 }
 
 func sockAddr(s *lab.Socket) string {
@@ -79,7 +111,8 @@ func (ln *listener) info() Listener {
 	return Listener{Key: ln.key, Route: ln.route.Name, Tenant: ln.tenant, Netns: ns, Addr: ln.key.Addr}
 }
 
-// start serves the socket on its own goroutine.
+// start serves the socket: an http front, the event loops (TCP forwarded
+// by the shared strategy), the hub, or a goroutine of its own.
 func (ln *listener) start() error {
 	switch {
 	case ln.route.Mode == HTTP:
@@ -96,6 +129,8 @@ func (ln *listener) start() error {
 			f.add(t)
 		}
 		f.serve()
+	case ln.raw != nil && ln.sock.Stream() && ln.p.cfg.Strategy == Shared:
+		return ln.serveInLoops()
 	default:
 		if rc := hubConn(ln); rc != nil {
 			h, err := ln.p.hubOf()
@@ -117,6 +152,133 @@ func (ln *listener) start() error {
 		}
 	}
 	return nil
+}
+
+// serveInLoops puts the listener in every event loop's set.
+func (ln *listener) serveInLoops() error {
+	loops, err := ln.p.loopsOf()
+	if err != nil {
+		return err
+	}
+	ln.tok = tokListener | ln.p.nextTok.Add(1)
+	var aerr error
+	ln.raw.Control(func(fd uintptr) {
+		// Accepted sockets inherit Nagle's setting from their listener:
+		// one setsockopt here instead of one per connection.
+		unix.SetsockoptInt(int(fd), unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
+		for i, l := range loops {
+			if aerr = l.addListener(ln, int(fd)); aerr != nil {
+				for _, done := range loops[:i] {
+					done.removeListener(ln, int(fd))
+				}
+				return
+			}
+		}
+	})
+	if aerr != nil {
+		return fmt.Errorf("serve %s %s: %w", ln.route.Listen.Proto, ln.key.Addr, aerr)
+	}
+	ln.mu.Lock()
+	ln.loops = loops
+	ln.mu.Unlock()
+	return nil
+}
+
+// acceptBatch is how many connections a loop accepts from one listener
+// before it looks at its other events (level-triggered: the rest are
+// reported again).
+const acceptBatch = 16
+
+// acceptIn accepts on loop l what waits on the listener, within the
+// limits, and starts relaying each connection.
+func (ln *listener) acceptIn(l *loop) {
+	for range acceptBatch {
+		if ln.paused.Load() {
+			return
+		}
+		ok, kind, wait := ln.p.admit(ln.gate)
+		if !ok {
+			ln.ctr.limits[kind].Add(1)
+			ln.pauseFor(kind, wait)
+			return
+		}
+		cfd := -1
+		var err error
+		if ln.raw.Control(func(fd uintptr) {
+			for {
+				cfd, err = rawAccept4(int(fd), unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
+				if err != unix.EINTR && err != unix.ECONNABORTED {
+					break
+				}
+			}
+			if err == nil {
+				ln.live.Add(1) // before close can see the socket shut
+			}
+		}) != nil {
+			ln.p.unadmit(ln.gate)
+			return
+		}
+		if err == unix.EAGAIN {
+			ln.p.unadmit(ln.gate)
+			return
+		}
+		if err != nil {
+			// Out of fds, say: pause a little before trying again.
+			ln.p.unadmit(ln.gate)
+			ln.ctr.errs.Add(1)
+			ln.p.log.Warn("accept", "route", ln.route.Name, "tenant", ln.tenant, "err", err)
+			b := min(max(2*time.Duration(ln.backoff.Load()), time.Millisecond), time.Second)
+			ln.backoff.Store(int64(b))
+			ln.pauseFor(-1, b)
+			return
+		}
+		ln.backoff.Store(0)
+		ln.ctr.conns.Add(1)
+		startRelay(l, ln, cfd)
+	}
+}
+
+// pause takes the listener out of the loops (or leaves it unarmed in the
+// hub) until resume; false if it was paused or closed already.
+func (ln *listener) pause() bool {
+	ln.mu.Lock()
+	defer ln.mu.Unlock()
+	if ln.closed || ln.paused.Load() {
+		return false
+	}
+	ln.paused.Store(true)
+	if ln.loops != nil {
+		ln.raw.Control(func(fd uintptr) {
+			for _, l := range ln.loops {
+				l.removeListener(ln, int(fd))
+			}
+		})
+	}
+	return true
+}
+
+// resume undoes pause.
+func (ln *listener) resume() {
+	ln.mu.Lock()
+	defer ln.mu.Unlock()
+	if ln.closed || !ln.paused.Load() {
+		return
+	}
+	ln.paused.Store(false)
+	switch {
+	case ln.loops != nil:
+		ln.raw.Control(func(fd uintptr) {
+			for _, l := range ln.loops {
+				if err := l.addListener(ln, int(fd)); err != nil {
+					ln.p.log.Warn("resume listener", "route", ln.route.Name, "tenant", ln.tenant, "err", err)
+				}
+			}
+		})
+	case ln.hub != nil:
+		if err := ln.hub.arm(ln); err != nil {
+			ln.p.log.Warn("re-arm listener", "route", ln.route.Name, "tenant", ln.tenant, "err", err)
+		}
+	}
 }
 
 // hubConn is the socket's RawConn if the netpoller serves it (nil for the
@@ -177,12 +339,9 @@ func (ln *listener) acceptOne() {
 	defer ln.wg.Done()
 	// A slot first: while none is free the listener stays unarmed and its
 	// clients wait in the kernel's accept queue.
-	select {
-	case ln.p.slots <- struct{}{}:
-	case <-ln.done:
+	if !ln.p.acquire(ln.gate, ln.done) {
 		return
 	}
-	defer func() { <-ln.p.slots }()
 	var c net.Conn
 	var err error
 	if ln.raw != nil {
@@ -191,6 +350,7 @@ func (ln *listener) acceptOne() {
 		c, err = ln.sock.Listener.Accept()
 	}
 	if err != nil {
+		ln.p.unadmit(ln.gate)
 		if ln.isClosed() || errors.Is(err, net.ErrClosed) {
 			return
 		}
@@ -207,6 +367,7 @@ func (ln *listener) acceptOne() {
 		ln.arm()
 		return
 	}
+	defer ln.p.leave(ln.gate)
 	ln.backoff.Store(0)
 	ln.arm()
 	if !ln.track(c) {
@@ -217,7 +378,8 @@ func (ln *listener) acceptOne() {
 	ln.handle(c)
 }
 
-// close closes the socket and every connection it made, and waits.
+// close closes the socket and every connection it made, waits, and lets
+// go of its namespaces.
 func (ln *listener) close() {
 	ln.mu.Lock()
 	if ln.closed {
@@ -231,6 +393,14 @@ func (ln *listener) close() {
 	if ln.hub != nil {
 		ln.hub.remove(ln) // before the socket closes: its number may be reused
 	}
+	loops := ln.loops
+	if loops != nil && !ln.paused.Load() {
+		ln.raw.Control(func(fd uintptr) {
+			for _, l := range loops {
+				l.removeListener(ln, int(fd))
+			}
+		})
+	}
 	ln.mu.Unlock()
 	ln.p.removeKey(ln)
 	if ln.front != nil {
@@ -242,7 +412,18 @@ func (ln *listener) close() {
 		ln.front.close()
 	}
 	if ln.raw != nil {
+		if ln.lent != nil { // it may be what pins its namespace for a parked handle
+			ln.lent.unpark(ln.raw)
+		}
 		ln.raw.shut() // waits for an accept or read in progress
+	}
+	// Every relay accepted before the shut is counted in live; each loop
+	// closes its own (after what it is doing now, which may be setting one
+	// of them up).
+	if ln.live.Load() > 0 {
+		for _, l := range loops {
+			l.call(func() { l.closeRelays(ln) })
+		}
 	}
 	ln.sock.Close()
 	for c := range conns {
@@ -250,6 +431,11 @@ func (ln *listener) close() {
 	}
 	ln.wg.Wait()
 	ln.udp.closeAll()
+	if t := ln.tgt.Swap(nil); t != nil {
+		t.release()
+	}
+	ln.lent.release()
+	ln.lent = nil
 }
 
 // track registers a connection to close with the listener; false if the
@@ -304,14 +490,12 @@ func (ln *listener) serveStream() {
 		backoff = time.Millisecond
 		// The slot after the accept: this loop waits in accept(2), and
 		// must not hold a slot while it does.
-		select {
-		case ln.p.slots <- struct{}{}:
-		case <-ln.done:
+		if !ln.p.acquire(ln.gate, ln.done) {
 			c.Close()
 			return
 		}
 		if !ln.track(c) {
-			<-ln.p.slots
+			ln.p.leave(ln.gate)
 			c.Close()
 			return
 		}
@@ -319,7 +503,7 @@ func (ln *listener) serveStream() {
 		ln.wg.Add(1)
 		go func() {
 			defer ln.wg.Done()
-			defer func() { <-ln.p.slots }()
+			defer ln.p.leave(ln.gate)
 			ln.handle(c)
 		}()
 	}
@@ -329,8 +513,8 @@ func (ln *listener) handle(c net.Conn) {
 	defer ln.untrack(c)
 	ln.ctr.active.Add(1)
 	defer ln.ctr.active.Add(-1)
-	ctx, cancel := context.WithTimeout(context.Background(), ln.p.cfg.DialTimeout)
-	up, err := ln.dial(ctx, ln.target.Proto, ln.target.Addr.String())
+	ctx, cancel := context.WithTimeout(context.Background(), ln.p.conf().DialTimeout)
+	up, err := ln.dial(ctx, ln.tnet, ln.taddr.String())
 	cancel()
 	if err != nil {
 		ln.ctr.errs.Add(1)
@@ -344,7 +528,7 @@ func (ln *listener) handle(c net.Conn) {
 		return
 	}
 	defer ln.untrack(up)
-	in, out, ferr := forward(c, up, ln.p.cfg.FinTimeout)
+	in, out, ferr := forward(c, up, ln.p.conf().FinTimeout)
 	ln.ctr.bytesIn.Add(uint64(in))
 	ln.ctr.bytesOut.Add(uint64(out))
 	if ferr != nil {

@@ -33,6 +33,7 @@ func TestMain(m *testing.M) { labtest.Main(m) }
 // at 10.0.0.1:80.
 type world struct {
 	s     *lab.Session
+	base  string // the random start of every tenant's name
 	names []string
 	nss   map[string]*lab.Netns
 }
@@ -41,6 +42,7 @@ func newWorld(t testing.TB, n int, backends bool) *world {
 	t.Helper()
 	w := &world{s: labtest.New(t), nss: map[string]*lab.Netns{}}
 	base := labtest.Name("t") // random once; 200 random names would collide
+	w.base = base
 	for i := range n {
 		name := fmt.Sprintf("%s-%d", base, i)
 		ns := w.addTenant(t, name, backends)

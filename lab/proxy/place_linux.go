@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -25,24 +26,85 @@ type place interface {
 }
 
 // sharedPlace is the shared strategy: a short locked switch per bind (one
-// for all of a tenant's sockets) and per dial (only socket(2) inside);
-// the netpoller serves everything.
+// for all of a tenant's sockets) and per dial (only socket(2) and the
+// start of connect(2) inside); the netpoller and the event loops serve
+// everything.
+//
+// Its gate makes close wait for the dials in flight: once closed, no
+// socket is made in its namespace any more, and the handle may go.
 type sharedPlace struct {
-	ns      *lab.Netns // nil: this process's namespace
-	timeout time.Duration
+	p      *Proxy
+	ent    *nsEntry // its namespace (see nsEntry.with)
+	gate   sync.RWMutex
+	closed bool // under gate
 }
 
-func (s *sharedPlace) bind(socks []lab.Socket) error { return lab.BindIn(s.ns, socks) }
+var errPlaceClosed = errors.New("the namespace's tenant or route was removed")
+
+func (s *sharedPlace) bind(socks []lab.Socket) error {
+	return s.ent.with(func(ns *lab.Netns) error { return lab.BindIn(ns, socks) })
+}
+
+// startConnect makes an upstream socket in the namespace and starts its
+// connect, on the calling goroutine's thread (an event loop's: see
+// lab.DoInline). No keep-alive upstream (as HAProxy without tcpka): the
+// client's side and fin_timeout end dead connections.
+func (s *sharedPlace) startConnect(network string, ap netip.AddrPort) (int, bool, error) {
+	s.gate.RLock()
+	defer s.gate.RUnlock()
+	if s.closed {
+		return -1, false, errPlaceClosed
+	}
+	fd, done := -1, false
+	err := s.ent.with(func(ns *lab.Netns) error {
+		d := lab.Dialer{Netns: ns, KeepAlive: -1, Inline: true}
+		var err error
+		fd, done, err = d.StartConnect(network, ap)
+		return err
+	})
+	return fd, done, err
+}
 
 func (s *sharedPlace) dial(ctx context.Context, network, addr string) (net.Conn, error) {
-	// No keep-alive upstream (as HAProxy without tcpka): the client's side
-	// and fin_timeout end dead connections, and it saves four setsockopt
-	// calls per connection.
-	d := lab.Dialer{Netns: s.ns, Timeout: s.timeout, KeepAlive: -1}
-	return d.DialContext(ctx, network, addr)
+	ap, err := netip.ParseAddrPort(addr)
+	if err != nil {
+		return nil, fmt.Errorf("dial %s %q: want IP:PORT", network, addr)
+	}
+	d := lab.Dialer{Timeout: s.p.conf().DialTimeout, KeepAlive: -1}
+	s.gate.RLock()
+	if s.closed {
+		s.gate.RUnlock()
+		return nil, errPlaceClosed
+	}
+	fd, done := -1, false
+	err = s.ent.with(func(ns *lab.Netns) error {
+		d.Netns = ns
+		var err error
+		fd, done, err = d.StartConnect(network, ap)
+		return err
+	})
+	s.gate.RUnlock()
+	if err != nil {
+		return nil, err
+	}
+	return d.Finish(ctx, network, ap, fd, done)
 }
 
-func (s *sharedPlace) close() {}
+func (s *sharedPlace) close() {
+	s.gate.Lock()
+	s.closed = true
+	s.gate.Unlock()
+}
+
+// startConnect is a dial from the entry's namespace for an event loop:
+// only the shared strategy's places have one.
+func (e *nsEntry) startConnect(network string, ap netip.AddrPort) (int, bool, error) {
+	sp, ok := e.pl.(*sharedPlace)
+	if !ok {
+		return -1, false, fmt.Errorf("%s is not served by the shared strategy", e.label())
+	}
+	return sp.startConnect(network, ap)
+}
 
 // threadPlace is thread-per-namespace: a goroutine locks its OS thread,
 // enters the namespace and never leaves it. Everything namespace-bound for
@@ -50,19 +112,21 @@ func (s *sharedPlace) close() {}
 // thread while it waits, as straightforward code would. When the place
 // closes, the goroutine exits still locked and the runtime ends the thread.
 type threadPlace struct {
-	timeout time.Duration
-	mu      sync.Mutex
-	reqs    chan func()
-	closed  bool
+	p      *Proxy
+	mu     sync.Mutex
+	reqs   chan func()
+	closed bool
+	exited chan struct{} // the thread's goroutine has finished every request
 }
 
-func newThreadPlace(ns *lab.Netns, timeout time.Duration) (*threadPlace, error) {
-	tp := &threadPlace{timeout: timeout, reqs: make(chan func())}
+func newThreadPlace(p *Proxy, ns *lab.Netns) (*threadPlace, error) {
+	tp := &threadPlace{p: p, reqs: make(chan func()), exited: make(chan struct{})}
 	errc := make(chan error, 1)
 	lab.GoLocked(func() { // it never comes back: not on the main thread
-		if err := unix.Setns(ns.Fd(), unix.CLONE_NEWNET); err != nil {
+		defer close(tp.exited)
+		if err := ns.Enter(); err != nil {
 			runtime.UnlockOSThread() // never left: the thread is clean
-			errc <- fmt.Errorf("enter %s: %w", ns, err)
+			errc <- err
 			return
 		}
 		errc <- nil
@@ -104,7 +168,7 @@ func (tp *threadPlace) dial(ctx context.Context, network, addr string) (net.Conn
 	var c net.Conn
 	var err error
 	if rerr := tp.run(func() {
-		d := lab.Dialer{Timeout: tp.timeout, KeepAlive: -1}
+		d := lab.Dialer{Timeout: tp.p.conf().DialTimeout, KeepAlive: -1}
 		c, err = d.DialContext(ctx, network, addr)
 	}); rerr != nil {
 		return nil, rerr
@@ -112,13 +176,16 @@ func (tp *threadPlace) dial(ctx context.Context, network, addr string) (net.Conn
 	return c, err
 }
 
+// close ends the namespace's thread once the requests in flight are done,
+// and waits for it.
 func (tp *threadPlace) close() {
 	tp.mu.Lock()
-	defer tp.mu.Unlock()
 	if !tp.closed {
 		tp.closed = true
 		close(tp.reqs)
 	}
+	tp.mu.Unlock()
+	<-tp.exited
 }
 
 // blockingPlace binds like shared but with blocking sockets, and waits for
@@ -132,15 +199,17 @@ func (b *blockingPlace) bind(socks []lab.Socket) error {
 	for i := range fds {
 		fds[i] = -1
 	}
-	err := lab.Do(b.ns, func() error {
-		for i, s := range socks {
-			fd, err := blockingSocket(s.Network, s.Addr)
-			if err != nil {
-				return fmt.Errorf("listen %s %s: %w", s.Network, s.Addr, err)
+	err := b.ent.with(func(ns *lab.Netns) error {
+		return lab.Do(ns, func() error {
+			for i, s := range socks {
+				fd, err := blockingSocket(s.Network, s.Addr)
+				if err != nil {
+					return fmt.Errorf("listen %s %s: %w", s.Network, s.Addr, err)
+				}
+				fds[i] = fd
 			}
-			fds[i] = fd
-		}
-		return nil
+			return nil
+		})
 	})
 	if err != nil {
 		for _, fd := range fds {
@@ -148,7 +217,7 @@ func (b *blockingPlace) bind(socks []lab.Socket) error {
 				unix.Close(fd)
 			}
 		}
-		return fmt.Errorf("bind in %s: %w", b.ns, err)
+		return fmt.Errorf("bind in %s: %w", b.ent.label(), err)
 	}
 	for i := range socks {
 		bs := &blockingSock{fd: fds[i], network: socks[i].Network}

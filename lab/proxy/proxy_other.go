@@ -47,6 +47,16 @@ func (p *Proxy) AddRoute(Route) error         { return unsupported() }
 func (p *Proxy) RemoveRoute(string) error     { return unsupported() }
 func (p *Proxy) Routes() []Route              { return nil }
 func Run(context.Context, Config) error       { return unsupported() }
+func (p *Proxy) Reload(Config) error          { return unsupported() }
+func (p *Proxy) Metrics() Metrics             { return Metrics{} }
+
+// Daemon is the proxy daemon (Linux only).
+type Daemon struct {
+	Load   func() (Config, error)
+	Notify bool
+}
+
+func (d Daemon) Run(context.Context) error { return unsupported() }
 func StartWorker(*lab.Session, string, Config) (*Client, *lab.Proc, error) {
 	return nil, nil, unsupported()
 }

@@ -14,34 +14,43 @@ const Tenant = "{tenant}"
 
 // Endpoint is one end of a route: a socket address inside a namespace,
 // written NETNS/PROTO/IP:PORT, e.g. "alpha/tcp/127.0.0.1:8080",
-// "host/udp/[::1]:53" or "{tenant}/tcp/10.0.0.1:9000".
+// "host/udp/[::1]:53", "{tenant}/tcp/10.0.0.1:9000" or, with a namespace
+// given by path, "/var/run/docker/netns/1a2b3c/tcp/10.0.0.1:80".
 type Endpoint struct {
-	Netns string         // a lab namespace ("alpha"), "host", or Tenant
+	// Netns is a namespace reference (see lab.ParseNetnsRef: a lab or
+	// /run/netns name, a path, pid:N), "host", or Tenant.
+	Netns string
 	Proto string         // tcp, tcp4, tcp6, udp, udp4, udp6, sctp, sctp4, sctp6
 	Addr  netip.AddrPort // an IP literal: no name lookups inside a namespace
 }
 
-// ParseEndpoint parses NETNS/PROTO/IP:PORT.
+// ParseEndpoint parses NETNS/PROTO/IP:PORT. NETNS may be a path (it holds
+// slashes): the protocol and the address are the last two parts.
 func ParseEndpoint(s string) (Endpoint, error) {
-	parts := strings.SplitN(s, "/", 3)
-	if len(parts) != 3 {
+	i := strings.LastIndex(s, "/")
+	j := -1
+	if i > 0 {
+		j = strings.LastIndex(s[:i], "/")
+	}
+	if i < 0 || j < 0 {
 		return Endpoint{}, fmt.Errorf("endpoint %q: want NETNS/PROTO/IP:PORT, like alpha/tcp/127.0.0.1:8080 or {tenant}/udp/10.0.0.1:53", s)
 	}
-	e := Endpoint{Netns: parts[0], Proto: parts[1]}
+	e := Endpoint{Netns: s[:j], Proto: s[j+1 : i]}
+	addr := s[i+1:]
 	if e.Netns == "" {
-		return Endpoint{}, fmt.Errorf("endpoint %q: no namespace: write host, a namespace name, or %s", s, Tenant)
+		return Endpoint{}, fmt.Errorf("endpoint %q: no namespace: write host, a namespace name or path, or %s", s, Tenant)
 	}
 	if e.Netns != Tenant && !lab.IsHost(e.Netns) {
-		if err := lab.ValidateNetnsName(e.Netns); err != nil {
+		if err := lab.ValidateNetnsRef(e.Netns); err != nil {
 			return Endpoint{}, fmt.Errorf("endpoint %q: %w", s, err)
 		}
 	}
 	if protoKind(e.Proto) == "" {
 		return Endpoint{}, fmt.Errorf("endpoint %q: unknown protocol %q: use tcp, udp or sctp (optionally tcp4, udp6, ...)", s, e.Proto)
 	}
-	ap, err := netip.ParseAddrPort(parts[2])
+	ap, err := netip.ParseAddrPort(addr)
 	if err != nil {
-		return Endpoint{}, fmt.Errorf("endpoint %q: address %q is not IP:PORT (an IP literal; names are not looked up inside namespaces), like 10.0.0.1:80 or [fd00::1]:80", s, parts[2])
+		return Endpoint{}, fmt.Errorf("endpoint %q: address %q is not IP:PORT (an IP literal; names are not looked up inside namespaces), like 10.0.0.1:80 or [fd00::1]:80", s, addr)
 	}
 	e.Addr = ap
 	return e, nil

@@ -43,29 +43,28 @@ func (p *Proxy) Start(ctx context.Context) error {
 	return nil
 }
 
-// AddRoute binds a new forwarding route while the proxy runs: a route
-// listening in a named namespace (or host) is bound once; a Tenant template
-// is bound in every current tenant (one switch each) and in every tenant
-// added later. A route that fails to bind anywhere is not kept and leaves
-// nothing open. HTTP routes and, under process-per-namespace, per-tenant
+// AddRoute binds a new route while the proxy runs: a route listening in a
+// named namespace (or host), an http route among them, is bound once; a
+// Tenant template is bound in every current tenant (one switch each) and
+// in every tenant added later. A route that fails to bind anywhere is not
+// kept and leaves nothing open. Under process-per-namespace, per-tenant
 // routes are set at start only.
 func (p *Proxy) AddRoute(r Route) error {
 	if _, err := r.check(); err != nil {
-		return fmt.Errorf("route %s: %w", r.Name, err)
-	}
-	if r.Mode == HTTP {
-		return fmt.Errorf("route %s: http routes are set when the proxy starts: %w", r.Name, lab.ErrUnsupported)
+		return fmt.Errorf("route %s: %w: %w", r.Name, err, lab.ErrInvalid)
 	}
 	if r.PerTenant() && (p.cfg.Strategy == ProcessPerNamespace || p.here != "") {
 		return fmt.Errorf("route %s: per-tenant routes of a process-per-namespace proxy are set when it starts: %w", r.Name, lab.ErrUnsupported)
 	}
-	r.Mode = Forward
+	if r.Mode == "" {
+		r.Mode = Forward
+	}
 	p.chg.Lock() // no tenant is bound or removed meanwhile
 	defer p.chg.Unlock()
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
-		return errors.New("proxy is closed")
+		return errClosed
 	}
 	if r.Name == "" {
 		r.Name = fmt.Sprintf("route%d", len(p.routes)+1)
@@ -78,39 +77,35 @@ func (p *Proxy) AddRoute(r Route) error {
 	}
 	// Publish first so a tenant added meanwhile binds it too; undone on error.
 	p.routes = append(slices.Clip(p.routes), r)
-	type bound struct {
-		t   *tenant
-		pl  place
-		ino uint64
-	}
-	var ts []bound // read under mu: unbind clears t.pl
+	var ts []*tenant // read under mu: unbind clears t.ent
+	var ents []*nsEntry
 	if r.PerTenant() {
 		for _, t := range p.tenants {
-			if t.ns != nil && t.pl != nil {
-				ts = append(ts, bound{t, t.pl, t.ino})
+			if t.ent != nil {
+				ts = append(ts, t)
+				ents = append(ents, t.ent.hold())
 			}
 		}
 	}
 	static := p.static
 	p.mu.Unlock()
+	defer func() {
+		for _, e := range ents {
+			e.release()
+		}
+	}()
 
 	var added []*listener
 	perT := map[*tenant][]*listener{}
 	var err error
 	if !r.PerTenant() {
-		var pl place
-		var ino uint64
-		if pl, err = p.staticPlace(r.Listen.Netns); err == nil {
-			if ino, err = p.inodeOf(r.Listen.Netns); err == nil {
-				added, err = p.bindRoutes(static, pl, ino, []Route{r})
-			}
-		}
+		added, err = p.bindStatic(r.Listen.Netns, []Route{r})
 	} else {
-		for _, b := range ts {
+		for i, t := range ts {
 			var lns []*listener
-			lns, err = p.bindRoutes(b.t, b.pl, b.ino, []Route{r})
+			lns, err = p.serveRoutes(t, ents[i], []Route{r}, nil)
 			added = append(added, lns...)
-			perT[b.t] = lns
+			perT[t] = lns
 			if err != nil {
 				break
 			}
@@ -129,7 +124,7 @@ func (p *Proxy) AddRoute(r Route) error {
 		for _, ln := range added {
 			ln.close()
 		}
-		return errors.New("proxy is closed")
+		return errClosed
 	}
 	if !r.PerTenant() {
 		static.lns = append(static.lns, added...)

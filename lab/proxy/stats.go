@@ -24,6 +24,11 @@ type Stats struct {
 	RSSAnon    int64       `json:"rss_anon_bytes"` // summed over Procs
 	Goroutines int         `json:"goroutines"`
 	FDs        int         `json:"fds"`
+	// Open is the TCP connections served now (against max_conns);
+	// Namespaces the network namespaces the proxy holds, by a handle or
+	// by its sockets alone (one per namespace a tenant or route uses).
+	Open       int64 `json:"open_connections"`
+	Namespaces int   `json:"netns_held"`
 	// Go is where this process's Go runtime memory goes.
 	Go GoMem `json:"go"`
 }
@@ -49,6 +54,9 @@ type RouteStats struct {
 	BytesIn  uint64 `json:"bytes_in"`  // client to target
 	BytesOut uint64 `json:"bytes_out"` // target to client
 	Errors   uint64 `json:"errors"`    // failed connects, resets, bad gateways
+	// Limits counts, per limit (max_conns, tenant_max_conns, accept_rate,
+	// idle_timeout, header_timeout), the times it stopped or ended a client.
+	Limits map[string]uint64 `json:"limits_hit,omitempty"`
 }
 
 // ProcStats is one process's cost, from /proc/PID/status.

@@ -93,8 +93,8 @@ func (ln *listener) datagram(buf []byte, addr net.Addr) {
 	s := us.m[key]
 	us.mu.Unlock()
 	if s == nil {
-		ctx, cancel := context.WithTimeout(context.Background(), ln.p.cfg.DialTimeout)
-		up, err := ln.dial(ctx, ln.target.Proto, ln.target.Addr.String())
+		ctx, cancel := context.WithTimeout(context.Background(), ln.p.conf().DialTimeout)
+		up, err := ln.dial(ctx, ln.tnet, ln.taddr.String())
 		cancel()
 		if err != nil {
 			ln.ctr.errs.Add(1)
@@ -200,7 +200,7 @@ func packetReader(pc net.PacketConn) (read func() ([]byte, net.Addr, error), rel
 // pump relays the target's answers to the client until the session has
 // been idle for UDPIdle or is closed.
 func (ln *listener) pump(client net.Addr, s *udpSession) {
-	idle := ln.p.cfg.UDPIdle
+	idle := ln.p.conf().UDPIdle
 	buf := make([]byte, 64<<10)
 	for {
 		s.up.SetReadDeadline(time.Unix(0, s.last.Load()).Add(idle))

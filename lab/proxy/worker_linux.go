@@ -35,6 +35,9 @@ func StartWorker(s *lab.Session, name string, cfg Config) (*Client, *lab.Proc, e
 	if err := s.TrackFile(cfg.Control); err != nil {
 		return nil, nil, err
 	}
+	// A lab's workers give back the threads a bind storm left (the
+	// thread counts the lessons show are what the strategy needs).
+	cfg.TrimThreads = true
 	spec, err := json.Marshal(workerSpec{Config: cfg, Log: "text", Level: "warn"})
 	if err != nil {
 		return nil, nil, err
@@ -59,15 +62,22 @@ func StartWorker(s *lab.Session, name string, cfg Config) (*Client, *lab.Proc, e
 		return nil, nil, fmt.Errorf("proxy worker %s log: %w", name, err)
 	}
 	defer logf.Close()
-	cmd := lab.Reexec("proxy-worker", name)
-	cmd.Env = append(cmd.Env, specEnv+"="+string(spec))
-	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.ExtraFiles = []*os.File{readyW}
-	proc, err := s.StartProcess(name, cmd)
-	readyW.Close()
+	specR, specW, err := os.Pipe()
 	if err != nil {
+		readyW.Close()
 		return nil, nil, err
 	}
+	cmd := lab.Reexec("proxy-worker", name)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.ExtraFiles = []*os.File{readyW, specR}
+	proc, err := s.StartProcess(name, cmd)
+	readyW.Close()
+	specR.Close()
+	if err != nil {
+		specW.Close()
+		return nil, nil, err
+	}
+	go sendSpec(specW, spec)
 	if err := waitReady(readyR, 30*time.Second, proc.Done()); err != nil {
 		s.Kill(name)
 		return nil, nil, fmt.Errorf("proxy worker %s: %w%s", name, err, logTail(logPath))
@@ -91,6 +101,15 @@ func logTail(path string) string {
 		b = b[len(b)-2048:]
 	}
 	return fmt.Sprintf("; its log (%s) ends:\n%s", path, bytes.TrimSpace(b))
+}
+
+// sendSpec writes a worker's spec to the pipe it reads it from (fd 4),
+// then closes it: the config reaches the worker neither through its
+// environment (which /proc/PID/environ shows, and which every process it
+// starts inherits) nor through a file.
+func sendSpec(w *os.File, spec []byte) {
+	w.Write(spec)
+	w.Close()
 }
 
 // child is a process-per-namespace child: a proxy process started inside
@@ -119,10 +138,12 @@ func (p *Proxy) startChild(t *tenant, routes []Route) (*child, error) {
 	}
 	dir := p.childDir
 	p.mu.Unlock()
+	live := p.conf()
 	cfg := Config{
 		Name: p.cfg.Name + "/" + t.name, Strategy: Shared, Tenants: []string{t.name},
-		Control: filepath.Join(dir, t.name+".sock"), UDPIdle: p.cfg.UDPIdle,
-		DialTimeout: p.cfg.DialTimeout, Rescan: -1, Routes: routes,
+		Control: filepath.Join(dir, t.name+".sock"), UDPIdle: live.UDPIdle,
+		DialTimeout: live.DialTimeout, FinTimeout: live.FinTimeout, Limits: live.Limits,
+		Rescan: -1, Routes: routes, TrimThreads: true,
 	}
 	spec, err := json.Marshal(workerSpec{
 		Config: cfg, Here: t.name, HostPath: "/proc/" + strconv.Itoa(os.Getpid()) + "/ns/net",
@@ -141,14 +162,26 @@ func (p *Proxy) startChild(t *tenant, routes []Route) (*child, error) {
 		readyW.Close()
 		return nil, err
 	}
+	specR, specW, err := os.Pipe()
+	if err != nil {
+		readyW.Close()
+		stdinR.Close()
+		stdinW.Close()
+		return nil, err
+	}
 	cmd := lab.Reexec("proxy-worker", "ns-"+t.name)
-	cmd.Env = append(cmd.Env, specEnv+"="+string(spec))
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdinR, os.Stderr, os.Stderr
-	cmd.ExtraFiles = []*os.File{readyW}
+	cmd.ExtraFiles = []*os.File{readyW, specR}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	err = lab.Do(t.ns, cmd.Start)
+	err = t.ent.with(func(ns *lab.Netns) error { return lab.Do(ns, cmd.Start) })
 	readyW.Close()
 	stdinR.Close()
+	specR.Close()
+	if err == nil {
+		go sendSpec(specW, spec)
+	} else {
+		specW.Close()
+	}
 	if err != nil {
 		stdinW.Close()
 		if cmd.Process != nil {
