@@ -93,7 +93,7 @@ func showEquivalents(w io.Writer, show []string, sh, goCode string) {
 func writeRecord(path string, sc *scenarios.Scenario, rep runReport, names script.SysNames, from int) error {
 	var text string
 	if filepath.Ext(path) == ".sh" {
-		text = sc.ShellScript(names)
+		text = sc.ShellScript(script.ExportNames())
 	} else {
 		text = handout(sc, rep, names, from)
 	}

@@ -18,6 +18,25 @@ type SysNames struct {
 // HostNames is the mapping of a lab running on the machine itself.
 func HostNames() SysNames { return SysNames{Netns: lab.SysName, Link: lab.LinkSysName} }
 
+// ExportNames are the names of a script that runs on its own (--record
+// .sh): always nslab-NAME, whatever prefix the recording lab had claimed
+// (nslab2- and on belong to a running session). The nslab proxy such a
+// script starts, which claims none, finds its tenants by the same names.
+func ExportNames() SysNames {
+	netns := func(n string) string {
+		if strings.HasPrefix(n, lab.Prefix) {
+			return n
+		}
+		return lab.Prefix + n
+	}
+	return SysNames{Netns: netns, Link: func(ns, n string) string {
+		if lab.IsHost(ns) {
+			return netns(n)
+		}
+		return n
+	}}
+}
+
 // Sh writes statements as the shell commands that do the same with
 // iproute2, util-linux, socat and curl. It renders them in order, because a
 // name means something only after the line that made it: a spawned child
