@@ -21,6 +21,10 @@ type ScaleReport struct {
 	CreateMs   float64 `json:"namespaces_ms"` // making the namespaces (lab), for scale
 	StartMs    float64 `json:"start_ms"`      // exec until every tenant's listener accepts
 	Threads    int     `json:"idle_threads"`
+	// ThreadsMin and ThreadsMax are over 21 reads, one every 0.5 s for
+	// 10 s after Threads: an idle proxy's count should not move.
+	ThreadsMin int     `json:"idle_threads_min"`
+	ThreadsMax int     `json:"idle_threads_max"`
 	RSSMiB     float64 `json:"idle_rss_mib"`
 	PSSMiB     float64 `json:"idle_pss_mib"`
 	Sampled    int     `json:"sampled"` // tenants asked through the proxy after start
@@ -55,6 +59,12 @@ func Scale(ctx context.Context, s *lab.Session, n int, log io.Writer) (ScaleRepo
 	if st, err := proxy.ReadProcStats(pids[0], ""); err == nil {
 		r.RSSMiB = float64(st.RSS) / (1 << 20)
 	}
+	r.ThreadsMin, r.ThreadsMax = r.Threads, r.Threads
+	for range 20 {
+		time.Sleep(500 * time.Millisecond)
+		n := readProcs(pids).Threads
+		r.ThreadsMin, r.ThreadsMax = min(r.ThreadsMin, n), max(r.ThreadsMax, n)
+	}
 	buf := make([]byte, 2*len(backendAnswer))
 	for i := 0; i < n; i += max(1, n/200) {
 		r.Sampled++
@@ -67,7 +77,7 @@ func Scale(ctx context.Context, s *lab.Session, n int, log io.Writer) (ScaleRepo
 
 // Print writes the scale figures.
 func (r ScaleReport) Print(w io.Writer) {
-	fmt.Fprintf(w, "nslab proxy with %d tenants (GOMAXPROCS %d): ready (READY=1, every listener accepting) %.0f ms after exec; idle %d threads, RSS %.1f MiB, PSS %.1f MiB; %d of %d tenants sampled answered\n",
-		r.Tenants, r.GOMAXPROCS, r.StartMs, r.Threads, r.RSSMiB, r.PSSMiB, r.Answered, r.Sampled)
+	fmt.Fprintf(w, "nslab proxy with %d tenants (GOMAXPROCS %d): ready (READY=1, every listener accepting) %.0f ms after exec; idle %d threads (%d-%d over the next 10 s), RSS %.1f MiB, PSS %.1f MiB; %d of %d tenants sampled answered\n",
+		r.Tenants, r.GOMAXPROCS, r.StartMs, r.Threads, r.ThreadsMin, r.ThreadsMax, r.RSSMiB, r.PSSMiB, r.Answered, r.Sampled)
 	fmt.Fprintf(w, "(making the %d namespaces took %.0f ms)\n", r.Tenants, r.CreateMs)
 }
