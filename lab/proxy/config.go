@@ -34,9 +34,10 @@ type Config struct {
 	// Without it, a backend that hangs after the client hung up would hold
 	// the connection (two fds and a goroutine) forever.
 	FinTimeout time.Duration `json:"fin_timeout,omitempty"`
-	// Rescan is how often tenant namespaces are checked for having been
-	// deleted or recreated under the same name (default 2s; negative: only
-	// when Resync is called).
+	// Rescan is how often what inotify cannot see (pid: references,
+	// /proc paths) is checked for having been deleted or recreated; named
+	// namespaces are followed by inotify on their directories (default
+	// 2s; negative: neither, only when Resync is called).
 	Rescan time.Duration `json:"rescan,omitempty"`
 	// MaxConns bounds the TCP connections served at once (default: what
 	// the fd limit allows, two sockets and some pipe each). Past it, new

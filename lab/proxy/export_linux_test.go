@@ -20,3 +20,10 @@ func Held(p *Proxy) []string {
 	}
 	return out
 }
+
+// Tick runs one tick of p's watcher (what Config.Rescan's timer runs).
+func Tick(p *Proxy) { p.watch.check(true) }
+
+// Polls reports whether p's watcher has anything to look at on a tick
+// (its timer runs only then).
+func Polls(p *Proxy) bool { return p.watch.polls() }

@@ -44,7 +44,8 @@ type nsEntry struct {
 }
 
 // parkIdle is how long an unused tenant handle stays open once its
-// tenant's listener can give it back.
+// tenant's listener can give it back (checked each Config.Rescan while
+// any handle was opened again; see nsWatch).
 const parkIdle = 30 * time.Second
 
 // label names the entry in errors and logs.
@@ -86,6 +87,7 @@ func (e *nsEntry) pin() (*lab.Netns, error) {
 				return nil, fmt.Errorf("%s: its handle was parked and cannot be opened again from its listener: %w", e.label(), errPlaceClosed)
 			}
 			e.ns, e.parked = ns, false
+			e.tab.p.watch.awake(e) // to be parked again once idle
 		}
 		e.hmu.Unlock()
 	}
@@ -185,6 +187,7 @@ func (t *nsTable) acquire(ref string, tenant bool) (*nsEntry, error) {
 		t.m = map[nsKey]*nsEntry{}
 	}
 	t.m[k] = e
+	t.p.watch.follow(ref)
 	return e, nil
 }
 
@@ -211,6 +214,7 @@ func (e *nsEntry) release() {
 	}
 	t.mu.Unlock()
 	if last {
+		t.p.watch.unfollow(e.ref)
 		e.pl.close()
 		e.hmu.Lock()
 		e.ns.Close()

@@ -23,7 +23,8 @@ type Proxy struct {
 	here string // process-per-namespace child: the tenant it was started in
 	host string // child: path of the parent's namespace ("host")
 
-	nst nsTable // every namespace handle, counted
+	nst   nsTable  // every namespace handle, counted
+	watch *nsWatch // what tells it a followed namespace moved (nil: Resync only)
 
 	mu      sync.Mutex
 	tenants map[string]*tenant
@@ -231,6 +232,9 @@ func newProxy(cfg Config, here, hostPath string) (*Proxy, error) {
 	// pay one on its way. (A table of 12 000 fds is ~100 KiB of kernel
 	// memory.)
 	lab.ReserveFDs(min(2*p.maxConns(), limit/2))
+	if cfg.Rescan > 0 && here == "" {
+		p.watch = newWatch(p)
+	}
 	if err := p.startStatic(); err != nil {
 		p.Close()
 		return nil, err
@@ -239,9 +243,13 @@ func newProxy(cfg Config, here, hostPath string) (*Proxy, error) {
 		p.Close()
 		return nil, err
 	}
-	if cfg.Rescan > 0 && here == "" {
+	if p.watch != nil {
+		if p.watch.in != nil {
+			p.bg.Add(1)
+			go p.watch.read()
+		}
 		p.bg.Add(1)
-		go p.rescanLoop()
+		go p.watch.loop()
 	}
 	p.log.Info("proxy started", "strategy", cfg.Strategy, "routes", len(cfg.Routes), "tenants", len(tenants))
 	return p, nil
@@ -307,6 +315,7 @@ func (p *Proxy) Close() error {
 	p.tenants = map[string]*tenant{}
 	static := p.static
 	p.mu.Unlock()
+	p.watch.close()
 	p.bg.Wait()
 	p.chg.Lock() // a route being added finishes first, then sees closed
 	defer p.chg.Unlock()

@@ -3,7 +3,6 @@ package proxy
 import (
 	"errors"
 	"slices"
-	"time"
 )
 
 // Resync follows every namespace reference that names its namespace (a
@@ -12,9 +11,17 @@ import (
 // sockets closed (they would keep the dead namespace alive) and is rebound
 // when it comes back. The same for routes: one listening in a named
 // namespace is rebound, and a named target is followed, the dials going to
-// the new namespace and the old handle let go. It runs every
-// Config.Rescan on its own.
+// the new namespace and the old handle let go. The proxy does it on its
+// own for the references that inotify or its timer say may have moved
+// (see nsWatch).
 func (p *Proxy) Resync() error {
+	_, err := p.resync(func(string) bool { return true })
+	return err
+}
+
+// resync is Resync for the references match picks, and how many it
+// checked.
+func (p *Proxy) resync(match func(ref string) bool) (int, error) {
 	type check struct {
 		t    *tenant
 		spec string
@@ -23,7 +30,9 @@ func (p *Proxy) Resync() error {
 	p.mu.Lock()
 	var checks []check
 	for _, t := range p.tenants {
-		checks = append(checks, check{t, tenantSpec(t.name, t.ref), t.ino()})
+		if match(t.ref) {
+			checks = append(checks, check{t, tenantSpec(t.name, t.ref), t.ino()})
+		}
 	}
 	p.mu.Unlock()
 	var errs []error
@@ -58,16 +67,16 @@ func (p *Proxy) Resync() error {
 			errs = append(errs, p.rebind(c.t, c.spec))
 		}
 	}
-	errs = append(errs, p.resyncRoutes())
-	return errors.Join(errs...)
+	n, err := p.resyncRoutes(match)
+	return len(checks) + n, errors.Join(append(errs, err)...)
 }
 
 // resyncRoutes follows the namespaces routes name (not tenants').
-func (p *Proxy) resyncRoutes() error {
+func (p *Proxy) resyncRoutes(match func(ref string) bool) (int, error) {
 	p.chg.Lock()
 	defer p.chg.Unlock()
 	if p.isClosed() != nil {
-		return nil
+		return 0, nil
 	}
 	type seen struct {
 		now           uint64
@@ -76,8 +85,8 @@ func (p *Proxy) resyncRoutes() error {
 	memo := map[nsKey]seen{}
 	moved := func(ref string, ino uint64) seen {
 		k := nsKey{ref, ino}
-		if s, ok := memo[k]; ok {
-			return s
+		if s, ok := memo[k]; ok || !match(ref) {
+			return s // not picked: as it was
 		}
 		var s seen
 		s.now, s.gone, s.changed = p.moved(ref, ino)
@@ -105,7 +114,7 @@ func (p *Proxy) resyncRoutes() error {
 	// bind them where their namespace is now, if it is.
 	var errs []error
 	for _, r := range p.routeList() {
-		if r.PerTenant() || p.hasStatic(r.Name) {
+		if r.PerTenant() || !match(r.Listen.Netns) || p.hasStatic(r.Name) {
 			continue
 		}
 		if _, err := p.statRef(r.Listen.Netns); err != nil {
@@ -129,8 +138,8 @@ func (p *Proxy) resyncRoutes() error {
 			continue
 		}
 		ref := ln.route.Target.In(ln.tenant).Netns
-		if ln.tenant != "" && ref == ln.tenant {
-			continue // the tenant's own: rebound with the tenant
+		if ln.tenant != "" && ref == ln.tenant || !match(ref) {
+			continue // the tenant's own (rebound with the tenant), or not picked
 		}
 		cur := ln.target()
 		var s seen
@@ -159,7 +168,7 @@ func (p *Proxy) resyncRoutes() error {
 			}
 		}
 	}
-	return errors.Join(errs...)
+	return len(memo), errors.Join(errs...)
 }
 
 // hasStatic reports whether a route that is not per tenant has a listener.
@@ -167,24 +176,4 @@ func (p *Proxy) hasStatic(route string) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return slices.ContainsFunc(p.static.lns, func(ln *listener) bool { return ln.route.Name == route })
-}
-
-func (p *Proxy) rescanLoop() {
-	defer p.bg.Done()
-	tk := time.NewTicker(p.cfg.Rescan)
-	defer tk.Stop()
-	for {
-		select {
-		case <-p.stop:
-			return
-		case <-tk.C:
-			if err := p.Resync(); err != nil {
-				p.log.Warn("resync", "err", err)
-			}
-			now := time.Now()
-			for _, e := range p.nst.held() {
-				e.parkIfIdle(now)
-			}
-		}
-	}
 }
