@@ -238,7 +238,7 @@ const (
 
 // tidy runs until ctx ends. Each time the daemon goes quiet it closes the
 // idle splice pipes (Proxy.Tidy), gives back the threads the runtime keeps
-// parked after a burst, down to GOMAXPROCS+2, if the config asks
+// parked after a burst, down to GOMAXPROCS+4, if the config asks
 // (trim_threads; see lab.TrimThreads); the first time, the pages of the
 // binary that start-up touched (lab.DropStartupPages); and
 // after tenants or routes changed, the memory: binding 1000 tenants leaves
@@ -286,11 +286,19 @@ func tidy(ctx context.Context, kick, poke <-chan struct{}, p *Proxy) {
 			lab.DropStartupPages()
 			started = true
 		}
-		keep := runtime.GOMAXPROCS(0) + 2
+		// Down to the threads an idle Go process needs here (the main
+		// thread, sysmon, the runtime's template thread, os/signal's, and
+		// one per P), not fewer: a thread ended below that is made again
+		// at the next wake-up, and the churn left a thread too many half
+		// the time (6-8 read where 6 is the floor).
+		keep := runtime.GOMAXPROCS(0) + 4
+		short := false
 		if p.cfg.TrimThreads {
-			if before, after := trimThreads(keep); after < before {
+			before, after := trimThreads(keep)
+			if after < before {
 				p.log.Debug("gave idle threads back", "before", before, "after", after)
 			}
+			short = after > keep
 		}
 		// Then wait for a change, a stats request, or traffic to have
 		// come (and maybe gone) since; or, if a trim stopped short (on a
@@ -303,7 +311,10 @@ func tidy(ctx context.Context, kick, poke <-chan struct{}, p *Proxy) {
 				changed = true
 			case <-poke:
 			case <-look.C:
-				if p.activity() == a && !(p.cfg.TrimThreads && lab.Threads() > keep+2) {
+				// Only a trim that stopped short reads the count again:
+				// reading it is system calls, and those wake the idle
+				// runtime.
+				if p.activity() == a && !(short && lab.Threads() > keep) {
 					continue
 				}
 			}
