@@ -59,6 +59,24 @@ func NetnsOfSocket(name string, sock int) (*Netns, error) {
 	return newNetns(name, fmt.Sprintf("socket:%d", sock), fd)
 }
 
+// ReopenNetnsOfSocket opens again the namespace of socket sock, which was
+// like (an earlier handle on the socket's namespace): one ioctl and no
+// checks, for a caller that keeps a socket to reopen a closed handle from
+// (a socket's namespace never changes). A proxy does it per connection.
+func ReopenNetnsOfSocket(like *Netns, sock int) (*Netns, error) {
+	fd, err := unix.IoctlRetInt(sock, unix.SIOCGSKNS)
+	if err != nil {
+		return nil, fmt.Errorf("network namespace of socket %d (SIOCGSKNS): %w", sock, errnoKind(err))
+	}
+	f := os.NewFile(uintptr(fd), like.path)
+	rc, err := f.SyscallConn()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return &Netns{name: like.name, path: like.path, f: f, rc: rc, ino: like.ino, dev: like.dev}, nil
+}
+
 // newNetns makes a handle of fd, which it takes, after checking it is a
 // network namespace.
 func newNetns(name, path string, fd int) (*Netns, error) {

@@ -40,7 +40,12 @@ type nsEntry struct {
 	ns     *lab.Netns // the open handle (nil: host, or parked)
 	src    *rawConn   // parked: a socket bound in the namespace, to open it from again
 	parked bool
-	used   atomic.Int64 // unix nanos of the handle's last use
+	// like is the last handle parked (closed): what one opened again from
+	// src is (lab.ReopenNetnsOfSocket). checked is the socket park last
+	// saw give back this namespace: parking from it again needs no check.
+	like    *lab.Netns
+	checked *rawConn
+	used    atomic.Int64 // unix nanos of the handle's last use
 }
 
 // parkIdle is how long an unused tenant handle stays open once its
@@ -79,8 +84,13 @@ func (e *nsEntry) pin() (*lab.Netns, error) {
 		e.hmu.RUnlock()
 		e.hmu.Lock()
 		if e.parked {
+			// src was checked to be in this namespace when the handle
+			// was parked (a socket's namespace never changes): one
+			// ioctl, where opening it as a new handle was four system
+			// calls more (and park's check as many again), paid per
+			// connection by tenants whose handle a lull had parked.
 			var ns *lab.Netns
-			err := e.src.Control(func(fd uintptr) { ns, _ = lab.NetnsOfSocket(e.ref, int(fd)) })
+			err := e.src.Control(func(fd uintptr) { ns, _ = lab.ReopenNetnsOfSocket(e.like, int(fd)) })
 			if err != nil || ns == nil || ns.Inode() != e.ino {
 				ns.Close()
 				e.hmu.Unlock()
@@ -102,13 +112,17 @@ func (e *nsEntry) park(src *rawConn) {
 	if e.host {
 		return
 	}
-	ok := false
-	src.Control(func(fd uintptr) {
-		if ns, err := lab.NetnsOfSocket(e.ref, int(fd)); err == nil {
-			ok = ns.Inode() == e.ino
-			ns.Close()
-		}
-	})
+	e.hmu.RLock()
+	ok := e.checked == src
+	e.hmu.RUnlock()
+	if !ok {
+		src.Control(func(fd uintptr) {
+			if ns, err := lab.NetnsOfSocket(e.ref, int(fd)); err == nil {
+				ok = ns.Inode() == e.ino
+				ns.Close()
+			}
+		})
+	}
 	if !ok {
 		return
 	}
@@ -116,7 +130,8 @@ func (e *nsEntry) park(src *rawConn) {
 	defer e.hmu.Unlock()
 	if !e.parked && e.ns != nil {
 		e.ns.Close()
-		e.ns, e.src, e.parked = nil, src, true
+		e.like = e.ns
+		e.ns, e.src, e.parked, e.checked = nil, src, true, src
 	}
 }
 
@@ -133,6 +148,9 @@ func (e *nsEntry) unpark(src *rawConn) {
 	e.hmu.Lock()
 	if e.src == src {
 		e.src = nil
+	}
+	if e.checked == src {
+		e.checked = nil
 	}
 	e.hmu.Unlock()
 }
