@@ -45,6 +45,7 @@ type nsWatch struct {
 	blind   map[string]int    // references polled each tick → entries held
 	pending map[string]int    // paths events named → ticks left to check them
 	woken   map[*nsEntry]bool // handles opened again: park when idle
+	gone    map[string]bool   // watched directories removed: watch again when back
 	lost    bool              // events were lost, or a directory: check all
 	checked int               // references checked by ticks and events (tests)
 }
@@ -57,7 +58,7 @@ const pendingTicks = 3
 // one. Nothing is watched until references are followed.
 func newWatch(p *Proxy) *nsWatch {
 	w := &nsWatch{p: p, kick: make(chan struct{}, 1), dirs: map[string]int32{}, wds: map[int32]string{}, names: map[string]bool{},
-		blind: map[string]int{}, pending: map[string]int{}, woken: map[*nsEntry]bool{}}
+		blind: map[string]int{}, pending: map[string]int{}, woken: map[*nsEntry]bool{}, gone: map[string]bool{}}
 	fd, err := unix.InotifyInit1(unix.IN_NONBLOCK | unix.IN_CLOEXEC)
 	if err != nil {
 		p.log.Warn("no inotify: namespaces followed by name are polled", "err", err)
@@ -189,10 +190,11 @@ func (w *nsWatch) read() {
 				w.lost, kick = true, true
 			case !ok:
 			case mask&(unix.IN_IGNORED|unix.IN_DELETE_SELF|unix.IN_MOVE_SELF) != 0:
-				// The directory itself went: watch it again when a
-				// reference in it is followed again; check everything.
+				// The directory itself went: check everything, and
+				// watch it again once it is back.
 				delete(w.wds, wd)
 				delete(w.dirs, dir)
+				w.gone[dir] = true
 				w.lost, kick = true, true
 			case name != "":
 				// Another program's namespaces come and go in the
@@ -249,7 +251,7 @@ func (w *nsWatch) loop() {
 func (w *nsWatch) polls() bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return w.lost || len(w.blind) > 0 || len(w.pending) > 0 || len(w.woken) > 0
+	return w.lost || len(w.blind) > 0 || len(w.pending) > 0 || len(w.woken) > 0 || len(w.gone) > 0
 }
 
 // check resyncs the references that events named, and on a tick also the
@@ -271,7 +273,11 @@ func (w *nsWatch) check(tick bool) {
 	}
 	refs := map[string]bool{}
 	var woken []*nsEntry
+	var gone []string
 	if tick {
+		for dir := range w.gone {
+			gone = append(gone, dir)
+		}
 		for ref := range w.blind {
 			refs[ref] = true
 		}
@@ -280,6 +286,14 @@ func (w *nsWatch) check(tick bool) {
 		}
 	}
 	w.mu.Unlock()
+	for _, dir := range gone {
+		if w.watchDir(dir) { // back: what changed in it meanwhile made no event
+			w.mu.Lock()
+			delete(w.gone, dir)
+			w.mu.Unlock()
+			all = true
+		}
+	}
 	now := time.Now()
 	for _, e := range woken {
 		tried := now.UnixNano()-e.used.Load() > int64(parkIdle)

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
@@ -108,5 +109,50 @@ func TestAnIdleProxyPollsNothing(t *testing.T) {
 	proxy.Tick(p)
 	if c := p.Checked(); c != 1 {
 		t.Errorf("a tick with one tenant named by a /proc path looked at %d namespaces, want 1", c)
+	}
+}
+
+// A tenant named by a path in a directory that is removed and made again
+// (a runtime's netns directory, say): the watch on the directory goes
+// with it, and the proxy watches it again once it is back, and finds the
+// namespace mounted there meanwhile.
+func TestAWatchedDirectoryRemovedAndMadeAgain(t *testing.T) {
+	w := newWorld(t, 2, true)
+	dir := filepath.Join(t.TempDir(), "netns")
+	file := filepath.Join(dir, "acc")
+	mount := func(name string) {
+		t.Helper()
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(file, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := unix.Mount(w.nss[name].Path(), file, "", unix.MS_BIND, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	unmount := func() {
+		unix.Unmount(file, unix.MNT_DETACH)
+		os.RemoveAll(dir)
+	}
+	t.Cleanup(unmount)
+	mount(w.names[0])
+	p := mustNew(t, proxy.Config{Name: "dirgone", Tenants: []string{"acc=" + file}, Rescan: time.Hour,
+		Routes: []proxy.Route{route("web", "{tenant}/tcp/127.0.0.1:8080", "{tenant}/tcp/10.0.0.1:9000")}})
+	if got := hello(t, w.nss[w.names[0]], "127.0.0.1:8080"); got != w.names[0] {
+		t.Fatalf("before: %q", got)
+	}
+	unmount()
+	if !eventually(func() bool { return len(p.Listeners()) == 0 }) {
+		t.Fatalf("%d listeners still in the namespace whose directory went", len(p.Listeners()))
+	}
+	if !proxy.Polls(p) {
+		t.Fatalf("the directory went, and the watcher has nothing to poll for it")
+	}
+	mount(w.names[1])
+	proxy.Tick(p) // watches the directory again, and looks at every name
+	if !eventually(func() bool { return greet(w.nss[w.names[1]], "127.0.0.1:8080") == w.names[1] }) {
+		t.Fatalf("after the directory came back with another namespace, 127.0.0.1:8080 there answered %q", greet(w.nss[w.names[1]], "127.0.0.1:8080"))
 	}
 }
