@@ -76,6 +76,9 @@ func Take(pid int, opt Options) (*Snapshot, error) {
 	if opt.Threads {
 		r.threads()
 	}
+	if opt.Tree && !r.exited {
+		r.tree(opt.Family)
+	}
 	if !r.exited && s.FDs == 0 && s.Errors["fds"] == "" && r.gone() {
 		r.exited = true // a process that died after its namespaces were read lists no fds, without failing
 	}
@@ -213,95 +216,54 @@ func parseNsLink(b []byte) (uint64, bool) {
 	return v, true
 }
 
-var statusBufs = sync.Pool{New: func() any { b := make([]byte, 8192); return &b }}
-
-// status reads Name, Threads, VmRSS and VmHWM from /proc/PID/status. A
-// kernel thread has no VmRSS line: it has no memory of its own, and 0 is
-// the truth.
+// status reads Name, PPid, Threads, VmRSS and VmHWM (see readStatusAt).
 func (r *reader) status() {
-	fd, err := openat(r.pd, pathStatus, unix.O_RDONLY|unix.O_CLOEXEC)
-	if err != nil {
+	var st Status
+	if err := readStatusAt(r.pd, &st, false); err != nil {
 		r.fieldErr("status", err)
 		return
 	}
-	bp := statusBufs.Get().(*[]byte)
-	defer statusBufs.Put(bp)
-	b := *bp
-	n := 0
-	for n < len(b) {
-		m, err := unix.Read(fd, b[n:])
-		if err != nil {
-			unix.Close(fd)
-			r.fieldErr("status", err)
-			return
-		}
-		if m == 0 {
-			break
-		}
-		n += m
-	}
-	unix.Close(fd)
-	if n == 0 {
-		r.fieldErr("status", unix.ESRCH) // an exiting task reads empty
-		return
-	}
-	b = b[:n]
-	for len(b) > 0 {
-		line := b
-		if i := indexByte(b, '\n'); i >= 0 {
-			line, b = b[:i], b[i+1:]
-		} else {
-			b = nil
-		}
-		k := indexByte(line, ':')
-		if k < 0 {
-			continue
-		}
-		key, val := line[:k], trimSpace(line[k+1:])
-		switch string(key) { // no allocation: the compiler special-cases this
-		case "Name":
-			r.s.Comm = string(val)
-		case "Threads":
-			r.s.NumThreads = int(atou(val))
-		case "VmRSS":
-			r.s.VmRSS = atou(val) * 1024 // "1234 kB"
-		case "VmHWM":
-			r.s.VmHWM = atou(val) * 1024
-		}
-	}
+	r.s.Comm, r.s.PPID, r.s.NumThreads, r.s.VmRSS, r.s.VmHWM = st.Name, st.PPID, st.Threads, st.VmRSS, st.VmHWM
 }
 
-// fdCount counts open descriptors: the size of /proc/PID/fd is the count
-// since Linux 6.2; older kernels report 0 there, and we list the directory.
+// fdCount counts open descriptors (see countFDs).
 func (r *reader) fdCount() {
-	var st unix.Stat_t
-	if err := fstatat(r.pd, pathFd, &st); err != nil {
-		r.fieldErr("fds", err)
-		return
-	}
-	if st.Size > 0 {
-		r.s.FDs = int(st.Size)
-		if r.self {
-			r.s.FDs-- // r.pd itself
-		}
-		return
-	}
-	dir, err := openat(r.pd, pathFd, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC)
+	n, err := countFDs(r.pd, r.self)
 	if err != nil {
 		r.fieldErr("fds", err)
 		return
+	}
+	r.s.FDs = n
+}
+
+// countFDs counts the open descriptors of the process behind pd: the size
+// of /proc/PID/fd is the count since Linux 6.2; older kernels report 0
+// there, and the directory is listed. For this process (self), the
+// descriptors the count itself opens are left out.
+func countFDs(pd int, self bool) (int, error) {
+	var st unix.Stat_t
+	if err := fstatat(pd, pathFd, &st); err != nil {
+		return 0, err
+	}
+	if st.Size > 0 {
+		if self {
+			return int(st.Size) - 1, nil // pd itself
+		}
+		return int(st.Size), nil
+	}
+	dir, err := openat(pd, pathFd, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC)
+	if err != nil {
+		return 0, err
 	}
 	defer unix.Close(dir)
 	n := 0
-	err = eachEntry(dir, func(name []byte) bool { n++; return true })
-	if err != nil {
-		r.fieldErr("fds", err)
-		return
+	if err := eachEntry(dir, func(name []byte) bool { n++; return true }); err != nil {
+		return 0, err
 	}
-	if r.self {
-		n -= 2 // r.pd and dir
+	if self {
+		n -= 2 // pd and dir
 	}
-	r.s.FDs = n
+	return n, nil
 }
 
 // threads lists /proc/PID/task: each thread's name and network namespace.

@@ -20,6 +20,12 @@ var ErrNoProcess = errors.New("no such process")
 type Options struct {
 	Threads bool // each thread's id, name and network namespace
 	Sockets bool // each socket's network namespace, protocol, address
+	// Tree adds the process's descendants and what each costs, PSS
+	// included (see Tree).
+	Tree bool
+	// Family is who is whose child, for Tree; nil reads /proc now. One
+	// Family serves every snapshot of a refresh.
+	Family *Family
 }
 
 // Thread is one thread of a process.
@@ -44,10 +50,12 @@ type Socket struct {
 
 // Snapshot is what the kernel said about one process at Time. Fields that
 // could not be read are zero (or absent from Namespaces) and Errors says
-// why, keyed by field: "ns.net", "status", "fds", "threads", "sockets".
+// why, keyed by field: "ns.net", "status", "fds", "threads", "sockets",
+// "tree".
 type Snapshot struct {
 	PID        int               `json:"pid"`
 	Comm       string            `json:"comm"`
+	PPID       int               `json:"ppid"`
 	Time       time.Time         `json:"time"`
 	Namespaces map[string]uint64 `json:"namespaces"` // type (see Types) → inode
 	Errors     map[string]string `json:"errors,omitempty"`
@@ -57,6 +65,7 @@ type Snapshot struct {
 	FDs        int               `json:"fds"`    // open file descriptors
 	Threads    []Thread          `json:"threads,omitempty"`
 	Sockets    []Socket          `json:"sockets,omitempty"`
+	Tree       *Tree             `json:"tree,omitempty"` // with Options.Tree
 }
 
 func (s *Snapshot) fail(field string, err string) {

@@ -1,0 +1,175 @@
+package probe_test
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/nslab/nslab/lab/probe"
+)
+
+// byHand is what a person would add up for a tree with ps and cat: the
+// descendants from the PPid of every /proc/*/status, and each one's
+// Threads, VmRSS, the Pss of smaps_rollup and the entries of /proc/PID/fd.
+// The probe shares no code with it.
+type byHand struct {
+	procs, threads, fds int
+	rss, pss            uint64
+}
+
+func sumByHand(t testing.TB, root int) (byHand, map[int]bool) {
+	t.Helper()
+	kids := map[int][]int{}
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if ppid, ok := statusField(pid, "PPid"); ok {
+			kids[int(ppid)] = append(kids[int(ppid)], pid)
+		}
+	}
+	var h byHand
+	in := map[int]bool{}
+	var walk func(int)
+	walk = func(pid int) {
+		th, ok := statusField(pid, "Threads")
+		if !ok {
+			return
+		}
+		rss, _ := statusField(pid, "VmRSS")
+		in[pid] = true
+		h.procs++
+		h.threads += int(th)
+		h.rss += rss * 1024
+		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/smaps_rollup", pid))
+		for _, l := range strings.Split(string(b), "\n") {
+			if f := strings.Fields(l); len(f) >= 2 && f[0] == "Pss:" {
+				kb, _ := strconv.ParseUint(f[1], 10, 64)
+				h.pss += kb * 1024
+			}
+		}
+		fds, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+		h.fds += len(fds)
+		for _, c := range kids[pid] {
+			walk(c)
+		}
+	}
+	walk(root)
+	return h, in
+}
+
+func statusField(pid int, key string) (uint64, bool) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, false
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if k, v, ok := strings.Cut(l, ":"); ok && k == key {
+			f := strings.Fields(v)
+			if len(f) == 0 {
+				return 0, true
+			}
+			n, err := strconv.ParseUint(f[0], 10, 64)
+			return n, err == nil
+		}
+	}
+	return 0, false
+}
+
+// shellTree starts sh with two children, one of which has two of its own:
+// five processes, three levels.
+func shellTree(t testing.TB) int {
+	t.Helper()
+	cmd := exec.Command("sh", "-c", `sh -c 'sleep 600 & sleep 600 & wait' & sleep 600 & wait`)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) // its process group: the tree
+		cmd.Wait()
+	})
+	// The grandchildren exist once the inner sh has forked them.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if h, _ := sumByHand(t, cmd.Process.Pid); h.procs == 5 {
+			return cmd.Process.Pid
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the shell tree did not reach five processes")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestTreeSumsTheDescendantsAsProcSays(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("reads the smaps_rollup of its children: needs root (or ptrace rights)")
+	}
+	root := shellTree(t)
+	snap, err := probe.Take(root, probe.Options{Tree: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(snap.Errors) > 0 {
+		t.Fatalf("errors: %v", snap.Errors)
+	}
+	h, in := sumByHand(t, root)
+	tr := snap.Tree
+	if tr.Total.Processes != h.procs || tr.Total.Threads != h.threads || tr.Total.FDs != h.fds {
+		t.Errorf("probe: %d processes, %d threads, %d fds; by hand %d, %d, %d", tr.Total.Processes, tr.Total.Threads, tr.Total.FDs, h.procs, h.threads, h.fds)
+	}
+	// Pages move between the two reads (a shell touches its stack): a
+	// tolerance of 5%.
+	near := func(a, b uint64) bool { return a*100 <= b*105 && b*100 <= a*105 }
+	if !near(tr.Total.RSS, h.rss) || !near(tr.Total.PSS, h.pss) || tr.Total.PSS == 0 {
+		t.Errorf("probe: RSS %d, PSS %d; by hand RSS %d, PSS %d", tr.Total.RSS, tr.Total.PSS, h.rss, h.pss)
+	}
+	// Five processes share sh's and sleep's pages: PSS counts them once,
+	// RSS once per process.
+	if tr.Total.PSS >= tr.Total.RSS {
+		t.Errorf("PSS %d is not below RSS %d for five processes sharing pages", tr.Total.PSS, tr.Total.RSS)
+	}
+	depth := map[int]int{}
+	for i, p := range tr.Procs {
+		if !in[p.PID] {
+			t.Errorf("process %d is in the probe's tree, not under %d in /proc", p.PID, root)
+		}
+		if i == 0 && (p.PID != root || p.Depth != 0) {
+			t.Errorf("the tree starts with %+v, not the process itself", p)
+		}
+		if i > 0 && p.Depth != depth[p.PPID]+1 {
+			t.Errorf("process %d at depth %d under %d at depth %d", p.PID, p.Depth, p.PPID, depth[p.PPID])
+		}
+		depth[p.PID] = p.Depth
+	}
+	if tr.Parent().PID != root || tr.Parent().Threads != snap.NumThreads {
+		t.Errorf("the parent alone: %+v", tr.Parent())
+	}
+}
+
+func TestReadStatusIsWhatProcStatusSays(t *testing.T) {
+	st, err := probe.ReadStatus(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ppid, _ := statusField(os.Getpid(), "PPid")
+	if st.PPID != int(ppid) || st.PPID != os.Getppid() || st.Threads < 1 || st.VmRSS == 0 || st.RssAnon == 0 || st.RssAnon > st.VmRSS {
+		t.Errorf("ReadStatus(self) = %+v", st)
+	}
+	if len(st.NSpid) == 0 || st.NSpid[len(st.NSpid)-1] != os.Getpid() {
+		t.Errorf("NSpid %v does not end in this process's PID %d", st.NSpid, os.Getpid())
+	}
+	max, _ := os.ReadFile("/proc/sys/kernel/pid_max")
+	n, _ := strconv.Atoi(strings.TrimSpace(string(max)))
+	if _, err := probe.ReadStatus(n + 1); err == nil || !strings.Contains(err.Error(), "no such process") {
+		t.Errorf("ReadStatus(pid_max+1) = %v, want no such process", err)
+	}
+}
