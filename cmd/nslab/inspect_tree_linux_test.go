@@ -1,0 +1,174 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/nslab/nslab/internal/labtest"
+	"github.com/nslab/nslab/lab/proxy"
+)
+
+// TestInspectTreeOfAProcessPerNamespaceProxyAddsUpAsProcSays starts the
+// real binary's proxy with one process per namespace over three tenants,
+// then holds `nslab inspect --tree --json` against what a person would add
+// up from /proc: the descendants by the PPid of every /proc/*/status, and
+// each one's Threads, VmRSS, smaps_rollup Pss and /proc/PID/fd entries.
+func TestInspectTreeOfAProcessPerNamespaceProxyAddsUpAsProcSays(t *testing.T) {
+	s := labtest.New(t)
+	bin := nslabBin(t)
+	var tenants []string
+	for range 3 {
+		ns, err := s.AddNetns(labtest.Name("it"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tenants = append(tenants, ns.Name())
+		ns.Close()
+	}
+	ctl := filepath.Join(t.TempDir(), "ppn.sock")
+	args := []string{"proxy", "--name", "ppn", "--strategy", "process-per-namespace", "--control", ctl,
+		"--route", "{tenant}/tcp/127.0.0.1:80=host/tcp/127.0.0.1:9"}
+	for _, n := range tenants {
+		args = append(args, "--tenant", n)
+	}
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), "NSLAB_RUN_DIR="+t.TempDir())
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Signal(syscall.SIGTERM); cmd.Wait() })
+	var c *proxy.Client
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		var err error
+		if c, err = proxy.Dial(ctl); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the proxy did not answer on %s: %v", ctl, err)
+		}
+	}
+	defer c.Close()
+	if st, err := c.Stats(); err != nil || len(st.Procs) != 4 {
+		t.Fatalf("proxy stats: %d processes (%v), want the parent and 3 children", len(st.Procs), err)
+	}
+
+	pid := cmd.Process.Pid
+	out, stderr, code := nslab(t, "inspect", "--tree", "--json", strconv.Itoa(pid))
+	if code != 0 {
+		t.Fatalf("inspect: exit %d\n%s", code, stderr)
+	}
+	var views []inspectView
+	if err := json.Unmarshal([]byte(out), &views); err != nil || len(views) != 1 || views[0].Tree == nil {
+		t.Fatalf("not one view with a tree (%v):\n%s", err, out)
+	}
+	v := views[0]
+	tr := v.Tree
+	h := procSums(t, pid)
+	if tr.Total.Processes != 4 || h.procs != 4 {
+		t.Errorf("%d processes in the tree, %d by hand; want the parent and one per tenant", tr.Total.Processes, h.procs)
+	}
+	// Threads and descriptors come and go as the Go runtime and the
+	// control socket work: a little slack, not a different order.
+	if d := tr.Total.Threads - h.threads; d < -4 || d > 4 {
+		t.Errorf("%d threads in the tree, %d by hand", tr.Total.Threads, h.threads)
+	}
+	if d := tr.Total.FDs - h.fds; d < -4 || d > 4 {
+		t.Errorf("%d fds in the tree, %d by hand", tr.Total.FDs, h.fds)
+	}
+	near := func(a, b uint64) bool { return a*100 <= b*110 && b*100 <= a*110 }
+	if !near(tr.Total.RSS, h.rss) || !near(tr.Total.PSS, h.pss) {
+		t.Errorf("tree RSS %d PSS %d; by hand RSS %d PSS %d (10%% apart at most: pages move)", tr.Total.RSS, tr.Total.PSS, h.rss, h.pss)
+	}
+	// The parent alone is the first process, and the parent's own figures.
+	if p := tr.Parent(); p.PID != pid || p.Threads != v.NumThreads || tr.Total.Threads <= p.Threads {
+		t.Errorf("parent alone %+v (snapshot %d threads), tree %d threads", p, v.NumThreads, tr.Total.Threads)
+	}
+	// Each child sits in its own tenant's namespace, as ip netns identify
+	// would say.
+	inTenant := map[string]bool{}
+	for _, p := range tr.Procs[1:] {
+		link, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/net", p.PID))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range tenants {
+			var st syscall.Stat_t
+			if syscall.Stat("/run/netns/nslab-"+n, &st) == nil && link == fmt.Sprintf("net:[%d]", st.Ino) {
+				inTenant[n] = true
+			}
+		}
+	}
+	if len(inTenant) != 3 {
+		t.Errorf("children in tenants %v, want one in each of %v", inTenant, tenants)
+	}
+	table, _, _ := nslab(t, "inspect", "--tree", strconv.Itoa(pid))
+	if !strings.Contains(table, "with its descendants: 4 processes") || !strings.Contains(table, "PROCESS TREE") {
+		t.Errorf("the table lacks the tree:\n%s", table)
+	}
+}
+
+type sums struct {
+	procs, threads, fds int
+	rss, pss            uint64
+}
+
+// procSums adds up root and its descendants from /proc, the plain way.
+func procSums(t *testing.T, root int) sums {
+	field := func(pid int, key string) (uint64, bool) {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+		if err != nil {
+			return 0, false
+		}
+		for _, l := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(l, ":"); ok && k == key {
+				f := strings.Fields(v)
+				n, _ := strconv.ParseUint(f[0], 10, 64)
+				return n, true
+			}
+		}
+		return 0, false
+	}
+	kids := map[int][]int{}
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		if pid, err := strconv.Atoi(e.Name()); err == nil {
+			if pp, ok := field(pid, "PPid"); ok {
+				kids[int(pp)] = append(kids[int(pp)], pid)
+			}
+		}
+	}
+	var h sums
+	var walk func(int)
+	walk = func(pid int) {
+		th, ok := field(pid, "Threads")
+		if !ok {
+			return
+		}
+		rss, _ := field(pid, "VmRSS")
+		h.procs++
+		h.threads += int(th)
+		h.rss += rss << 10
+		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/smaps_rollup", pid))
+		for _, l := range strings.Split(string(b), "\n") {
+			if f := strings.Fields(l); len(f) >= 2 && f[0] == "Pss:" {
+				kb, _ := strconv.ParseUint(f[1], 10, 64)
+				h.pss += kb << 10
+			}
+		}
+		fds, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+		h.fds += len(fds)
+		for _, c := range kids[pid] {
+			walk(c)
+		}
+	}
+	walk(root)
+	return h
+}
