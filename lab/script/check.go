@@ -77,7 +77,8 @@ var cmdExpect = &Command{
 	Name: "expect", NS: true, IsCheck: true,
 	Usage: "expect ping IP [-n NS] ok|fails | link NAME [-n NS] up|down|exists|absent | netns NAME exists|absent | " +
 		"ns TYPE PROC ==|!= PROC|NS | threads PROC [in NS] OP N | rss PROC OP SIZE | sockets PROC in NS OP N | " +
-		"hostname PROC ==|!= NAME|host | pid PROC OP N | output contains|lacks TEXT   [within DURATION]",
+		"hostname PROC ==|!= NAME|host | pid PROC OP N | output contains|lacks TEXT | " +
+		"compare threads|processes|pss|fds|bind [per tenant] PROXY <<|<|>|>> PROXY...   [within DURATION]",
 	Summary: "assert what the kernel shows; with `within 60s` wait for it (hands-on steps)",
 	Example: "expect ping 10.0.0.2 -n alpha ok",
 	parse:   parseExpect,
@@ -94,7 +95,7 @@ func parseExpect(p *parser) (Action, error) {
 		within = d
 		p.toks = p.toks[:n-2]
 	}
-	what, err := p.keyword("ping", "link", "netns", "ns", "threads", "rss", "sockets", "hostname", "pid", "output")
+	what, err := p.keyword("ping", "link", "netns", "ns", "threads", "rss", "sockets", "hostname", "pid", "output", "compare")
 	if err != nil {
 		return nil, err
 	}
@@ -118,6 +119,8 @@ func parseExpect(p *parser) (Action, error) {
 		c, err = expectPID(p)
 	case "output":
 		c, err = expectOutput(p)
+	case "compare":
+		c, err = expectCompare(p) // check_compare.go
 	}
 	if err != nil {
 		return nil, err
@@ -588,11 +591,17 @@ func expectOutput(p *parser) (*check, error) {
 	want := verb.Text == "contains"
 	return &check{desc: fmt.Sprintf("the last output %s %q", verb.Text, text),
 		test: func(_ context.Context, env *Env) (bool, string, error) {
-			out := env.LastOutput()
+			out, of := env.LastOutput(), env.LastOutputOf()
 			has := strings.Contains(out, text)
 			seen := "it does"
 			if !has {
 				seen = "it does not"
+			}
+			if of != "" { // which output was read: the last command that printed
+				seen = fmt.Sprintf("`%s` printed it", of)
+				if !has {
+					seen = fmt.Sprintf("`%s` did not print it", of)
+				}
 			}
 			if out == "" {
 				seen = "there was no output"

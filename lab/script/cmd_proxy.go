@@ -21,6 +21,7 @@ type proxyCtl struct {
 	client *proxy.Client
 	proc   *lab.Proc
 	cfg    proxy.Config
+	bind   time.Duration // proxy start and proxy add so far (see compare)
 }
 
 var cmdProxyStart = &Command{
@@ -95,12 +96,13 @@ var cmdProxyStart = &Command{
 				if _, ok := env.S.Proc(name); ok {
 					return "", fmt.Errorf("a process called %s is running: `proxy stop %s` (or `kill %s`) first, or pick another name", name, name, name)
 				}
+				t0 := time.Now()
 				c, pr, err := proxy.StartWorker(env.S, name, cfg)
 				if err != nil {
 					return "", err
 				}
 				env.mu.Lock()
-				env.proxies[name] = &proxyCtl{client: c, proc: pr, cfg: cfg}
+				env.proxies[name] = &proxyCtl{client: c, proc: pr, cfg: cfg, bind: time.Since(t0)}
 				env.mu.Unlock()
 				st, err := c.Stats()
 				if err != nil {
@@ -221,9 +223,11 @@ var cmdProxyAdd = &Command{
 				if err != nil {
 					return "", err
 				}
+				t0 := time.Now()
 				if err := pc.client.AddTenant(ts...); err != nil {
 					return "", err
 				}
+				env.addBind(name, time.Since(t0))
 				return proxySummary(pc, "added "+summarize(ts))
 			},
 			shell:  tenantShell("POST", name, runs),
@@ -308,6 +312,7 @@ var cmdProxyStop = &Command{
 				if err != nil {
 					return "", err
 				}
+				env.rememberFinal(name, pc) // for a later `compare`
 				env.mu.Lock()
 				delete(env.proxies, name)
 				env.mu.Unlock()

@@ -10,7 +10,7 @@ func init() {
 		cmdAddrAdd, cmdRouteAdd, cmdPing,
 		cmdSpawn, cmdKill, cmdIDMap, cmdExec, cmdWatch,
 		cmdListen, cmdConnect, cmdClose,
-		cmdProxyStart, cmdProxyAdd, cmdProxyDel, cmdProxyStats, cmdProxyStop,
+		cmdProxyStart, cmdProxyAdd, cmdProxyDel, cmdProxyStats, cmdProxyStop, cmdCompare,
 		cmdExpect, cmdHelp,
 	}
 }
