@@ -77,7 +77,7 @@ func Take(pid int, opt Options) (*Snapshot, error) {
 		r.threads()
 	}
 	if opt.Tree && !r.exited {
-		r.tree(opt.Family)
+		r.tree(opt.Family, opt.Prune)
 	}
 	if !r.exited && s.FDs == 0 && s.Errors["fds"] == "" && r.gone() {
 		r.exited = true // a process that died after its namespaces were read lists no fds, without failing

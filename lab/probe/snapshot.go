@@ -26,6 +26,10 @@ type Options struct {
 	// Family is who is whose child, for Tree; nil reads /proc now. One
 	// Family serves every snapshot of a refresh.
 	Family *Family
+	// Prune leaves these descendants, and theirs, out of the tree:
+	// processes a caller counts on their own (the lab's proxies, under
+	// the lab's own process).
+	Prune []int
 }
 
 // Thread is one thread of a process.

@@ -1,6 +1,9 @@
 package probe
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // Tree is a process with its descendants (its children, their children,
 // and so on), each with what it costs on its own, and the sum: what the
@@ -73,14 +76,18 @@ func (f *Family) Children(pid int) []int { return f.kids[pid] }
 // and its depth.
 type member struct{ pid, ppid, depth int }
 
-// descendants lists pid's descendants depth first, children by PID.
-func (f *Family) descendants(pid int) []member {
+// descendants lists pid's descendants depth first, children by PID,
+// leaving out those in prune and theirs.
+func (f *Family) descendants(pid int, prune []int) []member {
 	var out []member
 	var walk func(p, depth int)
 	walk = func(p, depth int) {
 		for _, c := range f.kids[p] {
 			if depth > 64 || len(out) > 1<<16 {
 				return // a loop could only come from PIDs reused mid-scan
+			}
+			if slices.Contains(prune, c) {
+				continue
 			}
 			out = append(out, member{c, p, depth})
 			walk(c, depth+1)

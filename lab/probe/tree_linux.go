@@ -66,7 +66,7 @@ func statPPID(b []byte) (int, bool) {
 
 // tree reads the snapshot's process's descendants and every one's PSS:
 // the root's threads, RSS and fds are the snapshot's own.
-func (r *reader) tree(fam *Family) {
+func (r *reader) tree(fam *Family, prune []int) {
 	if fam == nil {
 		var err error
 		if fam, err = ReadFamily(); err != nil {
@@ -81,7 +81,7 @@ func (r *reader) tree(fam *Family) {
 		root.PSS = pss
 	}
 	t := &Tree{Procs: []TreeProc{root}}
-	members := fam.descendants(r.s.PID)
+	members := fam.descendants(r.s.PID, prune)
 	got := make([]TreeProc, len(members))
 	keep := make([]bool, len(members))
 	read := func(lo, hi int) {

@@ -173,3 +173,32 @@ func TestReadStatusIsWhatProcStatusSays(t *testing.T) {
 		t.Errorf("ReadStatus(pid_max+1) = %v, want no such process", err)
 	}
 }
+
+// A pruned descendant and its own are left out: the lab's process does not
+// count the proxies it shows on their own rows.
+func TestTreeLeavesPrunedSubtreesOut(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("reads the smaps_rollup of its children: needs root (or ptrace rights)")
+	}
+	root := shellTree(t)
+	full, err := probe.Take(root, probe.Options{Tree: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inner := 0
+	for _, p := range full.Tree.Procs {
+		if p.Depth == 1 && p.Comm == "sh" {
+			inner = p.PID
+		}
+	}
+	if inner == 0 {
+		t.Fatalf("no inner sh in %+v", full.Tree.Procs)
+	}
+	pruned, err := probe.Take(root, probe.Options{Tree: true, Prune: []int{inner}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := pruned.Tree.Total.Processes; n != 2 {
+		t.Errorf("pruning the inner sh and its two sleeps leaves %d processes, want 2: %+v", n, pruned.Tree.Procs)
+	}
+}
