@@ -10,9 +10,13 @@ import (
 	"github.com/nslab/nslab/ui/common"
 )
 
-// Sockets shows, for one watched process, how many of its sockets live in
-// each network namespace, and where its threads are: the picture behind
-// "one process, many namespaces, a handful of threads".
+// Sockets shows, for one watched process, how many of its internet sockets
+// (TCP, UDP, SCTP, raw: what `expect sockets` counts) live in each network
+// namespace, and where its threads are: the picture behind "one process,
+// many namespaces, a handful of threads". Its other sockets — the netlink
+// handles the lab keeps on each namespace it works in, unix control
+// sockets — are counted apart and labelled, so "the count drops to zero"
+// is what the panel shows when the check says so.
 type Sockets struct {
 	st   *common.Styles
 	w, h int
@@ -32,6 +36,8 @@ type socketSummary struct {
 	hostNet  uint64
 	procErr  string
 	homeName string
+	other    map[string]int // sockets not counted: netlink, unix... by protocol
+	children int            // processes of its tree besides itself
 }
 
 type nsCount struct {
@@ -77,8 +83,20 @@ func (m *Sockets) SetData(s *Snapshot) {
 			sm.threads = len(p.Threads)
 		}
 		sm.homeName = s.Name("net", p.NS["net"])
+		if p.Tree != nil {
+			sm.children = p.Tree.Total.Processes - 1
+		}
 		idx := map[uint64]int{}
+		sm.total = 0
 		for _, so := range p.Sockets {
+			if !IsInet(so.Proto) {
+				if sm.other == nil {
+					sm.other = map[string]int{}
+				}
+				sm.other[so.Proto]++
+				continue
+			}
+			sm.total++
 			i, ok := idx[so.NetNS]
 			if !ok {
 				i = len(sm.rows)
@@ -112,8 +130,8 @@ func (m *Sockets) SetData(s *Snapshot) {
 	}
 }
 
-// Headline is the one-line summary: "212 sockets in 100 namespaces, all 6
-// threads in host".
+// Headline is the one-line summary: "212 internet sockets in 100
+// namespaces, all 6 threads in host".
 func (m Sockets) Headline() string {
 	if m.sel >= len(m.sum) {
 		return ""
@@ -122,7 +140,7 @@ func (m Sockets) Headline() string {
 }
 
 func (sm socketSummary) headline(s *Snapshot) string {
-	sock := plural(sm.total, "socket")
+	sock := plural(sm.total, "internet socket")
 	ns := plural(len(sm.rows), "namespace")
 	var th string
 	switch len(sm.thNS) {
@@ -141,6 +159,9 @@ func (sm socketSummary) headline(s *Snapshot) string {
 func plural(n int, word string) string {
 	if n == 1 {
 		return "1 " + word
+	}
+	if strings.HasSuffix(word, "s") {
+		return fmt.Sprintf("%d %ses", n, word)
 	}
 	return fmt.Sprintf("%d %ss", n, word)
 }
@@ -182,6 +203,24 @@ func (m Sockets) View() string {
 	if sm.procErr != "" {
 		b.WriteString("\n" + m.st.Fail.Render(common.SymFail+" "+sm.procErr))
 		lines++
+	}
+	var notes []string
+	if sm.children > 0 {
+		notes = append(notes, fmt.Sprintf("this process only: its %s hold their own", plural(sm.children, "child process")))
+	}
+	if len(sm.other) > 0 {
+		who := "its"
+		if sm.label == "self" {
+			who = "the lab's own"
+		}
+		notes = append(notes, fmt.Sprintf("not counted: %s control sockets (%s)", who, countList(sm.other)))
+	}
+	for _, n := range notes {
+		if m.w > 0 {
+			n = ansi.Wordwrap(n, m.w, "")
+		}
+		b.WriteString("\n" + m.st.Subtle.Render(n))
+		lines += 1 + strings.Count(n, "\n")
 	}
 	room := m.h - lines
 	if m.h <= 0 {
@@ -230,4 +269,30 @@ func protoList(p map[string]int) string {
 		parts = append(parts, fmt.Sprintf("%s:%d", k, p[k]))
 	}
 	return strings.Join(parts, " ")
+}
+
+// IsInet reports whether a protocol (as lab/probe names it) is an internet
+// socket: what the learner's `listen` and `connect` make, and what
+// `expect sockets` counts. Netlink and unix sockets are the lab's plumbing.
+func IsInet(proto string) bool {
+	for _, p := range []string{"tcp", "udp", "sctp", "mptcp", "raw", "icmp"} {
+		if strings.HasPrefix(proto, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// countList is "301 netlink, 3 unix": every protocol with its count.
+func countList(p map[string]int) string {
+	keys := make([]string, 0, len(p))
+	for k := range p {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%d %s", p[k], k)
+	}
+	return strings.Join(parts, ", ")
 }
