@@ -11,6 +11,7 @@ type GlobalKeys struct {
 	Freeze    key.Binding
 	FreeLab   key.Binding
 	Panels    key.Binding
+	More      key.Binding
 	Back      key.Binding
 }
 
@@ -28,7 +29,8 @@ type LessonKeys struct {
 	Run, Next, Prev, Jump                       key.Binding
 	Retry, Skip, Restart, Cancel                key.Binding
 	Tab, ScrollUp, ScrollDown, PageUp, PageDown key.Binding
-	Threads, Sockets, Panels                    key.Binding
+	Threads, Sockets, Panels, Trees, More       key.Binding
+	LinkLocal                                   key.Binding
 	Freeze, Presenter, FreeLab, Help, Quit      key.Binding
 }
 
@@ -60,6 +62,7 @@ func DefaultKeyMap() KeyMap {
 			Freeze:    b([]string{"f3"}, "F3", "freeze panels"),
 			FreeLab:   b([]string{"f4"}, "F4", "free lab"),
 			Panels:    b([]string{"f5"}, "F5", "panels / more"),
+			More:      b([]string{"f6"}, "F6", "next page of panel rows"),
 			Back:      b([]string{"esc"}, "esc", "back"),
 		},
 		Catalog: CatalogKeys{
@@ -89,6 +92,9 @@ func DefaultKeyMap() KeyMap {
 			Threads:    b([]string{"t"}, "t", "expand threads"),
 			Sockets:    b([]string{"w"}, "w", "sockets: next"),
 			Panels:     b([]string{"v"}, "v", "panels / more"),
+			Trees:      b([]string{"e"}, "e", "each tree's parent alone"),
+			More:       b([]string{"m"}, "m", "next page of panel rows"),
+			LinkLocal:  b([]string{"a"}, "a", "fe80:: addresses"),
 			Freeze:     b([]string{"f"}, "f", "freeze panels"),
 			Presenter:  b([]string{"P"}, "P", "presenter mode"),
 			FreeLab:    b([]string{"l"}, "l", "free lab"),

@@ -1,11 +1,15 @@
 package backend
 
-import "github.com/nslab/nslab/lab"
+import (
+	"github.com/nslab/nslab/lab"
+	"github.com/nslab/nslab/ui/panels"
+)
 
 // Watched is one process the panels follow.
 type Watched struct {
 	Label string
 	PID   int
+	Kind  string // a proxy's strategy, "spawned", or "" (this process)
 }
 
 // Source reads snapshots for the live panels. Its Snapshot runs in a
@@ -16,4 +20,7 @@ type Source struct {
 	// Watch lists the processes to show; nil shows this process and the
 	// session's spawned children.
 	Watch func() []Watched
+	// Results is the last comparison the lab printed (Lab.Results); nil
+	// shows none.
+	Results func() *panels.Results
 }

@@ -42,12 +42,23 @@ func (s *Source) Snapshot(ctx context.Context) (*panels.Snapshot, error) {
 		}
 		snap.Names[k] = names.Name(t, ino)
 	}
-	for _, w := range s.watched() {
+	// One read of who is whose child serves every tree; each watched
+	// process's tree leaves out the others, which have rows of their own.
+	fam, ferr := probe.ReadFamily()
+	if ferr != nil {
+		snap.Err = "process trees: " + ferr.Error()
+	}
+	watched := s.watched()
+	pids := make([]int, len(watched))
+	for i, w := range watched {
+		pids[i] = w.PID
+	}
+	for _, w := range watched {
 		if ctx.Err() != nil {
 			return snap, ctx.Err()
 		}
-		p := readProc(w.PID)
-		p.Label = w.Label
+		p := readProc(w.PID, fam, pids)
+		p.Label, p.Kind = w.Label, w.Kind
 		snap.Procs = append(snap.Procs, p)
 		for t, ino := range p.NS {
 			name(t, ino)
@@ -63,6 +74,9 @@ func (s *Source) Snapshot(ctx context.Context) (*panels.Snapshot, error) {
 		snap.Topology = s.topology()
 		panels.PairVeths(snap.Topology)
 	}
+	if s.Results != nil {
+		snap.Results = s.Results()
+	}
 	return snap, nil
 }
 
@@ -70,10 +84,10 @@ func (s *Source) watched() []Watched {
 	if s.Watch != nil {
 		return s.Watch()
 	}
-	out := []Watched{{"self", os.Getpid()}}
+	out := []Watched{{"self", os.Getpid(), ""}}
 	if s.Session != nil {
 		for _, p := range s.Session.Procs() {
-			out = append(out, Watched{p.Name, p.PID})
+			out = append(out, Watched{p.Name, p.PID, "spawned"})
 		}
 	}
 	return out
