@@ -58,7 +58,7 @@ func Take(pid int, opt Options) (*Snapshot, error) {
 	}
 	defer unix.Close(pd)
 	afterOpen(pid)
-	r := reader{s: s, pd: pd, self: pid == os.Getpid()}
+	r := reader{s: s, pd: pd, self: pid == os.Getpid(), sockAge: opt.SocketsMaxAge}
 	if opt.Sockets {
 		// Opened before anything is read: if the namespace links are
 		// still readable afterwards, the process was alive when the
@@ -74,10 +74,10 @@ func Take(pid int, opt Options) (*Snapshot, error) {
 		r.fdCount()
 	}
 	if opt.Threads {
-		r.threads()
+		r.threads(!opt.NoThreadNames)
 	}
 	if opt.Tree && !r.exited {
-		r.tree(opt.Family, opt.Prune)
+		r.tree(opt.Family, opt.Prune, opt.PSSMaxAge)
 	}
 	if !r.exited && s.FDs == 0 && s.Errors["fds"] == "" && r.gone() {
 		r.exited = true // a process that died after its namespaces were read lists no fds, without failing
@@ -104,13 +104,13 @@ func Take(pid int, opt Options) (*Snapshot, error) {
 
 // reader holds what one Take has open.
 type reader struct {
-	s      *Snapshot
-	pd     int              // /proc/PID
-	self   bool             // the process is this one
-	pidfd  int              // -1: none (see s.Errors["sockets"])
-	exited bool             // the process was found gone mid-read
-	prev   map[int32]uint64 // sockets at the last snapshot of this PID
-	buf    [64]byte
+	s       *Snapshot
+	pd      int           // /proc/PID
+	self    bool          // the process is this one
+	pidfd   int           // -1: none (see s.Errors["sockets"])
+	exited  bool          // the process was found gone mid-read
+	sockAge time.Duration // Options.SocketsMaxAge
+	buf     [64]byte
 
 	// Shared by the socket workers.
 	mu         sync.Mutex // guards s.Errors and exited while they run
@@ -266,8 +266,9 @@ func countFDs(pd int, self bool) (int, error) {
 	return n, nil
 }
 
-// threads lists /proc/PID/task: each thread's name and network namespace.
-func (r *reader) threads() {
+// threads lists /proc/PID/task: each thread's network namespace and,
+// with names, its name.
+func (r *reader) threads(names bool) {
 	dir, err := openat(r.pd, pathTask, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC)
 	if err != nil {
 		r.fieldErr("threads", err)
@@ -288,6 +289,10 @@ func (r *reader) threads() {
 			t.NetNS = ino
 		}
 		p = append(append(path[:0], name...), "/comm\x00"...)
+		if !names {
+			r.s.Threads = append(r.s.Threads, t)
+			return true
+		}
 		if fd, err := openat(dir, p, unix.O_RDONLY|unix.O_CLOEXEC); err == nil {
 			if n, err := unix.Read(fd, r.buf[:]); err == nil && n > 0 {
 				t.Comm = string(trimSpace(r.buf[:n]))
@@ -318,6 +323,11 @@ func (r *reader) threadErr(dir int, name []byte, err error) string {
 // eachEntry calls fn with the name of each entry of the open directory
 // (not . or ..), in the kernel's order, until fn returns false.
 func eachEntry(dir int, fn func(name []byte) bool) error {
+	return eachDirent(dir, func(name []byte, _ uint64) bool { return fn(name) })
+}
+
+// eachDirent is eachEntry with each entry's inode number.
+func eachDirent(dir int, fn func(name []byte, ino uint64) bool) error {
 	bp := dentBufs.Get().(*[]byte)
 	defer dentBufs.Put(bp)
 	buf := *bp
@@ -332,6 +342,7 @@ func eachEntry(dir int, fn func(name []byte) bool) error {
 		for off := 0; off < n; {
 			// struct linux_dirent64: ino u64, off s64, reclen u16, type u8, name.
 			reclen := int(*(*uint16)(unsafe.Pointer(&buf[off+16])))
+			ino := *(*uint64)(unsafe.Pointer(&buf[off]))
 			name := buf[off+19 : off+reclen]
 			off += reclen
 			if i := indexByte(name, 0); i >= 0 {
@@ -340,7 +351,7 @@ func eachEntry(dir int, fn func(name []byte) bool) error {
 			if len(name) == 0 || name[0] == '.' {
 				continue
 			}
-			if !fn(name) {
+			if !fn(name, ino) {
 				return nil
 			}
 		}

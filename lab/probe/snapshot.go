@@ -19,7 +19,17 @@ var ErrNoProcess = errors.New("no such process")
 // Options choose the costlier parts of a snapshot.
 type Options struct {
 	Threads bool // each thread's id, name and network namespace
-	Sockets bool // each socket's network namespace, protocol, address
+	// NoThreadNames reads each thread's id and network namespace but
+	// not its name (an open and a read saved per thread: what the panels
+	// need of a process with 300 threads).
+	NoThreadNames bool
+	Sockets       bool // each socket's network namespace, protocol, address
+	// SocketsMaxAge lets a snapshot of another process reuse the sockets
+	// it read less than this long ago, when the process (same PID, parent
+	// and name) holds exactly the same descriptor numbers: a socket
+	// opened or closed changes them and is read at once. 0 reads them
+	// every time.
+	SocketsMaxAge time.Duration
 	// Tree adds the process's descendants and what each costs, PSS
 	// included (see Tree).
 	Tree bool
@@ -30,6 +40,10 @@ type Options struct {
 	// processes a caller counts on their own (the lab's proxies, under
 	// the lab's own process).
 	Prune []int
+	// PSSMaxAge lets a tree reuse a process's PSS read less than this long
+	// ago, when its RSS has not changed since: smaps_rollup walks every
+	// page table, the costliest read of a tree. 0 reads it every time.
+	PSSMaxAge time.Duration
 }
 
 // Thread is one thread of a process.

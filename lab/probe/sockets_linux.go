@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"net/netip"
 	"runtime"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -101,13 +104,13 @@ func (r *reader) sockets() {
 		return
 	}
 	r.s.FDs = len(fds)
+	if r.sockAge > 0 && !r.self && recent.get(r.s, fds, r.sockAge) {
+		return
+	}
 
 	found := make([]Socket, len(fds))
 	ok := make([]bool, len(fds))
 	r.getfdOK.Store(r.pidfd >= 0)
-	if !r.self {
-		r.prev = lastSockets.get(r.s.PID)
-	}
 	workers := min(runtime.GOMAXPROCS(0), 1+len(fds)/128, 8)
 	if workers <= 1 {
 		r.askRange(dir, fds, found, ok)
@@ -130,73 +133,124 @@ func (r *reader) sockets() {
 		return // see askRange
 	}
 	r.s.Sockets = make([]Socket, 0, n)
-	next := make(map[int32]uint64, n)
 	for i := range found {
 		if ok[i] {
 			r.s.Sockets = append(r.s.Sockets, found[i])
-			if found[i].Inode != 0 {
-				next[int32(found[i].FD)] = found[i].Inode
-			}
 		}
 	}
-	if !r.self {
-		lastSockets.put(r.s.PID, next)
+	if r.sockAge > 0 && !r.self && r.s.Errors["sockets"] == "" {
+		recent.put(r.s, fds)
 	}
 }
 
-// lastSockets remembers, per PID, which descriptors were sockets at the
-// last snapshot (fd → socket inode). At 1 Hz a socket descriptor almost
-// always still holds the same socket: it is then copied with pidfd_getfd
-// straight away and recognised by fstat (same socket inode), saving the
-// /proc/PID/fd readlink that costs more than all the socket's own
-// questions together. The one price: a descriptor that was a socket and
-// has since been reused for another kind of file is copied and closed
-// once, unread (a close of a copy, which the process does not see).
-var lastSockets = fdCache{procs: map[int]*fdSet{}}
+// recent is, per PID, the sockets of its last snapshot with the
+// descriptor numbers it had then (Options.SocketsMaxAge).
+var recent = fdSets{m: map[int]fdSet{}}
 
-type fdCache struct {
-	mu    sync.Mutex
-	tick  uint64
-	procs map[int]*fdSet
+type fdSets struct {
+	mu sync.Mutex
+	m  map[int]fdSet
 }
 
 type fdSet struct {
-	fds  map[int32]uint64
-	used uint64
+	comm    string
+	ppid    int
+	fds     []int32
+	sockets []Socket
+	at      time.Time
 }
 
-// maxCachedProcs bounds lastSockets; the least recently probed go first.
-const maxCachedProcs = 256
-
-func (c *fdCache) get(pid int) map[int32]uint64 {
+// get fills s.Sockets from the last snapshot of s.PID if it is younger
+// than maxAge and the process holds the same descriptor numbers.
+func (c *fdSets) get(s *Snapshot, fds []int32, maxAge time.Duration) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if e := c.procs[pid]; e != nil {
-		return e.fds
+	e, ok := c.m[s.PID]
+	if !ok || e.comm != s.Comm || e.ppid != s.PPID || time.Since(e.at) >= maxAge || !slices.Equal(e.fds, fds) {
+		return false
 	}
-	return nil
+	s.Sockets = slices.Clone(e.sockets)
+	return true
 }
 
-func (c *fdCache) put(pid int, fds map[int32]uint64) {
+func (c *fdSets) put(s *Snapshot, fds []int32) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.tick++
-	c.procs[pid] = &fdSet{fds: fds, used: c.tick}
-	if len(c.procs) > maxCachedProcs {
-		oldest, at := 0, c.tick
-		for p, e := range c.procs {
-			if e.used < at {
-				oldest, at = p, e.used
-			}
-		}
-		delete(c.procs, oldest)
+	if len(c.m) >= 256 {
+		clear(c.m)
 	}
+	c.m[s.PID] = fdSet{s.Comm, s.PPID, slices.Clone(fds), slices.Clone(s.Sockets), time.Now()}
 }
 
-func (c *fdCache) reset() {
+// known remembers, by socket inode, what never changes in a socket's life
+// once it is bound: its network namespace, protocol and local address
+// (and, for a listener, its state). A descriptor whose /proc link names a
+// socket seen before is then filled from here: one readlink, instead of
+// copying it and asking it six questions. (A socket inode is not reused
+// while the socket lives.) Sockets whose answers could still change — a
+// TCP connection's state, an unbound socket's address — are asked every
+// time.
+var known = sockCache{m: map[uint64]Socket{}}
+
+type sockCache struct {
+	mu sync.Mutex
+	m  map[uint64]Socket
+}
+
+// maxKnown bounds the cache; a lab that churns through more sockets than
+// this starts over.
+const maxKnown = 1 << 16
+
+func (c *sockCache) get(ino uint64, k *Socket) bool {
+	if ino == 0 {
+		return false
+	}
+	c.mu.Lock()
+	v, ok := c.m[ino]
+	c.mu.Unlock()
+	if ok {
+		fd := k.FD
+		*k = v
+		k.FD = fd
+	}
+	return ok
+}
+
+func (c *sockCache) put(k *Socket) {
+	if !settled(k) {
+		return
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	clear(c.procs)
+	if len(c.m) >= maxKnown {
+		clear(c.m)
+	}
+	c.m[k.Inode] = *k
+}
+
+func (c *sockCache) reset() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	clear(c.m)
+}
+
+// settled reports whether nothing the probe reads of k can change before
+// the socket is closed: a listener; a bound UDP socket; a netlink socket
+// with its port id.
+func settled(k *Socket) bool {
+	if k.Err != "" || k.NetNS == 0 || k.Inode == 0 {
+		return false
+	}
+	if k.State == "LISTEN" {
+		return true
+	}
+	switch {
+	case strings.HasPrefix(k.Proto, "udp"):
+		return k.Local != "" && !strings.HasSuffix(k.Local, ":0")
+	case k.Proto == "netlink":
+		return k.Local != "" && k.Local != "portid 0"
+	}
+	return false
 }
 
 // askRange asks each descriptor in fds, setting found[i] and ok[i] for
@@ -209,11 +263,15 @@ func (r *reader) askRange(dir int, fds []int32, found []Socket, ok []bool) {
 		k := &found[i]
 		k.FD = fd
 		if r.self {
-			ok[i] = askSocket(fd, k, true)
-			continue
-		}
-		if _, was := r.prev[fd32]; was && r.getfdOK.Load() && r.askKnown(fd, k) {
+			var st unix.Stat_t
+			if unix.Fstat(fd, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFSOCK {
+				continue
+			}
 			ok[i] = true
+			if !known.get(st.Ino, k) {
+				askSocket(fd, k, true)
+				known.put(k)
+			}
 			continue
 		}
 		m, err := readlinkat(dir, append(strconv.AppendInt(name[:0], int64(fd), 10), 0), link[:])
@@ -231,6 +289,9 @@ func (r *reader) askRange(dir int, fds []int32, found []Socket, ok []bool) {
 		}
 		ok[i] = true
 		k.Inode, _ = parseNsLink(link[:m])
+		if known.get(k.Inode, k) {
+			continue
+		}
 		if !r.getfdOK.Load() {
 			k.Err = "not read (see errors: sockets)"
 			continue
@@ -248,29 +309,17 @@ func (r *reader) askRange(dir int, fds []int32, found []Socket, ok []bool) {
 			}
 			r.mu.Unlock()
 		default:
+			var st unix.Stat_t
+			if unix.Fstat(cp, &st) == nil && st.Ino != k.Inode {
+				// The descriptor was closed and reused since its link
+				// was read: ask the socket it holds now.
+				k.Inode = st.Ino
+			}
 			askSocket(cp, k, false)
 			unix.Close(cp)
+			known.put(k)
 		}
 	}
-}
-
-// askKnown asks fd, a socket at the last snapshot, without reading its
-// /proc link first (see lastSockets). It reports false if fd is no longer a
-// socket or could not be copied; the caller then takes the long way, which
-// reports errors.
-func (r *reader) askKnown(fd int, k *Socket) bool {
-	cp, err := pidfdGetfd(r.pidfd, fd, 0)
-	if err != nil {
-		return false
-	}
-	defer unix.Close(cp)
-	var st unix.Stat_t
-	if unix.Fstat(cp, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFSOCK {
-		return false
-	}
-	k.Inode = st.Ino
-	askSocket(cp, k, false)
-	return true
 }
 
 // askSocket fills k from the socket fd (a descriptor of this process). With

@@ -13,7 +13,12 @@ import (
 
 var pathSmapsRollup = []byte("smaps_rollup\x00")
 
-// ReadFamily reads the parent of every process.
+// ReadFamily reads the parent of every process. A process's parent
+// changes only if its parent dies, and then it leaves every tree it was
+// in: so a parent read once is kept while the process lives, recognised by
+// the inode of its /proc/PID directory, which the kernel gives anew to a
+// new process under a reused PID. A refresh then reads /proc/PID/stat only
+// for the processes started since the last one.
 func ReadFamily() (*Family, error) {
 	f := &Family{Time: time.Now(), kids: map[int][]int{}}
 	dir, err := openat(unix.AT_FDCWD, []byte("/proc\x00"), unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC)
@@ -21,29 +26,52 @@ func ReadFamily() (*Family, error) {
 		return nil, fmt.Errorf("open /proc: %w", err)
 	}
 	defer unix.Close(dir)
+	parents.Lock()
+	defer parents.Unlock()
+	next := make(map[int]parentOf, len(parents.m))
 	var path [32]byte
 	var b [512]byte
-	err = eachEntry(dir, func(name []byte) bool {
+	err = eachDirent(dir, func(name []byte, ino uint64) bool {
 		pid, ok := atoi(name)
 		if !ok {
 			return true
 		}
-		n, err := readFileAt(dir, append(append(path[:0], name...), "/stat\x00"...), b[:])
-		if err != nil || n == 0 {
-			return true // exited since the listing
+		e, ok := parents.m[pid]
+		if !ok || e.ino != ino || ino == 0 {
+			n, err := readFileAt(dir, append(append(path[:0], name...), "/stat\x00"...), b[:])
+			if err != nil || n == 0 {
+				return true // exited since the listing
+			}
+			ppid, ok := statPPID(b[:n])
+			if !ok {
+				return true
+			}
+			e = parentOf{ino, ppid}
 		}
-		if ppid, ok := statPPID(b[:n]); ok {
-			f.kids[ppid] = append(f.kids[ppid], pid)
-		}
+		next[pid] = e
+		f.kids[e.ppid] = append(f.kids[e.ppid], pid)
 		return true
 	})
 	if err != nil {
 		return nil, fmt.Errorf("list /proc: %w", err)
 	}
+	parents.m = next
 	for _, k := range f.kids {
 		slices.Sort(k)
 	}
 	return f, nil
+}
+
+// parents is what ReadFamily last read: each PID's parent, with the inode
+// of its /proc directory then.
+var parents = struct {
+	sync.Mutex
+	m map[int]parentOf
+}{m: map[int]parentOf{}}
+
+type parentOf struct {
+	ino  uint64
+	ppid int
 }
 
 // statPPID is field 4 of /proc/PID/stat: "PID (comm) S PPID ...". The comm
@@ -66,7 +94,7 @@ func statPPID(b []byte) (int, bool) {
 
 // tree reads the snapshot's process's descendants and every one's PSS:
 // the root's threads, RSS and fds are the snapshot's own.
-func (r *reader) tree(fam *Family, prune []int) {
+func (r *reader) tree(fam *Family, prune []int, maxAge time.Duration) {
 	if fam == nil {
 		var err error
 		if fam, err = ReadFamily(); err != nil {
@@ -75,7 +103,7 @@ func (r *reader) tree(fam *Family, prune []int) {
 		}
 	}
 	root := TreeProc{PID: r.s.PID, PPID: r.s.PPID, Comm: r.s.Comm, Threads: r.s.NumThreads, RSS: r.s.VmRSS, FDs: r.s.FDs}
-	if pss, err := readPSS(r.pd); err != nil {
+	if pss, err := pssOf(r.pd, root, maxAge); err != nil {
 		root.Err = "PSS: " + r.explain(err)
 	} else {
 		root.PSS = pss
@@ -86,7 +114,7 @@ func (r *reader) tree(fam *Family, prune []int) {
 	keep := make([]bool, len(members))
 	read := func(lo, hi int) {
 		for i := lo; i < hi; i++ {
-			got[i], keep[i] = readMember(members[i])
+			got[i], keep[i] = readMember(members[i], maxAge)
 		}
 	}
 	// The cost is syscalls (smaps_rollup walks the page tables): a 101
@@ -128,7 +156,7 @@ func (r *reader) tree(fam *Family, prune []int) {
 // readMember reads one descendant on its own. It reports false when the
 // process is gone, or its PID now names a process with another parent (the
 // PID was reused since the family was read): neither is part of the tree.
-func readMember(m member) (TreeProc, bool) {
+func readMember(m member, maxAge time.Duration) (TreeProc, bool) {
 	p := TreeProc{PID: m.pid, PPID: m.ppid, Depth: m.depth}
 	pd, err := openProcDir(m.pid)
 	if err != nil {
@@ -141,7 +169,7 @@ func readMember(m member) (TreeProc, bool) {
 	}
 	p.Comm, p.Threads, p.RSS = st.Name, st.Threads, st.VmRSS
 	var errs []string
-	if pss, err := readPSS(pd); err != nil {
+	if pss, err := pssOf(pd, p, maxAge); err != nil {
 		errs = append(errs, "PSS: "+memberErr(err))
 	} else {
 		p.PSS = pss
@@ -175,6 +203,45 @@ func memberErr(err error) string {
 func stillThere(pd int) bool {
 	r := reader{pd: pd}
 	return !r.gone()
+}
+
+// lastPSS is each process's last PSS read, for Options.PSSMaxAge.
+var lastPSS = struct {
+	sync.Mutex
+	m map[int]pssRead
+}{m: map[int]pssRead{}}
+
+type pssRead struct {
+	ppid int
+	comm string
+	rss  uint64
+	pss  uint64
+	at   time.Time
+}
+
+// pssOf is p's PSS: the last read, if it is younger than maxAge and the
+// process (the same PID, parent and name) still has the RSS it had then;
+// else read now.
+func pssOf(pd int, p TreeProc, maxAge time.Duration) (uint64, error) {
+	now := time.Now()
+	if maxAge > 0 {
+		lastPSS.Lock()
+		v, ok := lastPSS.m[p.PID]
+		lastPSS.Unlock()
+		if ok && v.ppid == p.PPID && v.comm == p.Comm && v.rss == p.RSS && now.Sub(v.at) < maxAge {
+			return v.pss, nil
+		}
+	}
+	pss, err := readPSS(pd)
+	if err == nil {
+		lastPSS.Lock()
+		if len(lastPSS.m) >= 4096 {
+			clear(lastPSS.m)
+		}
+		lastPSS.m[p.PID] = pssRead{p.PPID, p.Comm, p.RSS, pss, now}
+		lastPSS.Unlock()
+	}
+	return pss, err
 }
 
 var rollupBufs = sync.Pool{New: func() any { b := make([]byte, 4096); return &b }}

@@ -1,6 +1,9 @@
 package backend
 
 import (
+	"sync"
+	"time"
+
 	"github.com/nslab/nslab/lab"
 	"github.com/nslab/nslab/ui/panels"
 )
@@ -23,4 +26,31 @@ type Source struct {
 	// Results is the last comparison the lab printed (Lab.Results); nil
 	// shows none.
 	Results func() *panels.Results
+
+	mu    sync.Mutex
+	links map[string]linkRead // the topology's last read of each namespace
 }
+
+// linkRead is one namespace's links as last listed.
+type linkRead struct {
+	links []lab.LinkInfo
+	at    time.Time
+}
+
+// What a refresh costs is part of the panels' design: 1 Hz must stay
+// under 3 % of a core with 300 namespaces and three compared workers.
+const (
+	// topoFresh namespaces, the first in order (those the topology draws
+	// first, and every namespace of a lesson with fewer), are listed at
+	// every refresh; of the rest, topoRoll, the longest unread first, so
+	// each is at most 300/24 ≈ 13 refreshes old.
+	topoFresh, topoRoll = 24, 24
+	// pssMaxAge: a process whose RSS has not moved keeps its PSS this
+	// long before smaps_rollup is walked again.
+	pssMaxAge = 10 * time.Second
+	// socketsMaxAge: another process holding the same descriptors keeps
+	// its sockets this long before each is asked again (this process's
+	// own, where the learner's listen and connect land, are read at
+	// every refresh).
+	socketsMaxAge = 5 * time.Second
+)

@@ -93,7 +93,9 @@ func (s *Source) watched() []Watched {
 	return out
 }
 
-// topology lists the host's lab links and every lab namespace's links.
+// topology lists the host's lab links and every lab namespace's links
+// (see topoFresh for which are read at each refresh), then the spawned
+// children with a network namespace of their own.
 func (s *Source) topology() []panels.Netns {
 	owned := map[string]bool{}
 	for _, e := range s.Session.Owned() {
@@ -121,13 +123,9 @@ func (s *Source) topology() []panels.Netns {
 		}
 		return 0
 	})
-	for _, name := range nss {
-		links, err := s.Session.Links(name)
-		if err != nil {
-			continue
-		}
-		ns := panels.Netns{Name: name}
-		for _, l := range links {
+	for _, r := range s.readLinks(nss) {
+		ns := panels.Netns{Name: r.name}
+		for _, l := range r.links {
 			ns.Links = append(ns.Links, link(l))
 		}
 		out = append(out, ns)
@@ -150,6 +148,57 @@ func (s *Source) topology() []panels.Netns {
 	}
 	if len(out) == 1 && len(out[0].Links) == 0 {
 		return nil
+	}
+	return out
+}
+
+type namedLinks struct {
+	name  string
+	links []lab.LinkInfo
+}
+
+// readLinks lists the links of the namespaces nss (in that order): the
+// first topoFresh now, and of the others the topoRoll read longest ago;
+// the rest as last read. A namespace that cannot be listed (deleted
+// meanwhile) is left out.
+func (s *Source) readLinks(nss []string) []namedLinks {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.links == nil {
+		s.links = map[string]linkRead{}
+	}
+	now := time.Now()
+	fresh := map[string]bool{}
+	for i, n := range nss {
+		if i < topoFresh {
+			fresh[n] = true
+		}
+	}
+	rest := slices.Clone(nss[min(topoFresh, len(nss)):])
+	slices.SortStableFunc(rest, func(a, b string) int { return s.links[a].at.Compare(s.links[b].at) })
+	for _, n := range rest[:min(topoRoll, len(rest))] {
+		fresh[n] = true
+	}
+	var out []namedLinks
+	seen := map[string]bool{}
+	for _, n := range nss {
+		seen[n] = true
+		r, ok := s.links[n]
+		if fresh[n] || !ok {
+			links, err := s.Session.Links(n)
+			if err != nil {
+				delete(s.links, n)
+				continue
+			}
+			r = linkRead{links, now}
+			s.links[n] = r
+		}
+		out = append(out, namedLinks{n, r.links})
+	}
+	for n := range s.links {
+		if !seen[n] {
+			delete(s.links, n)
+		}
 	}
 	return out
 }
