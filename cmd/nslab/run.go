@@ -54,7 +54,10 @@ type runReport struct {
 	Skipped string       `json:"skipped,omitempty"`
 	Steps   []stepReport `json:"steps"`
 	NotRun  int          `json:"not_run,omitempty"` // steps left after a failed command
-	OK      bool         `json:"ok"`
+	// Results is the last table `compare` printed: the comparison lessons
+	// close with one.
+	Results *script.Table `json:"results,omitempty"`
+	OK      bool          `json:"ok"`
 }
 
 func init() {
@@ -254,6 +257,7 @@ func runScenario(ctx context.Context, cmd *cobra.Command, sc *scenarios.Scenario
 				}
 			}
 		}
+		rep.Results = r.Env.Results()
 		if rep.OK {
 			fmt.Fprintf(w, "\n✓ %s: every check passed\n", sc.ID)
 		} else {
@@ -443,9 +447,28 @@ func writeRecord(path string, sc *scenarios.Scenario, rep runReport, from int) e
 				fmt.Fprintf(&b, "\n> hint: %s\n", strings.ReplaceAll(st.Hint, "\n", "\n> "))
 			}
 		}
+		if t := rep.Results; t != nil {
+			b.WriteString(resultsMarkdown(t))
+		}
 	}
 	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
 		return fmt.Errorf("--record: %w", err)
 	}
 	return nil
+}
+
+// resultsMarkdown is the comparison a lesson closed with, as a Markdown
+// table, for the transcript.
+func resultsMarkdown(t *script.Table) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "\n## Results\n\n`%s`, measured %s: each proxy with every process it started.\n\n", t.Command, t.Taken.Format("2006-01-02 15:04:05"))
+	b.WriteString("| proxy | strategy | tenants | processes | threads | PSS | fds | bind time |\n|---|---|--:|--:|--:|--:|--:|--:|\n")
+	for _, r := range t.Rows {
+		if r.Error != "" {
+			fmt.Fprintf(&b, "| %s | %s | not measured: %s ||||||\n", r.Proxy, r.Strategy, r.Error)
+			continue
+		}
+		fmt.Fprintf(&b, "| %s | %s | %d | %d | %d | %.1f MiB | %d | %.0f ms |\n", r.Proxy, r.Strategy, r.Tenants, r.Processes, r.Threads, float64(r.PSS)/(1<<20), r.FDs, r.BindSeconds*1000)
+	}
+	return b.String()
 }
