@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/nslab/nslab/lab"
+	"github.com/nslab/nslab/lab/probe"
 	"github.com/nslab/nslab/ui/panels"
 )
 
@@ -27,8 +28,11 @@ type Source struct {
 	// shows none.
 	Results func() *panels.Results
 
-	mu    sync.Mutex
-	links map[string]linkRead // the topology's last read of each namespace
+	mu       sync.Mutex
+	links    map[string]linkRead // the topology's last read of each namespace
+	names    *probe.Names        // the last names loaded, for namesKey
+	namesKey string              // the lab's namespaces and processes then
+	namesAt  time.Time
 }
 
 // linkRead is one namespace's links as last listed.
@@ -43,8 +47,12 @@ const (
 	// topoFresh namespaces, the first in order (those the topology draws
 	// first, and every namespace of a lesson with fewer), are listed at
 	// every refresh; of the rest, topoRoll, the longest unread first, so
-	// each is at most 300/24 ≈ 13 refreshes old.
-	topoFresh, topoRoll = 24, 24
+	// each of 300 is at most (300-16)/12 ≈ 24 refreshes old.
+	topoFresh, topoRoll = 16, 12
+	// namesMaxAge: names are loaded again when the lab's namespaces or
+	// processes change, else this often (a namespace made by hand in a
+	// second terminal is named within it).
+	namesMaxAge = 3 * time.Second
 	// pssMaxAge: a process whose RSS has not moved keeps its PSS this
 	// long before smaps_rollup is walked again.
 	pssMaxAge = 10 * time.Second

@@ -15,10 +15,11 @@ import (
 
 // Snapshot reads every watched process and the lab's topology. Names come
 // from lab/probe (host, /run/netns, the labels of spawned children, else
-// the lowest PID in the namespace), loaded once per snapshot.
+// the lowest PID in the namespace), loaded again whenever the lab's
+// namespaces or processes change, and at least every namesMaxAge.
 func (s *Source) Snapshot(ctx context.Context) (*panels.Snapshot, error) {
 	snap := &panels.Snapshot{Taken: time.Now(), Names: map[panels.NSKey]string{}}
-	names := probe.LoadNames()
+	names := s.loadNames()
 	init, err := readNS(1)
 	if err != nil {
 		// Some sandboxes hide PID 1's namespaces even from root: kernel
@@ -78,6 +79,27 @@ func (s *Source) Snapshot(ctx context.Context) (*panels.Snapshot, error) {
 		snap.Results = s.Results()
 	}
 	return snap, nil
+}
+
+// loadNames is probe.LoadNames, kept while nothing the lab made changed:
+// reading the journals and /run/netns is a fifth of a refresh with 300
+// namespaces.
+func (s *Source) loadNames() *probe.Names {
+	var key strings.Builder
+	if s.Session != nil {
+		for _, n := range s.Session.NetnsList() {
+			key.WriteString(n + ",")
+		}
+		for _, p := range s.Session.Procs() {
+			fmt.Fprintf(&key, "%s=%d,", p.Name, p.PID)
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.names == nil || s.namesKey != key.String() || time.Since(s.namesAt) >= namesMaxAge {
+		s.names, s.namesKey, s.namesAt = probe.LoadNames(), key.String(), time.Now()
+	}
+	return s.names
 }
 
 func (s *Source) watched() []Watched {
