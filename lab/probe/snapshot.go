@@ -26,9 +26,10 @@ type Options struct {
 	Sockets       bool // each socket's network namespace, protocol, address
 	// SocketsMaxAge lets a snapshot of another process reuse the sockets
 	// it read less than this long ago, when the process (same PID, parent
-	// and name) holds exactly the same descriptor numbers: a socket
-	// opened or closed changes them and is read at once. 0 reads them
-	// every time.
+	// and name) holds as many descriptors (Linux 6.2+ counts them for
+	// free): a socket opened or closed changes the count and is read at
+	// once; one closed and another opened within the age may show late.
+	// 0 reads them every time.
 	SocketsMaxAge time.Duration
 	// Tree adds the process's descendants and what each costs, PSS
 	// included (see Tree).

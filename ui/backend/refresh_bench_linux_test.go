@@ -21,7 +21,8 @@ import (
 // links of every namespace for the topology. It refreshes once a second
 // and reports the CPU this process spends (user + system, getrusage) per
 // refresh and as a share of a core: what the panels cost while the lab
-// sits idle (budget: 3 %). Run it with -benchtime 30x (30 s).
+// sits idle (budget: 3 %). Run it with -benchtime 60x (a minute: PSS
+// is walked again every 30 s).
 func BenchmarkRefresh(b *testing.B) {
 	s := labtest.New(b)
 	base := labtest.Name("rf")
@@ -63,7 +64,7 @@ func BenchmarkRefresh(b *testing.B) {
 		b.Fatalf("topology of %d namespaces, want the host and 300", len(snap.Topology))
 	}
 	// At 1 Hz, as the panels refresh: the probe re-reads what may have
-	// changed every second and the rest on its own clock (PSS 10 s,
+	// changed every second and the rest on its own clock (PSS 30 s,
 	// another process's unchanged descriptors 5 s, namespaces past the
 	// first 24 in turns), so a second is the unit. The CPU this process
 	// spends over the whole run (the refreshes and anything else it does

@@ -47,15 +47,15 @@ const (
 	// topoFresh namespaces, the first in order (those the topology draws
 	// first, and every namespace of a lesson with fewer), are listed at
 	// every refresh; of the rest, topoRoll, the longest unread first, so
-	// each of 300 is at most (300-16)/12 ≈ 24 refreshes old.
-	topoFresh, topoRoll = 16, 12
+	// each of 300 is at most (300-12)/8 = 36 refreshes old.
+	topoFresh, topoRoll = 12, 8
 	// namesMaxAge: names are loaded again when the lab's namespaces or
 	// processes change, else this often (a namespace made by hand in a
 	// second terminal is named within it).
 	namesMaxAge = 3 * time.Second
 	// pssMaxAge: a process whose RSS has not moved keeps its PSS this
 	// long before smaps_rollup is walked again.
-	pssMaxAge = 10 * time.Second
+	pssMaxAge = 30 * time.Second
 	// socketsMaxAge: another process holding the same descriptors keeps
 	// its sockets this long before each is asked again (this process's
 	// own, where the learner's listen and connect land, are read at
