@@ -79,3 +79,38 @@ func TestPanelsShowEveryStrategyAtEverySize(t *testing.T) {
 		}
 	}
 }
+
+// A terminal below 40x10 is told so in full: its size, the size needed,
+// and what to do, however narrow.
+func TestTooSmallSaysSoInFull(t *testing.T) {
+	for _, sz := range []struct{ w, h int }{{30, 8}, {20, 10}, {39, 24}} {
+		m, _ := newTestApp(t, sz.w, sz.h, Options{})
+		scr := strings.Join(strings.Fields(plain(m)), " ")
+		want := fmt.Sprintf("%dx%d is too small: nslab needs at least 40x10. Make the terminal bigger (or the font smaller).", sz.w, sz.h)
+		if !strings.Contains(scr, want) {
+			t.Errorf("%dx%d shows %q", sz.w, sz.h, scr)
+		}
+	}
+}
+
+// In presenter mode a command longer than the lesson column wraps under
+// itself: every word of it is on the screen.
+func TestPresenterWrapsLongCommands(t *testing.T) {
+	m, _ := newTestApp(t, 120, 40, Options{Presenter: true})
+	press(t, m, keyEnter, keyText("n")) // step 2: a long command
+	const cmd = "link add va type veth peer vb netns beta -n alpha"
+	lw := columnWidth(m.c)
+	if len(cmd)+2 <= lw {
+		t.Fatalf("the command fits the %d-cell column: the test proves nothing", lw)
+	}
+	var col strings.Builder
+	for _, l := range strings.Split(plain(m), "\n") {
+		if r := []rune(l); len(r) > lw {
+			l = string(r[:lw])
+		}
+		col.WriteString(l + "\n")
+	}
+	if flat := strings.Join(strings.Fields(col.String()), " "); !strings.Contains(flat, cmd) {
+		t.Errorf("the command is cut in the %d-cell column:\n%s", lw, col.String())
+	}
+}
