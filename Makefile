@@ -1,11 +1,16 @@
 # nslab — make targets. Run as root: the lab creates namespaces and links.
 GO      ?= go
 BIN     := bin/nslab
-VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
-LDFLAGS := -X main.version=$(VERSION)
+# The version is the last v* tag, with the commits since and the commit's
+# hash when HEAD is not the tag itself (v0.2.0-14-g1a2b3c4), as git describe
+# says; before the first tag, v0.0.0-N-gHASH with N the commits so far.
+VERSION := $(shell git describe --tags --match 'v[0-9]*' --dirty 2>/dev/null || \
+	echo "v0.0.0-$$(git rev-list --count HEAD 2>/dev/null || echo 0)-g$$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$$(git diff --quiet HEAD 2>/dev/null || echo -dirty)")
+COMMIT  := $(shell git rev-parse HEAD 2>/dev/null)
+LDFLAGS := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 PREFIX  ?= /usr/local
 
-.PHONY: all build run test test-short bench lint install soak fuzz check-leftovers list-lab clean
+.PHONY: all build man run test test-short bench lint install soak fuzz check-leftovers list-lab clean
 
 all: build
 
@@ -13,7 +18,10 @@ all: build
 # pays ~1.3 MiB more RSS (libc's pages, malloc arenas for threads).
 build:
 	CGO_ENABLED=0 $(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/nslab
-	CGO_ENABLED=0 $(GO) build -ldflags "$(LDFLAGS)" -o bin/nslab-proxy ./cmd/nslab-proxy
+
+## man: the manual page, nslab(1), written by the binary from its commands
+man: build
+	./$(BIN) man > bin/nslab.1
 
 ## run: build and start the lab
 run: build
@@ -43,6 +51,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME) ./scenarios/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseConfig$$' -fuzztime $(FUZZTIME) ./lab/proxy/
 	$(GO) test -run '^$$' -fuzz '^FuzzControlRequest$$' -fuzztime $(FUZZTIME) ./lab/proxy/
+	$(GO) test -run '^$$' -fuzz '^FuzzRender$$' -fuzztime $(FUZZTIME) ./ui/prose/
 
 lint:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -63,9 +72,9 @@ check-leftovers:
 	if [ -n "$$new" ]; then echo "LEFTOVERS after tests:"; echo "$$new"; exit 1; fi; \
 	echo "no nslab- namespaces or links left by the tests"
 
-install: build
+install: build man
 	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/nslab
-	install -D -m 0755 bin/nslab-proxy $(DESTDIR)$(PREFIX)/bin/nslab-proxy
+	install -D -m 0644 bin/nslab.1 $(DESTDIR)$(PREFIX)/share/man/man1/nslab.1
 
 clean:
 	rm -rf bin

@@ -27,3 +27,7 @@ func (s *Session) Abandon() {
 
 // RetryDump exposes the retry of interrupted netlink dumps.
 func RetryDump[T any](f func() (T, error)) (T, error) { return retryDump(f) }
+
+// DropStartupPages exposes what a re-executed child does before its entry
+// point.
+func DropStartupPages() { dropStartupPages() }

@@ -108,7 +108,7 @@ type SpawnOptions struct {
 	Namespaces, Command         []string
 	UIDMap, GIDMap              []IDMap
 	MountProc                   bool
-	Switch                      *SwitchDemo
+	Setup                       *ChildSetup
 }
 
 // Proc is a spawned child (Linux only).

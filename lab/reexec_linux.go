@@ -53,6 +53,11 @@ func Init() {
 	fn := inits[name]
 	initsMu.Unlock()
 	if fn != nil {
+		// ps, top and /proc/PID/comm name the child for what it is, not
+		// "exe" (the file it was started from: /proc/self/exe). The kernel
+		// keeps 15 bytes: nslab-proxy-wor, nslab-init.
+		os.WriteFile("/proc/self/comm", []byte("nslab-"+name), 0)
+		dropStartupPages()
 		fn()
 		os.Exit(0)
 	}

@@ -14,10 +14,11 @@ import (
 	"github.com/nslab/nslab/lab"
 )
 
-// Keep the main goroutine on the main thread, as cmd/nslab does: a switch
-// goroutine that lands on the main thread and fails to restore cannot have
-// its thread discarded (the runtime parks the main thread for good instead),
-// and that thread would stay in the tenant namespace.
+// Keep the main goroutine on the main thread, as every test binary does
+// (nslab itself does not: lab.GoLocked keeps its switches off that thread):
+// a switch goroutine that lands on the main thread and fails to restore
+// cannot have its thread discarded (the runtime parks the main thread for
+// good instead), and that thread would stay in the tenant namespace.
 func init() { runtime.LockOSThread() }
 
 // A thread that cannot go back to its namespace must never serve another

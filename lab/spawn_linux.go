@@ -61,9 +61,9 @@ type SpawnOptions struct {
 	MountProc bool
 	Command   []string // run this as the child instead of waiting
 	Output    io.Writer
-	// Switch, if set, has the child open sockets meant for another network
-	// namespace before it waits (see SwitchDemo); Proc.Note says what it saw.
-	Switch *SwitchDemo
+	// Setup, if set, is run by the child inside its namespaces before it
+	// waits (see ChildSetup); Proc.Note says what it reported.
+	Setup *ChildSetup
 }
 
 // Proc is a child process the session spawned in new namespaces.
@@ -72,7 +72,7 @@ type Proc struct {
 	PID        int
 	Start      uint64
 	Namespaces []string
-	Note       string // what the child reported at start (a switch demo's result)
+	Note       string // what the child's Setup reported
 	cmd        *exec.Cmd
 	done       chan struct{}
 	err        error
@@ -96,7 +96,7 @@ type initConfig struct {
 	Propagation string      `json:"propagation,omitempty"`
 	MountProc   bool        `json:"mount_proc,omitempty"`
 	Command     []string    `json:"command,omitempty"`
-	Switch      *SwitchDemo `json:"switch,omitempty"`
+	Setup       *ChildSetup `json:"setup,omitempty"`
 }
 
 // Spawn starts a child in new namespaces by re-executing this binary
@@ -144,10 +144,13 @@ func (s *Session) Spawn(opt SpawnOptions) (*Proc, error) {
 	if opt.Propagation != "" && !has("mnt") {
 		return nil, fmt.Errorf("spawn %s: propagation applies to a new mnt namespace: %w", opt.Name, ErrInvalid)
 	}
-	if opt.Switch != nil && len(opt.Command) > 0 {
-		return nil, fmt.Errorf("spawn %s: a switch demo runs in the lab's own child, not with a command: %w", opt.Name, ErrInvalid)
+	if opt.Setup != nil && len(opt.Command) > 0 {
+		return nil, fmt.Errorf("spawn %s: a setup runs in the lab's own child, not with a command: %w", opt.Name, ErrInvalid)
 	}
-	cfg, _ := json.Marshal(initConfig{Hostname: opt.Hostname, Propagation: opt.Propagation, MountProc: opt.MountProc, Command: opt.Command, Switch: opt.Switch})
+	if opt.Setup != nil && childSetup(opt.Setup.Name) == nil {
+		return nil, fmt.Errorf("spawn %s: no child setup %q is registered: %w", opt.Name, opt.Setup.Name, ErrInvalid)
+	}
+	cfg, _ := json.Marshal(initConfig{Hostname: opt.Hostname, Propagation: opt.Propagation, MountProc: opt.MountProc, Command: opt.Command, Setup: opt.Setup})
 
 	ready, readyW, err := os.Pipe()
 	if err != nil {
@@ -330,8 +333,9 @@ func procZombie(pid int) bool {
 func init() {
 	RegisterInit("init", childInit)
 	// A child's main thread is the one /proc/PID/ns/* shows. Hold it for
-	// the main goroutine, which never switches, so that the switch demo's
-	// naive goroutines cannot drag it into the tenant: the lesson compares
+	// the main goroutine, which never switches, so that a setup's
+	// goroutines (the naive ones of lab/script's switch demo) cannot drag
+	// it into the tenant: the lesson compares
 	// the process (still in the host) with its threads (some not). Locking
 	// in init is what keeps main on the main thread.
 	if strings.HasPrefix(os.Args[0], "nslab-init:") {
@@ -381,10 +385,14 @@ func childInit() {
 		os.Exit(127)
 	}
 	note := ""
-	if cfg.Switch != nil {
-		n, err := runSwitchDemo(*cfg.Switch)
+	if cfg.Setup != nil {
+		fn := childSetup(cfg.Setup.Name)
+		if fn == nil {
+			fail("no child setup %q in this binary", cfg.Setup.Name)
+		}
+		n, err := fn(cfg.Setup.Arg)
 		if err != nil {
-			fail("switch demo: %v", err)
+			fail("%s: %v", cfg.Setup.Name, err)
 		}
 		note = " " + n
 	}

@@ -120,10 +120,11 @@ func switchRun(label string, enter func() error, fn func() error) error {
 // return locked, and then the runtime ends the thread. It never ends the
 // main thread: a goroutine that returns locked there wedges it, forever,
 // in whatever namespace it was left in. A program that locks its main
-// goroutine in init (cmd/nslab, the tests) never runs anything else there;
-// one that does not (the nslab-proxy worker, which saves the thread) can
-// land a goroutine there, and then GoLocked holds the main thread until a
-// second goroutine has locked another thread for fn.
+// goroutine in init (the test binaries, through labtest) never runs
+// anything else there; one that does not (nslab itself, its workers and
+// children: locking would park a thread for nothing) can land a goroutine
+// there, and then GoLocked holds the main thread until a second goroutine
+// has locked another thread for fn.
 func GoLocked(fn func()) {
 	go func() {
 		runtime.LockOSThread()

@@ -60,8 +60,8 @@ func TestTrimThreadsKeepsWhatItIsAskedToKeep(t *testing.T) {
 
 func init() { lab.RegisterInit("test-offmain", offMainChild) }
 
-// offMainChild is a process whose main goroutine is not locked (like the
-// nslab-proxy worker): it runs 300 switches from many goroutines and
+// offMainChild is a process whose main goroutine is not locked (like nslab
+// itself and its workers): it runs 300 switches from many goroutines and
 // trims threads in between, and prints how many switched functions ran on
 // the main thread (the runtime could never end that thread).
 func offMainChild() {

@@ -94,6 +94,16 @@ func (m *App) nextPanels() {
 	m.panelPage = (m.panelPage + 1) % pages
 }
 
+// panelsPaged reports whether v does anything: the panels are a page of
+// their own (narrow screens), or more than one page beside the lesson.
+func (m *App) panelsPaged() bool {
+	if m.width < wideMin {
+		return true
+	}
+	w, h := m.panelArea()
+	return m.live.Pages(w, h) > 1
+}
+
 // withPanels draws a screen beside the live panels when the terminal is
 // wide; when narrow, the screen alone, or a page of panels after v.
 func (m *App) withPanels(screen func(w, h int) string, lw, h int) string {
@@ -161,37 +171,16 @@ func (m *App) footer(w int) string {
 	case m.screen == scLesson:
 		l := m.keys.Lesson
 		bs = []key.Binding{l.Help, l.Quit, g.Back, l.Run, l.Next, l.Prev}
-		if m.width < 120 {
+		if m.panelsPaged() {
 			bs = append(bs, l.Panels)
 		}
 		bs = append(bs, l.Tab, l.Retry, l.Skip, l.Freeze, l.Presenter, l.FreeLab)
 	case m.screen == scFree:
 		bs = []key.Binding{g.Help, g.Quit, g.Back}
-		if m.width < 120 {
+		if m.panelsPaged() {
 			bs = append(bs, g.Panels)
 		}
 		bs = append(bs, g.Freeze, g.Presenter)
 	}
-	var parts []string
-	used := 0
-	for _, b := range bs {
-		h := b.Help()
-		p := st.KeyStyle.Render(h.Key) + " " + st.DescStyle.Render(footerDesc(h.Desc))
-		pw := ansi.StringWidth(p) + 3
-		if used+pw > w {
-			break
-		}
-		parts = append(parts, p)
-		used += pw
-	}
-	return panels.Fit(strings.Join(parts, st.Footer.Render(" · ")), w)
-}
-
-// footerDesc shortens a key's description for the one-line footer:
-// "quit, no filter" → "quit", "quit (cleans up)" → "quit".
-func footerDesc(d string) string {
-	if i := strings.IndexAny(d, ",("); i > 0 {
-		return strings.TrimSpace(d[:i])
-	}
-	return d
+	return footerHelp(st, bs, w)
 }

@@ -3,6 +3,7 @@ package ui
 import (
 	"strings"
 
+	"charm.land/bubbles/v2/help"
 	"charm.land/bubbles/v2/key"
 	"github.com/charmbracelet/x/ansi"
 
@@ -27,7 +28,57 @@ func (k KeyMap) sections() []helpSection {
 	}
 }
 
-// helpView is the overlay listing every key, in columns that fit w.
+// helpModel is bubbles' help in the UI's styles: the overlay lays out a
+// section's keys and descriptions with it, the footer its one line.
+func helpModel(st *common.Styles, w int) help.Model {
+	h := help.New()
+	h.ShortSeparator = " · "
+	h.Styles = help.Styles{
+		ShortKey: st.KeyStyle, ShortDesc: st.DescStyle, ShortSeparator: st.Footer, Ellipsis: st.Footer,
+		FullKey: st.KeyStyle, FullDesc: st.DescStyle, FullSeparator: st.Footer,
+	}
+	h.SetWidth(w)
+	return h
+}
+
+// footerHelp is the one-line list of a screen's keys, as many as fit in w
+// (then "…"), each description cut to its first words: "quit, no filter"
+// reads "quit" there.
+func footerHelp(st *common.Styles, bs []key.Binding, w int) string {
+	short := make([]key.Binding, 0, len(bs))
+	for _, b := range bs {
+		h := b.Help()
+		short = append(short, key.NewBinding(key.WithKeys(b.Keys()...), key.WithHelp(h.Key, footerDesc(h.Desc))))
+	}
+	hm := helpModel(st, w)
+	// bubbles stops at the first key that does not fit, with "…", except
+	// when no "…" fits either: then it adds the key anyway. Drop keys from
+	// the end until the line fits, and say that some were dropped.
+	for n := len(short); n > 0; n-- {
+		line := hm.ShortHelpView(short[:n])
+		lw := ansi.StringWidth(line)
+		if lw > w {
+			continue
+		}
+		if n < len(short) && !strings.HasSuffix(line, hm.Ellipsis) && lw+2 <= w {
+			line += " " + st.Footer.Render(hm.Ellipsis)
+		}
+		return panels.Fit(line, w)
+	}
+	return panels.Fit("", w)
+}
+
+// footerDesc shortens a key's description for the one-line footer:
+// "quit, no filter" → "quit", "quit (cleans up)" → "quit".
+func footerDesc(d string) string {
+	if i := strings.IndexAny(d, ",("); i > 0 {
+		return strings.TrimSpace(d[:i])
+	}
+	return d
+}
+
+// helpView is the overlay listing every key, in columns that fit w: each
+// section a title over bubbles' full help of its keys.
 func helpView(st *common.Styles, km KeyMap, w, h int) string {
 	secs := km.sections()
 	ncol := 3
@@ -35,6 +86,7 @@ func helpView(st *common.Styles, km KeyMap, w, h int) string {
 		ncol = max(1, (w-6)/26)
 	}
 	colW := min((w-6)/ncol, 36)
+	hm := helpModel(st, 0) // no width: each line is cut to its column below
 	cols := make([][]string, ncol)
 	for i, s := range secs {
 		c := i % ncol
@@ -42,10 +94,7 @@ func helpView(st *common.Styles, km KeyMap, w, h int) string {
 			cols[c] = append(cols[c], "")
 		}
 		cols[c] = append(cols[c], st.Title.Render(s.title))
-		for _, b := range s.keys {
-			hp := b.Help()
-			cols[c] = append(cols[c], panels.Fit(st.KeyStyle.Render(hp.Key), 7)+st.DescStyle.Render(hp.Desc))
-		}
+		cols[c] = append(cols[c], strings.Split(hm.FullHelpView([][]key.Binding{s.keys}), "\n")...)
 	}
 	rows := 0
 	for _, c := range cols {

@@ -89,8 +89,8 @@ type Lesson struct {
 	sc        Scenario
 	step      int
 	states    []stepState
-	tab       int // 0 lab, 1 sh, 2 go
-	scroll    int
+	tab       int       // 0 lab, 1 sh, 2 go
+	scroll    *scroller // the narration
 	preparing bool
 	prepErr   string
 	running   bool
@@ -103,7 +103,7 @@ type Lesson struct {
 // NewLesson opens sc at step start; the returned command rebuilds the lab
 // state of the steps before it.
 func NewLesson(c *common.Common, keys LessonKeys, lab Lab, md *markdown, p *Progress, st *store, sc Scenario, start int) (Lesson, tea.Cmd) {
-	m := Lesson{c: c, keys: keys, lab: lab, md: md, progress: p, store: st, sc: sc}
+	m := Lesson{c: c, keys: keys, lab: lab, md: md, progress: p, store: st, sc: sc, scroll: newScroller(false)}
 	m.states = make([]stepState, len(sc.Steps))
 	for i, s := range sc.Steps {
 		m.states[i] = newStepState(s)
@@ -123,7 +123,8 @@ func (m Lesson) Busy() bool { return m.preparing || m.running }
 
 // goTo moves to step i and rebuilds the lab state of the steps before it.
 func (m *Lesson) goTo(i int) tea.Cmd {
-	m.step, m.scroll, m.status, m.prepErr = i, 0, "", ""
+	m.step, m.status, m.prepErr = i, "", ""
+	m.scroll.Top()
 	m.states[i] = newStepState(m.sc.Steps[i])
 	m.preparing = true
 	m.run++
@@ -139,7 +140,8 @@ func (m *Lesson) goTo(i int) tea.Cmd {
 // advance moves on to step i without rebuilding: the lab already holds the
 // state of every earlier step.
 func (m *Lesson) advance(i int) {
-	m.step, m.scroll, m.status = i, 0, ""
+	m.step, m.status = i, ""
+	m.scroll.Top()
 	m.states[i] = newStepState(m.sc.Steps[i])
 	lp := m.progress.Lesson(m.sc.ID)
 	lp.Step = i
@@ -302,9 +304,9 @@ func (m Lesson) Update(msg tea.Msg) (Lesson, tea.Cmd) {
 		return m, m.finish()
 	case tea.MouseWheelMsg:
 		if msg.Mouse().Button == tea.MouseWheelUp {
-			m.scroll = max(m.scroll-3, 0)
+			m.scroll.Up(3)
 		} else {
-			m.scroll += 3
+			m.scroll.Down(3)
 		}
 	case tea.MouseClickMsg:
 		if t, ok := m.tabAt(msg.Mouse().X, msg.Mouse().Y); ok {
@@ -387,13 +389,13 @@ func (m Lesson) key(msg tea.KeyPressMsg) (Lesson, tea.Cmd) {
 	case key.Matches(msg, k.Tab):
 		m.tab = (m.tab + 1) % 3
 	case key.Matches(msg, k.ScrollUp):
-		m.scroll = max(m.scroll-1, 0)
+		m.scroll.Up(1)
 	case key.Matches(msg, k.ScrollDown):
-		m.scroll++
+		m.scroll.Down(1)
 	case key.Matches(msg, k.PageUp):
-		m.scroll = max(m.scroll-10, 0)
+		m.scroll.Up(10)
 	case key.Matches(msg, k.PageDown):
-		m.scroll += 10
+		m.scroll.Down(10)
 	}
 	return m, nil
 }

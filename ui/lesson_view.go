@@ -8,6 +8,7 @@ import (
 
 	"github.com/nslab/nslab/ui/common"
 	"github.com/nslab/nslab/ui/panels"
+	"github.com/nslab/nslab/ui/prose"
 )
 
 var tabNames = []string{"lab", "sh", "go"}
@@ -143,6 +144,14 @@ func (m Lesson) bottom(w int) []string {
 		}
 		if text == "" {
 			text = "(no " + tabNames[m.tab] + " equivalent for this step)"
+		} else if m.tab == 2 {
+			// Go is highlighted as a whole (a comment or raw string may
+			// span lines), each line closed on its own.
+			text = strings.ReplaceAll(strings.TrimRight(text, "\n"), "\t", "    ")
+			for _, l := range strings.Split(prose.HighlightGo(text, st.IsDark), "\n") {
+				lines = append(lines, "  "+l)
+			}
+			break
 		}
 		for _, l := range strings.Split(strings.TrimRight(text, "\n"), "\n") {
 			lines = append(lines, "  "+st.Code.Render(l))
@@ -234,9 +243,7 @@ func (m Lesson) View(w, h int) string {
 		return panels.FitBlock(m.titleLine(w), w, h)
 	}
 	narr, narrH, bottom := m.layout(w, h)
-	scroll := min(m.scroll, max(len(narr)-narrH, 0))
-	end := min(scroll+narrH, len(narr))
-	shown := narr[scroll:end]
+	shown, _, below := m.scroll.View(narr, w, narrH)
 	var b strings.Builder
 	b.WriteString(panels.Fit(m.titleLine(w), w))
 	for i := 0; i < narrH; i++ {
@@ -248,8 +255,8 @@ func (m Lesson) View(w, h int) string {
 		}
 	}
 	more := ""
-	if end < len(narr) {
-		more = fmt.Sprintf(" ↓ %d more lines (j/↓) ", len(narr)-end)
+	if below > 0 {
+		more = fmt.Sprintf(" ↓ %d more lines (j/↓) ", below)
 	}
 	b.WriteString("\n" + m.c.Styles.Subtle.Render(rule(more, w)))
 	for _, l := range bottom {

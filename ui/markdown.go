@@ -1,18 +1,20 @@
 package ui
 
-import (
-	"strings"
+import "github.com/nslab/nslab/ui/prose"
 
-	"charm.land/glamour/v2"
-)
+// RenderMarkdown renders Markdown text (a lesson's narration) for a
+// terminal width cells wide with a dark or light background: wrapped,
+// with a margin of two cells each side, headings, emphasis, lists and code
+// coloured, Go highlighted. The result holds ANSI colours; a caller writing
+// to something other than a terminal strips or downsamples them.
+func RenderMarkdown(text string, width int, dark bool) string {
+	return prose.Render(text, width, dark)
+}
 
-// markdown renders narration with glamour, once per text, width and theme:
-// building a renderer and rendering cost milliseconds, far too much to do
-// in every View.
+// markdown renders narration once per text, width and theme: View runs at
+// every frame and must not lay out the same paragraphs again.
 type markdown struct {
 	cache map[mdKey]string
-	r     *glamour.TermRenderer
-	rKey  mdKey
 }
 
 type mdKey struct {
@@ -23,29 +25,13 @@ type mdKey struct {
 
 func newMarkdown() *markdown { return &markdown{cache: map[mdKey]string{}} }
 
-// Render returns text rendered for width; on a renderer error, the text as
-// it is (it is readable Markdown anyway).
+// Render returns text rendered for width.
 func (m *markdown) Render(text string, width int, dark bool) string {
 	k := mdKey{text, width, dark}
 	if s, ok := m.cache[k]; ok {
 		return s
 	}
-	if m.r == nil || m.rKey.width != width || m.rKey.dark != dark {
-		style := "light"
-		if dark {
-			style = "dark"
-		}
-		r, err := glamour.NewTermRenderer(glamour.WithStandardStyle(style), glamour.WithWordWrap(max(width-4, 20)))
-		if err != nil {
-			return text
-		}
-		m.r, m.rKey = r, mdKey{width: width, dark: dark}
-	}
-	out, err := m.r.Render(text)
-	if err != nil {
-		out = text
-	}
-	out = strings.Trim(out, "\n")
+	out := RenderMarkdown(text, width, dark)
 	if len(m.cache) > 256 {
 		clear(m.cache)
 	}

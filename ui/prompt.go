@@ -47,7 +47,7 @@ type FreeLab struct {
 	histPos int // len(hist) = the line being edited
 	draft   string
 	log     []entry
-	scroll  int // lines scrolled up from the bottom
+	scroll  *scroller // the transcript, following its end
 	running bool
 	queue   []string // lines entered while one ran, run in order after it
 	cands   []string
@@ -58,7 +58,7 @@ func NewFreeLab(c *common.Common, keys PromptKeys, lab Lab) FreeLab {
 	in := textinput.New()
 	in.Prompt = "lab › "
 	in.Placeholder = "type a command — help lists them, tab completes"
-	m := FreeLab{c: c, keys: keys, lab: lab, input: in}
+	m := FreeLab{c: c, keys: keys, lab: lab, input: in, scroll: newScroller(true)}
 	m.SetStyles(c.Styles)
 	m.input.Focus()
 	return m
@@ -91,7 +91,7 @@ func (m FreeLab) Update(msg tea.Msg) (FreeLab, tea.Cmd) {
 	case execDoneMsg:
 		m.running = false
 		m.log = append(m.log, entry{msg.line, msg.res})
-		m.scroll = 0
+		m.scroll.Bottom()
 		if len(m.queue) > 0 {
 			if msg.res.Err == nil {
 				next := m.queue[0]
@@ -118,9 +118,9 @@ func (m FreeLab) Update(msg tea.Msg) (FreeLab, tea.Cmd) {
 		return m, nil
 	case tea.MouseWheelMsg:
 		if msg.Mouse().Button == tea.MouseWheelUp {
-			m.scroll += 3
+			m.scroll.Up(3)
 		} else {
-			m.scroll = max(m.scroll-3, 0)
+			m.scroll.Down(3)
 		}
 		return m, nil
 	case tea.KeyPressMsg:
@@ -169,13 +169,14 @@ func (m FreeLab) Update(msg tea.Msg) (FreeLab, tea.Cmd) {
 			}
 			return m, nil
 		case key.Matches(msg, k.PageUp):
-			m.scroll += 10
+			m.scroll.Up(10)
 			return m, nil
 		case key.Matches(msg, k.PageDown):
-			m.scroll = max(m.scroll-10, 0)
+			m.scroll.Down(10)
 			return m, nil
 		case key.Matches(msg, k.ClearOut):
-			m.log, m.scroll = nil, 0
+			m.log = nil
+			m.scroll.Bottom()
 			return m, nil
 		}
 		m.cands = nil
@@ -281,18 +282,15 @@ func (m FreeLab) View(w, h int) string {
 			st.Text.Render("The panels show what the kernel sees. `help` lists every command."),
 		}
 	}
-	scroll := min(m.scroll, max(len(lines)-logH, 0))
-	end := len(lines) - scroll
-	start := max(end-logH, 0)
-	shown := lines[start:end]
+	shown, _, below := m.scroll.View(lines, w, logH)
 	var b strings.Builder
 	for i := 0; i < logH-len(shown); i++ {
 		b.WriteString("\n")
 	}
 	b.WriteString(strings.Join(shown, "\n"))
 	more := ""
-	if scroll > 0 {
-		more = fmt.Sprintf(" ↓ %d newer lines (pgdn) ", scroll)
+	if below > 0 {
+		more = fmt.Sprintf(" ↓ %d newer lines (pgdn) ", below)
 	}
 	b.WriteString("\n" + st.Subtle.Render(rule(more, w)))
 	b.WriteString("\n" + strings.Join(foot, "\n"))

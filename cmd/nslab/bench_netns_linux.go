@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -30,6 +29,11 @@ func init() {
 		Short: "Time creating and removing named network namespaces (and one namespace switch)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			for _, n := range counts {
+				if n < 1 || n > 100000 {
+					return usageErrorf("--count %d: give namespace counts from 1 to 100000", n)
+				}
+			}
 			var rows []netnsBench
 			for _, n := range counts {
 				r, err := benchNetns(n)
@@ -40,7 +44,10 @@ func init() {
 			}
 			out := cmd.OutOrStdout()
 			if asJSON {
-				return json.NewEncoder(out).Encode(rows)
+				return writeJSON(out, struct {
+					Schema int          `json:"schema"`
+					Runs   []netnsBench `json:"runs"`
+				}{jsonSchema, rows})
 			}
 			fmt.Fprintln(out, "namespaces   add total   add each   del total   del each   Do round trip   left")
 			for _, r := range rows {

@@ -23,12 +23,12 @@ import (
 
 // proxyBench is the result of `nslab bench proxy`.
 type proxyBench struct {
+	Schema     int             `json:"schema"`
 	Namespaces int             `json:"namespaces"`
 	Strategies []strategyBench `json:"strategies"`
 	SocatPerNs strategyBench   `json:"socat_per_namespace"`
 	// IdleWorker is a worker process with the routes and no tenant: what
-	// the binary and runtime cost before any namespace (nslab links the
-	// TUI's libraries, whose package init alone allocates a few MiB).
+	// the binary and runtime cost before any namespace.
 	IdleWorker strategyBench `json:"idle_worker"`
 	// LoadSpread is the same load (concurrent connect+echo through a
 	// shared worker) spread over more and more namespaces: the worker's
@@ -147,7 +147,7 @@ func printProxyBench(w io.Writer, r proxyBench) {
 }
 
 func benchProxy(ctx context.Context, s *lab.Session, n, nProc, nSocat int, bytes int64, log io.Writer) (proxyBench, error) {
-	r := proxyBench{Namespaces: n, ThroughputBytes: bytes}
+	r := proxyBench{Schema: jsonSchema, Namespaces: n, ThroughputBytes: bytes}
 	names := make([]string, n)
 	fmt.Fprintf(log, "bench proxy: creating %d namespaces...\n", n)
 	for i := range names {

@@ -15,9 +15,13 @@ func TestEveryScenarioRunsUnattended(t *testing.T) {
 		t.Skip("runs the whole catalog")
 	}
 	out, stderr, code := nslab(t, "run", "--all", "--yes", "--json")
-	var reps []runReport
-	if err := json.Unmarshal([]byte(out), &reps); err != nil {
-		t.Fatalf("exit %d, not JSON: %v\n%s\n%s", code, err, out, stderr)
+	var all runAllReport
+	if err := json.Unmarshal([]byte(out), &all); err != nil || all.Schema != jsonSchema {
+		t.Fatalf("exit %d, not JSON of schema %d: %v\n%s\n%s", code, jsonSchema, err, out, stderr)
+	}
+	reps := all.Runs
+	if all.DurationMs <= 0 || all.OK != (code == 0) {
+		t.Errorf("duration_ms %v, ok %v with exit %d", all.DurationMs, all.OK, code)
 	}
 	if len(reps) < 9 {
 		t.Errorf("only %d scenarios ran", len(reps))
@@ -28,6 +32,9 @@ func TestEveryScenarioRunsUnattended(t *testing.T) {
 			continue
 		}
 		for _, st := range r.Steps {
+			if st.DurationMs <= 0 {
+				t.Errorf("%s step %d: duration_ms %v", r.ID, st.N, st.DurationMs)
+			}
 			for _, c := range append(st.Commands, st.Checks...) {
 				if !c.OK {
 					t.Errorf("%s step %d (%s): %s: %s", r.ID, st.N, st.Title, c.Text, c.Error)

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -62,8 +63,11 @@ func TestRunAScenarioEndToEndAsJSON(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {
 		t.Fatalf("not JSON: %v\n%s", err, out)
 	}
-	if !rep.OK || rep.ID != "hello" || len(rep.Steps) != 3 {
+	if !rep.OK || rep.ID != "hello" || len(rep.Steps) != 3 || rep.Schema != jsonSchema {
 		t.Fatalf("report = %+v", rep)
+	}
+	if rep.DurationMs <= 0 || rep.Steps[0].DurationMs <= 0 || rep.Steps[0].Commands[0].DurationMs <= 0 || rep.DurationMs < rep.Steps[0].DurationMs {
+		t.Errorf("durations: run %v ms, step %v ms, command %v ms", rep.DurationMs, rep.Steps[0].DurationMs, rep.Steps[0].Commands[0].DurationMs)
 	}
 	for _, st := range rep.Steps {
 		if len(st.Checks) == 0 {
@@ -188,25 +192,25 @@ func TestAnOutsideScenarioAsksBeforeRunningPrograms(t *testing.T) {
 }
 
 func TestLintNamesFileLineAndColumn(t *testing.T) {
-	f := filepath.Join(t.TempDir(), "typo.md")
-	os.WriteFile(f, []byte("---\nid: typo\ntitle: T\nsummary: s\nlevel: beginner\nminutes: 1\n---\n## Step\n```lab\nlink sett va up\n```\n```check\nexpect netns a exists\n```\n"), 0o644)
-	_, stderr, code := nslab(t, "lint", f)
-	if code != 1 || !strings.Contains(stderr, f+":10:6: unknown command `link sett`") || !strings.Contains(stderr, "did you mean `link set`") {
-		t.Fatalf("exit %d, stderr:\n%s", code, stderr)
-	}
-	// A file that does not lint never runs.
-	_, stderr, code = nslab(t, "run", f, "--yes")
-	if code == 0 || !strings.Contains(stderr, ":10:6:") {
-		t.Fatalf("run of a file that does not lint: exit %d\n%s", code, stderr)
-	}
-}
-
-func TestLintNamesAnUnknownNamespaceWithTheClosestOne(t *testing.T) {
-	f := filepath.Join(t.TempDir(), "names.md")
-	os.WriteFile(f, []byte("---\nid: names\ntitle: T\nsummary: s\nlevel: beginner\nminutes: 1\n---\n## Step\n```lab\nnetns add right\nlink set lo up -n rigth\n```\n```check\nexpect netns right exists\n```\n"), 0o644)
-	_, stderr, code := nslab(t, "lint", f)
-	if code != 1 || !strings.Contains(stderr, f+":11:19: unknown namespace `rigth`") || !strings.Contains(stderr, "did you mean `right`?") {
-		t.Fatalf("exit %d, stderr:\n%s", code, stderr)
+	for _, tt := range []struct{ name, lab, check, want, hint string }{
+		{"an unknown command", "link sett va up", "expect netns a exists",
+			":10:6: unknown command `link sett`", "did you mean `link set`"},
+		{"an unknown namespace, with the closest one", "netns add right\nlink set lo up -n rigth", "expect netns right exists",
+			":11:19: unknown namespace `rigth`", "did you mean `right`?"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := filepath.Join(t.TempDir(), "typo.md")
+			os.WriteFile(f, []byte("---\nid: typo\ntitle: T\nsummary: s\nlevel: beginner\nminutes: 1\n---\n## Step\n```lab\n"+tt.lab+"\n```\n```check\n"+tt.check+"\n```\n"), 0o644)
+			_, stderr, code := nslab(t, "lint", f)
+			if code != 1 || !strings.Contains(stderr, f+tt.want) || !strings.Contains(stderr, tt.hint) {
+				t.Fatalf("exit %d, stderr:\n%s", code, stderr)
+			}
+			// A file that does not lint never runs.
+			_, stderr, code = nslab(t, "run", f, "--yes")
+			if code != 1 || !strings.Contains(stderr, tt.want) {
+				t.Fatalf("run of a file that does not lint: exit %d\n%s", code, stderr)
+			}
+		})
 	}
 }
 
@@ -254,14 +258,21 @@ func nslabIn(t *testing.T, env []string, stdin string, args ...string) (string, 
 	cmd.Stdin = strings.NewReader(stdin)
 	var stdout, stderr strings.Builder
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
+	code := exitCodeOf(t, cmd.Run())
+	return stdout.String(), stderr.String(), code
+}
+
+// exitCodeOf is the exit code of a command that ran, from Run's error.
+func exitCodeOf(t *testing.T, err error) int {
+	t.Helper()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return ee.ExitCode()
+	}
+	if err != nil {
 		t.Fatal(err)
 	}
-	return stdout.String(), stderr.String(), code
+	return 0
 }
 
 // scenarioFile writes a scenario with the given steps (Markdown after the
@@ -319,20 +330,25 @@ func TestAScenarioNeedingSCTPIsListedUnavailableWithTheReason(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d\n%s", code, stderr)
 	}
-	var rows []struct {
-		ID        string `json:"id"`
-		Level     string `json:"level"`
-		Minutes   int    `json:"minutes"`
-		Available bool   `json:"available"`
-		Reason    string `json:"reason"`
+	var list struct {
+		Schema    int `json:"schema"`
+		Scenarios []struct {
+			ID        string `json:"id"`
+			Level     string `json:"level"`
+			Minutes   int    `json:"minutes"`
+			Steps     int    `json:"steps"`
+			Available bool   `json:"available"`
+			Reason    string `json:"reason"`
+		} `json:"scenarios"`
 	}
-	if err := json.Unmarshal([]byte(out), &rows); err != nil {
-		t.Fatalf("not JSON: %v\n%s", err, out)
+	if err := json.Unmarshal([]byte(out), &list); err != nil || list.Schema != jsonSchema {
+		t.Fatalf("not JSON of schema %d: %v\n%s", jsonSchema, err, out)
 	}
+	rows := list.Scenarios
 	found := false
 	for _, r := range rows {
-		if r.Level == "" || r.Minutes == 0 {
-			t.Errorf("%s: level %q, minutes %d", r.ID, r.Level, r.Minutes)
+		if r.Level == "" || r.Minutes == 0 || r.Steps == 0 {
+			t.Errorf("%s: level %q, minutes %d, steps %d", r.ID, r.Level, r.Minutes, r.Steps)
 		}
 		if r.ID != "zz-sctp" {
 			continue

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -26,12 +25,24 @@ It changes nothing on the machine. Exit code 0 means the lab can run.`,
 			checks := lab.Doctor()
 			ready := lab.Ready(checks)
 			if asJSON {
-				enc := json.NewEncoder(cmd.OutOrStdout())
-				enc.SetIndent("", "  ")
-				enc.Encode(struct {
-					Ready  bool        `json:"ready"`
-					Checks []lab.Check `json:"checks"`
-				}{ready, checks})
+				type check struct {
+					Name     string     `json:"name"`
+					Status   lab.Status `json:"status"`
+					Detail   string     `json:"detail"`
+					Required bool       `json:"required"`
+					Feature  string     `json:"feature,omitempty"`
+				}
+				out := struct {
+					Schema int     `json:"schema"`
+					Ready  bool    `json:"ready"`
+					Checks []check `json:"checks"`
+				}{Schema: jsonSchema, Ready: ready, Checks: []check{}}
+				for _, c := range checks {
+					out.Checks = append(out.Checks, check{c.Name, c.Status, c.Detail, c.Required, c.Feature})
+				}
+				if err := writeJSON(cmd.OutOrStdout(), out); err != nil {
+					return err
+				}
 			} else {
 				printChecks(cmd.OutOrStdout(), checks, ready)
 			}

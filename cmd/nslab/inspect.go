@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -94,9 +93,7 @@ func runInspect(out, errw io.Writer, o inspectOptions) error {
 		views = append(views, newInspectView(s, names, o))
 	}
 	if o.json {
-		enc := json.NewEncoder(out)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(views); err != nil {
+		if err := writeJSON(out, inspectReport{jsonSchema, views}); err != nil {
 			return err
 		}
 	} else {
@@ -108,12 +105,18 @@ func runInspect(out, errw io.Writer, o inspectOptions) error {
 		}
 	}
 	if failed > 0 {
-		return &exitError{code: 1, err: fmt.Errorf("%d of %d processes could not be inspected", failed, len(pids))}
+		return &exitError{code: exitFailure, err: fmt.Errorf("%d of %d processes could not be inspected", failed, len(pids))}
 	}
 	return nil
 }
 
 // inspectView is one process as inspect shows it: the snapshot with every
+// inspectReport is `inspect --json`.
+type inspectReport struct {
+	Schema    int           `json:"schema"`
+	Processes []inspectView `json:"processes"`
+}
+
 // inode named.
 type inspectView struct {
 	PID            int               `json:"pid"`

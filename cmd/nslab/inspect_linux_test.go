@@ -40,12 +40,12 @@ func TestInspectAsAnotherUserSaysWhatItCannotRead(t *testing.T) {
 	}
 	views := func(t *testing.T, asNobody bool, pid int) inspectView {
 		t.Helper()
-		var v []inspectView
+		var rep inspectReport
 		out := run(t, asNobody, strconv.Itoa(pid), "--json", "--sockets", "--threads")
-		if err := json.Unmarshal([]byte(out), &v); err != nil || len(v) != 1 {
+		if err := json.Unmarshal([]byte(out), &rep); err != nil || len(rep.Processes) != 1 || rep.Schema != jsonSchema {
 			t.Fatalf("not one view (%v):\n%s", err, out)
 		}
-		return v[0]
+		return rep.Processes[0]
 	}
 
 	t.Run("a root process: namespaces and descriptors are errors, not zeros", func(t *testing.T) {

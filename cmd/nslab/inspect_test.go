@@ -67,9 +67,11 @@ func TestInspectThisProcessAsJSONAndTable(t *testing.T) {
 	if err := runInspect(&out, &errw, inspectOptions{pids: []int{os.Getpid()}, json: true, threads: true, sockets: true}); err != nil {
 		t.Fatalf("%v: %s", err, errw.String())
 	}
-	var views []inspectView
-	if err := json.Unmarshal(out.Bytes(), &views); err != nil {
-		t.Fatal(err)
+	var rep inspectReport
+	err := json.Unmarshal(out.Bytes(), &rep)
+	views := rep.Processes
+	if err != nil || rep.Schema != jsonSchema {
+		t.Fatalf("schema %d, %v", rep.Schema, err)
 	}
 	if len(views) != 1 || len(views[0].Namespaces) != len(probe.Types) || len(views[0].Threads) == 0 || views[0].Summary == "" {
 		t.Errorf("inspect --json of itself: %s", out.String())

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 
 	"github.com/spf13/cobra"
 
@@ -13,25 +14,38 @@ func init() {
 	root.AddCommand(&cobra.Command{
 		Use:   "lint FILE...",
 		Short: "Check scenario files without running them; errors name file:line:col",
+		Long: `lint parses scenario files as nslab run would, and reports every error with
+its file, line and column. It exits 1 if a file has errors, 2 if a file does
+not exist.`,
 		Args: func(_ *cobra.Command, files []string) error {
 			if len(files) == 0 {
-				return errors.New("give one or more scenario files: nslab lint my-lesson.md")
+				return usageErrorf("give one or more scenario files: nslab lint my-lesson.md")
 			}
 			return nil
 		},
+		ValidArgsFunction: func(*cobra.Command, []string, string) ([]cobra.Completion, cobra.ShellCompDirective) {
+			return []cobra.Completion{"md"}, cobra.ShellCompDirectiveFilterFileExt
+		},
 		RunE: func(cmd *cobra.Command, files []string) error {
-			bad := 0
+			bad, missing := 0, 0
 			for _, f := range files {
 				sc, err := scenarios.Load(f)
-				if err != nil {
+				switch {
+				case errors.Is(err, fs.ErrNotExist):
+					missing++
+					fmt.Fprintf(cmd.ErrOrStderr(), "%s: no such file\n", f)
+				case err != nil:
 					bad++
 					fmt.Fprintln(cmd.ErrOrStderr(), err)
-					continue
+				default:
+					fmt.Fprintf(cmd.OutOrStdout(), "%s: ok (%s, %d steps)\n", f, sc.ID, len(sc.Steps))
 				}
-				fmt.Fprintf(cmd.OutOrStdout(), "%s: ok (%s, %d steps)\n", f, sc.ID, len(sc.Steps))
 			}
-			if bad > 0 {
-				return &exitError{code: 1, err: fmt.Errorf("%d of %d file(s) have errors", bad, len(files))}
+			switch {
+			case missing > 0:
+				return usageErrorf("%d of %d file(s) do not exist", missing, len(files))
+			case bad > 0:
+				return &exitError{code: exitFailure, err: fmt.Errorf("%d of %d file(s) have errors", bad, len(files))}
 			}
 			return nil
 		},

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 	"text/tabwriter"
@@ -28,17 +27,23 @@ func init() {
 			if asJSON {
 				type row struct {
 					scenarios.Meta
+					Steps     int    `json:"steps"`
 					File      string `json:"file"`
 					Available bool   `json:"available"`
 					Reason    string `json:"reason,omitempty"`
 				}
 				rows := []row{}
 				for _, sc := range list {
-					rows = append(rows, row{sc.Meta, sc.File, sc.Available, sc.Reason})
+					m := sc.Meta
+					m.Tags, m.Requires = orEmpty(m.Tags), orEmpty(m.Requires) // [], not null
+					rows = append(rows, row{m, len(sc.Steps), sc.File, sc.Available, sc.Reason})
 				}
-				enc := json.NewEncoder(out)
-				enc.SetIndent("", "  ")
-				enc.Encode(rows)
+				if err := writeJSON(out, struct {
+					Schema    int   `json:"schema"`
+					Scenarios []row `json:"scenarios"`
+				}{jsonSchema, rows}); err != nil {
+					return err
+				}
 			} else {
 				tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 				fmt.Fprintln(tw, "ID\tTITLE\tLEVEL\tMIN\tAVAILABLE")
@@ -70,4 +75,11 @@ func loadCatalog() ([]*scenarios.Scenario, []error) {
 		sc.CheckRequires(have)
 	}
 	return list, errs
+}
+
+func orEmpty(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -35,7 +35,9 @@ type cmdReport struct {
 	Output string `json:"output,omitempty"`
 	Error  string `json:"error,omitempty"`
 	OK     bool   `json:"ok"`
-	cmd    string // the command's name, for the shell record
+	// DurationMs is how long it ran (a check: how long it waited, within).
+	DurationMs float64 `json:"duration_ms"`
+	cmd        string  // the command's name, for the shell record
 }
 
 type stepReport struct {
@@ -46,9 +48,12 @@ type stepReport struct {
 	Hint     string      `json:"hint,omitempty"`
 	Skipped  string      `json:"skipped,omitempty"` // why the step did not run on this machine
 	OK       bool        `json:"ok"`
+	// DurationMs is the step's commands and checks, start to end.
+	DurationMs float64 `json:"duration_ms"`
 }
 
 type runReport struct {
+	Schema  int          `json:"schema,omitempty"` // set on its own; in --all, the list has it
 	ID      string       `json:"id"`
 	Title   string       `json:"title"`
 	Skipped string       `json:"skipped,omitempty"`
@@ -58,6 +63,17 @@ type runReport struct {
 	// close with one.
 	Results *script.Table `json:"results,omitempty"`
 	OK      bool          `json:"ok"`
+	// DurationMs is the whole run: the lab set up, --from's rebuilt steps,
+	// every step, the lab removed.
+	DurationMs float64 `json:"duration_ms"`
+}
+
+// runAllReport is `run --all --json`.
+type runAllReport struct {
+	Schema     int         `json:"schema"`
+	OK         bool        `json:"ok"`
+	DurationMs float64     `json:"duration_ms"`
+	Runs       []runReport `json:"runs"`
 }
 
 func init() {
@@ -71,7 +87,7 @@ between steps unless --yes, exits 1 if any check failed, and removes the lab
 at the end (and on Ctrl-C) unless --keep.`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if o.all != (len(args) == 0) || len(args) > 1 {
-				return errors.New("give one scenario id or file, or --all")
+				return usageErrorf("give one scenario id or file, or --all")
 			}
 			return nil
 		},
@@ -85,8 +101,12 @@ at the end (and on Ctrl-C) unless --keep.`,
 				todo = list
 			} else {
 				sc, err := scenarios.Find(list, args[0])
+				var syntax *script.SyntaxError
+				if err != nil && !errors.As(err, &syntax) {
+					return asUsage(err) // no such scenario or file
+				}
 				if err != nil {
-					return err
+					return err // a file that does not lint: a failure, as in lint
 				}
 				sc.CheckRequires(lab.Features(lab.Doctor()))
 				todo = []*scenarios.Scenario{sc}
@@ -95,12 +115,13 @@ at the end (and on Ctrl-C) unless --keep.`,
 				o.lines = stdinLines(cmd.InOrStdin())
 			}
 			failed := 0
+			start := time.Now()
 			var reports []runReport
 			for _, sc := range todo {
 				rep, err := runScenario(cmd.Context(), cmd, sc, o)
 				reports = append(reports, rep)
 				if errors.Is(err, errInterrupted) {
-					return &exitError{code: 130, err: fmt.Errorf("%s: interrupted; the lab was removed", sc.ID)}
+					return &exitError{code: exitInterrupted, err: fmt.Errorf("%s: interrupted; the lab was removed", sc.ID)}
 				}
 				if err != nil {
 					return err
@@ -110,16 +131,19 @@ at the end (and on Ctrl-C) unless --keep.`,
 				}
 			}
 			if o.asJSON {
-				enc := json.NewEncoder(cmd.OutOrStdout())
-				enc.SetIndent("", "  ")
+				var v any
 				if o.all {
-					enc.Encode(reports)
+					v = runAllReport{Schema: jsonSchema, OK: failed == 0, DurationMs: millis(time.Since(start)), Runs: reports}
 				} else {
-					enc.Encode(reports[0])
+					reports[0].Schema = jsonSchema
+					v = reports[0]
+				}
+				if err := writeJSON(cmd.OutOrStdout(), v); err != nil {
+					return err
 				}
 			}
 			if failed > 0 {
-				return &exitError{code: 1, err: fmt.Errorf("%d scenario(s) had failing checks", failed)}
+				return &exitError{code: exitFailure, err: fmt.Errorf("%d scenario(s) had failing checks", failed)}
 			}
 			return nil
 		},
@@ -175,8 +199,10 @@ func stepIndex(sc *scenarios.Scenario, from string) (int, error) {
 	return match, nil
 }
 
-func runScenario(ctx context.Context, cmd *cobra.Command, sc *scenarios.Scenario, o runOptions) (runReport, error) {
-	rep := runReport{ID: sc.ID, Title: sc.Title}
+func runScenario(ctx context.Context, cmd *cobra.Command, sc *scenarios.Scenario, o runOptions) (rep runReport, err error) {
+	rep = runReport{ID: sc.ID, Title: sc.Title}
+	start := time.Now()
+	defer func() { rep.DurationMs = millis(time.Since(start)) }()
 	w := cmd.OutOrStdout()
 	if o.asJSON {
 		w = io.Discard
@@ -188,7 +214,7 @@ func runScenario(ctx context.Context, cmd *cobra.Command, sc *scenarios.Scenario
 	}
 	first, err := stepIndex(sc, o.from)
 	if err != nil {
-		return rep, err
+		return rep, asUsage(err) // --from names no step
 	}
 	if progs := sc.Programs(); !sc.Embedded && len(progs) > 0 && !o.yes {
 		fmt.Fprintf(cmd.ErrOrStderr(), "%s is not from the built-in catalog and runs these programs as root:\n", sc.File)
@@ -214,6 +240,9 @@ func runScenario(ctx context.Context, cmd *cobra.Command, sc *scenarios.Scenario
 	err = withSession(ctx, cmd.ErrOrStderr(), o.keep, func(ctx context.Context, s *lab.Session) error {
 		r := script.NewRunner(s)
 		defer r.Close()
+		prog := newProgressLine(cmd.ErrOrStderr())
+		defer prog.End()
+		r.OnProgress = func(_ script.Stmt, done, total int) { prog.Count(done, total) }
 		fmt.Fprintf(w, "━━ %s — %s\n%s\n", sc.ID, sc.Title, wrapText(sc.Intro))
 		if err := sc.Rebuild(ctx, r, first); err != nil {
 			if ctx.Err() != nil {
@@ -226,7 +255,7 @@ func runScenario(ctx context.Context, cmd *cobra.Command, sc *scenarios.Scenario
 			if ctx.Err() != nil {
 				return errInterrupted
 			}
-			sr := runStep(ctx, w, r, i+1, &sc.Steps[i], o.yes)
+			sr := runStep(ctx, w, r, prog, i+1, &sc.Steps[i], o.yes)
 			if ctx.Err() != nil {
 				// A check cut short is not a failed check.
 				return errInterrupted
@@ -300,14 +329,16 @@ func commandFailed(sr stepReport) bool {
 	return false
 }
 
-func runStep(ctx context.Context, w io.Writer, r *script.Runner, n int, st *scenarios.Step, unattended bool) stepReport {
-	sr := stepReport{N: n, Title: st.Title}
+func runStep(ctx context.Context, w io.Writer, r *script.Runner, prog *progressLine, n int, st *scenarios.Step, unattended bool) (sr stepReport) {
+	sr = stepReport{N: n, Title: st.Title}
+	start := time.Now()
+	defer func() { sr.DurationMs = millis(time.Since(start)) }()
 	fmt.Fprintf(w, "\n── %d. %s\n%s\n", n, st.Title, wrapText(st.Prose))
 	if st.HandsOn() && !unattended {
 		fmt.Fprintln(w, "  (hands-on: type what the step asks in a second terminal; the checks wait for you)")
 	}
 	report := func(res script.Result) cmdReport {
-		c := cmdReport{Line: res.Stmt.Line, Text: res.Stmt.Text, Shell: res.Stmt.Shell(), Go: res.Stmt.Go(), Output: res.Output, OK: res.Err == nil, cmd: res.Stmt.Cmd.Name}
+		c := cmdReport{Line: res.Stmt.Line, Text: res.Stmt.Text, Shell: res.Stmt.Shell(), Go: res.Stmt.Go(), Output: res.Output, OK: res.Err == nil, DurationMs: millis(res.Elapsed), cmd: res.Stmt.Cmd.Name}
 		if res.Err != nil {
 			c.Error = res.Err.Error()
 		}
@@ -317,7 +348,10 @@ func runStep(ctx context.Context, w io.Writer, r *script.Runner, n int, st *scen
 		Unattended: unattended,
 		OnEvent: func(e scenarios.Event) {
 			switch e.Kind {
+			case scenarios.CommandStarted:
+				prog.Start(e.Stmt.Text)
 			case scenarios.CommandDone:
+				prog.End()
 				// Printed once it ran: a "$ line" means the command is done
 				// (the kill -9 test relies on it).
 				fmt.Fprintf(w, "  $ %s\n", e.Stmt.Text)
@@ -468,7 +502,7 @@ func resultsMarkdown(t *script.Table) string {
 			fmt.Fprintf(&b, "| %s | %s | not measured: %s ||||||\n", r.Proxy, r.Strategy, r.Error)
 			continue
 		}
-		fmt.Fprintf(&b, "| %s | %s | %d | %d | %d | %.1f MiB | %d | %.0f ms |\n", r.Proxy, r.Strategy, r.Tenants, r.Processes, r.Threads, float64(r.PSS)/(1<<20), r.FDs, r.BindSeconds*1000)
+		fmt.Fprintf(&b, "| %s | %s | %d | %d | %d | %.1f MiB | %d | %.0f ms |\n", r.Proxy, r.Strategy, r.Tenants, r.Processes, r.Threads, float64(r.PSS)/(1<<20), r.FDs, r.BindMs)
 	}
 	return b.String()
 }

@@ -37,7 +37,7 @@ func TestRunCarriesTheResultsTable(t *testing.T) {
 		t.Fatalf("--json results: %+v", rep.Results)
 	}
 	r := rep.Results.Rows
-	if r[0].Proxy != a || r[0].Strategy != "shared" || r[0].Tenants != 4 || r[0].Processes != 1 || r[0].PSS == 0 || r[0].BindSeconds <= 0 ||
+	if r[0].Proxy != a || r[0].Strategy != "shared" || r[0].Tenants != 4 || r[0].Processes != 1 || r[0].PSS == 0 || r[0].BindMs <= 0 ||
 		r[1].Proxy != b || r[1].Strategy != "thread-per-namespace" || r[1].Threads <= r[0].Threads {
 		t.Errorf("--json results: %+v", r)
 	}

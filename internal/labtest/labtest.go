@@ -18,10 +18,11 @@ import (
 // is re-executed as the child's init (see lab.Spawn).
 func Main(m *testing.M) {
 	lab.Init()
-	// Keep every test goroutine off the main thread, as nslab's own main
-	// does: the runtime never discards the main thread, so a namespace
-	// switch that failed to restore on it would leave it in the wrong
-	// namespace for good.
+	// Keep every test goroutine off the main thread: the runtime never
+	// discards the main thread, so a namespace switch that failed to
+	// restore on it would leave it in the wrong namespace for good. nslab
+	// itself does not lock it (a parked thread, and a locked-thread handoff
+	// at every wait); lab.GoLocked keeps its switches off the main thread.
 	runtime.LockOSThread()
 	os.Exit(m.Run())
 }

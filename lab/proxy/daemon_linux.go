@@ -219,10 +219,10 @@ func init() { lab.RegisterInit("proxy-worker", workerMain) }
 // reports readiness on fd 3; a per-namespace child also exits when its
 // parent does (its stdin, a pipe from the parent, reaches EOF).
 func workerMain() {
-	// A program may lock its main goroutine to the main thread (cmd/nslab,
-	// the tests do); a worker would pay a parked thread for it. The
-	// namespace switch keeps off the main thread by itself
-	// (lab.GoLocked), so the worker gives it back to the runtime.
+	// A test binary locks its main goroutine to the main thread
+	// (labtest); a worker would pay a parked thread for it. The namespace
+	// switch keeps off the main thread by itself (lab.GoLocked), so the
+	// worker gives it back to the runtime.
 	runtime.UnlockOSThread()
 	var spec workerSpec
 	if err := json.Unmarshal([]byte(os.Getenv(specEnv)), &spec); err != nil {
@@ -251,9 +251,9 @@ func workerMain() {
 			stop()
 		}()
 	}
-	// Serve from an ordinary goroutine: in cmd/nslab the main goroutine is
-	// locked to the main thread, and every wait on it would hand work
-	// between threads and leave extra idle threads behind.
+	// Serve from an ordinary goroutine: where the main goroutine is
+	// locked to the main thread (a test binary), every wait on it would
+	// hand work between threads and leave extra idle threads behind.
 	errc := make(chan error, 1)
 	go func() { errc <- runDaemon(ctx, spec, ready) }()
 	if err := <-errc; err != nil {

@@ -19,9 +19,10 @@ import (
 	"github.com/nslab/nslab/lab/proxy"
 )
 
-// Keep the main goroutine on the main thread (as cmd/nslab does), so no
-// namespace switch ever runs there: the runtime cannot discard the main
-// thread if a switch fails to come back.
+// Keep the main goroutine on the main thread, as every test binary does
+// (nslab itself does not: lab.GoLocked keeps its switches off that
+// thread), so no namespace switch ever runs there: the runtime cannot
+// discard the main thread if a switch fails to come back.
 func init() { runtime.LockOSThread() }
 
 func TestMain(m *testing.M) { labtest.Main(m) }

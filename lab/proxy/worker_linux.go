@@ -60,7 +60,6 @@ func StartWorker(s *lab.Session, name string, cfg Config) (*Client, *lab.Proc, e
 	}
 	defer logf.Close()
 	cmd := lab.Reexec("proxy-worker", name)
-	cmd.Path = workerBinary()
 	cmd.Env = append(cmd.Env, specEnv+"="+string(spec))
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.ExtraFiles = []*os.File{readyW}
@@ -92,28 +91,6 @@ func logTail(path string) string {
 		b = b[len(b)-2048:]
 	}
 	return fmt.Sprintf("; its log (%s) ends:\n%s", path, bytes.TrimSpace(b))
-}
-
-// workerBinary is the program a worker runs: nslab-proxy next to this
-// executable if it is there (it links only the engine and the proxy, so a
-// worker idles at ~8 MiB less RSS than the full nslab, whose TUI
-// libraries allocate 6 MB in package init), else this binary again.
-func workerBinary() string {
-	self, err := os.Executable()
-	if err != nil {
-		return "/proc/self/exe"
-	}
-	return workerBinaryFor(self)
-}
-
-func workerBinaryFor(self string) string {
-	light := filepath.Join(filepath.Dir(self), "nslab-proxy")
-	if fi, err := os.Stat(light); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
-		if same, err := os.Stat(self); err != nil || !os.SameFile(fi, same) {
-			return light
-		}
-	}
-	return "/proc/self/exe"
 }
 
 // child is a process-per-namespace child: a proxy process started inside
@@ -165,7 +142,6 @@ func (p *Proxy) startChild(t *tenant, routes []Route) (*child, error) {
 		return nil, err
 	}
 	cmd := lab.Reexec("proxy-worker", "ns-"+t.name)
-	cmd.Path = workerBinary()
 	cmd.Env = append(cmd.Env, specEnv+"="+string(spec))
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdinR, os.Stderr, os.Stderr
 	cmd.ExtraFiles = []*os.File{readyW}

@@ -45,7 +45,7 @@ func metricOf(r Row, metric string, perTenant bool) (float64, error) {
 	case "fds":
 		v = float64(r.FDs)
 	case "bind":
-		v = r.BindSeconds
+		v = r.BindMs / 1000
 	}
 	if perTenant {
 		if r.Tenants == 0 {

@@ -30,20 +30,20 @@ type Table struct {
 
 // Row is one proxy's bill.
 type Row struct {
-	Proxy       string  `json:"proxy"`
-	Strategy    string  `json:"strategy"`
-	Tenants     int     `json:"tenants"`
-	Processes   int     `json:"processes"`
-	Threads     int     `json:"threads"`
-	PSS         uint64  `json:"pss_bytes"`
-	FDs         int     `json:"fds"`
-	BindSeconds float64 `json:"bind_seconds"`      // proxy start and proxy add, summed
-	Stopped     bool    `json:"stopped,omitempty"` // measured just before `proxy stop`
-	Error       string  `json:"error,omitempty"`   // why it could not be measured
+	Proxy     string  `json:"proxy"`
+	Strategy  string  `json:"strategy"`
+	Tenants   int     `json:"tenants"`
+	Processes int     `json:"processes"`
+	Threads   int     `json:"threads"`
+	PSS       uint64  `json:"pss_bytes"`
+	FDs       int     `json:"fds"`
+	BindMs    float64 `json:"bind_ms"`           // proxy start and proxy add, summed
+	Stopped   bool    `json:"stopped,omitempty"` // measured just before `proxy stop`
+	Error     string  `json:"error,omitempty"`   // why it could not be measured
 }
 
-// Bind is BindSeconds as a duration.
-func (r Row) Bind() time.Duration { return time.Duration(r.BindSeconds * float64(time.Second)) }
+// Bind is BindMs as a duration.
+func (r Row) Bind() time.Duration { return time.Duration(r.BindMs * float64(time.Millisecond)) }
 
 // compareState is what the runner keeps for comparisons.
 type compareState struct {
@@ -78,15 +78,6 @@ func (e *Env) ProxyStrategy(name string) string {
 	return string(pc.cfg.Strategy)
 }
 
-// addBind adds to a proxy's bind time.
-func (e *Env) addBind(name string, d time.Duration) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if pc, ok := e.proxies[name]; ok {
-		pc.bind += d
-	}
-}
-
 // rememberFinal measures a proxy about to stop, for later comparisons.
 func (e *Env) rememberFinal(name string, pc *proxyCtl) {
 	r := measure(name, pc)
@@ -102,7 +93,7 @@ func (e *Env) rememberFinal(name string, pc *proxyCtl) {
 // measure reads one live proxy: its tree from the probe, its tenants from
 // its control API.
 func measure(name string, pc *proxyCtl) Row {
-	r := Row{Proxy: name, Strategy: string(pc.cfg.Strategy), BindSeconds: pc.bind.Seconds()}
+	r := Row{Proxy: name, Strategy: string(pc.cfg.Strategy), BindMs: float64(pc.bind.Load()) / 1e6}
 	if r.Strategy == "" {
 		r.Strategy = string(proxy.Shared)
 	}
@@ -208,7 +199,7 @@ func (t *Table) Format() string {
 			continue
 		}
 		bind := "-"
-		if r.BindSeconds > 0 {
+		if r.BindMs > 0 {
 			bind = formatDur(r.Bind())
 		}
 		cells = append(cells, []string{r.Proxy, r.Strategy, strconv.Itoa(r.Tenants), strconv.Itoa(r.Processes),

@@ -53,34 +53,26 @@ var cmdNetnsAdd = &Command{
 	Name: "netns add", Usage: "netns add NAME... (or a range: t{1..100})", Summary: "create network namespaces (nslab-NAME, visible to ip netns)",
 	Example: "netns add alpha",
 	parse: func(p *parser) (Action, error) {
-		runs, err := p.nameRuns("a namespace name", lab.ValidateNetnsName)
+		runs, names, goName, err := netnsNames(p, true)
 		if err != nil {
 			return nil, err
 		}
-		for _, r := range runs {
-			for _, n := range r.names {
-				p.define(KindNetns, Token{Text: n, Col: r.tok.Col})
-			}
-		}
-		names := allNames(runs)
-		goName := fmt.Sprintf("%q", lab.SysName(names[0]))
-		if len(names) > 1 {
-			goName = "name // for each namespace"
-		}
 		return &act{
-			run: func(_ context.Context, env *Env) (string, error) {
-				var made []string
-				for _, name := range names {
+			run: func(ctx context.Context, env *Env) (string, error) {
+				var ino uint64
+				made, err := eachName(ctx, env, names, func(name string) error {
 					ns, err := env.S.AddNetns(name)
-					if err != nil {
-						return strings.Join(made, "\n"), err
+					if err == nil {
+						ino = ns.Inode()
+						ns.Close()
 					}
-					if len(names) == 1 {
-						defer ns.Close()
-						return fmt.Sprintf("created %s (net:[%d])", lab.SysName(name), ns.Inode()), nil
-					}
-					ns.Close()
-					made = append(made, lab.SysName(name))
+					return err
+				})
+				switch {
+				case err != nil:
+					return strings.Join(made, "\n"), err
+				case len(names) == 1:
+					return fmt.Sprintf("created %s (net:[%d])", made[0], ino), nil
 				}
 				return "created " + summarize(made), nil
 			},
@@ -94,28 +86,15 @@ var cmdNetnsDel = &Command{
 	Name: "netns del", Usage: "netns del NAME... (or a range: t{1..100})", Summary: "remove network namespaces the lab created",
 	Example: "netns del alpha",
 	parse: func(p *parser) (Action, error) {
-		runs, err := p.nameRuns("a namespace name", func(string) error { return nil })
+		runs, names, goName, err := netnsNames(p, false)
 		if err != nil {
 			return nil, err
 		}
-		for _, r := range runs {
-			for _, n := range r.names {
-				p.ref(KindNetns, Token{Text: n, Col: r.tok.Col})
-			}
-		}
-		names := allNames(runs)
-		goName := fmt.Sprintf("%q", lab.SysName(names[0]))
-		if len(names) > 1 {
-			goName = "name // for each namespace"
-		}
 		return &act{
-			run: func(_ context.Context, env *Env) (string, error) {
-				var gone []string
-				for _, name := range names {
-					if err := env.S.DelNetns(name); err != nil {
-						return "", err
-					}
-					gone = append(gone, lab.SysName(name))
+			run: func(ctx context.Context, env *Env) (string, error) {
+				gone, err := eachName(ctx, env, names, env.S.DelNetns)
+				if err != nil {
+					return "", err
 				}
 				return "removed " + summarize(gone), nil
 			},
@@ -123,6 +102,53 @@ var cmdNetnsDel = &Command{
 			gocode: fmt.Sprintf("netns.DeleteNamed(%s) // unmount + remove; the kernel frees it when unused", goName),
 		}, nil
 	},
+}
+
+// netnsNames reads the names (and ranges) of netns add, which makes them,
+// or netns del, which needs them made before; goName is how the Go snippet
+// names them.
+func netnsNames(p *parser, add bool) (runs []nameRun, names []string, goName string, err error) {
+	valid := func(string) error { return nil }
+	if add {
+		valid = lab.ValidateNetnsName
+	}
+	runs, err = p.nameRuns("a namespace name", valid)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	if add {
+		for _, r := range runs {
+			for _, n := range r.names {
+				p.define(KindNetns, Token{Text: n, Col: r.tok.Col})
+			}
+		}
+	} else {
+		refRuns(p, runs)
+	}
+	names = allNames(runs)
+	goName = fmt.Sprintf("%q", lab.SysName(names[0]))
+	if len(names) > 1 {
+		goName = "name // for each namespace"
+	}
+	return runs, names, goName, nil
+}
+
+// eachName runs fn on every name in turn, telling the runner how far it
+// has got, and stops at the first error or when ctx ends (Ctrl-C in the
+// middle of t{1..1000}). It returns the system names of those done.
+func eachName(ctx context.Context, env *Env, names []string, fn func(string) error) ([]string, error) {
+	var done []string
+	for i, name := range names {
+		if err := ctx.Err(); err != nil {
+			return done, err
+		}
+		env.report(i, len(names))
+		if err := fn(name); err != nil {
+			return done, err
+		}
+		done = append(done, lab.SysName(name))
+	}
+	return done, nil
 }
 
 var cmdNetnsList = &Command{

@@ -21,15 +21,13 @@ var cmdSpawn = &Command{
 	Summary: "start a child in new namespaces (the binary re-executes itself as the child's init)",
 	Example: "spawn c1 net,uts hostname c1",
 	parse: func(p *parser) (Action, error) {
-		n, err := p.word("a name for the child")
+		n, err := p.newProcName("a name for the child")
 		if err != nil {
 			return nil, err
 		}
-		if err := validProcName(n.Text); err != nil {
-			return nil, p.errAt(n, "%v", err)
-		}
 		p.define(KindProc, n)
 		opt := lab.SpawnOptions{Name: n.Text}
+		var demo *switchDemo // setns NS locked|unlocked
 		switchNs := ""
 		for {
 			t, ok := p.peek()
@@ -73,7 +71,7 @@ var cmdSpawn = &Command{
 					return nil, err
 				}
 				switchNs = nt.Text
-				opt.Switch = &lab.SwitchDemo{Locked: mode.Text == "locked"}
+				demo = &switchDemo{Locked: mode.Text == "locked"}
 			default:
 				for _, typ := range strings.Split(t.Text, ",") {
 					if !slices.Contains(lab.NamespaceTypes(), typ) {
@@ -143,15 +141,15 @@ var cmdSpawn = &Command{
 		return &act{
 			run: func(_ context.Context, env *Env) (string, error) {
 				opt := opt
-				if opt.Switch != nil {
+				if demo != nil {
 					ns, err := env.S.NetnsOf(switchNs)
 					if err != nil {
 						return "", err
 					}
 					ns.Close()
-					d := *opt.Switch
+					d := *demo
 					d.Netns = ns.Path()
-					opt.Switch = &d
+					opt.Setup = d.setup()
 				}
 				pr, err := env.S.Spawn(opt)
 				if err != nil {
@@ -166,13 +164,13 @@ var cmdSpawn = &Command{
 				return fmt.Sprintf("%s is pid %d, in new %s namespaces", pr.Name, pr.PID, strings.Join(opt.Namespaces, ", ")), nil
 			},
 			shell:  sh,
-			gocode: spawnGo(opt),
+			gocode: spawnGo(opt, demo),
 		}, p.done()
 	},
 }
 
-func spawnGo(opt lab.SpawnOptions) string {
-	if opt.Switch != nil && !opt.Switch.Locked {
+func spawnGo(opt lab.SpawnOptions, demo *switchDemo) string {
+	if demo != nil && !demo.Locked {
 		return `for i := 0; i < 32; i++ {
 	go func() { // WRONG: setns changes this thread, and the goroutine may move
 		unix.Setns(target, unix.CLONE_NEWNET)
@@ -182,7 +180,7 @@ func spawnGo(opt lab.SpawnOptions) string {
 	}()
 }`
 	}
-	if opt.Switch != nil {
+	if demo != nil {
 		return `for i := 0; i < 32; i++ {
 	go lab.Do(ns, func() error { // locks the thread for the whole visit
 		fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM, 0)

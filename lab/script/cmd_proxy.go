@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/nslab/nslab/lab"
@@ -21,7 +22,7 @@ type proxyCtl struct {
 	client *proxy.Client
 	proc   *lab.Proc
 	cfg    proxy.Config
-	bind   time.Duration // proxy start and proxy add so far (see compare)
+	bind   atomic.Int64 // ns: proxy start and proxy add so far (see compare)
 }
 
 var cmdProxyStart = &Command{
@@ -30,12 +31,9 @@ var cmdProxyStart = &Command{
 	Summary: "start the multi-namespace proxy as a worker process; each route is NETNS/PROTO/IP:PORT=NETNS/PROTO/IP:PORT, {tenant} standing for every tenant",
 	Example: "proxy start edge strategy=shared route {tenant}/tcp/127.0.0.1:8080={tenant}/tcp/10.0.0.1:9000",
 	parse: func(p *parser) (Action, error) {
-		n, err := p.word("a name for the proxy")
+		n, err := p.newProcName("a name for the proxy")
 		if err != nil {
 			return nil, err
-		}
-		if err := validProcName(n.Text); err != nil {
-			return nil, p.errAt(n, "%v", err)
 		}
 		cfg := proxy.Config{Name: n.Text}
 		var routeToks []string
@@ -101,8 +99,10 @@ var cmdProxyStart = &Command{
 				if err != nil {
 					return "", err
 				}
+				pc := &proxyCtl{client: c, proc: pr, cfg: cfg}
+				pc.bind.Store(int64(time.Since(t0)))
 				env.mu.Lock()
-				env.proxies[name] = &proxyCtl{client: c, proc: pr, cfg: cfg, bind: time.Since(t0)}
+				env.proxies[name] = pc
 				env.mu.Unlock()
 				st, err := c.Stats()
 				if err != nil {
@@ -150,6 +150,29 @@ func proxyStartGo(name string, cfg proxy.Config, routes []string) string {
 	}
 	b.WriteString("})\n// per tenant: lock a thread, setns, bind every route, setns back;\n// then the netpoller serves every socket from a handful of threads")
 	return b.String()
+}
+
+// newProcName reads the name of a process the statement starts (a child,
+// a proxy): one the learner can refer to afterwards.
+func (p *parser) newProcName(what string) (Token, error) {
+	n, err := p.word(what)
+	if err != nil {
+		return n, err
+	}
+	if err := validProcName(n.Text); err != nil {
+		return n, p.errAt(n, "%v", err)
+	}
+	return n, nil
+}
+
+// proxyName reads the name of a proxy an earlier statement started.
+func (p *parser) proxyName() (string, error) {
+	n, err := p.word("a proxy's name")
+	if err != nil {
+		return "", err
+	}
+	p.ref(KindProc, n)
+	return n.Text, nil
 }
 
 // validProcName checks a name for a spawned child or a proxy.
@@ -205,79 +228,59 @@ func refRuns(p *parser, runs []nameRun) {
 var cmdProxyAdd = &Command{
 	Name: "proxy add", Usage: "proxy add NAME TENANT...", Summary: "bind every {tenant} route of a proxy inside more namespaces, live",
 	Example: "proxy add edge alpha beta",
-	parse: func(p *parser) (Action, error) {
-		n, err := p.word("a proxy's name")
-		if err != nil {
-			return nil, err
-		}
-		p.ref(KindProc, n)
-		runs, err := p.tenants()
-		if err != nil {
-			return nil, err
-		}
-		ts := allNames(runs)
-		name := n.Text
-		return &act{
-			run: func(_ context.Context, env *Env) (string, error) {
-				pc, err := proxyOf(env, name)
-				if err != nil {
-					return "", err
-				}
-				t0 := time.Now()
-				if err := pc.client.AddTenant(ts...); err != nil {
-					return "", err
-				}
-				env.addBind(name, time.Since(t0))
-				return proxySummary(pc, "added "+summarize(ts))
-			},
-			shell:  tenantShell("POST", name, runs),
-			gocode: fmt.Sprintf("c.AddTenant(%s) // one setns per tenant, tenants in parallel", goNames(ts)),
-		}, nil
-	},
+	parse: proxyTenants("POST", "added", func(pc *proxyCtl, ts []string) error {
+		t0 := time.Now()
+		defer func() { pc.bind.Add(int64(time.Since(t0))) }() // for compare's bind time
+		return pc.client.AddTenant(ts...)
+	}, "c.AddTenant(%s) // one setns per tenant, tenants in parallel"),
 }
 
 var cmdProxyDel = &Command{
 	Name: "proxy del", Usage: "proxy del NAME TENANT...", Summary: "close every socket a proxy holds in these tenants",
 	Example: "proxy del edge beta",
-	parse: func(p *parser) (Action, error) {
-		n, err := p.word("a proxy's name")
+	parse: proxyTenants("DELETE", "removed", func(pc *proxyCtl, ts []string) error { return pc.client.RemoveTenant(ts...) },
+		"c.RemoveTenant(%s)"),
+}
+
+// proxyTenants parses `proxy add|del NAME TENANT...`: do is the call on the
+// proxy's control socket (over HTTP method, in the shell equivalent), done
+// what the output says of the tenants, gocode the Go with %s for them.
+func proxyTenants(method, done string, do func(*proxyCtl, []string) error, gocode string) func(*parser) (Action, error) {
+	return func(p *parser) (Action, error) {
+		name, err := p.proxyName()
 		if err != nil {
 			return nil, err
 		}
-		p.ref(KindProc, n)
 		runs, err := p.tenants()
 		if err != nil {
 			return nil, err
 		}
 		ts := allNames(runs)
-		name := n.Text
 		return &act{
 			run: func(_ context.Context, env *Env) (string, error) {
 				pc, err := proxyOf(env, name)
 				if err != nil {
 					return "", err
 				}
-				if err := pc.client.RemoveTenant(ts...); err != nil {
+				if err := do(pc, ts); err != nil {
 					return "", err
 				}
-				return proxySummary(pc, "removed "+summarize(ts))
+				return proxySummary(pc, done+" "+summarize(ts))
 			},
-			shell:  tenantShell("DELETE", name, runs),
-			gocode: fmt.Sprintf("c.RemoveTenant(%s)", goNames(ts)),
+			shell:  tenantShell(method, name, runs),
+			gocode: fmt.Sprintf(gocode, goNames(ts)),
 		}, nil
-	},
+	}
 }
 
 var cmdProxyStats = &Command{
 	Name: "proxy stats", Usage: "proxy stats NAME", Summary: "show a proxy's tenants, listeners, threads, memory and per-route traffic",
 	Example: "proxy stats edge",
 	parse: func(p *parser) (Action, error) {
-		n, err := p.word("a proxy's name")
+		name, err := p.proxyName()
 		if err != nil {
 			return nil, err
 		}
-		p.ref(KindProc, n)
-		name := n.Text
 		return &act{
 			run: func(_ context.Context, env *Env) (string, error) {
 				pc, err := proxyOf(env, name)
@@ -300,12 +303,10 @@ var cmdProxyStop = &Command{
 	Name: "proxy stop", Usage: "proxy stop NAME", Summary: "stop a proxy: it closes every socket in every namespace and exits",
 	Example: "proxy stop edge",
 	parse: func(p *parser) (Action, error) {
-		n, err := p.word("a proxy's name")
+		name, err := p.proxyName()
 		if err != nil {
 			return nil, err
 		}
-		p.ref(KindProc, n)
-		name := n.Text
 		return &act{
 			run: func(_ context.Context, env *Env) (string, error) {
 				pc, err := proxyOf(env, name)

@@ -37,7 +37,7 @@ compare %[2]s %[3]s %[4]s
 		t.Fatalf("the table the runner keeps: %+v", tab)
 	}
 	for _, row := range tab.Rows {
-		if row.Error != "" || row.Tenants != 6 || row.BindSeconds <= 0 || row.FDs == 0 {
+		if row.Error != "" || row.Tenants != 6 || row.BindMs <= 0 || row.FDs == 0 {
 			t.Errorf("row %+v", row)
 		}
 		// The row is the proxy's tree as the probe reads it now.

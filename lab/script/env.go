@@ -23,6 +23,15 @@ type Env struct {
 	watched []string
 	proxies map[string]*proxyCtl
 	cmp     compareState // see cmd_compare.go
+
+	progress func(done, total int) // set by Runner.Exec while a statement runs
+}
+
+// report tells the runner how far a statement over many names has got.
+func (e *Env) report(done, total int) {
+	if e.progress != nil {
+		e.progress(done, total)
+	}
 }
 
 // NewEnv makes an environment over a session.

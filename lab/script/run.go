@@ -31,6 +31,10 @@ type Runner struct {
 	// OnResult, if set, is called after each statement (progress for the
 	// TUI and `nslab run`).
 	OnResult func(Result)
+	// OnProgress, if set, is called while a statement that works through
+	// many names (netns add t{1..300}) goes: done of total, on the
+	// goroutine running it.
+	OnProgress func(st Stmt, done, total int)
 }
 
 // NewRunner returns a runner over a session.
@@ -47,7 +51,11 @@ func (r *Runner) Exec(ctx context.Context, st Stmt) Result {
 		err = r.checkLive(st)
 	}
 	if err == nil {
+		if r.OnProgress != nil {
+			r.Env.progress = func(done, total int) { r.OnProgress(st, done, total) }
+		}
 		out, err = st.Action.Run(ctx, r.Env)
+		r.Env.progress = nil
 	}
 	res := Result{Stmt: st, Output: out, Err: err, Elapsed: time.Since(t0)}
 	if out != "" && !res.IsCheck() {

@@ -1,13 +1,26 @@
-package lab
+package script
 
 import (
+	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/nslab/nslab/lab"
 )
+
+func init() {
+	lab.RegisterChildSetup(switchDemoSetup, func(arg string) (string, error) {
+		var d switchDemo
+		if err := json.Unmarshal([]byte(arg), &d); err != nil {
+			return "", fmt.Errorf("bad switch demo %q: %w", arg, err)
+		}
+		return runSwitchDemo(d)
+	})
+}
 
 // switchDemoSockets is how many sockets (and goroutines) a round opens.
 const switchDemoSockets = 32
@@ -15,7 +28,7 @@ const switchDemoSockets = 32
 // runSwitchDemo runs in the child. Unlocked, it repeats rounds (at most 200)
 // until the race shows both symptoms: a thread left inside the namespace
 // and a socket created outside it. It returns what it saw.
-func runSwitchDemo(d SwitchDemo) (string, error) {
+func runSwitchDemo(d switchDemo) (string, error) {
 	target, err := unix.Open(d.Netns, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return "", fmt.Errorf("open %s: %w", d.Netns, err)
@@ -24,7 +37,7 @@ func runSwitchDemo(d SwitchDemo) (string, error) {
 	unix.Fstat(target, &st)
 	ino := st.Ino
 	if d.Locked {
-		ns, err := OpenNetnsPath("target", d.Netns)
+		ns, err := lab.OpenNetnsPath("target", d.Netns)
 		if err != nil {
 			return "", err
 		}
@@ -35,7 +48,7 @@ func runSwitchDemo(d SwitchDemo) (string, error) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				Do(ns, func() error {
+				lab.Do(ns, func() error {
 					fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 					if err == nil {
 						mu.Lock()
