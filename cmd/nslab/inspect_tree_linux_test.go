@@ -82,21 +82,21 @@ func TestInspectTreeOfAProcessPerNamespaceProxyAddsUpAsProcSays(t *testing.T) {
 	}
 	v := rep.Processes[0]
 	tr := v.Tree
-	h := procSums(t, pid)
-	if tr.Total.Processes != 4 || h.procs != 4 {
-		t.Errorf("%d processes in the tree, %d by hand; want the parent and one per tenant", tr.Total.Processes, h.procs)
+	h := labtest.TreeByHand(pid)
+	if tr.Total.Processes != 4 || h.Procs != 4 {
+		t.Errorf("%d processes in the tree, %d by hand; want the parent and one per tenant", tr.Total.Processes, h.Procs)
 	}
 	// Threads and descriptors come and go as the Go runtime and the
 	// control socket work: a little slack, not a different order.
-	if d := tr.Total.Threads - h.threads; d < -4 || d > 4 {
-		t.Errorf("%d threads in the tree, %d by hand", tr.Total.Threads, h.threads)
+	if d := tr.Total.Threads - h.Threads; d < -4 || d > 4 {
+		t.Errorf("%d threads in the tree, %d by hand", tr.Total.Threads, h.Threads)
 	}
-	if d := tr.Total.FDs - h.fds; d < -4 || d > 4 {
-		t.Errorf("%d fds in the tree, %d by hand", tr.Total.FDs, h.fds)
+	if d := tr.Total.FDs - h.FDs; d < -4 || d > 4 {
+		t.Errorf("%d fds in the tree, %d by hand", tr.Total.FDs, h.FDs)
 	}
 	near := func(a, b uint64) bool { return a*100 <= b*110 && b*100 <= a*110 }
-	if !near(tr.Total.RSS, h.rss) || !near(tr.Total.PSS, h.pss) {
-		t.Errorf("tree RSS %d PSS %d; by hand RSS %d PSS %d (10%% apart at most: pages move)", tr.Total.RSS, tr.Total.PSS, h.rss, h.pss)
+	if !near(tr.Total.RSS, h.RSS) || !near(tr.Total.PSS, h.PSS) {
+		t.Errorf("tree RSS %d PSS %d; by hand RSS %d PSS %d (10%% apart at most: pages move)", tr.Total.RSS, tr.Total.PSS, h.RSS, h.PSS)
 	}
 	// The parent alone is the first process, and the parent's own figures.
 	if p := tr.Parent(); p.PID != pid || p.Threads != v.NumThreads || tr.Total.Threads <= p.Threads {
@@ -124,62 +124,4 @@ func TestInspectTreeOfAProcessPerNamespaceProxyAddsUpAsProcSays(t *testing.T) {
 	if !strings.Contains(table, "with its descendants: 4 processes") || !strings.Contains(table, "PROCESS TREE") {
 		t.Errorf("the table lacks the tree:\n%s", table)
 	}
-}
-
-type sums struct {
-	procs, threads, fds int
-	rss, pss            uint64
-}
-
-// procSums adds up root and its descendants from /proc, the plain way.
-func procSums(t *testing.T, root int) sums {
-	field := func(pid int, key string) (uint64, bool) {
-		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-		if err != nil {
-			return 0, false
-		}
-		for _, l := range strings.Split(string(b), "\n") {
-			if k, v, ok := strings.Cut(l, ":"); ok && k == key {
-				f := strings.Fields(v)
-				n, _ := strconv.ParseUint(f[0], 10, 64)
-				return n, true
-			}
-		}
-		return 0, false
-	}
-	kids := map[int][]int{}
-	ents, _ := os.ReadDir("/proc")
-	for _, e := range ents {
-		if pid, err := strconv.Atoi(e.Name()); err == nil {
-			if pp, ok := field(pid, "PPid"); ok {
-				kids[int(pp)] = append(kids[int(pp)], pid)
-			}
-		}
-	}
-	var h sums
-	var walk func(int)
-	walk = func(pid int) {
-		th, ok := field(pid, "Threads")
-		if !ok {
-			return
-		}
-		rss, _ := field(pid, "VmRSS")
-		h.procs++
-		h.threads += int(th)
-		h.rss += rss << 10
-		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/smaps_rollup", pid))
-		for _, l := range strings.Split(string(b), "\n") {
-			if f := strings.Fields(l); len(f) >= 2 && f[0] == "Pss:" {
-				kb, _ := strconv.ParseUint(f[1], 10, 64)
-				h.pss += kb << 10
-			}
-		}
-		fds, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
-		h.fds += len(fds)
-		for _, c := range kids[pid] {
-			walk(c)
-		}
-	}
-	walk(root)
-	return h
 }

@@ -14,67 +14,13 @@ import (
 	"github.com/nslab/nslab/internal/labtest"
 )
 
-// savingsScreen drives the real binary in a tmux server of its own, at a
-// given size, the way a learner's keyboard and eyes would.
-type savingsScreen struct {
-	t            *testing.T
-	sock, target string
-}
-
-func (s savingsScreen) tmux(args ...string) string {
-	s.t.Helper()
-	out, err := exec.Command("tmux", append([]string{"-L", s.sock}, args...)...).CombinedOutput()
-	if err != nil {
-		s.t.Fatalf("tmux %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	return string(out)
-}
-
-func (s savingsScreen) keys(keys ...string) {
-	s.t.Helper()
-	s.tmux(append([]string{"send-keys", "-t", s.target}, keys...)...)
-}
-
-func (s savingsScreen) screen() string {
-	out, _ := exec.Command("tmux", "-L", s.sock, "capture-pane", "-p", "-t", s.target).CombinedOutput()
-	return string(out)
-}
-
-// waitFor waits until the screen matches re and returns the screen.
-func (s savingsScreen) waitFor(re string, d time.Duration) string {
-	s.t.Helper()
-	rx := regexp.MustCompile(re)
-	for deadline := time.Now().Add(d); ; time.Sleep(200 * time.Millisecond) {
-		scr := s.screen()
-		if rx.MatchString(scr) {
-			return scr
-		}
-		if time.Now().After(deadline) {
-			s.t.Fatalf("waited %s for /%s/; the screen shows:\n%s", d, re, scr)
-		}
-	}
-}
-
 // TestThreadSavingsOnScreen runs thread-savings to the end in the real TUI,
 // at a projector's 120x40 and a terminal's 80x24, and reads the lesson's
 // claim off the screen: every strategy with its process tree's threads and
 // PSS, and the results table in the order the lesson teaches. The figures
 // the panel shows are held against /proc.
 func TestThreadSavingsOnScreen(t *testing.T) {
-	labtest.RequireRoot(t)
-	if testing.Short() {
-		t.Skip("end-to-end: builds the binary and runs a 6-step lesson with 350 namespaces twice")
-	}
-	if _, err := exec.LookPath("tmux"); err != nil {
-		if os.Getenv("NSLAB_REQUIRE_ROOT") == "1" {
-			t.Fatal("NSLAB_REQUIRE_ROOT=1 (CI) but tmux is missing (apt-get install tmux)")
-		}
-		t.Skip("needs tmux")
-	}
-	bin := filepath.Join(t.TempDir(), "nslab")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := buildForTmux(t, t.TempDir())
 	for _, sz := range []struct{ w, h int }{{120, 40}, {80, 24}} {
 		t.Run(fmt.Sprintf("%dx%d", sz.w, sz.h), func(t *testing.T) { savingsAt(t, bin, sz.w, sz.h) })
 	}
@@ -83,11 +29,11 @@ func TestThreadSavingsOnScreen(t *testing.T) {
 func savingsAt(t *testing.T, bin string, w, h int) {
 	dir := t.TempDir()
 	runDir := filepath.Join(dir, "run")
-	s := savingsScreen{t: t, sock: fmt.Sprintf("nslab-savings-%d", os.Getpid()), target: "tui"}
-	s.tmux("new-session", "-d", "-s", "tui", "-x", strconv.Itoa(w), "-y", strconv.Itoa(h),
+	s := tmuxSession{t: t, name: "tui", sock: fmt.Sprintf("nslab-savings-%d", os.Getpid())}
+	s.run("new-session", "-d", "-s", "tui", "-x", strconv.Itoa(w), "-y", strconv.Itoa(h),
 		fmt.Sprintf("XDG_STATE_HOME=%s NSLAB_RUN_DIR=%s %s --open thread-savings; echo nslab-exited=$?; sleep 600", dir, runDir, bin))
 	t.Cleanup(func() {
-		exec.Command("tmux", "-L", s.sock, "kill-server").Run()
+		s.tmux("kill-server").Run()
 		cmd := exec.Command(bin, "cleanup")
 		cmd.Env = append(os.Environ(), "NSLAB_RUN_DIR="+runDir)
 		cmd.Run()
@@ -119,8 +65,8 @@ func savingsAt(t *testing.T, bin string, w, h int) {
 		s.waitFor(fmt.Sprintf(`Step %d/%d`, i, steps), 60*time.Second)
 		s.waitFor(`enter: run this step`, 60*time.Second)
 		s.keys("Enter")
-		scr := s.waitFor(fmt.Sprintf(`step %d passed|lesson complete|✗`, i), 180*time.Second)
-		if strings.Contains(scr, "✗") {
+		s.waitFor(fmt.Sprintf(`step %d passed|lesson complete|✗`, i), 180*time.Second)
+		if scr := s.screen(); strings.Contains(scr, "✗") {
 			t.Fatalf("step %d: a command or check failed:\n%s", i, scr)
 		}
 		if i == 3 {
@@ -156,12 +102,12 @@ func savingsAt(t *testing.T, bin string, w, h int) {
 		if name == "at the end" {
 			// The panel's tree against /proc, by hand.
 			pid, _ := strconv.Atoi(got["tsp"][2])
-			h := procSums(t, pid)
-			if h.procs != 51 || abs(h.threads-tspThreads) > 8 {
-				t.Errorf("tsp %d: the panel says %d processes, %d threads; /proc says %d, %d", pid, procs, tspThreads, h.procs, h.threads)
+			h := labtest.TreeByHand(pid)
+			if h.Procs != 51 || abs(h.Threads-tspThreads) > 8 {
+				t.Errorf("tsp %d: the panel says %d processes, %d threads; /proc says %d, %d", pid, procs, tspThreads, h.Procs, h.Threads)
 			}
 			pss, _ := strconv.ParseFloat(got["tsp"][5], 64)
-			if mb := float64(h.pss) / (1 << 20); got["tsp"][6] != "MB" || pss < mb*0.9 || pss > mb*1.1 {
+			if mb := float64(h.PSS) / (1 << 20); got["tsp"][6] != "MB" || pss < mb*0.9 || pss > mb*1.1 {
 				t.Errorf("tsp %d: the panel says PSS %s %s, smaps_rollup adds up to %.1f MB", pid, got["tsp"][5], got["tsp"][6], mb)
 			}
 		}

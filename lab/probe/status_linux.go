@@ -69,7 +69,9 @@ func readFileAt(dir int, path, b []byte) (int, error) {
 	return n, nil
 }
 
-func parseStatus(b []byte, st *Status, nspid bool) {
+// eachKey calls fn with the key and the value (spaces trimmed) of each
+// "Key: value" line of b, until fn returns false.
+func eachKey(b []byte, fn func(key, val []byte) bool) {
 	for len(b) > 0 {
 		line := b
 		if i := indexByte(b, '\n'); i >= 0 {
@@ -77,11 +79,14 @@ func parseStatus(b []byte, st *Status, nspid bool) {
 		} else {
 			b = nil
 		}
-		k := indexByte(line, ':')
-		if k < 0 {
-			continue
+		if k := indexByte(line, ':'); k >= 0 && !fn(line[:k], trimSpace(line[k+1:])) {
+			return
 		}
-		key, val := line[:k], trimSpace(line[k+1:])
+	}
+}
+
+func parseStatus(b []byte, st *Status, nspid bool) {
+	eachKey(b, func(key, val []byte) bool {
 		switch string(key) { // no allocation: the compiler special-cases this
 		case "Name":
 			st.Name = string(val)
@@ -103,7 +108,8 @@ func parseStatus(b []byte, st *Status, nspid bool) {
 				}
 			}
 		}
-	}
+		return true
+	})
 }
 
 // fields splits b at runs of spaces and tabs.

@@ -46,29 +46,10 @@ func treeMain() {
 	os.Exit(0)
 }
 
-// processTree starts a process with kids Go children, as a session process,
-// and returns its PID.
+// processTree starts a process with kids Go children, as a session
+// process, and returns its PID.
 func processTree(b testing.TB, s *lab.Session, kids int) int {
-	cmd := lab.Reexec("probe-tree", "tree")
-	cmd.Env = append(os.Environ(), "PROBE_TREE_KIDS="+strconv.Itoa(kids))
-	in, err := cmd.StdinPipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	name := labtest.Name("tree")
-	p, err := s.StartProcess(name, cmd)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { in.Close(); s.Stop(name, 0) })
-	if l, err := bufio.NewReader(out).ReadString('\n'); err != nil || l != "ready\n" {
-		b.Fatalf("the tree did not start: %q %v", l, err)
-	}
-	return p.PID
+	return startReady(b, s, "probe-tree", []string{"PROBE_TREE_KIDS=" + strconv.Itoa(kids)}, nil)
 }
 
 // BenchmarkTree is one snapshot of a process with 100 Go children, as the

@@ -256,19 +256,15 @@ func readPSS(pd int) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	b := (*bp)[:n]
-	for len(b) > 0 {
-		line := b
-		if i := indexByte(b, '\n'); i >= 0 {
-			line, b = b[:i], b[i+1:]
-		} else {
-			b = nil
+	var pss uint64
+	eachKey((*bp)[:n], func(key, val []byte) bool {
+		if string(key) == "Pss" {
+			pss = atou(val) * 1024
+			return false
 		}
-		if len(line) > 4 && string(line[:4]) == "Pss:" {
-			return atou(trimSpace(line[4:])) * 1024, nil
-		}
-	}
-	return 0, nil
+		return true
+	})
+	return pss, nil
 }
 
 // workers is how many goroutines may read at once.

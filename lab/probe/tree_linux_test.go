@@ -1,7 +1,6 @@
 package probe_test
 
 import (
-	"fmt"
 	"os"
 	"os/exec"
 	"strconv"
@@ -10,78 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nslab/nslab/internal/labtest"
 	"github.com/nslab/nslab/lab/probe"
 )
-
-// byHand is what a person would add up for a tree with ps and cat: the
-// descendants from the PPid of every /proc/*/status, and each one's
-// Threads, VmRSS, the Pss of smaps_rollup and the entries of /proc/PID/fd.
-// The probe shares no code with it.
-type byHand struct {
-	procs, threads, fds int
-	rss, pss            uint64
-}
-
-func sumByHand(t testing.TB, root int) (byHand, map[int]bool) {
-	t.Helper()
-	kids := map[int][]int{}
-	ents, _ := os.ReadDir("/proc")
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		if ppid, ok := statusField(pid, "PPid"); ok {
-			kids[int(ppid)] = append(kids[int(ppid)], pid)
-		}
-	}
-	var h byHand
-	in := map[int]bool{}
-	var walk func(int)
-	walk = func(pid int) {
-		th, ok := statusField(pid, "Threads")
-		if !ok {
-			return
-		}
-		rss, _ := statusField(pid, "VmRSS")
-		in[pid] = true
-		h.procs++
-		h.threads += int(th)
-		h.rss += rss * 1024
-		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/smaps_rollup", pid))
-		for _, l := range strings.Split(string(b), "\n") {
-			if f := strings.Fields(l); len(f) >= 2 && f[0] == "Pss:" {
-				kb, _ := strconv.ParseUint(f[1], 10, 64)
-				h.pss += kb * 1024
-			}
-		}
-		fds, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
-		h.fds += len(fds)
-		for _, c := range kids[pid] {
-			walk(c)
-		}
-	}
-	walk(root)
-	return h, in
-}
-
-func statusField(pid int, key string) (uint64, bool) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, false
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if k, v, ok := strings.Cut(l, ":"); ok && k == key {
-			f := strings.Fields(v)
-			if len(f) == 0 {
-				return 0, true
-			}
-			n, err := strconv.ParseUint(f[0], 10, 64)
-			return n, err == nil
-		}
-	}
-	return 0, false
-}
 
 // shellTree starts sh with two children, one of which has two of its own:
 // five processes, three levels.
@@ -99,7 +29,7 @@ func shellTree(t testing.TB) int {
 	// The grandchildren exist once the inner sh has forked them.
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		if h, _ := sumByHand(t, cmd.Process.Pid); h.procs == 5 {
+		if labtest.TreeByHand(cmd.Process.Pid).Procs == 5 {
 			return cmd.Process.Pid
 		}
 		if time.Now().After(deadline) {
@@ -121,16 +51,16 @@ func TestTreeSumsTheDescendantsAsProcSays(t *testing.T) {
 	if len(snap.Errors) > 0 {
 		t.Fatalf("errors: %v", snap.Errors)
 	}
-	h, in := sumByHand(t, root)
+	h := labtest.TreeByHand(root)
 	tr := snap.Tree
-	if tr.Total.Processes != h.procs || tr.Total.Threads != h.threads || tr.Total.FDs != h.fds {
-		t.Errorf("probe: %d processes, %d threads, %d fds; by hand %d, %d, %d", tr.Total.Processes, tr.Total.Threads, tr.Total.FDs, h.procs, h.threads, h.fds)
+	if tr.Total.Processes != h.Procs || tr.Total.Threads != h.Threads || tr.Total.FDs != h.FDs {
+		t.Errorf("probe: %d processes, %d threads, %d fds; by hand %d, %d, %d", tr.Total.Processes, tr.Total.Threads, tr.Total.FDs, h.Procs, h.Threads, h.FDs)
 	}
 	// Pages move between the two reads (a shell touches its stack): a
 	// tolerance of 5%.
 	near := func(a, b uint64) bool { return a*100 <= b*105 && b*100 <= a*105 }
-	if !near(tr.Total.RSS, h.rss) || !near(tr.Total.PSS, h.pss) || tr.Total.PSS == 0 {
-		t.Errorf("probe: RSS %d, PSS %d; by hand RSS %d, PSS %d", tr.Total.RSS, tr.Total.PSS, h.rss, h.pss)
+	if !near(tr.Total.RSS, h.RSS) || !near(tr.Total.PSS, h.PSS) || tr.Total.PSS == 0 {
+		t.Errorf("probe: RSS %d, PSS %d; by hand RSS %d, PSS %d", tr.Total.RSS, tr.Total.PSS, h.RSS, h.PSS)
 	}
 	// Five processes share sh's and sleep's pages: PSS counts them once,
 	// RSS once per process.
@@ -139,7 +69,7 @@ func TestTreeSumsTheDescendantsAsProcSays(t *testing.T) {
 	}
 	depth := map[int]int{}
 	for i, p := range tr.Procs {
-		if !in[p.PID] {
+		if !h.PIDs[p.PID] {
 			t.Errorf("process %d is in the probe's tree, not under %d in /proc", p.PID, root)
 		}
 		if i == 0 && (p.PID != root || p.Depth != 0) {
@@ -160,7 +90,7 @@ func TestReadStatusIsWhatProcStatusSays(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ppid, _ := statusField(os.Getpid(), "PPid")
+	ppid, _ := labtest.StatusField(os.Getpid(), "PPid")
 	if st.PPID != int(ppid) || st.PPID != os.Getppid() || st.Threads < 1 || st.VmRSS == 0 || st.RssAnon == 0 || st.RssAnon > st.VmRSS {
 		t.Errorf("ReadStatus(self) = %+v", st)
 	}

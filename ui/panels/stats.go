@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 
+	"charm.land/lipgloss/v2"
+
 	"github.com/nslab/nslab/ui/common"
 )
 
@@ -334,15 +336,20 @@ func (m Stats) row(l statsLayout, name string, u Usage, se *series, thHi, pssHi 
 		return Fit(b.String(), m.w)
 	}
 	b.WriteString(st.Text.Render(pad(strconv.Itoa(u.Processes), l.procs)) + " ")
-	b.WriteString(st.Bold.Render(pad(strconv.Itoa(u.Threads), l.thNum)) + " ")
-	b.WriteString(Fit(st.Spark.Render(Bar(float64(u.Threads), thHi, l.thBar)), l.thBar))
-	if l.thSpark > 0 {
-		sp := ""
-		if history {
-			sp = st.Spark.Render(ScaledSparkline(se.threads.last(l.thSpark), l.thSpark, thHi))
+	// One column: the number, its bar and (with room) the history, all on
+	// the column's scale.
+	column := func(num string, numW int, v, hi float64, barW, sparkW int, hist *ring, style lipgloss.Style) {
+		b.WriteString(st.Bold.Render(pad(num, numW)) + " ")
+		b.WriteString(Fit(style.Render(Bar(v, hi, barW)), barW))
+		if sparkW > 0 {
+			sp := ""
+			if history {
+				sp = style.Render(ScaledSparkline(hist.last(sparkW), sparkW, hi))
+			}
+			b.WriteString(" " + Fit(sp, sparkW))
 		}
-		b.WriteString(" " + Fit(sp, l.thSpark))
 	}
+	column(strconv.Itoa(u.Threads), l.thNum, float64(u.Threads), thHi, l.thBar, l.thSpark, &se.threads, st.Spark)
 	pss := HumanBytes(u.PSS)
 	switch {
 	case !se.tree:
@@ -350,15 +357,8 @@ func (m Stats) row(l statsLayout, name string, u Usage, se *series, thHi, pssHi 
 	case se.partial != "":
 		pss = "≥" + pss
 	}
-	b.WriteString(" " + st.Bold.Render(pad(pss, l.pssNum)) + " ")
-	b.WriteString(Fit(st.SparkAlt.Render(Bar(float64(u.PSS), pssHi, l.pssBar)), l.pssBar))
-	if l.pssSpark > 0 {
-		sp := ""
-		if history {
-			sp = st.SparkAlt.Render(ScaledSparkline(se.pss.last(l.pssSpark), l.pssSpark, pssHi))
-		}
-		b.WriteString(" " + Fit(sp, l.pssSpark))
-	}
+	b.WriteString(" ")
+	column(pss, l.pssNum, float64(u.PSS), pssHi, l.pssBar, l.pssSpark, &se.pss, st.SparkAlt)
 	if l.fds > 0 {
 		b.WriteString(" " + st.Text.Render(pad(strconv.Itoa(u.FDs), l.fds)))
 	}
