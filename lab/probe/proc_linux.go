@@ -58,7 +58,7 @@ func Take(pid int, opt Options) (*Snapshot, error) {
 	}
 	defer unix.Close(pd)
 	afterOpen(pid)
-	r := reader{s: s, pd: pd, self: pid == os.Getpid(), sockAge: opt.SocketsMaxAge}
+	r := reader{s: s, pd: pd, self: pid == os.Getpid(), sockAge: opt.SocketsMaxAge, thrAge: opt.ThreadsMaxAge}
 	if opt.Sockets {
 		// Opened before anything is read: if the namespace links are
 		// still readable afterwards, the process was alive when the
@@ -110,6 +110,7 @@ type reader struct {
 	pidfd   int           // -1: none (see s.Errors["sockets"])
 	exited  bool          // the process was found gone mid-read
 	sockAge time.Duration // Options.SocketsMaxAge
+	thrAge  time.Duration // Options.ThreadsMaxAge
 	buf     [64]byte
 
 	// Shared by the socket workers.
@@ -266,9 +267,28 @@ func countFDs(pd int, self bool) (int, error) {
 	return n, nil
 }
 
+// manyThreads is the thread count from which Options.ThreadsMaxAge applies.
+const manyThreads = 64
+
+// recentThreads is each process's threads at its last snapshot
+// (Options.ThreadsMaxAge).
+var recentThreads = lastRead[Thread]{m: map[int]readAt[Thread]{}}
+
 // threads lists /proc/PID/task: each thread's network namespace and,
 // with names, its name.
 func (r *reader) threads(names bool) {
+	keep := r.thrAge > 0 && !r.self && r.s.NumThreads >= manyThreads
+	if keep {
+		if ts, ok := recentThreads.get(r.s, r.s.NumThreads, r.thrAge); ok {
+			r.s.Threads = ts
+			return
+		}
+		defer func() {
+			if r.s.Errors["threads"] == "" && !r.exited {
+				recentThreads.put(r.s, r.s.NumThreads, r.s.Threads)
+			}
+		}()
+	}
 	dir, err := openat(r.pd, pathTask, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC)
 	if err != nil {
 		r.fieldErr("threads", err)

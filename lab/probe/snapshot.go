@@ -23,6 +23,14 @@ type Options struct {
 	// not its name (an open and a read saved per thread: what the panels
 	// need of a process with 300 threads).
 	NoThreadNames bool
+	// ThreadsMaxAge lets a snapshot of another process with many threads
+	// (manyThreads or more: a worker with a thread per namespace) reuse
+	// the threads it read less than this long ago, when the process (same
+	// PID, parent and name) still has as many: a thread started or ended
+	// is read at once; one that changed namespace meanwhile may show
+	// late. Processes with fewer threads, where threads wander between
+	// namespaces in the lessons, are read every time. 0 reads every time.
+	ThreadsMaxAge time.Duration
 	Sockets       bool // each socket's network namespace, protocol, address
 	// SocketsMaxAge lets a snapshot of another process reuse the sockets
 	// it read less than this long ago, when the process (same PID, parent

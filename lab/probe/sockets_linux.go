@@ -6,11 +6,9 @@ import (
 	"fmt"
 	"net/netip"
 	"runtime"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -88,9 +86,11 @@ func (r *reader) sockets() {
 		// The size of /proc/PID/fd is the number of descriptors (Linux
 		// 6.2+): the same number, and the last read is recent enough.
 		var st unix.Stat_t
-		if fstatat(r.pd, pathFd, &st) == nil && st.Size > 0 && recent.get(r.s, int(st.Size), r.sockAge) {
-			r.s.FDs = int(st.Size)
-			return
+		if fstatat(r.pd, pathFd, &st) == nil && st.Size > 0 {
+			if socks, ok := recent.get(r.s, int(st.Size), r.sockAge); ok {
+				r.s.FDs, r.s.Sockets = int(st.Size), socks
+				return
+			}
 		}
 	}
 	dir, err := openat(r.pd, pathFd, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC)
@@ -145,48 +145,13 @@ func (r *reader) sockets() {
 		}
 	}
 	if r.sockAge > 0 && !r.self && r.s.Errors["sockets"] == "" {
-		recent.put(r.s, len(fds))
+		recent.put(r.s, len(fds), r.s.Sockets)
 	}
 }
 
-// recent is, per PID, the sockets of its last snapshot with the number of
-// descriptors it had then (Options.SocketsMaxAge).
-var recent = fdSets{m: map[int]fdSet{}}
-
-type fdSets struct {
-	mu sync.Mutex
-	m  map[int]fdSet
-}
-
-type fdSet struct {
-	comm    string
-	ppid    int
-	fds     int
-	sockets []Socket
-	at      time.Time
-}
-
-// get fills s.Sockets from the last snapshot of s.PID if it is younger
-// than maxAge and the process holds as many descriptors.
-func (c *fdSets) get(s *Snapshot, fds int, maxAge time.Duration) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e, ok := c.m[s.PID]
-	if !ok || e.comm != s.Comm || e.ppid != s.PPID || time.Since(e.at) >= maxAge || e.fds != fds {
-		return false
-	}
-	s.Sockets = slices.Clone(e.sockets)
-	return true
-}
-
-func (c *fdSets) put(s *Snapshot, fds int) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if len(c.m) >= 256 {
-		clear(c.m)
-	}
-	c.m[s.PID] = fdSet{s.Comm, s.PPID, fds, slices.Clone(s.Sockets), time.Now()}
-}
+// recent is each process's sockets at its last snapshot, with the number
+// of descriptors it had then (Options.SocketsMaxAge).
+var recent = lastRead[Socket]{m: map[int]readAt[Socket]{}}
 
 // known remembers, by socket inode, what never changes in a socket's life
 // once it is bound: its network namespace, protocol and local address

@@ -18,7 +18,7 @@ import (
 // own.
 func readProc(pid int, fam *probe.Family, prune []int) panels.Proc {
 	p := panels.Proc{PID: pid}
-	s, err := probe.Take(pid, probe.Options{Threads: true, NoThreadNames: true, Sockets: true, SocketsMaxAge: socketsMaxAge,
+	s, err := probe.Take(pid, probe.Options{Threads: true, NoThreadNames: true, ThreadsMaxAge: threadsMaxAge, Sockets: true, SocketsMaxAge: socketsMaxAge,
 		Tree: fam != nil, Family: fam, Prune: prune, PSSMaxAge: pssMaxAge})
 	if err != nil {
 		p.Err = err.Error()

@@ -61,4 +61,8 @@ const (
 	// own, where the learner's listen and connect land, are read at
 	// every refresh).
 	socketsMaxAge = 5 * time.Second
+	// threadsMaxAge: another process with 64 threads or more (a
+	// thread-per-namespace worker) keeps its threads' namespaces this long
+	// while its thread count holds.
+	threadsMaxAge = 5 * time.Second
 )
