@@ -58,7 +58,7 @@ func Take(pid int, opt Options) (*Snapshot, error) {
 	}
 	defer unix.Close(pd)
 	afterOpen(pid)
-	r := reader{s: s, pd: pd, self: pid == os.Getpid(), sockAge: opt.SocketsMaxAge, thrAge: opt.ThreadsMaxAge}
+	r := reader{s: s, pd: pd, self: pid == os.Getpid(), sockAge: opt.SocketsMaxAge, thrAge: opt.ThreadsMaxAge, serial: opt.Serial}
 	if opt.Sockets {
 		// Opened before anything is read: if the namespace links are
 		// still readable afterwards, the process was alive when the
@@ -111,6 +111,7 @@ type reader struct {
 	exited  bool          // the process was found gone mid-read
 	sockAge time.Duration // Options.SocketsMaxAge
 	thrAge  time.Duration // Options.ThreadsMaxAge
+	serial  bool          // Options.Serial
 	buf     [64]byte
 
 	// Shared by the socket workers.

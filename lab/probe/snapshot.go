@@ -49,6 +49,12 @@ type Options struct {
 	// processes a caller counts on their own (the lab's proxies, under
 	// the lab's own process).
 	Prune []int
+	// Serial reads everything on the calling goroutine. By default the
+	// sockets of a large process and the processes of a large tree are
+	// read by up to GOMAXPROCS goroutines at once, which halves the wait
+	// on two cores but costs the CPU of waking them: a refresh in the
+	// background (the panels) wants the CPU, a command the wait.
+	Serial bool
 	// PSSMaxAge lets a tree reuse a process's PSS read less than this long
 	// ago, when its RSS has not changed since: smaps_rollup walks every
 	// page table, the costliest read of a tree. 0 reads it every time.

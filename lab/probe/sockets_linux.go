@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net/netip"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -117,7 +116,7 @@ func (r *reader) sockets() {
 	found := make([]Socket, len(fds))
 	ok := make([]bool, len(fds))
 	r.getfdOK.Store(r.pidfd >= 0)
-	workers := min(runtime.GOMAXPROCS(0), 1+len(fds)/128, 8)
+	workers := min(r.workers(), 1+len(fds)/128)
 	if workers <= 1 {
 		r.askRange(dir, fds, found, ok)
 	} else {

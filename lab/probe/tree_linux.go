@@ -267,5 +267,10 @@ func readPSS(pd int) (uint64, error) {
 	return pss, nil
 }
 
-// workers is how many goroutines may read at once.
-func (r *reader) workers() int { return min(runtime.GOMAXPROCS(0), 8) }
+// workers is how many goroutines may read at once (Options.Serial: one).
+func (r *reader) workers() int {
+	if r.serial {
+		return 1
+	}
+	return min(runtime.GOMAXPROCS(0), 8)
+}

@@ -19,7 +19,7 @@ import (
 func readProc(pid int, fam *probe.Family, prune []int) panels.Proc {
 	p := panels.Proc{PID: pid}
 	s, err := probe.Take(pid, probe.Options{Threads: true, NoThreadNames: true, ThreadsMaxAge: threadsMaxAge, Sockets: true, SocketsMaxAge: socketsMaxAge,
-		Tree: fam != nil, Family: fam, Prune: prune, PSSMaxAge: pssMaxAge})
+		Tree: fam != nil, Family: fam, Prune: prune, PSSMaxAge: pssMaxAge, Serial: true})
 	if err != nil {
 		p.Err = err.Error()
 		return p

@@ -52,17 +52,17 @@ const (
 	// namesMaxAge: names are loaded again when the lab's namespaces or
 	// processes change, else this often (a namespace made by hand in a
 	// second terminal is named within it).
-	namesMaxAge = 3 * time.Second
+	namesMaxAge = 10 * time.Second
 	// pssMaxAge: a process whose RSS has not moved keeps its PSS this
 	// long before smaps_rollup is walked again.
 	pssMaxAge = 30 * time.Second
-	// socketsMaxAge: another process holding the same descriptors keeps
-	// its sockets this long before each is asked again (this process's
-	// own, where the learner's listen and connect land, are read at
-	// every refresh).
-	socketsMaxAge = 5 * time.Second
+	// socketsMaxAge: another process holding as many descriptors keeps
+	// its sockets this long before each is asked again (one opened or
+	// closed is read at once; this process's own, where the learner's
+	// listen and connect land, are read at every refresh).
+	socketsMaxAge = 10 * time.Second
 	// threadsMaxAge: another process with 64 threads or more (a
 	// thread-per-namespace worker) keeps its threads' namespaces this long
 	// while its thread count holds.
-	threadsMaxAge = 5 * time.Second
+	threadsMaxAge = 10 * time.Second
 )
