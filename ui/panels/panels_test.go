@@ -1,7 +1,10 @@
 package panels
 
 import (
+	"fmt"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -298,5 +301,45 @@ func TestNaturalLess(t *testing.T) {
 	want := []string{"a9", "a10b2", "a10b10", "host", "t01", "ts", "ts1", "ts2", "ts10"}
 	if !slices.Equal(in, want) {
 		t.Errorf("natural order %v, want %v", in, want)
+	}
+}
+
+// Boxes that do not fit are counted and named, m shows them, and IPv6
+// link-local addresses stay hidden (counted in the legend) until a.
+func TestTopologyCountsWhatItHides(t *testing.T) {
+	nss := []Netns{{Name: "host"}}
+	for i := 1; i <= 12; i++ {
+		nss = append(nss, Netns{Name: fmt.Sprintf("ts%d", i), Links: []Link{{Name: "lo", Up: true, Addrs: []string{"127.0.0.1/8", "fe80::1/64"}}}})
+	}
+	m := NewTopology(common.DefaultStyles(true))
+	m.SetSize(76, 12)
+	m.SetData(&Snapshot{Topology: nss})
+	v := ansi.Strip(m.View())
+	shown := 0
+	for _, ns := range nss {
+		if strings.Contains(v, "┌─"+ns.Name+"─") {
+			shown++
+		}
+	}
+	more := regexp.MustCompile(`\+(\d+) more · m: next page`).FindStringSubmatch(v)
+	if more == nil || shown == 0 {
+		t.Fatalf("13 boxes in 12 lines, no count of the rest:\n%s", v)
+	}
+	if n, _ := strconv.Atoi(more[1]); n+shown != len(nss) {
+		t.Errorf("%d boxes drawn and +%d more, of %d:\n%s", shown, n, len(nss), v)
+	}
+	if !strings.Contains(v, "ts12") {
+		t.Errorf("the hidden boxes are not named:\n%s", v)
+	}
+	if strings.Contains(v, "fe80::1") || !regexp.MustCompile(`\d+ fe80:: hidden \(a\)`).MatchString(v) {
+		t.Errorf("link-local addresses shown, or hidden without a word:\n%s", v)
+	}
+	m.More()
+	if v2 := ansi.Strip(m.View()); !strings.Contains(v2, "ts12") || v2 == v {
+		t.Errorf("m: the next page of boxes:\n%s", v2)
+	}
+	m.ToggleLinkLocal()
+	if v3 := ansi.Strip(m.View()); !strings.Contains(v3, "fe80::1/64") || !strings.Contains(v3, "fe80:: shown (a)") {
+		t.Errorf("a: link-local addresses:\n%s", v3)
 	}
 }
