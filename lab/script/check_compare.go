@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/nslab/nslab/internal/units"
 )
 
 // expect compare METRIC [per tenant] A OP B [OP C]... asserts the ordering a
@@ -60,7 +62,7 @@ func metricOf(r Row, metric string, perTenant bool) (float64, error) {
 func showMetric(metric string, v float64, perTenant bool) string {
 	switch {
 	case metric == "pss":
-		return mb(uint64(v))
+		return units.Bytes(uint64(v))
 	case metric == "bind":
 		return strconv.FormatFloat(v*1000, 'f', 1, 64) + " ms"
 	case perTenant:

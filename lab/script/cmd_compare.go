@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nslab/nslab/internal/units"
 	"github.com/nslab/nslab/lab/probe"
 	"github.com/nslab/nslab/lab/proxy"
 )
@@ -203,7 +204,7 @@ func (t *Table) Format() string {
 			bind = formatDur(r.Bind())
 		}
 		cells = append(cells, []string{r.Proxy, r.Strategy, strconv.Itoa(r.Tenants), strconv.Itoa(r.Processes),
-			strconv.Itoa(r.Threads), mb(r.PSS), strconv.Itoa(r.FDs), bind})
+			strconv.Itoa(r.Threads), units.Bytes(r.PSS), strconv.Itoa(r.FDs), bind})
 		if r.Stopped {
 			notes = append(notes, r.Proxy+": measured as it stopped")
 		}
@@ -233,26 +234,13 @@ func (t *Table) Format() string {
 	for _, r := range t.Rows {
 		if r.Error == "" && r.Tenants > 0 {
 			th = append(th, fmt.Sprintf("%s %.2f", r.Proxy, float64(r.Threads)/float64(r.Tenants)))
-			pss = append(pss, fmt.Sprintf("%s %s", r.Proxy, mb(r.PSS/uint64(r.Tenants))))
+			pss = append(pss, fmt.Sprintf("%s %s", r.Proxy, units.Bytes(r.PSS/uint64(r.Tenants))))
 		}
 	}
 	if len(th) > 0 {
 		lines = append(lines, "per tenant: threads "+strings.Join(th, " · ")+"; PSS "+strings.Join(pss, " · "))
 	}
 	return strings.Join(append(lines, notes...), "\n")
-}
-
-// mb prints bytes as the panels do: 9.8 MB, 512 kB.
-func mb(n uint64) string {
-	switch {
-	case n >= 1<<30:
-		return strconv.FormatFloat(float64(n)/(1<<30), 'f', 1, 64) + " GB"
-	case n >= 1<<20:
-		return strconv.FormatFloat(float64(n)/(1<<20), 'f', 1, 64) + " MB"
-	case n >= 1<<10:
-		return strconv.FormatFloat(float64(n)/(1<<10), 'f', 0, 64) + " kB"
-	}
-	return strconv.FormatUint(n, 10) + " B"
 }
 
 func formatDur(d time.Duration) string {

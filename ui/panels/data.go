@@ -149,19 +149,6 @@ func PairVeths(nss []Netns) {
 	}
 }
 
-// HumanBytes prints a byte count as a learner reads it: 11.2 MB.
-func HumanBytes(n uint64) string {
-	switch {
-	case n >= 1<<30:
-		return strconv.FormatFloat(float64(n)/(1<<30), 'f', 1, 64) + " GB"
-	case n >= 1<<20:
-		return strconv.FormatFloat(float64(n)/(1<<20), 'f', 1, 64) + " MB"
-	case n >= 1<<10:
-		return strconv.FormatFloat(float64(n)/(1<<10), 'f', 0, 64) + " kB"
-	}
-	return strconv.FormatUint(n, 10) + " B"
-}
-
 // NaturalLess orders names as people count: ts2 before ts10.
 func NaturalLess(a, b string) bool {
 	for a != "" && b != "" {

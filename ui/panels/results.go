@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nslab/nslab/internal/units"
 	"github.com/nslab/nslab/ui/common"
 )
 
@@ -81,7 +82,7 @@ func (m ResultsView) cells(short bool) [][]string {
 			bind = FormatDuration(r.Bind)
 		}
 		out = append(out, []string{r.Name, strat, strconv.Itoa(r.Tenants), strconv.Itoa(r.Processes),
-			strconv.Itoa(r.Threads), HumanBytes(r.PSS), strconv.Itoa(r.FDs), bind})
+			strconv.Itoa(r.Threads), units.Bytes(r.PSS), strconv.Itoa(r.FDs), bind})
 	}
 	return out
 }
@@ -166,7 +167,7 @@ func (m ResultsView) perTenant(w int) []string {
 			continue
 		}
 		th = append(th, fmt.Sprintf("%s %s", r.Name, strconv.FormatFloat(float64(r.Threads)/float64(r.Tenants), 'f', 2, 64)))
-		pss = append(pss, fmt.Sprintf("%s %s", r.Name, HumanBytes(r.PSS/uint64(r.Tenants))))
+		pss = append(pss, fmt.Sprintf("%s %s", r.Name, units.Bytes(r.PSS/uint64(r.Tenants))))
 	}
 	if len(th) == 0 {
 		return nil

@@ -8,6 +8,7 @@ import (
 
 	"charm.land/lipgloss/v2"
 
+	"github.com/nslab/nslab/internal/units"
 	"github.com/nslab/nslab/ui/common"
 )
 
@@ -214,7 +215,7 @@ func (m Stats) layout() statsLayout {
 		for _, u := range []Usage{se.now, se.parent} {
 			l.procs = max(l.procs, len(strconv.Itoa(u.Processes)))
 			l.thNum = max(l.thNum, len(strconv.Itoa(u.Threads)))
-			l.pssNum = max(l.pssNum, len(HumanBytes(u.PSS))+1)
+			l.pssNum = max(l.pssNum, len(units.Bytes(u.PSS))+1)
 			l.fds = max(l.fds, len(strconv.Itoa(u.FDs)))
 		}
 	}
@@ -350,7 +351,7 @@ func (m Stats) row(l statsLayout, name string, u Usage, se *series, thHi, pssHi 
 		}
 	}
 	column(strconv.Itoa(u.Threads), l.thNum, float64(u.Threads), thHi, l.thBar, l.thSpark, &se.threads, st.Spark)
-	pss := HumanBytes(u.PSS)
+	pss := units.Bytes(u.PSS)
 	switch {
 	case !se.tree:
 		pss = "?"
@@ -371,7 +372,7 @@ func (m Stats) scale(thHi, pssHi float64) string {
 	if m.expand {
 		key = "e: trees only"
 	}
-	long := fmt.Sprintf("one scale per column: full bar = %d threads, %s PSS · %s", int(thHi), HumanBytes(uint64(pssHi)), key)
+	long := fmt.Sprintf("one scale per column: full bar = %d threads, %s PSS · %s", int(thHi), units.Bytes(uint64(pssHi)), key)
 	if len(long) <= m.w+4 { // (the dot and the ≠ are 3 bytes, 1 cell)
 		return long
 	}
@@ -379,7 +380,7 @@ func (m Stats) scale(thHi, pssHi float64) string {
 	if m.expand {
 		key = "e: trees"
 	}
-	return fmt.Sprintf("full bar = %d threads, %s · %s", int(thHi), HumanBytes(uint64(pssHi)), key)
+	return fmt.Sprintf("full bar = %d threads, %s · %s", int(thHi), units.Bytes(uint64(pssHi)), key)
 }
 
 // pad right-aligns s in w cells.
