@@ -85,6 +85,7 @@ func (m *Live) ToggleLinkLocal() { m.topo.ToggleLinkLocal(); m.gen++ }
 func (m *Live) More() {
 	m.matrix.More()
 	m.stats.More()
+	m.socks.More()
 	m.topo.More()
 	m.gen++
 }

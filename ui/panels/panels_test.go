@@ -343,3 +343,31 @@ func TestTopologyCountsWhatItHides(t *testing.T) {
 		t.Errorf("a: link-local addresses:\n%s", v3)
 	}
 }
+
+// More namespaces than fit: a page of them, "+N more" and m for the next
+// page, until every namespace has been shown.
+func TestSocketsPageTheNamespaces(t *testing.T) {
+	m := NewSockets(common.DefaultStyles(true))
+	m.SetSize(60, 10)
+	m.SetData(Sample(212))
+	seen := map[string]bool{}
+	row := regexp.MustCompile(`^  (\S+)\s+\d+  `)
+	for range 60 {
+		v := ansi.Strip(m.View())
+		if !regexp.MustCompile(`\+\d+ more namespaces · m: next page`).MatchString(v) {
+			t.Fatalf("106 namespaces in 10 lines, no count of the rest:\n%s", v)
+		}
+		if n := strings.Count(v, "\n") + 1; n > 10 {
+			t.Fatalf("%d lines in a panel 10 high:\n%s", n, v)
+		}
+		for _, l := range strings.Split(v, "\n") {
+			if r := row.FindStringSubmatch(l); r != nil {
+				seen[r[1]] = true
+			}
+		}
+		m.More()
+	}
+	if len(seen) != 106 {
+		t.Errorf("m showed %d of the 106 namespaces", len(seen))
+	}
+}

@@ -22,6 +22,7 @@ type Sockets struct {
 	w, h int
 	sel  int  // which watched process
 	user bool // the learner picked it (else: the one with most sockets)
+	page int  // which namespaces, when they do not all fit
 	snap *Snapshot
 	sum  []socketSummary // one per process, computed in SetData
 }
@@ -63,6 +64,9 @@ func (m *Sockets) Next() {
 		m.user = true
 	}
 }
+
+// More shows the next page of namespaces, when they do not all fit.
+func (m *Sockets) More() { m.page++ }
 
 // Selected is the label of the process shown.
 func (m Sockets) Selected() string {
@@ -226,29 +230,29 @@ func (m Sockets) View() string {
 	if m.h <= 0 {
 		room = len(sm.rows)
 	}
+	rows := sm.rows
+	hidden := 0
+	if room < len(rows) { // a page of them, and a line that says so
+		per := max(room-1, 1)
+		pages := (len(rows) + per - 1) / per
+		start := (m.page % pages) * per
+		rows = rows[start:min(start+per, len(rows))]
+		hidden = len(sm.rows) - len(rows)
+	}
 	protoW := 3
-	for i, r := range sm.rows {
-		if i >= room {
-			break
-		}
+	for _, r := range rows {
 		protoW = max(protoW, len(protoList(r.proto)))
 	}
 	nameW := max(m.w-9-protoW, 8)
-	for i, r := range sm.rows {
-		if room <= 0 {
-			break
-		}
-		if room == 1 && i < len(sm.rows)-1 {
-			b.WriteString("\n" + m.st.Subtle.Render(fmt.Sprintf("  … %d more namespaces", len(sm.rows)-i)))
-			break
-		}
-		name := r.name
+	for _, r := range rows {
 		style := m.st.Text
 		if r.ino != sm.hostNet {
 			style = m.st.Code
 		}
-		b.WriteString("\n  " + Fit(style.Render(name), nameW) + fmt.Sprintf("%5d  %s", r.n, protoList(r.proto)))
-		room--
+		b.WriteString("\n  " + Fit(style.Render(r.name), nameW) + fmt.Sprintf("%5d  %s", r.n, protoList(r.proto)))
+	}
+	if hidden > 0 {
+		b.WriteString("\n" + m.st.Warn.Render(Fit(fmt.Sprintf("+%d more namespaces · m: next page", hidden), m.w)))
 	}
 	return b.String()
 }
