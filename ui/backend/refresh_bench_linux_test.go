@@ -64,9 +64,10 @@ func BenchmarkRefresh(b *testing.B) {
 		b.Fatalf("topology of %d namespaces, want the host and 300", len(snap.Topology))
 	}
 	// At 1 Hz, as the panels refresh: the probe re-reads what may have
-	// changed every second and the rest on its own clock (PSS 30 s,
-	// another process's unchanged descriptors 5 s, namespaces past the
-	// first 24 in turns), so a second is the unit. The CPU this process
+	// changed every second and the rest on its own clock (the constants in
+	// source.go: PSS 30 s, another process's unchanged descriptors and a
+	// many-threaded worker's threads 10 s, names 10 s, namespaces past the
+	// first 12 in turns of 8), so a second is the unit. The CPU this process
 	// spends over the whole run (the refreshes and anything else it does
 	// meanwhile) divided by the seconds is the share of a core.
 	var ru0, ru1 unix.Rusage
