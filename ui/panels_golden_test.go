@@ -28,8 +28,7 @@ func TestGoldenPanels(t *testing.T) {
 		for page := 0; page < sz.pages; page++ {
 			t.Run(fmt.Sprintf("%dx%d page %d", sz.w, sz.h, page), func(t *testing.T) {
 				m, _ := newTestApp(t, sz.w, sz.h, Options{})
-				m.opt.Source = comparisonSource{}
-				settle(t, m, m.snapshot())
+				showComparison(m)
 				press(t, m, keyEnter)
 				for range page + btoi(sz.w < wideMin) {
 					press(t, m, keyText("v"))
@@ -38,6 +37,15 @@ func TestGoldenPanels(t *testing.T) {
 			})
 		}
 	}
+}
+
+// showComparison gives the panels the end of thread-savings, as the
+// snapshot command would, without waiting on it: settle gives a command
+// 50 ms, which a loaded machine under -race can miss (the panels then stay
+// "waiting for the first snapshot").
+func showComparison(m *App) {
+	m.opt.Source = comparisonSource{}
+	m.Update(snapshotMsg{panels.SampleComparison(), nil})
 }
 
 func btoi(b bool) int {
@@ -52,8 +60,7 @@ func btoi(b bool) int {
 func TestPanelsShowEveryStrategyAtEverySize(t *testing.T) {
 	for _, sz := range []struct{ w, h int }{{80, 24}, {120, 40}, {200, 60}} {
 		m, _ := newTestApp(t, sz.w, sz.h, Options{})
-		m.opt.Source = comparisonSource{}
-		settle(t, m, m.snapshot())
+		showComparison(m)
 		press(t, m, keyEnter)
 		var seen strings.Builder
 		pages := 1
