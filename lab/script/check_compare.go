@@ -167,11 +167,13 @@ func expectCompare(p *parser) (*check, error) {
 			}
 			for i, op := range ops {
 				if !holds(vals[i], op, vals[i+1]) {
-					return false, fmt.Sprintf("%s, and %s %s %s does not hold%s", strings.Join(seen, ", "),
+					return false, fmt.Sprintf("now %s, and %s %s %s does not hold%s", strings.Join(seen, ", "),
 						ands[i], op, ands[i+1], map[bool]string{true: " (<< is at most half, >> at least double)"}[op == "<<" || op == ">>"]), nil
 				}
 			}
-			return true, strings.Join(seen, ", "), nil
+			// Measured now, not copied from the table `compare` printed a
+			// moment before: a Go runtime's thread count moves, so say so.
+			return true, "now " + strings.Join(seen, ", "), nil
 		},
 		shell:  "nslab inspect --tree $PID   # per proxy: processes, threads, PSS, fds of its tree",
 		gocode: "s, _ := probe.Take(pid, probe.Options{Tree: true})\nthreads, pss := s.Tree.Total.Threads, s.Tree.Total.PSS",
