@@ -100,6 +100,10 @@ func parseStatus(b []byte, st *Status, nspid bool) {
 			st.VmHWM = atou(val) * 1024
 		case "RssAnon":
 			st.RssAnon = atou(val) * 1024
+		case "Uid":
+			st.UID = int64(atou(val)) // real, effective, saved, fs: the first
+		case "Gid":
+			st.GID = int64(atou(val))
 		case "NSpid":
 			if nspid {
 				st.NSpid = st.NSpid[:0]

@@ -97,6 +97,28 @@ func TestReadStatusIsWhatProcStatusSays(t *testing.T) {
 	if len(st.NSpid) == 0 || st.NSpid[len(st.NSpid)-1] != os.Getpid() {
 		t.Errorf("NSpid %v does not end in this process's PID %d", st.NSpid, os.Getpid())
 	}
+	if st.UID != int64(os.Getuid()) || st.GID != int64(os.Getgid()) {
+		t.Errorf("ReadStatus(self): uid %d gid %d, want %d %d", st.UID, st.GID, os.Getuid(), os.Getgid())
+	}
+	if os.Geteuid() == 0 { // and one whose ids are not 0
+		c := exec.Command("setpriv", "--reuid=65534", "--regid=65533", "--clear-groups", "sleep", "10")
+		if err := c.Start(); err == nil {
+			defer func() { c.Process.Kill(); c.Wait() }()
+			seen := false
+			for end := time.Now().Add(5 * time.Second); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
+				if st, err := probe.ReadStatus(c.Process.Pid); err == nil && st.Name == "sleep" {
+					if st.UID != 65534 || st.GID != 65533 {
+						t.Errorf("ReadStatus(setpriv'd sleep): uid %d gid %d, want 65534 65533", st.UID, st.GID)
+					}
+					seen = true
+					break
+				}
+			}
+			if !seen {
+				t.Error("the setpriv'd sleep never read as sleep")
+			}
+		}
+	}
 	max, _ := os.ReadFile("/proc/sys/kernel/pid_max")
 	n, _ := strconv.Atoi(strings.TrimSpace(string(max)))
 	if _, err := probe.ReadStatus(n + 1); err == nil || !strings.Contains(err.Error(), "no such process") {
