@@ -31,12 +31,13 @@ cmp_value() { # PROXY PID METRIC [tenant]: what compare measures
 	local v t
 	v=$(tree_sum "$2" "$3")
 	if [ "${4:-}" = tenant ]; then
-		t=$(curl -sf --unix-socket "$RUN/$1.sock" http://proxy/metrics | awk '$1 == "nslab_proxy_tenants" {print $2}')
-		v=$(awk -v v="$v" -v t="$t" 'BEGIN {print v / t}')
+		t=$(curl -sf --unix-socket "$RUN/$1.sock" http://proxy/metrics | awk '$1 ~ /^nslab_proxy_tenants({|$)/ {print $2}')
+		v=$(awk -v v="$v" -v t="${t:-0}" 'BEGIN {if (t > 0) print v / t; else print "none"}')
 	fi
 	echo "$v"
 }
 cmp_holds() { # A OP B; << is at most half, >> at least double
+	case "$1$3" in *[!0-9.e+-]*) return 1 ;; esac # a figure that could not be read
 	awk -v a="$1" -v op="$2" -v b="$3" 'BEGIN {
 		ok = op == "<<" ? a * 2 <= b && a < b : op == ">>" ? a >= b * 2 && a > b : op == "<=" ? a <= b : op == ">=" ? a >= b : op == "<" ? a < b : op == ">" ? a > b : a == b
 		exit !ok
