@@ -51,7 +51,7 @@ func savingsAt(t *testing.T, bin string, w, h int) {
 			s.keys("v")
 			time.Sleep(300 * time.Millisecond)
 			scr := s.screen()
-			if regexp.MustCompile(`Step \d/6`).MatchString(scr) {
+			if regexp.MustCompile(`Step \d/7`).MatchString(scr) {
 				return all.String()
 			}
 			all.WriteString(scr)
@@ -59,12 +59,29 @@ func savingsAt(t *testing.T, bin string, w, h int) {
 		t.Fatalf("v did not come back to the lesson:\n%s", s.screen())
 		return ""
 	}
-	const steps = 6
-	var fifty string
+	const steps = 7
+	s.waitFor(fmt.Sprintf(`Introduction · %d steps`, steps), 60*time.Second)
+	s.keys("Enter")
+	var fifty, prefix string
 	for i := 1; i <= steps; i++ {
 		s.waitFor(fmt.Sprintf(`Step %d/%d`, i, steps), 60*time.Second)
-		s.waitFor(`enter: run this step`, 60*time.Second)
-		s.keys("Enter")
+		if m := s.waitFor(`predict before it runs|enter: run this step|enter: the lab watches for it|challenge`, 60*time.Second); m[0] == "predict before it runs" {
+			s.keys("s") // the question passed by: this test reads the panels
+		}
+		switch i {
+		case 5: // your turn: the learner's connection, from inside ts1
+			s.keys("Enter")
+			s.waitFor(`waiting for you`, 60*time.Second)
+			// The lab tab shows the line with the system's names: nslab-,
+			// or the next free prefix while other labs run.
+			prefix = s.waitFor(`\$ .*ip netns exec (nslab[2-9]?-)ts1 `, 30*time.Second)[1]
+			asLearner(t, "ip netns exec "+prefix+"ts1 bash -c 'echo via-threads > /dev/tcp/127.0.0.1/81'")
+		case 6: // the challenge, done as its solution says
+			asLearner(t, "ip -n "+prefix+"ts57 link set lo up && ip netns exec "+prefix+"ts57 bash -c 'echo from-ts57 > /dev/tcp/127.0.0.1/80'")
+			s.keys("Enter") // the lab watches: what svc received already counts
+		default:
+			s.keys("Enter")
+		}
 		s.waitFor(fmt.Sprintf(`step %d passed|lesson complete|✗`, i), 180*time.Second)
 		if scr := s.screen(); strings.Contains(scr, "✗") {
 			t.Fatalf("step %d: a command or check failed:\n%s", i, scr)
@@ -139,7 +156,17 @@ func savingsAt(t *testing.T, bin string, w, h int) {
 		t.Errorf("PSS per tenant: tsp %s %s is not the largest (tss %s %s, tst %s %s)", m[8], m[9], m[4], m[5], m[6], m[7])
 	}
 	s.keys("q")
+	s.waitFor(`quit nslab\?`, 10*time.Second) // a lesson asks first
+	s.keys("y")
 	s.waitFor(`nslab-exited=0`, 60*time.Second)
+}
+
+// asLearner runs a learner's shell command (as root, beside the lab).
+func asLearner(t *testing.T, command string) {
+	t.Helper()
+	if out, err := exec.Command("bash", "-c", command).CombinedOutput(); err != nil {
+		t.Fatalf("the learner's %s: %v\n%s", command, err, out)
+	}
 }
 
 func abs(n int) int {
