@@ -125,12 +125,9 @@ func TestKill9OfServeLeavesNothing(t *testing.T) {
 		}
 	}
 	// ann mid-lesson: a child in a namespace of its own, a veth.
-	a.send("\x1b")
-	time.Sleep(300 * time.Millisecond)
-	a.send("veth\r")
-	r.waitLearner(t, "ann", "veth", 60*time.Second, func(l learnerJSON) bool { return l.Lesson == "veth" && !l.Running })
-	a.send("\r")
-	r.waitLearner(t, "ann", "step 1", 60*time.Second, func(l learnerJSON) bool { return l.StepPassed })
+	if err := openStep(r.boss, a, "veth"); err != nil {
+		t.Fatal(err)
+	}
 	// and a named namespace, typed at the lab's prompt: it is in her
 	// sandbox's /run/netns, never the machine's.
 	a.send("l")
