@@ -131,6 +131,12 @@ func joinRoom(addr, name, code string) (*learnerConn, error) {
 
 func (lc *learnerConn) send(s string) { lc.in.Write([]byte(s)) }
 
+// escKey is the escape key as a terminal with CSI u keys (fixterms,
+// kitty) sends it: a bare ESC that reaches the TUI in one read with the
+// next key (a loaded machine, a TUI slow to read) is alt+that key, and
+// the escape is lost.
+const escKey = "\x1b[27u"
+
 // screenTail is the end of what the learner's screen was sent, without
 // escape sequences: for a failure's message.
 func (lc *learnerConn) screenTail() string {
@@ -156,7 +162,7 @@ func catalogLesson(id string) (*scenarios.Scenario, error) {
 // (types its id to filter, enter), and, on a lesson begun afresh, reads
 // past its introduction to step 1.
 func openLesson(boss *ssh.Client, lc *learnerConn, sc *scenarios.Scenario) error {
-	lc.send("\x1b") // clear the catalog's filter (alone: ESC and a letter is alt+letter)
+	lc.send(escKey) // clear the catalog's filter
 	time.Sleep(500 * time.Millisecond)
 	lc.send(sc.ID)
 	time.Sleep(300 * time.Millisecond)
@@ -185,7 +191,7 @@ func atPrompt(lc *learnerConn, stmts []script.Stmt) {
 		lc.send(s.Text + "\r")
 		time.Sleep(time.Second)
 	}
-	lc.send("\x1b")
+	lc.send(escKey) // back to the lesson
 	time.Sleep(500 * time.Millisecond)
 }
 

@@ -134,7 +134,7 @@ func TestKill9OfServeLeavesNothing(t *testing.T) {
 	time.Sleep(300 * time.Millisecond)
 	a.send("netns add kill9probe\r")
 	time.Sleep(time.Second)
-	a.send("\x1b")
+	a.send(escKey)
 	time.Sleep(500 * time.Millisecond)
 	if got := machineNetns(t); strings.Contains(got, "kill9probe") {
 		t.Errorf("ann's namespace is on the machine: ip netns list: %s", got)

@@ -181,7 +181,7 @@ func doLesson(t *testing.T, r *roomProc, lc *learnerConn, lesson string) error {
 	if _, err = r.waitLearner(t, lc.name, "the lesson to be done", 30*time.Second, func(l learnerJSON) bool { return l.Done }); err != nil {
 		return err
 	}
-	lc.send("\x1b") // back to the catalog (alone: ESC and a letter would be alt+letter)
+	lc.send(escKey) // back to the catalog
 	_, err = r.waitLearner(t, lc.name, "the catalog", 30*time.Second, func(l learnerJSON) bool { return l.Lesson == "" })
 	return err
 }
