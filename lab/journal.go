@@ -48,17 +48,32 @@ type Entry struct {
 	Time  time.Time `json:"time"`
 }
 
-func (e Entry) key() string {
+// resource is what identifies the resource an entry records: a process by
+// PID and start time, a file by path, a link by namespace and name,
+// anything else by name. It is comparable and built without allocating:
+// the panels read every journal in the run directory (thousands of entries
+// after a bench) every few seconds.
+type resource struct {
+	kind              Kind
+	name, netns, path string
+	pid               int
+	start             uint64
+}
+
+func (e Entry) resource() resource {
 	switch e.Kind {
 	case KindProc:
-		return fmt.Sprintf("proc/%d/%d", e.PID, e.Start)
+		return resource{kind: e.Kind, pid: e.PID, start: e.Start}
 	case KindFile:
-		return "file/" + e.Path
+		return resource{kind: e.Kind, path: e.Path}
 	case KindLink:
-		return "link/" + e.Netns + "/" + e.Name
+		return resource{kind: e.Kind, netns: e.Netns, name: e.Name}
 	}
-	return string(e.Kind) + "/" + e.Name
+	return resource{kind: e.Kind, name: e.Name}
 }
+
+// same reports whether e and o record the same resource.
+func (e Entry) same(o Entry) bool { return e.resource() == o.resource() }
 
 func (e Entry) String() string {
 	switch e.Kind {
@@ -126,9 +141,8 @@ func (j *Journal) Add(e Entry) error {
 func (j *Journal) Done(e Entry) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	k := e.key()
 	for i := len(j.live) - 1; i >= 0; i-- {
-		if j.live[i].key() == k {
+		if j.live[i].same(e) {
 			j.live = append(j.live[:i], j.live[i+1:]...)
 			break
 		}
@@ -153,17 +167,21 @@ func (j *Journal) Identify(e Entry) error {
 // identify copies e's identity onto the newest live entry for the same
 // resource.
 func identify(live []Entry, e Entry) {
-	k := e.key()
 	for i := len(live) - 1; i >= 0; i-- {
-		if live[i].key() == k {
-			if e.Ino != 0 {
-				live[i].Ino = e.Ino
-			}
-			if e.Index != 0 {
-				live[i].Index = e.Index
-			}
+		if live[i].same(e) {
+			setIdentity(&live[i], e)
 			return
 		}
+	}
+}
+
+// setIdentity copies what an "id" entry e learnt into the add it names.
+func setIdentity(add *Entry, e Entry) {
+	if e.Ino != 0 {
+		add.Ino = e.Ino
+	}
+	if e.Index != 0 {
+		add.Index = e.Index
 	}
 }
 
@@ -231,6 +249,11 @@ func readJournal(path string) JournalFile {
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 64*1024), 1<<20)
 	line := 0
+	// Each resource's adds not yet deleted, oldest first (by index into
+	// jf.Live), and the adds a del removed: one pass, however long the
+	// journal, rather than a search of the adds for every del.
+	latest := map[resource][]int{}
+	gone := map[int]bool{}
 	for sc.Scan() {
 		line++
 		text := strings.TrimSpace(sc.Text())
@@ -248,18 +271,32 @@ func readJournal(path string) JournalFile {
 		case "session":
 			jf.Session = e
 		case "add":
+			k := e.resource()
+			latest[k] = append(latest[k], len(jf.Live))
 			jf.Live = append(jf.Live, e)
-		case "id":
-			identify(jf.Live, e)
-		case "del":
-			k := e.key()
-			for i := len(jf.Live) - 1; i >= 0; i-- {
-				if jf.Live[i].key() == k {
-					jf.Live = append(jf.Live[:i], jf.Live[i+1:]...)
-					break
-				}
+		case "id", "del":
+			// Both name the latest add of the resource not yet deleted.
+			k := e.resource()
+			s := latest[k]
+			if len(s) == 0 {
+				continue
+			}
+			if e.Op == "id" {
+				setIdentity(&jf.Live[s[len(s)-1]], e)
+				continue
+			}
+			gone[s[len(s)-1]] = true
+			latest[k] = s[:len(s)-1]
+		}
+	}
+	if len(gone) > 0 {
+		kept := jf.Live[:0]
+		for i, e := range jf.Live {
+			if !gone[i] {
+				kept = append(kept, e)
 			}
 		}
+		jf.Live = kept
 	}
 	if err := sc.Err(); err != nil && jf.Err == nil {
 		jf.Err = err

@@ -117,6 +117,7 @@ teardown() {
 		b.WriteString("\twait\n")
 	}
 	b.WriteString("\trm -rf \"$RUN\"\n}\ntrap teardown EXIT\ntrap 'exit 130' INT TERM\n")
+	b.WriteString(x.Helpers())
 	if vars := s.nameVars(names); len(vars) > 0 {
 		b.WriteString("# The names a lab's exec (and nslab shell) gives a command: $NS_NAME\n")
 		for _, v := range vars {

@@ -82,7 +82,7 @@ type App struct {
 	showHolders bool
 	holders     HoldersView
 	confirmQuit bool // q in a lesson asks first
-	panelPage   int  // narrow screens: 0 the lesson, 1 the first panels, 2 the rest
+	panelPage   int  // narrow screens: 0 the lesson, then each page of panels; wide: the page of panels
 	tickID      int
 	inflight    bool
 	status      string
@@ -333,8 +333,11 @@ func (m *App) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		return m, nil
 	case key.Matches(msg, g.Panels):
 		if m.screen != scCatalog {
-			m.panelPage = (m.panelPage + 1) % 3
+			m.nextPanels()
 		}
+		return m, nil
+	case key.Matches(msg, g.More):
+		m.live.More()
 		return m, nil
 	}
 	m.status = ""
@@ -379,10 +382,16 @@ func (m *App) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 			m.screen, m.panelPage = scFree, 0
 		case key.Matches(msg, lk.Threads):
 			m.live.ToggleThreads()
+		case key.Matches(msg, lk.Trees):
+			m.live.ToggleTrees()
+		case key.Matches(msg, lk.More):
+			m.live.More()
+		case key.Matches(msg, lk.LinkLocal):
+			m.live.ToggleLinkLocal()
 		case key.Matches(msg, lk.Sockets):
 			m.live.NextProcess()
 		case key.Matches(msg, lk.Panels):
-			m.panelPage = (m.panelPage + 1) % 3
+			m.nextPanels()
 		default:
 			m.lesson, cmd = m.lesson.Update(msg)
 		}

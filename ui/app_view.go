@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"fmt"
 	"strings"
 
 	"charm.land/bubbles/v2/key"
@@ -33,7 +34,10 @@ func (m *App) Render() string {
 	}
 	st := m.c.Styles
 	if w < minWidth || h < minHeight {
-		return panels.FitBlock(st.Warn.Render("nslab needs at least 40x10; make the terminal bigger"), w, h)
+		// Said in full, however small: wrapped to the width, and the
+		// numbers first, in case only a line or two show.
+		msg := fmt.Sprintf("%dx%d is too small: nslab needs at least %dx%d. Make the terminal bigger (or the font smaller).", w, h, minWidth, minHeight)
+		return panels.FitBlock(st.Warn.Render(ansi.Wordwrap(msg, w, "")), w, h)
 	}
 	bh := h - 2
 	var body string
@@ -53,13 +57,60 @@ func (m *App) Render() string {
 	return m.header(w) + "\n" + panels.PadLines(body, w, bh) + "\n" + m.footer(w)
 }
 
+// wideMin is the narrowest screen that shows the panels beside the lesson.
+const wideMin = 120
+
+// columnWidth is the width of the lesson or prompt column: the whole screen
+// when narrow; beside the panels when wide, narrower in presenter mode so
+// the panels get the room, and never wider than a comfortable line of
+// prose (on a 200-column screen the panels get the rest, as a grid).
+func columnWidth(c *common.Common) int {
+	if c.Width >= wideMin {
+		if c.Presenter {
+			return min(c.Width*2/5, 80)
+		}
+		return min(c.Width*11/20, 88)
+	}
+	return c.Width
+}
+
+// panelArea is the size the live panels get on this screen.
+func (m *App) panelArea() (w, h int) {
+	h = m.height - 2
+	if m.width < wideMin {
+		return m.width, h
+	}
+	return m.width - columnWidth(m.c) - 1, h
+}
+
+// nextPanels shows the next page of panels (v): on a narrow screen the
+// lesson, then each page of panels in turn; on a wide one, the pages of
+// the panels column (one page when they all fit, or in a grid).
+func (m *App) nextPanels() {
+	w, h := m.panelArea()
+	pages := m.live.Pages(w, h)
+	if m.width < wideMin {
+		m.panelPage = (m.panelPage + 1) % (pages + 1)
+		return
+	}
+	m.panelPage = (m.panelPage + 1) % pages
+}
+
+// panelsPaged reports whether v does anything: the panels are a page of
+// their own (narrow screens), or more than one page beside the lesson.
+func (m *App) panelsPaged() bool {
+	if m.width < wideMin {
+		return true
+	}
+	w, h := m.panelArea()
+	return m.live.Pages(w, h) > 1
+}
+
 // withPanels draws a screen beside the live panels when the terminal is
-// wide; when narrow, the screen alone, or the panels alone after v (and
-// the second half of them after v again: a short terminal cannot stack
-// all four).
+// wide; when narrow, the screen alone, or a page of panels after v.
 func (m *App) withPanels(screen func(w, h int) string, lw, h int) string {
 	w := m.width
-	if w < 120 {
+	if w < wideMin {
 		if m.panelPage > 0 {
 			return m.live.Page(w, h, m.panelPage-1)
 		}
@@ -68,7 +119,7 @@ func (m *App) withPanels(screen func(w, h int) string, lw, h int) string {
 	// Both sides are exactly their size already: join them line by line
 	// rather than measure every line again (the costly part of a frame).
 	left := screen(lw, h)
-	right := m.live.View(w-lw-1, h)
+	right := m.live.Page(w-lw-1, h, m.panelPage)
 	gap := strings.TrimSuffix(strings.Repeat(" \n", h), "\n")
 	return panels.JoinExact(h, left, gap, right)
 }
@@ -133,13 +184,13 @@ func (m *App) footer(w int) string {
 	case m.screen == scLesson:
 		l := m.keys.Lesson
 		bs = []key.Binding{l.Help, l.Quit, g.Back, l.Run, l.Next, l.Prev}
-		if m.width < 120 {
+		if m.panelsPaged() {
 			bs = append(bs, l.Panels)
 		}
 		bs = append(bs, l.Tab, l.Retry, l.Skip, l.Freeze, l.Presenter, l.FreeLab)
 	case m.screen == scFree:
 		bs = []key.Binding{g.Help, g.Quit, g.Back}
-		if m.width < 120 {
+		if m.panelsPaged() {
 			bs = append(bs, g.Panels)
 		}
 		bs = append(bs, g.Freeze, g.Presenter)

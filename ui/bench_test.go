@@ -47,3 +47,17 @@ func BenchmarkViewNewSnapshot(b *testing.B) {
 		_ = m.View()
 	}
 }
+
+// BenchmarkViewComparison is the frame after each refresh at the end of
+// thread-savings (panels.SampleComparison: three workers' trees, 300
+// namespaces, the results) at 120x40: snapshot into the panels, then the
+// frame.
+func BenchmarkViewComparison(b *testing.B) {
+	m, _ := newTestApp(b, 120, 40, Options{})
+	press(b, m, keyEnter)
+	s := panels.SampleComparison()
+	for b.Loop() {
+		m.live.SetSnapshot(s, nil)
+		_ = m.View()
+	}
+}

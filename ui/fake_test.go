@@ -217,6 +217,7 @@ var (
 	keyTab   = tea.KeyPressMsg{Code: tea.KeyTab}
 	keyDown  = tea.KeyPressMsg{Code: tea.KeyDown}
 	keyUp    = tea.KeyPressMsg{Code: tea.KeyUp}
+	keyRight = tea.KeyPressMsg{Code: tea.KeyRight}
 	keyF1    = tea.KeyPressMsg{Code: tea.KeyF1}
 	keyF2    = tea.KeyPressMsg{Code: tea.KeyF2}
 	keyF3    = tea.KeyPressMsg{Code: tea.KeyF3}

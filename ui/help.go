@@ -20,11 +20,11 @@ type helpSection struct {
 func (k KeyMap) sections() []helpSection {
 	g, c, l, p := k.Global, k.Catalog, k.Lesson, k.Prompt
 	return []helpSection{
-		{"everywhere", []key.Binding{g.Help, g.Presenter, g.Freeze, g.FreeLab, g.Panels, g.Holders, g.Back, g.Quit}},
+		{"everywhere", []key.Binding{g.Help, g.Presenter, g.Freeze, g.FreeLab, g.Panels, g.Holders, g.More, g.Back, g.Quit}},
 		{"catalog", []key.Binding{c.Up, c.Down, c.Open, c.Clear, c.QuitEmpty, c.HelpEmpty}},
 		{"lesson", []key.Binding{l.Run, l.Next, l.Prev, l.Jump, l.Retry, l.Skip, l.Cancel, l.Restart, l.Tab, l.ScrollDown, l.ScrollUp, l.Quit}},
 		{"your turn (lesson)", []key.Binding{l.Hint, l.Terminal, l.SkipQuestion, l.Holders}},
-		{"panels (lesson)", []key.Binding{l.Threads, l.Sockets, l.Panels, l.Freeze, l.Presenter, l.FreeLab}},
+		{"panels (lesson)", []key.Binding{l.Threads, l.Trees, l.Sockets, l.More, l.LinkLocal, l.Panels, l.Freeze, l.Presenter, l.FreeLab}},
 		{"free lab", []key.Binding{p.Run, p.Complete, p.HistPrev, p.HistNext, p.PageUp, p.PageDown, p.ClearOut}},
 	}
 }

@@ -12,6 +12,7 @@ type GlobalKeys struct {
 	FreeLab   key.Binding
 	Panels    key.Binding
 	Holders   key.Binding
+	More      key.Binding
 	Back      key.Binding
 }
 
@@ -29,7 +30,8 @@ type LessonKeys struct {
 	Run, Next, Prev, Jump                       key.Binding
 	Retry, Skip, Restart, Cancel                key.Binding
 	Tab, ScrollUp, ScrollDown, PageUp, PageDown key.Binding
-	Threads, Sockets, Panels                    key.Binding
+	Threads, Sockets, Panels, Trees, More       key.Binding
+	LinkLocal                                   key.Binding
 	Freeze, Presenter, FreeLab, Help, Quit      key.Binding
 	Hint, Terminal, SkipQuestion, Holders       key.Binding
 	Yes                                         key.Binding // answers a confirmation
@@ -64,6 +66,7 @@ func DefaultKeyMap() KeyMap {
 			FreeLab:   b([]string{"f4"}, "F4", "free lab"),
 			Panels:    b([]string{"f5"}, "F5", "panels / more"),
 			Holders:   b([]string{"f6"}, "F6", "holders"),
+			More:      b([]string{"f7"}, "F7", "next page of panel rows"),
 			Back:      b([]string{"esc"}, "esc", "back"),
 		},
 		Catalog: CatalogKeys{
@@ -103,6 +106,9 @@ func DefaultKeyMap() KeyMap {
 			SkipQuestion: b([]string{"s"}, "s", "pass question"),
 			Holders:      b([]string{"H"}, "H", "holders"),
 			Yes:          b([]string{"y"}, "y", "yes"),
+			Trees:        b([]string{"e"}, "e", "each tree's parent alone"),
+			More:         b([]string{"m"}, "m", "next page of panel rows"),
+			LinkLocal:    b([]string{"a"}, "a", "fe80:: addresses"),
 		},
 		Prompt: PromptKeys{
 			Run:      b([]string{"enter"}, "enter", "run"),

@@ -99,7 +99,20 @@ func (m Lesson) bottom(w int) []string {
 		}
 		for i, c := range step.Commands {
 			cs := s.cmds[i]
-			lines = append(lines, m.mark(cs.st)+" "+st.Code.Render(c.Text))
+			mark := m.mark(cs.st) + " "
+			if m.c.Presenter {
+				// On a projector a cut command cannot be read off the
+				// screen: it wraps, under itself.
+				mw := ansi.StringWidth(mark)
+				for i, l := range strings.Split(ansi.Wrap(c.Text, max(w-mw, 10), " "), "\n") {
+					if i > 0 {
+						mark = strings.Repeat(" ", mw)
+					}
+					lines = append(lines, mark+st.Code.Render(l))
+				}
+			} else {
+				lines = append(lines, mark+st.Code.Render(c.Text))
+			}
 			if cs.st == stFailed {
 				if cs.col > 0 {
 					lines = append(lines, "  "+strings.Repeat(" ", min(cs.col-1, w))+st.Caret.Render("^"))
@@ -269,19 +282,6 @@ func (m Lesson) tabAt(x, y int) (int, bool) {
 // width is the lesson's column: all of it when narrow, about half beside
 // the panels when wide.
 func (m Lesson) width() int { return columnWidth(m.c) }
-
-// columnWidth is the width of the lesson or prompt column: the whole screen
-// when narrow; beside the panels when wide, narrower in presenter mode so
-// the panels get the room.
-func columnWidth(c *common.Common) int {
-	if c.Width >= 120 {
-		if c.Presenter {
-			return c.Width * 2 / 5
-		}
-		return c.Width * 11 / 20
-	}
-	return c.Width
-}
 
 // View draws the lesson column, w x h.
 func (m Lesson) View(w, h int) string {

@@ -457,6 +457,16 @@ func startWaiting(t *testing.T, f string) (cmd *exec.Cmd, out *strings.Builder, 
 	return cmd, out, stderr, done
 }
 
+// createdName is the system name `netns add SHORT` printed in a run's
+// output ("created nslab2-SHORT (net:[...])"): a lab takes the next free
+// prefix while other labs run on the machine.
+func createdName(out, short string) string {
+	if m := regexp.MustCompile(`created (nslab[2-9]?-` + regexp.QuoteMeta(short) + `) `).FindStringSubmatch(out); m != nil {
+		return m[1]
+	}
+	return "nslab-" + short
+}
+
 // A hands-on step: the check waits, the learner types the real command in
 // a second terminal, and the step passes the moment the kernel shows it.
 func TestAHandsOnCheckPassesWhenTheLearnerActs(t *testing.T) {
@@ -465,7 +475,7 @@ func TestAHandsOnCheckPassesWhenTheLearnerActs(t *testing.T) {
 	f := scenarioFile(t, t.TempDir(), "handson", "", fmt.Sprintf(
 		"## Wait\n```lab\nnetns add %[1]s\n```\n```lab unattended\nlink set lo up -n %[1]s\n```\n```check\nexpect link lo -n %[1]s up within 60s\n```\n", ns))
 	cmd, out, stderr, done := startWaiting(t, f)
-	if b, err := exec.Command("ip", "-n", "nslab-"+ns, "link", "set", "lo", "up").CombinedOutput(); err != nil {
+	if b, err := exec.Command("ip", "-n", createdName(out.String(), ns), "link", "set", "lo", "up").CombinedOutput(); err != nil {
 		cmd.Process.Kill()
 		t.Fatalf("the learner's command: %v\n%s", err, b)
 	}

@@ -28,12 +28,16 @@ in it) and whether it differs from PID 1's; its threads, memory and open files;
 and how many of its sockets live in each network namespace.
 
 With no PID it inspects the lab's own processes and itself. --threads lists
-each thread, --sockets each socket. It changes nothing.`,
+each thread, --sockets each socket. --tree adds the process's descendants
+(a process-per-namespace proxy's children, a spawned child's shell), each
+with its threads, RSS, PSS and fds, and their sum: what the whole tree
+costs, shared pages counted once in PSS. It changes nothing.`,
 		Example: `  nslab inspect                 # the lab's processes
   nslab inspect 4242 --sockets  # which namespace each socket of 4242 is in
   nslab inspect $$ --json
   nslab inspect --holders alpha # what keeps /run/netns/nslab-alpha alive
-  nslab inspect --holders 'net:[4026532301]'  # the same, once ip netns del took the name`,
+  nslab inspect --holders 'net:[4026532301]'  # the same, once ip netns del took the name
+  nslab inspect 4242 --tree     # a proxy and its per-namespace processes, summed`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if o.holders != "" {
 				if len(args) > 0 {
@@ -53,6 +57,7 @@ each thread, --sockets each socket. It changes nothing.`,
 	}
 	cmd.Flags().BoolVar(&o.threads, "threads", false, "list each thread and its network namespace")
 	cmd.Flags().BoolVar(&o.sockets, "sockets", false, "list each socket: protocol, local address, state, network namespace")
+	cmd.Flags().BoolVar(&o.tree, "tree", false, "add the process's descendants and their sum: processes, threads, RSS, PSS (smaps_rollup), fds")
 	cmd.Flags().BoolVar(&o.json, "json", false, "print JSON instead of tables")
 	cmd.Flags().StringVar(&o.holders, "holders", "", "list every holder of a namespace: NS (a /run/netns name), /run/netns/NAME or any namespace file, a PID (with --type), or TYPE:[INODE] for one whose name is gone: processes and threads in it, bind mounts, open descriptors, sockets born in it, owned namespaces")
 	cmd.Flags().StringVar(&o.nsType, "type", "net", "with --holders and a PID: which of its namespaces (net, mnt, pid, user, uts, ipc, cgroup, time)")
@@ -60,13 +65,20 @@ each thread, --sockets each socket. It changes nothing.`,
 }
 
 type inspectOptions struct {
-	pids                   []int
-	threads, sockets, json bool
-	holders, nsType        string
+	pids                         []int
+	threads, sockets, tree, json bool
+	holders, nsType              string
 }
 
 func runInspect(out, errw io.Writer, o inspectOptions) error {
 	names := probe.LoadNames()
+	var fam *probe.Family
+	if o.tree {
+		var err error
+		if fam, err = probe.ReadFamily(); err != nil {
+			return err
+		}
+	}
 	pids := o.pids
 	if len(pids) == 0 {
 		pids = append(names.LabPIDs(), os.Getpid())
@@ -76,7 +88,7 @@ func runInspect(out, errw io.Writer, o inspectOptions) error {
 	for _, pid := range pids {
 		// Both are always read: the per-namespace counts and the summary
 		// need them; the flags only choose what is listed.
-		s, err := probe.Take(pid, probe.Options{Threads: true, Sockets: true})
+		s, err := probe.Take(pid, probe.Options{Threads: true, Sockets: true, Tree: o.tree, Family: fam})
 		if err != nil {
 			failed++
 			if errors.Is(err, probe.ErrNoProcess) {
@@ -134,6 +146,7 @@ type inspectView struct {
 	ThreadsByNetns []countView       `json:"threads_by_netns,omitempty"`
 	Threads        []threadView      `json:"threads,omitempty"`
 	Sockets        []socketView      `json:"sockets,omitempty"`
+	Tree           *probe.Tree       `json:"tree,omitempty"` // --tree: the process and its descendants
 	Summary        string            `json:"summary,omitempty"`
 }
 
@@ -163,7 +176,7 @@ type socketView struct {
 func newInspectView(s *probe.Snapshot, names *probe.Names, o inspectOptions) inspectView {
 	v := inspectView{
 		PID: s.PID, Comm: s.Comm, Label: names.Label(s.PID), Self: s.PID == os.Getpid(), Time: &s.Time,
-		Errors: s.Errors, NumThreads: s.NumThreads, VmRSS: s.VmRSS, VmHWM: s.VmHWM, FDs: s.FDs,
+		Errors: s.Errors, NumThreads: s.NumThreads, VmRSS: s.VmRSS, VmHWM: s.VmHWM, FDs: s.FDs, Tree: s.Tree,
 	}
 	differs := probe.DiffFromInit(s)
 	for _, t := range probe.Types {
@@ -268,6 +281,9 @@ func header(v inspectView) string {
 }
 
 func plural(n int, what string) string {
+	if what == "process" && n != 1 {
+		return fmt.Sprintf("%d processes", n)
+	}
 	if n == 1 {
 		return "1 " + what
 	}
@@ -284,6 +300,9 @@ func printInspect(out io.Writer, v inspectView, o inspectOptions) {
 	}
 	fmt.Fprintln(out, title)
 	fmt.Fprintln(out, "  "+header(v))
+	if v.Tree != nil {
+		fmt.Fprintln(out, "  "+treeHeader(v.Tree))
+	}
 	fmt.Fprintln(out, "  "+v.Summary)
 
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
@@ -308,6 +327,9 @@ func printInspect(out io.Writer, v inspectView, o inspectOptions) {
 	}
 	tw.Flush()
 
+	if v.Tree != nil {
+		printTree(out, v.Tree)
+	}
 	if o.threads && len(v.Threads) > 0 {
 		tw = tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "\n  TID\tCOMM\tNETNS\t")
@@ -401,4 +423,31 @@ func bytesIEC(n uint64) string {
 		return fmt.Sprintf("%.0f KiB", float64(n)/(1<<10))
 	}
 	return fmt.Sprintf("%d B", n)
+}
+
+// treeHeader is the tree's sum: "with its descendants: 51 processes, 375
+// threads, RSS 454.3 MiB, PSS 201.7 MiB, 612 file descriptors".
+func treeHeader(t *probe.Tree) string {
+	u := t.Total
+	return fmt.Sprintf("with its descendants: %s, %s, RSS %s, PSS %s, %s",
+		plural(u.Processes, "process"), plural(u.Threads, "thread"), bytesIEC(u.RSS), bytesIEC(u.PSS), plural(u.FDs, "file descriptor"))
+}
+
+// printTree lists the tree's processes, each on its own, children indented
+// under their parent.
+func printTree(out io.Writer, t *probe.Tree) {
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "\n  PROCESS TREE\tCOMM\tTHREADS\tRSS\tPSS\tFDS\t")
+	for _, p := range t.Procs {
+		pid := strconv.Itoa(p.PID)
+		if p.Depth > 0 {
+			pid = strings.Repeat("  ", p.Depth-1) + "└ " + pid
+		}
+		pss := bytesIEC(p.PSS)
+		if p.Err != "" {
+			pss = "? " + short(p.Err)
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%d\t%s\t%s\t%d\t\n", pid, p.Comm, p.Threads, bytesIEC(p.RSS), pss, p.FDs)
+	}
+	tw.Flush()
 }

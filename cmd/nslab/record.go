@@ -154,5 +154,24 @@ func handout(sc *scenarios.Scenario, rep runReport, names script.SysNames, from 
 	if rep.NotRun > 0 {
 		fmt.Fprintf(&b, "\n(%d later step(s) were not run: a command failed.)\n", rep.NotRun)
 	}
+	if t := rep.Results; t != nil {
+		b.WriteString(resultsMarkdown(t))
+	}
+	return b.String()
+}
+
+// resultsMarkdown is the comparison a lesson closed with, as a Markdown
+// table, for the handout.
+func resultsMarkdown(t *script.Table) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "\n## Results\n\n`%s`, measured %s: each proxy with every process it started.\n\n", t.Command, t.Taken.Format("2006-01-02 15:04:05"))
+	b.WriteString("| proxy | strategy | tenants | processes | threads | PSS | fds | bind time |\n|---|---|--:|--:|--:|--:|--:|--:|\n")
+	for _, r := range t.Rows {
+		if r.Error != "" {
+			fmt.Fprintf(&b, "| %s | %s | not measured: %s ||||||\n", r.Proxy, r.Strategy, r.Error)
+			continue
+		}
+		fmt.Fprintf(&b, "| %s | %s | %d | %d | %d | %.1f MiB | %d | %.0f ms |\n", r.Proxy, r.Strategy, r.Tenants, r.Processes, r.Threads, float64(r.PSS)/(1<<20), r.FDs, r.BindMs)
+	}
 	return b.String()
 }

@@ -62,7 +62,10 @@ type runReport struct {
 	Skipped string       `json:"skipped,omitempty"`
 	Steps   []stepReport `json:"steps"`
 	NotRun  int          `json:"not_run,omitempty"` // steps left after a failed command
-	OK      bool         `json:"ok"`
+	// Results is the last table `compare` printed: the comparison lessons
+	// close with one.
+	Results *script.Table `json:"results,omitempty"`
+	OK      bool          `json:"ok"`
 	// DurationMs is the whole run: the lab set up, --from's rebuilt steps,
 	// every step, the lab removed.
 	DurationMs float64 `json:"duration_ms"`
@@ -299,6 +302,7 @@ func runScenario(ctx context.Context, cmd *cobra.Command, sc *scenarios.Scenario
 				}
 			}
 		}
+		rep.Results = r.Env.Results()
 		if rep.OK {
 			fmt.Fprintf(w, "\n✓ %s: every check passed\n", sc.ID)
 		} else {

@@ -98,7 +98,7 @@ func TestRunAsksThePredictionAndRevealsHints(t *testing.T) {
 	tr.waitFor("hint 1/1: ip link set ... up")
 	io.WriteString(stdin, "\n")
 	tr.waitFor("link set lo up -n " + ns)
-	if b, err := exec.Command("ip", "-n", "nslab-"+ns, "link", "set", "lo", "up").CombinedOutput(); err != nil {
+	if b, err := exec.Command("ip", "-n", createdName(tr.all.String(), ns), "link", "set", "lo", "up").CombinedOutput(); err != nil {
 		t.Fatalf("the learner's command: %v\n%s", err, b)
 	}
 	tr.waitFor("✓ link lo in " + ns + " is up")

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -33,10 +34,15 @@ func TestTheBoardOverSSHMovesAndFollows(t *testing.T) {
 	if err == nil || !strings.Contains(string(out), "no lesson") {
 		t.Errorf("move no-such-lesson 1: %v %q; want an error naming the lessons", err, out)
 	}
+	veth, err := catalogLesson("veth")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := len(veth.Steps)
 	sess, _ = r.boss.NewSession()
-	out, err = sess.CombinedOutput("move veth 9")
-	if err == nil || !strings.Contains(string(out), "veth has 5 steps") {
-		t.Errorf("move veth 9: %v %q; want an error giving the steps", err, out)
+	out, err = sess.CombinedOutput(fmt.Sprintf("move veth %d", n+1))
+	if err == nil || !strings.Contains(string(out), fmt.Sprintf("veth has %d steps: move veth 1 to %d", n, n)) {
+		t.Errorf("move veth %d: %v %q; want an error giving the steps", n+1, err, out)
 	}
 
 	sess, _ = r.boss.NewSession()
@@ -68,9 +74,10 @@ func TestTheBoardOverSSHMovesAndFollows(t *testing.T) {
 			time.Sleep(200 * time.Millisecond)
 		}
 	}
-	waitTail("both learners in veth 2/5", func(s string) bool {
+	at := fmt.Sprintf("2/%d", n)
+	waitTail("both learners in veth "+at, func(s string) bool {
 		return strings.Contains(s, "2 learner(s), 2 connected, 0 stuck") && strings.Contains(s, "cara") &&
-			strings.Contains(s, "dan") && strings.Count(s, "2/5") >= 2
+			strings.Contains(s, "dan") && strings.Count(s, at) >= 2
 	})
 
 	// Follow the first row (cara): her screen, at step 2, repainted whole

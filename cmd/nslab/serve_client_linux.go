@@ -4,11 +4,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/charmbracelet/x/ansi"
 	"golang.org/x/crypto/ssh"
+
+	"github.com/nslab/nslab/lab/script"
+	"github.com/nslab/nslab/scenarios"
 )
 
 // The client side of a room, as `nslab bench serve` and the tests use it:
@@ -127,6 +131,12 @@ func joinRoom(addr, name, code string) (*learnerConn, error) {
 
 func (lc *learnerConn) send(s string) { lc.in.Write([]byte(s)) }
 
+// escKey is the escape key as a terminal with CSI u keys (fixterms,
+// kitty) sends it: a bare ESC that reaches the TUI in one read with the
+// next key (a loaded machine, a TUI slow to read) is alt+that key, and
+// the escape is lost.
+const escKey = "\x1b[27u"
+
 // screenTail is the end of what the learner's screen was sent, without
 // escape sequences: for a failure's message.
 func (lc *learnerConn) screenTail() string {
@@ -141,25 +151,95 @@ func (lc *learnerConn) close() {
 	lc.client.Close()
 }
 
-// openStep opens lesson from the catalog and runs its first step, as a
-// learner at the keyboard does.
-func openStep(boss *ssh.Client, lc *learnerConn, lesson string) error {
-	lc.send("\x1b") // clear the catalog's filter (alone: ESC and a letter is alt+letter)
+// catalogLesson is lesson as the catalog has it (what `nslab list`
+// reads): its steps, and what each asks of the learner.
+func catalogLesson(id string) (*scenarios.Scenario, error) {
+	list, _ := scenarios.Catalog()
+	return scenarios.Find(list, id)
+}
+
+// openLesson opens sc from the catalog, as a learner at the keyboard does
+// (types its id to filter, enter), and, on a lesson begun afresh, reads
+// past its introduction to step 1.
+func openLesson(boss *ssh.Client, lc *learnerConn, sc *scenarios.Scenario) error {
+	lc.send(escKey) // clear the catalog's filter
 	time.Sleep(500 * time.Millisecond)
-	lc.send(lesson)
+	lc.send(sc.ID)
 	time.Sleep(300 * time.Millisecond)
 	lc.send("\r")
 	if _, err := waitLearner(boss, lc.name, "the lesson to open", 120*time.Second, func(l learnerJSON) bool {
-		return l.Lesson == lesson && l.Step == 1 && !l.Running
+		return l.Lesson == sc.ID && l.Step == 1 && !l.Running
 	}); err != nil {
 		return err
 	}
-	lc.send("\r")
-	l, err := waitLearner(boss, lc.name, "step 1 to run", 120*time.Second, func(l learnerJSON) bool {
-		return l.Lesson == lesson && !l.Running && (l.StepPassed || l.StepFailed)
+	if strings.TrimSpace(sc.Intro) != "" {
+		lc.send("\r") // the introduction is read: on to step 1
+		time.Sleep(300 * time.Millisecond)
+	}
+	return nil
+}
+
+// atPrompt types lines at the lab's prompt (l), as a learner does what a
+// hands-on step or a challenge asks, and goes back to the lesson.
+func atPrompt(lc *learnerConn, stmts []script.Stmt) {
+	if len(stmts) == 0 {
+		return
+	}
+	lc.send("l")
+	time.Sleep(300 * time.Millisecond)
+	for _, s := range stmts {
+		lc.send(s.Text + "\r")
+		time.Sleep(time.Second)
+	}
+	lc.send(escKey) // back to the lesson
+	time.Sleep(500 * time.Millisecond)
+}
+
+// doStep does step (from 1) of sc, the learner on it, as the lesson asks:
+// passes over its prediction (s), types at the lab's prompt what a
+// hands-on step waits for, runs it (enter), and for a challenge types
+// the solution while its check waits; then waits until it passed or
+// failed, and says which.
+func doStep(boss *ssh.Client, lc *learnerConn, sc *scenarios.Scenario, step int) (learnerJSON, error) {
+	st := sc.Steps[step-1]
+	if st.Predict != nil {
+		lc.send("s")
+		time.Sleep(300 * time.Millisecond)
+	}
+	if len(st.Solution) == 0 {
+		atPrompt(lc, st.Unattended)
+	}
+	lc.send("\r") // run the step
+	if len(st.Solution) > 0 {
+		// The challenge's own commands first (they may show that the goal
+		// is not yet reached), then the learner's answer.
+		if _, err := waitLearner(boss, lc.name, fmt.Sprintf("step %d to wait for the challenge", step), 90*time.Second, func(l learnerJSON) bool {
+			return l.Lesson == sc.ID && l.Step == step && (l.Running || l.StepPassed || l.StepFailed)
+		}); err != nil {
+			return learnerJSON{}, err
+		}
+		time.Sleep(time.Second)
+		atPrompt(lc, st.Solution)
+	}
+	l, err := waitLearner(boss, lc.name, fmt.Sprintf("step %d to pass", step), 90*time.Second, func(l learnerJSON) bool {
+		return l.Lesson == sc.ID && l.Step == step && !l.Running && (l.StepPassed || l.StepFailed)
 	})
 	if err == nil && l.StepFailed {
-		err = fmt.Errorf("%s: %s step 1 failed", lc.name, lesson)
+		err = fmt.Errorf("%s: %s step %d failed: %+v", lc.name, sc.ID, step, l)
 	}
+	return l, err
+}
+
+// openStep opens lesson from the catalog and does its first step, as a
+// learner at the keyboard does.
+func openStep(boss *ssh.Client, lc *learnerConn, lesson string) error {
+	sc, err := catalogLesson(lesson)
+	if err != nil {
+		return err
+	}
+	if err := openLesson(boss, lc, sc); err != nil {
+		return err
+	}
+	_, err = doStep(boss, lc, sc, 1)
 	return err
 }

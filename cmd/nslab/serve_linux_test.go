@@ -148,50 +148,32 @@ func join(t *testing.T, addr, name string) *learnerConn {
 	return lc
 }
 
-// roomHandsOn are the lines a learner types at the free-lab prompt (l) before
-// running a hands-on step, by lesson and step (from 1): what `nslab
-// shell` is for on one's own machine.
-var roomHandsOn = map[string]map[int]string{
-	"hello": {2: "link set lo up -n demo"},
-}
-
-// doLesson opens lesson from the catalog and runs every step to the end,
-// as a learner at the keyboard does, checking on the board each time.
+// doLesson opens lesson from the catalog and does every step to the end,
+// as a learner at the keyboard does (what each step asks is the
+// lesson's own: its prediction, its hands-on commands, its challenge),
+// checking on the board each time.
 func doLesson(t *testing.T, r *roomProc, lc *learnerConn, lesson string) error {
-	ready := func(step int) func(learnerJSON) bool {
-		return func(l learnerJSON) bool { return l.Lesson == lesson && l.Step == step && !l.Running }
-	}
-	lc.send("\x1b") // clear the catalog's filter
-	time.Sleep(500 * time.Millisecond)
-	lc.send(lesson)
-	time.Sleep(300 * time.Millisecond)
-	lc.send("\r")
-	l, err := r.waitLearner(t, lc.name, "the lesson to open", 60*time.Second, ready(1))
+	sc, err := catalogLesson(lesson)
 	if err != nil {
 		return err
 	}
-	for step := 1; step <= l.Steps; step++ {
-		if line := roomHandsOn[lesson][step]; line != "" {
-			lc.send("l")
-			time.Sleep(300 * time.Millisecond)
-			lc.send(line + "\r")
-			time.Sleep(time.Second)
-			lc.send("\x1b")
-			time.Sleep(500 * time.Millisecond)
-		}
-		lc.send("\r") // run the step
-		l, err = r.waitLearner(t, lc.name, fmt.Sprintf("step %d to pass", step), 90*time.Second, func(l learnerJSON) bool {
-			return l.Lesson == lesson && l.Step == step && !l.Running && (l.StepPassed || l.StepFailed)
-		})
+	if err := openLesson(r.boss, lc, sc); err != nil {
+		return err
+	}
+	n := len(sc.Steps)
+	for step := 1; step <= n; step++ {
+		l, err := doStep(r.boss, lc, sc, step)
 		if err != nil {
 			return err
 		}
-		if l.StepFailed {
-			return fmt.Errorf("%s: %s step %d failed: %+v", lc.name, lesson, step, l)
+		if l.Steps != n {
+			return fmt.Errorf("%s: the board says %s has %d steps, the catalog %d", lc.name, lesson, l.Steps, n)
 		}
-		if step < l.Steps {
+		if step < n {
 			lc.send("\r") // on to the next step
-			if _, err := r.waitLearner(t, lc.name, fmt.Sprintf("step %d", step+1), 60*time.Second, ready(step+1)); err != nil {
+			if _, err := r.waitLearner(t, lc.name, fmt.Sprintf("step %d", step+1), 60*time.Second, func(l learnerJSON) bool {
+				return l.Lesson == lesson && l.Step == step+1 && !l.Running
+			}); err != nil {
 				return err
 			}
 		}
@@ -199,7 +181,7 @@ func doLesson(t *testing.T, r *roomProc, lc *learnerConn, lesson string) error {
 	if _, err = r.waitLearner(t, lc.name, "the lesson to be done", 30*time.Second, func(l learnerJSON) bool { return l.Done }); err != nil {
 		return err
 	}
-	lc.send("\x1b") // back to the catalog (alone: ESC and a letter would be alt+letter)
+	lc.send(escKey) // back to the catalog
 	_, err = r.waitLearner(t, lc.name, "the catalog", 30*time.Second, func(l learnerJSON) bool { return l.Lesson == "" })
 	return err
 }

@@ -59,7 +59,7 @@ func runTUI(cmd *cobra.Command, _ []string) (err error) {
 	defer runner.Close()
 	app := ui.New(ui.Options{
 		Lab:          runner,
-		Source:       &backend.Source{Session: sess, Watch: runner.Watched},
+		Source:       &backend.Source{Session: sess, Watch: runner.Watched, Results: runner.Results},
 		ProgressPath: progress,
 		Presenter:    presenter,
 		Open:         open,

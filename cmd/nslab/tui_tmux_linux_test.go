@@ -21,11 +21,20 @@ import (
 type tmuxSession struct {
 	t    *testing.T
 	name string
+	sock string // a tmux server of its own (tmux -L), if set
+}
+
+// tmux runs tmux on the session's server.
+func (s tmuxSession) tmux(args ...string) *exec.Cmd {
+	if s.sock != "" {
+		args = append([]string{"-L", s.sock}, args...)
+	}
+	return exec.Command("tmux", args...)
 }
 
 func (s tmuxSession) run(args ...string) string {
 	s.t.Helper()
-	out, err := exec.Command("tmux", args...).CombinedOutput()
+	out, err := s.tmux(args...).CombinedOutput()
 	if err != nil {
 		s.t.Fatalf("tmux %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
@@ -38,7 +47,7 @@ func (s tmuxSession) keys(keys ...string) {
 }
 
 func (s tmuxSession) screen() string {
-	out, _ := exec.Command("tmux", "capture-pane", "-p", "-t", s.name).CombinedOutput()
+	out, _ := s.tmux("capture-pane", "-p", "-t", s.name).CombinedOutput()
 	return string(out)
 }
 
@@ -59,15 +68,10 @@ func (s tmuxSession) waitFor(re string, d time.Duration) []string {
 	}
 }
 
-// tuiInTmux builds nslab and starts shell(bin, runDir) in a 120x40 tmux
-// session with a private journal directory. However the test ends, the
-// session goes, and so does what the TUI made, before that directory is
-// removed.
-func tuiInTmux(t *testing.T, tag string, shell func(bin, dir, runDir string) string) (s tmuxSession, bin, dir, runDir string) {
-	return tuiInTmuxSized(t, tag, 120, 40, shell)
-}
-
-func tuiInTmuxSized(t *testing.T, tag string, w, h int, shell func(bin, dir, runDir string) string) (s tmuxSession, bin, dir, runDir string) {
+// buildForTmux gates an end-to-end test (root, not -short, tmux present;
+// under NSLAB_REQUIRE_ROOT=1 a missing tmux fails) and builds nslab into
+// dir/bin.
+func buildForTmux(t *testing.T, dir string) string {
 	t.Helper()
 	labtest.RequireRoot(t)
 	if testing.Short() {
@@ -79,11 +83,26 @@ func tuiInTmuxSized(t *testing.T, tag string, w, h int, shell func(bin, dir, run
 		}
 		t.Skip("needs tmux")
 	}
-	dir = t.TempDir()
-	bin = filepath.Join(dir, "bin", "nslab")
+	bin := filepath.Join(dir, "bin", "nslab")
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
+	return bin
+}
+
+// tuiInTmux builds nslab and starts shell(bin, runDir) in a 120x40 tmux
+// session with a private journal directory. However the test ends, the
+// session goes, and so does what the TUI made, before that directory is
+// removed.
+func tuiInTmux(t *testing.T, tag string, shell func(bin, dir, runDir string) string) (s tmuxSession, bin, dir, runDir string) {
+	return tuiInTmuxSized(t, tag, 120, 40, shell)
+}
+
+// tuiInTmuxSized is tuiInTmux at w x h.
+func tuiInTmuxSized(t *testing.T, tag string, w, h int, shell func(bin, dir, runDir string) string) (s tmuxSession, bin, dir, runDir string) {
+	t.Helper()
+	dir = t.TempDir()
+	bin = buildForTmux(t, dir)
 	runDir = filepath.Join(dir, "run")
 	s = tmuxSession{t: t, name: fmt.Sprintf("nslab-%s-%d", tag, os.Getpid())}
 	s.run("new-session", "-d", "-s", s.name, "-x", strconv.Itoa(w), "-y", strconv.Itoa(h), shell(bin, dir, runDir))

@@ -148,7 +148,15 @@ func holderMain() {
 // holder starts a child of the session holding files (from fd 3 on) and
 // returns its PID.
 func holder(b testing.TB, s *lab.Session, files []*os.File) int {
-	cmd := lab.Reexec("probe-holder", "holder")
+	return startReady(b, s, "probe-holder", nil, files)
+}
+
+// startReady starts the registered child init as a process of the session,
+// with env added and files from fd 3 on, waits for its "ready" line and
+// returns its PID; it ends when its stdin closes, at the end of the test.
+func startReady(b testing.TB, s *lab.Session, init string, env []string, files []*os.File) int {
+	cmd := lab.Reexec(init, "child")
+	cmd.Env = append(cmd.Env, env...)
 	cmd.ExtraFiles = files
 	in, err := cmd.StdinPipe()
 	if err != nil {
@@ -158,7 +166,7 @@ func holder(b testing.TB, s *lab.Session, files []*os.File) int {
 	if err != nil {
 		b.Fatal(err)
 	}
-	name := labtest.Name("holder")
+	name := labtest.Name("child")
 	p, err := s.StartProcess(name, cmd)
 	if err != nil {
 		b.Fatal(err)
@@ -166,7 +174,7 @@ func holder(b testing.TB, s *lab.Session, files []*os.File) int {
 	b.Cleanup(func() { in.Close(); s.Stop(name, 0) })
 	var buf [6]byte
 	if _, err := io.ReadFull(out, buf[:]); err != nil || string(buf[:]) != "ready\n" {
-		b.Fatalf("holder did not start: %q %v", buf, err)
+		b.Fatalf("%s did not start: %q %v", init, buf, err)
 	}
 	return p.PID
 }

@@ -1,8 +1,8 @@
 package probe
 
-// ForgetSockets drops what earlier snapshots remembered about which
-// descriptors were sockets, so the next snapshot takes the long way.
-func ForgetSockets() { lastSockets.reset() }
+// ForgetSockets drops what earlier snapshots remembered about sockets, so
+// the next snapshot asks every one.
+func ForgetSockets() { known.reset() }
 
 // SetPidfdGetfd replaces pidfd_getfd (to play an old kernel) and returns a
 // function that restores it.

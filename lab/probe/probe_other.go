@@ -23,3 +23,9 @@ func initNamespaces() (map[string]uint64, error) { return nil, unsupported() }
 
 // LoadNames returns names for nothing: there are no namespaces to name.
 func LoadNames() *Names { return &Names{} }
+
+// ReadStatus needs Linux.
+func ReadStatus(pid int) (Status, error) { return Status{}, unsupported() }
+
+// ReadFamily needs Linux.
+func ReadFamily() (*Family, error) { return nil, unsupported() }

@@ -58,7 +58,7 @@ func Take(pid int, opt Options) (*Snapshot, error) {
 	}
 	defer unix.Close(pd)
 	afterOpen(pid)
-	r := reader{s: s, pd: pd, self: pid == os.Getpid()}
+	r := reader{s: s, pd: pd, self: pid == os.Getpid(), sockAge: opt.SocketsMaxAge, thrAge: opt.ThreadsMaxAge, serial: opt.Serial}
 	if opt.Sockets {
 		// Opened before anything is read: if the namespace links are
 		// still readable afterwards, the process was alive when the
@@ -74,7 +74,10 @@ func Take(pid int, opt Options) (*Snapshot, error) {
 		r.fdCount()
 	}
 	if opt.Threads {
-		r.threads()
+		r.threads(!opt.NoThreadNames)
+	}
+	if opt.Tree && !r.exited {
+		r.tree(opt.Family, opt.Prune, opt.PSSMaxAge)
 	}
 	if !r.exited && s.FDs == 0 && s.Errors["fds"] == "" && r.gone() {
 		r.exited = true // a process that died after its namespaces were read lists no fds, without failing
@@ -101,13 +104,15 @@ func Take(pid int, opt Options) (*Snapshot, error) {
 
 // reader holds what one Take has open.
 type reader struct {
-	s      *Snapshot
-	pd     int              // /proc/PID
-	self   bool             // the process is this one
-	pidfd  int              // -1: none (see s.Errors["sockets"])
-	exited bool             // the process was found gone mid-read
-	prev   map[int32]uint64 // sockets at the last snapshot of this PID
-	buf    [64]byte
+	s       *Snapshot
+	pd      int           // /proc/PID
+	self    bool          // the process is this one
+	pidfd   int           // -1: none (see s.Errors["sockets"])
+	exited  bool          // the process was found gone mid-read
+	sockAge time.Duration // Options.SocketsMaxAge
+	thrAge  time.Duration // Options.ThreadsMaxAge
+	serial  bool          // Options.Serial
+	buf     [64]byte
 
 	// Shared by the socket workers.
 	mu         sync.Mutex // guards s.Errors and exited while they run
@@ -213,99 +218,78 @@ func parseNsLink(b []byte) (uint64, bool) {
 	return v, true
 }
 
-var statusBufs = sync.Pool{New: func() any { b := make([]byte, 8192); return &b }}
-
-// status reads Name, Threads, VmRSS and VmHWM from /proc/PID/status. A
-// kernel thread has no VmRSS line: it has no memory of its own, and 0 is
-// the truth.
+// status reads Name, PPid, Threads, VmRSS and VmHWM (see readStatusAt).
 func (r *reader) status() {
-	fd, err := openat(r.pd, pathStatus, unix.O_RDONLY|unix.O_CLOEXEC)
-	if err != nil {
+	var st Status
+	if err := readStatusAt(r.pd, &st, false); err != nil {
 		r.fieldErr("status", err)
 		return
 	}
-	bp := statusBufs.Get().(*[]byte)
-	defer statusBufs.Put(bp)
-	b := *bp
-	n := 0
-	for n < len(b) {
-		m, err := unix.Read(fd, b[n:])
-		if err != nil {
-			unix.Close(fd)
-			r.fieldErr("status", err)
-			return
-		}
-		if m == 0 {
-			break
-		}
-		n += m
-	}
-	unix.Close(fd)
-	if n == 0 {
-		r.fieldErr("status", unix.ESRCH) // an exiting task reads empty
-		return
-	}
-	b = b[:n]
-	for len(b) > 0 {
-		line := b
-		if i := indexByte(b, '\n'); i >= 0 {
-			line, b = b[:i], b[i+1:]
-		} else {
-			b = nil
-		}
-		k := indexByte(line, ':')
-		if k < 0 {
-			continue
-		}
-		key, val := line[:k], trimSpace(line[k+1:])
-		switch string(key) { // no allocation: the compiler special-cases this
-		case "Name":
-			r.s.Comm = string(val)
-		case "Threads":
-			r.s.NumThreads = int(atou(val))
-		case "VmRSS":
-			r.s.VmRSS = atou(val) * 1024 // "1234 kB"
-		case "VmHWM":
-			r.s.VmHWM = atou(val) * 1024
-		}
-	}
+	r.s.Comm, r.s.PPID, r.s.NumThreads, r.s.VmRSS, r.s.VmHWM = st.Name, st.PPID, st.Threads, st.VmRSS, st.VmHWM
 }
 
-// fdCount counts open descriptors: the size of /proc/PID/fd is the count
-// since Linux 6.2; older kernels report 0 there, and we list the directory.
+// fdCount counts open descriptors (see countFDs).
 func (r *reader) fdCount() {
-	var st unix.Stat_t
-	if err := fstatat(r.pd, pathFd, &st); err != nil {
-		r.fieldErr("fds", err)
-		return
-	}
-	if st.Size > 0 {
-		r.s.FDs = int(st.Size)
-		if r.self {
-			r.s.FDs-- // r.pd itself
-		}
-		return
-	}
-	dir, err := openat(r.pd, pathFd, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC)
+	n, err := countFDs(r.pd, r.self)
 	if err != nil {
 		r.fieldErr("fds", err)
 		return
-	}
-	defer unix.Close(dir)
-	n := 0
-	err = eachEntry(dir, func(name []byte) bool { n++; return true })
-	if err != nil {
-		r.fieldErr("fds", err)
-		return
-	}
-	if r.self {
-		n -= 2 // r.pd and dir
 	}
 	r.s.FDs = n
 }
 
-// threads lists /proc/PID/task: each thread's name and network namespace.
-func (r *reader) threads() {
+// countFDs counts the open descriptors of the process behind pd: the size
+// of /proc/PID/fd is the count since Linux 6.2; older kernels report 0
+// there, and the directory is listed. For this process (self), the
+// descriptors the count itself opens are left out.
+func countFDs(pd int, self bool) (int, error) {
+	var st unix.Stat_t
+	if err := fstatat(pd, pathFd, &st); err != nil {
+		return 0, err
+	}
+	if st.Size > 0 {
+		if self {
+			return int(st.Size) - 1, nil // pd itself
+		}
+		return int(st.Size), nil
+	}
+	dir, err := openat(pd, pathFd, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC)
+	if err != nil {
+		return 0, err
+	}
+	defer unix.Close(dir)
+	n := 0
+	if err := eachEntry(dir, func(name []byte) bool { n++; return true }); err != nil {
+		return 0, err
+	}
+	if self {
+		n -= 2 // pd and dir
+	}
+	return n, nil
+}
+
+// manyThreads is the thread count from which Options.ThreadsMaxAge applies.
+const manyThreads = 64
+
+// recentThreads is each process's threads at its last snapshot
+// (Options.ThreadsMaxAge).
+var recentThreads = lastRead[Thread]{m: map[int]readAt[Thread]{}}
+
+// threads lists /proc/PID/task: each thread's network namespace and,
+// with names, its name.
+func (r *reader) threads(names bool) {
+	keep := r.thrAge > 0 && !r.self && r.s.NumThreads >= manyThreads
+	if keep {
+		if ts, ok := recentThreads.get(r.s, r.s.NumThreads, r.thrAge); ok {
+			r.s.Threads = ts
+			return
+		}
+		defer func() {
+			if r.s.Errors["threads"] == "" && !r.exited {
+				recentThreads.put(r.s, r.s.NumThreads, r.s.Threads)
+			}
+		}()
+	}
 	dir, err := openat(r.pd, pathTask, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC)
 	if err != nil {
 		r.fieldErr("threads", err)
@@ -326,6 +310,10 @@ func (r *reader) threads() {
 			t.NetNS = ino
 		}
 		p = append(append(path[:0], name...), "/comm\x00"...)
+		if !names {
+			r.s.Threads = append(r.s.Threads, t)
+			return true
+		}
 		if fd, err := openat(dir, p, unix.O_RDONLY|unix.O_CLOEXEC); err == nil {
 			if n, err := unix.Read(fd, r.buf[:]); err == nil && n > 0 {
 				t.Comm = string(trimSpace(r.buf[:n]))
@@ -356,6 +344,11 @@ func (r *reader) threadErr(dir int, name []byte, err error) string {
 // eachEntry calls fn with the name of each entry of the open directory
 // (not . or ..), in the kernel's order, until fn returns false.
 func eachEntry(dir int, fn func(name []byte) bool) error {
+	return eachDirent(dir, func(name []byte, _ uint64) bool { return fn(name) })
+}
+
+// eachDirent is eachEntry with each entry's inode number.
+func eachDirent(dir int, fn func(name []byte, ino uint64) bool) error {
 	bp := dentBufs.Get().(*[]byte)
 	defer dentBufs.Put(bp)
 	buf := *bp
@@ -370,6 +363,7 @@ func eachEntry(dir int, fn func(name []byte) bool) error {
 		for off := 0; off < n; {
 			// struct linux_dirent64: ino u64, off s64, reclen u16, type u8, name.
 			reclen := int(*(*uint16)(unsafe.Pointer(&buf[off+16])))
+			ino := *(*uint64)(unsafe.Pointer(&buf[off]))
 			name := buf[off+19 : off+reclen]
 			off += reclen
 			if i := indexByte(name, 0); i >= 0 {
@@ -378,7 +372,7 @@ func eachEntry(dir int, fn func(name []byte) bool) error {
 			if len(name) == 0 || name[0] == '.' {
 				continue
 			}
-			if !fn(name) {
+			if !fn(name, ino) {
 				return nil
 			}
 		}

@@ -19,7 +19,46 @@ var ErrNoProcess = errors.New("no such process")
 // Options choose the costlier parts of a snapshot.
 type Options struct {
 	Threads bool // each thread's id, name and network namespace
-	Sockets bool // each socket's network namespace, protocol, address
+	// NoThreadNames reads each thread's id and network namespace but
+	// not its name (an open and a read saved per thread: what the panels
+	// need of a process with 300 threads).
+	NoThreadNames bool
+	// ThreadsMaxAge lets a snapshot of another process with many threads
+	// (manyThreads or more: a worker with a thread per namespace) reuse
+	// the threads it read less than this long ago, when the process (same
+	// PID, parent and name) still has as many: a thread started or ended
+	// is read at once; one that changed namespace meanwhile may show
+	// late. Processes with fewer threads, where threads wander between
+	// namespaces in the lessons, are read every time. 0 reads every time.
+	ThreadsMaxAge time.Duration
+	Sockets       bool // each socket's network namespace, protocol, address
+	// SocketsMaxAge lets a snapshot of another process reuse the sockets
+	// it read less than this long ago, when the process (same PID, parent
+	// and name) holds as many descriptors (Linux 6.2+ counts them for
+	// free): a socket opened or closed changes the count and is read at
+	// once; one closed and another opened within the age may show late.
+	// 0 reads them every time.
+	SocketsMaxAge time.Duration
+	// Tree adds the process's descendants and what each costs, PSS
+	// included (see Tree).
+	Tree bool
+	// Family is who is whose child, for Tree; nil reads /proc now. One
+	// Family serves every snapshot of a refresh.
+	Family *Family
+	// Prune leaves these descendants, and theirs, out of the tree:
+	// processes a caller counts on their own (the lab's proxies, under
+	// the lab's own process).
+	Prune []int
+	// Serial reads everything on the calling goroutine. By default the
+	// sockets of a large process and the processes of a large tree are
+	// read by up to GOMAXPROCS goroutines at once, which halves the wait
+	// on two cores but costs the CPU of waking them: a refresh in the
+	// background (the panels) wants the CPU, a command the wait.
+	Serial bool
+	// PSSMaxAge lets a tree reuse a process's PSS read less than this long
+	// ago, when its RSS has not changed since: smaps_rollup walks every
+	// page table, the costliest read of a tree. 0 reads it every time.
+	PSSMaxAge time.Duration
 }
 
 // Thread is one thread of a process.
@@ -44,10 +83,12 @@ type Socket struct {
 
 // Snapshot is what the kernel said about one process at Time. Fields that
 // could not be read are zero (or absent from Namespaces) and Errors says
-// why, keyed by field: "ns.net", "status", "fds", "threads", "sockets".
+// why, keyed by field: "ns.net", "status", "fds", "threads", "sockets",
+// "tree".
 type Snapshot struct {
 	PID        int               `json:"pid"`
 	Comm       string            `json:"comm"`
+	PPID       int               `json:"ppid"`
 	Time       time.Time         `json:"time"`
 	Namespaces map[string]uint64 `json:"namespaces"` // type (see Types) → inode
 	Errors     map[string]string `json:"errors,omitempty"`
@@ -57,6 +98,7 @@ type Snapshot struct {
 	FDs        int               `json:"fds"`    // open file descriptors
 	Threads    []Thread          `json:"threads,omitempty"`
 	Sockets    []Socket          `json:"sockets,omitempty"`
+	Tree       *Tree             `json:"tree,omitempty"` // with Options.Tree
 }
 
 func (s *Snapshot) fail(field string, err string) {

@@ -5,8 +5,8 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net/netip"
-	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"unsafe"
 
@@ -81,6 +81,17 @@ var pidfdGetfd = unix.PidfdGetfd
 // once: the cost is almost all syscalls, and a 2000-socket process takes
 // half the time on two cores.
 func (r *reader) sockets() {
+	if r.sockAge > 0 && !r.self {
+		// The size of /proc/PID/fd is the number of descriptors (Linux
+		// 6.2+): the same number, and the last read is recent enough.
+		var st unix.Stat_t
+		if fstatat(r.pd, pathFd, &st) == nil && st.Size > 0 {
+			if socks, ok := recent.get(r.s, int(st.Size), r.sockAge); ok {
+				r.s.FDs, r.s.Sockets = int(st.Size), socks
+				return
+			}
+		}
+	}
 	dir, err := openat(r.pd, pathFd, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC)
 	if err != nil {
 		r.fieldErr("fds", err)
@@ -105,10 +116,7 @@ func (r *reader) sockets() {
 	found := make([]Socket, len(fds))
 	ok := make([]bool, len(fds))
 	r.getfdOK.Store(r.pidfd >= 0)
-	if !r.self {
-		r.prev = lastSockets.get(r.s.PID)
-	}
-	workers := min(runtime.GOMAXPROCS(0), 1+len(fds)/128, 8)
+	workers := min(r.workers(), 1+len(fds)/128)
 	if workers <= 1 {
 		r.askRange(dir, fds, found, ok)
 	} else {
@@ -130,73 +138,89 @@ func (r *reader) sockets() {
 		return // see askRange
 	}
 	r.s.Sockets = make([]Socket, 0, n)
-	next := make(map[int32]uint64, n)
 	for i := range found {
 		if ok[i] {
 			r.s.Sockets = append(r.s.Sockets, found[i])
-			if found[i].Inode != 0 {
-				next[int32(found[i].FD)] = found[i].Inode
-			}
 		}
 	}
-	if !r.self {
-		lastSockets.put(r.s.PID, next)
+	if r.sockAge > 0 && !r.self && r.s.Errors["sockets"] == "" {
+		recent.put(r.s, len(fds), r.s.Sockets)
 	}
 }
 
-// lastSockets remembers, per PID, which descriptors were sockets at the
-// last snapshot (fd → socket inode). At 1 Hz a socket descriptor almost
-// always still holds the same socket: it is then copied with pidfd_getfd
-// straight away and recognised by fstat (same socket inode), saving the
-// /proc/PID/fd readlink that costs more than all the socket's own
-// questions together. The one price: a descriptor that was a socket and
-// has since been reused for another kind of file is copied and closed
-// once, unread (a close of a copy, which the process does not see).
-var lastSockets = fdCache{procs: map[int]*fdSet{}}
+// recent is each process's sockets at its last snapshot, with the number
+// of descriptors it had then (Options.SocketsMaxAge).
+var recent = lastRead[Socket]{m: map[int]readAt[Socket]{}}
 
-type fdCache struct {
-	mu    sync.Mutex
-	tick  uint64
-	procs map[int]*fdSet
+// known remembers, by socket inode, what never changes in a socket's life
+// once it is bound: its network namespace, protocol and local address
+// (and, for a listener, its state). A descriptor whose /proc link names a
+// socket seen before is then filled from here: one readlink, instead of
+// copying it and asking it six questions. (A socket inode is not reused
+// while the socket lives.) Sockets whose answers could still change — a
+// TCP connection's state, an unbound socket's address — are asked every
+// time.
+var known = sockCache{m: map[uint64]Socket{}}
+
+type sockCache struct {
+	mu sync.Mutex
+	m  map[uint64]Socket
 }
 
-type fdSet struct {
-	fds  map[int32]uint64
-	used uint64
-}
+// maxKnown bounds the cache; a lab that churns through more sockets than
+// this starts over.
+const maxKnown = 1 << 16
 
-// maxCachedProcs bounds lastSockets; the least recently probed go first.
-const maxCachedProcs = 256
-
-func (c *fdCache) get(pid int) map[int32]uint64 {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if e := c.procs[pid]; e != nil {
-		return e.fds
+func (c *sockCache) get(ino uint64, k *Socket) bool {
+	if ino == 0 {
+		return false
 	}
-	return nil
-}
-
-func (c *fdCache) put(pid int, fds map[int32]uint64) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.tick++
-	c.procs[pid] = &fdSet{fds: fds, used: c.tick}
-	if len(c.procs) > maxCachedProcs {
-		oldest, at := 0, c.tick
-		for p, e := range c.procs {
-			if e.used < at {
-				oldest, at = p, e.used
-			}
-		}
-		delete(c.procs, oldest)
+	v, ok := c.m[ino]
+	c.mu.Unlock()
+	if ok {
+		fd := k.FD
+		*k = v
+		k.FD = fd
 	}
+	return ok
 }
 
-func (c *fdCache) reset() {
+func (c *sockCache) put(k *Socket) {
+	if !settled(k) {
+		return
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	clear(c.procs)
+	if len(c.m) >= maxKnown {
+		clear(c.m)
+	}
+	c.m[k.Inode] = *k
+}
+
+func (c *sockCache) reset() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	clear(c.m)
+}
+
+// settled reports whether nothing the probe reads of k can change before
+// the socket is closed: a listener; a bound UDP socket; a netlink socket
+// with its port id.
+func settled(k *Socket) bool {
+	if k.Err != "" || k.NetNS == 0 || k.Inode == 0 {
+		return false
+	}
+	if k.State == "LISTEN" {
+		return true
+	}
+	switch {
+	case strings.HasPrefix(k.Proto, "udp"):
+		return k.Local != "" && !strings.HasSuffix(k.Local, ":0")
+	case k.Proto == "netlink":
+		return k.Local != "" && k.Local != "portid 0"
+	}
+	return false
 }
 
 // askRange asks each descriptor in fds, setting found[i] and ok[i] for
@@ -209,11 +233,15 @@ func (r *reader) askRange(dir int, fds []int32, found []Socket, ok []bool) {
 		k := &found[i]
 		k.FD = fd
 		if r.self {
-			ok[i] = askSocket(fd, k, true)
-			continue
-		}
-		if _, was := r.prev[fd32]; was && r.getfdOK.Load() && r.askKnown(fd, k) {
+			var st unix.Stat_t
+			if unix.Fstat(fd, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFSOCK {
+				continue
+			}
 			ok[i] = true
+			if !known.get(st.Ino, k) {
+				askSocket(fd, k, true)
+				known.put(k)
+			}
 			continue
 		}
 		m, err := readlinkat(dir, append(strconv.AppendInt(name[:0], int64(fd), 10), 0), link[:])
@@ -231,6 +259,9 @@ func (r *reader) askRange(dir int, fds []int32, found []Socket, ok []bool) {
 		}
 		ok[i] = true
 		k.Inode, _ = parseNsLink(link[:m])
+		if known.get(k.Inode, k) {
+			continue
+		}
 		if !r.getfdOK.Load() {
 			k.Err = "not read (see errors: sockets)"
 			continue
@@ -248,29 +279,17 @@ func (r *reader) askRange(dir int, fds []int32, found []Socket, ok []bool) {
 			}
 			r.mu.Unlock()
 		default:
+			var st unix.Stat_t
+			if unix.Fstat(cp, &st) == nil && st.Ino != k.Inode {
+				// The descriptor was closed and reused since its link
+				// was read: ask the socket it holds now.
+				k.Inode = st.Ino
+			}
 			askSocket(cp, k, false)
 			unix.Close(cp)
+			known.put(k)
 		}
 	}
-}
-
-// askKnown asks fd, a socket at the last snapshot, without reading its
-// /proc link first (see lastSockets). It reports false if fd is no longer a
-// socket or could not be copied; the caller then takes the long way, which
-// reports errors.
-func (r *reader) askKnown(fd int, k *Socket) bool {
-	cp, err := pidfdGetfd(r.pidfd, fd, 0)
-	if err != nil {
-		return false
-	}
-	defer unix.Close(cp)
-	var st unix.Stat_t
-	if unix.Fstat(cp, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFSOCK {
-		return false
-	}
-	k.Inode = st.Ino
-	askSocket(cp, k, false)
-	return true
 }
 
 // askSocket fills k from the socket fd (a descriptor of this process). With

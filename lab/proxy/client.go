@@ -42,7 +42,7 @@ func Dial(path string) (*Client, error) {
 		},
 		MaxIdleConns: 2,
 	}
-	c := &Client{path: path, tr: tr, hc: &http.Client{Transport: tr, Timeout: 30 * time.Second}}
+	c := &Client{path: path, tr: tr, hc: &http.Client{Transport: tr}} // a deadline per request: see send
 	if _, err := c.Tenants(); err != nil {
 		tr.CloseIdleConnections()
 		return nil, fmt.Errorf("proxy control socket %s: %w", path, err)
@@ -112,7 +112,13 @@ func (c *Client) Reload() error { return c.do(http.MethodPost, "/reload", nil, n
 
 // Metrics returns /metrics, the Prometheus text format.
 func (c *Client) Metrics() (string, error) {
-	resp, err := c.hc.Get("http://proxy/metrics")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://proxy/metrics", nil)
+	if err != nil {
+		return "", err
+	}
+	resp, err := c.hc.Do(req)
 	if err != nil {
 		return "", err
 	}
@@ -156,12 +162,21 @@ func (c *Client) send(method, path string, names []string, body, out any) error 
 	if len(q) > 0 {
 		u += "?" + q.Encode()
 	}
-	req, err := http.NewRequest(method, u, rd)
+	// A request that names tenants waits for each to be bound (in
+	// process-per-namespace, a worker started for each): on a busy machine
+	// that is up to a second or so apiece.
+	wait := 30*time.Second + time.Duration(len(names))*time.Second
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, method, u, rd)
 	if err != nil {
 		return err
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("%s %s: no answer within %s: the proxy is overloaded or stuck (nslab proxy stats, or its log, says which)", method, path, wait)
+		}
 		return err
 	}
 	defer resp.Body.Close()

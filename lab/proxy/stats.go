@@ -1,13 +1,6 @@
 package proxy
 
-import (
-	"bufio"
-	"bytes"
-	"fmt"
-	"os"
-	"strconv"
-	"strings"
-)
+import "github.com/nslab/nslab/lab/probe"
 
 // Stats is a snapshot of a proxy: per-route counters and what the process
 // (and, for process-per-namespace, its children) costs.
@@ -70,34 +63,15 @@ type ProcStats struct {
 	RSSAnon int64 `json:"rss_anon_bytes"`
 }
 
-// ReadProcStats reads a process's thread count and resident memory.
+// ReadProcStats reads a process's thread count and resident memory
+// (lab/probe's reader of /proc/PID/status).
 func ReadProcStats(pid int, name string) (ProcStats, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return ProcStats{PID: pid, Name: name}, err
-	}
 	ps := ProcStats{PID: pid, Name: name}
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	for sc.Scan() {
-		k, v, ok := strings.Cut(sc.Text(), ":")
-		if !ok {
-			continue
-		}
-		f := strings.Fields(v)
-		if len(f) == 0 {
-			continue
-		}
-		switch k {
-		case "Threads":
-			ps.Threads, _ = strconv.Atoi(f[0])
-		case "VmRSS":
-			kb, _ := strconv.ParseInt(f[0], 10, 64)
-			ps.RSS = kb * 1024
-		case "RssAnon":
-			kb, _ := strconv.ParseInt(f[0], 10, 64)
-			ps.RSSAnon = kb * 1024
-		}
+	st, err := probe.ReadStatus(pid)
+	if err != nil {
+		return ps, err
 	}
+	ps.Threads, ps.RSS, ps.RSSAnon = st.Threads, int64(st.VmRSS), int64(st.RssAnon)
 	return ps, nil
 }
 

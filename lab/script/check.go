@@ -126,7 +126,8 @@ var cmdExpect = &Command{
 		"ns TYPE PROC ==|!= PROC|NS | threads PROC [in NS] OP N | rss PROC OP SIZE | sockets PROC in NS OP N | " +
 		"hostname PROC ==|!= NAME|host | pid PROC OP N | output contains|lacks TEXT | accepted SOCKET OP N | " +
 		"received SOCKET contains|lacks TEXT | holders NS [TYPE] [KIND] OP N | lsns NS [TYPE] lists|misses | uid|gid PROC OP N | " +
-		"procs PROC OP N | mount PROC PATH [SOURCE] exists|absent   [within DURATION]",
+		"procs PROC OP N | mount PROC PATH [SOURCE] exists|absent | " +
+		"compare threads|processes|pss|fds|bind [per tenant] PROXY <<|<|>|>> PROXY...   [within DURATION]",
 	Summary: "assert what the kernel shows; with `within 60s` wait for it (hands-on steps)",
 	Example: "expect ping 10.0.0.2 -n alpha ok",
 	parse:   parseExpect,
@@ -143,7 +144,7 @@ func parseExpect(p *parser) (Action, error) {
 		within = d
 		p.toks = p.toks[:n-2]
 	}
-	what, err := p.keyword("ping", "link", "netns", "ns", "threads", "rss", "sockets", "hostname", "pid", "output", "accepted", "received", "holders", "lsns", "uid", "gid", "procs", "mount")
+	what, err := p.keyword("ping", "link", "netns", "ns", "threads", "rss", "sockets", "hostname", "pid", "output", "accepted", "received", "holders", "lsns", "uid", "gid", "procs", "mount", "compare")
 	if err != nil {
 		return nil, err
 	}
@@ -181,6 +182,8 @@ func parseExpect(p *parser) (Action, error) {
 		c, err = expectProcs(p)
 	case "mount":
 		c, err = expectMount(p)
+	case "compare":
+		c, err = expectCompare(p) // check_compare.go
 	}
 	if err != nil {
 		return nil, err
@@ -675,11 +678,17 @@ func expectOutput(p *parser) (*check, error) {
 	want := verb == "contains"
 	return &check{desc: fmt.Sprintf("the last output %s %q", verb, text),
 		test: func(_ context.Context, env *Env) (bool, string, error) {
-			out := env.LastOutput()
+			out, of := env.LastOutput(), env.LastOutputOf()
 			has := strings.Contains(out, text)
 			seen := "it does"
 			if !has {
 				seen = "it does not"
+			}
+			if of != "" { // which output was read: the last command that printed
+				seen = fmt.Sprintf("`%s` printed it", of)
+				if !has {
+					seen = fmt.Sprintf("`%s` did not print it", of)
+				}
 			}
 			// The line that holds it (or the first): the answer a
 			// prediction is set beside.

@@ -3,9 +3,10 @@ package script
 import (
 	"context"
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
+
+	"github.com/nslab/nslab/lab/probe"
 )
 
 // expectPID parses `expect pid PROC OP N`: the PID a process has in its own
@@ -44,31 +45,21 @@ func expectPID(p *parser) (*check, error) {
 	}, nil
 }
 
-// nsPIDs reads the NSpid line of a process: its PID in each PID namespace
-// from the reader's down to its own.
+// nsPIDs reads the NSpid line of a process (through lab/probe): its PID
+// in each PID namespace from the reader's down to its own.
 func nsPIDs(pid int) ([]int64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	st, err := probe.ReadStatus(pid)
 	if err != nil {
 		return nil, fmt.Errorf("read the status of process %d: %v", pid, err)
 	}
-	for _, line := range strings.Split(string(b), "\n") {
-		rest, ok := strings.CutPrefix(line, "NSpid:")
-		if !ok {
-			continue
-		}
-		var out []int64
-		for _, f := range strings.Fields(rest) {
-			n, err := strconv.ParseInt(f, 10, 64)
-			if err != nil {
-				return nil, fmt.Errorf("process %d: bad NSpid line %q", pid, line)
-			}
-			out = append(out, n)
-		}
-		if len(out) > 0 {
-			return out, nil
-		}
+	if len(st.NSpid) == 0 {
+		return nil, fmt.Errorf("process %d: no NSpid line in its status (a kernel older than 4.1?)", pid)
 	}
-	return nil, fmt.Errorf("process %d: no NSpid line in its status (a kernel older than 4.1?)", pid)
+	out := make([]int64, len(st.NSpid))
+	for i, n := range st.NSpid {
+		out[i] = int64(n)
+	}
+	return out, nil
 }
 
 func joinInts(ns []int64) string {

@@ -51,21 +51,13 @@ func expectID(p *parser, what string) (*check, error) {
 
 // idInside maps pid's real uid (or gid) through its user namespace's map.
 func idInside(pid int, what string) (int64, string, error) {
-	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	st, err := probe.ReadStatus(pid)
 	if err != nil {
 		return 0, "", fmt.Errorf("read the status of process %d: %v", pid, err)
 	}
-	field := map[string]string{"uid": "Uid:", "gid": "Gid:"}[what]
-	kernel := int64(-1)
-	for _, l := range strings.Split(string(status), "\n") {
-		if rest, ok := strings.CutPrefix(l, field); ok {
-			if f := strings.Fields(rest); len(f) > 0 {
-				kernel, _ = strconv.ParseInt(f[0], 10, 64)
-			}
-		}
-	}
-	if kernel < 0 {
-		return 0, "", fmt.Errorf("process %d: no %s line in its status", pid, field)
+	kernel := st.UID
+	if what == "gid" {
+		kernel = st.GID
 	}
 	m, err := os.ReadFile(fmt.Sprintf("/proc/%d/%s_map", pid, what))
 	if err != nil {

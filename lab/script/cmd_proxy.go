@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/nslab/nslab/lab"
@@ -21,6 +22,7 @@ type proxyCtl struct {
 	client *proxy.Client
 	proc   *lab.Proc
 	cfg    proxy.Config
+	bind   atomic.Int64 // ns: proxy start and proxy add so far (see compare)
 }
 
 var cmdProxyStart = &Command{
@@ -92,12 +94,15 @@ var cmdProxyStart = &Command{
 				if _, ok := env.S.Proc(name); ok {
 					return "", fmt.Errorf("a process called %s is running: `proxy stop %s` (or `kill %s`) first, or pick another name", name, name, name)
 				}
+				t0 := time.Now()
 				c, pr, err := proxy.StartWorker(env.S, name, cfg)
 				if err != nil {
 					return "", err
 				}
+				pc := &proxyCtl{client: c, proc: pr, cfg: cfg}
+				pc.bind.Store(int64(time.Since(t0)))
 				env.mu.Lock()
-				env.proxies[name] = &proxyCtl{client: c, proc: pr, cfg: cfg}
+				env.proxies[name] = pc
 				env.mu.Unlock()
 				st, err := c.Stats()
 				if err != nil {
@@ -188,7 +193,11 @@ func refRuns(p *parser, runs []nameRun) {
 var cmdProxyAdd = &Command{
 	Name: "proxy add", Usage: "proxy add NAME TENANT...", Summary: "bind every {tenant} route of a proxy inside more namespaces, live",
 	Example: "proxy add edge alpha beta",
-	parse:   proxyTenants("POST", "added", func(pc *proxyCtl, ts []string) error { return pc.client.AddTenant(ts...) }, goProxyAdd),
+	parse: proxyTenants("POST", "added", func(pc *proxyCtl, ts []string) error {
+		t0 := time.Now()
+		defer func() { pc.bind.Add(int64(time.Since(t0))) }() // for compare's bind time
+		return pc.client.AddTenant(ts...)
+	}, goProxyAdd),
 }
 
 var cmdProxyDel = &Command{
@@ -272,6 +281,7 @@ var cmdProxyStop = &Command{
 				if err != nil {
 					return "", err
 				}
+				env.rememberFinal(name, pc) // for a later `compare`
 				env.mu.Lock()
 				delete(env.proxies, name)
 				env.mu.Unlock()

@@ -19,10 +19,12 @@ type Env struct {
 	sockets map[string]io.Closer
 	order   []string
 	output  string
+	outCmd  string // the command that printed output
 	watched []string
 	proxies map[string]*proxyCtl
 	traffic map[string]*traffic // per open socket: what it accepted and received
 	nsIno   map[string]uint64   // the inode of each lab namespace seen, kept after it is deleted
+	cmp     compareState        // see cmd_compare.go
 
 	progress func(done, total int) // set by Runner.Exec while a statement runs
 }
@@ -46,9 +48,19 @@ func (e *Env) LastOutput() string {
 	return e.output
 }
 
-func (e *Env) setOutput(s string) {
+// LastOutputOf is the command whose output LastOutput is.
+func (e *Env) LastOutputOf() string {
 	e.mu.Lock()
-	e.output = s
+	defer e.mu.Unlock()
+	return e.outCmd
+}
+
+func (e *Env) setOutput(s string) { e.setOutputOf(s, "") }
+
+// setOutputOf records the output of the command cmd (a line as typed).
+func (e *Env) setOutputOf(s, cmd string) {
+	e.mu.Lock()
+	e.output, e.outCmd = s, cmd
 	e.mu.Unlock()
 }
 

@@ -10,7 +10,7 @@ func init() {
 		cmdAddrAdd, cmdRouteAdd, cmdPing,
 		cmdSpawn, cmdKill, cmdIDMap, cmdExec, cmdWatch, cmdHolders,
 		cmdListen, cmdConnect, cmdClose,
-		cmdProxyStart, cmdProxyAdd, cmdProxyDel, cmdProxyStats, cmdProxyStop,
+		cmdProxyStart, cmdProxyAdd, cmdProxyDel, cmdProxyStats, cmdProxyStop, cmdCompare,
 		cmdExpect, cmdHelp,
 	}
 	// What only the lab can do: its effect lives in the lab's own process

@@ -82,7 +82,7 @@ func (r *Runner) Exec(ctx context.Context, st Stmt) Result {
 	}
 	res := Result{Stmt: st, Output: out, Err: err, Elapsed: time.Since(t0)}
 	if out != "" && !res.IsCheck() {
-		r.Env.setOutput(out)
+		r.Env.setOutputOf(out, st.Text)
 	}
 	if r.OnResult != nil {
 		r.OnResult(res)

@@ -145,7 +145,7 @@ expect netns %[6]s2 absent
 	res := run(t, r, src)
 	// Every command of the language ran here or in the proxy test below,
 	// and every kind of check.
-	ran := map[string]bool{"proxy start": true, "proxy add": true, "proxy del": true, "proxy stats": true, "proxy stop": true}
+	ran := map[string]bool{"proxy start": true, "proxy add": true, "proxy del": true, "proxy stats": true, "proxy stop": true, "compare": true}
 	kinds := map[string]bool{}
 	for _, x := range res {
 		ran[x.Stmt.Cmd.Name] = true

@@ -55,6 +55,30 @@ type Sh struct {
 	// inodes are the lab namespaces a later line finds by inode (holders,
 	// lsns): `netns add` records it, for after the name is gone.
 	inodes map[string]bool
+	// helpers are shell functions a rendered line calls, by name, in the
+	// order first needed; a script defines them before its first step.
+	helpers []namedText
+}
+
+type namedText struct{ name, text string }
+
+// helper asks for a shell function (or several) in the script's preamble.
+func (x *Sh) helper(name, text string) {
+	for _, h := range x.helpers {
+		if h.name == name {
+			return
+		}
+	}
+	x.helpers = append(x.helpers, namedText{name, text})
+}
+
+// Helpers are the shell functions the rendered lines call.
+func (x *Sh) Helpers() string {
+	var b strings.Builder
+	for _, h := range x.helpers {
+		b.WriteString(h.text)
+	}
+	return b.String()
 }
 
 type stmtKey struct {

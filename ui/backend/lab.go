@@ -18,17 +18,19 @@ import (
 	"github.com/nslab/nslab/lab/script"
 	"github.com/nslab/nslab/scenarios"
 	"github.com/nslab/nslab/ui"
+	"github.com/nslab/nslab/ui/panels"
 )
 
 // Lab is the runner the UI drives: the scenario catalog and a
 // lab/script.Runner over the session. Its methods block and are called from
 // tea.Cmds only.
 type Lab struct {
-	sess *lab.Session
-	mu   sync.Mutex // one statement at a time, as script.Runner requires
-	run  *script.Runner
-	list []*scenarios.Scenario
-	errs []error
+	sess  *lab.Session
+	mu    sync.Mutex // one statement at a time, as script.Runner requires
+	envMu sync.Mutex // guards run, which Prepare replaces, for the panels' reads
+	run   *script.Runner
+	list  []*scenarios.Scenario
+	errs  []error
 	// policy judges what typed lines run (nslab serve); see Restrict.
 	policy *script.Policy
 }
@@ -57,13 +59,18 @@ func (l *Lab) Close() error {
 // Watched is what the panels follow: this process, spawned children, and
 // whatever `watch` added.
 func (l *Lab) Watched() []Watched {
-	out := []Watched{{"self", os.Getpid()}}
+	env := l.env()
+	out := []Watched{{"self", os.Getpid(), ""}}
 	seen := map[int]bool{os.Getpid(): true}
 	for _, p := range l.sess.Procs() {
-		out = append(out, Watched{p.Name, p.PID})
+		kind := "spawned"
+		if st := env.ProxyStrategy(p.Name); st != "" {
+			kind = st
+		}
+		out = append(out, Watched{p.Name, p.PID, kind})
 		seen[p.PID] = true
 	}
-	for _, w := range l.run.Env.Watched() {
+	for _, w := range env.Watched() {
 		pid := 0
 		if p, ok := l.sess.Proc(w); ok {
 			pid = p.PID
@@ -71,9 +78,34 @@ func (l *Lab) Watched() []Watched {
 			pid = n // any process: `watch 4242`
 		}
 		if pid > 0 && !seen[pid] {
-			out = append(out, Watched{w, pid})
+			out = append(out, Watched{w, pid, "spawned"})
 			seen[pid] = true
 		}
+	}
+	return out
+}
+
+// env is the runner's environment; Prepare replaces the runner, so it is
+// read under the lock (its accessors are safe to call while a statement
+// runs).
+func (l *Lab) env() *script.Env {
+	l.envMu.Lock()
+	defer l.envMu.Unlock()
+	return l.run.Env
+}
+
+// Results is the last table `compare` printed, for the results panel.
+func (l *Lab) Results() *panels.Results {
+	t := l.env().Results()
+	if t == nil {
+		return nil
+	}
+	out := &panels.Results{Command: t.Command, Taken: t.Taken}
+	for _, r := range t.Rows {
+		out.Rows = append(out.Rows, panels.ResultRow{
+			Name: r.Proxy, Strategy: r.Strategy, Tenants: r.Tenants, Processes: r.Processes, Threads: r.Threads,
+			FDs: r.FDs, PSS: r.PSS, Bind: r.Bind(), Stopped: r.Stopped, Err: r.Error,
+		})
 	}
 	return out
 }
@@ -137,8 +169,10 @@ func (l *Lab) Prepare(ctx context.Context, id string, from int) error {
 	if err := l.sess.Reset(); err != nil {
 		return err
 	}
+	l.envMu.Lock()
 	l.run = script.NewRunner(l.sess)
 	l.run.Policy = l.policy
+	l.envMu.Unlock()
 	return sc.Rebuild(ctx, l.run, from)
 }
 

@@ -1,6 +1,6 @@
 // Package panels draws nslab's live panels — the namespace matrix, sockets
-// by namespace, thread and RSS sparklines, and the topology — from plain
-// data. A panel never reads /proc or talks netlink: the root model gets a
+// by namespace, threads and memory of process trees on one scale, the
+// topology and the results of a comparison — from plain data. A panel never reads /proc or talks netlink: the root model gets a
 // Snapshot from its source in a tea.Cmd and hands it to each panel.
 package panels
 
@@ -16,8 +16,12 @@ type Snapshot struct {
 	Procs    []Proc            // watched processes, in display order
 	Init     map[string]uint64 // PID 1's namespaces, by type
 	Names    map[NSKey]string  // inode names: host, nslab-alpha, pid 4242
-	Topology []Netns           // the lab's network namespaces, host first
-	Err      string            // why the snapshot is partial, if it is
+	Topology []Netns           // the lab's network namespaces, host first (some, see Hidden)
+	// TopologyHidden counts the lab's network namespaces that were not
+	// read for the topology (it draws a few; the rest are counted).
+	TopologyHidden int
+	Results        *Results // the last `compare` table, if the lab printed one
+	Err            string   // why the snapshot is partial, if it is
 }
 
 // NSKey names one namespace: its type ("net", "uts", ...) and inode.
@@ -29,6 +33,7 @@ type NSKey struct {
 // Proc is one watched process.
 type Proc struct {
 	Label      string // what the learner calls it: self, proxy, c1
+	Kind       string // what the lab started it as: "shared" (a proxy's strategy), "spawned"; "" for self
 	PID        int
 	Comm       string
 	NS         map[string]uint64 // by type, as in /proc/PID/ns
@@ -37,7 +42,35 @@ type Proc struct {
 	RSS, HWM   uint64 // bytes
 	FDs        int
 	Sockets    []Socket
+	Tree       *Tree  // the process with its descendants; nil if not read
 	Err        string // what could not be read (exited, no permission)
+}
+
+// Tree is a process with its descendants, summed as the kernel counts
+// them, and the process alone.
+type Tree struct {
+	Total   Usage
+	Parent  Usage
+	Partial string // why the totals leave some process out, if they do
+}
+
+// Usage is what one or more processes cost.
+type Usage struct {
+	Processes, Threads, FDs int
+	RSS, PSS                uint64 // bytes
+}
+
+// Usage is the process's cost: its tree's when the tree was read, else
+// the process alone (PSS unknown: 0).
+func (p Proc) Usage() Usage {
+	if p.Tree != nil {
+		return p.Tree.Total
+	}
+	n := p.NumThreads
+	if n == 0 {
+		n = len(p.Threads)
+	}
+	return Usage{Processes: 1, Threads: n, FDs: p.FDs, RSS: p.RSS}
 }
 
 // Thread is one task of a process and the network namespace it is in.
@@ -114,19 +147,6 @@ func PairVeths(nss []Netns) {
 			}
 		}
 	}
-}
-
-// HumanBytes prints a byte count as a learner reads it: 11.2 MB.
-func HumanBytes(n uint64) string {
-	switch {
-	case n >= 1<<30:
-		return strconv.FormatFloat(float64(n)/(1<<30), 'f', 1, 64) + " GB"
-	case n >= 1<<20:
-		return strconv.FormatFloat(float64(n)/(1<<20), 'f', 1, 64) + " MB"
-	case n >= 1<<10:
-		return strconv.FormatFloat(float64(n)/(1<<10), 'f', 0, 64) + " kB"
-	}
-	return strconv.FormatUint(n, 10) + " B"
 }
 
 // NaturalLess orders names as people count: ts2 before ts10.

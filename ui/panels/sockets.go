@@ -10,14 +10,19 @@ import (
 	"github.com/nslab/nslab/ui/common"
 )
 
-// Sockets shows, for one watched process, how many of its sockets live in
-// each network namespace, and where its threads are: the picture behind
-// "one process, many namespaces, a handful of threads".
+// Sockets shows, for one watched process, how many of its internet sockets
+// (TCP, UDP, SCTP, raw: what `expect sockets` counts) live in each network
+// namespace, and where its threads are: the picture behind "one process,
+// many namespaces, a handful of threads". Its other sockets — the netlink
+// handles the lab keeps on each namespace it works in, unix control
+// sockets — are counted apart and labelled, so "the count drops to zero"
+// is what the panel shows when the check says so.
 type Sockets struct {
 	st   *common.Styles
 	w, h int
 	sel  int  // which watched process
 	user bool // the learner picked it (else: the one with most sockets)
+	page int  // which namespaces, when they do not all fit
 	snap *Snapshot
 	sum  []socketSummary // one per process, computed in SetData
 }
@@ -32,6 +37,8 @@ type socketSummary struct {
 	hostNet  uint64
 	procErr  string
 	homeName string
+	other    map[string]int // sockets not counted: netlink, unix... by protocol
+	children int            // processes of its tree besides itself
 }
 
 type nsCount struct {
@@ -58,6 +65,9 @@ func (m *Sockets) Next() {
 	}
 }
 
+// More shows the next page of namespaces, when they do not all fit.
+func (m *Sockets) More() { m.page++ }
+
 // Selected is the label of the process shown.
 func (m Sockets) Selected() string {
 	if m.sel < len(m.sum) {
@@ -77,8 +87,20 @@ func (m *Sockets) SetData(s *Snapshot) {
 			sm.threads = len(p.Threads)
 		}
 		sm.homeName = s.Name("net", p.NS["net"])
+		if p.Tree != nil {
+			sm.children = p.Tree.Total.Processes - 1
+		}
 		idx := map[uint64]int{}
+		sm.total = 0
 		for _, so := range p.Sockets {
+			if !IsInet(so.Proto) {
+				if sm.other == nil {
+					sm.other = map[string]int{}
+				}
+				sm.other[so.Proto]++
+				continue
+			}
+			sm.total++
 			i, ok := idx[so.NetNS]
 			if !ok {
 				i = len(sm.rows)
@@ -112,8 +134,8 @@ func (m *Sockets) SetData(s *Snapshot) {
 	}
 }
 
-// Headline is the one-line summary: "212 sockets in 100 namespaces, all 6
-// threads in host".
+// Headline is the one-line summary: "212 internet sockets in 100
+// namespaces, all 6 threads in host".
 func (m Sockets) Headline() string {
 	if m.sel >= len(m.sum) {
 		return ""
@@ -122,7 +144,7 @@ func (m Sockets) Headline() string {
 }
 
 func (sm socketSummary) headline(s *Snapshot) string {
-	sock := plural(sm.total, "socket")
+	sock := plural(sm.total, "internet socket")
 	ns := plural(len(sm.rows), "namespace")
 	var th string
 	switch len(sm.thNS) {
@@ -141,6 +163,9 @@ func (sm socketSummary) headline(s *Snapshot) string {
 func plural(n int, word string) string {
 	if n == 1 {
 		return "1 " + word
+	}
+	if strings.HasSuffix(word, "s") {
+		return fmt.Sprintf("%d %ses", n, word)
 	}
 	return fmt.Sprintf("%d %ss", n, word)
 }
@@ -183,33 +208,51 @@ func (m Sockets) View() string {
 		b.WriteString("\n" + m.st.Fail.Render(common.SymFail+" "+sm.procErr))
 		lines++
 	}
+	var notes []string
+	if sm.children > 0 {
+		notes = append(notes, fmt.Sprintf("this process only: its %s hold their own", plural(sm.children, "child process")))
+	}
+	if len(sm.other) > 0 {
+		who := "its"
+		if sm.label == "self" {
+			who = "the lab's own"
+		}
+		notes = append(notes, fmt.Sprintf("not counted: %s control sockets (%s)", who, countList(sm.other)))
+	}
+	for _, n := range notes {
+		if m.w > 0 {
+			n = ansi.Wordwrap(n, m.w, "")
+		}
+		b.WriteString("\n" + m.st.Subtle.Render(n))
+		lines += 1 + strings.Count(n, "\n")
+	}
 	room := m.h - lines
 	if m.h <= 0 {
 		room = len(sm.rows)
 	}
+	rows := sm.rows
+	hidden := 0
+	if room < len(rows) { // a page of them, and a line that says so
+		per := max(room-1, 1)
+		pages := (len(rows) + per - 1) / per
+		start := (m.page % pages) * per
+		rows = rows[start:min(start+per, len(rows))]
+		hidden = len(sm.rows) - len(rows)
+	}
 	protoW := 3
-	for i, r := range sm.rows {
-		if i >= room {
-			break
-		}
+	for _, r := range rows {
 		protoW = max(protoW, len(protoList(r.proto)))
 	}
 	nameW := max(m.w-9-protoW, 8)
-	for i, r := range sm.rows {
-		if room <= 0 {
-			break
-		}
-		if room == 1 && i < len(sm.rows)-1 {
-			b.WriteString("\n" + m.st.Subtle.Render(fmt.Sprintf("  … %d more namespaces", len(sm.rows)-i)))
-			break
-		}
-		name := r.name
+	for _, r := range rows {
 		style := m.st.Text
 		if r.ino != sm.hostNet {
 			style = m.st.Code
 		}
-		b.WriteString("\n  " + Fit(style.Render(name), nameW) + fmt.Sprintf("%5d  %s", r.n, protoList(r.proto)))
-		room--
+		b.WriteString("\n  " + Fit(style.Render(r.name), nameW) + fmt.Sprintf("%5d  %s", r.n, protoList(r.proto)))
+	}
+	if hidden > 0 {
+		b.WriteString("\n" + m.st.Warn.Render(Fit(fmt.Sprintf("+%d more namespaces · m: next page", hidden), m.w)))
 	}
 	return b.String()
 }
@@ -230,4 +273,30 @@ func protoList(p map[string]int) string {
 		parts = append(parts, fmt.Sprintf("%s:%d", k, p[k]))
 	}
 	return strings.Join(parts, " ")
+}
+
+// IsInet reports whether a protocol (as lab/probe names it) is an internet
+// socket: what the learner's `listen` and `connect` make, and what
+// `expect sockets` counts. Netlink and unix sockets are the lab's plumbing.
+func IsInet(proto string) bool {
+	for _, p := range []string{"tcp", "udp", "sctp", "mptcp", "raw", "icmp"} {
+		if strings.HasPrefix(proto, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// countList is "301 netlink, 3 unix": every protocol with its count.
+func countList(p map[string]int) string {
+	keys := make([]string, 0, len(p))
+	for k := range p {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%d %s", p[k], k)
+	}
+	return strings.Join(parts, ", ")
 }

@@ -1,6 +1,7 @@
 package panels
 
 import (
+	"fmt"
 	"strings"
 
 	"charm.land/lipgloss/v2"
@@ -14,9 +15,12 @@ import (
 // boxes and bridge membership as "⇢ br0". Pairs whose ends are not side by
 // side are listed under the boxes.
 type Topology struct {
-	st   *common.Styles
-	w, h int
-	nss  []Netns
+	st        *common.Styles
+	w, h      int
+	nss       []Netns
+	unread    int  // namespaces of the lab not read (see Snapshot.TopologyHidden)
+	page      int  // which boxes, when they do not all fit
+	linkLocal bool // show fe80:: addresses too
 }
 
 // NewTopology returns an empty topology panel.
@@ -29,7 +33,17 @@ func (m *Topology) SetStyles(st *common.Styles) { m.st = st }
 func (m *Topology) SetSize(w, h int) { m.w, m.h = w, h }
 
 // SetData takes the namespaces to draw (PairVeths already applied).
-func (m *Topology) SetData(s *Snapshot) { m.nss = s.Topology }
+func (m *Topology) SetData(s *Snapshot) { m.nss, m.unread = s.Topology, s.TopologyHidden }
+
+// More shows the next page of boxes, when they do not all fit.
+func (m *Topology) More() { m.page++ }
+
+// ToggleLinkLocal shows or hides IPv6 link-local (fe80::) addresses, which
+// every interface that is up has, and which say little in a lesson.
+func (m *Topology) ToggleLinkLocal() { m.linkLocal = !m.linkLocal }
+
+// isLinkLocal reports whether an address (CIDR) is IPv6 link-local.
+func isLinkLocal(a string) bool { return strings.HasPrefix(strings.ToLower(a), "fe80:") }
 
 const gapW = 9 // room between two boxes for the veth lines
 
@@ -103,9 +117,20 @@ type box struct {
 	row   map[string]int // link name → line index inside the box
 }
 
-func (m Topology) layoutBox(ns Netns) box {
+func (m Topology) layoutBox(ns Netns, hiddenLL *int) box {
 	b := box{ns: ns, row: map[string]int{}}
 	for _, l := range ns.Links {
+		addrs := l.Addrs
+		if !m.linkLocal {
+			addrs = nil
+			for _, a := range l.Addrs {
+				if isLinkLocal(a) {
+					*hiddenLL++
+				} else {
+					addrs = append(addrs, a)
+				}
+			}
+		}
 		state := common.SymDone
 		if !l.Up {
 			state = common.SymTodo
@@ -117,8 +142,8 @@ func (m Topology) layoutBox(ns Netns) box {
 		if l.Master != "" {
 			line += " ⇢" + l.Master
 		}
-		if len(l.Addrs) > 0 {
-			line += " " + strings.Join(l.Addrs, " ")
+		if len(addrs) > 0 {
+			line += " " + strings.Join(addrs, " ")
 		}
 		b.row[l.Name] = len(b.lines)
 		b.lines = append(b.lines, line)
@@ -139,24 +164,46 @@ func (m Topology) layoutBox(ns Netns) box {
 }
 
 // View draws the boxes, wrapping to new rows when the panel is narrow.
+// Boxes that do not fit the height are counted ("+3 more"), and m pages
+// through them.
 func (m Topology) View() string {
 	if len(m.nss) == 0 {
 		return m.st.Subtle.Render("no network namespace in the lab yet")
 	}
-	boxes := make([]box, len(m.nss))
-	x, y, rowH, height := 0, 0, 0, 0
+	hiddenLL := 0
+	all := make([]box, len(m.nss))
 	for i, ns := range m.nss {
-		b := m.layoutBox(ns)
-		if x > 0 && x+b.w > m.w {
-			x, y = 0, y+rowH+1
-			rowH = 0
-		}
-		b.x, b.y = x, y
-		x += b.w + gapW
-		rowH = max(rowH, len(b.lines)+2)
-		height = max(height, y+rowH)
-		boxes[i] = b
+		all[i] = m.layoutBox(ns, &hiddenLL)
 	}
+	// Lay out from a start box; stop before a row that would not fit
+	// above the legend and the "+N more" line.
+	place := func(from int) ([]box, int) {
+		var out []box
+		x, y, rowH, height := 0, 0, 0, 0
+		for _, b := range all[from:] {
+			if x > 0 && x+b.w > m.w {
+				x, y = 0, y+rowH+1
+				rowH = 0
+			}
+			if m.h > 0 && y+len(b.lines)+2 > m.h-2 {
+				break // the last two lines: "+N more" and the legend
+			}
+			b.x, b.y = x, y
+			x += b.w + gapW
+			rowH = max(rowH, len(b.lines)+2)
+			height = max(height, y+rowH)
+			out = append(out, b)
+		}
+		return out, height
+	}
+	first, _ := place(0)
+	start := 0
+	if len(first) > 0 && len(first) < len(all) {
+		pages := (len(all) + len(first) - 1) / len(first)
+		start = (m.page % pages) * len(first)
+	}
+	boxes, height := place(start)
+	hidden := len(all) - len(boxes)
 	// styles: 0 plain, 1 border, 2 title, 3 up, 4 down, 5 line, 6 subtle
 	styles := []lipgloss.Style{{}, m.st.Subtle, m.st.Bold, m.st.OK, m.st.Subtle, m.st.Code, m.st.Subtle}
 	c := newCanvas(max(m.w, 1), height, styles)
@@ -222,5 +269,31 @@ func (m Topology) View() string {
 	if len(far) > 0 {
 		out += "\n" + strings.Join(far, "\n")
 	}
-	return out + "\n" + m.st.Subtle.Render(common.SymDone+" up  "+common.SymTodo+" down  ━ veth pair  ⇢ bridge port")
+	if hidden+m.unread > 0 {
+		var names []string
+		for i, b := range all {
+			if i < start || i >= start+len(boxes) {
+				names = append(names, b.ns.Name)
+			}
+		}
+		more := fmt.Sprintf("+%d more", hidden+m.unread)
+		if hidden > 0 {
+			more += " · m: next page"
+		}
+		if len(names) > 0 {
+			more += ": " + strings.Join(names, " ")
+		}
+		if m.unread > 0 {
+			more += fmt.Sprintf(" and %d not read", m.unread)
+		}
+		out += "\n" + m.st.Warn.Render(Fit(more, m.w))
+	}
+	legend := common.SymDone + " up  " + common.SymTodo + " down  ━ veth pair  ⇢ bridge port"
+	switch {
+	case hiddenLL > 0:
+		legend += fmt.Sprintf(" · %d fe80:: hidden (a)", hiddenLL)
+	case m.linkLocal:
+		legend += " · fe80:: shown (a)"
+	}
+	return out + "\n" + m.st.Subtle.Render(legend)
 }

@@ -1,0 +1,156 @@
+package probe_test
+
+import (
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/nslab/nslab/internal/labtest"
+	"github.com/nslab/nslab/lab/probe"
+)
+
+// shellTree starts sh with two children, one of which has two of its own:
+// five processes, three levels.
+func shellTree(t testing.TB) int {
+	t.Helper()
+	cmd := exec.Command("sh", "-c", `sh -c 'sleep 600 & sleep 600 & wait' & sleep 600 & wait`)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) // its process group: the tree
+		cmd.Wait()
+	})
+	// The grandchildren exist once the inner sh has forked them.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if labtest.TreeByHand(cmd.Process.Pid).Procs == 5 {
+			return cmd.Process.Pid
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the shell tree did not reach five processes")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestTreeSumsTheDescendantsAsProcSays(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("reads the smaps_rollup of its children: needs root (or ptrace rights)")
+	}
+	root := shellTree(t)
+	snap, err := probe.Take(root, probe.Options{Tree: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(snap.Errors) > 0 {
+		t.Fatalf("errors: %v", snap.Errors)
+	}
+	h := labtest.TreeByHand(root)
+	tr := snap.Tree
+	if tr.Total.Processes != h.Procs || tr.Total.Threads != h.Threads || tr.Total.FDs != h.FDs {
+		t.Errorf("probe: %d processes, %d threads, %d fds; by hand %d, %d, %d", tr.Total.Processes, tr.Total.Threads, tr.Total.FDs, h.Procs, h.Threads, h.FDs)
+	}
+	// Pages move between the two reads (a shell touches its stack): a
+	// tolerance of 5%.
+	near := func(a, b uint64) bool { return a*100 <= b*105 && b*100 <= a*105 }
+	if !near(tr.Total.RSS, h.RSS) || !near(tr.Total.PSS, h.PSS) || tr.Total.PSS == 0 {
+		t.Errorf("probe: RSS %d, PSS %d; by hand RSS %d, PSS %d", tr.Total.RSS, tr.Total.PSS, h.RSS, h.PSS)
+	}
+	// Five processes share sh's and sleep's pages: PSS counts them once,
+	// RSS once per process.
+	if tr.Total.PSS >= tr.Total.RSS {
+		t.Errorf("PSS %d is not below RSS %d for five processes sharing pages", tr.Total.PSS, tr.Total.RSS)
+	}
+	depth := map[int]int{}
+	for i, p := range tr.Procs {
+		if !h.PIDs[p.PID] {
+			t.Errorf("process %d is in the probe's tree, not under %d in /proc", p.PID, root)
+		}
+		if i == 0 && (p.PID != root || p.Depth != 0) {
+			t.Errorf("the tree starts with %+v, not the process itself", p)
+		}
+		if i > 0 && p.Depth != depth[p.PPID]+1 {
+			t.Errorf("process %d at depth %d under %d at depth %d", p.PID, p.Depth, p.PPID, depth[p.PPID])
+		}
+		depth[p.PID] = p.Depth
+	}
+	if tr.Parent().PID != root || tr.Parent().Threads != snap.NumThreads {
+		t.Errorf("the parent alone: %+v", tr.Parent())
+	}
+}
+
+func TestReadStatusIsWhatProcStatusSays(t *testing.T) {
+	st, err := probe.ReadStatus(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ppid, _ := labtest.StatusField(os.Getpid(), "PPid")
+	if st.PPID != int(ppid) || st.PPID != os.Getppid() || st.Threads < 1 || st.VmRSS == 0 || st.RssAnon == 0 || st.RssAnon > st.VmRSS {
+		t.Errorf("ReadStatus(self) = %+v", st)
+	}
+	if len(st.NSpid) == 0 || st.NSpid[len(st.NSpid)-1] != os.Getpid() {
+		t.Errorf("NSpid %v does not end in this process's PID %d", st.NSpid, os.Getpid())
+	}
+	if st.UID != int64(os.Getuid()) || st.GID != int64(os.Getgid()) {
+		t.Errorf("ReadStatus(self): uid %d gid %d, want %d %d", st.UID, st.GID, os.Getuid(), os.Getgid())
+	}
+	if os.Geteuid() == 0 { // and one whose ids are not 0
+		c := exec.Command("setpriv", "--reuid=65534", "--regid=65533", "--clear-groups", "sleep", "10")
+		if err := c.Start(); err == nil {
+			defer func() { c.Process.Kill(); c.Wait() }()
+			seen := false
+			for end := time.Now().Add(5 * time.Second); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
+				if st, err := probe.ReadStatus(c.Process.Pid); err == nil && st.Name == "sleep" {
+					if st.UID != 65534 || st.GID != 65533 {
+						t.Errorf("ReadStatus(setpriv'd sleep): uid %d gid %d, want 65534 65533", st.UID, st.GID)
+					}
+					seen = true
+					break
+				}
+			}
+			if !seen {
+				t.Error("the setpriv'd sleep never read as sleep")
+			}
+		}
+	}
+	max, _ := os.ReadFile("/proc/sys/kernel/pid_max")
+	n, _ := strconv.Atoi(strings.TrimSpace(string(max)))
+	if _, err := probe.ReadStatus(n + 1); err == nil || !strings.Contains(err.Error(), "no such process") {
+		t.Errorf("ReadStatus(pid_max+1) = %v, want no such process", err)
+	}
+}
+
+// A pruned descendant and its own are left out: the lab's process does not
+// count the proxies it shows on their own rows.
+func TestTreeLeavesPrunedSubtreesOut(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("reads the smaps_rollup of its children: needs root (or ptrace rights)")
+	}
+	root := shellTree(t)
+	full, err := probe.Take(root, probe.Options{Tree: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inner := 0
+	for _, p := range full.Tree.Procs {
+		if p.Depth == 1 && p.Comm == "sh" {
+			inner = p.PID
+		}
+	}
+	if inner == 0 {
+		t.Fatalf("no inner sh in %+v", full.Tree.Procs)
+	}
+	pruned, err := probe.Take(root, probe.Options{Tree: true, Prune: []int{inner}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := pruned.Tree.Total.Processes; n != 2 {
+		t.Errorf("pruning the inner sh and its two sleeps leaves %d processes, want 2: %+v", n, pruned.Tree.Procs)
+	}
+}
