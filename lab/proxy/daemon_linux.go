@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"os"
@@ -232,8 +233,9 @@ func listenControl(path string) (net.Listener, error) {
 // moved for tidyQuiet. It looks for traffic every tidyLook while tidy; doing it
 // under load would be undone at once.
 const (
-	tidyLook  = time.Second
-	tidyQuiet = 100 * time.Millisecond
+	tidyRecount = 5 // looks after a trim that read the thread count
+	tidyLook    = time.Second
+	tidyQuiet   = 100 * time.Millisecond
 )
 
 // tidy runs until ctx ends. Each time the daemon goes quiet it closes the
@@ -292,13 +294,16 @@ func tidy(ctx context.Context, kick, poke <-chan struct{}, p *Proxy) {
 		// at the next wake-up, and the churn left a thread too many half
 		// the time (6-8 read where 6 is the floor).
 		keep := runtime.GOMAXPROCS(0) + 4
-		short := false
+		recount := 0 // looks that read the count again
 		if p.cfg.TrimThreads {
 			before, after := trimThreads(keep)
 			if after < before {
 				p.log.Debug("gave idle threads back", "before", before, "after", after)
 			}
-			short = after > keep
+			recount = tidyRecount
+			if after > keep {
+				recount = math.MaxInt // stopped short: until it is done
+			}
 		}
 		// Then wait for a change, a stats request, or traffic to have
 		// come (and maybe gone) since; or, if a trim stopped short (on a
@@ -311,10 +316,17 @@ func tidy(ctx context.Context, kick, poke <-chan struct{}, p *Proxy) {
 				changed = true
 			case <-poke:
 			case <-look.C:
-				// Only a trim that stopped short reads the count again:
-				// reading it is system calls, and those wake the idle
-				// runtime.
-				if p.activity() == a && !(short && lab.Threads() > keep) {
+				// The count is read again for a few looks after a trim
+				// (what ran just then, a stats request, may have made a
+				// thread), or until a trim that stopped short is done;
+				// not for ever: reading it is system calls, and those
+				// wake the idle runtime.
+				over := false
+				if recount > 0 {
+					recount--
+					over = lab.Threads() > keep
+				}
+				if p.activity() == a && !over {
 					continue
 				}
 			}
