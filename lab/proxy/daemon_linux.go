@@ -233,7 +233,7 @@ func listenControl(path string) (net.Listener, error) {
 // moved for tidyQuiet. It looks for traffic every tidyLook while tidy; doing it
 // under load would be undone at once.
 const (
-	tidyRecount = 5 // looks after a trim that read the thread count
+	tidyRecount = 3 // looks after a trim that read the thread count
 	tidyLook    = time.Second
 	tidyQuiet   = 100 * time.Millisecond
 )
