@@ -162,6 +162,9 @@ func (s *Session) Spawn(opt SpawnOptions) (*Proc, error) {
 	defer ready.Close()
 	cmd := Reexec("init", opt.Name)
 	cmd.Env = append(cmd.Env, initEnv+"="+string(cfg))
+	// The lab's names, as exec and nslab shell give them ($NS_demo): a
+	// child's command may name one of the lab's namespaces.
+	cmd.Env = append(cmd.Env, s.NameVars()...)
 	cmd.ExtraFiles = []*os.File{readyW} // fd 3
 	if opt.Output != nil {
 		cmd.Stdout, cmd.Stderr = opt.Output, opt.Output
