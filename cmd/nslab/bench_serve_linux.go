@@ -17,6 +17,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/nslab/nslab/lab/probe"
 	"github.com/nslab/nslab/lab/room"
 )
 
@@ -174,7 +175,9 @@ func benchRoom(n int, lesson, prefix string, settle, measure time.Duration) (roo
 	for _, p := range pids {
 		r, s := smapsRollup(p)
 		rss, pss = rss+r, pss+s
-		res.Threads += procThreads(p)
+		if st, err := probe.ReadStatus(p); err == nil {
+			res.Threads += st.Threads
+		}
 		if p == serve.Process.Pid {
 			res.ServeRSSMiB = float64(r) / 1024
 		}
@@ -242,17 +245,6 @@ func smapsRollup(pid int) (rss, pss int) {
 		}
 	}
 	return rss, pss
-}
-
-func procThreads(pid int) int {
-	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	for _, l := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(l, "Threads:"); ok {
-			n, _ := strconv.Atoi(strings.TrimSpace(v))
-			return n
-		}
-	}
-	return 0
 }
 
 // cpuTicks sums user and system time (clock ticks) of pids.
