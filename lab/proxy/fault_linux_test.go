@@ -1,11 +1,9 @@
 package proxy_test
 
 import (
-	"io"
 	"net"
 	"runtime"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -25,31 +23,7 @@ func TestFaultsInOneTenantLeaveTheOthersServed(t *testing.T) {
 	healthy, hung, gone := w.names[0], w.names[1], w.names[2]
 
 	// The hung tenant's backend accepts and then never reads nor answers.
-	hang, err := lab.ListenIn(w.nss[hung], "tcp", "10.0.0.1:9200")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var held []net.Conn
-	var mu sync.Mutex
-	go func() {
-		for {
-			c, err := hang.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			held = append(held, c)
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		hang.Close()
-		mu.Lock()
-		for _, c := range held {
-			c.Close()
-		}
-		mu.Unlock()
-	})
+	holdIn(t, w.nss[hung], "10.0.0.1:9200")
 
 	p := mustNew(t, proxy.Config{
 		Name: "faults",
@@ -64,33 +38,7 @@ func TestFaultsInOneTenantLeaveTheOthersServed(t *testing.T) {
 	base := runtime.NumGoroutine()
 
 	// Traffic to the healthy tenant for the whole test.
-	stop := make(chan struct{})
-	var served, failed atomic.Int64
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			c, err := lab.DialIn(w.nss[healthy], "tcp", "127.0.0.1:8080", 5*time.Second)
-			if err != nil {
-				failed.Add(1)
-				continue
-			}
-			c.SetDeadline(time.Now().Add(5 * time.Second))
-			buf := make([]byte, len(healthy)+1)
-			if _, err := io.ReadFull(c, buf); err != nil || string(buf[:len(healthy)]) != healthy {
-				failed.Add(1)
-			} else {
-				served.Add(1)
-			}
-			c.Close()
-		}
-	}()
+	steady := askSteadily(w, []string{healthy}, 1)
 
 	// The hung backend: a client sends, gives up and closes. The proxy
 	// half-closes towards the backend, which never finishes: after
@@ -100,14 +48,14 @@ func TestFaultsInOneTenantLeaveTheOthersServed(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.Write([]byte("anyone there?"))
-	if !waitFor(func() bool { return routeStats(p, "hang").Active == 1 }) {
-		t.Fatalf("the proxy did not take the connection to the hung backend: %+v", routeStats(p, "hang"))
+	if !waitFor(func() bool { return routeStats(p.Stats(), "hang").Active == 1 }) {
+		t.Fatalf("the proxy did not take the connection to the hung backend: %+v", routeStats(p.Stats(), "hang"))
 	}
 	c.Close()
-	if !waitFor(func() bool { return routeStats(p, "hang").Active == 0 }) {
-		t.Errorf("a connection to a hung backend is still held after the client left: %+v", routeStats(p, "hang"))
+	if !waitFor(func() bool { return routeStats(p.Stats(), "hang").Active == 0 }) {
+		t.Errorf("a connection to a hung backend is still held after the client left: %+v", routeStats(p.Stats(), "hang"))
 	}
-	if st := routeStats(p, "hang"); st.Errors != 1 {
+	if st := routeStats(p.Stats(), "hang"); st.Errors != 1 {
 		t.Errorf("hung backend: %d errors counted, want 1", st.Errors)
 	}
 
@@ -128,16 +76,15 @@ func TestFaultsInOneTenantLeaveTheOthersServed(t *testing.T) {
 
 	// The healthy tenant was served all along.
 	time.Sleep(100 * time.Millisecond)
-	before := served.Load()
-	if !waitFor(func() bool { return served.Load() > before+10 }) {
+	before := steady.served.Load()
+	if !waitFor(func() bool { return steady.served.Load() > before+10 }) {
 		t.Errorf("the healthy tenant stopped being served")
 	}
-	close(stop)
-	wg.Wait()
-	if failed.Load() != 0 {
-		t.Errorf("the healthy tenant missed %d of %d requests", failed.Load(), served.Load()+failed.Load())
+	served, failed := steady.stop()
+	if failed != 0 {
+		t.Errorf("the healthy tenant missed %d of %d requests (first: %v)", failed, served+failed, steady.firstErr.Load())
 	}
-	t.Logf("healthy tenant: %d requests served, %d failed", served.Load(), failed.Load())
+	t.Logf("healthy tenant: %d requests served, %d failed", served, failed)
 	if !waitFor(func() bool { return runtime.NumGoroutine() <= base }) {
 		t.Errorf("%d goroutines after the faults, %d before", runtime.NumGoroutine(), base)
 	}
@@ -192,19 +139,6 @@ func TestControlRequestsDuringShutdown(t *testing.T) {
 	}
 }
 
-// routeStats sums a route's counters over its tenants.
-func routeStats(p *proxy.Proxy, name string) proxy.RouteStats {
-	sum := proxy.RouteStats{Route: name}
-	for _, r := range p.Stats().Routes {
-		if r.Route == name {
-			sum.Conns += r.Conns
-			sum.Active += r.Active
-			sum.Errors += r.Errors
-		}
-	}
-	return sum
-}
-
 // The worker runs out of file descriptors: 60 clients hold connections
 // open through a proxy whose fd limit leaves room for about 20. It refuses
 // what it cannot take (the kernel queues, accept fails with EMFILE and
@@ -215,32 +149,7 @@ func TestWorkerOutOfFDsDrainsAndRecovers(t *testing.T) {
 	w := newWorld(t, 1, true)
 	name := w.names[0]
 	// A backend that accepts and holds: every proxied connection stays open.
-	hold, err := lab.ListenIn(w.nss[name], "tcp", "10.0.0.1:9300")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	var held []net.Conn
-	go func() {
-		for {
-			c, err := hold.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			held = append(held, c)
-			mu.Unlock()
-		}
-	}()
-	release := func() {
-		mu.Lock()
-		for _, c := range held {
-			c.Close()
-		}
-		held = nil
-		mu.Unlock()
-	}
-	t.Cleanup(func() { hold.Close(); release() })
+	held := holdIn(t, w.nss[name], "10.0.0.1:9300")
 
 	c, proc, err := proxy.StartWorker(w.s, "ftfd", proxy.Config{
 		Name:       "ftfd",
@@ -277,10 +186,10 @@ func TestWorkerOutOfFDsDrainsAndRecovers(t *testing.T) {
 	var mid proxy.Stats
 	waitFor(func() bool {
 		mid, _ = c.Stats()
-		r := findRoute(mid, "hold")
+		r := routeStats(mid, "hold")
 		return r.Errors > 0 && mid.FDs >= int(tight.Cur)-4
 	})
-	r := findRoute(mid, "hold")
+	r := routeStats(mid, "hold")
 	t.Logf("limit %d fds: the worker holds %d fds, %d of 60 connections active, %d errors counted", tight.Cur, mid.FDs, r.Active, r.Errors)
 	if r.Errors == 0 {
 		t.Errorf("60 connections through %d fds: no error counted (accept should fail with EMFILE)", tight.Cur)
@@ -290,7 +199,7 @@ func TestWorkerOutOfFDsDrainsAndRecovers(t *testing.T) {
 	for _, cl := range clients {
 		cl.Close()
 	}
-	release()
+	held.release()
 	if err := unix.Prlimit(proc.PID, unix.RLIMIT_NOFILE, &old, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -309,15 +218,6 @@ func TestWorkerOutOfFDsDrainsAndRecovers(t *testing.T) {
 	}
 }
 
-func findRoute(s proxy.Stats, route string) proxy.RouteStats {
-	for _, r := range s.Routes {
-		if r.Route == route {
-			return r
-		}
-	}
-	return proxy.RouteStats{}
-}
-
 // max_conns: past it, clients wait in the kernel's accept queue (their
 // connect succeeds), and are served as earlier connections end; none is
 // accepted only to be failed.
@@ -330,15 +230,7 @@ func TestMaxConnsQueuesInsteadOfFailing(t *testing.T) {
 	}
 	defer hold.Close()
 	backends := make(chan net.Conn, 16)
-	go func() {
-		for {
-			c, err := hold.Accept()
-			if err != nil {
-				return
-			}
-			backends <- c
-		}
-	}()
+	acceptAll(hold, func(c net.Conn) { backends <- c })
 	p := mustNew(t, proxy.Config{
 		Name:     "maxc",
 		Routes:   []proxy.Route{route("hold", "{tenant}/tcp/127.0.0.1:8091", "{tenant}/tcp/10.0.0.1:9301")},
@@ -355,9 +247,9 @@ func TestMaxConnsQueuesInsteadOfFailing(t *testing.T) {
 		defer cl.Close()
 		clients = append(clients, cl)
 	}
-	waitFor(func() bool { return routeStats(p, "hold").Active == 3 })
+	waitFor(func() bool { return routeStats(p.Stats(), "hold").Active == 3 })
 	time.Sleep(100 * time.Millisecond) // a fourth would have been accepted by now
-	if st := routeStats(p, "hold"); st.Active != 3 || st.Conns != 3 || st.Errors != 0 {
+	if st := routeStats(p.Stats(), "hold"); st.Active != 3 || st.Conns != 3 || st.Errors != 0 {
 		t.Fatalf("6 clients, max_conns 3: %d active, %d accepted, %d errors; want 3, 3, 0", st.Active, st.Conns, st.Errors)
 	}
 	// The first three leave; the three waiting are served.
@@ -367,8 +259,8 @@ func TestMaxConnsQueuesInsteadOfFailing(t *testing.T) {
 	for range 3 {
 		(<-backends).Close()
 	}
-	if !waitFor(func() bool { st := routeStats(p, "hold"); return st.Conns == 6 && st.Active == 3 }) {
-		st := routeStats(p, "hold")
+	if !waitFor(func() bool { st := routeStats(p.Stats(), "hold"); return st.Conns == 6 && st.Active == 3 }) {
+		st := routeStats(p.Stats(), "hold")
 		t.Errorf("after three left: %d accepted, %d active; want 6, 3", st.Conns, st.Active)
 	}
 	for _, cl := range clients[3:] {
@@ -377,10 +269,45 @@ func TestMaxConnsQueuesInsteadOfFailing(t *testing.T) {
 	for range 3 {
 		(<-backends).Close()
 	}
-	if !waitFor(func() bool { return routeStats(p, "hold").Active == 0 }) {
-		t.Errorf("%d still active after every client left", routeStats(p, "hold").Active)
+	if !waitFor(func() bool { return routeStats(p.Stats(), "hold").Active == 0 }) {
+		t.Errorf("%d still active after every client left", routeStats(p.Stats(), "hold").Active)
 	}
-	if st := routeStats(p, "hold"); st.Errors != 0 {
+	if st := routeStats(p.Stats(), "hold"); st.Errors != 0 {
 		t.Errorf("%d errors: a queued client must not be failed", st.Errors)
 	}
+}
+
+// held is a backend that accepts every connection and holds it, never
+// reading nor answering, until released.
+type held struct {
+	mu    sync.Mutex
+	conns []net.Conn
+}
+
+// holdIn listens on addr in ns and holds what it accepts; the listener
+// closes and the held connections are released when the test ends.
+func holdIn(t *testing.T, ns *lab.Netns, addr string) *held {
+	t.Helper()
+	l, err := lab.ListenIn(ns, "tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &held{}
+	acceptAll(l, func(c net.Conn) {
+		h.mu.Lock()
+		h.conns = append(h.conns, c)
+		h.mu.Unlock()
+	})
+	t.Cleanup(func() { l.Close(); h.release() })
+	return h
+}
+
+// release closes every connection held so far.
+func (h *held) release() {
+	h.mu.Lock()
+	for _, c := range h.conns {
+		c.Close()
+	}
+	h.conns = nil
+	h.mu.Unlock()
 }

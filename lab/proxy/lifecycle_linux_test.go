@@ -4,40 +4,18 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
+	"golang.org/x/sys/unix"
 
 	"github.com/nslab/nslab/lab"
 	"github.com/nslab/nslab/lab/proxy"
 )
-
-// openFDs counts this process's fds after two GCs: io.Copy's splice keeps
-// a sync.Pool of pipes that only a GC (and their finalizers) closes; that
-// is a cache, not a leak.
-func openFDs(t testing.TB) int {
-	runtime.GC()
-	runtime.GC()
-	ents, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return len(ents)
-}
-
-// waitFor polls cond (bounded) and reports whether it came true.
-func waitFor(cond func() bool) bool {
-	for range 500 {
-		if cond() {
-			return true
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	return cond()
-}
 
 // 10 000 connect/close cycles leave no fd and no goroutine behind, and
 // removing every tenant (then closing) returns the process to where it was.
@@ -90,49 +68,6 @@ func TestNoLeakAfterManyConnectionsAndRemovingTenants(t *testing.T) {
 		t.Errorf("%d fds open after Close, %d before the proxy", openFDs(t), fds)
 	}
 	goleak.VerifyNone(t, before)
-}
-
-// A tenant namespace deleted and recreated under the same name is noticed
-// (by its inode) and its listeners are bound again in the new one.
-func TestRecreatedNamespaceIsRebound(t *testing.T) {
-	w := newWorld(t, 1, true)
-	name := w.names[0]
-	p := mustNew(t, proxy.Config{Name: "rebind", Routes: tenantRoutes(), Tenants: w.names, Rescan: -1})
-	old := w.nss[name].Inode()
-	if got := hello(t, w.nss[name], "127.0.0.1:8080"); got != name {
-		t.Fatalf("before: %q", got)
-	}
-	if err := w.s.DelNetns(name); err != nil {
-		t.Fatal(err)
-	}
-	ns := w.addTenant(t, name, true)
-	if ns.Inode() == old {
-		t.Fatalf("the recreated namespace has the old inode %d", old)
-	}
-	if err := p.Resync(); err != nil {
-		t.Fatal(err)
-	}
-	if got := hello(t, ns, "127.0.0.1:8080"); got != name {
-		t.Errorf("after recreating %s, 127.0.0.1:8080 answered %q", name, got)
-	}
-	ls := p.Listeners()
-	if len(ls) != 2 {
-		t.Fatalf("%d listeners after the rebind, want 2", len(ls))
-	}
-	for _, l := range ls {
-		if l.Key.Inode != ns.Inode() {
-			t.Errorf("listener %s keyed by net:[%d], want the new net:[%d]", l.Route, l.Key.Inode, ns.Inode())
-		}
-	}
-	// Gone for good: its sockets close (the proxy must not keep a deleted
-	// namespace alive), and the tenant stays known for when it returns.
-	if err := w.s.DelNetns(name); err != nil {
-		t.Fatal(err)
-	}
-	p.Resync()
-	if n := len(p.Listeners()); n != 0 {
-		t.Errorf("%d listeners kept in a deleted namespace", n)
-	}
 }
 
 // The control socket drives a worker process: add and remove tenants live,
@@ -215,5 +150,165 @@ func TestWorkerIsControlledOverItsSocket(t *testing.T) {
 	case <-proc.Done():
 	case <-time.After(10 * time.Second):
 		t.Fatal("the worker did not exit after Stop")
+	}
+}
+
+// A tenant namespace deleted and recreated under the same name is noticed
+// (by its inode) and its listeners are bound again in the new one.
+func TestRecreatedNamespaceIsRebound(t *testing.T) {
+	w := newWorld(t, 1, true)
+	name := w.names[0]
+	p := mustNew(t, proxy.Config{Name: "rebind", Routes: tenantRoutes(), Tenants: w.names, Rescan: -1})
+	old := w.nss[name].Inode()
+	if got := hello(t, w.nss[name], "127.0.0.1:8080"); got != name {
+		t.Fatalf("before: %q", got)
+	}
+	if err := w.s.DelNetns(name); err != nil {
+		t.Fatal(err)
+	}
+	ns := w.addTenant(t, name, true)
+	if ns.Inode() == old {
+		t.Fatalf("the recreated namespace has the old inode %d", old)
+	}
+	if err := p.Resync(); err != nil {
+		t.Fatal(err)
+	}
+	if got := hello(t, ns, "127.0.0.1:8080"); got != name {
+		t.Errorf("after recreating %s, 127.0.0.1:8080 answered %q", name, got)
+	}
+	ls := p.Listeners()
+	if len(ls) != 2 {
+		t.Fatalf("%d listeners after the rebind, want 2", len(ls))
+	}
+	for _, l := range ls {
+		if l.Key.Inode != ns.Inode() {
+			t.Errorf("listener %s keyed by net:[%d], want the new net:[%d]", l.Route, l.Key.Inode, ns.Inode())
+		}
+	}
+	// Gone for good: its sockets close (the proxy must not keep a deleted
+	// namespace alive), and the tenant stays known for when it returns.
+	if err := w.s.DelNetns(name); err != nil {
+		t.Fatal(err)
+	}
+	p.Resync()
+	if n := len(p.Listeners()); n != 0 {
+		t.Errorf("%d listeners kept in a deleted namespace", n)
+	}
+}
+
+// A tenant namespace deleted and made again under its name is rebound on
+// the file's inotify events alone: the timer (an hour) never runs.
+func TestRecreatedNamespaceIsReboundOnItsEvents(t *testing.T) {
+	w := newWorld(t, 1, true)
+	name := w.names[0]
+	p := mustNew(t, proxy.Config{Name: "events", Routes: tenantRoutes(), Tenants: w.names, Rescan: time.Hour})
+	if got := hello(t, w.nss[name], "127.0.0.1:8080"); got != name {
+		t.Fatalf("before: %q", got)
+	}
+	if err := w.s.DelNetns(name); err != nil {
+		t.Fatal(err)
+	}
+	if !waitFor(func() bool { return len(p.Listeners()) == 0 }) {
+		t.Fatalf("%d listeners still in the deleted namespace: its deletion was not noticed", len(p.Listeners()))
+	}
+	ns := w.addTenant(t, name, true)
+	if !waitFor(func() bool { got, _ := greet(ns, "127.0.0.1:8080"); return got == name }) {
+		got, err := greet(ns, "127.0.0.1:8080")
+		t.Fatalf("after recreating %s, 127.0.0.1:8080 answered %q (%v)", name, got, err)
+	}
+	for _, l := range p.Listeners() {
+		if l.Key.Inode != ns.Inode() {
+			t.Errorf("listener %s keyed by net:[%d], want the new net:[%d]", l.Route, l.Key.Inode, ns.Inode())
+		}
+	}
+}
+
+// An idle proxy with many tenants named in /run/netns has nothing to
+// poll: its timer is not even armed, and a tick looks at no namespace.
+// A reference inotify cannot see (a /proc path) is polled.
+func TestAnIdleProxyPollsNothing(t *testing.T) {
+	w := newWorld(t, 50, false)
+	p := mustNew(t, proxy.Config{Name: "idle", Tenants: w.names, Rescan: time.Hour,
+		Routes: []proxy.Route{route("web", "{tenant}/tcp/127.0.0.1:8080", "{tenant}/tcp/10.0.0.1:9000")}})
+	if proxy.Polls(p) {
+		t.Errorf("with %d tenants in /run/netns, the watcher has something to poll", len(w.names))
+	}
+	proxy.Tick(p)
+	if c := p.Checked(); c != 0 {
+		t.Errorf("an idle tick looked at %d namespaces, want 0", c)
+	}
+	// A thread of this process in a namespace of its own, as a tenant.
+	ns := w.addTenant(t, w.base+"-thread", false)
+	tid, quit := make(chan int), make(chan struct{})
+	go func() {
+		runtime.LockOSThread()
+		if err := ns.Enter(); err != nil {
+			runtime.UnlockOSThread()
+			tid <- 0
+			return
+		}
+		tid <- unix.Gettid()
+		<-quit // returns locked: the runtime ends the thread
+	}()
+	defer close(quit)
+	id := <-tid
+	if id == 0 {
+		t.Fatal("could not enter the namespace")
+	}
+	if err := p.AddTenant(fmt.Sprintf("bythread=/proc/%d/task/%d/ns/net", os.Getpid(), id)); err != nil {
+		t.Fatal(err)
+	}
+	if !proxy.Polls(p) {
+		t.Errorf("with a tenant named by a /proc path, the watcher has nothing to poll")
+	}
+	proxy.Tick(p)
+	if c := p.Checked(); c != 1 {
+		t.Errorf("a tick with one tenant named by a /proc path looked at %d namespaces, want 1", c)
+	}
+}
+
+// A tenant named by a path in a directory that is removed and made again
+// (a runtime's netns directory, say): the watch on the directory goes
+// with it, and the proxy watches it again once it is back, and finds the
+// namespace mounted there meanwhile.
+func TestAWatchedDirectoryRemovedAndMadeAgain(t *testing.T) {
+	w := newWorld(t, 2, true)
+	dir := filepath.Join(t.TempDir(), "netns")
+	file := filepath.Join(dir, "acc")
+	mount := func(name string) {
+		t.Helper()
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(file, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := unix.Mount(w.nss[name].Path(), file, "", unix.MS_BIND, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	unmount := func() {
+		unix.Unmount(file, unix.MNT_DETACH)
+		os.RemoveAll(dir)
+	}
+	t.Cleanup(unmount)
+	mount(w.names[0])
+	p := mustNew(t, proxy.Config{Name: "dirgone", Tenants: []string{"acc=" + file}, Rescan: time.Hour,
+		Routes: []proxy.Route{route("web", "{tenant}/tcp/127.0.0.1:8080", "{tenant}/tcp/10.0.0.1:9000")}})
+	if got := hello(t, w.nss[w.names[0]], "127.0.0.1:8080"); got != w.names[0] {
+		t.Fatalf("before: %q", got)
+	}
+	unmount()
+	if !waitFor(func() bool { return len(p.Listeners()) == 0 }) {
+		t.Fatalf("%d listeners still in the namespace whose directory went", len(p.Listeners()))
+	}
+	if !proxy.Polls(p) {
+		t.Fatalf("the directory went, and the watcher has nothing to poll for it")
+	}
+	mount(w.names[1])
+	proxy.Tick(p) // watches the directory again, and looks at every name
+	if !waitFor(func() bool { got, _ := greet(w.nss[w.names[1]], "127.0.0.1:8080"); return got == w.names[1] }) {
+		got, err := greet(w.nss[w.names[1]], "127.0.0.1:8080")
+		t.Fatalf("after the directory came back with another namespace, 127.0.0.1:8080 there answered %q (%v)", got, err)
 	}
 }

@@ -47,52 +47,70 @@ func ask(ns *lab.Netns, want string) error {
 	return nil
 }
 
+// steady is clients asking in a loop, each in its own goroutine, until
+// stopped, and what they counted.
+type steady struct {
+	served, failed atomic.Int64
+	firstErr       atomic.Value // the first failure's error
+	quit           chan struct{}
+	wg             sync.WaitGroup
+}
+
+// askSteadily starts clients per tenant named, each asking (ask) in a loop.
+func askSteadily(w *world, names []string, clients int) *steady {
+	s := &steady{quit: make(chan struct{})}
+	for _, name := range names {
+		for range clients {
+			s.wg.Add(1)
+			go func() {
+				defer s.wg.Done()
+				for {
+					select {
+					case <-s.quit:
+						return
+					default:
+					}
+					if err := ask(w.nss[name], name); err != nil {
+						s.failed.Add(1)
+						s.firstErr.CompareAndSwap(nil, err)
+					} else {
+						s.served.Add(1)
+					}
+				}
+			}()
+		}
+	}
+	return s
+}
+
+// stop ends the clients, waits for them, and returns their counts.
+func (s *steady) stop() (served, failed int64) {
+	close(s.quit)
+	s.wg.Wait()
+	return s.served.Load(), s.failed.Load()
+}
+
 type loadResult struct {
 	served, failed int64
 	maxThreads     int // the proxy's, sampled during the load
 	maxFDs         int // the proxy's, sampled during the load
-	firstErr       error
+	firstErr       any
 }
 
 // load runs clients per tenant, all at once, each asking in a loop until
 // the duration is over, and samples the proxy's thread count meanwhile.
 func load(w *world, c *proxy.Client, clients int, d time.Duration) loadResult {
 	var res loadResult
-	var served, failed atomic.Int64
-	var errOnce sync.Once
-	stop := time.Now().Add(d)
-	var wg sync.WaitGroup
-	for _, name := range w.names {
-		ns := w.nss[name]
-		for range clients {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for time.Now().Before(stop) {
-					if err := ask(ns, name); err != nil {
-						failed.Add(1)
-						errOnce.Do(func() { res.firstErr = err })
-						continue
-					}
-					served.Add(1)
-				}
-			}()
+	s := askSteadily(w, w.names, clients)
+	for end := time.Now().Add(d); time.Now().Before(end); time.Sleep(200 * time.Millisecond) {
+		if st, err := c.Stats(); err == nil {
+			res.maxThreads = max(res.maxThreads, st.Threads)
+			res.maxFDs = max(res.maxFDs, st.FDs)
 		}
 	}
-	done := make(chan struct{})
-	go func() { wg.Wait(); close(done) }()
-	for {
-		select {
-		case <-done:
-			res.served, res.failed = served.Load(), failed.Load()
-			return res
-		case <-time.After(200 * time.Millisecond):
-			if st, err := c.Stats(); err == nil {
-				res.maxThreads = max(res.maxThreads, st.Threads)
-				res.maxFDs = max(res.maxFDs, st.FDs)
-			}
-		}
-	}
+	res.served, res.failed = s.stop()
+	res.firstErr = s.firstErr.Load()
+	return res
 }
 
 // The same total load over few and many tenants, through the shared proxy
@@ -170,15 +188,7 @@ func TestSoakChurnTenantNamespaces(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer backend.Close()
-	go func() {
-		for {
-			c, err := backend.Accept()
-			if err != nil {
-				return
-			}
-			go func() { defer c.Close(); io.Copy(c, c) }()
-		}
-	}()
+	acceptAll(backend, func(c net.Conn) { defer c.Close(); io.Copy(c, c) })
 	p := mustNew(t, proxy.Config{Name: "ch",
 		Routes:  []proxy.Route{route("up", "{tenant}/tcp/127.0.0.1:8080", "host/tcp/"+backend.Addr().String())},
 		Tenants: w.names, Rescan: -1})
@@ -260,31 +270,7 @@ func TestSoakAddRemoveTenantsUnderTraffic(t *testing.T) {
 	steady, pool := w.names[:2], w.names[2:]
 	p := mustNew(t, proxy.Config{Name: "ar", Routes: tenantRoutes(), Tenants: steady, Rescan: -1})
 	g0, f0 := runtime.NumGoroutine(), openFDs(t)
-	stop := make(chan struct{})
-	var served, failed atomic.Int64
-	var firstErr atomic.Value
-	var wg sync.WaitGroup
-	for _, name := range steady {
-		for range 4 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for {
-					select {
-					case <-stop:
-						return
-					default:
-					}
-					if err := ask(w.nss[name], name); err != nil {
-						failed.Add(1)
-						firstErr.CompareAndSwap(nil, err)
-					} else {
-						served.Add(1)
-					}
-				}
-			}()
-		}
-	}
+	clients := askSteadily(w, steady, 4)
 	for i := range cycles {
 		name := pool[i%len(pool)]
 		if err := p.AddTenant(name); err != nil {
@@ -297,11 +283,10 @@ func TestSoakAddRemoveTenantsUnderTraffic(t *testing.T) {
 			t.Fatalf("cycle %d: remove %s: %v", i, name, err)
 		}
 	}
-	close(stop)
-	wg.Wait()
-	t.Logf("%d add/remove cycles; steady tenants: %d requests served, %d failed", cycles, served.Load(), failed.Load())
-	if failed.Load() != 0 {
-		t.Errorf("%d of %d steady requests failed (first: %v)", failed.Load(), served.Load()+failed.Load(), firstErr.Load())
+	served, failed := clients.stop()
+	t.Logf("%d add/remove cycles; steady tenants: %d requests served, %d failed", cycles, served, failed)
+	if failed != 0 {
+		t.Errorf("%d of %d steady requests failed (first: %v)", failed, served+failed, clients.firstErr.Load())
 	}
 	if got, want := len(p.Listeners()), 2*len(tenantRoutes()); got != want {
 		t.Errorf("%d listeners after the cycles, want %d (the steady tenants')", got, want)

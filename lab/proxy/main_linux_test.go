@@ -2,10 +2,11 @@ package proxy_test
 
 import (
 	"bufio"
-	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -84,22 +85,14 @@ func startBackends(t testing.TB, ns *lab.Netns, name string) {
 		t.Fatal(err)
 	}
 	done := make(chan struct{})
-	go func() { // TCP: the name, then echo
-		for {
-			c, err := socks[0].Listener.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				io.WriteString(c, name+"\n")
-				// Through a buffer: io.Copy(c, c) would splice and hold a
-				// pipe (two fds) for the connection's life, and at 5000
-				// clients the test process itself ran out of fds.
-				io.CopyBuffer(struct{ io.Writer }{c}, struct{ io.Reader }{c}, make([]byte, 512))
-			}()
-		}
-	}()
+	acceptAll(socks[0].Listener, func(c net.Conn) { // TCP: the name, then echo
+		defer c.Close()
+		io.WriteString(c, name+"\n")
+		// Through a buffer: io.Copy(c, c) would splice and hold a pipe
+		// (two fds) for the connection's life, and at 5000 clients the
+		// test process itself ran out of fds.
+		io.CopyBuffer(struct{ io.Writer }{c}, struct{ io.Reader }{c}, make([]byte, 512))
+	})
 	go func() { // UDP: answer every datagram with name:datagram
 		buf := make([]byte, 2048)
 		for {
@@ -122,20 +115,43 @@ func startBackends(t testing.TB, ns *lab.Netns, name string) {
 	})
 }
 
+// acceptAll hands every connection l accepts to serve, each in its own
+// goroutine, until l is closed.
+func acceptAll(l net.Listener, serve func(net.Conn)) {
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go serve(c)
+		}
+	}()
+}
+
 // hello connects to addr from inside ns (nil: here) and reads the first line.
 func hello(t testing.TB, ns *lab.Netns, addr string) string {
 	t.Helper()
+	line, err := greet(ns, addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return line
+}
+
+// greet is hello that returns its error instead of ending the test.
+func greet(ns *lab.Netns, addr string) (string, error) {
 	c, err := lab.DialIn(ns, "tcp", addr, 5*time.Second)
 	if err != nil {
-		t.Fatalf("connect %s in %s: %v", addr, ns, err)
+		return "", fmt.Errorf("connect %s in %s: %v", addr, ns, err)
 	}
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(5 * time.Second))
 	line, err := bufio.NewReader(c).ReadString('\n')
 	if err != nil {
-		t.Fatalf("read from %s in %s: %v", addr, ns, err)
+		return "", fmt.Errorf("read from %s in %s: %v", addr, ns, err)
 	}
-	return strings.TrimSpace(line)
+	return strings.TrimSpace(line), nil
 }
 
 // askUDP sends msg to addr from inside ns and returns the answer.
@@ -214,4 +230,40 @@ func route(name, listen, target string) proxy.Route {
 	return proxy.Route{Name: name, Listen: l, Target: g}
 }
 
-var _ = context.Background
+// waitFor polls cond every 10 ms for up to 10 s (a bound on a hang, not a
+// timing assertion) and reports whether it came true.
+func waitFor(cond func() bool) bool {
+	for range 1000 {
+		if cond() {
+			return true
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return cond()
+}
+
+// openFDs counts this process's fds after two GCs: io.Copy's splice keeps
+// a sync.Pool of pipes that only a GC (and their finalizers) closes; that
+// is a cache, not a leak.
+func openFDs(t testing.TB) int {
+	runtime.GC()
+	runtime.GC()
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(ents)
+}
+
+// routeStats sums a route's counters over its tenants.
+func routeStats(s proxy.Stats, name string) proxy.RouteStats {
+	sum := proxy.RouteStats{Route: name}
+	for _, r := range s.Routes {
+		if r.Route == name {
+			sum.Conns += r.Conns
+			sum.Active += r.Active
+			sum.Errors += r.Errors
+		}
+	}
+	return sum
+}
