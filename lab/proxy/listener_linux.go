@@ -546,37 +546,31 @@ type closeWriter interface{ CloseWrite() error }
 // Once one side has finished, the other has fin (if > 0) to finish too; a
 // side that hangs past it is an error, and both are closed.
 func forward(client, up net.Conn, fin time.Duration) (in, out int64, err error) {
-	errc := make(chan error, 1)
-	go func() {
-		n, err := copyConn(up, client)
-		in = n
+	// half copies src to dst until src ends, then half-closes dst and
+	// gives it fin to finish; on an error it closes both sides.
+	half := func(dst, src net.Conn) (int64, error) {
+		n, err := copyConn(dst, src)
 		if err == nil {
-			if cw, ok := up.(closeWriter); ok {
+			if cw, ok := dst.(closeWriter); ok {
 				err = ignoreNotConn(cw.CloseWrite())
 			}
 			if fin > 0 {
-				up.SetReadDeadline(time.Now().Add(fin))
+				dst.SetReadDeadline(time.Now().Add(fin))
 			}
 		}
 		if err != nil {
 			client.Close()
 			up.Close()
 		}
+		return n, err
+	}
+	errc := make(chan error, 1)
+	go func() {
+		n, err := half(up, client)
+		in = n
 		errc <- err
 	}()
-	out, err2 := copyConn(client, up)
-	if err2 == nil {
-		if cw, ok := client.(closeWriter); ok {
-			err2 = ignoreNotConn(cw.CloseWrite())
-		}
-		if fin > 0 {
-			client.SetReadDeadline(time.Now().Add(fin))
-		}
-	}
-	if err2 != nil {
-		client.Close()
-		up.Close()
-	}
+	out, err2 := half(client, up)
 	err1 := <-errc
 	client.Close()
 	up.Close()

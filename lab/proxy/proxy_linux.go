@@ -166,24 +166,6 @@ func (p *Proxy) loopsOf() ([]*loop, error) {
 	return p.loops, p.loopsErr
 }
 
-// ListenerKey identifies a listener: a namespace (by inode, so a namespace
-// deleted and recreated under the same name is a different one), a
-// protocol and the address asked for. Every tenant may use the same address.
-type ListenerKey struct {
-	Inode uint64
-	Proto string
-	Addr  string
-}
-
-// Listener describes one bound socket.
-type Listener struct {
-	Key    ListenerKey
-	Route  string
-	Tenant string
-	Netns  string
-	Addr   string // as bound (the real port when asked for :0)
-}
-
 // New starts a proxy: it binds the routes that are not per tenant and every
 // tenant in cfg.Tenants (and in its state file), and serves them until
 // Close. On error nothing is left open.

@@ -21,19 +21,6 @@ func unsupported() error {
 // Proxy is a running proxy (Linux only).
 type Proxy struct{}
 
-// ListenerKey identifies a listener (Linux only).
-type ListenerKey struct {
-	Inode uint64
-	Proto string
-	Addr  string
-}
-
-// Listener describes one bound socket (Linux only).
-type Listener struct {
-	Key                        ListenerKey
-	Route, Tenant, Netns, Addr string
-}
-
 func New(Config) (*Proxy, error)              { return nil, unsupported() }
 func (p *Proxy) AddTenant(...string) error    { return unsupported() }
 func (p *Proxy) RemoveTenant(...string) error { return unsupported() }

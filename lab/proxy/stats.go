@@ -87,3 +87,21 @@ func (s Stats) Total() RouteStats {
 	}
 	return t
 }
+
+// ListenerKey identifies a listener: a namespace (by inode, so a namespace
+// deleted and recreated under the same name is a different one), a
+// protocol and the address asked for. Every tenant may use the same address.
+type ListenerKey struct {
+	Inode uint64
+	Proto string
+	Addr  string
+}
+
+// Listener describes one bound socket.
+type Listener struct {
+	Key    ListenerKey
+	Route  string
+	Tenant string
+	Netns  string
+	Addr   string // as bound (the real port when asked for :0)
+}

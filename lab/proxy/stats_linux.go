@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"cmp"
 	"os"
 	"runtime"
 	"runtime/metrics"
@@ -21,19 +22,7 @@ func (p *Proxy) Listeners() []Listener {
 		out = append(out, ln.info())
 	}
 	slices.SortFunc(out, func(a, b Listener) int {
-		if a.Tenant != b.Tenant {
-			if a.Tenant < b.Tenant {
-				return -1
-			}
-			return 1
-		}
-		if a.Route < b.Route {
-			return -1
-		}
-		if a.Route > b.Route {
-			return 1
-		}
-		return 0
+		return cmp.Or(cmp.Compare(a.Tenant, b.Tenant), cmp.Compare(a.Route, b.Route))
 	})
 	return out
 }
@@ -110,19 +99,7 @@ func (p *Proxy) Stats() Stats {
 		s.RSSAnon += ps.RSSAnon
 	}
 	slices.SortFunc(s.Routes, func(a, b RouteStats) int {
-		if a.Route != b.Route {
-			if a.Route < b.Route {
-				return -1
-			}
-			return 1
-		}
-		if a.Tenant < b.Tenant {
-			return -1
-		}
-		if a.Tenant > b.Tenant {
-			return 1
-		}
-		return 0
+		return cmp.Or(cmp.Compare(a.Route, b.Route), cmp.Compare(a.Tenant, b.Tenant))
 	})
 	s.Namespaces = len(p.nst.held())
 	s.Goroutines = runtime.NumGoroutine()
