@@ -10,6 +10,7 @@ import (
 	"github.com/nslab/nslab/internal/labtest"
 	"github.com/nslab/nslab/lab"
 	"github.com/nslab/nslab/lab/proxy"
+	"github.com/nslab/nslab/lab/proxy/bench"
 )
 
 // benchWorld is one namespace with a sink-or-echo server at 127.0.0.1:9000
@@ -27,31 +28,7 @@ func benchWorld(b *testing.B) (*lab.Netns, func()) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				buf := make([]byte, 1<<20)
-				n, err := c.Read(buf[:1])
-				if err != nil || n == 0 {
-					return
-				}
-				if buf[0] == 'e' {
-					c.Write(buf[:1])
-					return
-				}
-				for {
-					if _, err := c.Read(buf); err != nil {
-						return
-					}
-				}
-			}()
-		}
-	}()
+	go bench.ServeSinkEcho(l)
 	p, err := proxy.New(proxy.Config{Routes: []proxy.Route{route("b", "{tenant}/tcp/127.0.0.1:8080", "{tenant}/tcp/127.0.0.1:9000")}, Tenants: []string{name}, Rescan: -1})
 	if err != nil {
 		b.Fatal(err)

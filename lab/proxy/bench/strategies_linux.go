@@ -174,7 +174,7 @@ func loadSpreadRun(s *lab.Session, names []string, r *Report) error {
 		}
 		l := b.Socks[0].Listener
 		defer l.Close()
-		go serveSinkEcho(l)
+		go ServeSinkEcho(l)
 	}
 	for k := 10; ; k *= 10 {
 		k = min(k, len(names))

@@ -148,7 +148,7 @@ func benchTraffic(s *lab.Session, nsName string, bytes int64, r *Report) error {
 		return err
 	}
 	defer socks[0].Close()
-	go serveSinkEcho(socks[0].Listener)
+	go ServeSinkEcho(socks[0].Listener)
 	self, err := os.Executable()
 	if err != nil {
 		return err
@@ -216,10 +216,11 @@ func benchTraffic(s *lab.Session, nsName string, bytes int64, r *Report) error {
 	return nil
 }
 
-// serveSinkEcho serves the traffic benchmark: a connection that starts
-// with 'e' gets that byte back and is closed; any other is read to the
-// end.
-func serveSinkEcho(l net.Listener) {
+// ServeSinkEcho serves the traffic benchmark until l is closed: a
+// connection that starts with 'e' gets that byte back and is closed; any
+// other is read to the end. lab/proxy's Go benchmarks serve with it too,
+// so their figures and `nslab bench proxy`'s measure the same backend.
+func ServeSinkEcho(l net.Listener) {
 	for {
 		c, err := l.Accept()
 		if err != nil {
@@ -266,7 +267,7 @@ func benchServerMain() {
 		fmt.Fprintln(os.Stderr, "bench server:", err)
 		os.Exit(1)
 	}
-	serveSinkEcho(socks[0].Listener)
+	ServeSinkEcho(socks[0].Listener)
 }
 
 func waitListening(ns *lab.Netns, addr string) {
