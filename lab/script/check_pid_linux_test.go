@@ -10,9 +10,7 @@ import (
 )
 
 func TestAChildInANewPIDNamespaceIsPID1(t *testing.T) {
-	s := labtest.New(t)
-	r := script.NewRunner(s)
-	defer r.Close()
+	r, _ := newRunner(t)
 	p, q := labtest.Name("p"), labtest.Name("q")
 	run(t, r, `
 spawn `+p+` pid
@@ -33,9 +31,7 @@ expect pid self > 1
 }
 
 func TestExecEntersAUserNamespaceWithoutAMap(t *testing.T) {
-	s := labtest.New(t)
-	r := script.NewRunner(s)
-	defer r.Close()
+	r, _ := newRunner(t)
 	u, h := labtest.Name("u"), labtest.Name("h")
 	run(t, r, `
 spawn `+u+` user

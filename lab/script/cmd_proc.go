@@ -158,20 +158,37 @@ func quoteAll(ws []string) []string {
 	return out
 }
 
+// child takes the name of a spawned child and records it for Scope.
+func (p *parser) child() (Token, error) {
+	t, err := p.word("a spawned child's name")
+	if err == nil {
+		p.ref(KindProc, t)
+	}
+	return t, err
+}
+
+// childOf is the running child spawned as name.
+func childOf(env *Env, name string) (*lab.Proc, error) {
+	pr, ok := env.S.Proc(name)
+	if !ok {
+		return nil, fmt.Errorf("no spawned child called %s", name)
+	}
+	return pr, nil
+}
+
 var cmdKill = &Command{
 	Name: "kill", Usage: "kill NAME", Summary: "stop a spawned child; its namespaces go with it unless held", Example: "kill c1",
 	parse: func(p *parser) (Action, error) {
-		n, err := p.word("a spawned child's name")
+		n, err := p.child()
 		if err != nil {
 			return nil, err
 		}
-		p.ref(KindProc, n)
 		name := n.Text
 		return &act{
 			run: func(_ context.Context, env *Env) (string, error) {
-				pr, ok := env.S.Proc(name)
-				if !ok {
-					return "", fmt.Errorf("no spawned child called %s", name)
+				pr, err := childOf(env, name)
+				if err != nil {
+					return "", err
 				}
 				return fmt.Sprintf("killed %s (pid %d)", name, pr.PID), env.S.Kill(name)
 			},
@@ -189,11 +206,10 @@ var cmdIDMap = &Command{
 	Summary: "write the uid (and gid) map of a child started in a new user namespace without one",
 	Example: "idmap c1 uid 0 1000 1 gid 0 1000 1",
 	parse: func(p *parser) (Action, error) {
-		n, err := p.word("a spawned child's name")
+		n, err := p.child()
 		if err != nil {
 			return nil, err
 		}
-		p.ref(KindProc, n)
 		if _, err := p.keyword("uid"); err != nil {
 			return nil, err
 		}
@@ -212,9 +228,9 @@ var cmdIDMap = &Command{
 		name := n.Text
 		return &act{
 			run: func(_ context.Context, env *Env) (string, error) {
-				pr, ok := env.S.Proc(name)
-				if !ok {
-					return "", fmt.Errorf("no spawned child called %s", name)
+				pr, err := childOf(env, name)
+				if err != nil {
+					return "", err
 				}
 				return "", pr.WriteIDMaps([]lab.IDMap{uid}, gids)
 			},
@@ -230,12 +246,11 @@ var cmdExec = &Command{
 	parse: func(p *parser) (Action, error) {
 		proc := ""
 		if p.accept("-p") {
-			t, err := p.word("a spawned child's name")
+			t, err := p.child()
 			if err != nil {
 				return nil, err
 			}
 			proc = t.Text
-			p.ref(KindProc, t)
 		}
 		if proc != "" && p.ns != "" {
 			return nil, p.errAt(p.nsTok, "give -n or -p, not both")
@@ -282,9 +297,9 @@ func runExec(ctx context.Context, env *Env, ns, proc string, argv []string) (str
 		return "", fmt.Errorf("%s is not installed on this machine", argv[0])
 	}
 	if proc != "" {
-		pr, ok := env.S.Proc(proc)
-		if !ok {
-			return "", fmt.Errorf("no spawned child called %s", proc)
+		pr, err := childOf(env, proc)
+		if err != nil {
+			return "", err
 		}
 		nsenter, err := exec.LookPath("nsenter")
 		if err != nil {

@@ -224,16 +224,12 @@ func proxyTenants(method, done string, do func(*proxyCtl, []string) error, gocod
 		}
 		ts := allNames(runs)
 		return &act{
-			run: func(_ context.Context, env *Env) (string, error) {
-				pc, err := proxyOf(env, name)
-				if err != nil {
-					return "", err
-				}
+			run: onProxy(name, func(_ *Env, pc *proxyCtl) (string, error) {
 				if err := do(pc, ts); err != nil {
 					return "", err
 				}
 				return proxySummary(pc, done+" "+summarize(ts))
-			},
+			}),
 			sh:     shTenants(method, name, runs),
 			gocode: gocode(ts),
 		}, nil
@@ -249,17 +245,13 @@ var cmdProxyStats = &Command{
 			return nil, err
 		}
 		return &act{
-			run: func(_ context.Context, env *Env) (string, error) {
-				pc, err := proxyOf(env, name)
-				if err != nil {
-					return "", err
-				}
+			run: onProxy(name, func(_ *Env, pc *proxyCtl) (string, error) {
 				st, err := pc.client.Stats()
 				if err != nil {
 					return "", err
 				}
 				return FormatStats(st), nil
-			},
+			}),
 			sh:     func(*Sh) string { return fmt.Sprintf(`nslab proxy stats --control "$RUN/%s.sock"`, name) },
 			prints: true,
 			gocode: goProcStatus(),
@@ -276,11 +268,7 @@ var cmdProxyStop = &Command{
 			return nil, err
 		}
 		return &act{
-			run: func(_ context.Context, env *Env) (string, error) {
-				pc, err := proxyOf(env, name)
-				if err != nil {
-					return "", err
-				}
+			run: onProxy(name, func(env *Env, pc *proxyCtl) (string, error) {
 				env.rememberFinal(name, pc) // for a later `compare`
 				env.mu.Lock()
 				delete(env.proxies, name)
@@ -295,13 +283,25 @@ var cmdProxyStop = &Command{
 					return "", stopErr
 				}
 				return fmt.Sprintf("proxy %s (pid %d) stopped", name, pc.proc.PID), nil
-			},
+			}),
 			sh: func(*Sh) string {
 				return fmt.Sprintf("curl -sf --unix-socket \"$RUN/%s.sock\" -X POST http://proxy/stop >/dev/null; wait $%s 2>/dev/null || true", name, pidOf(name))
 			},
 			gocode: "for _, l := range listeners {\n\tl.Close() // every socket in every namespace\n}",
 		}, p.done()
 	},
+}
+
+// onProxy is the run of a command on the running proxy name: it finds the
+// proxy (or says there is none), then does.
+func onProxy(name string, do func(env *Env, pc *proxyCtl) (string, error)) func(context.Context, *Env) (string, error) {
+	return func(_ context.Context, env *Env) (string, error) {
+		pc, err := proxyOf(env, name)
+		if err != nil {
+			return "", err
+		}
+		return do(env, pc)
+	}
 }
 
 // goNames renders names as Go arguments, a long list as a spread slice.

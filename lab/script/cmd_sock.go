@@ -20,21 +20,9 @@ var cmdListen = &Command{
 	Summary: "open a listening socket inside a namespace (tcp, udp, sctp, unix: an echo; http: a web server that answers with its namespace's name); this process's threads stay where they are; `expect accepted` and `expect received` see what reaches it",
 	Example: "listen tcp 127.0.0.1:8080 -n alpha as web",
 	parse: func(p *parser) (Action, error) {
-		proto, err := p.keyword("tcp", "udp", "sctp", "http", "unix")
+		proto, a, err := p.sockAddr(false, "tcp", "udp", "sctp", "http", "unix")
 		if err != nil {
 			return nil, err
-		}
-		a, err := p.word("an address like 127.0.0.1:8080")
-		if err != nil {
-			return nil, err
-		}
-		if proto.Text == "unix" {
-			err = checkAbstract(a.Text)
-		} else {
-			err = checkHostPort(a.Text)
-		}
-		if err != nil {
-			return nil, p.errAt(a, "%v", err)
 		}
 		raw := false
 		if t, ok := p.peek(); ok && t.Text == "raw" {
@@ -208,27 +196,37 @@ func echoUDP(pc net.PacketConn, tr *traffic) {
 	}
 }
 
+// sockAddr parses `PROTO ADDR`, PROTO one of protos: ADDR is an abstract
+// unix name for unix, else HOST:PORT, whose host may be empty (any) only
+// if !needHost.
+func (p *parser) sockAddr(needHost bool, protos ...string) (proto, addr Token, err error) {
+	if proto, err = p.keyword(protos...); err != nil {
+		return proto, addr, err
+	}
+	if addr, err = p.word("an address like 127.0.0.1:8080"); err != nil {
+		return proto, addr, err
+	}
+	switch {
+	case proto.Text == "unix":
+		err = checkAbstract(addr.Text)
+	default:
+		if err = checkHostPort(addr.Text); err == nil && needHost && hostOf(addr.Text) == "" {
+			err = fmt.Errorf("give the IP to connect to")
+		}
+	}
+	if err != nil {
+		return proto, addr, p.errAt(addr, "%v", err)
+	}
+	return proto, addr, nil
+}
+
 var cmdConnect = &Command{
 	Name: "connect", NS: true, Usage: "connect tcp|udp|unix ADDR [-n NS] [send TEXT] | connect http ADDR [-n NS] [host NAME] [path /PATH]",
 	Summary: "connect from inside a namespace, send TEXT (or an HTTP GET) and print the answer", Example: "connect tcp 127.0.0.1:8080 -n alpha send hello",
 	parse: func(p *parser) (Action, error) {
-		proto, err := p.keyword("tcp", "udp", "http", "unix")
+		proto, a, err := p.sockAddr(true, "tcp", "udp", "http", "unix")
 		if err != nil {
 			return nil, err
-		}
-		a, err := p.word("an address like 127.0.0.1:8080")
-		if err != nil {
-			return nil, err
-		}
-		if proto.Text == "unix" {
-			if err := checkAbstract(a.Text); err != nil {
-				return nil, p.errAt(a, "%v", err)
-			}
-		} else if err := checkHostPort(a.Text); err != nil || hostOf(a.Text) == "" {
-			if err == nil {
-				err = fmt.Errorf("give the IP to connect to")
-			}
-			return nil, p.errAt(a, "%v", err)
 		}
 		if proto.Text == "http" {
 			return parseConnectHTTP(p, a.Text)

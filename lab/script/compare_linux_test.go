@@ -16,9 +16,7 @@ import (
 // processes), the checks hold the ordering the lessons teach, and a proxy
 // stopped since keeps the row it had as it stopped.
 func TestCompareCountsProcessTreesAndChecksTheOrdering(t *testing.T) {
-	s := labtest.New(t)
-	r := script.NewRunner(s)
-	defer r.Close()
+	r, s := newRunner(t)
 	ns, sh, th, pr := labtest.Name("cm"), labtest.Name("csh"), labtest.Name("cth"), labtest.Name("cpr")
 	run(t, r, fmt.Sprintf(`
 netns add %[1]s{1..6}

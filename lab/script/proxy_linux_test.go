@@ -7,15 +7,12 @@ import (
 	"testing"
 
 	"github.com/nslab/nslab/internal/labtest"
-	"github.com/nslab/nslab/lab/script"
 )
 
 // The proxy commands drive a real worker: one process answering on the same
 // address in two namespaces, each forwarding to its own backend.
 func TestProxyCommandsServeConflictingAddresses(t *testing.T) {
-	s := labtest.New(t)
-	r := script.NewRunner(s)
-	defer r.Close()
+	r, s := newRunner(t)
 	a, b, px := labtest.Name("pa"), labtest.Name("pb"), labtest.Name("px")
 	run(t, r, fmt.Sprintf(`
 netns add %[1]s

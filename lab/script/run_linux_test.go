@@ -31,9 +31,7 @@ func run(t *testing.T, r *script.Runner, src string) []script.Result {
 }
 
 func TestEveryCommandAgainstARealSession(t *testing.T) {
-	s := labtest.New(t)
-	r := script.NewRunner(s)
-	defer r.Close()
+	r, _ := newRunner(t)
 	a, b, c := labtest.Name("a"), labtest.Name("b"), labtest.Name("c")
 	br := labtest.Name("br")
 	src := fmt.Sprintf(`
@@ -171,9 +169,7 @@ expect netns %[6]s2 absent
 // SCTP: a socket in the namespace where the kernel has it; a clear error,
 // not a crash, where it does not.
 func TestListenSCTPWorksOrSaysTheKernelLacksIt(t *testing.T) {
-	s := labtest.New(t)
-	r := script.NewRunner(s)
-	defer r.Close()
+	r, _ := newRunner(t)
 	ns := labtest.Name("sc")
 	run(t, r, "netns add "+ns+"\nlink set lo up -n "+ns)
 	res, err := r.RunLine(context.Background(), "listen sctp 127.0.0.1:7409 -n "+ns+" as assoc")
@@ -190,9 +186,7 @@ func TestListenSCTPWorksOrSaysTheKernelLacksIt(t *testing.T) {
 }
 
 func TestAFailingCheckSaysWhatItSaw(t *testing.T) {
-	s := labtest.New(t)
-	r := script.NewRunner(s)
-	defer r.Close()
+	r, _ := newRunner(t)
 	a := labtest.Name("f")
 	run(t, r, "netns add "+a)
 	stmts, err := script.Parse("x", 1, fmt.Sprintf("expect link lo -n %s up\nexpect threads self <= 1 within 300ms", a))
@@ -223,9 +217,7 @@ func TestAFailingCheckSaysWhatItSaw(t *testing.T) {
 }
 
 func TestProxyCommandsServeTenantsWithTheSameAddress(t *testing.T) {
-	s := labtest.New(t)
-	r := script.NewRunner(s)
-	defer r.Close()
+	r, s := newRunner(t)
 	a, b, p := labtest.Name("pa"), labtest.Name("pb"), labtest.Name("p")
 	src := fmt.Sprintf(`
 netns add %[1]s
@@ -260,9 +252,7 @@ proxy stop %[3]s
 // HTTP proxy on the host that routes by Host header: each name reaches its
 // own tenant, and from inside a tenant 10.0.0.1 is that tenant's own.
 func TestHTTPListenAndConnectBehindAHostRoutingProxy(t *testing.T) {
-	s := labtest.New(t)
-	r := script.NewRunner(s)
-	defer r.Close()
+	r, _ := newRunner(t)
 	a, b, p := labtest.Name("ha"), labtest.Name("hb"), labtest.Name("hp")
 	// A port no other test holds: the catalog's tenant-proxy (and its
 	// shell export) use 7480 on the host, in a package tested meanwhile.
@@ -298,9 +288,7 @@ proxy stop %[3]s
 // listen ... raw takes the path SCTP takes, on TCP: the socket is in the
 // namespace and answers like any other; raw is refused for udp.
 func TestListenRawServesTCPThroughTheSCTPPath(t *testing.T) {
-	s := labtest.New(t)
-	r := script.NewRunner(s)
-	defer r.Close()
+	r, _ := newRunner(t)
 	ns := labtest.Name("rw")
 	run(t, r, fmt.Sprintf(`
 netns add %[1]s
@@ -321,9 +309,7 @@ expect sockets self in %[1]s == 0
 // teaches (a thread left inside, sockets outside); the locked one never
 // does.
 func TestUnlockedSwitchStrandsAThreadAndTheLockedOneDoesNot(t *testing.T) {
-	s := labtest.New(t)
-	r := script.NewRunner(s)
-	defer r.Close()
+	r, _ := newRunner(t)
 	ns := labtest.Name("sw")
 	res := run(t, r, fmt.Sprintf(`
 netns add %[1]s
@@ -343,9 +329,7 @@ expect sockets careful in host == 0
 // An abstract unix socket lives in the network namespace it was made in:
 // the same name is not found from the host.
 func TestAbstractUnixSocketsArePerNetworkNamespace(t *testing.T) {
-	s := labtest.New(t)
-	r := script.NewRunner(s)
-	defer r.Close()
+	r, _ := newRunner(t)
 	ns, name := labtest.Name("ab"), "@"+labtest.Name("nslab-ab")
 	run(t, r, fmt.Sprintf("netns add %[1]s\nlisten unix %[2]s -n %[1]s as ab\nconnect unix %[2]s -n %[1]s send in\nexpect output contains echo: in", ns, name))
 	res, err := r.RunLine(context.Background(), "connect unix "+name+" send out")
@@ -363,9 +347,7 @@ func TestAbstractUnixSocketsArePerNetworkNamespace(t *testing.T) {
 // socket holds it, by the inode the lab saw; once the socket closes, it
 // has none.
 func TestHoldersFindADeletedNamespaceByItsInode(t *testing.T) {
-	s := labtest.New(t)
-	r := script.NewRunner(s)
-	defer r.Close()
+	r, _ := newRunner(t)
 	ns := labtest.Name("hd")
 	run(t, r, fmt.Sprintf(`netns add %[1]s
 listen tcp 127.0.0.1:7411 -n %[1]s as pin
