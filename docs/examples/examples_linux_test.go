@@ -157,8 +157,10 @@ func threadNamespaces(t *testing.T, pid int) []string {
 	return out
 }
 
-func ownNetns(t *testing.T) string {
-	ns, err := os.Readlink("/proc/self/ns/net")
+// ownNs is this process's namespace of type typ, as readlink shows it:
+// "net:[4026531840]".
+func ownNs(t *testing.T, typ string) string {
+	ns, err := os.Readlink("/proc/self/ns/" + typ)
 	if err != nil {
 		t.Fatal(err)
 	}

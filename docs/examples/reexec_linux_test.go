@@ -6,7 +6,6 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/nslab/nslab/internal/labtest"
 )
@@ -26,20 +25,9 @@ func lsnsOf(t *testing.T, typ, pid string) string {
 }
 
 // lsnsField is one column of lsns for the namespace of type typ of pid.
-// lsns reads every process's /proc, and on a busy machine fails now and
-// then when one ends in the middle: it is asked again.
 func lsnsField(t *testing.T, col, typ, pid string) string {
 	t.Helper()
-	var out []byte
-	var err error
-	for range 3 {
-		if out, err = exec.Command("lsns", "-n", "-o", col, "-t", typ, "-p", pid).CombinedOutput(); err == nil {
-			return strings.TrimSpace(string(out))
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Fatalf("lsns -n -o %s -t %s -p %s: %v\n%s", col, typ, pid, err, out)
-	return ""
+	return strings.TrimSpace(string(labtest.Lsns(t, "-n", "-o", col, "-t", typ, "-p", pid)))
 }
 
 // The /proc/self/exe pattern of "Namespace.go", one namespace type at a

@@ -2,11 +2,10 @@ package examples
 
 import (
 	"fmt"
-	"os"
 	"os/exec"
-	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/nslab/nslab/internal/labtest"
 )
@@ -26,7 +25,7 @@ func TestListenInAnotherNamespace(t *testing.T) {
 	if got := listenersOf(t, "", pid); len(got) != 0 {
 		t.Errorf("ss on the host shows the example listening: %q", got)
 	}
-	if got, want := threadNamespaces(t, pid), ownNetns(t); len(got) != 1 || got[0] != want {
+	if got, want := threadNamespaces(t, pid), ownNs(t, "net"); len(got) != 1 || got[0] != want {
 		t.Errorf("the example's threads are in %v, want all in %s", got, want)
 	}
 	if out := sh(t, "ip", "netns", "exec", ns, "curl", "-s", "http://127.0.0.1:8080/x"); !strings.Contains(out, "hello from inside /run/netns/"+ns) {
@@ -94,7 +93,11 @@ func TestManyNamespacesFromOneProcess(t *testing.T) {
 					t.Errorf("ss in %s: %d listeners of the proxy, want 1", ns, len(got))
 				}
 			}
-			if th := threads(t, pid); !c.ok(th) {
+			th, ok := labtest.StatusField(pid, "Threads")
+			if !ok {
+				t.Fatalf("no Threads: line in /proc/%d/status", pid)
+			}
+			if !c.ok(int(th)) {
 				t.Errorf("%s: %d threads for %d tenants, want %s", c.strategy, th, n, c.want)
 			}
 			out := sh(t, "ip", "netns", "exec", tenants[n-1], "bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/7411; echo knock >&3; head -1 <&3")
@@ -103,21 +106,6 @@ func TestManyNamespacesFromOneProcess(t *testing.T) {
 			}
 		})
 	}
-}
-
-// threads reads Threads: from /proc/PID/status.
-func threads(t *testing.T, pid int) int {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(l, "Threads:"); ok {
-			n, _ := strconv.Atoi(strings.TrimSpace(v))
-			return n
-		}
-	}
-	return -1
 }
 
 // A veth pair into a cloned child, a default route, pings both ways
@@ -135,7 +123,7 @@ func TestVethIntoAClonedChild(t *testing.T) {
 	if out := sh(t, "nsenter", "-t", fmt.Sprint(pid), "-n", "ip", "route"); !strings.Contains(out, "default via 10.231.17.1 dev ceth0") {
 		t.Errorf("routes inside the child: %q", out)
 	}
-	if out := sh(t, "lsns", "-n", "-o", "NS", "-t", "net", "-p", fmt.Sprint(pid)); strings.TrimSpace(out) == strings.Trim(strings.TrimPrefix(ownNetns(t), "net:"), "[]") {
+	if out := sh(t, "lsns", "-n", "-o", "NS", "-t", "net", "-p", fmt.Sprint(pid)); strings.TrimSpace(out) == strings.Trim(strings.TrimPrefix(ownNs(t, "net"), "net:"), "[]") {
 		t.Errorf("lsns: the child is in our network namespace")
 	}
 	out := p.finish()
@@ -205,5 +193,85 @@ func TestHTTPTenantsBehindOneFrontDoor(t *testing.T) {
 	}
 	if out := sh(t, "curl", "-s", "-w", " %{http_code}", "-H", "Host: nobody.example", "http://127.0.0.1:7412/"); !strings.HasSuffix(out, " 502") {
 		t.Errorf("curl for nobody: %q, want a 502", out)
+	}
+}
+
+// A namespace deleted with ip netns del while a process still has a
+// socket in it lives on, nameless: lsns does not list it, holders names
+// the socket, and once the process ends nothing holds it.
+func TestHoldersOfANamelessNamespace(t *testing.T) {
+	labtest.RequireRoot(t)
+	ns := netnsAdd(t, "hd")
+	nsid := "net:[" + strings.TrimSpace(sh(t, "stat", "-L", "-c", "%i", "/run/netns/"+ns)) + "]"
+	out := start(t, "holders", "/run/netns/"+ns).finish()
+	if !strings.Contains(out, nsid+": ") || !strings.Contains(out, "mount    /run/netns/"+ns) {
+		t.Errorf("holders of a fresh namespace: want its bind mount at /run/netns/%s:\n%s", ns, out)
+	}
+
+	p := start(t, "listen-in", "/run/netns/"+ns, "127.0.0.1:8090")
+	p.until("listening")
+	sh(t, "ip", "netns", "del", ns)
+	out = start(t, "holders", nsid).finish()
+	if want := fmt.Sprintf("socket   pid %d (listen-in)", p.cmd.Process.Pid); !strings.Contains(out, want) {
+		t.Errorf("holders after ip netns del: want %q:\n%s", want, out)
+	}
+	if strings.Contains(out, "process  ") || strings.Contains(out, "(in "+ownNs(t, "mnt")+")") {
+		t.Errorf("holders after ip netns del: no process, and no mount of ours, should hold it:\n%s", out)
+	}
+	lsns := sh(t, "lsns", "-t", "net", "-n", "-o", "NS")
+	if strings.Contains(" "+strings.Join(strings.Fields(lsns), " ")+" ", " "+strings.Trim(nsid, "net:[]")+" ") {
+		t.Errorf("lsns lists the namespace, which no process is in:\n%s", lsns)
+	}
+
+	p.cmd.Process.Kill()
+	p.cmd.Wait()
+	// Other tests' private mount namespaces made while the name existed
+	// keep copies of its mount: real holders, but not this test's.
+	var ours []string
+	for _, l := range strings.Split(start(t, "holders", nsid).finish(), "\n")[1:] {
+		if !strings.HasPrefix(strings.TrimSpace(l), "mount") || strings.Contains(l, "(in "+ownNs(t, "mnt")+")") {
+			ours = append(ours, l)
+		}
+	}
+	if len(ours) > 0 {
+		t.Errorf("holders after the listener ended: %q", ours)
+	}
+	if out := start(t, "holders", nsid).finish(); strings.Contains(out, ": 0 holder(s)") {
+		if out := start(t, "holders", "-wait-free", "10s", nsid).finish(); !strings.Contains(out, "no holders") {
+			t.Errorf("holders -wait-free after the listener ended:\n%s", out)
+		}
+	}
+	if err := exec.Command(bin(t, "holders"), "-wait-free", "100ms", "/proc/self/ns/net").Run(); err == nil {
+		t.Errorf("holders -wait-free on the host's namespace: exit 0, want 1 (it is held)")
+	}
+}
+
+// proctree sums a shell and the two sleeps it started: three processes,
+// three threads, and as many descriptors as ls finds in their fd
+// directories.
+func TestProctreeSumsAProcessAndItsChildren(t *testing.T) {
+	sh := exec.Command("sh", "-c", "sleep 60 & sleep 60 & wait")
+	if err := sh.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { exec.Command("pkill", "-P", fmt.Sprint(sh.Process.Pid)).Run(); sh.Process.Kill(); sh.Wait() }()
+	var tree labtest.TreeSums
+	for end := time.Now().Add(10 * time.Second); tree.Procs < 3; time.Sleep(20 * time.Millisecond) {
+		if tree = labtest.TreeByHand(sh.Process.Pid); time.Now().After(end) {
+			t.Fatalf("the shell's tree has %d processes, want 3 (the shell and two sleeps)", tree.Procs)
+		}
+	}
+	fds := tree.FDs
+	out := start(t, "proctree", fmt.Sprint(sh.Process.Pid)).finish()
+	lines := strings.Split(out, "\n")
+	if len(lines) != 2 {
+		t.Fatalf("want a header and one row:\n%s", out)
+	}
+	f := strings.Fields(lines[1])
+	if len(f) != 6 || f[1] != "3" || f[2] != "3" || f[5] != fmt.Sprint(fds) {
+		t.Errorf("proctree: want 3 processes, 3 threads, %d fds (ls /proc/PID/fd):\n%s", fds, out)
+	}
+	if f[3] == "0.0" {
+		t.Errorf("proctree: no PSS:\n%s", out)
 	}
 }
