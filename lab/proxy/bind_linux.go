@@ -2,7 +2,8 @@ package proxy
 
 import (
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 
 	"github.com/nslab/nslab/lab"
 )
@@ -19,12 +20,7 @@ func (p *Proxy) startStatic() error {
 			byNs[r.Listen.Netns] = append(byNs[r.Listen.Netns], r)
 		}
 	}
-	names := make([]string, 0, len(byNs))
-	for n := range byNs {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, ref := range names {
+	for _, ref := range slices.Sorted(maps.Keys(byNs)) {
 		lns, err := p.bindStatic(ref, byNs[ref])
 		p.mu.Lock()
 		t.lns = append(t.lns, lns...)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/netip"
 	"os"
 	"slices"
@@ -277,11 +278,7 @@ func (p *parser) mapping(n *yaml.Node, field string, fields map[string]func(*yam
 		k, v := n.Content[i], n.Content[i+1]
 		fn, ok := fields[k.Value]
 		if !ok {
-			known := make([]string, 0, len(fields))
-			for name := range fields {
-				known = append(known, name)
-			}
-			slices.Sort(known)
+			known := slices.Sorted(maps.Keys(fields))
 			p.fail(k, join(field, k.Value), "unknown field; known fields here: "+strings.Join(known, ", "))
 			return
 		}

@@ -3,8 +3,8 @@ package proxy
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
-	"sort"
 	"sync"
 
 	"github.com/nslab/nslab/lab"
@@ -458,11 +458,9 @@ func (p *Proxy) unbind(t *tenant) {
 func (p *Proxy) Tenants() []string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	out := make([]string, 0, len(p.tenants))
-	for n := range p.tenants {
-		out = append(out, n)
-	}
-	sort.Strings(out)
+	// Never nil: GET /tenants answers [] when there are none.
+	out := slices.AppendSeq(make([]string, 0, len(p.tenants)), maps.Keys(p.tenants))
+	slices.Sort(out)
 	return out
 }
 

@@ -3,6 +3,8 @@ package script
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -162,10 +164,7 @@ func proxyOf(env *Env, name string) (*proxyCtl, error) {
 	defer env.mu.Unlock()
 	pc, ok := env.proxies[name]
 	if !ok {
-		names := make([]string, 0, len(env.proxies))
-		for n := range env.proxies {
-			names = append(names, n)
-		}
+		names := slices.Collect(maps.Keys(env.proxies))
 		return nil, fmt.Errorf("no proxy called %s (start one with `proxy start %s ...`)%s", name, name, didYouMean(name, names))
 	}
 	return pc, nil

@@ -2,6 +2,7 @@ package script
 
 import (
 	"io"
+	"maps"
 	"slices"
 	"sort"
 	"sync"
@@ -92,12 +93,7 @@ func (e *Env) Sockets() []string {
 func (e *Env) Proxies() []string {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	out := make([]string, 0, len(e.proxies))
-	for n := range e.proxies {
-		out = append(out, n)
-	}
-	sort.Strings(out)
-	return out
+	return slices.Sorted(maps.Keys(e.proxies))
 }
 
 // Close closes every socket the run opened and its proxy control

@@ -2,8 +2,9 @@ package script
 
 import (
 	"fmt"
+	"maps"
 	"path"
-	"sort"
+	"slices"
 	"strings"
 )
 
@@ -37,12 +38,7 @@ func (p *Policy) Allow(argv []string) error {
 
 // Tools lists the allowed programs, sorted.
 func (p *Policy) Tools() []string {
-	out := make([]string, 0, len(p.tools))
-	for t := range p.tools {
-		out = append(out, t)
-	}
-	sort.Strings(out)
-	return out
+	return slices.Sorted(maps.Keys(p.tools))
 }
 
 // ServePolicy is the allowlist of nslab serve: tools that inspect or
