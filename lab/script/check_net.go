@@ -10,12 +10,9 @@ import (
 )
 
 func expectPing(p *parser) (*check, error) {
-	t, err := p.word("an IP address")
+	t, err := p.checked("an IP address", isIP)
 	if err != nil {
 		return nil, err
-	}
-	if _, err := lab.ParseIP(t.Text); err != nil {
-		return nil, p.errAt(t, "%v", err)
 	}
 	want, err := p.keyword("ok", "fails")
 	if err != nil {

@@ -341,12 +341,9 @@ var cmdAddrAdd = &Command{
 	Name: "addr add", NS: true, Usage: "addr add CIDR dev NAME [-n NS]", Summary: "give a link an address (IPv4 or IPv6)",
 	Example: "addr add 10.0.0.1/24 dev va -n alpha",
 	parse: func(p *parser) (Action, error) {
-		c, err := p.word("an address like 10.0.0.1/24")
+		c, err := p.checked("an address like 10.0.0.1/24", isCIDR)
 		if err != nil {
 			return nil, err
-		}
-		if _, err := lab.ParseCIDR(c.Text); err != nil {
-			return nil, p.errAt(c, "%v", err)
 		}
 		if _, err := p.keyword("dev"); err != nil {
 			return nil, err
@@ -368,24 +365,21 @@ var cmdRouteAdd = &Command{
 	Name: "route add", NS: true, Usage: "route add default|CIDR via IP [dev NAME] [-n NS]", Summary: "add a route (default via a gateway, or to a subnet)",
 	Example: "route add default via 10.0.0.1 -n alpha",
 	parse: func(p *parser) (Action, error) {
-		d, err := p.word("`default` or a destination like 10.1.0.0/16")
+		d, err := p.checked("`default` or a destination like 10.1.0.0/16", func(s string) error {
+			if s == "default" {
+				return nil
+			}
+			return isCIDR(s)
+		})
 		if err != nil {
 			return nil, err
-		}
-		if d.Text != "default" {
-			if _, err := lab.ParseCIDR(d.Text); err != nil {
-				return nil, p.errAt(d, "%v", err)
-			}
 		}
 		if _, err := p.keyword("via"); err != nil {
 			return nil, err
 		}
-		g, err := p.word("a gateway IP")
+		g, err := p.checked("a gateway IP", isIP)
 		if err != nil {
 			return nil, err
-		}
-		if _, err := lab.ParseIP(g.Text); err != nil {
-			return nil, p.errAt(g, "%v", err)
 		}
 		dev := ""
 		if p.accept("dev") {
@@ -408,12 +402,9 @@ var cmdPing = &Command{
 	Name: "ping", NS: true, Usage: "ping IP [-n NS] [-c N]", Summary: "send ICMP echo requests from inside a namespace (no ping binary needed)",
 	Example: "ping 10.0.0.2 -n alpha -c 3",
 	parse: func(p *parser) (Action, error) {
-		t, err := p.word("an IP address")
+		t, err := p.checked("an IP address", isIP)
 		if err != nil {
 			return nil, err
-		}
-		if _, err := lab.ParseIP(t.Text); err != nil {
-			return nil, p.errAt(t, "%v", err)
 		}
 		count := 3
 		if p.accept("-c") {

@@ -272,6 +272,23 @@ func (p *parser) word(what string) (Token, error) {
 	return t, nil
 }
 
+// checked takes a word (what names it in an error) that check accepts; a
+// check's error points at the word.
+func (p *parser) checked(what string, check func(string) error) (Token, error) {
+	t, err := p.word(what)
+	if err != nil {
+		return t, err
+	}
+	if err := check(t.Text); err != nil {
+		return t, p.errAt(t, "%v", err)
+	}
+	return t, nil
+}
+
+// isIP and isCIDR are lab's parsers of an address, as checks.
+func isIP(s string) error   { _, err := lab.ParseIP(s); return err }
+func isCIDR(s string) error { _, err := lab.ParseCIDR(s); return err }
+
 func (p *parser) prev() string {
 	if p.i > 0 {
 		return p.toks[p.i-1].Text
