@@ -1,7 +1,6 @@
 package script
 
 import (
-	"errors"
 	"strings"
 	"testing"
 )
@@ -36,13 +35,7 @@ func TestExpectPIDParses(t *testing.T) {
 				}
 				return
 			}
-			var se *SyntaxError
-			if !errors.As(err, &se) {
-				t.Fatalf("ParseLine(%q) = %v, want a *SyntaxError", tt.line, err)
-			}
-			if se.Line != 3 || se.Col != tt.col || !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("error at col %d: %v; want col %d saying %q", se.Col, err, tt.col, tt.want)
-			}
+			wantSyntaxError(t, err, "lesson.md", 3, tt.col, tt.want)
 		})
 	}
 }

@@ -40,16 +40,7 @@ func TestParseErrorsSayWhereAndWhat(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := ParseLine("lesson.md", 7, tt.line)
-			var se *SyntaxError
-			if !errors.As(err, &se) {
-				t.Fatalf("ParseLine(%q) = %v, want a *SyntaxError", tt.line, err)
-			}
-			if se.Line != 7 || se.Col != tt.col || se.File != "lesson.md" {
-				t.Errorf("error at %s:%d:%d, want lesson.md:7:%d (%v)", se.File, se.Line, se.Col, tt.col, err)
-			}
-			if !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("error %q does not say %q", err, tt.want)
-			}
+			wantSyntaxError(t, err, "lesson.md", 7, tt.col, tt.want)
 		})
 	}
 }
@@ -162,4 +153,17 @@ func unjoin(err error) []error {
 		return j.Unwrap()
 	}
 	return []error{err}
+}
+
+// wantSyntaxError fails t unless err is a *SyntaxError at file:line:col
+// whose message says want.
+func wantSyntaxError(t *testing.T, err error, file string, line, col int, want string) {
+	t.Helper()
+	var se *SyntaxError
+	if !errors.As(err, &se) {
+		t.Fatalf("%v, want a *SyntaxError", err)
+	}
+	if se.File != file || se.Line != line || se.Col != col || !strings.Contains(se.Msg, want) {
+		t.Errorf("error %v, want one at %s:%d:%d saying %q", err, file, line, col, want)
+	}
 }

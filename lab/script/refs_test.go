@@ -2,7 +2,6 @@ package script
 
 import (
 	"errors"
-	"strings"
 	"testing"
 )
 
@@ -51,10 +50,7 @@ func TestScopeFindsNamesNothingCreated(t *testing.T) {
 			if len(errs) != 1 {
 				t.Fatalf("errors %v, want one saying %q", errs, tt.want)
 			}
-			var se *SyntaxError
-			if !errors.As(errs[0], &se) || se.Col != tt.col || se.Line != len(stmts) || !strings.Contains(se.Msg, tt.want) {
-				t.Errorf("got %v, want s.lab:%d:%d: ...%s", errs[0], len(stmts), tt.col, tt.want)
-			}
+			wantSyntaxError(t, errs[0], "s.lab", len(stmts), tt.col, tt.want)
 		})
 	}
 }
