@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/nslab/nslab/internal/labtest"
 	"github.com/nslab/nslab/lab"
 	"github.com/nslab/nslab/lab/proxy"
 )
@@ -230,7 +231,7 @@ func TestMaxConnsQueuesInsteadOfFailing(t *testing.T) {
 	}
 	defer hold.Close()
 	backends := make(chan net.Conn, 16)
-	acceptAll(hold, func(c net.Conn) { backends <- c })
+	labtest.AcceptAll(hold, func(c net.Conn) { backends <- c })
 	p := mustNew(t, proxy.Config{
 		Name:     "maxc",
 		Routes:   []proxy.Route{route("hold", "{tenant}/tcp/127.0.0.1:8091", "{tenant}/tcp/10.0.0.1:9301")},
@@ -293,7 +294,7 @@ func holdIn(t *testing.T, ns *lab.Netns, addr string) *held {
 		t.Fatal(err)
 	}
 	h := &held{}
-	acceptAll(l, func(c net.Conn) {
+	labtest.AcceptAll(l, func(c net.Conn) {
 		h.mu.Lock()
 		h.conns = append(h.conns, c)
 		h.mu.Unlock()

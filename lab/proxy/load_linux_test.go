@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nslab/nslab/internal/labtest"
 	"github.com/nslab/nslab/lab"
 	"github.com/nslab/nslab/lab/proxy"
 )
@@ -188,7 +189,7 @@ func TestSoakChurnTenantNamespaces(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer backend.Close()
-	acceptAll(backend, func(c net.Conn) { defer c.Close(); io.Copy(c, c) })
+	labtest.AcceptAll(backend, func(c net.Conn) { defer c.Close(); io.Copy(c, c) })
 	p := mustNew(t, proxy.Config{Name: "ch",
 		Routes:  []proxy.Route{route("up", "{tenant}/tcp/127.0.0.1:8080", "host/tcp/"+backend.Addr().String())},
 		Tenants: w.names, Rescan: -1})

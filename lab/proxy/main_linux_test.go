@@ -85,7 +85,7 @@ func startBackends(t testing.TB, ns *lab.Netns, name string) {
 		t.Fatal(err)
 	}
 	done := make(chan struct{})
-	acceptAll(socks[0].Listener, func(c net.Conn) { // TCP: the name, then echo
+	labtest.AcceptAll(socks[0].Listener, func(c net.Conn) { // TCP: the name, then echo
 		defer c.Close()
 		io.WriteString(c, name+"\n")
 		// Through a buffer: io.Copy(c, c) would splice and hold a pipe
@@ -113,20 +113,6 @@ func startBackends(t testing.TB, ns *lab.Netns, name string) {
 		srv.Close()
 		<-done
 	})
-}
-
-// acceptAll hands every connection l accepts to serve, each in its own
-// goroutine, until l is closed.
-func acceptAll(l net.Listener, serve func(net.Conn)) {
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go serve(c)
-		}
-	}()
 }
 
 // hello connects to addr from inside ns (nil: here) and reads the first line.
@@ -173,18 +159,6 @@ func askUDP(t testing.TB, ns *lab.Netns, addr, msg string) string {
 	}
 	t.Fatalf("no UDP answer from %s in %s", addr, ns)
 	return ""
-}
-
-// sockNetns reads the namespace inode a socket fd lives in (SIOCGSKNS).
-func fdNetns(fd int) (uint64, error) {
-	nsfd, err := unix.IoctlRetInt(fd, unix.SIOCGSKNS)
-	if err != nil {
-		return 0, err
-	}
-	defer unix.Close(nsfd)
-	var st unix.Stat_t
-	err = unix.Fstat(nsfd, &st)
-	return st.Ino, err
 }
 
 // threadNetns returns the namespace inode of each thread of this process.

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nslab/nslab/internal/labtest"
 	"github.com/nslab/nslab/lab"
 	"github.com/nslab/nslab/lab/proxy"
 )
@@ -127,7 +128,7 @@ func socketsByNetns(t testing.TB) map[uint64]int {
 		}
 		var fd int
 		fmt.Sscan(e.Name(), &fd)
-		if ino, err := fdNetns(fd); err == nil {
+		if ino, err := labtest.SocketNetns(fd); err == nil {
 			out[ino]++
 		}
 	}

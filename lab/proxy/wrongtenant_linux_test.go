@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nslab/nslab/internal/labtest"
 	"github.com/nslab/nslab/lab"
 	"github.com/nslab/nslab/lab/proxy"
 )
@@ -128,8 +129,8 @@ func TestNeverTheWrongTenantWhileNamespacesChurn(t *testing.T) {
 	var hooked, wrongSock atomic.Int64
 	undo := proxy.SetConnHook(func(listenIno, targetIno uint64, client, upstream int) {
 		hooked.Add(1)
-		c, err1 := fdNetns(client)
-		u, err2 := fdNetns(upstream)
+		c, err1 := labtest.SocketNetns(client)
+		u, err2 := labtest.SocketNetns(upstream)
 		if err1 != nil || err2 != nil || c != listenIno || u != targetIno || listenIno != targetIno {
 			wrongSock.Add(1)
 			t.Errorf("relay: client socket in net:[%d] (%v), upstream in net:[%d] (%v); listener in net:[%d], target net:[%d]", c, err1, u, err2, listenIno, targetIno)
@@ -230,7 +231,7 @@ func askToken(ns *lab.Netns, buf []byte) (ok bool, bad string) {
 	var mine uint64
 	if sc, ok := c.(syscall.Conn); ok {
 		if rc, err := sc.SyscallConn(); err == nil {
-			rc.Control(func(fd uintptr) { mine, _ = fdNetns(int(fd)) })
+			rc.Control(func(fd uintptr) { mine, _ = labtest.SocketNetns(int(fd)) })
 		}
 	}
 	c.SetDeadline(time.Now().Add(5 * time.Second))
