@@ -30,19 +30,9 @@ func startNslab(env *peerEnv, n int) ([]int, func(), error) {
 		fmt.Fprintf(&cfg, "  - %s=%s\n", t, env.nss[i].Path())
 	}
 	fmt.Fprintf(&cfg, "routes:\n  - name: web\n    listen: \"{tenant}/tcp/127.0.0.1:%d\"\n    target: \"{tenant}/tcp/127.0.0.1:%d\"\n", listenPort, backendPort)
-	file := filepath.Join(env.dir, "nslab.yaml")
-	if err := os.WriteFile(file, []byte(cfg.String()), 0o600); err != nil {
-		return nil, nil, err
-	}
-	log, err := env.logFile("nslab")
-	if err != nil {
-		return nil, nil, err
-	}
-	defer log.Close()
-	cmd := exec.Command(self, "proxy", "--config", file, "--log-level", "warn")
-	cmd.Stdout, cmd.Stderr = log, log
-	env.withNotify(cmd)
-	return env.startOne("peer-nslab", cmd)
+	return env.startConfigured("nslab", "nslab.yaml", cfg.String(), func(file string) *exec.Cmd {
+		return exec.Command(self, "proxy", "--config", file, "--log-level", "warn")
+	})
 }
 
 // startHAProxy runs HAProxy as Debian's unit does (-Ws: master-worker,
@@ -55,19 +45,9 @@ func startHAProxy(env *peerEnv, n int) ([]int, func(), error) {
 		sys := lab.SysName(t)
 		fmt.Fprintf(&cfg, "listen t%d\n  bind 127.0.0.1:%d namespace %s\n  server s 127.0.0.1:%d namespace %s\n\n", i, listenPort, sys, backendPort, sys)
 	}
-	file := filepath.Join(env.dir, "haproxy.cfg")
-	if err := os.WriteFile(file, []byte(cfg.String()), 0o600); err != nil {
-		return nil, nil, err
-	}
-	log, err := env.logFile("haproxy")
-	if err != nil {
-		return nil, nil, err
-	}
-	defer log.Close()
-	cmd := exec.Command("haproxy", "-Ws", "-f", file)
-	cmd.Stdout, cmd.Stderr = log, log
-	env.withNotify(cmd)
-	return env.startOne("peer-haproxy", cmd)
+	return env.startConfigured("haproxy", "haproxy.cfg", cfg.String(), func(file string) *exec.Cmd {
+		return exec.Command("haproxy", "-Ws", "-f", file)
+	})
 }
 
 // startSocat runs one socat per tenant, as `ip netns exec` would (it forks
@@ -93,6 +73,25 @@ func startSocat(env *peerEnv, n int) ([]int, func(), error) {
 		pids = append(pids, p.PID)
 	}
 	return pids, stop, nil
+}
+
+// startConfigured writes a peer's config file (name, in the run's
+// directory) and starts the daemon that command makes of it, as a unit
+// would: logging to a file of its own, told $NOTIFY_SOCKET.
+func (env *peerEnv) startConfigured(peer, name, cfg string, command func(file string) *exec.Cmd) ([]int, func(), error) {
+	file := filepath.Join(env.dir, name)
+	if err := os.WriteFile(file, []byte(cfg), 0o600); err != nil {
+		return nil, nil, err
+	}
+	log, err := env.logFile(peer)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer log.Close()
+	cmd := command(file)
+	cmd.Stdout, cmd.Stderr = log, log
+	env.withNotify(cmd)
+	return env.startOne("peer-"+peer, cmd)
 }
 
 // startOne starts one process in the session and says how to stop it.
