@@ -3,6 +3,8 @@ package proxy
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -245,11 +247,7 @@ func (e *nsEntry) release() {
 func (t *nsTable) held() []*nsEntry {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	out := make([]*nsEntry, 0, len(t.m))
-	for _, e := range t.m {
-		out = append(out, e)
-	}
-	return out
+	return slices.Collect(maps.Values(t.m))
 }
 
 // openRef opens what ref names now; a nil handle is this process's own

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"runtime"
 	"slices"
@@ -328,11 +329,7 @@ func (p *Proxy) Close() error {
 func (p *Proxy) frontList() []*httpFront {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	out := make([]*httpFront, 0, len(p.fronts))
-	for _, f := range p.fronts {
-		out = append(out, f)
-	}
-	return out
+	return slices.Collect(maps.Values(p.fronts))
 }
 
 // removeKey forgets a listener's identity.
