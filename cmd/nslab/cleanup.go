@@ -12,7 +12,9 @@ import (
 	"github.com/nslab/nslab/lab"
 )
 
-func init() {
+func init() { setup = append(setup, setupCleanup) }
+
+func setupCleanup() {
 	var orphans bool
 	cmd := &cobra.Command{
 		Use:   "cleanup",
