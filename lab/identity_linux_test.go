@@ -2,7 +2,6 @@ package lab_test
 
 import (
 	"errors"
-	"os/exec"
 	"strings"
 	"testing"
 
@@ -11,15 +10,6 @@ import (
 	"github.com/nslab/nslab/internal/labtest"
 	"github.com/nslab/nslab/lab"
 )
-
-func ip(t *testing.T, args ...string) {
-	t.Helper()
-	if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
-		t.Fatalf("ip %s: %v %s", strings.Join(args, " "), err, out)
-	}
-}
-
-func ipOK(args ...string) bool { return exec.Command("ip", args...).Run() == nil }
 
 // A dead run's journal names what it made. If that went (removed by hand,
 // say) and someone made another of the same name (a running lab, or a user
@@ -42,14 +32,12 @@ func TestCleanupLeavesWhatWasMadeAgainUnderADeadRunsNames(t *testing.T) {
 	// The user removes the dead run's things by hand, and makes their own
 	// of the same names.
 	for _, ns := range []string{byHand, byLab} {
-		ip(t, "netns", "del", "nslab-"+ns)
+		labtest.IP(t, "netns", "del", "nslab-"+ns)
 	}
-	ip(t, "link", "del", "nslab-"+br)
-	ip(t, "netns", "add", "nslab-"+byHand)
-	defer exec.Command("ip", "netns", "del", "nslab-"+byHand).Run()
-	ip(t, "-n", "nslab-"+byHand, "link", "add", "br0", "type", "bridge")
-	ip(t, "link", "add", "nslab-"+br, "type", "bridge")
-	defer exec.Command("ip", "link", "del", "nslab-"+br).Run()
+	labtest.IP(t, "link", "del", "nslab-"+br)
+	labtest.ForeignNetns(t, "nslab-"+byHand)
+	labtest.IP(t, "-n", "nslab-"+byHand, "link", "add", "br0", "type", "bridge")
+	labtest.ForeignLink(t, "nslab-"+br, "type", "bridge")
 	// And a lab that is running makes the other namespace again.
 	live, err := lab.NewSession(lab.Options{RunDir: dir})
 	must(t, err)
@@ -68,7 +56,7 @@ func TestCleanupLeavesWhatWasMadeAgainUnderADeadRunsNames(t *testing.T) {
 		{"-n", "nslab-" + byLab, "link", "show", "br0"},
 		{"link", "show", "nslab-" + br},
 	} {
-		if !ipOK(args...) {
+		if !labtest.IPOK(args...) {
 			t.Errorf("after cleanup, `ip %s` fails: cleanup removed what it did not make", strings.Join(args, " "))
 		}
 	}
@@ -100,15 +88,13 @@ func TestASessionLeavesWhatWasMadeAgainUnderItsNames(t *testing.T) {
 	must(t, s.AddBridge(br, "host"))
 	must(t, s.DelNetns(deleted))
 
-	ip(t, "netns", "del", "nslab-"+remade)
-	ip(t, "link", "del", "nslab-"+br)
+	labtest.IP(t, "netns", "del", "nslab-"+remade)
+	labtest.IP(t, "link", "del", "nslab-"+br)
 	for _, ns := range []string{remade, deleted} {
-		ip(t, "netns", "add", "nslab-"+ns)
-		defer exec.Command("ip", "netns", "del", "nslab-"+ns).Run()
-		ip(t, "-n", "nslab-"+ns, "link", "add", "br0", "type", "bridge")
+		labtest.ForeignNetns(t, "nslab-"+ns)
+		labtest.IP(t, "-n", "nslab-"+ns, "link", "add", "br0", "type", "bridge")
 	}
-	ip(t, "link", "add", "nslab-"+br, "type", "bridge")
-	defer exec.Command("ip", "link", "del", "nslab-"+br).Run()
+	labtest.ForeignLink(t, "nslab-"+br, "type", "bridge")
 
 	if err := s.SetLinkUp("br0", remade, true); !errors.Is(err, lab.ErrNotOwned) {
 		t.Errorf("SetLinkUp in a namespace made again outside the lab: %v, want ErrNotOwned", err)
@@ -125,7 +111,7 @@ func TestASessionLeavesWhatWasMadeAgainUnderItsNames(t *testing.T) {
 		{"-n", "nslab-" + deleted, "link", "show", "br0"},
 		{"link", "show", "nslab-" + br},
 	} {
-		if !ipOK(args...) {
+		if !labtest.IPOK(args...) {
 			t.Errorf("after Close, `ip %s` fails: the session removed what it did not make", strings.Join(args, " "))
 		}
 	}

@@ -188,10 +188,7 @@ func addPlainNetns(t testing.TB) string {
 	t.Helper()
 	labtest.RequireRoot(t)
 	name := labtest.Name("acc-")
-	if out, err := exec.Command("ip", "netns", "add", name).CombinedOutput(); err != nil {
-		t.Fatalf("ip netns add %s: %v: %s", name, err, out)
-	}
-	t.Cleanup(func() { exec.Command("ip", "netns", "del", name).Run() })
+	labtest.ForeignNetns(t, name)
 	return name
 }
 
@@ -201,19 +198,12 @@ func TestNamespaceReferences(t *testing.T) {
 	plain := addPlainNetns(t)
 	plainIno := inode(t, "/run/netns/"+plain)
 	// A process in a namespace of its own, reached only through /proc.
-	sleeper := exec.Command("unshare", "--net", "sleep", "30")
-	if err := sleeper.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sleeper.Process.Kill(); sleeper.Wait() })
+	sleeper := labtest.Start(t, "unshare", "--net", "sleep", "30")
 	var pidIno uint64
-	for range 100 { // unshare has to exec sleep first
+	labtest.Eventually(time.Second, func() bool { // unshare has to exec sleep first
 		pidIno = inode(t, fmt.Sprintf("/proc/%d/ns/net", sleeper.Process.Pid))
-		if pidIno != inode(t, "/proc/self/ns/net") {
-			break
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return pidIno != inode(t, "/proc/self/ns/net")
+	})
 	pid := fmt.Sprintf("pid:%d", sleeper.Process.Pid)
 	for _, c := range []struct {
 		ref  string
@@ -280,9 +270,7 @@ func TestIPv6ZoneIsLookedUpInsideTheNamespace(t *testing.T) {
 		{"link", "set", "zz0", "up"},
 		{"addr", "add", "fe80::42/64", "dev", "zz0", "nodad"},
 	} {
-		if out, err := exec.Command("ip", append([]string{"-n", lab.SysName(ns.Name())}, args...)...).CombinedOutput(); err != nil {
-			t.Fatalf("ip %v: %v: %s", args, err, out)
-		}
+		labtest.IP(t, append([]string{"-n", lab.SysName(ns.Name())}, args...)...)
 	}
 	if _, err := net.InterfaceByName("zz0"); err == nil {
 		t.Skip("this machine has a zz0 of its own")

@@ -6,7 +6,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os/exec"
 	"runtime"
 	"strconv"
 	"strings"
@@ -55,13 +54,8 @@ func sockNetns(t testing.TB, x any) uint64 {
 // loNetns makes a namespace with lo up and returns it.
 func loNetns(t testing.TB, s *lab.Session, base string) *lab.Netns {
 	t.Helper()
-	name := labtest.Name(base)
-	ns, err := s.AddNetns(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ns.Close() })
-	if err := s.SetLinkUp("lo", name, true); err != nil {
+	ns := labtest.Netns(t, s, base)
+	if err := s.SetLinkUp("lo", ns.Name(), true); err != nil {
 		t.Fatal(err)
 	}
 	return ns
@@ -305,15 +299,10 @@ func TestListenersShowInSSInsideTheNamespace(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	out, err := exec.Command("ip", "netns", "exec", lab.SysName(ns.Name()), "ss", "-Hltn").CombinedOutput()
-	if err != nil {
-		t.Fatalf("ss: %v %s", err, out)
-	}
-	if !strings.Contains(string(out), l.Addr().String()) {
+	if out := labtest.IP(t, "netns", "exec", lab.SysName(ns.Name()), "ss", "-Hltn"); !strings.Contains(out, l.Addr().String()) {
 		t.Errorf("ss -ltn inside %s does not list %s:\n%s", ns.Name(), l.Addr(), out)
 	}
-	host, _ := exec.Command("ss", "-Hltn").CombinedOutput()
-	if strings.Contains(string(host), l.Addr().String()) {
+	if host := labtest.Cmd(t, "ss", "-Hltn"); strings.Contains(host, l.Addr().String()) {
 		t.Errorf("ss -ltn in the host lists %s too", l.Addr())
 	}
 }

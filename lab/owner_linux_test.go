@@ -2,7 +2,6 @@ package lab_test
 
 import (
 	"errors"
-	"os/exec"
 	"strings"
 	"testing"
 
@@ -79,10 +78,9 @@ func TestHostRoutesGoOnlyThroughTheLabsOwnLinks(t *testing.T) {
 	s := labtest.New(t)
 	tag := labtest.Name("")
 	own := "usr" + tag // the machine's link, not the lab's
-	ip(t, "link", "add", own, "type", "veth", "peer", "name", own+"p")
-	defer exec.Command("ip", "link", "del", own).Run()
-	ip(t, "addr", "add", "198.18.200.1/24", "dev", own)
-	ip(t, "link", "set", own, "up")
+	labtest.ForeignLink(t, own, "type", "veth", "peer", "name", own+"p")
+	labtest.IP(t, "addr", "add", "198.18.200.1/24", "dev", own)
+	labtest.IP(t, "link", "set", own, "up")
 
 	for _, tt := range []struct{ name, dst, via, dev string }{
 		{"a gateway on the machine's own link", "198.18.201.0/24", "198.18.200.2", ""},
@@ -101,7 +99,7 @@ func TestHostRoutesGoOnlyThroughTheLabsOwnLinks(t *testing.T) {
 			}
 		})
 	}
-	if out, _ := exec.Command("ip", "route", "show", "198.18.201.0/24").Output(); len(out) > 0 {
+	if out := labtest.IP(t, "route", "show", "198.18.201.0/24"); len(out) > 0 {
 		t.Errorf("the lab changed the host's routes: %s", out)
 	}
 
@@ -115,13 +113,12 @@ func TestHostRoutesGoOnlyThroughTheLabsOwnLinks(t *testing.T) {
 	must(t, s.SetLinkUp(h, "host", true))
 	must(t, s.AddRoute("198.18.203.0/24", "198.18.202.2", "", "host"))
 	must(t, s.AddRoute("198.18.204.0/24", "198.18.202.2", h, "host"))
-	out, _ := exec.Command("ip", "route", "show", "198.18.203.0/24").Output()
-	if !strings.Contains(string(out), "nslab-"+h) {
+	if out := labtest.IP(t, "route", "show", "198.18.203.0/24"); !strings.Contains(out, "nslab-"+h) {
 		t.Fatalf("route through the lab's link: ip route shows %q", out)
 	}
 	must(t, s.Close())
 	for _, dst := range []string{"198.18.203.0/24", "198.18.204.0/24"} {
-		if out, _ := exec.Command("ip", "route", "show", dst).Output(); len(out) > 0 {
+		if out := labtest.IP(t, "route", "show", dst); len(out) > 0 {
 			t.Errorf("a host route through the lab's link outlived the lab: %s", out)
 		}
 	}
