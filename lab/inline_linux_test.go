@@ -326,11 +326,7 @@ func TestIPv6ProbeIsMadeAtHomeBeforeTheFirstSwitch(t *testing.T) {
 	if _, err := exec.LookPath("strace"); err != nil {
 		t.Skip("needs strace")
 	}
-	ns, err := s.AddNetns(labtest.Name("down")) // lo left down
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ns.Close()
+	ns := labtest.Netns(t, s, "down") // lo left down
 	self, _ := os.Executable()
 	// The child's entry point is chosen by argv[0] (see lab.Reexec): bash's
 	// exec -a sets it under strace.

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vishvananda/netlink"
+
 	"github.com/nslab/nslab/internal/labtest"
 	"github.com/nslab/nslab/lab"
 )
@@ -122,4 +124,134 @@ func TestHostRoutesGoOnlyThroughTheLabsOwnLinks(t *testing.T) {
 			t.Errorf("a host route through the lab's link outlived the lab: %s", out)
 		}
 	}
+}
+
+// A dead run's journal names what it made. If that went (removed by hand,
+// say) and someone made another of the same name (a running lab, or a user
+// by hand), cleanup must leave the new one alone.
+func TestCleanupLeavesWhatWasMadeAgainUnderADeadRunsNames(t *testing.T) {
+	labtest.RequireRoot(t)
+	dir := t.TempDir()
+	byHand, byLab := labtest.Name("rh"), labtest.Name("rl")
+	br := labtest.Name("rb")
+	dead, err := lab.NewSession(lab.Options{RunDir: dir})
+	must(t, err)
+	for _, ns := range []string{byHand, byLab} {
+		_, err := dead.AddNetns(ns)
+		must(t, err)
+		must(t, dead.AddBridge("br0", ns))
+	}
+	must(t, dead.AddBridge(br, "host"))
+	dead.Abandon() // as kill -9 or --keep leave it
+
+	// The user removes the dead run's things by hand, and makes their own
+	// of the same names.
+	for _, ns := range []string{byHand, byLab} {
+		labtest.IP(t, "netns", "del", "nslab-"+ns)
+	}
+	labtest.IP(t, "link", "del", "nslab-"+br)
+	labtest.ForeignNetns(t, "nslab-"+byHand)
+	labtest.IP(t, "-n", "nslab-"+byHand, "link", "add", "br0", "type", "bridge")
+	labtest.ForeignLink(t, "nslab-"+br, "type", "bridge")
+	// And a lab that is running makes the other namespace again.
+	live, err := lab.NewSession(lab.Options{RunDir: dir})
+	must(t, err)
+	defer live.Close()
+	_, err = live.AddNetns(byLab)
+	must(t, err)
+	must(t, live.AddBridge("br0", byLab))
+
+	rep, err := lab.Cleanup(dir)
+	must(t, err)
+	if len(rep.Removed) > 0 || len(rep.Failed) > 0 {
+		t.Errorf("cleanup removed (or tried to) what is not the dead run's: removed %v, failed %v", rep.Removed, rep.Failed)
+	}
+	for _, args := range [][]string{
+		{"-n", "nslab-" + byHand, "link", "show", "br0"},
+		{"-n", "nslab-" + byLab, "link", "show", "br0"},
+		{"link", "show", "nslab-" + br},
+	} {
+		if !labtest.IPOK(args...) {
+			t.Errorf("after cleanup, `ip %s` fails: cleanup removed what it did not make", strings.Join(args, " "))
+		}
+	}
+	if len(rep.Gone) != 5 {
+		t.Errorf("cleanup reports %d entries as not the dead run's, want 5: %v", len(rep.Gone), rep.Gone)
+	}
+	// The journal is done with; the hand-made ones are now reported as not
+	// the lab's, and the running lab's as its own.
+	rep, err = lab.Cleanup(dir)
+	must(t, err)
+	foreign := strings.Join(rep.Foreign, ",")
+	if !strings.Contains(foreign, "netns nslab-"+byHand) || !strings.Contains(foreign, "link nslab-"+br) || strings.Contains(foreign, byLab) {
+		t.Errorf("second cleanup: not the lab's = %v, want nslab-%s and nslab-%s, and not the running lab's nslab-%s", rep.Foreign, byHand, br, byLab)
+	}
+	must(t, live.Close())
+}
+
+// A session must not change or remove a namespace of its own name that was
+// deleted and made again outside it, nor links in a namespace it deleted.
+func TestASessionLeavesWhatWasMadeAgainUnderItsNames(t *testing.T) {
+	s := labtest.New(t)
+	remade, deleted := labtest.Name("sr"), labtest.Name("sd")
+	for _, ns := range []string{remade, deleted} {
+		_, err := s.AddNetns(ns)
+		must(t, err)
+		must(t, s.AddBridge("br0", ns))
+	}
+	br := labtest.Name("sb")
+	must(t, s.AddBridge(br, "host"))
+	must(t, s.DelNetns(deleted))
+
+	labtest.IP(t, "netns", "del", "nslab-"+remade)
+	labtest.IP(t, "link", "del", "nslab-"+br)
+	for _, ns := range []string{remade, deleted} {
+		labtest.ForeignNetns(t, "nslab-"+ns)
+		labtest.IP(t, "-n", "nslab-"+ns, "link", "add", "br0", "type", "bridge")
+	}
+	labtest.ForeignLink(t, "nslab-"+br, "type", "bridge")
+
+	if err := s.SetLinkUp("br0", remade, true); !errors.Is(err, lab.ErrNotOwned) {
+		t.Errorf("SetLinkUp in a namespace made again outside the lab: %v, want ErrNotOwned", err)
+	}
+	if err := s.SetLinkUp(br, "host", true); !errors.Is(err, lab.ErrNotOwned) {
+		t.Errorf("SetLinkUp of a host link made again outside the lab: %v, want ErrNotOwned", err)
+	}
+	if err := s.AddBridge("br1", deleted); !errors.Is(err, lab.ErrNotOwned) {
+		t.Errorf("AddBridge in a namespace the lab deleted and a user made again: %v, want ErrNotOwned", err)
+	}
+	must(t, s.Close())
+	for _, args := range [][]string{
+		{"-n", "nslab-" + remade, "link", "show", "br0"},
+		{"-n", "nslab-" + deleted, "link", "show", "br0"},
+		{"link", "show", "nslab-" + br},
+	} {
+		if !labtest.IPOK(args...) {
+			t.Errorf("after Close, `ip %s` fails: the session removed what it did not make", strings.Join(args, " "))
+		}
+	}
+	if l, err := netlink.LinkByName("nslab-" + br); err == nil && l.Attrs().Flags&1 != 0 {
+		t.Errorf("the session brought up a host link it did not make")
+	}
+}
+
+// A second Close (a second Ctrl-C, which then exits) must not return while
+// the first is still removing things.
+func TestASecondCloseWaitsForTheFirst(t *testing.T) {
+	s := labtest.New(t)
+	for range 20 {
+		ns, err := s.AddNetns(labtest.Name("cw"))
+		must(t, err)
+		ns.Close()
+	}
+	owned := s.Owned()
+	done := make(chan error, 2)
+	for range 2 {
+		go func() { done <- s.Close() }()
+	}
+	must(t, <-done)
+	if left := lab.StillThere(owned); len(left) > 0 {
+		t.Errorf("a Close returned with %d resources still there: %v", len(left), left)
+	}
+	must(t, <-done)
 }

@@ -279,3 +279,22 @@ func TestAUsersOwnLinksSurviveTheLab(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkNetnsAddDel measures creating and removing one named namespace
+// (unshare + bind mount + journal, then unmount + remove).
+func BenchmarkNetnsAddDel(b *testing.B) {
+	s := labtest.New(b)
+	base := labtest.Name("bn")
+	b.ResetTimer()
+	for i := range b.N {
+		name := fmt.Sprintf("%s-%d", base, i)
+		ns, err := s.AddNetns(name)
+		if err != nil {
+			b.Fatal(err)
+		}
+		ns.Close()
+		if err := s.DelNetns(name); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -79,11 +79,7 @@ func TestSnapshotsOfSpawnedChildrenMatchProcAndLsns(t *testing.T) {
 		}
 	})
 	t.Run("names are the spawn names, host and the lab's namespaces", func(t *testing.T) {
-		ns, err := s.AddNetns(labtest.Name("n"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer ns.Close()
+		ns := labtest.Netns(t, s, "n")
 		n := probe.LoadNames()
 		for i, snap := range snaps {
 			if got := n.Name("net", snap.Namespaces["net"]); got != names[i] {
