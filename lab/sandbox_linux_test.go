@@ -1,11 +1,10 @@
 package lab_test
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -103,22 +102,36 @@ func TestSandboxHelper(t *testing.T) {
 	}
 }
 
+// startHelper starts this test binary in a sandbox made with opt, as
+// TestSandboxHelper in mode; output waits for it to exit and returns its
+// exit code and everything it printed.
+func startHelper(t *testing.T, mode string, opt lab.SandboxOptions) (sb *lab.Sandbox, output func() (int, string, error)) {
+	t.Helper()
+	r, w, _ := os.Pipe()
+	opt.Args, opt.Stdout, opt.Stderr = helperArgs, w, w
+	opt.Env = append(os.Environ(), helperEnv+"="+mode)
+	sb, err := lab.StartSandbox(opt)
+	w.Close()
+	if err != nil {
+		r.Close()
+		t.Fatal(err)
+	}
+	return sb, func() (int, string, error) {
+		defer r.Close()
+		out, _ := io.ReadAll(r)
+		code, err := sb.Wait()
+		return code, string(out), err
+	}
+}
+
 func TestASandboxIsRootOverItsOwnNamespacesAndReturnsTheLabsExitCode(t *testing.T) {
 	labtest.RequireRoot(t)
 	before := machineNetns(t)
-	var out bytes.Buffer
-	r, w, _ := os.Pipe()
-	sb, err := lab.StartSandbox(lab.SandboxOptions{Args: helperArgs, Stdout: w, Stderr: w, Env: append(os.Environ(), helperEnv+"=report")})
-	w.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	out.ReadFrom(r)
-	code, err := sb.Wait()
+	_, output := startHelper(t, "report", lab.SandboxOptions{})
+	code, got, err := output()
 	if err != nil || code != 7 {
-		t.Fatalf("exit code %d, %v; want 7 (the lab's own)\n%s", code, err, out.String())
+		t.Fatalf("exit code %d, %v; want 7 (the lab's own)\n%s", code, err, got)
 	}
-	got := out.String()
 	machine, _ := os.Readlink("/proc/self/ns/net")
 	for _, want := range []string{"uid=0 ", "netns=0 ", "init=nslab-sandbox ", "same-net-as-init=true", "inside=true", "made nslab-inside", `pid1-is="lab host"`, `machine-is="machine"`} {
 		if !strings.Contains(got, want) {
@@ -150,8 +163,7 @@ func TestASandboxDiesWithItsCaller(t *testing.T) {
 	// credentials, until reaped; some VMs' PID 1 reaps late).
 	unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
 	defer unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
-	caller := exec.Command(os.Args[0], "-test.run=^TestSandboxCaller$", "-test.count=1")
-	caller.Env = append(os.Environ(), "NSLAB_SANDBOX_TEST_CALLER=1")
+	caller := labtest.TestCmd(os.Args[0], "TestSandboxCaller", "NSLAB_SANDBOX_TEST_CALLER=1")
 	out, _ := caller.StdoutPipe()
 	caller.Stderr = os.Stderr
 	if err := caller.Start(); err != nil {
@@ -284,8 +296,8 @@ func TestASandboxForAnotherAccount(t *testing.T) {
 		b, _ := os.ReadFile("/proc/self/exe")
 		bin := filepath.Join(dir, "lab.test")
 		os.WriteFile(bin, b, 0o755)
-		cmd := exec.Command(bin, "-test.run=^TestASandboxForAnotherAccount$", "-test.count=1", "-test.v")
-		cmd.Env = append(os.Environ(), "NSLAB_SANDBOX_TEST_SERVER=1")
+		cmd := labtest.TestCmd(bin, "TestASandboxForAnotherAccount", "NSLAB_SANDBOX_TEST_SERVER=1")
+		cmd.Args = append(cmd.Args, "-test.v")
 		out, err := cmd.CombinedOutput()
 		if err != nil {
 			t.Fatalf("%v\n%s", err, out)
@@ -293,24 +305,13 @@ func TestASandboxForAnotherAccount(t *testing.T) {
 		t.Logf("%s", out)
 		return
 	}
-	r, w, _ := os.Pipe()
-	sb, err := lab.StartSandbox(lab.SandboxOptions{
-		Args: helperArgs, Stdout: w, Stderr: w, Dir: "/",
-		Env:        append(os.Environ(), helperEnv+"=report"),
-		Credential: &syscall.Credential{Uid: 65534, Gid: 65534},
-	})
-	w.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
+	sb, output := startHelper(t, "report", lab.SandboxOptions{Dir: "/", Credential: &syscall.Credential{Uid: 65534, Gid: 65534}})
 	owner, err := nsOwnerUID(sb.InitPID)
 	if err != nil || owner != 65534 || sb.IDs != "0 65534 1" || sb.PID == sb.InitPID {
 		t.Errorf("the sandbox's user namespace belongs to uid %d (%v), maps %q; nslab pid %d, init %d: want nobody's, 0 65534 1", owner, err, sb.IDs, sb.PID, sb.InitPID)
 	}
-	var out bytes.Buffer
-	out.ReadFrom(r)
-	if code, _ := sb.Wait(); code != 7 || !strings.Contains(out.String(), "uid=0 ") || !strings.Contains(out.String(), "made nslab-inside") {
-		t.Errorf("exit %d, want the lab's 7:\n%s", code, out.String())
+	if code, out, _ := output(); code != 7 || !strings.Contains(out, "uid=0 ") || !strings.Contains(out, "made nslab-inside") {
+		t.Errorf("exit %d, want the lab's 7:\n%s", code, out)
 	}
 }
 
@@ -329,18 +330,8 @@ func nsOwnerUID(pid int) (int, error) {
 // there cannot lift them.
 func TestASandboxKeepsItsLimits(t *testing.T) {
 	labtest.RequireRoot(t)
-	r, w, _ := os.Pipe()
-	sb, err := lab.StartSandbox(lab.SandboxOptions{Args: helperArgs, Stdout: w, Stderr: w,
-		Env:    append(os.Environ(), helperEnv+"=limits"),
-		Limits: &lab.SandboxLimits{Procs: 200, Memory: 1 << 30, Namespaces: 4, ReadOnly: true}})
-	w.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out bytes.Buffer
-	out.ReadFrom(r)
-	sb.Wait()
-	got := out.String()
+	_, output := startHelper(t, "limits", lab.SandboxOptions{Limits: &lab.SandboxLimits{Procs: 200, Memory: 1 << 30, Namespaces: 4, ReadOnly: true}})
+	_, got, _ := output()
 	for _, want := range []string{"nproc=200/200 ", "data=1073741824", "machine-write=true", "tmp-write=<nil>", "raise-nproc=operation not permitted", "netns-refused=", "netns-made=3"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("want %q in\n%s", want, got)

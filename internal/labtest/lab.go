@@ -147,3 +147,13 @@ func LsnsHeld(t testing.TB, typ string) map[uint64]int {
 	}
 	return held
 }
+
+// TestCmd runs test binary bin (os.Args[0] for this one) with only the
+// test named test, once, with env added to this process's environment: a
+// test that plays another process (a caller to kill, a server started as
+// another account) runs itself.
+func TestCmd(bin, test string, env ...string) *exec.Cmd {
+	cmd := exec.Command(bin, "-test.run=^"+test+"$", "-test.count=1")
+	cmd.Env = append(os.Environ(), env...)
+	return cmd
+}
