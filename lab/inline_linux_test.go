@@ -29,9 +29,7 @@ func TestDoInlineRunsInsideOnTheCallersGoroutine(t *testing.T) {
 	var wg sync.WaitGroup
 	var wrong atomic.Int64
 	for range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			for range 250 {
 				var fd int
 				err := lab.DoInline(ns, func() error {
@@ -48,7 +46,7 @@ func TestDoInlineRunsInsideOnTheCallersGoroutine(t *testing.T) {
 				}
 				unix.Close(fd)
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	if n := wrong.Load(); n > 0 {
@@ -148,9 +146,7 @@ func TestCloseRacingSwitchesNeverEntersAnotherNamespace(t *testing.T) {
 		var wg sync.WaitGroup
 		var wrong atomic.Int64
 		for range 4 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
+			wg.Go(func() {
 				for range 20 {
 					lab.DoInline(h, func() error {
 						var st unix.Stat_t
@@ -161,7 +157,7 @@ func TestCloseRacingSwitchesNeverEntersAnotherNamespace(t *testing.T) {
 						return nil
 					})
 				}
-			}()
+			})
 		}
 		h.Close()
 		// Reuse numbers at once, with another namespace's handles.

@@ -8,11 +8,7 @@ import (
 )
 
 func TestJournalRecordsAddsAndDels(t *testing.T) {
-	dir := t.TempDir()
-	j, err := openJournal(dir, "test")
-	if err != nil {
-		t.Fatal(err)
-	}
+	j, dir := openTestJournal(t)
 	a := Entry{Kind: KindNetns, Name: "nslab-a"}
 	b := Entry{Kind: KindLink, Name: "nslab-va"}
 	c := Entry{Kind: KindProc, PID: 42, Start: 7, Label: "c1"}
@@ -60,11 +56,7 @@ func TestJournalToleratesATornLastLine(t *testing.T) {
 }
 
 func TestJournalRecordsIdentityOnceMade(t *testing.T) {
-	dir := t.TempDir()
-	j, err := openJournal(dir, "test")
-	if err != nil {
-		t.Fatal(err)
-	}
+	j, dir := openTestJournal(t)
 	defer j.close(true)
 	ns := Entry{Kind: KindNetns, Name: "nslab-a"}
 	br := Entry{Kind: KindLink, Name: "nslab-br"}
@@ -91,11 +83,7 @@ func TestJournalRecordsIdentityOnceMade(t *testing.T) {
 // it: a process with the same PID but another start time, a link of the
 // same name in another namespace, a namespace named like a link.
 func TestJournalDelTakesOnlyTheSameResource(t *testing.T) {
-	dir := t.TempDir()
-	j, err := openJournal(dir, "test")
-	if err != nil {
-		t.Fatal(err)
-	}
+	j, dir := openTestJournal(t)
 	defer j.close(false)
 	keep := []Entry{
 		{Kind: KindProc, PID: 42, Start: 8},
@@ -139,11 +127,7 @@ func TestJournalDelTakesOnlyTheSameResource(t *testing.T) {
 // adds before it). The panels read every journal in the run directory to
 // name namespaces, so this is paid per journal at each names reload.
 func BenchmarkReadJournal(b *testing.B) {
-	dir := b.TempDir()
-	j, err := openJournal(dir, "bench")
-	if err != nil {
-		b.Fatal(err)
-	}
+	j, dir := openTestJournal(b)
 	var all []Entry
 	for i := range 1000 {
 		ns := Entry{Kind: KindNetns, Name: fmt.Sprintf("nslab-pp%d", i)}
@@ -170,4 +154,16 @@ func BenchmarkReadJournal(b *testing.B) {
 			b.Fatalf("%v %v", jfs, err)
 		}
 	}
+}
+
+// openTestJournal opens a journal in a directory of its own, as a session
+// does in its run directory.
+func openTestJournal(t testing.TB) (*Journal, string) {
+	t.Helper()
+	dir := t.TempDir()
+	j, err := openJournal(dir, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return j, dir
 }

@@ -178,12 +178,10 @@ func TestRawFDListenerServesTCPThroughTheNetpoller(t *testing.T) {
 	var wg sync.WaitGroup
 	closed := make(chan error, 100)
 	for _, l := range ls {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			_, err := l.Accept()
 			closed <- err
-		}()
+		})
 	}
 	time.Sleep(100 * time.Millisecond) // let every Accept park
 	if after, limit := threads(t), before+runtime.GOMAXPROCS(0)+4; after > limit {

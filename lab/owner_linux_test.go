@@ -166,15 +166,8 @@ func TestCleanupLeavesWhatWasMadeAgainUnderADeadRunsNames(t *testing.T) {
 	if len(rep.Removed) > 0 || len(rep.Failed) > 0 {
 		t.Errorf("cleanup removed (or tried to) what is not the dead run's: removed %v, failed %v", rep.Removed, rep.Failed)
 	}
-	for _, args := range [][]string{
-		{"-n", "nslab-" + byHand, "link", "show", "br0"},
-		{"-n", "nslab-" + byLab, "link", "show", "br0"},
-		{"link", "show", "nslab-" + br},
-	} {
-		if !labtest.IPOK(args...) {
-			t.Errorf("after cleanup, `ip %s` fails: cleanup removed what it did not make", strings.Join(args, " "))
-		}
-	}
+	stillShown(t, "cleanup", []string{"-n", "nslab-" + byHand, "link", "show", "br0"},
+		[]string{"-n", "nslab-" + byLab, "link", "show", "br0"}, []string{"link", "show", "nslab-" + br})
 	if len(rep.Gone) != 5 {
 		t.Errorf("cleanup reports %d entries as not the dead run's, want 5: %v", len(rep.Gone), rep.Gone)
 	}
@@ -221,15 +214,8 @@ func TestASessionLeavesWhatWasMadeAgainUnderItsNames(t *testing.T) {
 		t.Errorf("AddBridge in a namespace the lab deleted and a user made again: %v, want ErrNotOwned", err)
 	}
 	must(t, s.Close())
-	for _, args := range [][]string{
-		{"-n", "nslab-" + remade, "link", "show", "br0"},
-		{"-n", "nslab-" + deleted, "link", "show", "br0"},
-		{"link", "show", "nslab-" + br},
-	} {
-		if !labtest.IPOK(args...) {
-			t.Errorf("after Close, `ip %s` fails: the session removed what it did not make", strings.Join(args, " "))
-		}
-	}
+	stillShown(t, "Close", []string{"-n", "nslab-" + remade, "link", "show", "br0"},
+		[]string{"-n", "nslab-" + deleted, "link", "show", "br0"}, []string{"link", "show", "nslab-" + br})
 	if l, err := netlink.LinkByName("nslab-" + br); err == nil && l.Attrs().Flags&1 != 0 {
 		t.Errorf("the session brought up a host link it did not make")
 	}
@@ -254,4 +240,15 @@ func TestASecondCloseWaitsForTheFirst(t *testing.T) {
 		t.Errorf("a Close returned with %d resources still there: %v", len(left), left)
 	}
 	must(t, <-done)
+}
+
+// stillShown fails the test for each `ip ARGS` that fails after what (a
+// cleanup, a Close): it removed something it did not make.
+func stillShown(t *testing.T, what string, ipArgs ...[]string) {
+	t.Helper()
+	for _, args := range ipArgs {
+		if !labtest.IPOK(args...) {
+			t.Errorf("after %s, `ip %s` fails: it removed what it did not make", what, strings.Join(args, " "))
+		}
+	}
 }

@@ -48,9 +48,7 @@ func TestDoRunsInsideAndEveryThreadComesBack(t *testing.T) {
 	var mu sync.Mutex
 	inside := map[uint64]int{}
 	for range 200 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			err := lab.Do(ns, func() error {
 				var st unix.Stat_t
 				unix.Stat("/proc/thread-self/ns/net", &st)
@@ -62,7 +60,7 @@ func TestDoRunsInsideAndEveryThreadComesBack(t *testing.T) {
 			if err != nil {
 				t.Error(err)
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	if inside[ns.Inode()] != 200 || len(inside) != 1 {
