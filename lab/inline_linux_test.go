@@ -322,7 +322,7 @@ func TestIPv6ProbeIsMadeAtHomeBeforeTheFirstSwitch(t *testing.T) {
 	if _, err := exec.LookPath("strace"); err != nil {
 		t.Skip("needs strace")
 	}
-	ns := labtest.Netns(t, s, "down") // lo left down
+	ns := labtest.Netns(t, s, labtest.Name("down"), false) // lo left down
 	self, _ := os.Executable()
 	// The child's entry point is chosen by argv[0] (see lab.Reexec): bash's
 	// exec -a sets it under strace.

@@ -54,11 +54,7 @@ func sockNetns(t testing.TB, x any) uint64 {
 // loNetns makes a namespace with lo up and returns it.
 func loNetns(t testing.TB, s *lab.Session, base string) *lab.Netns {
 	t.Helper()
-	ns := labtest.Netns(t, s, base)
-	if err := s.SetLinkUp("lo", ns.Name(), true); err != nil {
-		t.Fatal(err)
-	}
-	return ns
+	return labtest.Netns(t, s, labtest.Name(base), true)
 }
 
 func assertThreadsHome(t testing.TB) {

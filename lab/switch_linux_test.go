@@ -41,7 +41,7 @@ func threadNetns(t testing.TB) map[int]uint64 {
 
 func TestDoRunsInsideAndEveryThreadComesBack(t *testing.T) {
 	s := labtest.New(t)
-	ns := labtest.Netns(t, s, "sw")
+	ns := labtest.Netns(t, s, labtest.Name("sw"), false)
 	host := inode(t, "/proc/self/ns/net")
 
 	var wg sync.WaitGroup
@@ -75,7 +75,7 @@ func TestDoRunsInsideAndEveryThreadComesBack(t *testing.T) {
 
 func TestDoReturnsErrorsAndRepanicsOnTheCaller(t *testing.T) {
 	s := labtest.New(t)
-	ns := labtest.Netns(t, s, "sw")
+	ns := labtest.Netns(t, s, labtest.Name("sw"), false)
 	want := errors.New("boom")
 	if err := lab.Do(ns, func() error { return want }); !errors.Is(err, want) {
 		t.Errorf("Do returned %v, want fn's error", err)
@@ -221,7 +221,7 @@ func waitNoThreadIn(t testing.TB, ns *lab.Netns, what string) {
 // BenchmarkDo measures one namespace switch round trip through Do.
 func BenchmarkDo(b *testing.B) {
 	s := labtest.New(b)
-	ns := labtest.Netns(b, s, "bd")
+	ns := labtest.Netns(b, s, labtest.Name("bd"), false)
 	b.ResetTimer()
 	for range b.N {
 		if err := lab.Do(ns, func() error { return nil }); err != nil {

@@ -115,15 +115,21 @@ func NsIno(t testing.TB, pid int, typ string) uint64 {
 	return v
 }
 
-// Netns makes a namespace in s named base with a random suffix (see Name),
-// and closes the handle after the test (the session removes the namespace).
-func Netns(t testing.TB, s *lab.Session, base string) *lab.Netns {
+// Netns adds the namespace name to s, with its loopback up when loUp
+// (a new namespace's lo is down); the handle is closed at the end of the
+// test, the namespace when the session closes.
+func Netns(t testing.TB, s *lab.Session, name string, loUp bool) *lab.Netns {
 	t.Helper()
-	ns, err := s.AddNetns(Name(base))
+	ns, err := s.AddNetns(name)
 	if err != nil {
-		t.Fatalf("add netns: %v", err)
+		t.Fatalf("add netns %s: %v", name, err)
 	}
 	t.Cleanup(func() { ns.Close() })
+	if loUp {
+		if err := s.SetLinkUp("lo", name, true); err != nil {
+			t.Fatalf("set lo up in %s: %v", name, err)
+		}
+	}
 	return ns
 }
 

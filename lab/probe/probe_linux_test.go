@@ -79,7 +79,7 @@ func TestSnapshotsOfSpawnedChildrenMatchProcAndLsns(t *testing.T) {
 		}
 	})
 	t.Run("names are the spawn names, host and the lab's namespaces", func(t *testing.T) {
-		ns := labtest.Netns(t, s, "n")
+		ns := labtest.Netns(t, s, labtest.Name("n"), false)
 		n := probe.LoadNames()
 		for i, snap := range snaps {
 			if got := n.Name("net", snap.Namespaces["net"]); got != names[i] {
