@@ -107,8 +107,7 @@ func TestHostRoutesGoOnlyThroughTheLabsOwnLinks(t *testing.T) {
 
 	// Through its own link, it may; Close removes the link and the route.
 	ns := labtest.Name("hr")
-	_, err := s.AddNetns(ns)
-	must(t, err)
+	labtest.Netns(t, s, ns, false)
 	h := "h" + tag
 	must(t, s.AddVeth(h, "host", "eth0", ns))
 	must(t, s.AddAddr("198.18.202.1/24", h, "host"))
@@ -188,8 +187,7 @@ func TestASessionLeavesWhatWasMadeAgainUnderItsNames(t *testing.T) {
 	s := labtest.New(t)
 	remade, deleted := labtest.Name("sr"), labtest.Name("sd")
 	for _, ns := range []string{remade, deleted} {
-		_, err := s.AddNetns(ns)
-		must(t, err)
+		labtest.Netns(t, s, ns, false)
 		must(t, s.AddBridge("br0", ns))
 	}
 	br := labtest.Name("sb")

@@ -85,8 +85,7 @@ func TestBridgeJoinsThreeNamespaces(t *testing.T) {
 	for i := 1; i <= 3; i++ {
 		ns := labtest.Name("c")
 		nss = append(nss, ns)
-		_, err := s.AddNetns(ns)
-		must(t, err)
+		labtest.Netns(t, s, ns, false)
 		host := fmt.Sprintf("%sh%d", br[len(br)-4:], i) // host-side end, e.g. 1a2bh1
 		must(t, s.AddVeth("eth0", ns, host, "host"))
 		must(t, s.SetMaster(host, br, "host"))
@@ -113,8 +112,7 @@ func TestDefaultRouteAndIPv6(t *testing.T) {
 	s := labtest.New(t)
 	a, b := labtest.Name("r"), labtest.Name("r")
 	for _, ns := range []string{a, b} {
-		_, err := s.AddNetns(ns)
-		must(t, err)
+		labtest.Netns(t, s, ns, false)
 	}
 	must(t, s.AddVeth("eth0", a, "eth0", b))
 	must(t, s.AddAddr("10.1.0.2/24", "eth0", a))
@@ -154,8 +152,7 @@ func TestDefaultRouteAndIPv6(t *testing.T) {
 func TestBadInputLeavesNothingHalfMade(t *testing.T) {
 	s := labtest.New(t)
 	a := labtest.Name("x")
-	_, err := s.AddNetns(a)
-	must(t, err)
+	labtest.Netns(t, s, a, false)
 	before := len(s.Owned())
 
 	tests := []struct {

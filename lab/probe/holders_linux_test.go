@@ -220,12 +220,9 @@ func TestAUserNamespaceIsHeldByWhatItOwns(t *testing.T) {
 func BenchmarkFindHolders(b *testing.B) {
 	s := labtest.New(b)
 	name := labtest.Name("bh")
-	n, err := s.AddNetns(name)
-	if err != nil {
-		b.Fatal(err)
-	}
+	n := labtest.Netns(b, s, name, false)
 	l, err := lab.ListenIn(n, "tcp", "127.0.0.1:0")
-	n.Close()
+	n.Close() // held by the mount and the socket only
 	if err != nil {
 		b.Fatal(err)
 	}
