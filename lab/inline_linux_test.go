@@ -224,11 +224,7 @@ func TestNamespaceReferences(t *testing.T) {
 			if ino, err := lab.StatNetnsRef(c.ref); err != nil || ino != c.want {
 				t.Errorf("StatNetnsRef(%s) = %d, %v, want %d", c.ref, ino, err, c.want)
 			}
-			l, err := lab.ListenIn(ns, "tcp", "0.0.0.0:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer l.Close()
+			l := labtest.Listen(t, ns, "tcp", "0.0.0.0:0")
 			if got := sockNetns(t, l); got != c.want {
 				t.Errorf("a listener made through %s is in net:[%d], want net:[%d]", c.ref, got, c.want)
 			}

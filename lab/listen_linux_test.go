@@ -240,10 +240,7 @@ func TestSCTPSaysWhatTheKernelLacks(t *testing.T) {
 func TestDialerConnectsFromInsideTheNamespace(t *testing.T) {
 	s := labtest.New(t)
 	ns := loNetns(t, s, "dial")
-	l, err := lab.ListenIn(ns, "tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	l := labtest.Listen(t, ns, "tcp", "127.0.0.1:0")
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "inside")
 	})}
@@ -288,11 +285,7 @@ func TestDialerConnectsFromInsideTheNamespace(t *testing.T) {
 func TestListenersShowInSSInsideTheNamespace(t *testing.T) {
 	s := labtest.New(t)
 	ns := loNetns(t, s, "ss")
-	l, err := lab.ListenIn(ns, "tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
+	l := labtest.Listen(t, ns, "tcp", "127.0.0.1:0")
 	if out := labtest.IP(t, "netns", "exec", lab.SysName(ns.Name()), "ss", "-Hltn"); !strings.Contains(out, l.Addr().String()) {
 		t.Errorf("ss -ltn inside %s does not list %s:\n%s", ns.Name(), l.Addr(), out)
 	}

@@ -2,6 +2,7 @@ package labtest
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"strconv"
@@ -162,4 +163,32 @@ func TestCmd(bin, test string, env ...string) *exec.Cmd {
 	cmd := exec.Command(bin, "-test.run=^"+test+"$", "-test.count=1")
 	cmd.Env = append(os.Environ(), env...)
 	return cmd
+}
+
+// Listen listens on addr inside ns; the listener is closed at the end of
+// the test.
+func Listen(t testing.TB, ns *lab.Netns, network, addr string) net.Listener {
+	t.Helper()
+	l, err := lab.ListenIn(ns, network, addr)
+	if err != nil {
+		t.Fatalf("listen %s %s in %s: %v", network, addr, ns.Name(), err)
+	}
+	t.Cleanup(func() { l.Close() })
+	return l
+}
+
+// Serve answers every connection l accepts with handle, each on a
+// goroutine of its own, until l is closed; a connection is closed when its
+// handle returns.
+func Serve(l net.Listener, handle func(net.Conn)) {
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			return
+		}
+		go func() {
+			defer c.Close()
+			handle(c)
+		}()
+	}
 }

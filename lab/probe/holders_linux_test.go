@@ -221,12 +221,8 @@ func BenchmarkFindHolders(b *testing.B) {
 	s := labtest.New(b)
 	name := labtest.Name("bh")
 	n := labtest.Netns(b, s, name, false)
-	l, err := lab.ListenIn(n, "tcp", "127.0.0.1:0")
+	labtest.Listen(b, n, "tcp", "127.0.0.1:0")
 	n.Close() // held by the mount and the socket only
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer l.Close()
 	_, ino, err := probe.NamespaceOf(lab.NetnsDir + "/" + lab.SysName(name))
 	if err != nil {
 		b.Fatal(err)

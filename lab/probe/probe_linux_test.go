@@ -286,11 +286,7 @@ func socketsInThree(t *testing.T, s *lab.Session) map[int]uint64 {
 		if err := s.SetLinkUp("lo", name, true); err != nil {
 			t.Fatal(err)
 		}
-		l, err := lab.ListenIn(ns, "tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { l.Close() })
+		l := labtest.Listen(t, ns, "tcp", "127.0.0.1:0")
 		c, err := lab.ListenPacketIn(ns, "udp", "127.0.0.1:0")
 		if err != nil {
 			t.Fatal(err)
