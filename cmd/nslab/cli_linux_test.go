@@ -1,17 +1,14 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,53 +16,10 @@ import (
 	"github.com/nslab/nslab/lab"
 )
 
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
-)
-
-// nslabBin builds the real binary once for the CLI tests.
-func nslabBin(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "nslab-cli-test-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "nslab")
-		// NSLAB_TEST_BUILD_FLAGS=-race: the binary the tests run is
-		// race-built too (nslab serve's harness fails on a race it reports).
-		args := append(append([]string{"build"}, strings.Fields(os.Getenv("NSLAB_TEST_BUILD_FLAGS"))...), "-o", binPath, ".")
-		out, err := exec.Command("go", args...).CombinedOutput()
-		if err != nil {
-			buildErr = err
-			t.Logf("%s", out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatalf("build nslab: %v", buildErr)
-	}
-	return binPath
-}
-
-// nslab runs the binary with args and no input: stdout, stderr, exit code.
-func nslab(t *testing.T, args ...string) (string, string, int) {
-	t.Helper()
-	return nslabIn(t, nil, "", args...)
-}
-
 func TestRunAScenarioEndToEndAsJSON(t *testing.T) {
 	labtest.RequireRoot(t)
-	out, stderr, code := nslab(t, "run", "hello", "--yes", "--json")
-	if code != 0 {
-		t.Fatalf("exit %d\n%s\n%s", code, out, stderr)
-	}
 	var rep runReport
-	if err := json.Unmarshal([]byte(out), &rep); err != nil {
-		t.Fatalf("not JSON: %v\n%s", err, out)
-	}
+	nslabJSON(t, nil, &rep, "run", "hello", "--yes", "--json")
 	if !rep.OK || rep.ID != "hello" || len(rep.Steps) != 4 || rep.Schema != jsonSchema {
 		t.Fatalf("report = %+v", rep)
 	}
@@ -123,8 +77,7 @@ func TestRunFromAStepRebuildsTheEarlierOnesAndRecords(t *testing.T) {
 
 func TestAFailingCheckExitsOneAndShowsTheHint(t *testing.T) {
 	labtest.RequireRoot(t)
-	f := filepath.Join(t.TempDir(), "bad.md")
-	os.WriteFile(f, []byte("---\nid: bad\ntitle: Bad\nsummary: s\nlevel: beginner\nminutes: 1\n---\n## Step\n```lab\nnetns add "+labtest.Name("bad")+"\n```\n```check\nexpect ping 10.9.9.9 -n host fails\nexpect threads self <= 1\n```\n```hint\nThreads are never that few.\n```\n"), 0o644)
+	f := scenarioFile(t, t.TempDir(), "bad", "", "## Step\n```lab\nnetns add "+labtest.Name("bad")+"\n```\n```check\nexpect ping 10.9.9.9 -n host fails\nexpect threads self <= 1\n```\n```hint\nThreads are never that few.\n```\n")
 	out, _, code := nslab(t, "run", f, "--yes")
 	if code != 1 {
 		t.Fatalf("exit %d, want 1\n%s", code, out)
@@ -145,10 +98,9 @@ func TestAFailedCommandStopsTheRunBeforeTheNextStep(t *testing.T) {
 	if _, err := s.AddNetns(name); err != nil {
 		t.Fatal(err)
 	}
-	f := filepath.Join(t.TempDir(), "held.md")
-	os.WriteFile(f, []byte("---\nid: held\ntitle: Held\nsummary: s\nlevel: beginner\nminutes: 1\n---\n"+
+	f := scenarioFile(t, t.TempDir(), "held", "",
 		"## Make it\n```lab\nnetns add "+name+"\n```\n```check\nexpect netns "+name+" exists\n```\n"+
-		"## Use it\n```lab\nlink set lo up -n "+name+"\n```\n```check\nexpect link lo -n "+name+" up\n```\n"), 0o644)
+			"## Use it\n```lab\nlink set lo up -n "+name+"\n```\n```check\nexpect link lo -n "+name+" up\n```\n")
 	out, _, code := nslab(t, "run", f, "--yes", "--json")
 	if code != 1 {
 		t.Fatalf("exit %d, want 1\n%s", code, out)
@@ -183,9 +135,8 @@ func TestAnOutsideScenarioAsksBeforeRunningPrograms(t *testing.T) {
 	labtest.RequireRoot(t)
 	dir := t.TempDir()
 	marker := filepath.Join(dir, "ran")
-	f := filepath.Join(dir, "outside.md")
-	os.WriteFile(f, []byte("---\nid: outside\ntitle: O\nsummary: s\nlevel: beginner\nminutes: 1\n---\n"+
-		"## Step\n```lab\nexec -- touch "+marker+"\n```\n```check\nexpect output lacks nothing-at-all\n```\n"), 0o644)
+	f := scenarioFile(t, dir, "outside", "",
+		"## Step\n```lab\nexec -- touch "+marker+"\n```\n```check\nexpect output lacks nothing-at-all\n```\n")
 	_, stderr, code := nslab(t, "run", f) // stdin is empty: no answer
 	if code == 0 || !strings.Contains(stderr, "runs these programs as root") || !strings.Contains(stderr, "touch") || !strings.Contains(stderr, "not run") {
 		t.Errorf("exit %d, stderr:\n%s", code, stderr)
@@ -210,8 +161,7 @@ func TestLintNamesFileLineAndColumn(t *testing.T) {
 			":11:19: unknown namespace `rigth`", "did you mean `right`?"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			f := filepath.Join(t.TempDir(), "typo.md")
-			os.WriteFile(f, []byte("---\nid: typo\ntitle: T\nsummary: s\nlevel: beginner\nminutes: 1\n---\n## Step\n```lab\n"+tt.lab+"\n```\n```check\n"+tt.check+"\n```\n"), 0o644)
+			f := scenarioFile(t, t.TempDir(), "typo", "", "## Step\n```lab\n"+tt.lab+"\n```\n```check\n"+tt.check+"\n```\n")
 			_, stderr, code := nslab(t, "lint", f)
 			if code != 1 || !strings.Contains(stderr, f+tt.want) || !strings.Contains(stderr, tt.hint) {
 				t.Fatalf("exit %d, stderr:\n%s", code, stderr)
@@ -230,19 +180,14 @@ func TestLintNamesFileLineAndColumn(t *testing.T) {
 func TestRunAProxyScenario(t *testing.T) {
 	labtest.RequireRoot(t)
 	a, b, px := labtest.Name("xa"), labtest.Name("xb"), labtest.Name("px")
-	f := filepath.Join(t.TempDir(), "proxy.md")
-	os.WriteFile(f, []byte(fmt.Sprintf("---\nid: proxy-e2e\ntitle: P\nsummary: s\nlevel: advanced\nminutes: 1\n---\n"+
+	f := scenarioFile(t, t.TempDir(), "proxy-e2e", "", fmt.Sprintf(
 		"## Tenants\n```lab\nnetns add %[1]s,%[2]s\nlink set lo up -n %[1]s\nlink set lo up -n %[2]s\n"+
-		"listen tcp 127.0.0.2:9000 -n %[1]s as a\nlisten tcp 127.0.0.2:9000 -n %[2]s as b\n```\n```check\nexpect link lo -n %[2]s up\n```\n"+
-		"## One proxy\n```lab\nproxy start %[3]s route {tenant}/tcp/127.0.0.1:80={tenant}/tcp/127.0.0.2:9000 tenants %[1]s,%[2]s\n"+
-		"connect tcp 127.0.0.1:80 -n %[2]s send through\n```\n```check\nexpect output contains echo: through\nexpect threads %[3]s <= 40\nexpect sockets %[3]s in %[1]s >= 1\n```\n", a, b, px)), 0o644)
-	out, stderr, code := nslab(t, "run", f, "--yes", "--json")
-	if code != 0 {
-		t.Fatalf("exit %d\n%s\n%s", code, out, stderr)
-	}
+			"listen tcp 127.0.0.2:9000 -n %[1]s as a\nlisten tcp 127.0.0.2:9000 -n %[2]s as b\n```\n```check\nexpect link lo -n %[2]s up\n```\n"+
+			"## One proxy\n```lab\nproxy start %[3]s route {tenant}/tcp/127.0.0.1:80={tenant}/tcp/127.0.0.2:9000 tenants %[1]s,%[2]s\n"+
+			"connect tcp 127.0.0.1:80 -n %[2]s send through\n```\n```check\nexpect output contains echo: through\nexpect threads %[3]s <= 40\nexpect sockets %[3]s in %[1]s >= 1\n```\n", a, b, px))
 	var rep runReport
-	if err := json.Unmarshal([]byte(out), &rep); err != nil || !rep.OK || len(rep.Steps) != 2 {
-		t.Fatalf("report %+v (%v)\n%s", rep, err, out)
+	if nslabJSON(t, nil, &rep, "run", f, "--yes", "--json"); !rep.OK || len(rep.Steps) != 2 {
+		t.Fatalf("report %+v", rep)
 	}
 	// The worker's command line carries its name (lab.Reexec's label).
 	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
@@ -251,53 +196,6 @@ func TestRunAProxyScenario(t *testing.T) {
 			t.Errorf("a proxy worker outlived the run: %s %q", p, cl)
 		}
 	}
-}
-
-func assertNoLabLeft(t *testing.T) {
-	t.Helper()
-	out, _ := exec.Command("ip", "netns", "list").Output()
-	if strings.Contains(string(out), "nslab-demo") {
-		t.Errorf("namespace left after run:\n%s", out)
-	}
-}
-
-// nslabIn runs the binary with extra environment and stdin.
-func nslabIn(t *testing.T, env []string, stdin string, args ...string) (string, string, int) {
-	t.Helper()
-	cmd := exec.Command(nslabBin(t), args...)
-	cmd.Env = append(os.Environ(), env...)
-	cmd.Stdin = strings.NewReader(stdin)
-	return runCommand(t, cmd)
-}
-
-// exitCodeOf is the exit code of a command that ran, from Run's error.
-func exitCodeOf(t *testing.T, err error) int {
-	t.Helper()
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		return ee.ExitCode()
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return 0
-}
-
-// scenarioFile writes a scenario with the given steps (Markdown after the
-// front matter) and returns its path.
-func scenarioFile(t *testing.T, dir, id, front, body string) string {
-	t.Helper()
-	f := filepath.Join(dir, id+".md")
-	src := "---\nid: " + id + "\ntitle: T " + id + "\nsummary: s\nlevel: beginner\nminutes: 1\n" + front + "---\n" + body
-	if err := os.WriteFile(f, []byte(src), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return f
-}
-
-func netnsExists(name string) bool {
-	_, err := os.Stat("/run/netns/nslab-" + name)
-	return err == nil
 }
 
 // Without --yes the run waits for [enter] after every step but the last;
@@ -334,10 +232,6 @@ func TestAScenarioNeedingSCTPIsListedUnavailableWithTheReason(t *testing.T) {
 		"## Listen\n```lab\nnetns add zsctp\nlisten sctp 127.0.0.1:9 -n zsctp\n```\n```check\nexpect sockets self in zsctp == 1\n```\n")
 	haveSCTP := lab.Features(lab.Doctor())["sctp"]
 
-	out, stderr, code := nslab(t, "--scenarios", dir, "list", "--json")
-	if code != 0 {
-		t.Fatalf("exit %d\n%s", code, stderr)
-	}
 	var list struct {
 		Schema    int `json:"schema"`
 		Scenarios []struct {
@@ -349,8 +243,8 @@ func TestAScenarioNeedingSCTPIsListedUnavailableWithTheReason(t *testing.T) {
 			Reason    string `json:"reason"`
 		} `json:"scenarios"`
 	}
-	if err := json.Unmarshal([]byte(out), &list); err != nil || list.Schema != jsonSchema {
-		t.Fatalf("not JSON of schema %d: %v\n%s", jsonSchema, err, out)
+	if nslabJSON(t, nil, &list, "--scenarios", dir, "list", "--json"); list.Schema != jsonSchema {
+		t.Fatalf("list --json of schema %d, want %d", list.Schema, jsonSchema)
 	}
 	rows := list.Scenarios
 	found := false
@@ -372,11 +266,11 @@ func TestAScenarioNeedingSCTPIsListedUnavailableWithTheReason(t *testing.T) {
 	if haveSCTP {
 		t.Skip("this machine has SCTP: nothing is unavailable")
 	}
-	out, _, _ = nslab(t, "--scenarios", dir, "list")
+	out, _, _ := nslab(t, "--scenarios", dir, "list")
 	if !regexp.MustCompile(`(?m)^zz-sctp .* no: needs SCTP`).MatchString(out) {
 		t.Errorf("the table does not say why zz-sctp is unavailable:\n%s", out)
 	}
-	out, stderr, code = nslab(t, "--scenarios", dir, "run", "zz-sctp", "--yes")
+	out, stderr, code := nslab(t, "--scenarios", dir, "run", "zz-sctp", "--yes")
 	if code != 0 || !strings.Contains(out, "skipped: needs SCTP") {
 		t.Errorf("run of an unavailable lesson: exit %d\n%s\n%s", code, out, stderr)
 	}
@@ -409,62 +303,6 @@ func TestKeepLeavesTheLabForCleanup(t *testing.T) {
 		exec.Command("ip", "netns", "del", "nslab-"+ns).Run()
 		t.Errorf("nslab cleanup left nslab-%s", ns)
 	}
-}
-
-// startWaiting starts `nslab run f` attended (stdin open and silent: a
-// learner who is not typing) and returns once it prints that a hands-on
-// check waits; out gets the rest of its output.
-func startWaiting(t *testing.T, f string) (cmd *exec.Cmd, out *strings.Builder, stderr *strings.Builder, done chan struct{}) {
-	t.Helper()
-	cmd = exec.Command(nslabBin(t), "run", f)
-	stdin, _ := cmd.StdinPipe()
-	t.Cleanup(func() { stdin.Close() })
-	stdout, _ := cmd.StdoutPipe()
-	stderr = &strings.Builder{}
-	cmd.Stderr = stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	out = &strings.Builder{}
-	waiting := make(chan bool, 1)
-	done = make(chan struct{})
-	go func() {
-		defer close(done)
-		sc := bufio.NewScanner(stdout)
-		seen := false
-		for sc.Scan() {
-			out.WriteString(sc.Text() + "\n") // read by the test only after done
-			if !seen && strings.Contains(sc.Text(), "waiting up to") {
-				seen = true
-				waiting <- true
-			}
-		}
-		if !seen {
-			waiting <- false
-		}
-	}()
-	select {
-	case ok := <-waiting:
-		if !ok {
-			cmd.Wait()
-			t.Fatalf("the run never waited for the learner\n%s\n%s", out, stderr)
-		}
-	case <-time.After(30 * time.Second):
-		cmd.Process.Kill()
-		cmd.Wait()
-		t.Fatal("no hands-on wait within 30s")
-	}
-	return cmd, out, stderr, done
-}
-
-// createdName is the system name `netns add SHORT` printed in a run's
-// output ("created nslab2-SHORT (net:[...])"): a lab takes the next free
-// prefix while other labs run on the machine.
-func createdName(out, short string) string {
-	if m := regexp.MustCompile(`created (nslab[2-9]?-` + regexp.QuoteMeta(short) + `) `).FindStringSubmatch(out); m != nil {
-		return m[1]
-	}
-	return "nslab-" + short
 }
 
 // A hands-on step: the check waits, the learner types the real command in
@@ -522,11 +360,8 @@ func TestRunFromAStepByTitleAndJSONHasShellAndGo(t *testing.T) {
 	f := scenarioFile(t, t.TempDir(), "from", "", fmt.Sprintf(
 		"## Make it\n```lab\nnetns add %[1]s\n```\n```check\nexpect netns %[1]s exists\n```\n"+
 			"## Bring lo up\n```lab\nlink set lo up -n %[1]s\n```\n```check\nexpect link lo -n %[1]s up\n```\n", ns))
-	out, stderr, code := nslab(t, "run", f, "--yes", "--json", "--from", "bring LO")
 	var rep runReport
-	if err := json.Unmarshal([]byte(out), &rep); err != nil || code != 0 {
-		t.Fatalf("exit %d, %v\n%s\n%s", code, err, out, stderr)
-	}
+	nslabJSON(t, nil, &rep, "run", f, "--yes", "--json", "--from", "bring LO")
 	if len(rep.Steps) != 1 || rep.Steps[0].N != 2 || !rep.OK {
 		t.Fatalf("--from by title ran %+v", rep.Steps)
 	}
@@ -534,7 +369,7 @@ func TestRunFromAStepByTitleAndJSONHasShellAndGo(t *testing.T) {
 	if c.Shell != "ip -n nslab-"+ns+" link set lo up" || !strings.Contains(c.Go, "LinkSetUp(l)") {
 		t.Errorf("shell %q, go %q", c.Shell, c.Go)
 	}
-	_, stderr, code = nslab(t, "run", f, "--yes", "--from", "teardown")
+	_, stderr, code := nslab(t, "run", f, "--yes", "--from", "teardown")
 	if code == 0 || !strings.Contains(stderr, "1. Make it") || !strings.Contains(stderr, "2. Bring lo up") {
 		t.Errorf("--from an unknown title: exit %d\n%s", code, stderr)
 	}
