@@ -312,15 +312,13 @@ func TestAHandsOnCheckPassesWhenTheLearnerActs(t *testing.T) {
 	ns := labtest.Name("ho")
 	f := scenarioFile(t, t.TempDir(), "handson", "", fmt.Sprintf(
 		"## Wait\n```lab\nnetns add %[1]s\n```\n```lab unattended\nlink set lo up -n %[1]s\n```\n```check\nexpect link lo -n %[1]s up within 60s\n```\n", ns))
-	cmd, out, stderr, done := startWaiting(t, f)
-	if b, err := exec.Command("ip", "-n", createdName(out.String(), ns), "link", "set", "lo", "up").CombinedOutput(); err != nil {
-		cmd.Process.Kill()
+	run := startAttended(t, nil, "run", f)
+	run.waitFor("waiting up to", 30*time.Second)
+	if b, err := exec.Command("ip", "-n", createdName(run.out.String(), ns), "link", "set", "lo", "up").CombinedOutput(); err != nil {
 		t.Fatalf("the learner's command: %v\n%s", err, b)
 	}
-	err := cmd.Wait()
-	<-done
-	if err != nil || !strings.Contains(out.String(), "✓ link lo in "+ns+" is up") {
-		t.Errorf("exit %v\n%s\n%s", err, out, stderr)
+	if out, err := run.wait(); err != nil || !strings.Contains(out, "✓ link lo in "+ns+" is up") {
+		t.Errorf("exit %v\n%s\n%s", err, out, run.stderr.String())
 	}
 	if netnsExists(ns) {
 		t.Errorf("nslab-%s is left after the run", ns)
@@ -333,18 +331,18 @@ func TestCtrlCRemovesTheLabAndExits130(t *testing.T) {
 	ns := labtest.Name("ci")
 	f := scenarioFile(t, t.TempDir(), "ctrlc", "", fmt.Sprintf(
 		"## Wait\n```lab\nnetns add %[1]s\n```\n```lab unattended\nlink set lo up -n %[1]s\n```\n```check\nexpect link lo -n %[1]s up within 60s\n```\n", ns))
-	cmd, _, stderr, done := startWaiting(t, f)
+	run := startAttended(t, nil, "run", f)
+	run.waitFor("waiting up to", 30*time.Second)
 	if !netnsExists(ns) {
 		t.Fatalf("nslab-%s does not exist while the step waits", ns)
 	}
-	cmd.Process.Signal(os.Interrupt)
-	err := cmd.Wait()
-	<-done
+	run.cmd.Process.Signal(os.Interrupt)
+	_, err := run.wait()
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 130 {
-		t.Errorf("exit %v, want 130\n%s", err, stderr.String())
+		t.Errorf("exit %v, want 130\n%s", err, run.stderr.String())
 	}
-	if !strings.Contains(stderr.String(), "interrupted") {
-		t.Errorf("stderr does not say interrupted:\n%s", stderr.String())
+	if !strings.Contains(run.stderr.String(), "interrupted") {
+		t.Errorf("stderr does not say interrupted:\n%s", run.stderr.String())
 	}
 	if netnsExists(ns) {
 		exec.Command("ip", "netns", "del", "nslab-"+ns).Run()

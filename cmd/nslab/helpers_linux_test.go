@@ -1,10 +1,10 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/nslab/nslab/lab"
 )
 
 // The helpers of the CLI tests: the real binary, built once, run with
@@ -102,50 +104,85 @@ func netnsExists(name string) bool {
 	return err == nil
 }
 
-// startWaiting starts `nslab run f` attended (stdin open and silent: a
-// learner who is not typing) and returns once it prints that a hands-on
-// check waits; out gets the rest of its output.
-func startWaiting(t *testing.T, f string) (cmd *exec.Cmd, out *strings.Builder, stderr *strings.Builder, done chan struct{}) {
+// attended is the binary started as a learner at the keyboard would run
+// it: stdin held open (silent, unless the test types), the output read as
+// it comes, so the test can answer what it asks. However the test ends,
+// stdin is closed and the process killed.
+type attended struct {
+	t      *testing.T
+	cmd    *exec.Cmd
+	stdin  io.WriteCloser
+	stderr strings.Builder // read only after cmd.Wait
+	chunks chan string
+	out    strings.Builder // what it printed so far, as waitFor saw it
+	from   int             // where the next waitFor looks
+}
+
+// startAttended starts the binary with args and extra environment.
+func startAttended(t *testing.T, env []string, args ...string) *attended {
 	t.Helper()
-	cmd = exec.Command(nslabBin(t), "run", f)
-	stdin, _ := cmd.StdinPipe()
-	t.Cleanup(func() { stdin.Close() })
-	stdout, _ := cmd.StdoutPipe()
-	stderr = &strings.Builder{}
-	cmd.Stderr = stderr
-	if err := cmd.Start(); err != nil {
+	a := &attended{t: t, cmd: exec.Command(nslabBin(t), args...), chunks: make(chan string, 256)}
+	a.cmd.Env = append(os.Environ(), env...)
+	a.stdin, _ = a.cmd.StdinPipe()
+	stdout, _ := a.cmd.StdoutPipe()
+	a.cmd.Stderr = &a.stderr
+	if err := a.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	out = &strings.Builder{}
-	waiting := make(chan bool, 1)
-	done = make(chan struct{})
+	t.Cleanup(func() { a.stdin.Close(); a.cmd.Process.Kill() })
 	go func() {
-		defer close(done)
-		sc := bufio.NewScanner(stdout)
-		seen := false
-		for sc.Scan() {
-			out.WriteString(sc.Text() + "\n") // read by the test only after done
-			if !seen && strings.Contains(sc.Text(), "waiting up to") {
-				seen = true
-				waiting <- true
+		defer close(a.chunks)
+		buf := make([]byte, 4096)
+		for {
+			// A prompt ("your guess: ") ends without a newline: what was
+			// printed counts as it comes, not line by line.
+			n, err := stdout.Read(buf)
+			if n > 0 {
+				a.chunks <- string(buf[:n])
+			}
+			if err != nil {
+				return
 			}
 		}
-		if !seen {
-			waiting <- false
-		}
 	}()
-	select {
-	case ok := <-waiting:
-		if !ok {
-			cmd.Wait()
-			t.Fatalf("the run never waited for the learner\n%s\n%s", out, stderr)
+	return a
+}
+
+// waitFor reads the output until it shows want after what the last waitFor
+// found; it fails the test if the run ends first or d passes.
+func (a *attended) waitFor(want string, d time.Duration) {
+	a.t.Helper()
+	timeout := time.After(d)
+	for {
+		if i := strings.Index(a.out.String()[a.from:], want); i >= 0 {
+			a.from += i + len(want)
+			return
 		}
-	case <-time.After(30 * time.Second):
-		cmd.Process.Kill()
-		cmd.Wait()
-		t.Fatal("no hands-on wait within 30s")
+		select {
+		case c, ok := <-a.chunks:
+			if !ok {
+				a.cmd.Wait()
+				a.t.Fatalf("the run ended before %q:\n%s\n%s", want, a.out.String(), a.stderr.String())
+			}
+			a.out.WriteString(c)
+		case <-timeout:
+			a.cmd.Process.Kill()
+			a.cmd.Wait()
+			a.t.Fatalf("no %q within %s:\n%s\n%s", want, d, a.out.String(), a.stderr.String())
+		}
 	}
-	return cmd, out, stderr, done
+}
+
+// typeLine writes line and a newline to the run's stdin.
+func (a *attended) typeLine(line string) { io.WriteString(a.stdin, line+"\n") }
+
+// wait reads the output to its end and waits for the process: all it
+// printed, and Wait's error.
+func (a *attended) wait() (string, error) {
+	for c := range a.chunks {
+		a.out.WriteString(c)
+	}
+	return a.out.String(), a.cmd.Wait()
 }
 
 // createdName is the system name `netns add SHORT` printed in a run's
@@ -177,5 +214,28 @@ func nslabJSON(t *testing.T, env []string, v any, args ...string) {
 	}
 	if err := json.Unmarshal([]byte(out), v); err != nil {
 		t.Fatalf("nslab %s: not JSON: %v\n%s", strings.Join(args, " "), err, out)
+	}
+}
+
+// labJournal is the journal of the one lab that keeps its journals in
+// runDir: the lab's session (its PID) and what it has made so far.
+func labJournal(t *testing.T, runDir string) lab.JournalFile {
+	t.Helper()
+	jfs, err := lab.ReadJournals(runDir)
+	if err != nil || len(jfs) != 1 {
+		t.Fatalf("the lab's journals in %s: %+v %v", runDir, jfs, err)
+	}
+	return jfs[0]
+}
+
+// assertLabGone fails the test if anything of made is still there, or a
+// journal in runDir, after how the lab ended.
+func assertLabGone(t *testing.T, made []lab.Entry, runDir, after string) {
+	t.Helper()
+	if left := lab.StillThere(made); len(left) > 0 {
+		t.Errorf("left behind after %s: %v", after, left)
+	}
+	if jfs, _ := lab.ReadJournals(runDir); len(jfs) != 0 {
+		t.Errorf("journal left after %s: %+v", after, jfs)
 	}
 }
