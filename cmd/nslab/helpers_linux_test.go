@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/nslab/nslab/lab"
+	"github.com/nslab/nslab/lab/proxy"
 )
 
 // The helpers of the CLI tests: the real binary, built once, run with
@@ -237,5 +238,47 @@ func assertLabGone(t *testing.T, made []lab.Entry, runDir, after string) {
 	}
 	if jfs, _ := lab.ReadJournals(runDir); len(jfs) != 0 {
 		t.Errorf("journal left after %s: %+v", after, jfs)
+	}
+}
+
+// startProxy starts `bin proxy args` with extra environment. At the end of
+// the test it is killed (if the test has not stopped it) and, if the test
+// failed, what it wrote to stderr is logged.
+func startProxy(t *testing.T, bin string, env []string, args ...string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(bin, append([]string{"proxy"}, args...)...)
+	cmd.Env = append(os.Environ(), env...)
+	stderr := &strings.Builder{}
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+		if t.Failed() {
+			t.Logf("nslab proxy's stderr:\n%s", stderr)
+		}
+	})
+	return cmd
+}
+
+// proxyServing dials a proxy's control socket until ready(client) holds
+// (nil: until it answers), for up to 30 s; the client is closed at the
+// end of the test.
+func proxyServing(t *testing.T, ctl string, ready func(*proxy.Client) bool) *proxy.Client {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		c, err := proxy.Dial(ctl)
+		if err == nil && (ready == nil || ready(c)) {
+			t.Cleanup(func() { c.Close() })
+			return c
+		}
+		if err == nil {
+			c.Close()
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the proxy on %s was not serving within 30s (%v)", ctl, err)
+		}
 	}
 }

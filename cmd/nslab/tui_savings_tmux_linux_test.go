@@ -2,9 +2,7 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -27,17 +25,7 @@ func TestThreadSavingsOnScreen(t *testing.T) {
 }
 
 func savingsAt(t *testing.T, bin string, w, h int) {
-	dir := t.TempDir()
-	runDir := filepath.Join(dir, "run")
-	s := tmuxSession{t: t, name: "tui", sock: fmt.Sprintf("nslab-savings-%d", os.Getpid())}
-	s.run("new-session", "-d", "-s", "tui", "-x", strconv.Itoa(w), "-y", strconv.Itoa(h),
-		fmt.Sprintf("XDG_STATE_HOME=%s NSLAB_RUN_DIR=%s %s --open thread-savings; echo nslab-exited=$?; sleep 600", dir, runDir, bin))
-	t.Cleanup(func() {
-		s.tmux("kill-server").Run()
-		cmd := exec.Command(bin, "cleanup")
-		cmd.Env = append(os.Environ(), "NSLAB_RUN_DIR="+runDir)
-		cmd.Run()
-	})
+	s, _ := tuiInTmux(t, bin, w, h, tuiShell("--open", "thread-savings"))
 	narrow := w < 120
 	// panels shows every page of panels and returns them together (on a
 	// wide screen, the one beside the lesson), then comes back.

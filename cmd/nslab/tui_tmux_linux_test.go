@@ -2,118 +2,15 @@ package main
 
 import (
 	"fmt"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/nslab/nslab/internal/labtest"
 	"github.com/nslab/nslab/lab"
 )
-
-// tmuxSession drives the real binary in a detached tmux session, the way a
-// learner's keyboard and eyes would.
-type tmuxSession struct {
-	t    *testing.T
-	name string
-	sock string // a tmux server of its own (tmux -L), if set
-}
-
-// tmux runs tmux on the session's server.
-func (s tmuxSession) tmux(args ...string) *exec.Cmd {
-	if s.sock != "" {
-		args = append([]string{"-L", s.sock}, args...)
-	}
-	return exec.Command("tmux", args...)
-}
-
-func (s tmuxSession) run(args ...string) string {
-	s.t.Helper()
-	out, err := s.tmux(args...).CombinedOutput()
-	if err != nil {
-		s.t.Fatalf("tmux %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	return string(out)
-}
-
-func (s tmuxSession) keys(keys ...string) {
-	s.t.Helper()
-	s.run(append([]string{"send-keys", "-t", s.name}, keys...)...)
-}
-
-func (s tmuxSession) screen() string {
-	out, _ := s.tmux("capture-pane", "-p", "-t", s.name).CombinedOutput()
-	return string(out)
-}
-
-// waitFor waits until the screen matches re, and returns the match.
-func (s tmuxSession) waitFor(re string, d time.Duration) []string {
-	s.t.Helper()
-	rx := regexp.MustCompile(re)
-	deadline := time.Now().Add(d)
-	for {
-		scr := s.screen()
-		if m := rx.FindStringSubmatch(scr); m != nil {
-			return m
-		}
-		if time.Now().After(deadline) {
-			s.t.Fatalf("waited %s for /%s/; the screen shows:\n%s", d, re, scr)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-// buildForTmux gates an end-to-end test (root, not -short, tmux present;
-// under NSLAB_REQUIRE_ROOT=1 a missing tmux fails) and builds nslab into
-// dir/bin.
-func buildForTmux(t *testing.T, dir string) string {
-	t.Helper()
-	labtest.RequireRoot(t)
-	if testing.Short() {
-		t.Skip("end-to-end: builds the binary and drives the TUI")
-	}
-	if _, err := exec.LookPath("tmux"); err != nil {
-		if os.Getenv("NSLAB_REQUIRE_ROOT") == "1" {
-			t.Fatal("NSLAB_REQUIRE_ROOT=1 (CI) but tmux is missing: the end-to-end TUI test cannot run (apt-get install tmux)")
-		}
-		t.Skip("needs tmux")
-	}
-	bin := filepath.Join(dir, "bin", "nslab")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	return bin
-}
-
-// tuiInTmux builds nslab and starts shell(bin, runDir) in a 120x40 tmux
-// session with a private journal directory. However the test ends, the
-// session goes, and so does what the TUI made, before that directory is
-// removed.
-func tuiInTmux(t *testing.T, tag string, shell func(bin, dir, runDir string) string) (s tmuxSession, bin, dir, runDir string) {
-	return tuiInTmuxSized(t, tag, 120, 40, shell)
-}
-
-// tuiInTmuxSized is tuiInTmux at w x h.
-func tuiInTmuxSized(t *testing.T, tag string, w, h int, shell func(bin, dir, runDir string) string) (s tmuxSession, bin, dir, runDir string) {
-	t.Helper()
-	dir = t.TempDir()
-	bin = buildForTmux(t, dir)
-	runDir = filepath.Join(dir, "run")
-	s = tmuxSession{t: t, name: fmt.Sprintf("nslab-%s-%d", tag, os.Getpid())}
-	s.run("new-session", "-d", "-s", s.name, "-x", strconv.Itoa(w), "-y", strconv.Itoa(h), shell(bin, dir, runDir))
-	t.Cleanup(func() {
-		exec.Command("tmux", "kill-session", "-t", s.name).Run()
-		cmd := exec.Command(bin, "cleanup")
-		cmd.Env = append(os.Environ(), "NSLAB_RUN_DIR="+runDir)
-		cmd.Run()
-	})
-	return s, bin, dir, runDir
-}
 
 // TestTUIInTmux is a learner's first run, at 80x24: the catalog starts
 // with hello and says so; the lesson opens on its introduction; the first
@@ -122,14 +19,10 @@ func tuiInTmuxSized(t *testing.T, tag string, w, h int, shell func(bin, dir, run
 // o opened with it typed; the challenge is done from that pane too. Then
 // q asks before quitting, and no nslab- namespace or link is left.
 func TestTUIInTmux(t *testing.T) {
-	// A private journal directory: the test checks exactly what this run
-	// made, while other packages' tests make namespaces of their own.
-	s, _, _, runDir := tuiInTmuxSized(t, "e2e", 80, 24, func(bin, dir, runDir string) string {
-		return fmt.Sprintf("XDG_STATE_HOME=%s NSLAB_RUN_DIR=%s %s; echo nslab-exited=$?; sleep 60", dir, runDir, bin)
-	})
+	s, runDir := tuiInTmux(t, buildForTmux(t, t.TempDir()), 80, 24, tuiShell())
 	// Target the TUI's pane by its id: o splits the window, and the new
 	// pane becomes the active one.
-	tui := tmuxSession{t: t, name: strings.TrimSpace(s.run("display-message", "-p", "-t", s.name, "#{pane_id}"))}
+	tui := s.at(strings.TrimSpace(s.run("display-message", "-p", "-t", s.name, "#{pane_id}")))
 
 	m := tui.waitFor(`(?m)^  lesson .*\n.*namespaces of a process.*\n› ○ (.*)$`, 10*time.Second)
 	if !strings.Contains(m[1], "Hello, namespace (hello)") || !strings.Contains(m[1], "start here") {
@@ -159,9 +52,9 @@ func TestTUIInTmux(t *testing.T) {
 	if len(panes) != 2 {
 		t.Fatalf("o did not split the window: panes %v", panes)
 	}
-	shell := tmuxSession{t: t, name: panes[1]}
+	shell := s.at(panes[1])
 	if panes[1] == tui.name {
-		shell.name = panes[0]
+		shell = s.at(panes[0])
 	}
 	shell.waitFor(`nslab shell: beside the lab of pid`, 20*time.Second)
 	shell.waitFor(regexp.QuoteMeta(command), 10*time.Second)
@@ -187,21 +80,15 @@ func TestTUIInTmux(t *testing.T) {
 	if scr := tui.screen(); strings.Contains(scr, "✗") {
 		t.Fatalf("a check failed:\n%s", scr)
 	}
-	jfs, err := lab.ReadJournals(runDir)
-	if err != nil || len(jfs) != 1 || len(jfs[0].Live) == 0 {
-		t.Fatalf("the running lesson's journal: %+v %v", jfs, err)
+	made := labJournal(t, runDir).Live
+	if len(made) == 0 {
+		t.Fatal("the running lesson's journal holds nothing")
 	}
-	made := jfs[0].Live
 	tui.keys("q")
 	tui.waitFor(`quit nslab\?`, 10*time.Second)
 	tui.keys("y")
 	tui.waitFor(`nslab-exited=0`, 30*time.Second)
-	if left := lab.StillThere(made); len(left) > 0 {
-		t.Errorf("left behind after quitting: %v", left)
-	}
-	if jfs, _ := lab.ReadJournals(runDir); len(jfs) != 0 {
-		t.Errorf("the journal was not removed after a clean exit: %+v", jfs)
-	}
+	assertLabGone(t, made, runDir, "quitting")
 }
 
 // The TUI killed with -9 in the middle of a lesson cannot clean up. The
@@ -212,7 +99,7 @@ func TestTUIKilledMidLessonIsCleanedAtTheNextStart(t *testing.T) {
 	// restore it (here: stty sane) before the user starts nslab again.
 	// The second start has no saved progress, so it opens at the catalog
 	// rather than rebuilding the lesson under the same names.
-	s, _, _, runDir := tuiInTmux(t, "kill", func(bin, dir, runDir string) string {
+	s, runDir := tuiInTmux(t, buildForTmux(t, t.TempDir()), 120, 40, func(bin, dir, runDir string) string {
 		env := fmt.Sprintf("XDG_STATE_HOME=%s NSLAB_RUN_DIR=%s", filepath.Join(dir, "state1"), runDir)
 		env2 := fmt.Sprintf("XDG_STATE_HOME=%s NSLAB_RUN_DIR=%s", filepath.Join(dir, "state2"), runDir)
 		return fmt.Sprintf("%s %s; echo nslab-exited=$?; stty sane; %s %s; echo nslab-exited-again=$?; sleep 60", env, bin, env2, bin)
@@ -230,12 +117,11 @@ func TestTUIKilledMidLessonIsCleanedAtTheNextStart(t *testing.T) {
 		s.waitFor(fmt.Sprintf(`step %d passed|✗`, i), 60*time.Second)
 		s.keys("Enter")
 	}
-	jfs, err := lab.ReadJournals(runDir)
-	if err != nil || len(jfs) != 1 || len(jfs[0].Live) < 3 {
-		t.Fatalf("the running lesson's journal: %+v %v", jfs, err)
+	jf := labJournal(t, runDir)
+	made, pid := jf.Live, jf.Session.PID
+	if len(made) < 3 {
+		t.Fatalf("the running lesson's journal holds %v, want 3 resources or more", made)
 	}
-	made := jfs[0].Live
-	pid := jfs[0].Session.PID
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
@@ -251,4 +137,36 @@ func TestTUIKilledMidLessonIsCleanedAtTheNextStart(t *testing.T) {
 	}
 	s.keys("q")
 	s.waitFor(`nslab-exited-again=0`, 20*time.Second)
+}
+
+// SIGTERM twice in a row (an impatient kill, a supervisor): bubbletea quits
+// on the first and stops listening, so without a hold the second killed
+// nslab in the middle of removing the lab.
+func TestTUITerminatedTwiceStillRemovesTheLab(t *testing.T) {
+	s, runDir := tuiInTmux(t, buildForTmux(t, t.TempDir()), 120, 40, tuiShell())
+	s.waitFor(`type to filter`, 10*time.Second)
+	s.keys("F4")
+	s.waitFor(`lab ›`, 10*time.Second)
+	tag := fmt.Sprintf("%04x", time.Now().UnixNano()&0xffff)
+	for _, line := range []string{
+		"netns add t2" + tag,
+		"link add t2" + tag + " type veth peer eth0 netns t2" + tag,
+		"spawn t2c" + tag + " net",
+	} {
+		// One at a time: the prompt takes the next command once the last
+		// one has run.
+		s.keys(line, "Enter")
+		s.waitFor(`▶ lab › `+regexp.QuoteMeta(line), 20*time.Second)
+		s.waitFor(`(?m)lab › type a command`, 20*time.Second)
+	}
+	s.waitFor(`t2c`+tag+` is pid`, 20*time.Second)
+	jf := labJournal(t, runDir)
+	made, pid := jf.Live, jf.Session.PID
+	if len(made) != 4 {
+		t.Fatalf("the free lab's journal holds %v, want 4 resources", made)
+	}
+	syscall.Kill(pid, syscall.SIGTERM)
+	syscall.Kill(pid, syscall.SIGTERM)
+	s.waitFor(`nslab-exited=\d+`, 20*time.Second)
+	assertLabGone(t, made, runDir, "two SIGTERMs")
 }
