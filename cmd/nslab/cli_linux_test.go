@@ -203,11 +203,10 @@ func TestRunAProxyScenario(t *testing.T) {
 // stdin, so "y" answers the question and each empty line one pause.
 func TestRunPausesBetweenStepsAndTheAnswerIsNotLost(t *testing.T) {
 	labtest.RequireRoot(t)
-	ns := labtest.Name("pz")
-	f := scenarioFile(t, t.TempDir(), "pauses", "", fmt.Sprintf(
+	ns, f := nsLesson(t, "pz",
 		"## One\n```lab\nnetns add %[1]s\n```\n```check\nexpect netns %[1]s exists\n```\n"+
 			"## Two\n```lab\nexec -n %[1]s -- ip -br link\n```\n```check\nexpect output contains lo\n```\n"+
-			"## Three\n```lab\nlink set lo up -n %[1]s\n```\n```check\nexpect link lo -n %[1]s up\n```\n", ns))
+			"## Three\n```lab\nlink set lo up -n %[1]s\n```\n```check\nexpect link lo -n %[1]s up\n```\n")
 	out, stderr, code := nslabIn(t, nil, "y\n\n\n", "run", f)
 	if code != 0 {
 		t.Fatalf("exit %d\n%s\n%s", code, out, stderr)
@@ -309,9 +308,8 @@ func TestKeepLeavesTheLabForCleanup(t *testing.T) {
 // a second terminal, and the step passes the moment the kernel shows it.
 func TestAHandsOnCheckPassesWhenTheLearnerActs(t *testing.T) {
 	labtest.RequireRoot(t)
-	ns := labtest.Name("ho")
-	f := scenarioFile(t, t.TempDir(), "handson", "", fmt.Sprintf(
-		"## Wait\n```lab\nnetns add %[1]s\n```\n```lab unattended\nlink set lo up -n %[1]s\n```\n```check\nexpect link lo -n %[1]s up within 60s\n```\n", ns))
+	ns, f := nsLesson(t, "ho",
+		"## Wait\n```lab\nnetns add %[1]s\n```\n```lab unattended\nlink set lo up -n %[1]s\n```\n```check\nexpect link lo -n %[1]s up within 60s\n```\n")
 	run := startAttended(t, nil, "run", f)
 	run.waitFor("waiting up to", 30*time.Second)
 	if b, err := exec.Command("ip", "-n", createdName(run.out.String(), ns), "link", "set", "lo", "up").CombinedOutput(); err != nil {
@@ -328,9 +326,8 @@ func TestAHandsOnCheckPassesWhenTheLearnerActs(t *testing.T) {
 // Ctrl-C while a hands-on check waits removes the lab and exits 130.
 func TestCtrlCRemovesTheLabAndExits130(t *testing.T) {
 	labtest.RequireRoot(t)
-	ns := labtest.Name("ci")
-	f := scenarioFile(t, t.TempDir(), "ctrlc", "", fmt.Sprintf(
-		"## Wait\n```lab\nnetns add %[1]s\n```\n```lab unattended\nlink set lo up -n %[1]s\n```\n```check\nexpect link lo -n %[1]s up within 60s\n```\n", ns))
+	ns, f := nsLesson(t, "ci",
+		"## Wait\n```lab\nnetns add %[1]s\n```\n```lab unattended\nlink set lo up -n %[1]s\n```\n```check\nexpect link lo -n %[1]s up within 60s\n```\n")
 	run := startAttended(t, nil, "run", f)
 	run.waitFor("waiting up to", 30*time.Second)
 	if !netnsExists(ns) {
@@ -354,10 +351,9 @@ func TestCtrlCRemovesTheLabAndExits130(t *testing.T) {
 // lists the steps. --json carries each command's shell and Go.
 func TestRunFromAStepByTitleAndJSONHasShellAndGo(t *testing.T) {
 	labtest.RequireRoot(t)
-	ns := labtest.Name("ft")
-	f := scenarioFile(t, t.TempDir(), "from", "", fmt.Sprintf(
+	ns, f := nsLesson(t, "ft",
 		"## Make it\n```lab\nnetns add %[1]s\n```\n```check\nexpect netns %[1]s exists\n```\n"+
-			"## Bring lo up\n```lab\nlink set lo up -n %[1]s\n```\n```check\nexpect link lo -n %[1]s up\n```\n", ns))
+			"## Bring lo up\n```lab\nlink set lo up -n %[1]s\n```\n```check\nexpect link lo -n %[1]s up\n```\n")
 	var rep runReport
 	nslabJSON(t, nil, &rep, "run", f, "--yes", "--json", "--from", "bring LO")
 	if len(rep.Steps) != 1 || rep.Steps[0].N != 2 || !rep.OK {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -14,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nslab/nslab/internal/labtest"
 	"github.com/nslab/nslab/lab"
 	"github.com/nslab/nslab/lab/proxy"
 )
@@ -108,7 +110,8 @@ func netnsExists(name string) bool {
 // attended is the binary started as a learner at the keyboard would run
 // it: stdin held open (silent, unless the test types), the output read as
 // it comes, so the test can answer what it asks. However the test ends,
-// stdin is closed and the process killed.
+// stdin is closed and a process still running is stopped as Ctrl-C
+// stops it, so that it removes its lab.
 type attended struct {
 	t      *testing.T
 	cmd    *exec.Cmd
@@ -130,7 +133,12 @@ func startAttended(t *testing.T, env []string, args ...string) *attended {
 	if err := a.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { a.stdin.Close(); a.cmd.Process.Kill() })
+	t.Cleanup(func() {
+		a.stdin.Close()
+		if a.cmd.ProcessState == nil { // not waited for: still running
+			a.stop()
+		}
+	})
 	go func() {
 		defer close(a.chunks)
 		buf := make([]byte, 4096)
@@ -167,8 +175,7 @@ func (a *attended) waitFor(want string, d time.Duration) {
 			}
 			a.out.WriteString(c)
 		case <-timeout:
-			a.cmd.Process.Kill()
-			a.cmd.Wait()
+			a.stop()
 			a.t.Fatalf("no %q within %s:\n%s\n%s", want, d, a.out.String(), a.stderr.String())
 		}
 	}
@@ -176,6 +183,20 @@ func (a *attended) waitFor(want string, d time.Duration) {
 
 // typeLine writes line and a newline to the run's stdin.
 func (a *attended) typeLine(line string) { io.WriteString(a.stdin, line+"\n") }
+
+// stop interrupts the run (SIGINT, as Ctrl-C), which removes its lab and
+// exits; one that has not within 30 s is killed.
+func (a *attended) stop() {
+	a.cmd.Process.Signal(os.Interrupt)
+	done := make(chan struct{})
+	go func() { a.wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		a.cmd.Process.Kill()
+		<-done
+	}
+}
 
 // wait reads the output to its end and waits for the process: all it
 // printed, and Wait's error.
@@ -281,4 +302,12 @@ func proxyServing(t *testing.T, ctl string, ready func(*proxy.Client) bool) *pro
 			t.Fatalf("the proxy on %s was not serving within 30s (%v)", ctl, err)
 		}
 	}
+}
+
+// nsLesson writes a one-off lesson whose body names a fresh namespace as
+// %[1]s (base and a random suffix): the namespace's name and the file.
+func nsLesson(t *testing.T, base, body string) (ns, file string) {
+	t.Helper()
+	ns = labtest.Name(base)
+	return ns, scenarioFile(t, t.TempDir(), base, "", fmt.Sprintf(body, ns))
 }

@@ -4,10 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -147,12 +146,8 @@ func TestInspectTreeOfAProcessPerNamespaceProxyAddsUpAsProcSays(t *testing.T) {
 	// the processes that map it, and `nslab inspect` mapping the very file
 	// the proxy runs would lower the tree's PSS while it looks.
 	own := filepath.Join(t.TempDir(), "nslab-proxy-copy")
-	b, err := os.ReadFile(bin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(own, b, 0o755); err != nil {
-		t.Fatal(err)
+	if out, err := exec.Command("cp", bin, own).CombinedOutput(); err != nil {
+		t.Fatalf("cp: %v %s", err, out)
 	}
 	cmd := startProxy(t, own, []string{"NSLAB_RUN_DIR=" + t.TempDir()}, args...)
 	t.Cleanup(func() { cmd.Process.Signal(syscall.SIGTERM); cmd.Wait() })
@@ -192,16 +187,15 @@ func TestInspectTreeOfAProcessPerNamespaceProxyAddsUpAsProcSays(t *testing.T) {
 		t.Errorf("parent alone %+v (snapshot %d threads), tree %d threads", p, v.NumThreads, tr.Total.Threads)
 	}
 	// Each child sits in its own tenant's namespace, as ip netns identify
-	// would say.
+	// says.
 	inTenant := map[string]bool{}
 	for _, p := range tr.Procs[1:] {
-		link, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/net", p.PID))
+		out, err := exec.Command("ip", "netns", "identify", strconv.Itoa(p.PID)).Output()
 		if err != nil {
-			t.Fatal(err)
+			t.Fatalf("ip netns identify %d: %v", p.PID, err)
 		}
 		for _, n := range tenants {
-			var st syscall.Stat_t
-			if syscall.Stat("/run/netns/nslab-"+n, &st) == nil && link == fmt.Sprintf("net:[%d]", st.Ino) {
+			if slices.Contains(strings.Fields(string(out)), lab.SysName(n)) {
 				inTenant[n] = true
 			}
 		}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"os/exec"
 	"strings"
 	"testing"
@@ -16,10 +15,9 @@ import (
 // its solution, while the check waits for the learner's own command.
 func TestRunAsksThePredictionAndRevealsHints(t *testing.T) {
 	labtest.RequireRoot(t)
-	ns := labtest.Name("pr")
-	f := scenarioFile(t, t.TempDir(), "predict", "", fmt.Sprintf(
+	ns, f := nsLesson(t, "pr",
 		"## Make\n```predict\nWhat is in a new namespace?\n- [ ] eth0\n- [x] lo, down\n```\n```lab\nnetns add %[1]s\n```\n```check\nexpect link lo -n %[1]s down\n```\n"+
-			"## Yours\nBring lo up.\n```hint\nip link set ... up\n```\n```solution\nlink set lo up -n %[1]s\n```\n```check\nexpect link lo -n %[1]s up within 30s\n```\n", ns))
+			"## Yours\nBring lo up.\n```hint\nip link set ... up\n```\n```solution\nlink set lo up -n %[1]s\n```\n```check\nexpect link lo -n %[1]s up within 30s\n```\n")
 	run := startAttended(t, nil, "run", f)
 	wait := 30 * time.Second
 	run.waitFor("2. lo, down", wait)
@@ -47,9 +45,8 @@ func TestRunAsksThePredictionAndRevealsHints(t *testing.T) {
 // kernel's result, with no guess.
 func TestRunYesSkipsThePredictionAndJSONCarriesIt(t *testing.T) {
 	labtest.RequireRoot(t)
-	ns := labtest.Name("pj")
-	f := scenarioFile(t, t.TempDir(), "predictjson", "", fmt.Sprintf(
-		"## Make\n```predict\nIs lo up in a new namespace?\nanswer: no\nwhy: the kernel leaves it down.\n```\n```lab\nnetns add %[1]s\n```\n```check\nexpect link lo -n %[1]s down\n```\n", ns))
+	_, f := nsLesson(t, "pj",
+		"## Make\n```predict\nIs lo up in a new namespace?\nanswer: no\nwhy: the kernel leaves it down.\n```\n```lab\nnetns add %[1]s\n```\n```check\nexpect link lo -n %[1]s down\n```\n")
 	out, stderr, code := nslabIn(t, nil, "", "run", f, "--yes", "--json")
 	if code != 0 {
 		t.Fatalf("exit %d\n%s\n%s", code, out, stderr)
