@@ -203,27 +203,13 @@ func randomHex() string {
 // descendants is pid and every process under it, by the parents /proc
 // names (a learner's orphans go to their sandbox's init, still inside).
 func descendants(pid int) []int {
-	children := map[int][]int{}
-	ents, _ := os.ReadDir("/proc")
-	for _, e := range ents {
-		p, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p))
-		if err != nil {
-			continue
-		}
-		s := string(b)
-		f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
-		if len(f) > 1 {
-			pp, _ := strconv.Atoi(f[1])
-			children[pp] = append(children[pp], p)
-		}
-	}
 	out := []int{pid}
+	fam, err := probe.ReadFamily()
+	if err != nil {
+		return out
+	}
 	for i := 0; i < len(out); i++ {
-		out = append(out, children[out[i]]...)
+		out = append(out, fam.Children(out[i])...)
 	}
 	return out
 }

@@ -50,19 +50,10 @@ func TestProxyNotifiesSystemdAndReloadsOnSIGHUP(t *testing.T) {
 		name := labtest.Name(fmt.Sprintf("sd%d", i))
 		ns := labtest.Netns(t, s, name, true)
 		l := labtest.Listen(t, ns, "tcp", "127.0.0.1:9000")
-		go func() { // greet, then echo
-			for {
-				c, err := l.Accept()
-				if err != nil {
-					return
-				}
-				go func() {
-					defer c.Close()
-					c.Write([]byte(name + "\n"))
-					io.Copy(c, c)
-				}()
-			}
-		}()
+		go labtest.Serve(l, func(c net.Conn) { // greet, then echo
+			c.Write([]byte(name + "\n"))
+			io.Copy(c, c)
+		})
 		names = append(names, name)
 		nss[name] = ns
 	}

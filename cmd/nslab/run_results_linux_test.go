@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -28,11 +27,8 @@ func TestRunCarriesTheResultsTable(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "per tenant: threads "+a) || !strings.Contains(out, "bind time") {
 		t.Fatalf("exit %d; the table is not printed:\n%s\n%s", code, out, stderr)
 	}
-	out, stderr, code = nslabIn(t, env, "", "run", file, "--yes", "--json")
 	var rep runReport
-	if err := json.Unmarshal([]byte(out), &rep); err != nil || code != 0 {
-		t.Fatalf("exit %d, %v:\n%s\n%s", code, err, out, stderr)
-	}
+	nslabJSON(t, env, &rep, "run", file, "--yes", "--json")
 	if rep.Results == nil || len(rep.Results.Rows) != 2 {
 		t.Fatalf("--json results: %+v", rep.Results)
 	}

@@ -18,9 +18,7 @@ func TestTheBoardOverSSHMovesAndFollows(t *testing.T) {
 	defer cara.close()
 	defer dan.close()
 	for _, n := range []string{"cara", "dan"} {
-		if _, err := r.waitLearner(t, n, "the lab to start", 60*time.Second, func(l learnerJSON) bool { return l.Reporting }); err != nil {
-			t.Fatal(err)
-		}
+		r.reporting(t, n)
 	}
 
 	// Bad input is refused with the reason, and moves nobody.

@@ -23,10 +23,7 @@ func TestALearnerCannotReachAnotherOrTheMachine(t *testing.T) {
 	r := startRoom(t, 2, "--max-namespaces", "8", "--max-procs", "120")
 	b := join(t, r.addr, "bob")
 	defer b.close()
-	bInfo, err := r.waitLearner(t, "bob", "the lab to start", 60*time.Second, func(l learnerJSON) bool { return l.Reporting })
-	if err != nil {
-		t.Fatal(err)
-	}
+	bInfo := r.reporting(t, "bob")
 	sock := fmt.Sprintf("/tmp/nslab-serve-test-%d", os.Getpid())
 	tmux := func(args ...string) string {
 		out, _ := exec.Command("tmux", append([]string{"-S", sock}, args...)...).CombinedOutput()
@@ -120,9 +117,7 @@ func TestKill9OfServeLeavesNothing(t *testing.T) {
 	defer a.close()
 	defer b.close()
 	for _, n := range []string{"ann", "ben"} {
-		if _, err := r.waitLearner(t, n, "the lab to start", 60*time.Second, func(l learnerJSON) bool { return l.Reporting }); err != nil {
-			t.Fatal(err)
-		}
+		r.reporting(t, n)
 	}
 	// ann mid-lesson: a child in a namespace of its own, a veth.
 	if err := openStep(r.boss, a, "veth"); err != nil {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -60,8 +59,7 @@ func startRoom(t *testing.T, n int, extra ...string) *roomProc {
 	t.Helper()
 	labtest.RequireRoot(t)
 	ensureAccounts(t, n)
-	bin := nslabBin(t)
-	os.Chmod(filepath.Dir(bin), 0o755) // the learner accounts run it too
+	bin := learnerBin(t) // the learner accounts run it too
 	args := append([]string{"serve", "--listen", "127.0.0.1:0", "--room-code", testRoomCode, "--instructor-code", testInstructorCode,
 		"--host-key", filepath.Join(t.TempDir(), "host_key"), "--max-learners", strconv.Itoa(n), "--accounts", testAccounts}, extra...)
 	r := &roomProc{cmd: exec.Command(bin, args...), ended: make(chan struct{})}
@@ -137,6 +135,36 @@ func (r *roomProc) status(t *testing.T) roomJSON {
 
 func (r *roomProc) waitLearner(t *testing.T, name, what string, d time.Duration, cond func(learnerJSON) bool) (learnerJSON, error) {
 	return waitLearner(r.boss, name, what, d, cond)
+}
+
+// reporting waits up to a minute until name's lab has started and reports
+// to the board, and returns the board's line for name.
+func (r *roomProc) reporting(t *testing.T, name string) learnerJSON {
+	t.Helper()
+	l, err := r.waitLearner(t, name, "the lab to start", 60*time.Second, func(l learnerJSON) bool { return l.Reporting })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+// turnedAway connects as user with the room code, a terminal asked for as
+// ssh asks for one, and waits until the room ends the session: what the
+// room wrote to stderr, and how the session ended.
+func turnedAway(t *testing.T, addr, user string) (stderr string, err error) {
+	t.Helper()
+	c := dial(t, addr, user, testRoomCode)
+	defer c.Close()
+	sess, err := c.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess.RequestPty("xterm", 40, 120, ssh.TerminalModes{})
+	var errOut strings.Builder
+	sess.Stderr = &errOut
+	sess.Shell()
+	err = sess.Wait()
+	return errOut.String(), err
 }
 
 func join(t *testing.T, addr, name string) *learnerConn {
@@ -305,19 +333,12 @@ func TestSoakARoomOfThirty(t *testing.T) {
 func TestBenchServeMeasuresARoom(t *testing.T) {
 	labtest.RequireRoot(t)
 	ensureAccounts(t, 2)
-	bin := nslabBin(t)
-	os.Chmod(filepath.Dir(bin), 0o755)
-	out, err := exec.Command(bin, "bench", "serve", "--accounts", testAccounts, "--learners", "2", "--lesson", "hello", "--settle", "1s", "--measure", "2s", "--json").Output()
-	if err != nil {
-		t.Fatalf("%v\n%s", err, out)
-	}
+	learnerBin(t) // the learner accounts run it too
 	var got struct {
 		Schema int       `json:"schema"`
 		Room   roomBench `json:"room"`
 	}
-	if err := json.Unmarshal(out, &got); err != nil {
-		t.Fatalf("%v\n%s", err, out)
-	}
+	nslabJSON(t, nil, &got, "bench", "serve", "--accounts", testAccounts, "--learners", "2", "--lesson", "hello", "--settle", "1s", "--measure", "2s", "--json")
 	r := got.Room
 	// serve, and per learner: nslab as the account, the sandbox's init, the TUI.
 	if got.Schema != jsonSchema || r.Learners != 2 || r.Processes < 1+2*3 || r.RSSMiB <= 0 || r.PSSMiB <= 0 || r.PSSMiB > r.RSSMiB || r.Threads < r.Processes {

@@ -36,3 +36,19 @@ func Listen(t testing.TB, ns *lab.Netns, network, addr string) net.Listener {
 	t.Cleanup(func() { l.Close() })
 	return l
 }
+
+// Serve answers every connection l accepts with handle, each on a
+// goroutine of its own, until l is closed; a connection is closed when its
+// handle returns.
+func Serve(l net.Listener, handle func(net.Conn)) {
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			return
+		}
+		go func() {
+			defer c.Close()
+			handle(c)
+		}()
+	}
+}

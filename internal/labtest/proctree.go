@@ -1,6 +1,7 @@
 package labtest
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"strconv"
@@ -76,4 +77,23 @@ func StatusField(pid int, key string) (uint64, bool) {
 		}
 	}
 	return 0, false
+}
+
+// ProcStart is field 22 of /proc/PID/stat, when the process started in
+// clock ticks since boot (with the PID, a process's identity); 0 if gone.
+func ProcStart(pid int) uint64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+2:]))
+	st, _ := strconv.ParseUint(f[19], 10, 64)
+	return st
+}
+
+// UptimeTicks is now, in the clock ticks of ProcStart (USER_HZ, 100).
+func UptimeTicks() uint64 {
+	b, _ := os.ReadFile("/proc/uptime")
+	sec, _ := strconv.ParseFloat(strings.Fields(string(b))[0], 64)
+	return uint64(sec*100) + 1
 }
