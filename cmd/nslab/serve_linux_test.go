@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
 	"os"
 	"os/exec"
@@ -63,24 +62,14 @@ func startRoom(t *testing.T, n int, extra ...string) *roomProc {
 	args := append([]string{"serve", "--listen", "127.0.0.1:0", "--room-code", testRoomCode, "--instructor-code", testInstructorCode,
 		"--host-key", filepath.Join(t.TempDir(), "host_key"), "--max-learners", strconv.Itoa(n), "--accounts", testAccounts}, extra...)
 	r := &roomProc{cmd: exec.Command(bin, args...), ended: make(chan struct{})}
-	out, _ := r.cmd.StdoutPipe()
-	r.cmd.Stderr = r.cmd.Stdout
-	if err := r.cmd.Start(); err != nil {
+	addr, err := startServe(r.cmd, func(line string) {
+		r.mu.Lock()
+		r.log.WriteString(line + "\n")
+		r.mu.Unlock()
+	})
+	if r.cmd.Process == nil {
 		t.Fatal(err)
 	}
-	addr := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			line := sc.Text()
-			r.mu.Lock()
-			r.log.WriteString(line + "\n")
-			r.mu.Unlock()
-			if a, ok := strings.CutPrefix(line, "nslab serve: listening on "); ok {
-				addr <- strings.Fields(a)[0]
-			}
-		}
-	}()
 	go func() { r.cmd.Wait(); close(r.ended) }()
 	t.Cleanup(func() {
 		if strings.Contains(r.logText(), "DATA RACE") {
@@ -97,13 +86,10 @@ func startRoom(t *testing.T, n int, extra ...string) *roomProc {
 			t.Errorf("nslab serve did not end within 30s of SIGTERM\n%s", r.logText())
 		}
 	})
-	select {
-	case r.addr = <-addr:
-	case <-r.ended:
-		t.Fatalf("nslab serve exited:\n%s", r.logText())
-	case <-time.After(30 * time.Second):
-		t.Fatalf("nslab serve did not listen within 30s:\n%s", r.logText())
+	if err != nil {
+		t.Fatalf("%v:\n%s", err, r.logText())
 	}
+	r.addr = addr
 	r.boss = dial(t, r.addr, "instructor", testInstructorCode)
 	return r
 }
