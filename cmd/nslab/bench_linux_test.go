@@ -12,10 +12,7 @@ import (
 // A small `nslab bench proxy --json` run end to end: every figure a user
 // reads is there and plausible, and nothing of the run is left behind.
 func TestBenchProxySmallRunReportsEveryFigure(t *testing.T) {
-	labtest.RequireRoot(t)
-	if testing.Short() {
-		t.Skip("starts several proxy workers")
-	}
+	labtest.Long(t, "starts several proxy workers")
 	var r bench.Report
 	nslabJSON(t, nil, &r, "bench", "proxy", "--json", "--count", "10", "--mib", "8", "--process-namespaces", "2", "--socat-namespaces", "2")
 	if len(r.Strategies) != 4 {
@@ -78,10 +75,7 @@ func TestBenchNetnsSmallRun(t *testing.T) {
 // measured (HAProxy and socat when installed, else said to be left out),
 // with no failed request, and nothing is left.
 func TestBenchProxyPeersSmallRun(t *testing.T) {
-	labtest.RequireRoot(t)
-	if testing.Short() {
-		t.Skip("starts the peers")
-	}
+	labtest.Long(t, "starts the peers")
 	var r bench.PeerReport
 	if nslabJSON(t, nil, &r, "bench", "proxy", "--peers", "--json", "--tenants", "3", "--rounds", "1", "--duration", "300ms", "--mib", "8"); len(r.Sets) != 1 || r.Schema != jsonSchema {
 		t.Fatalf("report %+v", r)

@@ -304,14 +304,23 @@ func TestKeepLeavesTheLabForCleanup(t *testing.T) {
 	}
 }
 
-// A hands-on step: the check waits, the learner types the real command in
-// a second terminal, and the step passes the moment the kernel shows it.
-func TestAHandsOnCheckPassesWhenTheLearnerActs(t *testing.T) {
+// waitingHandsOn runs, attended, a lesson whose hands-on step waits for lo
+// to come up in a fresh namespace, and returns once the check waits: the
+// namespace's name and the run.
+func waitingHandsOn(t *testing.T, base string) (string, *attended) {
+	t.Helper()
 	labtest.RequireRoot(t)
-	ns, f := nsLesson(t, "ho",
+	ns, f := nsLesson(t, base,
 		"## Wait\n```lab\nnetns add %[1]s\n```\n```lab unattended\nlink set lo up -n %[1]s\n```\n```check\nexpect link lo -n %[1]s up within 60s\n```\n")
 	run := startAttended(t, nil, "run", f)
 	run.waitFor("waiting up to", 30*time.Second)
+	return ns, run
+}
+
+// A hands-on step: the check waits, the learner types the real command in
+// a second terminal, and the step passes the moment the kernel shows it.
+func TestAHandsOnCheckPassesWhenTheLearnerActs(t *testing.T) {
+	ns, run := waitingHandsOn(t, "ho")
 	if b, err := exec.Command("ip", "-n", createdName(run.out.String(), ns), "link", "set", "lo", "up").CombinedOutput(); err != nil {
 		t.Fatalf("the learner's command: %v\n%s", err, b)
 	}
@@ -325,11 +334,7 @@ func TestAHandsOnCheckPassesWhenTheLearnerActs(t *testing.T) {
 
 // Ctrl-C while a hands-on check waits removes the lab and exits 130.
 func TestCtrlCRemovesTheLabAndExits130(t *testing.T) {
-	labtest.RequireRoot(t)
-	ns, f := nsLesson(t, "ci",
-		"## Wait\n```lab\nnetns add %[1]s\n```\n```lab unattended\nlink set lo up -n %[1]s\n```\n```check\nexpect link lo -n %[1]s up within 60s\n```\n")
-	run := startAttended(t, nil, "run", f)
-	run.waitFor("waiting up to", 30*time.Second)
+	ns, run := waitingHandsOn(t, "ci")
 	if !netnsExists(ns) {
 		t.Fatalf("nslab-%s does not exist while the step waits", ns)
 	}

@@ -30,9 +30,7 @@ const (
 // no capabilities, in a sandbox; and the machine's /run/netns, links and
 // routes are as they were, before, during and after.
 func TestTheCatalogRunsAsAnUnprivilegedUserInASandbox(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs the whole catalog")
-	}
+	labtest.Long(t, "runs the whole catalog")
 	l := newLearner(t, learner1, true)
 	bin := learnerBin(t)
 	if caps, _, _ := l.run(t, "/bin/grep", "^Cap\\(Inh\\|Prm\\|Eff\\|Amb\\)", "/proc/self/status"); strings.Count(caps, "0000000000000000") != 4 {
@@ -185,9 +183,7 @@ func TestAOneIDSandboxSaysWhatItLacks(t *testing.T) {
 // kill -9 of a sandboxed proxy lesson, at 20 points: nothing of it is
 // left, neither process nor namespace, and nslab cleanup is never run.
 func TestKill9OfASandboxedProxyLessonLeavesNothing(t *testing.T) {
-	if testing.Short() {
-		t.Skip("20 runs of a lesson, each killed")
-	}
+	labtest.Long(t, "20 runs of a lesson, each killed")
 	l := newLearner(t, learner1, true)
 	bin := learnerBin(t)
 	// The test reaps what the kill orphans, as the machine's PID 1 would
@@ -308,9 +304,7 @@ func reap(pid int) {
 // learners, and root twice, in host mode (names carry a prefix each) and
 // with --sandbox.
 func TestTwoLabsOfTheSameLessonAtOnceBothPass(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs lessons side by side")
-	}
+	labtest.Long(t, "runs lessons side by side")
 	l1, l2 := newLearner(t, learner1, true), newLearner(t, learner2, false)
 	bin := learnerBin(t)
 	asRoot := func(args ...string) *exec.Cmd { return exec.Command(bin, args...) }

@@ -134,6 +134,21 @@ func (r *roomProc) reporting(t *testing.T, name string) learnerJSON {
 	return l
 }
 
+// joinAll joins the room as each of names and waits until each one's lab
+// reports; the connections close at the end of the test.
+func (r *roomProc) joinAll(t *testing.T, names ...string) []*learnerConn {
+	t.Helper()
+	conns := make([]*learnerConn, len(names))
+	for i, n := range names {
+		conns[i] = join(t, r.addr, n)
+		t.Cleanup(conns[i].close)
+	}
+	for _, n := range names {
+		r.reporting(t, n)
+	}
+	return conns
+}
+
 // turnedAway connects as user with the room code, a terminal asked for as
 // ssh asks for one, and waits until the room ends the session: what the
 // room wrote to stderr, and how the session ended.

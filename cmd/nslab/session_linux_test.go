@@ -160,10 +160,7 @@ expect ping 10.77.0.2 -n %[1]sa ok
 // A run killed with -9 after each of its first 20 commands cannot clean
 // up; nslab cleanup then removes exactly what its journal says it made.
 func TestKill9AtTwentyPointsThenCleanup(t *testing.T) {
-	labtest.RequireRoot(t)
-	if testing.Short() {
-		t.Skip("20 runs of a scenario, each killed")
-	}
+	labtest.Long(t, "20 runs of a scenario, each killed")
 	// A look-alike that no journal records must survive all of it.
 	foreign := "nslab-" + labtest.Name("keep")
 	if out, err := exec.Command("ip", "netns", "add", foreign).CombinedOutput(); err != nil {

@@ -21,6 +21,9 @@ type tmuxSession struct {
 	name string   // the target: a session, a window (lab:1) or a pane (%3)
 	sock string   // the test's own tmux server (tmux -S)
 	as   *learner // tmux runs as this learner; nil: as root
+	// joined: the screen with the lines the terminal wrapped joined
+	// (capture-pane -J), for a shell's long lines.
+	joined bool
 }
 
 // tmux runs tmux on the session's server.
@@ -61,7 +64,11 @@ func (s tmuxSession) keys(keys ...string) {
 }
 
 func (s tmuxSession) screen() string {
-	out, _ := s.tmux("capture-pane", "-p", "-t", s.name).CombinedOutput()
+	args := []string{"capture-pane", "-p", "-t", s.name}
+	if s.joined {
+		args = append(args, "-J")
+	}
+	out, _ := s.tmux(args...).CombinedOutput()
 	return string(out)
 }
 
@@ -92,10 +99,7 @@ func (s tmuxSession) waitForText(text string) {
 // installed (.ci/run installs it: a missing tmux fails).
 func needTmux(t *testing.T) {
 	t.Helper()
-	labtest.RequireRoot(t)
-	if testing.Short() {
-		t.Skip("end-to-end: drives the binary in tmux")
-	}
+	labtest.Long(t, "end-to-end: drives the binary in tmux")
 	if _, err := exec.LookPath("tmux"); err != nil {
 		t.Fatal("needs tmux (apt-get install tmux; .ci/run does)")
 	}

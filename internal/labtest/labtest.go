@@ -41,6 +41,16 @@ func RequireRoot(t testing.TB) {
 	}
 }
 
+// Long gates a long privileged test: RequireRoot, and skipped under
+// -short, saying why (what makes it long).
+func Long(t testing.TB, why string) {
+	t.Helper()
+	RequireRoot(t)
+	if testing.Short() {
+		t.Skip(why)
+	}
+}
+
 // New returns a session for t. At the end of the test it closes the session
 // and fails the test if Close failed or anything the session recorded still
 // exists.
