@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/vishvananda/netlink"
@@ -74,7 +75,7 @@ func CleanupFor(dir string, uid int) (CleanupReport, error) {
 				rep.Gone = append(rep.Gone, e.String()+" ("+why+")")
 				continue
 			}
-			existed, err := undoEntry(e)
+			existed, err := undoEntry(dir, e)
 			switch {
 			case err != nil:
 				ok = false
@@ -148,9 +149,10 @@ func notTheRuns(e Entry, netns map[string]Entry, liveNetns, liveLinks map[string
 	return ""
 }
 
-// undoEntry removes one journaled resource without a session. It reports
-// whether the resource still existed.
-func undoEntry(e Entry) (bool, error) {
+// undoEntry removes one journaled resource without a session (dir is the
+// run directory its journal was read from). It reports whether the
+// resource still existed.
+func undoEntry(dir string, e Entry) (bool, error) {
 	switch e.Kind {
 	case KindProc:
 		st, err := procStartTime(e.PID)
@@ -174,7 +176,14 @@ func undoEntry(e Entry) (bool, error) {
 		if errors.Is(err, os.ErrNotExist) {
 			return false, nil
 		}
+		if errors.Is(err, syscall.ENOTEMPTY) {
+			// A directory journaled as a file (by nslab before KindDir):
+			// removed whole only under the run directory.
+			return removeRunDir(dir, e.Path)
+		}
 		return err == nil, err
+	case KindDir:
+		return removeRunDir(dir, e.Path)
 	}
 	return false, fmt.Errorf("unknown journal entry kind %q", e.Kind)
 }

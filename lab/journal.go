@@ -26,6 +26,7 @@ const (
 	KindLink  Kind = "link"  // a link, by name, in Netns ("" = host)
 	KindNetns Kind = "netns" // a named network namespace under /run/netns
 	KindFile  Kind = "file"  // a file or socket the lab made (control sockets)
+	KindDir   Kind = "dir"   // a directory of the lab's under RunDir, with all it holds (a bench's configs and logs)
 )
 
 // Entry is one line of a journal.
@@ -64,7 +65,7 @@ func (e Entry) resource() resource {
 	switch e.Kind {
 	case KindProc:
 		return resource{kind: e.Kind, pid: e.PID, start: e.Start}
-	case KindFile:
+	case KindFile, KindDir:
 		return resource{kind: e.Kind, path: e.Path}
 	case KindLink:
 		return resource{kind: e.Kind, netns: e.Netns, name: e.Name}
@@ -91,6 +92,8 @@ func (e Entry) String() string {
 		return "netns " + e.Name
 	case KindFile:
 		return "file " + e.Path
+	case KindDir:
+		return "directory " + e.Path
 	}
 	return string(e.Kind) + " " + e.Name
 }

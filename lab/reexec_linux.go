@@ -1,9 +1,11 @@
 package lab
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -133,4 +135,34 @@ func (p *Proc) Done() <-chan struct{} { return p.done }
 // Close and Cleanup remove it.
 func (s *Session) TrackFile(path string) error {
 	return s.journal.Add(Entry{Kind: KindFile, Path: path})
+}
+
+// TempDir makes a directory under the session's run directory and records
+// it, so that Close (or Cleanup, after a crash) removes it with everything
+// in it: a benchmark's configs, sockets, logs and copy of the binary.
+func (s *Session) TempDir(pattern string) (string, error) {
+	dir, err := os.MkdirTemp(s.dir, pattern)
+	if err != nil {
+		return "", err
+	}
+	if err := s.journal.Add(Entry{Kind: KindDir, Path: dir}); err != nil {
+		os.Remove(dir)
+		return "", err
+	}
+	return dir, nil
+}
+
+// removeRunDir removes a directory a session made under its run directory
+// (runDir), with what it holds; gone already is not an error. It reports
+// whether it removed it. A journal naming a directory anywhere else is
+// refused: nslab removes whole trees only where it keeps its own.
+func removeRunDir(runDir, path string) (bool, error) {
+	rel, err := filepath.Rel(runDir, filepath.Clean(path))
+	if err != nil || rel == "." || !filepath.IsLocal(rel) {
+		return false, fmt.Errorf("%s is not under %s: not removing it", path, runDir)
+	}
+	if _, err := os.Lstat(path); errors.Is(err, os.ErrNotExist) {
+		return false, nil
+	}
+	return true, os.RemoveAll(path)
 }

@@ -457,6 +457,10 @@ func (s *Session) undo(e Entry) error {
 		if err := os.Remove(e.Path); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return err
 		}
+	case KindDir:
+		if _, err := removeRunDir(s.dir, e.Path); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -33,4 +33,6 @@ var benchCmd = &cobra.Command{
 	},
 }
 
-func init() { root.AddCommand(benchCmd) }
+func init() { setup = append(setup, setupBench) }
+
+func setupBench() { root.AddCommand(benchCmd) }

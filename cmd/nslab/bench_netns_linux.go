@@ -21,7 +21,9 @@ type netnsBench struct {
 	LeftAfter int     `json:"left_after"`
 }
 
-func init() {
+func init() { setup = append(setup, setupBenchNetns) }
+
+func setupBenchNetns() {
 	var counts []int
 	var asJSON bool
 	cmd := &cobra.Command{

@@ -13,7 +13,9 @@ import (
 
 // `nslab bench proxy`: the measurements live in lab/proxy/bench; this is
 // the command line.
-func init() {
+func init() { setup = append(setup, setupBenchProxy) }
+
+func setupBenchProxy() {
 	var asJSON, peers bool
 	var scale int
 	var o bench.Options

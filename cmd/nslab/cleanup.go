@@ -6,13 +6,16 @@ import (
 	"net"
 	"os"
 	"sort"
+	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/nslab/nslab/lab"
 )
 
-func init() {
+func init() { setup = append(setup, setupCleanup) }
+
+func setupCleanup() {
 	var orphans bool
 	cmd := &cobra.Command{
 		Use:   "cleanup",
@@ -83,6 +86,9 @@ func printCleanup(w io.Writer, rep lab.CleanupReport) {
 		if len(items) == 0 {
 			return
 		}
+		if title != "failed" { // each failure in full: those are the lines to act on
+			items = shortList(items)
+		}
 		fmt.Fprintf(w, "%s:\n", title)
 		for _, it := range items {
 			fmt.Fprintf(w, "  %s\n", it)
@@ -98,4 +104,36 @@ func printCleanup(w io.Writer, rep lab.CleanupReport) {
 	list("running sessions, left alone", rep.Live)
 	list("not made by nslab (no journal entry), left alone", rep.Foreign)
 	fmt.Fprintf(w, "%d dead session(s) cleaned, %d resource(s) removed\n", rep.Journals, len(rep.Removed)+len(rep.StrayInit))
+}
+
+// shortList keeps a report readable when a run left hundreds of one kind
+// (a proxy bench makes 1000 namespaces): a kind with more than listEach
+// items is one line, "1000 × netns: nslab-pp999, nslab-pp998, … nslab-pp0",
+// in the order the items came.
+func shortList(items []string) []string {
+	const listEach = 8
+	var kinds []string
+	byKind := map[string][]string{}
+	for _, it := range items {
+		kind, what, ok := strings.Cut(it, " ")
+		if !ok {
+			kind, what = "", it
+		}
+		if _, seen := byKind[kind]; !seen {
+			kinds = append(kinds, kind)
+		}
+		byKind[kind] = append(byKind[kind], what)
+	}
+	var out []string
+	for _, k := range kinds {
+		names := byKind[k]
+		if len(names) <= listEach {
+			for _, n := range names {
+				out = append(out, strings.TrimSpace(k+" "+n))
+			}
+			continue
+		}
+		out = append(out, fmt.Sprintf("%d × %s: %s, … %s", len(names), k, strings.Join(names[:3], ", "), names[len(names)-1]))
+	}
+	return out
 }

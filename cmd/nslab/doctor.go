@@ -12,7 +12,9 @@ import (
 	"github.com/nslab/nslab/lab"
 )
 
-func init() {
+func init() { setup = append(setup, setupDoctor) }
+
+func setupDoctor() {
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "doctor",

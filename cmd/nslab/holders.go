@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/nslab/nslab/lab"
 	"github.com/nslab/nslab/lab/probe"
@@ -49,13 +50,15 @@ func holdersTarget(arg, typ string) (string, error) {
 // nsIDRe matches a namespace as /proc names it, net:[4026532301]: what
 // is left to name one whose name is gone (ip netns del, with a socket
 // still in it).
-var nsIDRe = regexp.MustCompile(`^(net|mnt|pid|user|uts|ipc|cgroup|time):\[([0-9]+)\]$`)
+var nsIDRe = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^(net|mnt|pid|user|uts|ipc|cgroup|time):\[([0-9]+)\]$`)
+})
 
 // runHolders prints every holder of one namespace.
 func runHolders(out io.Writer, arg, typ string, asJSON bool) error {
 	var path, t string
 	var ino uint64
-	if m := nsIDRe.FindStringSubmatch(arg); m != nil {
+	if m := nsIDRe().FindStringSubmatch(arg); m != nil {
 		path, t = arg, m[1]
 		ino, _ = strconv.ParseUint(m[2], 10, 64)
 	} else {

@@ -17,7 +17,9 @@ import (
 	"github.com/nslab/nslab/lab/probe"
 )
 
-func init() {
+func init() { setup = append(setup, setupInspect) }
+
+func setupInspect() {
 	var o inspectOptions
 	cmd := &cobra.Command{
 		Use:   "inspect [PID...]",

@@ -10,7 +10,9 @@ import (
 	"github.com/nslab/nslab/scenarios"
 )
 
-func init() {
+func init() { setup = append(setup, setupLint) }
+
+func setupLint() {
 	root.AddCommand(&cobra.Command{
 		Use:   "lint FILE...",
 		Short: "Check scenario files without running them; errors and warnings name file:line:col",

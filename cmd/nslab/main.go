@@ -75,7 +75,9 @@ lab...), 2 usage error (unknown command or flag, bad value, missing argument),
 // askSandbox is --sandbox: root gets a sandbox too.
 var askSandbox bool
 
-func init() {
+func init() { setup = append(setup, setupMain) }
+
+func setupMain() {
 	root.PersistentPreRunE = enterSandbox
 	root.PersistentFlags().BoolVar(&askSandbox, "sandbox", false, "run the lab in a sandbox of its own even as root (it always is for other users)")
 }
@@ -128,8 +130,17 @@ func enterSandbox(cmd *cobra.Command, _ []string) error {
 	return &exitError{code: code}
 }
 
+// setup builds the command tree: each command's file adds its part at
+// init, and main runs them after lab.Init. A re-executed child (a spawned
+// lesson process, a proxy worker) never builds the tree: its flags, help
+// and completions were a millisecond of every child's start.
+var setup []func()
+
 func main() {
 	lab.Init() // a spawned child runs its setup here and never returns
+	for _, f := range setup {
+		f()
+	}
 	// The main thread never enters another namespace: the runtime could
 	// wedge it but never end it, so every namespace switch keeps off it
 	// (lab.GoLocked). The main goroutine is not locked to it either: that

@@ -16,7 +16,9 @@ import (
 // and it makes a page per subcommand without the sections a reader looks
 // for (EXIT STATUS, ENVIRONMENT, FILES). `make install` writes it with
 // `nslab man`.
-func init() {
+func init() { setup = append(setup, setupMan) }
+
+func setupMan() {
 	root.AddCommand(&cobra.Command{
 		Use:    "man",
 		Short:  "Print the manual page, nslab(1), in roff (make install puts it in man1)",

@@ -79,7 +79,9 @@ type runAllReport struct {
 	Runs       []runReport `json:"runs"`
 }
 
-func init() {
+func init() { setup = append(setup, setupRun) }
+
+func setupRun() {
 	var o runOptions
 	var show string
 	cmd := &cobra.Command{

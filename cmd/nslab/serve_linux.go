@@ -54,7 +54,9 @@ type serveFlags struct {
 
 var sf serveFlags
 
-func init() {
+func init() { setup = append(setup, setupServe) }
+
+func setupServe() {
 	f := serveCmd.Flags()
 	f.StringVar(&sf.listen, "listen", ":2222", "address to listen on (host:port)")
 	f.StringVar(&sf.roomCode, "room-code", "", "the code learners type to join (a password or keyboard-interactive answer)")

@@ -31,7 +31,7 @@ const (
 )
 
 // learnerName is what a learner may call themselves (the SSH user name).
-var learnerName = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,31}$`)
+var learnerName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,31}$`) })
 
 func codeIs(got, want string) bool {
 	return want != "" && subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
@@ -94,7 +94,7 @@ func (s *server) handle(sess ssh.Session) {
 // the connection drops, another connection takes over, or it is idle.
 func (s *server) learner(sess ssh.Session) {
 	name := sess.User()
-	if !learnerName.MatchString(name) || name == "root" {
+	if !learnerName().MatchString(name) || name == "root" {
 		fmt.Fprintf(sess.Stderr(), "nslab: %q cannot be a learner's name: use lower-case letters, digits, . _ - (ssh -p PORT alice@HOST)\r\n", name)
 		sess.Exit(2)
 		return

@@ -18,7 +18,9 @@ import (
 	"github.com/nslab/nslab/lab"
 )
 
-func init() {
+func init() { setup = append(setup, setupShell) }
+
+func setupShell() {
 	cmd := &cobra.Command{
 		Use:   "shell [LAB] [-- COMMAND...]",
 		Short: "Open a shell inside a running lab, from a second terminal",

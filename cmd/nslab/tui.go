@@ -21,7 +21,9 @@ import (
 )
 
 // nslab with no arguments opens the terminal UI.
-func init() {
+func init() { setup = append(setup, setupTui) }
+
+func setupTui() {
 	root.RunE = runTUI
 	root.Args = cobra.NoArgs
 	f := root.Flags()

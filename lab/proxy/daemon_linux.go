@@ -230,8 +230,8 @@ func listenControl(path string) (net.Listener, error) {
 
 // How the daemon gives back what bursts leave behind: once neither a
 // change (a control request that is not a GET: a kick) nor traffic has
-// moved for tidyQuiet. It looks for traffic every tidyLook while tidy; doing it
-// under load would be undone at once.
+// moved for tidyQuiet (doing it under load would be undone at once). After
+// a trim it reads the thread count again every tidyLook, tidyRecount times.
 const (
 	tidyRecount = 3 // looks after a trim that read the thread count
 	tidyLook    = time.Second
@@ -250,8 +250,6 @@ const (
 func tidy(ctx context.Context, kick, poke <-chan struct{}, p *Proxy) {
 	changed := true // the tenants of the config were just bound
 	started := false
-	look := time.NewTicker(tidyLook)
-	defer look.Stop()
 	quiet := time.NewTimer(tidyQuiet)
 	defer quiet.Stop()
 	for {
@@ -268,6 +266,13 @@ func tidy(ctx context.Context, kick, poke <-chan struct{}, p *Proxy) {
 			case <-poke: // a stats request: no reason to wait longer
 				continue
 			case <-quiet.C:
+			}
+			// What stirred it so far is what it waited out; a connection
+			// that stirs it after this (its count taken before it
+			// stirs) is seen below or by waitForWork.
+			select {
+			case <-p.stirred:
+			default:
 			}
 			if now := p.activity(); now != a {
 				a = now
@@ -305,32 +310,51 @@ func tidy(ctx context.Context, kick, poke <-chan struct{}, p *Proxy) {
 				recount = math.MaxInt // stopped short: until it is done
 			}
 		}
-		// Then wait for a change, a stats request, or traffic to have
-		// come (and maybe gone) since; or, if a trim stopped short (on a
-		// busy machine a thread leaves /proc late), for the next look.
-		for a := p.activity(); ; {
-			select {
-			case <-ctx.Done():
-				return
-			case <-kick:
-				changed = true
-			case <-poke:
-			case <-look.C:
-				// The count is read again for a few looks after a trim
-				// (what ran just then, a stats request, may have made a
-				// thread), or until a trim that stopped short is done;
-				// not for ever: reading it is system calls, and those
-				// wake the idle runtime.
-				over := false
-				if recount > 0 {
-					recount--
-					over = lab.Threads() > keep
-				}
-				if p.activity() == a && !over {
-					continue
-				}
+		// Then wait for a change, a stats request, or a new connection;
+		// or, after a trim, for the next look. Nothing else wakes an idle
+		// daemon: no ticker runs while it waits (one that did woke the
+		// process every second, and with it the runtime's monitor).
+		kicked, ok := waitForWork(ctx, kick, poke, p, keep, recount)
+		if !ok {
+			return
+		}
+		changed = changed || kicked
+	}
+}
+
+// waitForWork waits, after a tidy, until there is something to tidy after:
+// a change of tenants or routes (kick: it reports kicked), a stats request
+// (poke), or traffic (a connection opened since the daemon went quiet:
+// Proxy.stirred). The thread count is read again for a few looks after a
+// trim (what ran just then, a stats request, may have made a thread), or
+// until a trim that stopped short is done; not for ever: reading it is
+// system calls, and those wake the idle runtime. ok is false when ctx
+// ends.
+func waitForWork(ctx context.Context, kick, poke <-chan struct{}, p *Proxy, keep, recount int) (kicked, ok bool) {
+	var look <-chan time.Time
+	if recount > 0 {
+		t := time.NewTicker(tidyLook)
+		defer t.Stop()
+		look = t.C
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return false, false
+		case <-kick:
+			return true, true
+		case <-poke:
+			return false, true
+		case <-p.stirred:
+			return false, true
+		case <-look:
+			recount--
+			if lab.Threads() > keep {
+				return false, true
 			}
-			break
+			if recount == 0 {
+				look = nil
+			}
 		}
 	}
 }

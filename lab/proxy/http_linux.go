@@ -166,7 +166,7 @@ func (f *httpFront) handler(rp *httputil.ReverseProxy) http.Handler {
 			return
 		}
 		defer f.p.leave(b.gate)
-		b.ctr.conns.Add(1)
+		b.ctr.opened()
 		b.ctr.active.Add(1)
 		defer b.ctr.active.Add(-1)
 		r2 := r.WithContext(context.WithValue(r.Context(), backendCtxKey{}, b))

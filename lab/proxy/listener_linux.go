@@ -23,6 +23,20 @@ type counters struct {
 	conns, bytesIn, bytesOut, errs atomic.Uint64
 	active                         atomic.Int64
 	limits                         [nLimits]atomic.Uint64 // times each limit stopped or ended a client
+	stirred                        chan<- struct{}        // Proxy.stirred (nil: nobody to tell)
+}
+
+// opened counts a new connection (an HTTP request, a UDP flow) and tells
+// the daemon that traffic came: it waits on that instead of polling the
+// counters. A send on a full channel is a load and a compare.
+func (c *counters) opened() {
+	c.conns.Add(1)
+	if c.stirred != nil {
+		select {
+		case c.stirred <- struct{}{}:
+		default:
+		}
+	}
 }
 
 func (c *counters) snapshot() RouteStats {
@@ -233,7 +247,7 @@ func (ln *listener) acceptIn(l *loop) {
 			return
 		}
 		ln.backoff.Store(0)
-		ln.ctr.conns.Add(1)
+		ln.ctr.opened()
 		startRelay(l, ln, cfd)
 	}
 }
@@ -374,7 +388,7 @@ func (ln *listener) acceptOne() {
 		c.Close()
 		return
 	}
-	ln.ctr.conns.Add(1)
+	ln.ctr.opened()
 	ln.handle(c)
 }
 
@@ -499,7 +513,7 @@ func (ln *listener) serveStream() {
 			c.Close()
 			return
 		}
-		ln.ctr.conns.Add(1)
+		ln.ctr.opened()
 		ln.wg.Add(1)
 		go func() {
 			defer ln.wg.Done()

@@ -41,6 +41,7 @@ type Proxy struct {
 	chg      sync.RWMutex
 	closed   bool
 	stop     chan struct{}
+	stirred  chan struct{} // a connection opened (see counters.opened); the daemon's tidy waits on it
 	bg       sync.WaitGroup
 	childDir string // process-per-namespace control sockets
 
@@ -199,7 +200,7 @@ func newProxy(cfg Config, here, hostPath string) (*Proxy, error) {
 	p := &Proxy{
 		cfg: cfg, log: cfg.Logger.With("proxy", cfg.Name), here: here, host: hostPath,
 		tenants: map[string]*tenant{}, fronts: map[string]*httpFront{}, ctrs: map[string]*counters{},
-		gates: map[string]*tenantGate{}, keys: map[ListenerKey]*listener{}, stop: make(chan struct{}),
+		gates: map[string]*tenantGate{}, keys: map[ListenerKey]*listener{}, stop: make(chan struct{}), stirred: make(chan struct{}, 1),
 		routes: cfg.Routes, cfgRoutes: slices.Clone(cfg.Routes), cfgTenants: slices.Clone(cfg.Tenants),
 	}
 	p.nst.p = p
@@ -291,7 +292,7 @@ func (p *Proxy) counter(r Route, tenantName string, listen, target Endpoint) *co
 	defer p.mu.Unlock()
 	c := p.ctrs[key]
 	if c == nil {
-		c = &counters{route: r.Name, tenant: tenantName, listen: listen.String(), target: target.String()}
+		c = &counters{route: r.Name, tenant: tenantName, listen: listen.String(), target: target.String(), stirred: p.stirred}
 		p.ctrs[key] = c
 	}
 	return c

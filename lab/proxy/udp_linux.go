@@ -108,7 +108,7 @@ func (ln *listener) datagram(buf []byte, addr net.Addr) {
 		us.m[key] = s
 		us.pumps.Add(1)
 		us.mu.Unlock()
-		ln.ctr.conns.Add(1)
+		ln.ctr.opened()
 		ln.ctr.active.Add(1)
 		go func() {
 			defer us.pumps.Done()

@@ -78,7 +78,7 @@ func StartWorker(s *lab.Session, name string, cfg Config) (*Client, *lab.Proc, e
 		return nil, nil, err
 	}
 	go sendSpec(specW, spec)
-	if err := waitReady(readyR, 30*time.Second, proc.Done()); err != nil {
+	if err := waitReady(readyR, readyWithin(cfg), proc.Done()); err != nil {
 		s.Kill(name)
 		return nil, nil, fmt.Errorf("proxy worker %s: %w%s", name, err, logTail(logPath))
 	}
@@ -120,6 +120,18 @@ type child struct {
 	client *Client
 	stdin  *os.File // the child exits when this closes
 	done   chan struct{}
+}
+
+// readyWithin is how long a worker may take to say it is ready: 30 s, and
+// with process-per-namespace a second more for each tenant, since it
+// starts a process in each before it is ready (one a second, or slower,
+// where the binary has the race detector and the machine is busy).
+func readyWithin(cfg Config) time.Duration {
+	d := 30 * time.Second
+	if cfg.Strategy == ProcessPerNamespace {
+		d += time.Duration(len(cfg.Tenants)) * time.Second
+	}
+	return d
 }
 
 // startChild starts a child inside t's namespace, as `ip netns exec` would:

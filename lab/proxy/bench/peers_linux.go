@@ -158,7 +158,7 @@ func Peers(ctx context.Context, s *lab.Session, o PeerOptions, log io.Writer) (P
 // backend listening in every one. cleanup closes the handles and removes
 // the run's files (the session removes the rest).
 func newPeerEnv(ctx context.Context, s *lab.Session, most int, log io.Writer) (*peerEnv, func(), error) {
-	dir, err := os.MkdirTemp(lab.RunDir(), "bench-peers-")
+	dir, err := s.TempDir("bench-peers-")
 	if err != nil {
 		return nil, nil, err
 	}
@@ -168,10 +168,6 @@ func newPeerEnv(ctx context.Context, s *lab.Session, most int, log io.Writer) (*
 			ns.Close()
 		}
 		os.RemoveAll(dir) // its files: configs, sockets, logs
-	}
-	if err := s.TrackFile(dir); err != nil {
-		cleanup()
-		return nil, nil, err
 	}
 	fmt.Fprintf(log, "bench: %d tenant namespaces, each with lo up...\n", most)
 	if _, err := lab.ReserveFDs(most + 4096); err != nil { // a handle each, and the clients
