@@ -11,7 +11,6 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/nslab/nslab/internal/labtest"
 	"github.com/nslab/nslab/lab"
@@ -157,25 +156,18 @@ func TestInspectTreeOfAProcessPerNamespaceProxyAddsUpAsProcSays(t *testing.T) {
 	}
 
 	pid := cmd.Process.Pid
-	// Pages move as the Go runtimes of a tree that has just started settle
-	// (10% apart at most between inspect and the read by hand just after
-	// it): the reads again, a moment later, while they disagree by more.
-	near := func(a, b uint64) bool { return a*100 <= b*110 && b*100 <= a*110 }
-	var before, h labtest.TreeSums
+	// Pages move as the Go runtimes of a tree that has just started settle:
+	// inspect's figures against the read by hand just after it, 10% apart
+	// at most, read again a moment later while they are further apart.
 	var v inspectView
-	for try := 0; try < 5; try++ {
-		before = labtest.TreeByHand(pid)
+	before, h := labtest.SettledTree(pid, 10, func() (rss, pss uint64) {
 		var rep inspectReport
 		if nslabJSON(t, nil, &rep, "inspect", "--tree", "--json", strconv.Itoa(pid)); len(rep.Processes) != 1 || rep.Processes[0].Tree == nil {
 			t.Fatalf("not one view with a tree: %+v", rep)
 		}
 		v = rep.Processes[0]
-		h = labtest.TreeByHand(pid)
-		if near(v.Tree.Total.RSS, h.RSS) && near(v.Tree.Total.PSS, h.PSS) {
-			break
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+		return v.Tree.Total.RSS, v.Tree.Total.PSS
+	})
 	tr := v.Tree
 	if tr.Total.Processes != 4 || h.Procs != 4 {
 		t.Errorf("%d processes in the tree, %d by hand; want the parent and one per tenant", tr.Total.Processes, h.Procs)
@@ -191,7 +183,7 @@ func TestInspectTreeOfAProcessPerNamespaceProxyAddsUpAsProcSays(t *testing.T) {
 	}
 	within("threads", tr.Total.Threads, before.Threads, h.Threads)
 	within("fds", tr.Total.FDs, before.FDs, h.FDs)
-	if !near(tr.Total.RSS, h.RSS) || !near(tr.Total.PSS, h.PSS) {
+	if !labtest.Near(tr.Total.RSS, h.RSS, 10) || !labtest.Near(tr.Total.PSS, h.PSS, 10) {
 		t.Errorf("tree RSS %d PSS %d; by hand RSS %d PSS %d (10%% apart at most: pages move)", tr.Total.RSS, tr.Total.PSS, h.RSS, h.PSS)
 	}
 	// The parent alone is the first process, and the parent's own figures.
