@@ -40,7 +40,7 @@ type Step struct {
 	// language) comes last. Unattended, the lab runs it, as it runs a
 	// hands-on step's unattended block.
 	Solution []script.Stmt
-	Sh       string   // shown: rendered from the statements (export.go), then ShExtra
+	Sh       string   // shown: rendered from the statements (shell.go), then ShExtra
 	ShExtra  string   // a hand-written sh block
 	Go       string   // shown
 	Hint     string   // every hint block, joined: shown when a check fails
