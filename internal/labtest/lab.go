@@ -2,7 +2,6 @@ package labtest
 
 import (
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"strconv"
@@ -10,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nslab/nslab/lab"
 )
 
 // The checks of a test are made with the tools a user would reach for
@@ -116,24 +114,6 @@ func NsIno(t testing.TB, pid int, typ string) uint64 {
 	return v
 }
 
-// Netns adds the namespace name to s, with its loopback up when loUp
-// (a new namespace's lo is down); the handle is closed at the end of the
-// test, the namespace when the session closes.
-func Netns(t testing.TB, s *lab.Session, name string, loUp bool) *lab.Netns {
-	t.Helper()
-	ns, err := s.AddNetns(name)
-	if err != nil {
-		t.Fatalf("add netns %s: %v", name, err)
-	}
-	t.Cleanup(func() { ns.Close() })
-	if loUp {
-		if err := s.SetLinkUp("lo", name, true); err != nil {
-			t.Fatalf("set lo up in %s: %v", name, err)
-		}
-	}
-	return ns
-}
-
 // LsnsHeld maps each namespace lsns(8) lists (of type typ, or of every
 // type if typ is "") to the process lsns names for it: one that holds it.
 func LsnsHeld(t testing.TB, typ string) map[uint64]int {
@@ -163,16 +143,4 @@ func TestCmd(bin, test string, env ...string) *exec.Cmd {
 	cmd := exec.Command(bin, "-test.run=^"+test+"$", "-test.count=1")
 	cmd.Env = append(os.Environ(), env...)
 	return cmd
-}
-
-// Listen listens on addr inside ns; the listener is closed at the end of
-// the test.
-func Listen(t testing.TB, ns *lab.Netns, network, addr string) net.Listener {
-	t.Helper()
-	l, err := lab.ListenIn(ns, network, addr)
-	if err != nil {
-		t.Fatalf("listen %s %s in %s: %v", network, addr, ns.Name(), err)
-	}
-	t.Cleanup(func() { l.Close() })
-	return l
 }
