@@ -291,15 +291,16 @@ func TestKeepLeavesTheLabForCleanup(t *testing.T) {
 	if code != 0 || !strings.Contains(stderr, "nslab cleanup") {
 		t.Fatalf("exit %d\n%s", code, stderr)
 	}
-	if !netnsExists(ns) {
+	kept := labNetns(ns)
+	if kept == "" {
 		t.Fatalf("--keep: nslab-%s is gone", ns)
 	}
 	out, stderr, code := nslabIn(t, env, "", "cleanup")
-	if code != 0 || !strings.Contains(out, "netns nslab-"+ns) {
+	if code != 0 || !strings.Contains(out, "netns "+kept) {
 		t.Errorf("cleanup: exit %d\n%s\n%s", code, out, stderr)
 	}
 	if netnsExists(ns) {
-		exec.Command("ip", "netns", "del", "nslab-"+ns).Run()
+		removeNetns(ns)
 		t.Errorf("nslab cleanup left nslab-%s", ns)
 	}
 }
@@ -347,7 +348,7 @@ func TestCtrlCRemovesTheLabAndExits130(t *testing.T) {
 		t.Errorf("stderr does not say interrupted:\n%s", run.stderr.String())
 	}
 	if netnsExists(ns) {
-		exec.Command("ip", "netns", "del", "nslab-"+ns).Run()
+		removeNetns(ns)
 		t.Errorf("Ctrl-C left nslab-%s", ns)
 	}
 }

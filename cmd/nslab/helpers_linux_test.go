@@ -102,9 +102,27 @@ func scenarioFile(t *testing.T, dir, id, front, body string) string {
 	return f
 }
 
-func netnsExists(name string) bool {
-	_, err := os.Stat("/run/netns/nslab-" + name)
-	return err == nil
+// netnsExists reports whether the lab namespace SHORT exists: nslab-SHORT,
+// or nslab2-SHORT and on while other labs on the machine hold the first
+// prefixes (test names are random: no other lab has this one).
+func netnsExists(short string) bool { return labNetns(short) != "" }
+
+// labNetns is the system name of the lab namespace SHORT, "" if there is
+// none.
+func labNetns(short string) string {
+	for _, prefix := range []string{"nslab-", "nslab[2-9]-"} {
+		if m, _ := filepath.Glob("/run/netns/" + prefix + short); len(m) > 0 {
+			return filepath.Base(m[0])
+		}
+	}
+	return ""
+}
+
+// removeNetns removes what a failed test left of the lab namespace SHORT.
+func removeNetns(short string) {
+	if name := labNetns(short); name != "" {
+		exec.Command("ip", "netns", "del", name).Run()
+	}
 }
 
 // attended is the binary started as a learner at the keyboard would run
