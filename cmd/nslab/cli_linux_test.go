@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -350,6 +351,47 @@ func TestCtrlCRemovesTheLabAndExits130(t *testing.T) {
 	if netnsExists(ns) {
 		removeNetns(ns)
 		t.Errorf("Ctrl-C left nslab-%s", ns)
+	}
+}
+
+// A reader that goes away (nslab run … | head) ends the run as Ctrl-C
+// does: the lab is removed. Go ends a process that writes to a closed pipe
+// on stdout (SIGPIPE), which left the namespace behind.
+func TestAClosedOutputPipeStillRemovesTheLab(t *testing.T) {
+	labtest.RequireRoot(t)
+	ns, f := nsLesson(t, "pp",
+		"## Make it\n```lab\nnetns add %[1]s\n```\n```check\nexpect netns %[1]s exists\n```\n"+
+			"## Then\n```lab\nlink set lo up -n %[1]s\n```\n```check\nexpect link lo -n %[1]s up\n```\n")
+	cmd := exec.Command(nslabBin(t), "run", f)
+	stdin, _ := cmd.StdinPipe()
+	defer stdin.Close()
+	stdout, _ := cmd.StdoutPipe()
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	// The first step runs, and the run waits for Enter: then the reader
+	// hangs up, and Enter makes it write the next step.
+	var out strings.Builder
+	buf := make([]byte, 4096)
+	for !strings.Contains(out.String(), "[enter] next step") {
+		n, err := stdout.Read(buf)
+		if err != nil {
+			t.Fatalf("the run ended before its pause: %v\n%s\n%s", err, out.String(), stderr.String())
+		}
+		out.Write(buf[:n])
+	}
+	if !netnsExists(ns) {
+		t.Fatalf("nslab-%s does not exist after its step:\n%s", ns, out.String())
+	}
+	stdout.Close()
+	io.WriteString(stdin, "\n")
+	err := cmd.Wait()
+	if netnsExists(ns) {
+		removeNetns(ns)
+		t.Errorf("the run ended (%v) without removing nslab-%s\n%s", err, ns, stderr.String())
 	}
 }
 
