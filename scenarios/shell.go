@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/nslab/nslab/lab"
 	"github.com/nslab/nslab/lab/script"
@@ -133,7 +134,7 @@ teardown() {
 }
 
 // nsVarRe finds the $NS_NAME variables a command uses.
-var nsVarRe = regexp.MustCompile(`\$\{?NS_([A-Za-z0-9_]+)`)
+var nsVarRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\$\{?NS_([A-Za-z0-9_]+)`) })
 
 // nameVars is NS_NAME=SYSNAME for each namespace of the lesson that one of
 // its commands names as $NS_NAME, as the lab's exec sets them.
@@ -142,7 +143,7 @@ func (s *Scenario) nameVars(names script.SysNames) []string {
 	byVar := map[string]string{}
 	for i := range s.Steps {
 		for _, st := range s.Steps[i].stepStmts() {
-			for _, m := range nsVarRe.FindAllStringSubmatch(st.Text, -1) {
+			for _, m := range nsVarRe().FindAllStringSubmatch(st.Text, -1) {
 				used[m[1]] = true
 			}
 			for _, d := range st.Defs {
@@ -194,7 +195,9 @@ func (s *Scenario) fillShell() {
 // nsWordRe finds the words of a shell line that name a network namespace:
 // ip netns exec|add|del NAME, ip -n NAME, ip -netns NAME, `netns NAME` in
 // ip link, and /run/netns/NAME paths.
-var nsWordRe = regexp.MustCompile(`(?:\bip\s+netns\s+(?:exec|add|del|delete|identify|pids|set|attach)\s+|\bip\s+(?:-[a-z]+\s+)*-n(?:etns)?\s+|\blink\s+set\s+\S+\s+(?:\S+\s+)*?netns\s+|/run/netns/)([^\s'"/;|&)]+)`)
+var nsWordRe = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?:\bip\s+netns\s+(?:exec|add|del|delete|identify|pids|set|attach)\s+|\bip\s+(?:-[a-z]+\s+)*-n(?:etns)?\s+|\blink\s+set\s+\S+\s+(?:\S+\s+)*?netns\s+|/run/netns/)([^\s'"/;|&)]+)`)
+})
 
 // lintSh reports every namespace a hand-written sh block names that the
 // lesson's lab does not make: a shell line for the wrong namespace teaches
@@ -220,7 +223,7 @@ func lintSh(file string, blocks []shBlock, sc *Scenario) []error {
 	for _, b := range blocks {
 		for i, line := range strings.Split(b.text, "\n") {
 			code, _, _ := strings.Cut(line, "#")
-			for _, m := range nsWordRe.FindAllStringSubmatchIndex(code, -1) {
+			for _, m := range nsWordRe().FindAllStringSubmatchIndex(code, -1) {
 				name := code[m[2]:m[3]]
 				if strings.Contains(name, "$") || isDigits(name) || lab.IsHost(name) || slices.Contains(made, name) || slices.Contains(sys, name) {
 					continue
