@@ -17,10 +17,7 @@ func (s *Session) AddAddr(cidr, link, ns string) error {
 	if err != nil {
 		return err
 	}
-	if err := s.mayChangeLink(ns, link); err != nil {
-		return err
-	}
-	st, l, err := s.linkByName(ns, link)
+	st, l, err := s.changeableLink(ns, link)
 	if err != nil {
 		return err
 	}
@@ -75,10 +72,7 @@ func (s *Session) AddRoute(dst, via, dev, ns string) error {
 		r.Dst = &net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}
 	}
 	if dev != "" {
-		if err := s.mayChangeLink(ns, dev); err != nil {
-			return err
-		}
-		_, l, err := s.linkByName(ns, dev)
+		_, l, err := s.changeableLink(ns, dev)
 		if err != nil {
 			return err
 		}

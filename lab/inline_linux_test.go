@@ -29,9 +29,7 @@ func TestDoInlineRunsInsideOnTheCallersGoroutine(t *testing.T) {
 	var wg sync.WaitGroup
 	var wrong atomic.Int64
 	for range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			for range 250 {
 				var fd int
 				err := lab.DoInline(ns, func() error {
@@ -48,7 +46,7 @@ func TestDoInlineRunsInsideOnTheCallersGoroutine(t *testing.T) {
 				}
 				unix.Close(fd)
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	if n := wrong.Load(); n > 0 {
@@ -148,9 +146,7 @@ func TestCloseRacingSwitchesNeverEntersAnotherNamespace(t *testing.T) {
 		var wg sync.WaitGroup
 		var wrong atomic.Int64
 		for range 4 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
+			wg.Go(func() {
 				for range 20 {
 					lab.DoInline(h, func() error {
 						var st unix.Stat_t
@@ -161,7 +157,7 @@ func TestCloseRacingSwitchesNeverEntersAnotherNamespace(t *testing.T) {
 						return nil
 					})
 				}
-			}()
+			})
 		}
 		h.Close()
 		// Reuse numbers at once, with another namespace's handles.
@@ -188,10 +184,7 @@ func addPlainNetns(t testing.TB) string {
 	t.Helper()
 	labtest.RequireRoot(t)
 	name := labtest.Name("acc-")
-	if out, err := exec.Command("ip", "netns", "add", name).CombinedOutput(); err != nil {
-		t.Fatalf("ip netns add %s: %v: %s", name, err, out)
-	}
-	t.Cleanup(func() { exec.Command("ip", "netns", "del", name).Run() })
+	labtest.ForeignNetns(t, name)
 	return name
 }
 
@@ -201,19 +194,12 @@ func TestNamespaceReferences(t *testing.T) {
 	plain := addPlainNetns(t)
 	plainIno := inode(t, "/run/netns/"+plain)
 	// A process in a namespace of its own, reached only through /proc.
-	sleeper := exec.Command("unshare", "--net", "sleep", "30")
-	if err := sleeper.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sleeper.Process.Kill(); sleeper.Wait() })
+	sleeper := labtest.Start(t, "unshare", "--net", "sleep", "30")
 	var pidIno uint64
-	for range 100 { // unshare has to exec sleep first
+	labtest.Eventually(time.Second, func() bool { // unshare has to exec sleep first
 		pidIno = inode(t, fmt.Sprintf("/proc/%d/ns/net", sleeper.Process.Pid))
-		if pidIno != inode(t, "/proc/self/ns/net") {
-			break
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return pidIno != inode(t, "/proc/self/ns/net")
+	})
 	pid := fmt.Sprintf("pid:%d", sleeper.Process.Pid)
 	for _, c := range []struct {
 		ref  string
@@ -238,11 +224,7 @@ func TestNamespaceReferences(t *testing.T) {
 			if ino, err := lab.StatNetnsRef(c.ref); err != nil || ino != c.want {
 				t.Errorf("StatNetnsRef(%s) = %d, %v, want %d", c.ref, ino, err, c.want)
 			}
-			l, err := lab.ListenIn(ns, "tcp", "0.0.0.0:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer l.Close()
+			l := labtest.Listen(t, ns, "tcp", "0.0.0.0:0")
 			if got := sockNetns(t, l); got != c.want {
 				t.Errorf("a listener made through %s is in net:[%d], want net:[%d]", c.ref, got, c.want)
 			}
@@ -280,9 +262,7 @@ func TestIPv6ZoneIsLookedUpInsideTheNamespace(t *testing.T) {
 		{"link", "set", "zz0", "up"},
 		{"addr", "add", "fe80::42/64", "dev", "zz0", "nodad"},
 	} {
-		if out, err := exec.Command("ip", append([]string{"-n", lab.SysName(ns.Name())}, args...)...).CombinedOutput(); err != nil {
-			t.Fatalf("ip %v: %v: %s", args, err, out)
-		}
+		labtest.IP(t, append([]string{"-n", lab.SysName(ns.Name())}, args...)...)
 	}
 	if _, err := net.InterfaceByName("zz0"); err == nil {
 		t.Skip("this machine has a zz0 of its own")
@@ -338,11 +318,7 @@ func TestIPv6ProbeIsMadeAtHomeBeforeTheFirstSwitch(t *testing.T) {
 	if _, err := exec.LookPath("strace"); err != nil {
 		t.Skip("needs strace")
 	}
-	ns, err := s.AddNetns(labtest.Name("down")) // lo left down
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ns.Close()
+	ns := labtest.Netns(t, s, labtest.Name("down"), false) // lo left down
 	self, _ := os.Executable()
 	// The child's entry point is chosen by argv[0] (see lab.Reexec): bash's
 	// exec -a sets it under strace.

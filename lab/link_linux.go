@@ -23,7 +23,12 @@ func retryDump[T any](f func() (T, error)) (T, error) {
 	return v, err
 }
 
-func (s *Session) linkByName(ns, name string) (*nsState, netlink.Link, error) {
+// changeableLink finds link name in ns for an operation that changes it,
+// once the session has checked that it may (mayChangeLink).
+func (s *Session) changeableLink(ns, name string) (*nsState, netlink.Link, error) {
+	if err := s.mayChangeLink(ns, name); err != nil {
+		return nil, nil, err
+	}
 	st, err := s.state(ns)
 	if err != nil {
 		return nil, nil, err
@@ -60,16 +65,25 @@ func (s *Session) listLinksHint(ns, sys string) string {
 	return fmt.Sprintf("list them with `ip -n %s link`", SysName(ns))
 }
 
-func (s *Session) linkFree(st *nsState, ns, name string) error {
+// newLinkIn checks that the session may change ns and that no link called
+// name is there yet, and returns the state of ns to make it in.
+func (s *Session) newLinkIn(ns, name string) (*nsState, error) {
+	if err := s.mayChange(ns); err != nil {
+		return nil, err
+	}
+	st, err := s.state(ns)
+	if err != nil {
+		return nil, err
+	}
 	sys := LinkSysName(ns, name)
 	if _, err := st.nl.LinkByName(sys); err == nil {
 		if _, mine := s.owned(KindLink, s.nsKey(ns), sys); mine || !IsHost(ns) {
-			return fmt.Errorf("link %s already exists in %s: %w", name, nsLabel(ns), ErrExists)
+			return nil, fmt.Errorf("link %s already exists in %s: %w", name, nsLabel(ns), ErrExists)
 		}
-		return fmt.Errorf("link %s (%s) on the host: %w: %s; or pick another name",
+		return nil, fmt.Errorf("link %s (%s) on the host: %w: %s; or pick another name",
 			name, sys, ErrExists, whoOwns(s.dir, s.id, KindLink, "", sys))
 	}
-	return nil
+	return st, nil
 }
 
 // AddVeth creates a veth pair: name in namespace ns, peer in peerNS ("" or
@@ -87,24 +101,12 @@ func (s *Session) AddVeth(name, ns, peer, peerNS string) error {
 	if name == peer && nsLabel(ns) == nsLabel(peerNS) {
 		return fmt.Errorf("veth %s: both ends have the same name: %w", name, ErrInvalid)
 	}
-	if err := s.mayChange(ns); err != nil {
-		return err
-	}
-	if err := s.mayChange(peerNS); err != nil {
-		return err
-	}
-	st, err := s.state(ns)
+	st, err := s.newLinkIn(ns, name)
 	if err != nil {
 		return err
 	}
-	pst, err := s.state(peerNS)
+	pst, err := s.newLinkIn(peerNS, peer)
 	if err != nil {
-		return err
-	}
-	if err := s.linkFree(st, ns, name); err != nil {
-		return err
-	}
-	if err := s.linkFree(pst, peerNS, peer); err != nil {
 		return err
 	}
 	a := Entry{Kind: KindLink, Name: LinkSysName(ns, name), Netns: s.nsKey(ns)}
@@ -151,14 +153,8 @@ func (s *Session) AddBridge(name, ns string) error {
 	if err := ValidateLinkName(name, IsHost(ns)); err != nil {
 		return err
 	}
-	if err := s.mayChange(ns); err != nil {
-		return err
-	}
-	st, err := s.state(ns)
+	st, err := s.newLinkIn(ns, name)
 	if err != nil {
-		return err
-	}
-	if err := s.linkFree(st, ns, name); err != nil {
 		return err
 	}
 	e := Entry{Kind: KindLink, Name: LinkSysName(ns, name), Netns: s.nsKey(ns)}
@@ -179,10 +175,7 @@ func (s *Session) DelLink(name, ns string) error {
 	if !ok {
 		return fmt.Errorf("link %s in %s: not made by this lab session: %w", name, nsLabel(ns), ErrNotOwned)
 	}
-	if err := s.mayChangeLink(ns, name); err != nil {
-		return err
-	}
-	st, l, err := s.linkByName(ns, name)
+	st, l, err := s.changeableLink(ns, name)
 	if err != nil {
 		return err
 	}
@@ -216,10 +209,7 @@ func (s *Session) linkIndexIn(nsSysName, sysName string) (int, error) {
 
 // SetLinkUp brings a link up or down, like `ip link set NAME up`.
 func (s *Session) SetLinkUp(name, ns string, up bool) error {
-	if err := s.mayChangeLink(ns, name); err != nil {
-		return err
-	}
-	st, l, err := s.linkByName(ns, name)
+	st, l, err := s.changeableLink(ns, name)
 	if err != nil {
 		return err
 	}
@@ -236,17 +226,11 @@ func (s *Session) SetLinkUp(name, ns string, up bool) error {
 
 // SetMaster enslaves a link to a bridge in the same namespace.
 func (s *Session) SetMaster(name, master, ns string) error {
-	if err := s.mayChangeLink(ns, name); err != nil {
-		return err
-	}
-	if err := s.mayChangeLink(ns, master); err != nil {
-		return err
-	}
-	st, l, err := s.linkByName(ns, name)
+	st, l, err := s.changeableLink(ns, name)
 	if err != nil {
 		return err
 	}
-	_, br, err := s.linkByName(ns, master)
+	_, br, err := s.changeableLink(ns, master)
 	if err != nil {
 		return err
 	}
@@ -268,10 +252,7 @@ func (s *Session) MoveLink(name, ns string, to *Netns, toName string) error {
 	if err := s.mayChange(toName); err != nil {
 		return err
 	}
-	if err := s.mayChangeLink(ns, name); err != nil {
-		return err
-	}
-	st, l, err := s.linkByName(ns, name)
+	st, l, err := s.changeableLink(ns, name)
 	if err != nil {
 		return err
 	}

@@ -50,11 +50,7 @@ func BenchmarkBindInNamespace(b *testing.B) {
 func BenchmarkDialerInNamespace(b *testing.B) {
 	s := labtest.New(b)
 	ns := loNetns(b, s, "bd")
-	l, err := lab.ListenIn(ns, "tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer l.Close()
+	l := labtest.Listen(b, ns, "tcp", "127.0.0.1:0")
 	go func() {
 		for {
 			c, err := l.Accept()

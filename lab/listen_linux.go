@@ -230,11 +230,8 @@ func ListenIn(ns *Netns, network, addr string) (net.Listener, error) {
 	default:
 		return nil, fmt.Errorf("listen %s: unknown network %q: %w: use tcp, udp or sctp", addr, network, ErrInvalid)
 	}
-	socks := []Socket{{Network: network, Addr: addr}}
-	if err := BindIn(ns, socks); err != nil {
-		return nil, err
-	}
-	return socks[0].Listener, nil
+	sk, err := bindSocket(ns, network, addr)
+	return sk.Listener, err
 }
 
 // ListenPacketIn creates a datagram socket (udp, udp4, udp6) inside ns.
@@ -244,11 +241,16 @@ func ListenPacketIn(ns *Netns, network, addr string) (net.PacketConn, error) {
 	default:
 		return nil, fmt.Errorf("listen %s: unknown packet network %q: %w: use udp, udp4 or udp6", addr, network, ErrInvalid)
 	}
+	sk, err := bindSocket(ns, network, addr)
+	return sk.Packet, err
+}
+
+// bindSocket is BindIn for one socket; on error its Listener and Packet
+// are nil.
+func bindSocket(ns *Netns, network, addr string) (Socket, error) {
 	socks := []Socket{{Network: network, Addr: addr}}
-	if err := BindIn(ns, socks); err != nil {
-		return nil, err
-	}
-	return socks[0].Packet, nil
+	err := BindIn(ns, socks)
+	return socks[0], err
 }
 
 // DialIn connects from inside ns to addr (an IP literal and port) over tcp,

@@ -6,7 +6,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os/exec"
 	"runtime"
 	"strconv"
 	"strings"
@@ -55,16 +54,7 @@ func sockNetns(t testing.TB, x any) uint64 {
 // loNetns makes a namespace with lo up and returns it.
 func loNetns(t testing.TB, s *lab.Session, base string) *lab.Netns {
 	t.Helper()
-	name := labtest.Name(base)
-	ns, err := s.AddNetns(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ns.Close() })
-	if err := s.SetLinkUp("lo", name, true); err != nil {
-		t.Fatal(err)
-	}
-	return ns
+	return labtest.Netns(t, s, labtest.Name(base), true)
 }
 
 func assertThreadsHome(t testing.TB) {
@@ -184,12 +174,10 @@ func TestRawFDListenerServesTCPThroughTheNetpoller(t *testing.T) {
 	var wg sync.WaitGroup
 	closed := make(chan error, 100)
 	for _, l := range ls {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			_, err := l.Accept()
 			closed <- err
-		}()
+		})
 	}
 	time.Sleep(100 * time.Millisecond) // let every Accept park
 	if after, limit := threads(t), before+runtime.GOMAXPROCS(0)+4; after > limit {
@@ -252,10 +240,7 @@ func TestSCTPSaysWhatTheKernelLacks(t *testing.T) {
 func TestDialerConnectsFromInsideTheNamespace(t *testing.T) {
 	s := labtest.New(t)
 	ns := loNetns(t, s, "dial")
-	l, err := lab.ListenIn(ns, "tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	l := labtest.Listen(t, ns, "tcp", "127.0.0.1:0")
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "inside")
 	})}
@@ -300,20 +285,11 @@ func TestDialerConnectsFromInsideTheNamespace(t *testing.T) {
 func TestListenersShowInSSInsideTheNamespace(t *testing.T) {
 	s := labtest.New(t)
 	ns := loNetns(t, s, "ss")
-	l, err := lab.ListenIn(ns, "tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	out, err := exec.Command("ip", "netns", "exec", lab.SysName(ns.Name()), "ss", "-Hltn").CombinedOutput()
-	if err != nil {
-		t.Fatalf("ss: %v %s", err, out)
-	}
-	if !strings.Contains(string(out), l.Addr().String()) {
+	l := labtest.Listen(t, ns, "tcp", "127.0.0.1:0")
+	if out := labtest.IP(t, "netns", "exec", lab.SysName(ns.Name()), "ss", "-Hltn"); !strings.Contains(out, l.Addr().String()) {
 		t.Errorf("ss -ltn inside %s does not list %s:\n%s", ns.Name(), l.Addr(), out)
 	}
-	host, _ := exec.Command("ss", "-Hltn").CombinedOutput()
-	if strings.Contains(string(host), l.Addr().String()) {
+	if host := labtest.Cmd(t, "ss", "-Hltn"); strings.Contains(host, l.Addr().String()) {
 		t.Errorf("ss -ltn in the host lists %s too", l.Addr())
 	}
 }

@@ -1,9 +1,9 @@
 package lab_test
 
 import (
-	"os/exec"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/nslab/nslab/internal/labtest"
 	"github.com/nslab/nslab/lab"
@@ -29,7 +29,7 @@ func TestMoveLinkRenamesAcrossTheHostBoundary(t *testing.T) {
 	tag := labtest.Name("")
 	host, peer := "mv"+tag, "mp"+tag
 	must(t, s.AddVeth(host, "host", peer, "host"))
-	if out, _ := exec.Command("ip", "-br", "link", "show", "nslab-"+host).Output(); !strings.Contains(string(out), "nslab-"+host) {
+	if !labtest.IPOK("link", "show", "nslab-"+host) {
 		t.Fatalf("host-side veth is not named nslab-%s on the system", host)
 	}
 
@@ -41,7 +41,7 @@ func TestMoveLinkRenamesAcrossTheHostBoundary(t *testing.T) {
 	if !hasLink(t, s, a, host) || hasLink(t, s, "host", host) {
 		t.Fatalf("after the move, %s is not (only) in %s", host, a)
 	}
-	if out, _ := exec.Command("ip", "-n", "nslab-"+a, "-br", "link").Output(); !strings.Contains(string(out), host+"@") {
+	if out := labtest.IP(t, "-n", "nslab-"+a, "-br", "link"); !strings.Contains(out, host+"@") {
 		t.Errorf("ip -n nslab-%s link does not show %s:\n%s", a, host, out)
 	}
 	must(t, s.SetLinkUp(host, a, true))
@@ -52,7 +52,7 @@ func TestMoveLinkRenamesAcrossTheHostBoundary(t *testing.T) {
 	must(t, err)
 	defer hostNS.Close()
 	must(t, s.MoveLink(host, a, hostNS, "host"))
-	if err := exec.Command("ip", "link", "show", "nslab-"+host).Run(); err != nil {
+	if !labtest.IPOK("link", "show", "nslab-"+host) {
 		t.Fatalf("moved back, nslab-%s is not on the host", host)
 	}
 
@@ -70,11 +70,7 @@ func TestMoveLinkRenamesAcrossTheHostBoundary(t *testing.T) {
 	// Killing the child destroys its namespace, and the veth with it: the
 	// host end vanishes too.
 	must(t, s.Kill(child))
-	for range 200 {
-		if exec.Command("ip", "link", "show", "nslab-"+host).Run() != nil {
-			return
-		}
-		exec.Command("sleep", "0.01").Run()
+	if !labtest.Eventually(5*time.Second, func() bool { return !labtest.IPOK("link", "show", "nslab-"+host) }) {
+		t.Error("the host end of a veth outlived the namespace of its peer")
 	}
-	t.Error("the host end of a veth outlived the namespace of its peer")
 }

@@ -2,9 +2,10 @@ package lab_test
 
 import (
 	"errors"
-	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/vishvananda/netlink"
 
 	"github.com/nslab/nslab/internal/labtest"
 	"github.com/nslab/nslab/lab"
@@ -79,10 +80,9 @@ func TestHostRoutesGoOnlyThroughTheLabsOwnLinks(t *testing.T) {
 	s := labtest.New(t)
 	tag := labtest.Name("")
 	own := "usr" + tag // the machine's link, not the lab's
-	ip(t, "link", "add", own, "type", "veth", "peer", "name", own+"p")
-	defer exec.Command("ip", "link", "del", own).Run()
-	ip(t, "addr", "add", "198.18.200.1/24", "dev", own)
-	ip(t, "link", "set", own, "up")
+	labtest.ForeignLink(t, own, "type", "veth", "peer", "name", own+"p")
+	labtest.IP(t, "addr", "add", "198.18.200.1/24", "dev", own)
+	labtest.IP(t, "link", "set", own, "up")
 
 	for _, tt := range []struct{ name, dst, via, dev string }{
 		{"a gateway on the machine's own link", "198.18.201.0/24", "198.18.200.2", ""},
@@ -101,28 +101,152 @@ func TestHostRoutesGoOnlyThroughTheLabsOwnLinks(t *testing.T) {
 			}
 		})
 	}
-	if out, _ := exec.Command("ip", "route", "show", "198.18.201.0/24").Output(); len(out) > 0 {
+	if out := labtest.IP(t, "route", "show", "198.18.201.0/24"); len(out) > 0 {
 		t.Errorf("the lab changed the host's routes: %s", out)
 	}
 
 	// Through its own link, it may; Close removes the link and the route.
 	ns := labtest.Name("hr")
-	_, err := s.AddNetns(ns)
-	must(t, err)
+	labtest.Netns(t, s, ns, false)
 	h := "h" + tag
 	must(t, s.AddVeth(h, "host", "eth0", ns))
 	must(t, s.AddAddr("198.18.202.1/24", h, "host"))
 	must(t, s.SetLinkUp(h, "host", true))
 	must(t, s.AddRoute("198.18.203.0/24", "198.18.202.2", "", "host"))
 	must(t, s.AddRoute("198.18.204.0/24", "198.18.202.2", h, "host"))
-	out, _ := exec.Command("ip", "route", "show", "198.18.203.0/24").Output()
-	if !strings.Contains(string(out), "nslab-"+h) {
+	if out := labtest.IP(t, "route", "show", "198.18.203.0/24"); !strings.Contains(out, "nslab-"+h) {
 		t.Fatalf("route through the lab's link: ip route shows %q", out)
 	}
 	must(t, s.Close())
 	for _, dst := range []string{"198.18.203.0/24", "198.18.204.0/24"} {
-		if out, _ := exec.Command("ip", "route", "show", dst).Output(); len(out) > 0 {
+		if out := labtest.IP(t, "route", "show", dst); len(out) > 0 {
 			t.Errorf("a host route through the lab's link outlived the lab: %s", out)
+		}
+	}
+}
+
+// A dead run's journal names what it made. If that went (removed by hand,
+// say) and someone made another of the same name (a running lab, or a user
+// by hand), cleanup must leave the new one alone.
+func TestCleanupLeavesWhatWasMadeAgainUnderADeadRunsNames(t *testing.T) {
+	labtest.RequireRoot(t)
+	dir := t.TempDir()
+	byHand, byLab := labtest.Name("rh"), labtest.Name("rl")
+	br := labtest.Name("rb")
+	dead, err := lab.NewSession(lab.Options{RunDir: dir})
+	must(t, err)
+	for _, ns := range []string{byHand, byLab} {
+		_, err := dead.AddNetns(ns)
+		must(t, err)
+		must(t, dead.AddBridge("br0", ns))
+	}
+	must(t, dead.AddBridge(br, "host"))
+	dead.Abandon() // as kill -9 or --keep leave it
+
+	// The user removes the dead run's things by hand, and makes their own
+	// of the same names.
+	for _, ns := range []string{byHand, byLab} {
+		labtest.IP(t, "netns", "del", "nslab-"+ns)
+	}
+	labtest.IP(t, "link", "del", "nslab-"+br)
+	labtest.ForeignNetns(t, "nslab-"+byHand)
+	labtest.IP(t, "-n", "nslab-"+byHand, "link", "add", "br0", "type", "bridge")
+	labtest.ForeignLink(t, "nslab-"+br, "type", "bridge")
+	// And a lab that is running makes the other namespace again.
+	live, err := lab.NewSession(lab.Options{RunDir: dir})
+	must(t, err)
+	defer live.Close()
+	_, err = live.AddNetns(byLab)
+	must(t, err)
+	must(t, live.AddBridge("br0", byLab))
+
+	rep, err := lab.Cleanup(dir)
+	must(t, err)
+	if len(rep.Removed) > 0 || len(rep.Failed) > 0 {
+		t.Errorf("cleanup removed (or tried to) what is not the dead run's: removed %v, failed %v", rep.Removed, rep.Failed)
+	}
+	stillShown(t, "cleanup", []string{"-n", "nslab-" + byHand, "link", "show", "br0"},
+		[]string{"-n", "nslab-" + byLab, "link", "show", "br0"}, []string{"link", "show", "nslab-" + br})
+	if len(rep.Gone) != 5 {
+		t.Errorf("cleanup reports %d entries as not the dead run's, want 5: %v", len(rep.Gone), rep.Gone)
+	}
+	// The journal is done with; the hand-made ones are now reported as not
+	// the lab's, and the running lab's as its own.
+	rep, err = lab.Cleanup(dir)
+	must(t, err)
+	foreign := strings.Join(rep.Foreign, ",")
+	if !strings.Contains(foreign, "netns nslab-"+byHand) || !strings.Contains(foreign, "link nslab-"+br) || strings.Contains(foreign, byLab) {
+		t.Errorf("second cleanup: not the lab's = %v, want nslab-%s and nslab-%s, and not the running lab's nslab-%s", rep.Foreign, byHand, br, byLab)
+	}
+	must(t, live.Close())
+}
+
+// A session must not change or remove a namespace of its own name that was
+// deleted and made again outside it, nor links in a namespace it deleted.
+func TestASessionLeavesWhatWasMadeAgainUnderItsNames(t *testing.T) {
+	s := labtest.New(t)
+	remade, deleted := labtest.Name("sr"), labtest.Name("sd")
+	for _, ns := range []string{remade, deleted} {
+		labtest.Netns(t, s, ns, false)
+		must(t, s.AddBridge("br0", ns))
+	}
+	br := labtest.Name("sb")
+	must(t, s.AddBridge(br, "host"))
+	must(t, s.DelNetns(deleted))
+
+	labtest.IP(t, "netns", "del", "nslab-"+remade)
+	labtest.IP(t, "link", "del", "nslab-"+br)
+	for _, ns := range []string{remade, deleted} {
+		labtest.ForeignNetns(t, "nslab-"+ns)
+		labtest.IP(t, "-n", "nslab-"+ns, "link", "add", "br0", "type", "bridge")
+	}
+	labtest.ForeignLink(t, "nslab-"+br, "type", "bridge")
+
+	if err := s.SetLinkUp("br0", remade, true); !errors.Is(err, lab.ErrNotOwned) {
+		t.Errorf("SetLinkUp in a namespace made again outside the lab: %v, want ErrNotOwned", err)
+	}
+	if err := s.SetLinkUp(br, "host", true); !errors.Is(err, lab.ErrNotOwned) {
+		t.Errorf("SetLinkUp of a host link made again outside the lab: %v, want ErrNotOwned", err)
+	}
+	if err := s.AddBridge("br1", deleted); !errors.Is(err, lab.ErrNotOwned) {
+		t.Errorf("AddBridge in a namespace the lab deleted and a user made again: %v, want ErrNotOwned", err)
+	}
+	must(t, s.Close())
+	stillShown(t, "Close", []string{"-n", "nslab-" + remade, "link", "show", "br0"},
+		[]string{"-n", "nslab-" + deleted, "link", "show", "br0"}, []string{"link", "show", "nslab-" + br})
+	if l, err := netlink.LinkByName("nslab-" + br); err == nil && l.Attrs().Flags&1 != 0 {
+		t.Errorf("the session brought up a host link it did not make")
+	}
+}
+
+// A second Close (a second Ctrl-C, which then exits) must not return while
+// the first is still removing things.
+func TestASecondCloseWaitsForTheFirst(t *testing.T) {
+	s := labtest.New(t)
+	for range 20 {
+		ns, err := s.AddNetns(labtest.Name("cw"))
+		must(t, err)
+		ns.Close()
+	}
+	owned := s.Owned()
+	done := make(chan error, 2)
+	for range 2 {
+		go func() { done <- s.Close() }()
+	}
+	must(t, <-done)
+	if left := lab.StillThere(owned); len(left) > 0 {
+		t.Errorf("a Close returned with %d resources still there: %v", len(left), left)
+	}
+	must(t, <-done)
+}
+
+// stillShown fails the test for each `ip ARGS` that fails after what (a
+// cleanup, a Close): it removed something it did not make.
+func stillShown(t *testing.T, what string, ipArgs ...[]string) {
+	t.Helper()
+	for _, args := range ipArgs {
+		if !labtest.IPOK(args...) {
+			t.Errorf("after %s, `ip %s` fails: it removed what it did not make", what, strings.Join(args, " "))
 		}
 	}
 }

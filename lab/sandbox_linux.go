@@ -91,33 +91,6 @@ func ChooseMode(askSandbox bool) (Mode, string) {
 	return ModeHost, "root: the lab works on the machine itself (--sandbox puts it in a sandbox)"
 }
 
-// SandboxOptions describe a lab to start in a new sandbox.
-type SandboxOptions struct {
-	// Args is the nslab command line to run inside, without the program
-	// name: nil for the terminal UI, {"run", "hello", "--yes"}, ...
-	Args []string
-	// Stdin, Stdout and Stderr are given to the lab as they are (a
-	// terminal stays the lab's terminal); nil means /dev/null.
-	Stdin, Stdout, Stderr *os.File
-	// Env is the lab's environment; nil means this process's.
-	Env []string
-	// Dir is the lab's working directory; "" means this process's.
-	Dir string
-	// Setsid starts the sandbox in a session of its own; with Setctty,
-	// Stdin (a terminal no session holds, such as a fresh pty) becomes its
-	// controlling terminal. For a server giving each learner a pty.
-	Setsid, Setctty bool
-	// Credential, for a caller that is root, starts the sandbox as this
-	// account: the user namespace is then that account's, as if the
-	// account had started nslab itself.
-	Credential *syscall.Credential
-	// Why says why the lab runs in a sandbox, for nslab doctor and the UI.
-	Why string
-	// Limits bound the lab (processes, memory, namespaces, writes); nil
-	// for none.
-	Limits *SandboxLimits
-}
-
 // Sandbox is a running sandbox.
 type Sandbox struct {
 	// PID is the process the caller started: the sandbox's init, or, with

@@ -1,13 +1,11 @@
 package lab_test
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -81,7 +79,7 @@ func TestSandboxHelper(t *testing.T) {
 		unix.Getrlimit(unix.RLIMIT_DATA, &data)
 		fmt.Printf("nproc=%d/%d data=%d\n", nproc.Cur, nproc.Max, data.Cur)
 		err := os.WriteFile("/var/tmp/nslab-limits-test", []byte("x"), 0o644)
-		fmt.Printf("machine-write=%v\n", errors.Is(err, syscall.EROFS))
+		fmt.Printf("machine-write=%v\n", errors.Is(err, unix.EROFS))
 		fmt.Printf("tmp-write=%v\n", os.WriteFile("/tmp/x", []byte("x"), 0o644))
 		fmt.Printf("raise-nproc=%v\n", unix.Setrlimit(unix.RLIMIT_NPROC, &unix.Rlimit{Cur: nproc.Max + 1, Max: nproc.Max + 1}))
 		s, _ := lab.NewSession(lab.Options{})
@@ -104,22 +102,36 @@ func TestSandboxHelper(t *testing.T) {
 	}
 }
 
+// startHelper starts this test binary in a sandbox made with opt, as
+// TestSandboxHelper in mode; output waits for it to exit and returns its
+// exit code and everything it printed.
+func startHelper(t *testing.T, mode string, opt lab.SandboxOptions) (sb *lab.Sandbox, output func() (int, string, error)) {
+	t.Helper()
+	r, w, _ := os.Pipe()
+	opt.Args, opt.Stdout, opt.Stderr = helperArgs, w, w
+	opt.Env = append(os.Environ(), helperEnv+"="+mode)
+	sb, err := lab.StartSandbox(opt)
+	w.Close()
+	if err != nil {
+		r.Close()
+		t.Fatal(err)
+	}
+	return sb, func() (int, string, error) {
+		defer r.Close()
+		out, _ := io.ReadAll(r)
+		code, err := sb.Wait()
+		return code, string(out), err
+	}
+}
+
 func TestASandboxIsRootOverItsOwnNamespacesAndReturnsTheLabsExitCode(t *testing.T) {
 	labtest.RequireRoot(t)
 	before := machineNetns(t)
-	var out bytes.Buffer
-	r, w, _ := os.Pipe()
-	sb, err := lab.StartSandbox(lab.SandboxOptions{Args: helperArgs, Stdout: w, Stderr: w, Env: append(os.Environ(), helperEnv+"=report")})
-	w.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	out.ReadFrom(r)
-	code, err := sb.Wait()
+	_, output := startHelper(t, "report", lab.SandboxOptions{})
+	code, got, err := output()
 	if err != nil || code != 7 {
-		t.Fatalf("exit code %d, %v; want 7 (the lab's own)\n%s", code, err, out.String())
+		t.Fatalf("exit code %d, %v; want 7 (the lab's own)\n%s", code, err, got)
 	}
-	got := out.String()
 	machine, _ := os.Readlink("/proc/self/ns/net")
 	for _, want := range []string{"uid=0 ", "netns=0 ", "init=nslab-sandbox ", "same-net-as-init=true", "inside=true", "made nslab-inside", `pid1-is="lab host"`, `machine-is="machine"`} {
 		if !strings.Contains(got, want) {
@@ -151,18 +163,17 @@ func TestASandboxDiesWithItsCaller(t *testing.T) {
 	// credentials, until reaped; some VMs' PID 1 reaps late).
 	unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
 	defer unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
-	caller := exec.Command(os.Args[0], "-test.run=^TestSandboxCaller$", "-test.count=1")
-	caller.Env = append(os.Environ(), "NSLAB_SANDBOX_TEST_CALLER=1")
+	caller := labtest.TestCmd(os.Args[0], "TestSandboxCaller", "NSLAB_SANDBOX_TEST_CALLER=1")
 	out, _ := caller.StdoutPipe()
 	caller.Stderr = os.Stderr
 	if err := caller.Start(); err != nil {
 		t.Fatal(err)
 	}
 	var initPID, labPID int
-	var userNS string
+	var userNS uint64
 	buf := make([]byte, 256)
 	n, _ := out.Read(buf)
-	if _, err := fmt.Sscanf(string(buf[:n]), "init %d lab %d user %s", &initPID, &labPID, &userNS); err != nil {
+	if _, err := fmt.Sscanf(string(buf[:n]), "init %d lab %d user %d", &initPID, &labPID, &userNS); err != nil {
 		caller.Process.Kill()
 		caller.Wait()
 		t.Fatalf("caller said %q: %v", buf[:n], err)
@@ -171,17 +182,16 @@ func TestASandboxDiesWithItsCaller(t *testing.T) {
 	killed := labtest.UptimeTicks()
 	caller.Process.Kill()
 	caller.Wait()
-	deadline := time.Now().Add(10 * time.Second)
-	for (lab.ProcAlive(initPID, initStart) || lab.ProcAlive(labPID, labStart)) && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
+	labtest.Eventually(10*time.Second, func() bool {
+		return !lab.ProcAlive(initPID, initStart) && !lab.ProcAlive(labPID, labStart)
+	})
 	var ws unix.WaitStatus
 	unix.Wait4(initPID, &ws, 0, nil) // the orphaned init, as PID 1 would
 	if lab.ProcAlive(initPID, initStart) || lab.ProcAlive(labPID, labStart) {
 		t.Fatalf("the sandbox (init %d, lab %d) outlived its caller", initPID, labPID)
 	}
-	if pid := heldBefore(t, strings.Trim(strings.TrimPrefix(userNS, "user:"), "[]"), killed); pid != 0 {
-		t.Errorf("lsns still lists the sandbox's user namespace %s, held by pid %d", userNS, pid)
+	if pid := heldBefore(t, userNS, killed); pid != 0 {
+		t.Errorf("lsns still lists the sandbox's user namespace user:[%d], held by pid %d", userNS, pid)
 	}
 }
 
@@ -197,8 +207,7 @@ func TestSandboxCaller(t *testing.T) {
 		os.Exit(1)
 	}
 	labPID, _ := lab.SandboxLab(sb.InitPID)
-	user, _ := os.Readlink(fmt.Sprintf("/proc/%d/ns/user", sb.InitPID))
-	fmt.Printf("init %d lab %d user %s\n", sb.InitPID, labPID, user)
+	fmt.Printf("init %d lab %d user %d\n", sb.InitPID, labPID, labtest.NsIno(t, sb.InitPID, "user"))
 	sb.Wait()
 	os.Exit(0)
 }
@@ -250,41 +259,6 @@ func TestTheRegistryListsARunningLabUntilItIsReleased(t *testing.T) {
 	}
 }
 
-// A learner's "yes" to the start-up offer covers their own dead runs only.
-func TestCleanupForOneLearnerLeavesOthersRuns(t *testing.T) {
-	labtest.RequireRoot(t)
-	dir := t.TempDir()
-	sys := map[string]string{}
-	for _, who := range []struct{ uid, name string }{{"4242", "me"}, {"4343", "th"}} {
-		t.Setenv("SUDO_UID", who.uid)
-		s, err := lab.NewSession(lab.Options{RunDir: dir})
-		if err != nil {
-			t.Fatal(err)
-		}
-		name := labtest.Name(who.name)
-		if _, err := s.AddNetns(name); err != nil {
-			t.Fatal(err)
-		}
-		sys[who.name] = lab.SysName(name)
-		s.Abandon() // as kill -9 leaves it
-	}
-	mine, theirs := sys["me"], sys["th"]
-	t.Cleanup(func() { lab.Cleanup(dir) })
-	if n, _ := lab.Leftovers(dir, 4242); n != 1 {
-		t.Errorf("uid 4242 has %d dead runs, want 1", n)
-	}
-	rep, err := lab.CleanupFor(dir, 4242)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(rep.Removed) != 1 || !strings.Contains(rep.Removed[0], mine) {
-		t.Errorf("removed %v, want only %s", rep.Removed, mine)
-	}
-	if _, err := os.Stat(filepath.Join(lab.NetnsDir, theirs)); err != nil {
-		t.Errorf("another learner's dead run was touched: %v", err)
-	}
-}
-
 func machineNetns(t *testing.T) map[string]bool {
 	t.Helper()
 	out := map[string]bool{}
@@ -298,15 +272,10 @@ func machineNetns(t *testing.T) map[string]bool {
 // heldBefore returns a process that lsns says holds namespace ino and that
 // started before ticks, or 0. An inode is reused only once its namespace is
 // gone, so a holder started later holds another namespace of that number.
-func heldBefore(t *testing.T, ino string, ticks uint64) int {
-	for _, line := range strings.Split(string(labtest.Lsns(t, "-n", "-r", "-o", "NS,PID")), "\n") {
-		f := strings.Fields(line)
-		if len(f) == 2 && f[0] == ino {
-			pid, _ := strconv.Atoi(f[1])
-			if st := labtest.ProcStart(pid); st != 0 && st < ticks {
-				return pid
-			}
-		}
+func heldBefore(t *testing.T, ino uint64, ticks uint64) int {
+	pid, ok := labtest.LsnsHeld(t, "")[ino]
+	if st := labtest.ProcStart(pid); ok && st != 0 && st < ticks {
+		return pid
 	}
 	return 0
 }
@@ -327,8 +296,8 @@ func TestASandboxForAnotherAccount(t *testing.T) {
 		b, _ := os.ReadFile("/proc/self/exe")
 		bin := filepath.Join(dir, "lab.test")
 		os.WriteFile(bin, b, 0o755)
-		cmd := exec.Command(bin, "-test.run=^TestASandboxForAnotherAccount$", "-test.count=1", "-test.v")
-		cmd.Env = append(os.Environ(), "NSLAB_SANDBOX_TEST_SERVER=1")
+		cmd := labtest.TestCmd(bin, "TestASandboxForAnotherAccount", "NSLAB_SANDBOX_TEST_SERVER=1")
+		cmd.Args = append(cmd.Args, "-test.v")
 		out, err := cmd.CombinedOutput()
 		if err != nil {
 			t.Fatalf("%v\n%s", err, out)
@@ -336,24 +305,13 @@ func TestASandboxForAnotherAccount(t *testing.T) {
 		t.Logf("%s", out)
 		return
 	}
-	r, w, _ := os.Pipe()
-	sb, err := lab.StartSandbox(lab.SandboxOptions{
-		Args: helperArgs, Stdout: w, Stderr: w, Dir: "/",
-		Env:        append(os.Environ(), helperEnv+"=report"),
-		Credential: &syscall.Credential{Uid: 65534, Gid: 65534},
-	})
-	w.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
+	sb, output := startHelper(t, "report", lab.SandboxOptions{Dir: "/", Credential: &syscall.Credential{Uid: 65534, Gid: 65534}})
 	owner, err := nsOwnerUID(sb.InitPID)
 	if err != nil || owner != 65534 || sb.IDs != "0 65534 1" || sb.PID == sb.InitPID {
 		t.Errorf("the sandbox's user namespace belongs to uid %d (%v), maps %q; nslab pid %d, init %d: want nobody's, 0 65534 1", owner, err, sb.IDs, sb.PID, sb.InitPID)
 	}
-	var out bytes.Buffer
-	out.ReadFrom(r)
-	if code, _ := sb.Wait(); code != 7 || !strings.Contains(out.String(), "uid=0 ") || !strings.Contains(out.String(), "made nslab-inside") {
-		t.Errorf("exit %d, want the lab's 7:\n%s", code, out.String())
+	if code, out, _ := output(); code != 7 || !strings.Contains(out, "uid=0 ") || !strings.Contains(out, "made nslab-inside") {
+		t.Errorf("exit %d, want the lab's 7:\n%s", code, out)
 	}
 }
 
@@ -372,18 +330,8 @@ func nsOwnerUID(pid int) (int, error) {
 // there cannot lift them.
 func TestASandboxKeepsItsLimits(t *testing.T) {
 	labtest.RequireRoot(t)
-	r, w, _ := os.Pipe()
-	sb, err := lab.StartSandbox(lab.SandboxOptions{Args: helperArgs, Stdout: w, Stderr: w,
-		Env:    append(os.Environ(), helperEnv+"=limits"),
-		Limits: &lab.SandboxLimits{Procs: 200, Memory: 1 << 30, Namespaces: 4, ReadOnly: true}})
-	w.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out bytes.Buffer
-	out.ReadFrom(r)
-	sb.Wait()
-	got := out.String()
+	_, output := startHelper(t, "limits", lab.SandboxOptions{Limits: &lab.SandboxLimits{Procs: 200, Memory: 1 << 30, Namespaces: 4, ReadOnly: true}})
+	_, got, _ := output()
 	for _, want := range []string{"nproc=200/200 ", "data=1073741824", "machine-write=true", "tmp-write=<nil>", "raise-nproc=operation not permitted", "netns-refused=", "netns-made=3"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("want %q in\n%s", want, got)

@@ -4,7 +4,6 @@ package lab
 
 import (
 	"os"
-	"syscall"
 	"time"
 )
 
@@ -15,18 +14,6 @@ func InSandbox() (*SandboxInfo, bool) { return nil, false }
 
 // ChooseMode reports host mode, where every lab command says it cannot run.
 func ChooseMode(bool) (Mode, string) { return ModeHost, "not Linux" }
-
-// SandboxOptions describe a lab to start in a new sandbox (Linux only).
-type SandboxOptions struct {
-	Args                  []string
-	Stdin, Stdout, Stderr *os.File
-	Env                   []string
-	Dir                   string
-	Setsid, Setctty       bool
-	Credential            *syscall.Credential
-	Why                   string
-	Limits                *SandboxLimits
-}
 
 // Sandbox is a running sandbox (Linux only).
 type Sandbox struct {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -254,12 +255,7 @@ func (s *Session) Proc(name string) (*Proc, bool) {
 func (s *Session) Procs() []*Proc {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]*Proc, 0, len(s.procs))
-	for _, p := range s.procs {
-		out = append(out, p)
-	}
-	slices.SortFunc(out, func(a, b *Proc) int { return strings.Compare(a.Name, b.Name) })
-	return out
+	return slices.SortedFunc(maps.Values(s.procs), func(a, b *Proc) int { return strings.Compare(a.Name, b.Name) })
 }
 
 // Kill stops a spawned child and waits for it; its namespaces die with it

@@ -2,10 +2,14 @@ package lab_test
 
 import (
 	"errors"
+	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -37,20 +41,14 @@ func threadNetns(t testing.TB) map[int]uint64 {
 
 func TestDoRunsInsideAndEveryThreadComesBack(t *testing.T) {
 	s := labtest.New(t)
-	ns, err := s.AddNetns(labtest.Name("sw"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ns.Close()
+	ns := labtest.Netns(t, s, labtest.Name("sw"), false)
 	host := inode(t, "/proc/self/ns/net")
 
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	inside := map[uint64]int{}
 	for range 200 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			err := lab.Do(ns, func() error {
 				var st unix.Stat_t
 				unix.Stat("/proc/thread-self/ns/net", &st)
@@ -62,7 +60,7 @@ func TestDoRunsInsideAndEveryThreadComesBack(t *testing.T) {
 			if err != nil {
 				t.Error(err)
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	if inside[ns.Inode()] != 200 || len(inside) != 1 {
@@ -77,11 +75,7 @@ func TestDoRunsInsideAndEveryThreadComesBack(t *testing.T) {
 
 func TestDoReturnsErrorsAndRepanicsOnTheCaller(t *testing.T) {
 	s := labtest.New(t)
-	ns, err := s.AddNetns(labtest.Name("sw"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ns.Close()
+	ns := labtest.Netns(t, s, labtest.Name("sw"), false)
 	want := errors.New("boom")
 	if err := lab.Do(ns, func() error { return want }); !errors.Is(err, want) {
 		t.Errorf("Do returned %v, want fn's error", err)
@@ -115,5 +109,123 @@ func TestOpenNetnsSaysWhatIsMissing(t *testing.T) {
 	defer os.Remove(p)
 	if _, err := lab.OpenNetns(filepath.Base(p)); !errors.Is(err, lab.ErrNotFound) {
 		t.Fatalf("OpenNetns of a stale file: %v", err)
+	}
+}
+
+// Keep the main goroutine on the main thread, as every test binary does
+// (nslab itself does not: lab.GoLocked keeps its switches off that thread):
+// a switch goroutine that lands on the main thread and fails to restore
+// cannot have its thread discarded (the runtime parks the main thread for
+// good instead), and that thread would stay in the tenant namespace.
+func init() { runtime.LockOSThread() }
+
+// A thread that cannot go back to its namespace must never serve another
+// goroutine: the switch leaves it locked, the runtime discards it, and every
+// socket made afterwards lands where it was asked to.
+func TestRestoreFailureDiscardsTheThread(t *testing.T) {
+	s := labtest.New(t)
+	ns := loNetns(t, s, "rst")
+	host := inode(t, "/proc/self/ns/net")
+	hostNs, err := lab.OpenNetnsPath("host", "/proc/self/ns/net")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hostNs.Close()
+
+	var failures atomic.Int32
+	undo := lab.SetRestoreHook(func(origin int, restore func(int) error) error {
+		if failures.Add(1) == 1 {
+			return unix.EPERM // stay in the tenant namespace, as a real failure would
+		}
+		return restore(origin)
+	})
+	defer undo()
+
+	_, err = lab.ListenIn(ns, "tcp", "127.0.0.1:0")
+	var re *lab.RestoreError
+	if !errors.As(err, &re) {
+		t.Fatalf("ListenIn with a failing restore = %v, want a *lab.RestoreError", err)
+	}
+
+	// The stuck thread exits with its goroutine.
+	waitNoThreadIn(t, ns, "a failed restore")
+
+	// Every later socket lands where it was asked: host ones in the host,
+	// tenant ones in the tenant, over many switches on recycled threads.
+	for i := range 200 {
+		want, where := host, (*lab.Netns)(nil)
+		if i%2 == 1 {
+			want, where = ns.Inode(), ns
+		}
+		socks := []lab.Socket{{Network: "tcp", Addr: "127.0.0.1:0"}, {Network: "udp", Addr: "127.0.0.1:0"}}
+		if err := lab.BindIn(where, socks); err != nil {
+			t.Fatal(err)
+		}
+		for _, sk := range socks {
+			var x any = sk.Packet
+			if sk.Stream() {
+				x = sk.Listener
+			}
+			if got := sockNetns(t, x); got != want {
+				t.Fatalf("socket %d (%s) landed in net:[%d], want net:[%d]", i, sk.Network, got, want)
+			}
+			sk.Close()
+		}
+		// ListenIn into the host namespace (opened by path, so it goes
+		// through the switch too) lands in the host.
+		hl, err := lab.ListenIn(hostNs, "tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := sockNetns(t, hl); got != host {
+			t.Fatalf("ListenIn(host) %d after a failed restore landed in net:[%d], want net:[%d]", i, got, host)
+		}
+		hl.Close()
+		// And a plain socket made off the switch is always the host's.
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := sockNetns(t, l); got != host {
+			t.Fatalf("plain net.Listen after a failed restore landed in net:[%d]", got)
+		}
+		l.Close()
+	}
+	if n := failures.Load(); n < 100 {
+		t.Fatalf("the hook ran %d times; the test did not exercise the switch", n)
+	}
+	assertThreadsHome(t)
+}
+
+// waitNoThreadIn waits (bounded) until no thread of this process is left
+// in ns, after what (a failed restore) ended the one that was.
+func waitNoThreadIn(t testing.TB, ns *lab.Netns, what string) {
+	t.Helper()
+	for i := 0; ; i++ {
+		stuck := 0
+		for _, ino := range threadNetns(t) {
+			if ino == ns.Inode() {
+				stuck++
+			}
+		}
+		if stuck == 0 {
+			return
+		}
+		if i == 200 {
+			t.Fatalf("%d thread(s) still in %s after %s", stuck, ns, what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// BenchmarkDo measures one namespace switch round trip through Do.
+func BenchmarkDo(b *testing.B) {
+	s := labtest.New(b)
+	ns := labtest.Netns(b, s, labtest.Name("bd"), false)
+	b.ResetTimer()
+	for range b.N {
+		if err := lab.Do(ns, func() error { return nil }); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

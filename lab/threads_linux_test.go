@@ -19,13 +19,11 @@ func TestTrimThreadsEndsThreadsLeftByABurst(t *testing.T) {
 	burst := func() {
 		var wg sync.WaitGroup
 		for range 24 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
+			wg.Go(func() {
 				// select(2) with a timeout holds its thread: the
 				// runtime hands the P to another thread meanwhile.
 				unix.Select(0, nil, nil, nil, &unix.Timeval{Usec: 30000})
-			}()
+			})
 		}
 		wg.Wait()
 	}
@@ -100,16 +98,14 @@ func offMainChild() {
 	var onMain atomic.Int64
 	var wg sync.WaitGroup
 	for i := range 300 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			lab.Do(ns, func() error {
 				if unix.Gettid() == unix.Getpid() {
 					onMain.Add(1)
 				}
 				return nil
 			})
-		}()
+		})
 		if i%50 == 0 {
 			lab.TrimThreads(0)
 		}

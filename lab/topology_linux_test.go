@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -42,8 +41,7 @@ func TestVethPairBetweenTwoNamespacesPings(t *testing.T) {
 	must(t, err)
 
 	// ip netns shows them under their system names.
-	out, _ := exec.Command("ip", "netns", "list").Output()
-	if !strings.Contains(string(out), "nslab-"+a) {
+	if out := labtest.IP(t, "netns", "list"); !strings.Contains(out, "nslab-"+a) {
 		t.Fatalf("ip netns list does not show nslab-%s:\n%s", a, out)
 	}
 
@@ -73,9 +71,7 @@ func TestVethPairBetweenTwoNamespacesPings(t *testing.T) {
 	if !slices.Contains(names, "va") || slices.Contains(names, "vb") {
 		t.Errorf("links in %s = %v, want va and not vb", a, names)
 	}
-	out, err = exec.Command("ip", "-n", "nslab-"+b, "-br", "addr").CombinedOutput()
-	must(t, err)
-	if !strings.Contains(string(out), "10.0.0.2/24") {
+	if out := labtest.IP(t, "-n", "nslab-"+b, "-br", "addr"); !strings.Contains(out, "10.0.0.2/24") {
 		t.Errorf("ip -n nslab-%s addr does not show 10.0.0.2/24:\n%s", b, out)
 	}
 }
@@ -89,8 +85,7 @@ func TestBridgeJoinsThreeNamespaces(t *testing.T) {
 	for i := 1; i <= 3; i++ {
 		ns := labtest.Name("c")
 		nss = append(nss, ns)
-		_, err := s.AddNetns(ns)
-		must(t, err)
+		labtest.Netns(t, s, ns, false)
 		host := fmt.Sprintf("%sh%d", br[len(br)-4:], i) // host-side end, e.g. 1a2bh1
 		must(t, s.AddVeth("eth0", ns, host, "host"))
 		must(t, s.SetMaster(host, br, "host"))
@@ -117,8 +112,7 @@ func TestDefaultRouteAndIPv6(t *testing.T) {
 	s := labtest.New(t)
 	a, b := labtest.Name("r"), labtest.Name("r")
 	for _, ns := range []string{a, b} {
-		_, err := s.AddNetns(ns)
-		must(t, err)
+		labtest.Netns(t, s, ns, false)
 	}
 	must(t, s.AddVeth("eth0", a, "eth0", b))
 	must(t, s.AddAddr("10.1.0.2/24", "eth0", a))
@@ -158,8 +152,7 @@ func TestDefaultRouteAndIPv6(t *testing.T) {
 func TestBadInputLeavesNothingHalfMade(t *testing.T) {
 	s := labtest.New(t)
 	a := labtest.Name("x")
-	_, err := s.AddNetns(a)
-	must(t, err)
+	labtest.Netns(t, s, a, false)
 	before := len(s.Owned())
 
 	tests := []struct {
@@ -232,10 +225,7 @@ func TestDelNetnsAndNamespaceRecreatedUnderTheSameName(t *testing.T) {
 func TestLookAlikeResourcesAreNeverTouched(t *testing.T) {
 	s := labtest.New(t)
 	foreign := "nslab-" + labtest.Name("foreign")
-	if out, err := exec.Command("ip", "netns", "add", foreign).CombinedOutput(); err != nil {
-		t.Fatalf("ip netns add: %v %s", err, out)
-	}
-	defer exec.Command("ip", "netns", "del", foreign).Run()
+	labtest.ForeignNetns(t, foreign)
 
 	if err := s.DelNetns(foreign); !errors.Is(err, lab.ErrNotOwned) {
 		t.Errorf("DelNetns of a namespace someone else made: %v, want ErrNotOwned", err)
@@ -258,16 +248,8 @@ func TestAUsersOwnLinksSurviveTheLab(t *testing.T) {
 	tag := labtest.Name("")
 	lookalike := "nslab-u" + tag // prefixed, but no journal records it
 	own := "usr" + tag
-	for _, args := range [][]string{
-		{"link", "add", lookalike, "type", "bridge"},
-		{"link", "add", own, "type", "veth", "peer", "name", own + "p"},
-	} {
-		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
-			t.Fatalf("ip %v: %v %s", args, err, out)
-		}
-	}
-	defer exec.Command("ip", "link", "del", lookalike).Run()
-	defer exec.Command("ip", "link", "del", own).Run()
+	labtest.ForeignLink(t, lookalike, "type", "bridge")
+	labtest.ForeignLink(t, own, "type", "veth", "peer", "name", own+"p")
 
 	dir := t.TempDir()
 	s, err := lab.NewSession(lab.Options{RunDir: dir})
@@ -289,8 +271,27 @@ func TestAUsersOwnLinksSurviveTheLab(t *testing.T) {
 		t.Errorf("cleanup did not report %s as not ours: %+v", lookalike, rep)
 	}
 	for _, name := range []string{lookalike, own, own + "p"} {
-		if err := exec.Command("ip", "link", "show", name).Run(); err != nil {
+		if !labtest.IPOK("link", "show", name) {
 			t.Errorf("link %s, not the lab's, is gone", name)
+		}
+	}
+}
+
+// BenchmarkNetnsAddDel measures creating and removing one named namespace
+// (unshare + bind mount + journal, then unmount + remove).
+func BenchmarkNetnsAddDel(b *testing.B) {
+	s := labtest.New(b)
+	base := labtest.Name("bn")
+	b.ResetTimer()
+	for i := range b.N {
+		name := fmt.Sprintf("%s-%d", base, i)
+		ns, err := s.AddNetns(name)
+		if err != nil {
+			b.Fatal(err)
+		}
+		ns.Close()
+		if err := s.DelNetns(name); err != nil {
+			b.Fatal(err)
 		}
 	}
 }

@@ -22,14 +22,22 @@ func playScenario(ns string) string {
 		"```check\nexpect output contains echo: hi\nexpect sockets self in %[1]s == 1\n```\n", ns)
 }
 
-func TestAStepReportsEachStatementAsItRuns(t *testing.T) {
+// lessonRunner parses the lesson src and gives a runner on a lab session
+// of the test's own, closed at its end.
+func lessonRunner(t *testing.T, file, src string) (*Scenario, *script.Runner) {
+	t.Helper()
 	s := labtest.New(t)
-	sc, err := Parse("play.md", []byte(playScenario(labtest.Name("pl"))))
+	sc, err := Parse(file, []byte(src))
 	if err != nil {
 		t.Fatal(err)
 	}
 	r := script.NewRunner(s)
-	defer r.Close()
+	t.Cleanup(func() { r.Close() })
+	return sc, r
+}
+
+func TestAStepReportsEachStatementAsItRuns(t *testing.T) {
+	sc, r := lessonRunner(t, "play.md", playScenario(labtest.Name("pl")))
 	var got []string
 	for i := range sc.Steps {
 		res := sc.Steps[i].Run(context.Background(), r, StepOptions{Unattended: true, OnEvent: func(e Event) {
@@ -48,13 +56,7 @@ func TestAStepReportsEachStatementAsItRuns(t *testing.T) {
 }
 
 func TestRebuildRecreatesTheEarlierStepsForAJump(t *testing.T) {
-	s := labtest.New(t)
-	sc, err := Parse("play.md", []byte(playScenario(labtest.Name("pl"))))
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := script.NewRunner(s)
-	defer r.Close()
+	sc, r := lessonRunner(t, "play.md", playScenario(labtest.Name("pl")))
 	if err := sc.Rebuild(context.Background(), r, 2); err != nil {
 		t.Fatal(err)
 	}
@@ -79,18 +81,12 @@ func TestRebuildRecreatesTheEarlierStepsForAJump(t *testing.T) {
 // terminal) make it pass, and without them it fails, saying what it saw
 // and then what it expected.
 func TestAHandsOnStepSeesTrafficFromAnotherProcess(t *testing.T) {
-	s := labtest.New(t)
 	ns := labtest.Name("tr")
 	src := fmt.Sprintf("---\nid: traffic\ntitle: T\nsummary: s\nlevel: beginner\nminutes: 1\n---\n"+
 		"## Listen\n```lab\nnetns add %[1]s\nlink set lo up -n %[1]s\nlisten tcp 127.0.0.1:7430 -n %[1]s as web\n```\n```check\nexpect accepted web == 0\n```\n"+
 		"## Knock\n```lab unattended\nconnect tcp 127.0.0.1:7430 -n %[1]s send knock\n```\n"+
 		"```check\nexpect received web contains knock within 3s\nexpect accepted web == 1\n```\n```hint\nsend knock from inside\n```\n", ns)
-	sc, err := Parse("traffic.md", []byte(src))
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := script.NewRunner(s)
-	defer r.Close()
+	sc, r := lessonRunner(t, "traffic.md", src)
 	if res := sc.Steps[0].Run(context.Background(), r, StepOptions{}); !res.OK {
 		t.Fatalf("step 1: %v", res.Failed())
 	}

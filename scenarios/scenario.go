@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	"go.yaml.in/yaml/v3"
 
@@ -40,7 +41,7 @@ type Step struct {
 	// language) comes last. Unattended, the lab runs it, as it runs a
 	// hands-on step's unattended block.
 	Solution []script.Stmt
-	Sh       string   // shown: rendered from the statements (export.go), then ShExtra
+	Sh       string   // shown: rendered from the statements (shell.go), then ShExtra
 	ShExtra  string   // a hand-written sh block
 	Go       string   // shown
 	Hint     string   // every hint block, joined: shown when a check fails
@@ -97,7 +98,7 @@ var Features = map[string]string{
 // suggestions that compare names.
 const maxSize = 1 << 20
 
-var idRe = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
+var idRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`) })
 
 // Parse reads one scenario file. Every error is a *script.SyntaxError
 // naming file:line:col; all of them are returned, joined.
@@ -380,7 +381,7 @@ func parseMeta(src string, fail func(line, col int, format string, a ...any), m 
 		switch k.Value {
 		case "id":
 			err = v.Decode(&m.ID)
-			if err == nil && !idRe.MatchString(m.ID) {
+			if err == nil && !idRe().MatchString(m.ID) {
 				fail(v.Line+1, v.Column, "id %q: use lower-case letters, digits and '-'", m.ID)
 			}
 		case "title":

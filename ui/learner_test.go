@@ -144,7 +144,9 @@ func TestTheHoldersViewSaysWhatKeepsANamespace(t *testing.T) {
 }
 
 func TestFreeLabLines(t *testing.T) {
-	t.Run("a line put back after an error is replaced by a new command", func(t *testing.T) {
+	// failed is the free lab after "netns bogus" failed: the line is back.
+	failed := func(t *testing.T) *App {
+		t.Helper()
 		m, _ := newTestApp(t, 80, 24, Options{})
 		press(t, m, keyF4)
 		typeText(t, m, "netns bogus")
@@ -152,16 +154,18 @@ func TestFreeLabLines(t *testing.T) {
 		if v := m.free.input.Value(); v != "netns bogus" {
 			t.Fatalf("the failed line is not back: %q", v)
 		}
+		return m
+	}
+	t.Run("a line put back after an error is replaced by a new command", func(t *testing.T) {
+		m := failed(t)
 		typeText(t, m, "help")
 		if v := m.free.input.Value(); v != "help" {
 			t.Errorf("typing after the error gave %q, want the new command alone", v)
 		}
 	})
 	t.Run("an edit keeps it", func(t *testing.T) {
-		m, _ := newTestApp(t, 80, 24, Options{})
-		press(t, m, keyF4)
-		typeText(t, m, "netns bogus")
-		press(t, m, keyEnter, tea.KeyPressMsg{Code: tea.KeyRight})
+		m := failed(t)
+		press(t, m, tea.KeyPressMsg{Code: tea.KeyRight})
 		typeText(t, m, "x")
 		if v := m.free.input.Value(); v != "netns bxogus" {
 			t.Errorf("an edit after moving gave %q", v)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"os/exec"
 	"strings"
 	"testing"
@@ -13,18 +12,9 @@ import (
 // A small `nslab bench proxy --json` run end to end: every figure a user
 // reads is there and plausible, and nothing of the run is left behind.
 func TestBenchProxySmallRunReportsEveryFigure(t *testing.T) {
-	labtest.RequireRoot(t)
-	if testing.Short() {
-		t.Skip("starts several proxy workers")
-	}
-	out, stderr, code := nslab(t, "bench", "proxy", "--json", "--count", "10", "--mib", "8", "--process-namespaces", "2", "--socat-namespaces", "2")
-	if code != 0 {
-		t.Fatalf("exit %d: %s", code, stderr)
-	}
+	labtest.Long(t, "starts several proxy workers")
 	var r bench.Report
-	if err := json.Unmarshal([]byte(out), &r); err != nil {
-		t.Fatalf("%v: %s", err, out)
-	}
+	nslabJSON(t, nil, &r, "bench", "proxy", "--json", "--count", "10", "--mib", "8", "--process-namespaces", "2", "--socat-namespaces", "2")
 	if len(r.Strategies) != 4 {
 		t.Errorf("%d strategies, want 4", len(r.Strategies))
 	}
@@ -64,10 +54,6 @@ func TestBenchProxyRefusesEmptyCounts(t *testing.T) {
 // there, nothing left.
 func TestBenchNetnsSmallRun(t *testing.T) {
 	labtest.RequireRoot(t)
-	out, stderr, code := nslab(t, "bench", "netns", "--count", "5", "--json")
-	if code != 0 {
-		t.Fatalf("exit %d: %s", code, stderr)
-	}
 	var rep struct {
 		Schema int `json:"schema"`
 		Runs   []struct {
@@ -77,8 +63,8 @@ func TestBenchNetnsSmallRun(t *testing.T) {
 			LeftAfter int     `json:"left_after"`
 		} `json:"runs"`
 	}
-	if err := json.Unmarshal([]byte(out), &rep); err != nil || len(rep.Runs) != 1 || rep.Schema != jsonSchema {
-		t.Fatalf("%v: %s", err, out)
+	if nslabJSON(t, nil, &rep, "bench", "netns", "--count", "5", "--json"); len(rep.Runs) != 1 || rep.Schema != jsonSchema {
+		t.Fatalf("report %+v", rep)
 	}
 	if r := rep.Runs[0]; r.Count != 5 || r.AddTotal <= 0 || r.SwitchUs <= 0 || r.LeftAfter != 0 {
 		t.Errorf("row %+v", r)
@@ -89,17 +75,10 @@ func TestBenchNetnsSmallRun(t *testing.T) {
 // measured (HAProxy and socat when installed, else said to be left out),
 // with no failed request, and nothing is left.
 func TestBenchProxyPeersSmallRun(t *testing.T) {
-	labtest.RequireRoot(t)
-	if testing.Short() {
-		t.Skip("starts the peers")
-	}
-	out, stderr, code := nslab(t, "bench", "proxy", "--peers", "--json", "--tenants", "3", "--rounds", "1", "--duration", "300ms", "--mib", "8")
-	if code != 0 {
-		t.Fatalf("exit %d: %s", code, stderr)
-	}
+	labtest.Long(t, "starts the peers")
 	var r bench.PeerReport
-	if err := json.Unmarshal([]byte(out), &r); err != nil || len(r.Sets) != 1 || r.Schema != jsonSchema {
-		t.Fatalf("%v: %s", err, out)
+	if nslabJSON(t, nil, &r, "bench", "proxy", "--peers", "--json", "--tenants", "3", "--rounds", "1", "--duration", "300ms", "--mib", "8"); len(r.Sets) != 1 || r.Schema != jsonSchema {
+		t.Fatalf("report %+v", r)
 	}
 	seen := map[string]bool{}
 	for _, f := range r.Sets[0].Peers {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -112,29 +111,16 @@ func benchRoom(n int, lesson, prefix string, settle, measure time.Duration) (roo
 	serve := exec.Command("/proc/self/exe", "serve", "--listen", "127.0.0.1:0", "--room-code", code, "--instructor-code", boss,
 		"--host-key", filepath.Join(dir, "host_key"), "--max-learners", strconv.Itoa(n), "--accounts", prefix)
 	serve.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	out, _ := serve.StdoutPipe()
 	serve.Stderr = os.Stderr
-	if err := serve.Start(); err != nil {
+	addr, err := startServe(serve, nil)
+	if serve.Process != nil {
+		defer func() {
+			serve.Process.Signal(syscall.SIGTERM)
+			serve.Wait()
+		}()
+	}
+	if err != nil {
 		return res, err
-	}
-	defer func() {
-		serve.Process.Signal(syscall.SIGTERM)
-		serve.Wait()
-	}()
-	addr := ""
-	sc := bufio.NewScanner(out)
-	for sc.Scan() {
-		if a, ok := strings.CutPrefix(sc.Text(), "nslab serve: listening on "); ok {
-			addr = strings.Fields(a)[0]
-			break
-		}
-	}
-	go func() {
-		for sc.Scan() {
-		}
-	}()
-	if addr == "" {
-		return res, errors.New("nslab serve did not start")
 	}
 	bc, err := dialRoom(addr, "instructor", boss)
 	if err != nil {
@@ -205,27 +191,13 @@ func randomHex() string {
 // descendants is pid and every process under it, by the parents /proc
 // names (a learner's orphans go to their sandbox's init, still inside).
 func descendants(pid int) []int {
-	children := map[int][]int{}
-	ents, _ := os.ReadDir("/proc")
-	for _, e := range ents {
-		p, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p))
-		if err != nil {
-			continue
-		}
-		s := string(b)
-		f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
-		if len(f) > 1 {
-			pp, _ := strconv.Atoi(f[1])
-			children[pp] = append(children[pp], p)
-		}
-	}
 	out := []int{pid}
+	fam, err := probe.ReadFamily()
+	if err != nil {
+		return out
+	}
 	for i := 0; i < len(out); i++ {
-		out = append(out, children[out[i]]...)
+		out = append(out, fam.Children(out[i])...)
 	}
 	return out
 }

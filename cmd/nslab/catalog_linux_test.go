@@ -13,10 +13,7 @@ import (
 // lesson's shell export, recorded by the same run, runs green without
 // nslab and leaves nothing (record_linux_test.go).
 func TestEveryScenarioRunsUnattended(t *testing.T) {
-	labtest.RequireRoot(t)
-	if testing.Short() {
-		t.Skip("runs the whole catalog")
-	}
+	labtest.Long(t, "runs the whole catalog")
 	dir := t.TempDir()
 	out, stderr, code := nslab(t, "run", "--all", "--yes", "--json", "--record", filepath.Join(dir, "{id}.sh"))
 	var all runAllReport

@@ -1,17 +1,15 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,53 +17,10 @@ import (
 	"github.com/nslab/nslab/lab"
 )
 
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
-)
-
-// nslabBin builds the real binary once for the CLI tests.
-func nslabBin(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "nslab-cli-test-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "nslab")
-		// NSLAB_TEST_BUILD_FLAGS=-race: the binary the tests run is
-		// race-built too (nslab serve's harness fails on a race it reports).
-		args := append(append([]string{"build"}, strings.Fields(os.Getenv("NSLAB_TEST_BUILD_FLAGS"))...), "-o", binPath, ".")
-		out, err := exec.Command("go", args...).CombinedOutput()
-		if err != nil {
-			buildErr = err
-			t.Logf("%s", out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatalf("build nslab: %v", buildErr)
-	}
-	return binPath
-}
-
-// nslab runs the binary with args and no input: stdout, stderr, exit code.
-func nslab(t *testing.T, args ...string) (string, string, int) {
-	t.Helper()
-	return nslabIn(t, nil, "", args...)
-}
-
 func TestRunAScenarioEndToEndAsJSON(t *testing.T) {
 	labtest.RequireRoot(t)
-	out, stderr, code := nslab(t, "run", "hello", "--yes", "--json")
-	if code != 0 {
-		t.Fatalf("exit %d\n%s\n%s", code, out, stderr)
-	}
 	var rep runReport
-	if err := json.Unmarshal([]byte(out), &rep); err != nil {
-		t.Fatalf("not JSON: %v\n%s", err, out)
-	}
+	nslabJSON(t, nil, &rep, "run", "hello", "--yes", "--json")
 	if !rep.OK || rep.ID != "hello" || len(rep.Steps) != 4 || rep.Schema != jsonSchema {
 		t.Fatalf("report = %+v", rep)
 	}
@@ -123,8 +78,7 @@ func TestRunFromAStepRebuildsTheEarlierOnesAndRecords(t *testing.T) {
 
 func TestAFailingCheckExitsOneAndShowsTheHint(t *testing.T) {
 	labtest.RequireRoot(t)
-	f := filepath.Join(t.TempDir(), "bad.md")
-	os.WriteFile(f, []byte("---\nid: bad\ntitle: Bad\nsummary: s\nlevel: beginner\nminutes: 1\n---\n## Step\n```lab\nnetns add "+labtest.Name("bad")+"\n```\n```check\nexpect ping 10.9.9.9 -n host fails\nexpect threads self <= 1\n```\n```hint\nThreads are never that few.\n```\n"), 0o644)
+	f := scenarioFile(t, t.TempDir(), "bad", "", "## Step\n```lab\nnetns add "+labtest.Name("bad")+"\n```\n```check\nexpect ping 10.9.9.9 -n host fails\nexpect threads self <= 1\n```\n```hint\nThreads are never that few.\n```\n")
 	out, _, code := nslab(t, "run", f, "--yes")
 	if code != 1 {
 		t.Fatalf("exit %d, want 1\n%s", code, out)
@@ -145,10 +99,9 @@ func TestAFailedCommandStopsTheRunBeforeTheNextStep(t *testing.T) {
 	if _, err := s.AddNetns(name); err != nil {
 		t.Fatal(err)
 	}
-	f := filepath.Join(t.TempDir(), "held.md")
-	os.WriteFile(f, []byte("---\nid: held\ntitle: Held\nsummary: s\nlevel: beginner\nminutes: 1\n---\n"+
+	f := scenarioFile(t, t.TempDir(), "held", "",
 		"## Make it\n```lab\nnetns add "+name+"\n```\n```check\nexpect netns "+name+" exists\n```\n"+
-		"## Use it\n```lab\nlink set lo up -n "+name+"\n```\n```check\nexpect link lo -n "+name+" up\n```\n"), 0o644)
+			"## Use it\n```lab\nlink set lo up -n "+name+"\n```\n```check\nexpect link lo -n "+name+" up\n```\n")
 	out, _, code := nslab(t, "run", f, "--yes", "--json")
 	if code != 1 {
 		t.Fatalf("exit %d, want 1\n%s", code, out)
@@ -183,9 +136,8 @@ func TestAnOutsideScenarioAsksBeforeRunningPrograms(t *testing.T) {
 	labtest.RequireRoot(t)
 	dir := t.TempDir()
 	marker := filepath.Join(dir, "ran")
-	f := filepath.Join(dir, "outside.md")
-	os.WriteFile(f, []byte("---\nid: outside\ntitle: O\nsummary: s\nlevel: beginner\nminutes: 1\n---\n"+
-		"## Step\n```lab\nexec -- touch "+marker+"\n```\n```check\nexpect output lacks nothing-at-all\n```\n"), 0o644)
+	f := scenarioFile(t, dir, "outside", "",
+		"## Step\n```lab\nexec -- touch "+marker+"\n```\n```check\nexpect output lacks nothing-at-all\n```\n")
 	_, stderr, code := nslab(t, "run", f) // stdin is empty: no answer
 	if code == 0 || !strings.Contains(stderr, "runs these programs as root") || !strings.Contains(stderr, "touch") || !strings.Contains(stderr, "not run") {
 		t.Errorf("exit %d, stderr:\n%s", code, stderr)
@@ -210,8 +162,7 @@ func TestLintNamesFileLineAndColumn(t *testing.T) {
 			":11:19: unknown namespace `rigth`", "did you mean `right`?"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			f := filepath.Join(t.TempDir(), "typo.md")
-			os.WriteFile(f, []byte("---\nid: typo\ntitle: T\nsummary: s\nlevel: beginner\nminutes: 1\n---\n## Step\n```lab\n"+tt.lab+"\n```\n```check\n"+tt.check+"\n```\n"), 0o644)
+			f := scenarioFile(t, t.TempDir(), "typo", "", "## Step\n```lab\n"+tt.lab+"\n```\n```check\n"+tt.check+"\n```\n")
 			_, stderr, code := nslab(t, "lint", f)
 			if code != 1 || !strings.Contains(stderr, f+tt.want) || !strings.Contains(stderr, tt.hint) {
 				t.Fatalf("exit %d, stderr:\n%s", code, stderr)
@@ -230,19 +181,14 @@ func TestLintNamesFileLineAndColumn(t *testing.T) {
 func TestRunAProxyScenario(t *testing.T) {
 	labtest.RequireRoot(t)
 	a, b, px := labtest.Name("xa"), labtest.Name("xb"), labtest.Name("px")
-	f := filepath.Join(t.TempDir(), "proxy.md")
-	os.WriteFile(f, []byte(fmt.Sprintf("---\nid: proxy-e2e\ntitle: P\nsummary: s\nlevel: advanced\nminutes: 1\n---\n"+
+	f := scenarioFile(t, t.TempDir(), "proxy-e2e", "", fmt.Sprintf(
 		"## Tenants\n```lab\nnetns add %[1]s,%[2]s\nlink set lo up -n %[1]s\nlink set lo up -n %[2]s\n"+
-		"listen tcp 127.0.0.2:9000 -n %[1]s as a\nlisten tcp 127.0.0.2:9000 -n %[2]s as b\n```\n```check\nexpect link lo -n %[2]s up\n```\n"+
-		"## One proxy\n```lab\nproxy start %[3]s route {tenant}/tcp/127.0.0.1:80={tenant}/tcp/127.0.0.2:9000 tenants %[1]s,%[2]s\n"+
-		"connect tcp 127.0.0.1:80 -n %[2]s send through\n```\n```check\nexpect output contains echo: through\nexpect threads %[3]s <= 40\nexpect sockets %[3]s in %[1]s >= 1\n```\n", a, b, px)), 0o644)
-	out, stderr, code := nslab(t, "run", f, "--yes", "--json")
-	if code != 0 {
-		t.Fatalf("exit %d\n%s\n%s", code, out, stderr)
-	}
+			"listen tcp 127.0.0.2:9000 -n %[1]s as a\nlisten tcp 127.0.0.2:9000 -n %[2]s as b\n```\n```check\nexpect link lo -n %[2]s up\n```\n"+
+			"## One proxy\n```lab\nproxy start %[3]s route {tenant}/tcp/127.0.0.1:80={tenant}/tcp/127.0.0.2:9000 tenants %[1]s,%[2]s\n"+
+			"connect tcp 127.0.0.1:80 -n %[2]s send through\n```\n```check\nexpect output contains echo: through\nexpect threads %[3]s <= 40\nexpect sockets %[3]s in %[1]s >= 1\n```\n", a, b, px))
 	var rep runReport
-	if err := json.Unmarshal([]byte(out), &rep); err != nil || !rep.OK || len(rep.Steps) != 2 {
-		t.Fatalf("report %+v (%v)\n%s", rep, err, out)
+	if nslabJSON(t, nil, &rep, "run", f, "--yes", "--json"); !rep.OK || len(rep.Steps) != 2 {
+		t.Fatalf("report %+v", rep)
 	}
 	// The worker's command line carries its name (lab.Reexec's label).
 	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
@@ -253,63 +199,15 @@ func TestRunAProxyScenario(t *testing.T) {
 	}
 }
 
-func assertNoLabLeft(t *testing.T) {
-	t.Helper()
-	out, _ := exec.Command("ip", "netns", "list").Output()
-	if strings.Contains(string(out), "nslab-demo") {
-		t.Errorf("namespace left after run:\n%s", out)
-	}
-}
-
-// nslabIn runs the binary with extra environment and stdin.
-func nslabIn(t *testing.T, env []string, stdin string, args ...string) (string, string, int) {
-	t.Helper()
-	cmd := exec.Command(nslabBin(t), args...)
-	cmd.Env = append(os.Environ(), env...)
-	cmd.Stdin = strings.NewReader(stdin)
-	return runCommand(t, cmd)
-}
-
-// exitCodeOf is the exit code of a command that ran, from Run's error.
-func exitCodeOf(t *testing.T, err error) int {
-	t.Helper()
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		return ee.ExitCode()
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return 0
-}
-
-// scenarioFile writes a scenario with the given steps (Markdown after the
-// front matter) and returns its path.
-func scenarioFile(t *testing.T, dir, id, front, body string) string {
-	t.Helper()
-	f := filepath.Join(dir, id+".md")
-	src := "---\nid: " + id + "\ntitle: T " + id + "\nsummary: s\nlevel: beginner\nminutes: 1\n" + front + "---\n" + body
-	if err := os.WriteFile(f, []byte(src), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return f
-}
-
-func netnsExists(name string) bool {
-	_, err := os.Stat("/run/netns/nslab-" + name)
-	return err == nil
-}
-
 // Without --yes the run waits for [enter] after every step but the last;
 // the question an outside scenario asks and those pauses read the same
 // stdin, so "y" answers the question and each empty line one pause.
 func TestRunPausesBetweenStepsAndTheAnswerIsNotLost(t *testing.T) {
 	labtest.RequireRoot(t)
-	ns := labtest.Name("pz")
-	f := scenarioFile(t, t.TempDir(), "pauses", "", fmt.Sprintf(
+	ns, f := nsLesson(t, "pz",
 		"## One\n```lab\nnetns add %[1]s\n```\n```check\nexpect netns %[1]s exists\n```\n"+
 			"## Two\n```lab\nexec -n %[1]s -- ip -br link\n```\n```check\nexpect output contains lo\n```\n"+
-			"## Three\n```lab\nlink set lo up -n %[1]s\n```\n```check\nexpect link lo -n %[1]s up\n```\n", ns))
+			"## Three\n```lab\nlink set lo up -n %[1]s\n```\n```check\nexpect link lo -n %[1]s up\n```\n")
 	out, stderr, code := nslabIn(t, nil, "y\n\n\n", "run", f)
 	if code != 0 {
 		t.Fatalf("exit %d\n%s\n%s", code, out, stderr)
@@ -334,10 +232,6 @@ func TestAScenarioNeedingSCTPIsListedUnavailableWithTheReason(t *testing.T) {
 		"## Listen\n```lab\nnetns add zsctp\nlisten sctp 127.0.0.1:9 -n zsctp\n```\n```check\nexpect sockets self in zsctp == 1\n```\n")
 	haveSCTP := lab.Features(lab.Doctor())["sctp"]
 
-	out, stderr, code := nslab(t, "--scenarios", dir, "list", "--json")
-	if code != 0 {
-		t.Fatalf("exit %d\n%s", code, stderr)
-	}
 	var list struct {
 		Schema    int `json:"schema"`
 		Scenarios []struct {
@@ -349,8 +243,8 @@ func TestAScenarioNeedingSCTPIsListedUnavailableWithTheReason(t *testing.T) {
 			Reason    string `json:"reason"`
 		} `json:"scenarios"`
 	}
-	if err := json.Unmarshal([]byte(out), &list); err != nil || list.Schema != jsonSchema {
-		t.Fatalf("not JSON of schema %d: %v\n%s", jsonSchema, err, out)
+	if nslabJSON(t, nil, &list, "--scenarios", dir, "list", "--json"); list.Schema != jsonSchema {
+		t.Fatalf("list --json of schema %d, want %d", list.Schema, jsonSchema)
 	}
 	rows := list.Scenarios
 	found := false
@@ -372,11 +266,11 @@ func TestAScenarioNeedingSCTPIsListedUnavailableWithTheReason(t *testing.T) {
 	if haveSCTP {
 		t.Skip("this machine has SCTP: nothing is unavailable")
 	}
-	out, _, _ = nslab(t, "--scenarios", dir, "list")
+	out, _, _ := nslab(t, "--scenarios", dir, "list")
 	if !regexp.MustCompile(`(?m)^zz-sctp .* no: needs SCTP`).MatchString(out) {
 		t.Errorf("the table does not say why zz-sctp is unavailable:\n%s", out)
 	}
-	out, stderr, code = nslab(t, "--scenarios", dir, "run", "zz-sctp", "--yes")
+	out, stderr, code := nslab(t, "--scenarios", dir, "run", "zz-sctp", "--yes")
 	if code != 0 || !strings.Contains(out, "skipped: needs SCTP") {
 		t.Errorf("run of an unavailable lesson: exit %d\n%s\n%s", code, out, stderr)
 	}
@@ -398,91 +292,42 @@ func TestKeepLeavesTheLabForCleanup(t *testing.T) {
 	if code != 0 || !strings.Contains(stderr, "nslab cleanup") {
 		t.Fatalf("exit %d\n%s", code, stderr)
 	}
-	if !netnsExists(ns) {
+	kept := labNetns(ns)
+	if kept == "" {
 		t.Fatalf("--keep: nslab-%s is gone", ns)
 	}
 	out, stderr, code := nslabIn(t, env, "", "cleanup")
-	if code != 0 || !strings.Contains(out, "netns nslab-"+ns) {
+	if code != 0 || !strings.Contains(out, "netns "+kept) {
 		t.Errorf("cleanup: exit %d\n%s\n%s", code, out, stderr)
 	}
 	if netnsExists(ns) {
-		exec.Command("ip", "netns", "del", "nslab-"+ns).Run()
+		removeNetns(ns)
 		t.Errorf("nslab cleanup left nslab-%s", ns)
 	}
 }
 
-// startWaiting starts `nslab run f` attended (stdin open and silent: a
-// learner who is not typing) and returns once it prints that a hands-on
-// check waits; out gets the rest of its output.
-func startWaiting(t *testing.T, f string) (cmd *exec.Cmd, out *strings.Builder, stderr *strings.Builder, done chan struct{}) {
+// waitingHandsOn runs, attended, a lesson whose hands-on step waits for lo
+// to come up in a fresh namespace, and returns once the check waits: the
+// namespace's name and the run.
+func waitingHandsOn(t *testing.T, base string) (string, *attended) {
 	t.Helper()
-	cmd = exec.Command(nslabBin(t), "run", f)
-	stdin, _ := cmd.StdinPipe()
-	t.Cleanup(func() { stdin.Close() })
-	stdout, _ := cmd.StdoutPipe()
-	stderr = &strings.Builder{}
-	cmd.Stderr = stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	out = &strings.Builder{}
-	waiting := make(chan bool, 1)
-	done = make(chan struct{})
-	go func() {
-		defer close(done)
-		sc := bufio.NewScanner(stdout)
-		seen := false
-		for sc.Scan() {
-			out.WriteString(sc.Text() + "\n") // read by the test only after done
-			if !seen && strings.Contains(sc.Text(), "waiting up to") {
-				seen = true
-				waiting <- true
-			}
-		}
-		if !seen {
-			waiting <- false
-		}
-	}()
-	select {
-	case ok := <-waiting:
-		if !ok {
-			cmd.Wait()
-			t.Fatalf("the run never waited for the learner\n%s\n%s", out, stderr)
-		}
-	case <-time.After(30 * time.Second):
-		cmd.Process.Kill()
-		cmd.Wait()
-		t.Fatal("no hands-on wait within 30s")
-	}
-	return cmd, out, stderr, done
-}
-
-// createdName is the system name `netns add SHORT` printed in a run's
-// output ("created nslab2-SHORT (net:[...])"): a lab takes the next free
-// prefix while other labs run on the machine.
-func createdName(out, short string) string {
-	if m := regexp.MustCompile(`created (nslab[2-9]?-` + regexp.QuoteMeta(short) + `) `).FindStringSubmatch(out); m != nil {
-		return m[1]
-	}
-	return "nslab-" + short
+	labtest.RequireRoot(t)
+	ns, f := nsLesson(t, base,
+		"## Wait\n```lab\nnetns add %[1]s\n```\n```lab unattended\nlink set lo up -n %[1]s\n```\n```check\nexpect link lo -n %[1]s up within 60s\n```\n")
+	run := startAttended(t, nil, "run", f)
+	run.waitFor("waiting up to", 30*time.Second)
+	return ns, run
 }
 
 // A hands-on step: the check waits, the learner types the real command in
 // a second terminal, and the step passes the moment the kernel shows it.
 func TestAHandsOnCheckPassesWhenTheLearnerActs(t *testing.T) {
-	labtest.RequireRoot(t)
-	ns := labtest.Name("ho")
-	f := scenarioFile(t, t.TempDir(), "handson", "", fmt.Sprintf(
-		"## Wait\n```lab\nnetns add %[1]s\n```\n```lab unattended\nlink set lo up -n %[1]s\n```\n```check\nexpect link lo -n %[1]s up within 60s\n```\n", ns))
-	cmd, out, stderr, done := startWaiting(t, f)
-	if b, err := exec.Command("ip", "-n", createdName(out.String(), ns), "link", "set", "lo", "up").CombinedOutput(); err != nil {
-		cmd.Process.Kill()
+	ns, run := waitingHandsOn(t, "ho")
+	if b, err := exec.Command("ip", "-n", createdName(run.out.String(), ns), "link", "set", "lo", "up").CombinedOutput(); err != nil {
 		t.Fatalf("the learner's command: %v\n%s", err, b)
 	}
-	err := cmd.Wait()
-	<-done
-	if err != nil || !strings.Contains(out.String(), "✓ link lo in "+ns+" is up") {
-		t.Errorf("exit %v\n%s\n%s", err, out, stderr)
+	if out, err := run.wait(); err != nil || !strings.Contains(out, "✓ link lo in "+ns+" is up") {
+		t.Errorf("exit %v\n%s\n%s", err, out, run.stderr.String())
 	}
 	if netnsExists(ns) {
 		t.Errorf("nslab-%s is left after the run", ns)
@@ -491,26 +336,62 @@ func TestAHandsOnCheckPassesWhenTheLearnerActs(t *testing.T) {
 
 // Ctrl-C while a hands-on check waits removes the lab and exits 130.
 func TestCtrlCRemovesTheLabAndExits130(t *testing.T) {
-	labtest.RequireRoot(t)
-	ns := labtest.Name("ci")
-	f := scenarioFile(t, t.TempDir(), "ctrlc", "", fmt.Sprintf(
-		"## Wait\n```lab\nnetns add %[1]s\n```\n```lab unattended\nlink set lo up -n %[1]s\n```\n```check\nexpect link lo -n %[1]s up within 60s\n```\n", ns))
-	cmd, _, stderr, done := startWaiting(t, f)
+	ns, run := waitingHandsOn(t, "ci")
 	if !netnsExists(ns) {
 		t.Fatalf("nslab-%s does not exist while the step waits", ns)
 	}
-	cmd.Process.Signal(os.Interrupt)
-	err := cmd.Wait()
-	<-done
+	run.cmd.Process.Signal(os.Interrupt)
+	_, err := run.wait()
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 130 {
-		t.Errorf("exit %v, want 130\n%s", err, stderr.String())
+		t.Errorf("exit %v, want 130\n%s", err, run.stderr.String())
 	}
-	if !strings.Contains(stderr.String(), "interrupted") {
-		t.Errorf("stderr does not say interrupted:\n%s", stderr.String())
+	if !strings.Contains(run.stderr.String(), "interrupted") {
+		t.Errorf("stderr does not say interrupted:\n%s", run.stderr.String())
 	}
 	if netnsExists(ns) {
-		exec.Command("ip", "netns", "del", "nslab-"+ns).Run()
+		removeNetns(ns)
 		t.Errorf("Ctrl-C left nslab-%s", ns)
+	}
+}
+
+// A reader that goes away (nslab run … | head) ends the run as Ctrl-C
+// does: the lab is removed. Go ends a process that writes to a closed pipe
+// on stdout (SIGPIPE), which left the namespace behind.
+func TestAClosedOutputPipeStillRemovesTheLab(t *testing.T) {
+	labtest.RequireRoot(t)
+	ns, f := nsLesson(t, "pp",
+		"## Make it\n```lab\nnetns add %[1]s\n```\n```check\nexpect netns %[1]s exists\n```\n"+
+			"## Then\n```lab\nlink set lo up -n %[1]s\n```\n```check\nexpect link lo -n %[1]s up\n```\n")
+	cmd := exec.Command(nslabBin(t), "run", f)
+	stdin, _ := cmd.StdinPipe()
+	defer stdin.Close()
+	stdout, _ := cmd.StdoutPipe()
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	// The first step runs, and the run waits for Enter: then the reader
+	// hangs up, and Enter makes it write the next step.
+	var out strings.Builder
+	buf := make([]byte, 4096)
+	for !strings.Contains(out.String(), "[enter] next step") {
+		n, err := stdout.Read(buf)
+		if err != nil {
+			t.Fatalf("the run ended before its pause: %v\n%s\n%s", err, out.String(), stderr.String())
+		}
+		out.Write(buf[:n])
+	}
+	if !netnsExists(ns) {
+		t.Fatalf("nslab-%s does not exist after its step:\n%s", ns, out.String())
+	}
+	stdout.Close()
+	io.WriteString(stdin, "\n")
+	err := cmd.Wait()
+	if netnsExists(ns) {
+		removeNetns(ns)
+		t.Errorf("the run ended (%v) without removing nslab-%s\n%s", err, ns, stderr.String())
 	}
 }
 
@@ -518,15 +399,11 @@ func TestCtrlCRemovesTheLabAndExits130(t *testing.T) {
 // lists the steps. --json carries each command's shell and Go.
 func TestRunFromAStepByTitleAndJSONHasShellAndGo(t *testing.T) {
 	labtest.RequireRoot(t)
-	ns := labtest.Name("ft")
-	f := scenarioFile(t, t.TempDir(), "from", "", fmt.Sprintf(
+	ns, f := nsLesson(t, "ft",
 		"## Make it\n```lab\nnetns add %[1]s\n```\n```check\nexpect netns %[1]s exists\n```\n"+
-			"## Bring lo up\n```lab\nlink set lo up -n %[1]s\n```\n```check\nexpect link lo -n %[1]s up\n```\n", ns))
-	out, stderr, code := nslab(t, "run", f, "--yes", "--json", "--from", "bring LO")
+			"## Bring lo up\n```lab\nlink set lo up -n %[1]s\n```\n```check\nexpect link lo -n %[1]s up\n```\n")
 	var rep runReport
-	if err := json.Unmarshal([]byte(out), &rep); err != nil || code != 0 {
-		t.Fatalf("exit %d, %v\n%s\n%s", code, err, out, stderr)
-	}
+	nslabJSON(t, nil, &rep, "run", f, "--yes", "--json", "--from", "bring LO")
 	if len(rep.Steps) != 1 || rep.Steps[0].N != 2 || !rep.OK {
 		t.Fatalf("--from by title ran %+v", rep.Steps)
 	}
@@ -534,7 +411,7 @@ func TestRunFromAStepByTitleAndJSONHasShellAndGo(t *testing.T) {
 	if c.Shell != "ip -n nslab-"+ns+" link set lo up" || !strings.Contains(c.Go, "LinkSetUp(l)") {
 		t.Errorf("shell %q, go %q", c.Shell, c.Go)
 	}
-	_, stderr, code = nslab(t, "run", f, "--yes", "--from", "teardown")
+	_, stderr, code := nslab(t, "run", f, "--yes", "--from", "teardown")
 	if code == 0 || !strings.Contains(stderr, "1. Make it") || !strings.Contains(stderr, "2. Bring lo up") {
 		t.Errorf("--from an unknown title: exit %d\n%s", code, stderr)
 	}
@@ -578,5 +455,42 @@ func TestTheShellRecordRuns(t *testing.T) {
 	// socat answers with what it got (cat); the child's hostname is its own.
 	if !strings.Contains(string(out), "hi") || !strings.Contains(string(out), "box") {
 		t.Errorf("the script's output:\n%s", out)
+	}
+}
+
+// A lesson that closes with compare carries the table in --json and writes
+// it into --record, and nslab run prints it.
+func TestRunCarriesTheResultsTable(t *testing.T) {
+	labtest.RequireRoot(t)
+	dir := t.TempDir()
+	n, a, b := labtest.Name("rr"), labtest.Name("rra"), labtest.Name("rrb")
+	body := fmt.Sprintf("\n## Two proxies\n\n```lab\nnetns add %[1]s{1..4}\n"+
+		"proxy start %[2]s strategy=shared route {tenant}/tcp/127.0.0.1:80=host/tcp/127.0.0.1:9 tenants %[1]s{1..4}\n"+
+		"proxy start %[3]s strategy=thread-per-namespace route {tenant}/tcp/127.0.0.1:81=host/tcp/127.0.0.1:9 tenants %[1]s{1..4}\n"+
+		"compare %[2]s %[3]s\n```\n\n```check\nexpect compare processes %[2]s == 1\nexpect compare threads %[2]s < %[3]s within 10s\n```\n", n, a, b)
+	file := scenarioFile(t, dir, "rr", "", body)
+	env := []string{"NSLAB_RUN_DIR=" + filepath.Join(dir, "run")}
+
+	out, stderr, code := nslabIn(t, env, "", "run", file, "--yes")
+	if code != 0 || !strings.Contains(out, "per tenant: threads "+a) || !strings.Contains(out, "bind time") {
+		t.Fatalf("exit %d; the table is not printed:\n%s\n%s", code, out, stderr)
+	}
+	var rep runReport
+	nslabJSON(t, env, &rep, "run", file, "--yes", "--json")
+	if rep.Results == nil || len(rep.Results.Rows) != 2 {
+		t.Fatalf("--json results: %+v", rep.Results)
+	}
+	r := rep.Results.Rows
+	if r[0].Proxy != a || r[0].Strategy != "shared" || r[0].Tenants != 4 || r[0].Processes != 1 || r[0].PSS == 0 || r[0].BindMs <= 0 ||
+		r[1].Proxy != b || r[1].Strategy != "thread-per-namespace" || r[1].Threads <= r[0].Threads {
+		t.Errorf("--json results: %+v", r)
+	}
+	rec := filepath.Join(dir, "t.md")
+	if _, stderr, code := nslabIn(t, env, "", "run", file, "--yes", "--record", rec); code != 0 {
+		t.Fatalf("--record: exit %d\n%s", code, stderr)
+	}
+	md, _ := os.ReadFile(rec)
+	if !strings.Contains(string(md), "## Results") || !strings.Contains(string(md), "| "+a+" | shared | 4 | 1 |") {
+		t.Errorf("the transcript lacks the results table:\n%s", md)
 	}
 }

@@ -89,15 +89,6 @@ func (l learner) run(t *testing.T, bin string, args ...string) (string, string, 
 	return runCommand(t, l.command(bin, args...))
 }
 
-// runCommand runs cmd to its end: stdout, stderr, exit code.
-func runCommand(t *testing.T, cmd *exec.Cmd) (string, string, int) {
-	t.Helper()
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	code := exitCodeOf(t, cmd.Run())
-	return stdout.String(), stderr.String(), code
-}
-
 // machine is what a lab could change on the machine: the named network
 // namespaces, the links and the routes of the machine's own namespace.
 type machine struct {

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync"
 
 	"github.com/spf13/cobra"
 
@@ -131,16 +132,21 @@ func enterSandbox(cmd *cobra.Command, _ []string) error {
 }
 
 // setup builds the command tree: each command's file adds its part at
-// init, and main runs them after lab.Init. A re-executed child (a spawned
-// lesson process, a proxy worker) never builds the tree: its flags, help
-// and completions were a millisecond of every child's start.
+// init, and buildCommands runs them, once: main after lab.Init, a test
+// that reads the tree in-process before it does. A re-executed child (a
+// spawned lesson process, a proxy worker) never builds the tree: its
+// flags, help and completions were a millisecond of every child's start.
 var setup []func()
 
-func main() {
-	lab.Init() // a spawned child runs its setup here and never returns
+var buildCommands = sync.OnceFunc(func() {
 	for _, f := range setup {
 		f()
 	}
+})
+
+func main() {
+	lab.Init() // a spawned child runs its setup here and never returns
+	buildCommands()
 	// The main thread never enters another namespace: the runtime could
 	// wedge it but never end it, so every namespace switch keeps off it
 	// (lab.GoLocked). The main goroutine is not locked to it either: that

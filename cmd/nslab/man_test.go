@@ -11,6 +11,7 @@ import (
 )
 
 func TestTheManualPageCoversEveryCommandAndReadsCleanly(t *testing.T) {
+	buildCommands()
 	var b bytes.Buffer
 	if err := writeMan(&b, root, time.Date(2026, 12, 4, 0, 0, 0, 0, time.UTC)); err != nil {
 		t.Fatal(err)

@@ -4,9 +4,11 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -30,9 +32,7 @@ const (
 // no capabilities, in a sandbox; and the machine's /run/netns, links and
 // routes are as they were, before, during and after.
 func TestTheCatalogRunsAsAnUnprivilegedUserInASandbox(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs the whole catalog")
-	}
+	labtest.Long(t, "runs the whole catalog")
 	l := newLearner(t, learner1, true)
 	bin := learnerBin(t)
 	if caps, _, _ := l.run(t, "/bin/grep", "^Cap\\(Inh\\|Prm\\|Eff\\|Amb\\)", "/proc/self/status"); strings.Count(caps, "0000000000000000") != 4 {
@@ -49,9 +49,9 @@ func TestTheCatalogRunsAsAnUnprivilegedUserInASandbox(t *testing.T) {
 	if !ok {
 		t.Fatal("no sandbox under nslab")
 	}
-	stop, seen := watchMachine(t, initPID)
+	stopWatching := watchMachine(t, initPID)
 	err := cmd.Wait()
-	stop()
+	seen := stopWatching()
 	code := 0
 	if ee, ok := err.(*exec.ExitError); ok {
 		code = ee.ExitCode()
@@ -70,7 +70,7 @@ func TestTheCatalogRunsAsAnUnprivilegedUserInASandbox(t *testing.T) {
 	// Before and after: no namespace, link or route of a name the lessons
 	// use is new on the machine (other tests' labs, with names of their
 	// own, may come and go meanwhile).
-	if made := append(seen(), readMachine(t).newSince(before, lessonNames(reps))...); len(made) > 0 {
+	if made := append(seen, readMachine(t).newSince(before, lessonNames(reps))...); len(made) > 0 {
 		t.Errorf("the sandboxed lab changed the machine: %v", made)
 	}
 }
@@ -91,18 +91,16 @@ func lessonNames(reps []runReport) map[string]bool {
 	return names
 }
 
-// watchMachine polls the machine's /run/netns while a sandboxed lab runs,
-// and reports every namespace there that the sandbox's user namespace (or
-// one made inside it) owns: the kernel's own answer (NS_GET_USERNS).
-func watchMachine(t *testing.T, initPID int) (stop func(), seen func() []string) {
+// watchMachine polls the machine's /run/netns while a sandboxed lab runs;
+// stop ends the polling and reports every namespace seen there that the
+// sandbox's user namespace (or one made inside it) owns: the kernel's own
+// answer (NS_GET_USERNS).
+func watchMachine(t *testing.T, initPID int) (stop func() []string) {
 	users := sandboxUsers(t, initPID)
-	done := make(chan struct{})
-	var mu sync.Mutex
-	found := map[string]bool{}
-	var wg sync.WaitGroup
-	wg.Add(1)
+	done, finished := make(chan struct{}), make(chan struct{})
+	found := map[string]bool{} // the poller's alone until finished
 	go func() {
-		defer wg.Done()
+		defer close(finished)
 		for {
 			select {
 			case <-done:
@@ -112,21 +110,15 @@ func watchMachine(t *testing.T, initPID int) (stop func(), seen func() []string)
 			ents, _ := os.ReadDir(lab.NetnsDir)
 			for _, e := range ents {
 				if ino := ownerOf(filepath.Join(lab.NetnsDir, e.Name())); users[ino] {
-					mu.Lock()
 					found["(while running) netns "+e.Name()] = true
-					mu.Unlock()
 				}
 			}
 		}
 	}()
-	return func() { close(done); wg.Wait() }, func() []string {
-		mu.Lock()
-		defer mu.Unlock()
-		var out []string
-		for n := range found {
-			out = append(out, n)
-		}
-		return out
+	return func() []string {
+		close(done)
+		<-finished
+		return slices.Collect(maps.Keys(found))
 	}
 }
 
@@ -185,9 +177,7 @@ func TestAOneIDSandboxSaysWhatItLacks(t *testing.T) {
 // kill -9 of a sandboxed proxy lesson, at 20 points: nothing of it is
 // left, neither process nor namespace, and nslab cleanup is never run.
 func TestKill9OfASandboxedProxyLessonLeavesNothing(t *testing.T) {
-	if testing.Short() {
-		t.Skip("20 runs of a lesson, each killed")
-	}
+	labtest.Long(t, "20 runs of a lesson, each killed")
 	l := newLearner(t, learner1, true)
 	bin := learnerBin(t)
 	// The test reaps what the kill orphans, as the machine's PID 1 would
@@ -308,9 +298,7 @@ func reap(pid int) {
 // learners, and root twice, in host mode (names carry a prefix each) and
 // with --sandbox.
 func TestTwoLabsOfTheSameLessonAtOnceBothPass(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs lessons side by side")
-	}
+	labtest.Long(t, "runs lessons side by side")
 	l1, l2 := newLearner(t, learner1, true), newLearner(t, learner2, false)
 	bin := learnerBin(t)
 	asRoot := func(args ...string) *exec.Cmd { return exec.Command(bin, args...) }

@@ -14,14 +14,7 @@ import (
 // (keys typed while following do not reach the learner), and comes back.
 func TestTheBoardOverSSHMovesAndFollows(t *testing.T) {
 	r := startRoom(t, 2)
-	cara, dan := join(t, r.addr, "cara"), join(t, r.addr, "dan")
-	defer cara.close()
-	defer dan.close()
-	for _, n := range []string{"cara", "dan"} {
-		if _, err := r.waitLearner(t, n, "the lab to start", 60*time.Second, func(l learnerJSON) bool { return l.Reporting }); err != nil {
-			t.Fatal(err)
-		}
-	}
+	r.joinAll(t, "cara", "dan")
 
 	// Bad input is refused with the reason, and moves nobody.
 	sess, _ := r.boss.NewSession()

@@ -1,9 +1,12 @@
 package main
 
 import (
+	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"os/exec"
 	"strings"
 	"sync"
 	"time"
@@ -17,6 +20,49 @@ import (
 
 // The client side of a room, as `nslab bench serve` and the tests use it:
 // learners over SSH with a pty, and the board as data.
+
+// startServe starts cmd, an nslab serve listening on port 0, and returns
+// the address it says it listens on. Every line it prints goes to line
+// (if not nil), its stderr too unless cmd has one. It fails if serve
+// exits first or has not listened within 30 s.
+func startServe(cmd *exec.Cmd, line func(string)) (string, error) {
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return "", err
+	}
+	if cmd.Stderr == nil {
+		cmd.Stderr = cmd.Stdout
+	}
+	if err := cmd.Start(); err != nil {
+		return "", err
+	}
+	addr := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		found := false
+		for sc.Scan() {
+			if line != nil {
+				line(sc.Text())
+			}
+			if a, ok := strings.CutPrefix(sc.Text(), "nslab serve: listening on "); ok && !found {
+				found = true
+				addr <- strings.Fields(a)[0]
+			}
+		}
+		if !found {
+			close(addr)
+		}
+	}()
+	select {
+	case a, ok := <-addr:
+		if !ok {
+			return "", errors.New("nslab serve exited before it listened")
+		}
+		return a, nil
+	case <-time.After(30 * time.Second):
+		return "", errors.New("nslab serve did not listen within 30s")
+	}
+}
 
 // dialRoom connects to a room as user with a code.
 func dialRoom(addr, user, code string) (*ssh.Client, error) {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -21,36 +22,17 @@ func TestALearnerCannotReachAnotherOrTheMachine(t *testing.T) {
 		t.Skip("needs tmux")
 	}
 	r := startRoom(t, 2, "--max-namespaces", "8", "--max-procs", "120")
-	b := join(t, r.addr, "bob")
-	defer b.close()
-	bInfo, err := r.waitLearner(t, "bob", "the lab to start", 60*time.Second, func(l learnerJSON) bool { return l.Reporting })
-	if err != nil {
-		t.Fatal(err)
-	}
-	sock := fmt.Sprintf("/tmp/nslab-serve-test-%d", os.Getpid())
-	tmux := func(args ...string) string {
-		out, _ := exec.Command("tmux", append([]string{"-S", sock}, args...)...).CombinedOutput()
-		return string(out)
-	}
-	defer func() { tmux("kill-server"); os.Remove(sock) }()
+	b := r.joinAll(t, "bob")[0]
+	bInfo := r.reporting(t, "bob")
+	// A is alice, at a terminal in tmux, with the machine's ssh client.
+	a := tmuxSession{t: t, name: "lab", sock: filepath.Join(t.TempDir(), "tmux"), joined: true}
 	_, port, _ := strings.Cut(r.addr, ":")
-	tmux("new-session", "-d", "-x", "150", "-y", "50", fmt.Sprintf("ssh -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o PubkeyAuthentication=no -p %s alice@127.0.0.1", port))
-	screen := func() string { return tmux("capture-pane", "-p", "-J") }
-	waitScreen := func(want string) {
-		t.Helper()
-		deadline := time.Now().Add(60 * time.Second)
-		for !strings.Contains(screen(), want) {
-			if time.Now().After(deadline) {
-				t.Fatalf("A's screen never showed %q:\n%s", want, screen())
-			}
-			time.Sleep(200 * time.Millisecond)
-		}
-	}
-	waitScreen("room code:")
-	tmux("send-keys", testRoomCode, "Enter")
-	waitScreen("lessons, in order") // the catalog
-	tmux("send-keys", "F4")
-	waitScreen("free lab")
+	a.start(150, 50, fmt.Sprintf("ssh -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o PubkeyAuthentication=no -p %s alice@127.0.0.1", port))
+	a.waitForText("room code:")
+	a.keys(testRoomCode, "Enter")
+	a.waitForText("lessons, in order") // the catalog
+	a.keys("F4")
+	a.waitForText("free lab")
 
 	// B works through hello while A tries; B's step times are the
 	// server's answer under A's attempts.
@@ -72,32 +54,32 @@ func TestALearnerCannotReachAnotherOrTheMachine(t *testing.T) {
 		{"spawn p1", ""}, {"spawn p2", ""}, {"spawn p3", ""}, {"spawn p4", ""}, {"spawn p5", ""}, {"spawn p6", ""}, {"spawn p7", ""}, {"spawn p8", ""}, {"spawn p9", ""}, {"spawn p10", ""},
 		{"spawn p11", "may run at most 120"},
 	} {
-		tmux("send-keys", "-l", c.line)
-		tmux("send-keys", "Enter")
+		a.keys("-l", c.line)
+		a.keys("Enter")
 		if c.want != "" {
-			waitScreen(c.want)
+			a.waitForText(c.want)
 		} else {
 			time.Sleep(700 * time.Millisecond)
 		}
 	}
 	// What A can see: its own processes, sockets and namespaces only.
 	// B's lab, by the PID the machine knows it by, is not in A's /proc.
-	tmux("send-keys", "-l", fmt.Sprintf("exec -- cat /proc/%d/status", bInfo.PID))
-	tmux("send-keys", "Enter")
-	waitScreen(fmt.Sprintf("/proc/%d/status: No such file or directory", bInfo.PID))
+	a.keys("-l", fmt.Sprintf("exec -- cat /proc/%d/status", bInfo.PID))
+	a.keys("Enter")
+	a.waitForText(fmt.Sprintf("/proc/%d/status: No such file or directory", bInfo.PID))
 	// B's sockets are not in A's ss (A sees its own connection to the
 	// room, whose server end the kernel counts in A's namespace: it is
 	// named for A's account).
-	tmux("send-keys", "-l", "exec -- ss -xa")
-	tmux("send-keys", "Enter")
-	waitScreen("Netid")
-	if got := screen(); bInfo.Account == "" || strings.Contains(got, bInfo.Account+".sock") {
+	a.keys("-l", "exec -- ss -xa")
+	a.keys("Enter")
+	a.waitForText("Netid")
+	if got := a.screen(); bInfo.Account == "" || strings.Contains(got, bInfo.Account+".sock") {
 		t.Errorf("A's ss shows B's (%s) control socket:\n%s", bInfo.Account, got)
 	}
-	tmux("send-keys", "-l", "exec -- lsns -o NS,TYPE")
-	tmux("send-keys", "Enter")
+	a.keys("-l", "exec -- lsns -o NS,TYPE")
+	a.keys("Enter")
 	time.Sleep(2 * time.Second)
-	if got := screen(); bNet != "" && strings.Contains(got, strings.Trim(strings.TrimPrefix(bNet, "net:"), "[]")) {
+	if got := a.screen(); bNet != "" && strings.Contains(got, strings.Trim(strings.TrimPrefix(bNet, "net:"), "[]")) {
 		t.Errorf("A's lsns shows B's network namespace %s:\n%s", bNet, got)
 	}
 	if _, err := os.Stat("/tmp/owned"); err == nil {
@@ -109,21 +91,14 @@ func TestALearnerCannotReachAnotherOrTheMachine(t *testing.T) {
 	if pid := r.cmd.Process.Pid; syscall.Kill(pid, 0) != nil {
 		t.Fatal("nslab serve died")
 	}
-	t.Logf("A's screen at the end:\n%s", screen())
+	t.Logf("A's screen at the end:\n%s", a.screen())
 }
 
 // kill -9 of nslab serve ends every learner's lab: nothing of theirs is
 // left, without any cleanup.
 func TestKill9OfServeLeavesNothing(t *testing.T) {
 	r := startRoom(t, 2)
-	a, b := join(t, r.addr, "ann"), join(t, r.addr, "ben")
-	defer a.close()
-	defer b.close()
-	for _, n := range []string{"ann", "ben"} {
-		if _, err := r.waitLearner(t, n, "the lab to start", 60*time.Second, func(l learnerJSON) bool { return l.Reporting }); err != nil {
-			t.Fatal(err)
-		}
-	}
+	a := r.joinAll(t, "ann", "ben")[0]
 	// ann mid-lesson: a child in a namespace of its own, a veth.
 	if err := openStep(r.boss, a, "veth"); err != nil {
 		t.Fatal(err)

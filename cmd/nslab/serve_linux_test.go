@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bufio"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -60,29 +58,18 @@ func startRoom(t *testing.T, n int, extra ...string) *roomProc {
 	t.Helper()
 	labtest.RequireRoot(t)
 	ensureAccounts(t, n)
-	bin := nslabBin(t)
-	os.Chmod(filepath.Dir(bin), 0o755) // the learner accounts run it too
+	bin := learnerBin(t) // the learner accounts run it too
 	args := append([]string{"serve", "--listen", "127.0.0.1:0", "--room-code", testRoomCode, "--instructor-code", testInstructorCode,
 		"--host-key", filepath.Join(t.TempDir(), "host_key"), "--max-learners", strconv.Itoa(n), "--accounts", testAccounts}, extra...)
 	r := &roomProc{cmd: exec.Command(bin, args...), ended: make(chan struct{})}
-	out, _ := r.cmd.StdoutPipe()
-	r.cmd.Stderr = r.cmd.Stdout
-	if err := r.cmd.Start(); err != nil {
+	addr, err := startServe(r.cmd, func(line string) {
+		r.mu.Lock()
+		r.log.WriteString(line + "\n")
+		r.mu.Unlock()
+	})
+	if r.cmd.Process == nil {
 		t.Fatal(err)
 	}
-	addr := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			line := sc.Text()
-			r.mu.Lock()
-			r.log.WriteString(line + "\n")
-			r.mu.Unlock()
-			if a, ok := strings.CutPrefix(line, "nslab serve: listening on "); ok {
-				addr <- strings.Fields(a)[0]
-			}
-		}
-	}()
 	go func() { r.cmd.Wait(); close(r.ended) }()
 	t.Cleanup(func() {
 		if strings.Contains(r.logText(), "DATA RACE") {
@@ -99,13 +86,10 @@ func startRoom(t *testing.T, n int, extra ...string) *roomProc {
 			t.Errorf("nslab serve did not end within 30s of SIGTERM\n%s", r.logText())
 		}
 	})
-	select {
-	case r.addr = <-addr:
-	case <-r.ended:
-		t.Fatalf("nslab serve exited:\n%s", r.logText())
-	case <-time.After(30 * time.Second):
-		t.Fatalf("nslab serve did not listen within 30s:\n%s", r.logText())
+	if err != nil {
+		t.Fatalf("%v:\n%s", err, r.logText())
 	}
+	r.addr = addr
 	r.boss = dial(t, r.addr, "instructor", testInstructorCode)
 	return r
 }
@@ -137,6 +121,51 @@ func (r *roomProc) status(t *testing.T) roomJSON {
 
 func (r *roomProc) waitLearner(t *testing.T, name, what string, d time.Duration, cond func(learnerJSON) bool) (learnerJSON, error) {
 	return waitLearner(r.boss, name, what, d, cond)
+}
+
+// reporting waits up to a minute until name's lab has started and reports
+// to the board, and returns the board's line for name.
+func (r *roomProc) reporting(t *testing.T, name string) learnerJSON {
+	t.Helper()
+	l, err := r.waitLearner(t, name, "the lab to start", 60*time.Second, func(l learnerJSON) bool { return l.Reporting })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+// joinAll joins the room as each of names and waits until each one's lab
+// reports; the connections close at the end of the test.
+func (r *roomProc) joinAll(t *testing.T, names ...string) []*learnerConn {
+	t.Helper()
+	conns := make([]*learnerConn, len(names))
+	for i, n := range names {
+		conns[i] = join(t, r.addr, n)
+		t.Cleanup(conns[i].close)
+	}
+	for _, n := range names {
+		r.reporting(t, n)
+	}
+	return conns
+}
+
+// turnedAway connects as user with the room code, a terminal asked for as
+// ssh asks for one, and waits until the room ends the session: what the
+// room wrote to stderr, and how the session ended.
+func turnedAway(t *testing.T, addr, user string) (stderr string, err error) {
+	t.Helper()
+	c := dial(t, addr, user, testRoomCode)
+	defer c.Close()
+	sess, err := c.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess.RequestPty("xterm", 40, 120, ssh.TerminalModes{})
+	var errOut strings.Builder
+	sess.Stderr = &errOut
+	sess.Shell()
+	err = sess.Wait()
+	return errOut.String(), err
 }
 
 func join(t *testing.T, addr, name string) *learnerConn {
@@ -305,19 +334,12 @@ func TestSoakARoomOfThirty(t *testing.T) {
 func TestBenchServeMeasuresARoom(t *testing.T) {
 	labtest.RequireRoot(t)
 	ensureAccounts(t, 2)
-	bin := nslabBin(t)
-	os.Chmod(filepath.Dir(bin), 0o755)
-	out, err := exec.Command(bin, "bench", "serve", "--accounts", testAccounts, "--learners", "2", "--lesson", "hello", "--settle", "1s", "--measure", "2s", "--json").Output()
-	if err != nil {
-		t.Fatalf("%v\n%s", err, out)
-	}
+	learnerBin(t) // the learner accounts run it too
 	var got struct {
 		Schema int       `json:"schema"`
 		Room   roomBench `json:"room"`
 	}
-	if err := json.Unmarshal(out, &got); err != nil {
-		t.Fatalf("%v\n%s", err, out)
-	}
+	nslabJSON(t, nil, &got, "bench", "serve", "--accounts", testAccounts, "--learners", "2", "--lesson", "hello", "--settle", "1s", "--measure", "2s", "--json")
 	r := got.Room
 	// serve, and per learner: nslab as the account, the sandbox's init, the TUI.
 	if got.Schema != jsonSchema || r.Learners != 2 || r.Processes < 1+2*3 || r.RSSMiB <= 0 || r.PSSMiB <= 0 || r.PSSMiB > r.RSSMiB || r.Threads < r.Processes {

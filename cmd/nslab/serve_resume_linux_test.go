@@ -18,9 +18,7 @@ import (
 func TestALearnerResumesWithinGraceAndNotAfter(t *testing.T) {
 	r := startRoom(t, 1, "--grace", "4s")
 	lc := join(t, r.addr, "dana")
-	if _, err := r.waitLearner(t, "dana", "the lab to start", 60*time.Second, func(l learnerJSON) bool { return l.Reporting }); err != nil {
-		t.Fatal(err)
-	}
+	r.reporting(t, "dana")
 	if err := openStep(r.boss, lc, "veth"); err != nil {
 		t.Fatal(err)
 	}
@@ -59,19 +57,9 @@ func TestANameTakenWithAKeyStaysThatKeys(t *testing.T) {
 	defer stdin.Close()
 	sess.Shell()
 	defer sess.Close()
-	if _, err := r.waitLearner(t, "erin", "the lab to start", 60*time.Second, func(l learnerJSON) bool { return l.Reporting }); err != nil {
-		t.Fatal(err)
-	}
-	other := dial(t, r.addr, "erin", testRoomCode)
-	defer other.Close()
-	s2, _ := other.NewSession()
-	s2.RequestPty("xterm", 40, 120, ssh.TerminalModes{})
-	var errOut strings.Builder
-	s2.Stderr = &errOut
-	s2.Shell()
-	s2.Wait()
-	if !strings.Contains(errOut.String(), "taken in this room by someone with another key") {
-		t.Errorf("the room code took over erin's lab; stderr: %q", errOut.String())
+	r.reporting(t, "erin")
+	if errOut, _ := turnedAway(t, r.addr, "erin"); !strings.Contains(errOut, "taken in this room by someone with another key") {
+		t.Errorf("the room code took over erin's lab; stderr: %q", errOut)
 	}
 	if l, _ := r.status(t).learner("erin"); !l.Connected {
 		t.Errorf("erin lost her lab: %+v", l)
@@ -84,10 +72,7 @@ func TestIdleAndSessionTimeOuts(t *testing.T) {
 	r := startRoom(t, 2, "--idle", "3s", "--session", "20s")
 	lc := join(t, r.addr, "fay")
 	defer lc.close()
-	first, err := r.waitLearner(t, "fay", "the lab to start", 60*time.Second, func(l learnerJSON) bool { return l.Reporting })
-	if err != nil {
-		t.Fatal(err)
-	}
+	first := r.reporting(t, "fay")
 	select {
 	case <-lc.closed:
 	case <-time.After(30 * time.Second):
@@ -127,20 +112,11 @@ func TestAFullRoomSaysSo(t *testing.T) {
 	r := startRoom(t, 1)
 	lc := join(t, r.addr, "gus")
 	defer lc.close()
-	if _, err := r.waitLearner(t, "gus", "the lab to start", 60*time.Second, func(l learnerJSON) bool { return l.Reporting }); err != nil {
-		t.Fatal(err)
-	}
-	c := dial(t, r.addr, "hal", testRoomCode)
-	defer c.Close()
-	sess, _ := c.NewSession()
-	sess.RequestPty("xterm", 40, 120, ssh.TerminalModes{})
-	var errOut strings.Builder
-	sess.Stderr = &errOut
-	sess.Shell()
-	err := sess.Wait()
+	r.reporting(t, "gus")
+	errOut, err := turnedAway(t, r.addr, "hal")
 	var exit *ssh.ExitError
-	if !errors.As(err, &exit) || exit.ExitStatus() != 1 || !strings.Contains(errOut.String(), "the room is full: 1 learner(s) already (--max-learners)") {
-		t.Errorf("a learner past --max-learners: %v, stderr %q", err, errOut.String())
+	if !errors.As(err, &exit) || exit.ExitStatus() != 1 || !strings.Contains(errOut, "the room is full: 1 learner(s) already (--max-learners)") {
+		t.Errorf("a learner past --max-learners: %v, stderr %q", err, errOut)
 	}
 	st := r.status(t)
 	if l, ok := st.learner("gus"); len(st.Learners) != 1 || !ok || !l.Connected {

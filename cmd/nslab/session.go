@@ -15,8 +15,11 @@ import (
 
 // withSession runs fn with a new lab session and always closes it: when fn
 // returns, fails or panics, and on SIGINT, SIGTERM or SIGHUP (which cancel
-// ctx; a second signal closes the session at once and exits 130). keep
-// leaves everything standing for exploration (`nslab cleanup` removes it).
+// ctx; a second signal closes the session at once and exits 130), and when
+// whoever reads the output goes away (`nslab run … | head`): SIGPIPE, which
+// would otherwise end the process at its next write, lab and all, cancels
+// ctx too. keep leaves everything standing for exploration (`nslab
+// cleanup` removes it).
 func withSession(ctx context.Context, stderr io.Writer, keep bool, fn func(context.Context, *lab.Session) error) (err error) {
 	warnLeftovers(stderr)
 	s, err := lab.NewSession(lab.Options{})
@@ -27,7 +30,7 @@ func withSession(ctx context.Context, stderr io.Writer, keep bool, fn func(conte
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGPIPE)
 	defer signal.Stop(sigs)
 	go func() {
 		select {

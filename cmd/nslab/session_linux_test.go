@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -9,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -82,7 +80,6 @@ func signalled(sig syscall.Signal) func(ctx context.Context) error {
 // twice in a row): nothing it made is left, nor its journal.
 func TestARunStoppedByASignalLeavesNothing(t *testing.T) {
 	labtest.RequireRoot(t)
-	bin := nslabBin(t)
 	for _, tt := range []struct {
 		name string
 		sigs []syscall.Signal
@@ -95,15 +92,7 @@ func TestARunStoppedByASignalLeavesNothing(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
 			tag := labtest.Name("s")[1:]
-			file := filepath.Join(dir, "sig.md")
-			os.WriteFile(file, []byte(fmt.Sprintf(`---
-id: sig-%[1]s
-title: Stopped by a signal
-summary: a lab to interrupt between steps
-level: beginner
-minutes: 1
----
-## Build
+			file := scenarioFile(t, dir, "sig-"+tag, "", fmt.Sprintf(`## Build
 `+"```lab"+`
 netns add %[1]sa
 link add %[1]s type bridge
@@ -119,62 +108,95 @@ netns add %[1]sb
 `+"```check"+`
 expect netns %[1]sb exists
 `+"```"+`
-`, tag)), 0o644)
+`, tag))
 			runDir := filepath.Join(dir, "run")
-			cmd := exec.Command(bin, "run", file)
-			cmd.Env = append(os.Environ(), "NSLAB_RUN_DIR="+runDir)
-			stdin, _ := cmd.StdinPipe() // held open: the run waits for enter
-			defer stdin.Close()
-			out, _ := cmd.StdoutPipe()
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
+			run := startAttended(t, []string{"NSLAB_RUN_DIR=" + runDir}, "run", file)
+			run.waitFor("[enter] next step", 30*time.Second)
+			made := labJournal(t, runDir).Live
+			if len(made) != 4 {
+				t.Fatalf("the paused run's journal holds %v, want 4 resources", made)
 			}
-			defer cmd.Process.Kill()
-			if err := waitForText(bufio.NewReader(out), "[enter] next step", 30*time.Second); err != nil {
-				t.Fatal(err)
-			}
-			jfs, err := lab.ReadJournals(runDir)
-			if err != nil || len(jfs) != 1 || len(jfs[0].Live) != 4 {
-				t.Fatalf("the paused run's journal: %+v %v", jfs, err)
-			}
-			made := jfs[0].Live
 			for _, sig := range tt.sigs {
-				cmd.Process.Signal(sig)
+				run.cmd.Process.Signal(sig)
 			}
-			go io.Copy(io.Discard, out)
-			cmd.Wait()
-			if left := lab.StillThere(made); len(left) > 0 {
-				t.Errorf("left after %s: %v", tt.name, left)
-			}
-			if jfs, _ := lab.ReadJournals(runDir); len(jfs) != 0 {
-				t.Errorf("journal left after %s: %+v", tt.name, jfs)
-			}
+			run.wait()
+			assertLabGone(t, made, runDir, tt.name)
 		})
 	}
 }
 
-// waitForText reads r until it has seen text (which need not end a line).
-func waitForText(r *bufio.Reader, text string, wait time.Duration) error {
-	found := make(chan error, 1)
-	go func() {
-		var seen strings.Builder
-		for {
-			b, err := r.ReadByte()
-			if err != nil {
-				found <- fmt.Errorf("output ended before %q:\n%s", text, seen.String())
-				return
-			}
-			seen.WriteByte(b)
-			if strings.HasSuffix(seen.String(), text) {
-				found <- nil
-				return
-			}
-		}
-	}()
-	select {
-	case err := <-found:
-		return err
-	case <-time.After(wait):
-		return fmt.Errorf("no %q within %s", text, wait)
+// crashScenario builds a topology with every kind of resource: namespaces,
+// a host bridge, veth pairs, a spawned child, addresses, sockets.
+func crashScenario(tag string) string {
+	return fmt.Sprintf(`## Build
+`+"```lab"+`
+netns add %[1]sa
+netns add %[1]sb
+link add %[1]s type bridge
+link set %[1]s up
+link add ha%[1]s type veth peer eth0 netns %[1]sa
+link set ha%[1]s master %[1]s
+link add hb%[1]s type veth peer eth0 netns %[1]sb
+link set hb%[1]s master %[1]s
+addr add 10.77.0.1/24 dev eth0 -n %[1]sa
+addr add 10.77.0.2/24 dev eth0 -n %[1]sb
+link set eth0 up -n %[1]sa
+link set eth0 up -n %[1]sb
+link set ha%[1]s up
+link set hb%[1]s up
+spawn c%[1]s net,uts,pid,mnt hostname c
+link add hc%[1]s type veth peer eth0 netns c%[1]s
+link set lo up -n %[1]sa
+listen tcp 127.0.0.1:80 -n %[1]sa as web
+ping 10.77.0.2 -n %[1]sa -c 1
+exec -n %[1]sa -- ip -br addr
+`+"```"+`
+`+"```check"+`
+expect ping 10.77.0.2 -n %[1]sa ok
+`+"```"+`
+`, tag)
+}
+
+// A run killed with -9 after each of its first 20 commands cannot clean
+// up; nslab cleanup then removes exactly what its journal says it made.
+func TestKill9AtTwentyPointsThenCleanup(t *testing.T) {
+	labtest.Long(t, "20 runs of a scenario, each killed")
+	// A look-alike that no journal records must survive all of it.
+	foreign := "nslab-" + labtest.Name("keep")
+	if out, err := exec.Command("ip", "netns", "add", foreign).CombinedOutput(); err != nil {
+		t.Fatalf("%v %s", err, out)
 	}
+	defer exec.Command("ip", "netns", "del", foreign).Run()
+
+	survived := 0
+	for point := 1; point <= 20; point++ {
+		dir := t.TempDir()
+		tag := labtest.Name("k")[1:]
+		file := scenarioFile(t, dir, "crash-"+tag, "", crashScenario(tag))
+		env := []string{"NSLAB_RUN_DIR=" + filepath.Join(dir, "run")}
+		run := startAttended(t, env, "run", file, "--yes")
+		// Each "  $ command" line is printed after the command ran: kill
+		// after the point-th one.
+		for range point {
+			run.waitFor("\n  $ ", time.Minute)
+		}
+		run.cmd.Process.Signal(syscall.SIGKILL)
+		run.wait()
+
+		made := labJournal(t, filepath.Join(dir, "run")).Live
+		if len(lab.StillThere(made)) == 0 {
+			t.Fatalf("point %d: the killed run left nothing standing: the point proves nothing", point)
+		}
+		if _, stderr, code := nslabIn(t, env, "", "cleanup"); code != 0 {
+			t.Fatalf("point %d: nslab cleanup: exit %d\n%s", point, code, stderr)
+		}
+		if left := lab.StillThere(made); len(left) > 0 {
+			t.Fatalf("point %d: left after nslab cleanup: %v", point, left)
+		}
+		if _, err := os.Stat(filepath.Join(lab.NetnsDir, foreign)); err != nil {
+			t.Fatalf("point %d: cleanup removed %s, which nslab did not make", point, foreign)
+		}
+		survived++
+	}
+	t.Logf("%d kill -9 points, each cleaned up with nothing left", survived)
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -16,105 +15,6 @@ import (
 	"github.com/nslab/nslab/lab"
 )
 
-// tmuxSession drives the real binary in a detached tmux session, the way a
-// learner's keyboard and eyes would.
-type tmuxSession struct {
-	t    *testing.T
-	name string
-	sock string // a tmux server of its own (tmux -L), if set
-}
-
-// tmux runs tmux on the session's server.
-func (s tmuxSession) tmux(args ...string) *exec.Cmd {
-	if s.sock != "" {
-		args = append([]string{"-L", s.sock}, args...)
-	}
-	return exec.Command("tmux", args...)
-}
-
-func (s tmuxSession) run(args ...string) string {
-	s.t.Helper()
-	out, err := s.tmux(args...).CombinedOutput()
-	if err != nil {
-		s.t.Fatalf("tmux %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	return string(out)
-}
-
-func (s tmuxSession) keys(keys ...string) {
-	s.t.Helper()
-	s.run(append([]string{"send-keys", "-t", s.name}, keys...)...)
-}
-
-func (s tmuxSession) screen() string {
-	out, _ := s.tmux("capture-pane", "-p", "-t", s.name).CombinedOutput()
-	return string(out)
-}
-
-// waitFor waits until the screen matches re, and returns the match.
-func (s tmuxSession) waitFor(re string, d time.Duration) []string {
-	s.t.Helper()
-	rx := regexp.MustCompile(re)
-	deadline := time.Now().Add(d)
-	for {
-		scr := s.screen()
-		if m := rx.FindStringSubmatch(scr); m != nil {
-			return m
-		}
-		if time.Now().After(deadline) {
-			s.t.Fatalf("waited %s for /%s/; the screen shows:\n%s", d, re, scr)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-// buildForTmux gates an end-to-end test (root, not -short, tmux present;
-// under NSLAB_REQUIRE_ROOT=1 a missing tmux fails) and builds nslab into
-// dir/bin.
-func buildForTmux(t *testing.T, dir string) string {
-	t.Helper()
-	labtest.RequireRoot(t)
-	if testing.Short() {
-		t.Skip("end-to-end: builds the binary and drives the TUI")
-	}
-	if _, err := exec.LookPath("tmux"); err != nil {
-		if os.Getenv("NSLAB_REQUIRE_ROOT") == "1" {
-			t.Fatal("NSLAB_REQUIRE_ROOT=1 (CI) but tmux is missing: the end-to-end TUI test cannot run (apt-get install tmux)")
-		}
-		t.Skip("needs tmux")
-	}
-	bin := filepath.Join(dir, "bin", "nslab")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	return bin
-}
-
-// tuiInTmux builds nslab and starts shell(bin, runDir) in a 120x40 tmux
-// session with a private journal directory. However the test ends, the
-// session goes, and so does what the TUI made, before that directory is
-// removed.
-func tuiInTmux(t *testing.T, tag string, shell func(bin, dir, runDir string) string) (s tmuxSession, bin, dir, runDir string) {
-	return tuiInTmuxSized(t, tag, 120, 40, shell)
-}
-
-// tuiInTmuxSized is tuiInTmux at w x h.
-func tuiInTmuxSized(t *testing.T, tag string, w, h int, shell func(bin, dir, runDir string) string) (s tmuxSession, bin, dir, runDir string) {
-	t.Helper()
-	dir = t.TempDir()
-	bin = buildForTmux(t, dir)
-	runDir = filepath.Join(dir, "run")
-	s = tmuxSession{t: t, name: fmt.Sprintf("nslab-%s-%d", tag, os.Getpid())}
-	s.run("new-session", "-d", "-s", s.name, "-x", strconv.Itoa(w), "-y", strconv.Itoa(h), shell(bin, dir, runDir))
-	t.Cleanup(func() {
-		exec.Command("tmux", "kill-session", "-t", s.name).Run()
-		cmd := exec.Command(bin, "cleanup")
-		cmd.Env = append(os.Environ(), "NSLAB_RUN_DIR="+runDir)
-		cmd.Run()
-	})
-	return s, bin, dir, runDir
-}
-
 // TestTUIInTmux is a learner's first run, at 80x24: the catalog starts
 // with hello and says so; the lesson opens on its introduction; the first
 // step asks a question; the second is done as a learner does it, reading
@@ -122,14 +22,10 @@ func tuiInTmuxSized(t *testing.T, tag string, w, h int, shell func(bin, dir, run
 // o opened with it typed; the challenge is done from that pane too. Then
 // q asks before quitting, and no nslab- namespace or link is left.
 func TestTUIInTmux(t *testing.T) {
-	// A private journal directory: the test checks exactly what this run
-	// made, while other packages' tests make namespaces of their own.
-	s, _, _, runDir := tuiInTmuxSized(t, "e2e", 80, 24, func(bin, dir, runDir string) string {
-		return fmt.Sprintf("XDG_STATE_HOME=%s NSLAB_RUN_DIR=%s %s; echo nslab-exited=$?; sleep 60", dir, runDir, bin)
-	})
+	s, runDir := tuiInTmux(t, buildForTmux(t, t.TempDir()), 80, 24, tuiShell())
 	// Target the TUI's pane by its id: o splits the window, and the new
 	// pane becomes the active one.
-	tui := tmuxSession{t: t, name: strings.TrimSpace(s.run("display-message", "-p", "-t", s.name, "#{pane_id}"))}
+	tui := s.at(strings.TrimSpace(s.run("display-message", "-p", "-t", s.name, "#{pane_id}")))
 
 	m := tui.waitFor(`(?m)^  lesson .*\n.*namespaces of a process.*\n› ○ (.*)$`, 10*time.Second)
 	if !strings.Contains(m[1], "Hello, namespace (hello)") || !strings.Contains(m[1], "start here") {
@@ -159,9 +55,9 @@ func TestTUIInTmux(t *testing.T) {
 	if len(panes) != 2 {
 		t.Fatalf("o did not split the window: panes %v", panes)
 	}
-	shell := tmuxSession{t: t, name: panes[1]}
+	shell := s.at(panes[1])
 	if panes[1] == tui.name {
-		shell.name = panes[0]
+		shell = s.at(panes[0])
 	}
 	shell.waitFor(`nslab shell: beside the lab of pid`, 20*time.Second)
 	shell.waitFor(regexp.QuoteMeta(command), 10*time.Second)
@@ -187,21 +83,15 @@ func TestTUIInTmux(t *testing.T) {
 	if scr := tui.screen(); strings.Contains(scr, "✗") {
 		t.Fatalf("a check failed:\n%s", scr)
 	}
-	jfs, err := lab.ReadJournals(runDir)
-	if err != nil || len(jfs) != 1 || len(jfs[0].Live) == 0 {
-		t.Fatalf("the running lesson's journal: %+v %v", jfs, err)
+	made := labJournal(t, runDir).Live
+	if len(made) == 0 {
+		t.Fatal("the running lesson's journal holds nothing")
 	}
-	made := jfs[0].Live
 	tui.keys("q")
 	tui.waitFor(`quit nslab\?`, 10*time.Second)
 	tui.keys("y")
 	tui.waitFor(`nslab-exited=0`, 30*time.Second)
-	if left := lab.StillThere(made); len(left) > 0 {
-		t.Errorf("left behind after quitting: %v", left)
-	}
-	if jfs, _ := lab.ReadJournals(runDir); len(jfs) != 0 {
-		t.Errorf("the journal was not removed after a clean exit: %+v", jfs)
-	}
+	assertLabGone(t, made, runDir, "quitting")
 }
 
 // The TUI killed with -9 in the middle of a lesson cannot clean up. The
@@ -212,7 +102,7 @@ func TestTUIKilledMidLessonIsCleanedAtTheNextStart(t *testing.T) {
 	// restore it (here: stty sane) before the user starts nslab again.
 	// The second start has no saved progress, so it opens at the catalog
 	// rather than rebuilding the lesson under the same names.
-	s, _, _, runDir := tuiInTmux(t, "kill", func(bin, dir, runDir string) string {
+	s, runDir := tuiInTmux(t, buildForTmux(t, t.TempDir()), 120, 40, func(bin, dir, runDir string) string {
 		env := fmt.Sprintf("XDG_STATE_HOME=%s NSLAB_RUN_DIR=%s", filepath.Join(dir, "state1"), runDir)
 		env2 := fmt.Sprintf("XDG_STATE_HOME=%s NSLAB_RUN_DIR=%s", filepath.Join(dir, "state2"), runDir)
 		return fmt.Sprintf("%s %s; echo nslab-exited=$?; stty sane; %s %s; echo nslab-exited-again=$?; sleep 60", env, bin, env2, bin)
@@ -230,12 +120,11 @@ func TestTUIKilledMidLessonIsCleanedAtTheNextStart(t *testing.T) {
 		s.waitFor(fmt.Sprintf(`step %d passed|✗`, i), 60*time.Second)
 		s.keys("Enter")
 	}
-	jfs, err := lab.ReadJournals(runDir)
-	if err != nil || len(jfs) != 1 || len(jfs[0].Live) < 3 {
-		t.Fatalf("the running lesson's journal: %+v %v", jfs, err)
+	jf := labJournal(t, runDir)
+	made, pid := jf.Live, jf.Session.PID
+	if len(made) < 3 {
+		t.Fatalf("the running lesson's journal holds %v, want 3 resources or more", made)
 	}
-	made := jfs[0].Live
-	pid := jfs[0].Session.PID
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
@@ -251,4 +140,188 @@ func TestTUIKilledMidLessonIsCleanedAtTheNextStart(t *testing.T) {
 	}
 	s.keys("q")
 	s.waitFor(`nslab-exited-again=0`, 20*time.Second)
+}
+
+// SIGTERM twice in a row (an impatient kill, a supervisor): bubbletea quits
+// on the first and stops listening, so without a hold the second killed
+// nslab in the middle of removing the lab.
+func TestTUITerminatedTwiceStillRemovesTheLab(t *testing.T) {
+	s, runDir := tuiInTmux(t, buildForTmux(t, t.TempDir()), 120, 40, tuiShell())
+	s.waitFor(`type to filter`, 10*time.Second)
+	s.keys("F4")
+	s.waitFor(`lab ›`, 10*time.Second)
+	tag := fmt.Sprintf("%04x", time.Now().UnixNano()&0xffff)
+	for _, line := range []string{
+		"netns add t2" + tag,
+		"link add t2" + tag + " type veth peer eth0 netns t2" + tag,
+		"spawn t2c" + tag + " net",
+	} {
+		// One at a time: the prompt takes the next command once the last
+		// one has run.
+		s.keys(line, "Enter")
+		s.waitFor(`▶ lab › `+regexp.QuoteMeta(line), 20*time.Second)
+		s.waitFor(`(?m)lab › type a command`, 20*time.Second)
+	}
+	s.waitFor(`t2c`+tag+` is pid`, 20*time.Second)
+	jf := labJournal(t, runDir)
+	made, pid := jf.Live, jf.Session.PID
+	if len(made) != 4 {
+		t.Fatalf("the free lab's journal holds %v, want 4 resources", made)
+	}
+	syscall.Kill(pid, syscall.SIGTERM)
+	syscall.Kill(pid, syscall.SIGTERM)
+	s.waitFor(`nslab-exited=\d+`, 20*time.Second)
+	assertLabGone(t, made, runDir, "two SIGTERMs")
+}
+
+// TestThreadSavingsOnScreen runs thread-savings to the end in the real TUI,
+// at a projector's 120x40 and a terminal's 80x24, and reads the lesson's
+// claim off the screen: every strategy with its process tree's threads and
+// PSS, and the results table in the order the lesson teaches. The figures
+// the panel shows are held against /proc.
+func TestThreadSavingsOnScreen(t *testing.T) {
+	bin := buildForTmux(t, t.TempDir())
+	for _, sz := range []struct{ w, h int }{{120, 40}, {80, 24}} {
+		t.Run(fmt.Sprintf("%dx%d", sz.w, sz.h), func(t *testing.T) { savingsAt(t, bin, sz.w, sz.h) })
+	}
+}
+
+func savingsAt(t *testing.T, bin string, w, h int) {
+	s, _ := tuiInTmux(t, bin, w, h, tuiShell("--open", "thread-savings"))
+	narrow := w < 120
+	// panels shows every page of panels and returns them together (on a
+	// wide screen, the one beside the lesson), then comes back.
+	panels := func() string {
+		if !narrow {
+			return s.screen()
+		}
+		// v pages through the panels and back to the lesson.
+		var all strings.Builder
+		for range 5 {
+			s.keys("v")
+			time.Sleep(300 * time.Millisecond)
+			scr := s.screen()
+			if regexp.MustCompile(`Step \d/7`).MatchString(scr) {
+				return all.String()
+			}
+			all.WriteString(scr)
+		}
+		t.Fatalf("v did not come back to the lesson:\n%s", s.screen())
+		return ""
+	}
+	const steps = 7
+	s.waitFor(fmt.Sprintf(`Introduction · %d steps`, steps), 60*time.Second)
+	s.keys("Enter")
+	var fifty, prefix string
+	for i := 1; i <= steps; i++ {
+		s.waitFor(fmt.Sprintf(`Step %d/%d`, i, steps), 60*time.Second)
+		if m := s.waitFor(`predict before it runs|enter: run this step|enter: the lab watches for it|challenge`, 60*time.Second); m[0] == "predict before it runs" {
+			s.keys("s") // the question passed by: this test reads the panels
+		}
+		switch i {
+		case 5: // your turn: the learner's connection, from inside ts1
+			s.keys("Enter")
+			s.waitFor(`waiting for you`, 60*time.Second)
+			// The lab tab shows the line with the system's names: nslab-,
+			// or the next free prefix while other labs run.
+			prefix = s.waitFor(`\$ .*ip netns exec (nslab[2-9]?-)ts1 `, 30*time.Second)[1]
+			asLearner(t, "ip netns exec "+prefix+"ts1 bash -c 'echo via-threads > /dev/tcp/127.0.0.1/81'")
+		case 6: // the challenge, done as its solution says
+			asLearner(t, "ip -n "+prefix+"ts57 link set lo up && ip netns exec "+prefix+"ts57 bash -c 'echo from-ts57 > /dev/tcp/127.0.0.1/80'")
+			s.keys("Enter") // the lab watches: what svc received already counts
+		default:
+			s.keys("Enter")
+		}
+		s.waitFor(fmt.Sprintf(`step %d passed|lesson complete|✗`, i), 180*time.Second)
+		if scr := s.screen(); strings.Contains(scr, "✗") {
+			t.Fatalf("step %d: a command or check failed:\n%s", i, scr)
+		}
+		if i == 3 {
+			time.Sleep(2 * time.Second) // a refresh after the step's last command
+			fifty = panels()
+		}
+		if i < steps {
+			s.keys("Enter")
+		}
+	}
+	time.Sleep(2 * time.Second)
+	end := panels()
+
+	// At fifty tenants and at the end, all three strategies are on the
+	// panel, each counted as its process tree: process-per-namespace is
+	// 51 processes, with threads and PSS to match.
+	row := regexp.MustCompile(`(tss|tst|tsp) (\d+)\s+(\d+)\s+(\d+)\s+[▏▎▍▌▋▊▉█]*\s*([\d.]+) (MB|kB|GB)`)
+	for name, scr := range map[string]string{"at fifty tenants": fifty, "at the end": end} {
+		got := map[string][]string{}
+		for _, m := range row.FindAllStringSubmatch(scr, -1) {
+			got[m[1]] = m
+		}
+		if len(got) != 3 {
+			t.Errorf("%s: the panel shows %d of the three strategies:\n%s", name, len(got), scr)
+			continue
+		}
+		procs, _ := strconv.Atoi(got["tsp"][3])
+		tspThreads, _ := strconv.Atoi(got["tsp"][4])
+		tssThreads, _ := strconv.Atoi(got["tss"][4])
+		if procs != 51 || tspThreads < 51*2 || tssThreads > 12 {
+			t.Errorf("%s: tsp %s processes and %d threads, tss %d threads:\n%s", name, got["tsp"][3], tspThreads, tssThreads, scr)
+		}
+		if name == "at the end" {
+			// The panel's tree against /proc, by hand.
+			pid, _ := strconv.Atoi(got["tsp"][2])
+			h := labtest.TreeByHand(pid)
+			if h.Procs != 51 || abs(h.Threads-tspThreads) > 8 {
+				t.Errorf("tsp %d: the panel says %d processes, %d threads; /proc says %d, %d", pid, procs, tspThreads, h.Procs, h.Threads)
+			}
+			pss, _ := strconv.ParseFloat(got["tsp"][5], 64)
+			if mb := float64(h.PSS) / (1 << 20); got["tsp"][6] != "MB" || pss < mb*0.9 || pss > mb*1.1 {
+				t.Errorf("tsp %d: the panel says PSS %s %s, smaps_rollup adds up to %.1f MB", pid, got["tsp"][5], got["tsp"][6], mb)
+			}
+		}
+	}
+	// The results table, with the ordering: threads per tenant shared ≪
+	// thread-per-namespace ≪ process-per-namespace, and process per
+	// namespace the largest PSS.
+	for _, re := range []string{`tss\s+shared\s+300\s+1\s`, `tst\s+(thread-per-namespace|thr/ns)\s+300\s+1\s`, `tsp\s+(process-per-namespace|proc/ns)\s+50\s+51\s`} {
+		if !regexp.MustCompile(re).MatchString(end) {
+			t.Errorf("the results table lacks /%s/:\n%s", re, end)
+		}
+	}
+	flat := strings.Join(strings.Fields(strings.NewReplacer("│", " ", "┃", " ").Replace(end)), " ")
+	m := regexp.MustCompile(`per tenant: threads tss ([\d.]+) · tst ([\d.]+) · tsp ([\d.]+); PSS tss ([\d.]+) (kB|MB) · tst ([\d.]+) (kB|MB) · tsp ([\d.]+) (kB|MB)`).FindStringSubmatch(flat)
+	if m == nil {
+		t.Fatalf("no per-tenant line in the results:\n%s", end)
+	}
+	f := func(i int) float64 { v, _ := strconv.ParseFloat(m[i], 64); return v }
+	kb := func(i, unit int) float64 {
+		if m[unit] == "MB" {
+			return f(i) * 1024
+		}
+		return f(i)
+	}
+	if !(f(1)*2 <= f(2) && f(2)*2 <= f(3)) {
+		t.Errorf("threads per tenant %s ≪ %s ≪ %s does not hold on screen", m[1], m[2], m[3])
+	}
+	if tsp := kb(8, 9); tsp <= kb(4, 5) || tsp <= kb(6, 7) {
+		t.Errorf("PSS per tenant: tsp %s %s is not the largest (tss %s %s, tst %s %s)", m[8], m[9], m[4], m[5], m[6], m[7])
+	}
+	s.keys("q")
+	s.waitFor(`quit nslab\?`, 10*time.Second) // a lesson asks first
+	s.keys("y")
+	s.waitFor(`nslab-exited=0`, 60*time.Second)
+}
+
+// asLearner runs a learner's shell command (as root, beside the lab).
+func asLearner(t *testing.T, command string) {
+	t.Helper()
+	if out, err := exec.Command("bash", "-c", command).CombinedOutput(); err != nil {
+		t.Fatalf("the learner's %s: %v\n%s", command, err, out)
+	}
+}
+
+func abs(n int) int {
+	if n < 0 {
+		return -n
+	}
+	return n
 }

@@ -4,14 +4,12 @@
 package labtest
 
 import (
-	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
 	"os"
 	"os/exec"
 	"runtime"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -40,6 +38,16 @@ func RequireRoot(t testing.TB) {
 			t.Fatalf("NSLAB_REQUIRE_ROOT=1 but %v", err)
 		}
 		t.Skipf("needs root: %v", err)
+	}
+}
+
+// Long gates a long privileged test: RequireRoot, and skipped under
+// -short, saying why (what makes it long).
+func Long(t testing.TB, why string) {
+	t.Helper()
+	RequireRoot(t)
+	if testing.Short() {
+		t.Skip(why)
 	}
 }
 
@@ -90,23 +98,4 @@ func Lsns(t testing.TB, args ...string) []byte {
 		t.Fatalf("lsns %s: %v", strings.Join(args, " "), err)
 	}
 	return out
-}
-
-// ProcStart is field 22 of /proc/PID/stat, when the process started in
-// clock ticks since boot (with the PID, a process's identity); 0 if gone.
-func ProcStart(pid int) uint64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+2:]))
-	st, _ := strconv.ParseUint(f[19], 10, 64)
-	return st
-}
-
-// UptimeTicks is now, in the clock ticks of ProcStart (USER_HZ, 100).
-func UptimeTicks() uint64 {
-	b, _ := os.ReadFile("/proc/uptime")
-	sec, _ := strconv.ParseFloat(strings.Fields(string(b))[0], 64)
-	return uint64(sec*100) + 1
 }

@@ -1,10 +1,12 @@
 package labtest
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // TreeSums is what a person would add up for a process and its
@@ -76,4 +78,44 @@ func StatusField(pid int, key string) (uint64, bool) {
 		}
 	}
 	return 0, false
+}
+
+// ProcStart is field 22 of /proc/PID/stat, when the process started in
+// clock ticks since boot (with the PID, a process's identity); 0 if gone.
+func ProcStart(pid int) uint64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+2:]))
+	st, _ := strconv.ParseUint(f[19], 10, 64)
+	return st
+}
+
+// UptimeTicks is now, in the clock ticks of ProcStart (USER_HZ, 100).
+func UptimeTicks() uint64 {
+	b, _ := os.ReadFile("/proc/uptime")
+	sec, _ := strconv.ParseFloat(strings.Fields(string(b))[0], 64)
+	return uint64(sec*100) + 1
+}
+
+// Near says whether a and b are at most pct percent apart.
+func Near(a, b, pct uint64) bool { return a*100 <= b*(100+pct) && b*100 <= a*(100+pct) }
+
+// SettledTree reads root's tree with read (the code under test: its RSS
+// and PSS in bytes) between two reads by hand, and again, up to 5 times
+// 200 ms apart, while read's figures and the read by hand after it are
+// more than pct percent apart: the pages of a tree that has just started
+// still move. It returns the last reads by hand, before and after read.
+func SettledTree(root int, pct uint64, read func() (rss, pss uint64)) (before, after TreeSums) {
+	for try := 0; try < 5; try++ {
+		before = TreeByHand(root)
+		rss, pss := read()
+		after = TreeByHand(root)
+		if Near(rss, after.RSS, pct) && Near(pss, after.PSS, pct) {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	return before, after
 }

@@ -6,7 +6,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -17,28 +16,14 @@ import (
 	"github.com/nslab/nslab/lab/probe"
 )
 
-// lsnsNet lists the network namespaces lsns(8) shows.
-func lsnsNet(t *testing.T) []uint64 {
-	t.Helper()
-	out, err := exec.Command("lsns", "-t", "net", "-n", "-o", "NS").Output()
-	if err != nil {
-		t.Skipf("lsns: %v", err)
-	}
-	var inos []uint64
-	for _, f := range strings.Fields(string(out)) {
-		if v, err := strconv.ParseUint(f, 10, 64); err == nil {
-			inos = append(inos, v)
-		}
-	}
-	return inos
-}
-
 // kinds lists the kinds of r's holders, leaving out copies of a bind mount
 // in other mount namespaces: other tests, running at the same time, make
 // private mount namespaces, and each keeps a copy of the mounts that
 // existed when it was made. Those are real holders, but not this test's.
 func kinds(r *probe.HolderReport) []string {
-	own := ownMountNS()
+	var st syscall.Stat_t
+	syscall.Stat("/proc/self/ns/mnt", &st)
+	own := st.Ino
 	var out []string
 	for _, h := range r.Holders {
 		if h.Kind == probe.HeldByMount && h.MountNS != own {
@@ -47,12 +32,6 @@ func kinds(r *probe.HolderReport) []string {
 		out = append(out, h.Kind)
 	}
 	return out
-}
-
-func ownMountNS() uint64 {
-	var st syscall.Stat_t
-	syscall.Stat("/proc/self/ns/mnt", &st)
-	return st.Ino
 }
 
 func holdersOf(t *testing.T, path string) (*probe.HolderReport, uint64) {
@@ -108,7 +87,7 @@ func TestHoldersNameWhatKeepsANamespaceAlive(t *testing.T) {
 		if !slices.Equal(kinds(r), []string{probe.HeldByProcess}) || r.Holders[0].PID != p.PID {
 			t.Errorf("holders %v, want process %d", r.Holders, p.PID)
 		}
-		if !slices.Contains(lsnsNet(t), ino) {
+		if _, listed := labtest.LsnsHeld(t, "net")[ino]; !listed {
 			t.Errorf("lsns does not list net:[%d], which process %d is in: the comparison below proves nothing", ino, p.PID)
 		}
 	})
@@ -159,11 +138,8 @@ func TestHoldersNameWhatKeepsANamespaceAlive(t *testing.T) {
 		}
 		child := exec.Command("sleep", "60")
 		child.ExtraFiles = []*os.File{sf}
-		if err := child.Start(); err != nil {
-			t.Fatal(err)
-		}
+		labtest.StartCmd(t, child)
 		sf.Close()
-		defer func() { child.Process.Kill(); child.Wait() }()
 		if err := s.DelNetns(name); err != nil {
 			t.Fatal(err)
 		}
@@ -181,7 +157,7 @@ func TestHoldersNameWhatKeepsANamespaceAlive(t *testing.T) {
 		if r.VisibleToLsns() {
 			t.Error("the report says lsns would see a namespace with no process in it")
 		}
-		if slices.Contains(lsnsNet(t), ino) {
+		if _, listed := labtest.LsnsHeld(t, "net")[ino]; listed {
 			t.Errorf("lsns lists net:[%d], held only by a socket", ino)
 		}
 		if !strings.Contains(h.String(), "socket") || !strings.Contains(h.String(), "LISTEN") {
@@ -191,16 +167,11 @@ func TestHoldersNameWhatKeepsANamespaceAlive(t *testing.T) {
 		// frees it (its inode is held by no one: no report can find it).
 		child.Process.Kill()
 		child.Wait()
-		deadline := time.Now().Add(5 * time.Second)
-		for {
-			r, _ := probe.FindHolders("net", ino)
-			if r != nil && len(kinds(r)) == 0 {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("holders after the child died: %v", r.Holders)
-			}
-			time.Sleep(50 * time.Millisecond)
+		if !labtest.Eventually(5*time.Second, func() bool {
+			r, _ = probe.FindHolders("net", ino)
+			return r != nil && len(kinds(r)) == 0
+		}) {
+			t.Fatalf("holders after the child died: %v", r.Holders)
 		}
 	})
 }
@@ -211,7 +182,7 @@ func TestNamespaceOfRefusesAPlainFile(t *testing.T) {
 		t.Errorf("NamespaceOf(/etc/hostname) = %v, want a clear refusal", err)
 	}
 	typ, ino, err := probe.NamespaceOf("/proc/self/ns/user")
-	if err != nil || typ != "user" || ino != nsInode(t, os.Getpid(), "user") {
+	if err != nil || typ != "user" || ino != labtest.NsIno(t, os.Getpid(), "user") {
 		t.Errorf("NamespaceOf(/proc/self/ns/user) = %s %d %v", typ, ino, err)
 	}
 }
@@ -224,7 +195,7 @@ func TestAUserNamespaceIsHeldByWhatItOwns(t *testing.T) {
 	if err != nil {
 		t.Skipf("user namespaces: %v", err)
 	}
-	user, uts := nsInode(t, p.PID, "user"), nsInode(t, p.PID, "uts")
+	user, uts := labtest.NsIno(t, p.PID, "user"), labtest.NsIno(t, p.PID, "uts")
 	r, err := probe.FindHolders("user", user)
 	if err != nil {
 		t.Fatal(err)
@@ -239,5 +210,58 @@ func TestAUserNamespaceIsHeldByWhatItOwns(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("holders %v lack the owned %s", r.Holders, want)
+	}
+}
+
+// BenchmarkFindHolders reads all of /proc for the holders of one namespace
+// held by a bind mount and a socket: what `holders NAME` and the TUI's
+// holders view cost per refresh (it grows with the processes and
+// descriptors of the whole machine, not with the lab).
+func BenchmarkFindHolders(b *testing.B) {
+	s := labtest.New(b)
+	name := labtest.Name("bh")
+	n := labtest.Netns(b, s, name, false)
+	labtest.Listen(b, n, "tcp", "127.0.0.1:0")
+	n.Close() // held by the mount and the socket only
+	_, ino, err := probe.NamespaceOf(lab.NetnsDir + "/" + lab.SysName(name))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	var rep *probe.HolderReport
+	for b.Loop() {
+		if rep, err = probe.FindHolders("net", ino); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	if rep.Count(probe.HeldBySocket) != 1 {
+		b.Fatalf("holders %v", rep.Holders)
+	}
+	b.ReportMetric(float64(rep.Scanned), "procs")
+}
+
+// BenchmarkFindHoldersOf100 is the TUI's holders view of a lab with 100
+// namespaces: one pass over /proc for all of them.
+func BenchmarkFindHoldersOf100(b *testing.B) {
+	s := labtest.New(b)
+	var inos []uint64
+	base := labtest.Name("b") // one random part, then 0..99: no two alike
+	for i := range 100 {
+		n, err := s.AddNetns(fmt.Sprintf("%s-%d", base, i))
+		if err != nil {
+			b.Fatal(err)
+		}
+		inos = append(inos, n.Inode())
+		n.Close()
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		reps, err := probe.FindHoldersOf("net", inos)
+		if err != nil || len(reps) != 100 || reps[inos[0]].Count(probe.HeldByMount) < 1 {
+			b.Fatalf("%v %v", reps, err)
+		}
 	}
 }

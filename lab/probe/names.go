@@ -2,6 +2,7 @@ package probe
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 )
@@ -116,12 +117,7 @@ func (n *Names) LabPIDs() []int {
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	out := make([]int, 0, len(n.labels))
-	for pid := range n.labels {
-		out = append(out, pid)
-	}
-	slices.Sort(out)
-	return out
+	return slices.Sorted(maps.Keys(n.labels))
 }
 
 // DiffFromInit lists the namespace types in which s is not where PID 1 is,

@@ -37,7 +37,7 @@ func TestSnapshotsOfSpawnedChildrenMatchProcAndLsns(t *testing.T) {
 			t.Errorf("child %s: errors %v", name, snap.Errors)
 		}
 		for _, typ := range probe.Types {
-			if got, want := snap.Namespaces[typ], nsInode(t, p.PID, typ); got != want {
+			if got, want := snap.Namespaces[typ], labtest.NsIno(t, p.PID, typ); got != want {
 				t.Errorf("child %s %s: probe says %d, /proc says %d", name, typ, got, want)
 			}
 		}
@@ -79,11 +79,7 @@ func TestSnapshotsOfSpawnedChildrenMatchProcAndLsns(t *testing.T) {
 		}
 	})
 	t.Run("names are the spawn names, host and the lab's namespaces", func(t *testing.T) {
-		ns, err := s.AddNetns(labtest.Name("n"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer ns.Close()
+		ns := labtest.Netns(t, s, labtest.Name("n"), false)
 		n := probe.LoadNames()
 		for i, snap := range snaps {
 			if got := n.Name("net", snap.Namespaces["net"]); got != names[i] {
@@ -116,7 +112,7 @@ func TestSocketsInThreeNamespacesAreAttributedToTheirs(t *testing.T) {
 		t.Errorf("errors: %v", snap.Errors)
 	}
 	checkSockets(t, snap, want)
-	home := nsInode(t, os.Getpid(), "net")
+	home := labtest.NsIno(t, os.Getpid(), "net")
 	if len(snap.Threads) < 2 {
 		t.Fatalf("only %d threads listed", len(snap.Threads))
 	}
@@ -163,7 +159,7 @@ func TestSocketsOfAnotherProcessAreAttributedThroughPidfdGetfd(t *testing.T) {
 			}
 			checkSockets(t, snap, childWant)
 			for _, th := range snap.Threads {
-				if th.NetNS != nsInode(t, os.Getpid(), "net") {
+				if th.NetNS != labtest.NsIno(t, os.Getpid(), "net") {
 					t.Errorf("child thread %d in net:[%d]", th.TID, th.NetNS)
 				}
 			}
@@ -182,24 +178,17 @@ func TestErrorsArePerFieldNeverWrongNumbers(t *testing.T) {
 		}
 	})
 	t.Run("an exited, unreaped process reports every field as exited", func(t *testing.T) {
-		cmd := exec.Command("sleep", "60")
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
+		cmd := labtest.Start(t, "sleep", "60") // reaped after the test
 		cmd.Process.Kill()
 		var si unix.Siginfo
 		// Wait for the exit without reaping (WNOWAIT): a zombie.
 		if err := unix.Waitid(unix.P_PID, cmd.Process.Pid, &si, unix.WEXITED|unix.WNOWAIT, nil); err != nil {
 			t.Fatal(err)
 		}
-		defer cmd.Wait()
 		checkExited(t, cmd.Process.Pid)
 	})
 	t.Run("a process that exits mid-read reports exited, not numbers", func(t *testing.T) {
-		cmd := exec.Command("sleep", "60")
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
+		cmd := labtest.Start(t, "sleep", "60")
 		pid := cmd.Process.Pid
 		defer probe.SetAfterOpen(func(p int) {
 			if p == pid {
@@ -264,7 +253,7 @@ func checkExited(t *testing.T, pid int) {
 		case ino != 0:
 			// A zombie still has its pid and user namespaces: the
 			// number must be the kernel's.
-			if want := nsInode(t, pid, typ); ino != want {
+			if want := labtest.NsIno(t, pid, typ); ino != want {
 				t.Errorf("ns.%s = %d, the kernel says %d", typ, ino, want)
 			}
 		}
@@ -297,11 +286,7 @@ func socketsInThree(t *testing.T, s *lab.Session) map[int]uint64 {
 		if err := s.SetLinkUp("lo", name, true); err != nil {
 			t.Fatal(err)
 		}
-		l, err := lab.ListenIn(ns, "tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { l.Close() })
+		l := labtest.Listen(t, ns, "tcp", "127.0.0.1:0")
 		c, err := lab.ListenPacketIn(ns, "udp", "127.0.0.1:0")
 		if err != nil {
 			t.Fatal(err)
@@ -414,7 +399,7 @@ func TestInitialNamespacesAreKnownWithoutReadingPID1(t *testing.T) {
 	}
 	t.Run("they are PID 1's on this machine", func(t *testing.T) {
 		labtest.RequireRoot(t)
-		if nsInode(t, os.Getpid(), "pid") != 0xEFFFFFFC {
+		if labtest.NsIno(t, os.Getpid(), "pid") != 0xEFFFFFFC {
 			t.Skip("not in the initial PID namespace: PID 1 is a container's init")
 		}
 		for typ, ino := range probe.InitInodes(probe.KernelRelease()) {
@@ -423,4 +408,13 @@ func TestInitialNamespacesAreKnownWithoutReadingPID1(t *testing.T) {
 			}
 		}
 	})
+}
+
+// hostInode is PID 1's namespace of type typ, or kthreadd's where PID 1 may
+// not be read (as the probe does).
+func hostInode(t testing.TB, typ string) uint64 {
+	if _, err := os.Readlink("/proc/1/ns/" + typ); err == nil {
+		return labtest.NsIno(t, 1, typ)
+	}
+	return labtest.NsIno(t, 2, typ)
 }

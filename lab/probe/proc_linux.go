@@ -49,12 +49,9 @@ func Self(opt Options) (*Snapshot, error) { return Take(os.Getpid(), opt) }
 // thread or socket), and the field is left empty rather than guessed.
 func Take(pid int, opt Options) (*Snapshot, error) {
 	s := &Snapshot{PID: pid, Time: time.Now(), Namespaces: make(map[string]uint64, len(Types))}
-	pd, err := openProcDir(pid)
+	pd, err := openProc(pid)
 	if err != nil {
-		if err == unix.ENOENT || err == unix.ESRCH {
-			return nil, fmt.Errorf("process %d: %w", pid, ErrNoProcess)
-		}
-		return nil, fmt.Errorf("open /proc/%d: %w", pid, err)
+		return nil, err
 	}
 	defer unix.Close(pd)
 	afterOpen(pid)
@@ -118,6 +115,19 @@ type reader struct {
 	mu         sync.Mutex // guards s.Errors and exited while they run
 	getfdOK    atomic.Bool
 	listFailed bool // which descriptors are sockets is unknown
+}
+
+// openProc opens /proc/PID for a caller that reports on the process: an
+// error wrapping ErrNoProcess if there is none.
+func openProc(pid int) (int, error) {
+	pd, err := openProcDir(pid)
+	if err == unix.ENOENT || err == unix.ESRCH {
+		return -1, fmt.Errorf("process %d: %w", pid, ErrNoProcess)
+	}
+	if err != nil {
+		return -1, fmt.Errorf("open /proc/%d: %w", pid, err)
+	}
+	return pd, nil
 }
 
 func openProcDir(pid int) (int, error) {

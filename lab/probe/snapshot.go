@@ -111,22 +111,22 @@ func (s *Snapshot) fail(field string, err string) {
 // SocketsByNetns counts the sockets per network namespace inode. Sockets
 // whose namespace could not be read are not counted.
 func (s *Snapshot) SocketsByNetns() map[uint64]int {
-	m := map[uint64]int{}
-	for _, k := range s.Sockets {
-		if k.NetNS != 0 {
-			m[k.NetNS]++
-		}
-	}
-	return m
+	return countByNetns(s.Sockets, func(k Socket) uint64 { return k.NetNS })
 }
 
 // ThreadsByNetns counts the threads per network namespace inode. Threads
 // whose namespace could not be read are not counted.
 func (s *Snapshot) ThreadsByNetns() map[uint64]int {
+	return countByNetns(s.Threads, func(t Thread) uint64 { return t.NetNS })
+}
+
+// countByNetns counts items per network namespace inode, leaving out those
+// whose namespace is 0 (unread).
+func countByNetns[T any](items []T, netns func(T) uint64) map[uint64]int {
 	m := map[uint64]int{}
-	for _, t := range s.Threads {
-		if t.NetNS != 0 {
-			m[t.NetNS]++
+	for _, it := range items {
+		if ns := netns(it); ns != 0 {
+			m[ns]++
 		}
 	}
 	return m

@@ -481,23 +481,23 @@ func ntohs(p uint16) uint16 {
 // thousands of these.
 
 func getsockoptU64(fd, level, opt int) (uint64, error) {
-	var v uint64
-	l := uint32(8)
+	return getsockoptRaw[uint64](fd, level, opt)
+}
+
+func getsockoptInt(fd, level, opt int) (int, error) {
+	v, err := getsockoptRaw[int32](fd, level, opt)
+	return int(v), err
+}
+
+// getsockoptRaw reads an option of the size of T.
+func getsockoptRaw[T uint64 | int32](fd, level, opt int) (T, error) {
+	var v T
+	l := uint32(unsafe.Sizeof(v))
 	_, _, e := unix.RawSyscall6(unix.SYS_GETSOCKOPT, uintptr(fd), uintptr(level), uintptr(opt), uintptr(unsafe.Pointer(&v)), uintptr(unsafe.Pointer(&l)), 0)
 	if e != 0 {
 		return 0, e
 	}
 	return v, nil
-}
-
-func getsockoptInt(fd, level, opt int) (int, error) {
-	var v int32
-	l := uint32(4)
-	_, _, e := unix.RawSyscall6(unix.SYS_GETSOCKOPT, uintptr(fd), uintptr(level), uintptr(opt), uintptr(unsafe.Pointer(&v)), uintptr(unsafe.Pointer(&l)), 0)
-	if e != 0 {
-		return 0, e
-	}
-	return int(v), nil
 }
 
 func getsockoptBytes(fd, level, opt int, b []byte) error {

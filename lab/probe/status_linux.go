@@ -11,12 +11,9 @@ import (
 // has no memory of its own, and 0 is the truth.
 func ReadStatus(pid int) (Status, error) {
 	var st Status
-	pd, err := openProcDir(pid)
+	pd, err := openProc(pid)
 	if err != nil {
-		if err == unix.ENOENT || err == unix.ESRCH {
-			return st, fmt.Errorf("process %d: %w", pid, ErrNoProcess)
-		}
-		return st, fmt.Errorf("open /proc/%d: %w", pid, err)
+		return st, err
 	}
 	defer unix.Close(pd)
 	if err := readStatusAt(pd, &st, true); err != nil {

@@ -64,10 +64,14 @@ func ReadFamily() (*Family, error) {
 
 // parents is what ReadFamily last read: each PID's parent, with the inode
 // of its /proc directory then.
-var parents = struct {
+var parents = perPID[parentOf]{m: map[int]parentOf{}}
+
+// perPID is a map by PID with its own lock: what the tree reader keeps
+// between reads.
+type perPID[T any] struct {
 	sync.Mutex
-	m map[int]parentOf
-}{m: map[int]parentOf{}}
+	m map[int]T
+}
 
 type parentOf struct {
 	ino  uint64
@@ -206,10 +210,7 @@ func stillThere(pd int) bool {
 }
 
 // lastPSS is each process's last PSS read, for Options.PSSMaxAge.
-var lastPSS = struct {
-	sync.Mutex
-	m map[int]pssRead
-}{m: map[int]pssRead{}}
+var lastPSS = perPID[pssRead]{m: map[int]pssRead{}}
 
 type pssRead struct {
 	ppid int

@@ -3,9 +3,10 @@ package room
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -162,33 +163,30 @@ func (r *Room) Learner(name string) *Learner {
 	return r.learners[name]
 }
 
+// all lists the learners, in no order; the room's lock is free again on
+// return (a learner's methods take their own).
+func (r *Room) all() []*Learner {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Collect(maps.Values(r.learners))
+}
+
 // Snapshot lists every learner, by name.
 func (r *Room) Snapshot() []Info {
-	r.mu.Lock()
-	ls := make([]*Learner, 0, len(r.learners))
-	for _, l := range r.learners {
-		ls = append(ls, l)
-	}
-	r.mu.Unlock()
+	ls := r.all()
 	out := make([]Info, 0, len(ls))
 	for _, l := range ls {
 		out = append(out, l.Info())
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	slices.SortFunc(out, func(a, b Info) int { return strings.Compare(a.Name, b.Name) })
 	return out
 }
 
 // Move sends every learner to a step of a lesson (step from 0), and
 // returns how many it reached.
 func (r *Room) Move(lesson string, step int) int {
-	r.mu.Lock()
-	ls := make([]*Learner, 0, len(r.learners))
-	for _, l := range r.learners {
-		ls = append(ls, l)
-	}
-	r.mu.Unlock()
 	n := 0
-	for _, l := range ls {
+	for _, l := range r.all() {
 		if l.Goto(lesson, step) == nil {
 			n++
 		}
@@ -203,10 +201,7 @@ func (r *Room) Stuck() time.Duration { return r.opt.Stuck }
 func (r *Room) Close() {
 	r.mu.Lock()
 	r.closed = true
-	ls := make([]*Learner, 0, len(r.learners))
-	for _, l := range r.learners {
-		ls = append(ls, l)
-	}
+	ls := slices.Collect(maps.Values(r.learners))
 	r.mu.Unlock()
 	for _, l := range ls {
 		l.End("the room is closing")

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -79,9 +78,7 @@ func TestTheTUIBackendRunsALessonAndThePrompt(t *testing.T) {
 		t.Fatalf("step 1: %d checks, %d ok; events %+v", checks, oks, evs)
 	}
 	// The hands-on step: the learner acts in another terminal.
-	if err := exec.Command("ip", "-n", "nslab-"+demo, "link", "set", "lo", "up").Run(); err != nil {
-		t.Fatal(err)
-	}
+	labtest.IP(t, "-n", "nslab-"+demo, "link", "set", "lo", "up")
 	resolved := false
 	for _, e := range runStep(l, id, 1) {
 		if e.Kind == ui.CheckDone && !e.OK {
@@ -126,11 +123,7 @@ func TestTheTUIBackendRunsALessonAndThePrompt(t *testing.T) {
 		}
 	}
 	// watch PID follows any process, not only the lab's children.
-	sleeper := exec.Command("sleep", "30")
-	if err := sleeper.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { sleeper.Process.Kill(); sleeper.Wait() }()
+	sleeper := labtest.Start(t, "sleep", "30")
 	if r := l.Exec(context.Background(), fmt.Sprintf("watch %d", sleeper.Process.Pid)); r.Err != nil {
 		t.Fatalf("watch PID: %v", r.Err)
 	}

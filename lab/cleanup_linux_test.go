@@ -4,11 +4,8 @@ import (
 	"bufio"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -56,10 +53,7 @@ func TestKill9ThenCleanupLeavesNothing(t *testing.T) {
 	labtest.RequireRoot(t)
 	// A namespace that only looks like the lab's must survive every cleanup.
 	foreign := "nslab-" + labtest.Name("keep")
-	if out, err := exec.Command("ip", "netns", "add", foreign).CombinedOutput(); err != nil {
-		t.Fatalf("ip netns add: %v %s", err, out)
-	}
-	defer exec.Command("ip", "netns", "del", foreign).Run()
+	labtest.ForeignNetns(t, foreign)
 
 	for _, killAt := range []int{1, 3, 5, 7, 8} {
 		t.Run(fmt.Sprintf("killed after step %d", killAt), func(t *testing.T) {
@@ -82,11 +76,11 @@ func TestKill9ThenCleanupLeavesNothing(t *testing.T) {
 					cmd.Wait()
 					t.Fatalf("builder: %s", line)
 				}
-				if n, _ := strconv.Atoi(strings.TrimPrefix(line, "step ")); n == killAt {
+				if line == fmt.Sprintf("step %d", killAt) {
 					break
 				}
 			}
-			cmd.Process.Signal(syscall.SIGKILL)
+			cmd.Process.Kill() // SIGKILL
 			cmd.Wait()
 
 			// The kernel drops the journal's lock when the last reference
@@ -95,12 +89,10 @@ func TestKill9ThenCleanupLeavesNothing(t *testing.T) {
 			// held and rightly left the session alone). Wait for that, as
 			// a user running nslab cleanup after kill -9 would.
 			var jfs []lab.JournalFile
-			for range 500 {
-				if jfs, err = lab.ReadJournals(dir); err != nil || len(jfs) != 1 || !jfs[0].Alive {
-					break
-				}
-				time.Sleep(10 * time.Millisecond)
-			}
+			labtest.Eventually(5*time.Second, func() bool {
+				jfs, err = lab.ReadJournals(dir)
+				return err != nil || len(jfs) != 1 || !jfs[0].Alive
+			})
 			if err != nil || len(jfs) != 1 {
 				t.Fatalf("journals after kill: %v %v", jfs, err)
 			}
@@ -165,59 +157,37 @@ func TestCleanupLeavesARunningSessionAlone(t *testing.T) {
 	}
 }
 
-func TestSpawnedChildGetsItsOwnNamespacesAndHostname(t *testing.T) {
-	s := labtest.New(t)
-	host, _ := os.Hostname()
-	name := labtest.Name("c")
-	p, err := s.Spawn(lab.SpawnOptions{Name: name, Namespaces: []string{"net", "uts", "ipc", "pid", "mnt"}, Hostname: "inside-" + name, MountProc: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, typ := range []string{"net", "uts", "ipc", "pid_for_children", "mnt"} {
-		self, _ := os.Readlink("/proc/self/ns/" + typ)
-		child, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/%s", p.PID, typ))
+// A learner's "yes" to the start-up offer covers their own dead runs only.
+func TestCleanupForOneLearnerLeavesOthersRuns(t *testing.T) {
+	labtest.RequireRoot(t)
+	dir := t.TempDir()
+	sys := map[string]string{}
+	for _, who := range []struct{ uid, name string }{{"4242", "me"}, {"4343", "th"}} {
+		t.Setenv("SUDO_UID", who.uid)
+		s, err := lab.NewSession(lab.Options{RunDir: dir})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if typ == "pid_for_children" {
-			child, _ = os.Readlink(fmt.Sprintf("/proc/%d/ns/pid", p.PID))
-			self, _ = os.Readlink("/proc/self/ns/pid")
+		name := labtest.Name(who.name)
+		if _, err := s.AddNetns(name); err != nil {
+			t.Fatal(err)
 		}
-		if self == child {
-			t.Errorf("%s namespace of the child is the host's (%s)", typ, child)
-		}
+		sys[who.name] = lab.SysName(name)
+		s.Abandon() // as kill -9 leaves it
 	}
-	out, err := exec.Command("nsenter", "-t", strconv.Itoa(p.PID), "-u", "hostname").Output()
+	mine, theirs := sys["me"], sys["th"]
+	t.Cleanup(func() { lab.Cleanup(dir) })
+	if n, _ := lab.Leftovers(dir, 4242); n != 1 {
+		t.Errorf("uid 4242 has %d dead runs, want 1", n)
+	}
+	rep, err := lab.CleanupFor(dir, 4242)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := strings.TrimSpace(string(out)); got != "inside-"+name {
-		t.Errorf("hostname inside = %q, want inside-%s", got, name)
+	if len(rep.Removed) != 1 || !strings.Contains(rep.Removed[0], mine) {
+		t.Errorf("removed %v, want only %s", rep.Removed, mine)
 	}
-	if now, _ := os.Hostname(); now != host {
-		t.Errorf("the host's hostname changed from %q to %q", host, now)
-	}
-	// PID 1 inside, and ps (reading the new /proc) sees only the child.
-	out, _ = exec.Command("nsenter", "-t", strconv.Itoa(p.PID), "-p", "-m", "cat", "/proc/1/cmdline").Output()
-	if !strings.HasPrefix(string(out), "nslab-init:") {
-		t.Errorf("PID 1 inside is %q, want the nslab init", out)
-	}
-	// A veth end can be moved into the child by its name.
-	must(t, s.AddVeth(labtest.Name("v"), "host", "eth0", name))
-	links, err := s.Links(name)
-	must(t, err)
-	if len(links) != 2 || links[1].Name != "eth0" {
-		t.Errorf("links in the child = %+v, want lo and eth0", links)
-	}
-	must(t, s.Kill(name))
-	deadline := time.Now().Add(2 * time.Second)
-	for {
-		if _, err := os.Stat(fmt.Sprintf("/proc/%d/ns", p.PID)); err != nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("child still there after Kill")
-		}
-		time.Sleep(10 * time.Millisecond)
+	if _, err := os.Stat(filepath.Join(lab.NetnsDir, theirs)); err != nil {
+		t.Errorf("another learner's dead run was touched: %v", err)
 	}
 }

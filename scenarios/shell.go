@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/nslab/nslab/lab"
 	"github.com/nslab/nslab/lab/script"
@@ -13,7 +14,8 @@ import (
 // The shell a lesson stands for: each step's commands and checks as the
 // commands a person would type (iproute2, unshare, nsenter, socat, curl),
 // rendered from the language's registry, so what a step shows as sh and
-// what `nslab run --record FILE.sh` writes are one text.
+// what `nslab run --record FILE.sh` writes are one text; and a step's
+// hand-written sh block beside it, checked to name only what the lab makes.
 
 // stepStmts is what a step runs, in order, as a script replays it: its lab
 // block, what a learner types in a hands-on step or a challenge's
@@ -132,7 +134,7 @@ teardown() {
 }
 
 // nsVarRe finds the $NS_NAME variables a command uses.
-var nsVarRe = regexp.MustCompile(`\$\{?NS_([A-Za-z0-9_]+)`)
+var nsVarRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\$\{?NS_([A-Za-z0-9_]+)`) })
 
 // nameVars is NS_NAME=SYSNAME for each namespace of the lesson that one of
 // its commands names as $NS_NAME, as the lab's exec sets them.
@@ -141,7 +143,7 @@ func (s *Scenario) nameVars(names script.SysNames) []string {
 	byVar := map[string]string{}
 	for i := range s.Steps {
 		for _, st := range s.Steps[i].stepStmts() {
-			for _, m := range nsVarRe.FindAllStringSubmatch(st.Text, -1) {
+			for _, m := range nsVarRe().FindAllStringSubmatch(st.Text, -1) {
 				used[m[1]] = true
 			}
 			for _, d := range st.Defs {
@@ -170,3 +172,82 @@ func boolInt(b bool) int {
 
 // quoteSh single-quotes a string for the shell.
 func quoteSh(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+
+// shBlock is a hand-written ```sh block and the file line of its first
+// line.
+type shBlock struct {
+	line int
+	text string
+}
+
+// fillShell sets each step's Sh: its statements rendered as shell, with
+// the names of a lab on the machine, then its hand-written sh block.
+func (s *Scenario) fillShell() {
+	for i, sh := range s.StepShells(script.HostNames()) {
+		st := &s.Steps[i]
+		st.Sh = strings.TrimRight(sh, "\n")
+		if st.ShExtra != "" {
+			st.Sh = joinBlock(st.Sh, st.ShExtra)
+		}
+	}
+}
+
+// nsWordRe finds the words of a shell line that name a network namespace:
+// ip netns exec|add|del NAME, ip -n NAME, ip -netns NAME, `netns NAME` in
+// ip link, and /run/netns/NAME paths.
+var nsWordRe = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?:\bip\s+netns\s+(?:exec|add|del|delete|identify|pids|set|attach)\s+|\bip\s+(?:-[a-z]+\s+)*-n(?:etns)?\s+|\blink\s+set\s+\S+\s+(?:\S+\s+)*?netns\s+|/run/netns/)([^\s'"/;|&)]+)`)
+})
+
+// lintSh reports every namespace a hand-written sh block names that the
+// lesson's lab does not make: a shell line for the wrong namespace teaches
+// the wrong thing. A name counts if the lab makes it (netns add, spawn) by
+// the name the lesson uses or by its system name; a variable ($PID) or a
+// PID is fine.
+func lintSh(file string, blocks []shBlock, sc *Scenario) []error {
+	if len(blocks) == 0 {
+		return nil
+	}
+	var made, sys []string // the lesson's names, and the system's
+	for _, st := range sc.Steps {
+		for _, x := range slices.Concat(st.Lab, st.Unattended, st.Solution, st.Check) {
+			for _, d := range x.Defs {
+				if d.Kind == script.KindNetns || d.Kind == script.KindProc {
+					made = append(made, d.Name)
+					sys = append(sys, lab.SysName(d.Name))
+				}
+			}
+		}
+	}
+	var errs []error
+	for _, b := range blocks {
+		for i, line := range strings.Split(b.text, "\n") {
+			code, _, _ := strings.Cut(line, "#")
+			for _, m := range nsWordRe().FindAllStringSubmatchIndex(code, -1) {
+				name := code[m[2]:m[3]]
+				if strings.Contains(name, "$") || isDigits(name) || lab.IsHost(name) || slices.Contains(made, name) || slices.Contains(sys, name) {
+					continue
+				}
+				msg := fmt.Sprintf("the sh block names namespace %q, which this lesson's lab does not make", name)
+				if len(sys) > 0 {
+					some := slices.Compact(slices.Clone(sys))
+					if len(some) > 4 {
+						some = append(some[:4:4], fmt.Sprintf("… (%d in all)", len(sys)))
+					}
+					msg += fmt.Sprintf(" (it makes %s)%s", strings.Join(some, ", "), script.DidYouMean(name, sys))
+				}
+				errs = append(errs, &script.SyntaxError{File: file, Line: b.line + i, Col: m[2] + 1, Msg: msg})
+			}
+		}
+	}
+	return errs
+}
+
+func isDigits(s string) bool {
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
