@@ -87,8 +87,11 @@ func startRelay(l *loop, ln *listener, cfd int) {
 		ufd, done, err = ent.startConnect(ln.tnet, ln.taddr)
 	}
 	if err != nil {
-		rawClose(cfd)
+		// Counted before the client can see its connection close: a
+		// client that reads the stats when its request failed finds the
+		// error there.
 		ln.ctr.errs.Add(1)
+		rawClose(cfd)
 		ln.live.Add(-1)
 		ln.p.leave(ln.gate)
 		ln.p.log.Debug("dial upstream", "route", ln.route.Name, "tenant", ln.tenant, "err", err)
