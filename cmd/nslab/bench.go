@@ -33,6 +33,4 @@ var benchCmd = &cobra.Command{
 	},
 }
 
-func init() { setup = append(setup, setupBench) }
-
 func setupBench() { root.AddCommand(benchCmd) }

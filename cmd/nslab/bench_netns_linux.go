@@ -21,8 +21,6 @@ type netnsBench struct {
 	LeftAfter int     `json:"left_after"`
 }
 
-func init() { setup = append(setup, setupBenchNetns) }
-
 func setupBenchNetns() {
 	var counts []int
 	var asJSON bool

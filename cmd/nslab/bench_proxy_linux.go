@@ -13,8 +13,6 @@ import (
 
 // `nslab bench proxy`: the measurements live in lab/proxy/bench; this is
 // the command line.
-func init() { setup = append(setup, setupBenchProxy) }
-
 func setupBenchProxy() {
 	var asJSON, peers bool
 	var scale int

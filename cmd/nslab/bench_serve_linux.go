@@ -36,8 +36,6 @@ type roomBench struct {
 	JoinSeconds    float64 `json:"join_all_s"` // until every learner's TUI reported
 }
 
-func init() { setup = append(setup, setupBenchServe) }
-
 func setupBenchServe() {
 	var (
 		learners        int

@@ -13,8 +13,6 @@ import (
 	"github.com/nslab/nslab/lab"
 )
 
-func init() { setup = append(setup, setupCleanup) }
-
 func setupCleanup() {
 	var orphans bool
 	cmd := &cobra.Command{

@@ -12,8 +12,6 @@ import (
 	"github.com/nslab/nslab/lab"
 )
 
-func init() { setup = append(setup, setupDoctor) }
-
 func setupDoctor() {
 	var asJSON bool
 	cmd := &cobra.Command{

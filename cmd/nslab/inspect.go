@@ -17,8 +17,6 @@ import (
 	"github.com/nslab/nslab/lab/probe"
 )
 
-func init() { setup = append(setup, setupInspect) }
-
 func setupInspect() {
 	var o inspectOptions
 	cmd := &cobra.Command{

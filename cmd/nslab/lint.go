@@ -10,8 +10,6 @@ import (
 	"github.com/nslab/nslab/scenarios"
 )
 
-func init() { setup = append(setup, setupLint) }
-
 func setupLint() {
 	root.AddCommand(&cobra.Command{
 		Use:   "lint FILE...",

@@ -14,8 +14,6 @@ import (
 // scenarioDirs is --scenarios, shared by list, run and the TUI.
 var scenarioDirs []string
 
-func init() { setup = append(setup, setupList) }
-
 func setupList() {
 	root.PersistentFlags().StringSliceVar(&scenarioDirs, "scenarios", nil, "also load the scenarios (*.md) in this directory")
 	var asJSON bool

@@ -76,8 +76,6 @@ lab...), 2 usage error (unknown command or flag, bad value, missing argument),
 // askSandbox is --sandbox: root gets a sandbox too.
 var askSandbox bool
 
-func init() { setup = append(setup, setupMain) }
-
 func setupMain() {
 	root.PersistentPreRunE = enterSandbox
 	root.PersistentFlags().BoolVar(&askSandbox, "sandbox", false, "run the lab in a sandbox of its own even as root (it always is for other users)")
@@ -131,16 +129,17 @@ func enterSandbox(cmd *cobra.Command, _ []string) error {
 	return &exitError{code: code}
 }
 
-// setup builds the command tree: each command's file adds its part at
-// init, and buildCommands runs them, once: main after lab.Init, a test
-// that reads the tree in-process before it does. A re-executed child (a
-// spawned lesson process, a proxy worker) never builds the tree: its
-// flags, help and completions were a millisecond of every child's start.
-var setup []func()
-
+// buildCommands builds the command tree, once: main after lab.Init, and a
+// test that reads the tree in-process before it does. A re-executed child
+// (a spawned lesson process, a proxy worker) never builds it: its flags,
+// help and completions were a millisecond of every child's start when each
+// command's file added itself at init.
 var buildCommands = sync.OnceFunc(func() {
-	for _, f := range setup {
-		f()
+	for _, add := range append([]func(){
+		setupMain, setupTui, setupRun, setupList, setupLint, setupInspect,
+		setupDoctor, setupCleanup, setupShell, setupBench, setupMan,
+	}, platformCommands...) {
+		add()
 	}
 })
 

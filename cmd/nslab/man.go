@@ -16,8 +16,6 @@ import (
 // and it makes a page per subcommand without the sections a reader looks
 // for (EXIT STATUS, ENVIRONMENT, FILES). `make install` writes it with
 // `nslab man`.
-func init() { setup = append(setup, setupMan) }
-
 func setupMan() {
 	root.AddCommand(&cobra.Command{
 		Use:    "man",

@@ -14,8 +14,6 @@ import (
 
 // proxyCmd is the proxy daemon: listeners in many namespaces, a control
 // socket, structured logs, graceful shutdown on SIGINT/SIGTERM.
-func init() { setup = append(setup, setupProxy) }
-
 func setupProxy() {
 	var (
 		file, control, strategy, name, logFormat, logLevel, metrics, state string

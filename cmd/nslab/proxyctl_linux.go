@@ -14,8 +14,6 @@ import (
 // `nslab proxy stats` asks a running proxy daemon what the lab's `proxy
 // stats` shows: tenants, listeners, threads, memory, traffic per route. The
 // shell exports of the lessons use it.
-func init() { setup = append(setup, setupProxyctl) }
-
 func setupProxyctl() {
 	var control string
 	var asJSON bool

@@ -79,8 +79,6 @@ type runAllReport struct {
 	Runs       []runReport `json:"runs"`
 }
 
-func init() { setup = append(setup, setupRun) }
-
 func setupRun() {
 	var o runOptions
 	var show string

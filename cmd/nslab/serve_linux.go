@@ -54,8 +54,6 @@ type serveFlags struct {
 
 var sf serveFlags
 
-func init() { setup = append(setup, setupServe) }
-
 func setupServe() {
 	f := serveCmd.Flags()
 	f.StringVar(&sf.listen, "listen", ":2222", "address to listen on (host:port)")

@@ -18,8 +18,6 @@ import (
 	"github.com/nslab/nslab/lab"
 )
 
-func init() { setup = append(setup, setupShell) }
-
 func setupShell() {
 	cmd := &cobra.Command{
 		Use:   "shell [LAB] [-- COMMAND...]",

@@ -21,8 +21,6 @@ import (
 )
 
 // nslab with no arguments opens the terminal UI.
-func init() { setup = append(setup, setupTui) }
-
 func setupTui() {
 	root.RunE = runTUI
 	root.Args = cobra.NoArgs
