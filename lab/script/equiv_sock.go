@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/nslab/nslab/lab"
 )
@@ -120,12 +121,12 @@ func shConnectHTTP(ns, addr, host, path string) func(*Sh) string {
 }
 
 // statusRe matches the start of nslab's answer line: "200 OK: body".
-var statusRe = regexp.MustCompile(`^(\d\d\d [A-Za-z ]+): (.*)$`)
+var statusRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(\d\d\d [A-Za-z ]+): (.*)$`) })
 
 // httpOutputTest reads `expect output contains "STATUS: BODY"` from curl
 // -si, which prints the status line and the body apart.
 func httpOutputTest(text string, contains bool) string {
-	m := statusRe.FindStringSubmatch(text)
+	m := statusRe().FindStringSubmatch(text)
 	if !contains || m == nil {
 		return outputTest(text, contains)
 	}

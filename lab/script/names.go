@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // maxRange bounds a name range (t{1..1000}): enough for the thread-savings
@@ -20,13 +21,13 @@ type nameRun struct {
 	names          []string
 }
 
-var rangeRe = regexp.MustCompile(`^([^{}]*)\{(\d{1,4})\.\.(\d{1,4})\}([^{}]*)$`)
+var rangeRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^([^{}]*)\{(\d{1,4})\.\.(\d{1,4})\}([^{}]*)$`) })
 
 // expandRun reads a name or a range; each name is checked with valid.
 func (p *parser) expandRun(t Token, text string, col int, valid func(string) error) (nameRun, error) {
 	at := Token{Text: text, Col: col}
 	run := nameRun{tok: at, prefix: text, names: []string{text}}
-	if m := rangeRe.FindStringSubmatch(text); m != nil {
+	if m := rangeRe().FindStringSubmatch(text); m != nil {
 		a, _ := strconv.Atoi(m[2])
 		b, _ := strconv.Atoi(m[3])
 		if b < a || b-a+1 > maxRange {
