@@ -41,14 +41,23 @@ func Listen(t testing.TB, ns *lab.Netns, network, addr string) net.Listener {
 // goroutine of its own, until l is closed; a connection is closed when its
 // handle returns.
 func Serve(l net.Listener, handle func(net.Conn)) {
+	acceptEach(l, func(c net.Conn) {
+		defer c.Close()
+		handle(c)
+	})
+}
+
+// AcceptAll hands every connection l accepts to serve, which owns it, each
+// in its own goroutine, until l is closed; it returns at once: the accept
+// loop of a test's backend.
+func AcceptAll(l net.Listener, serve func(net.Conn)) { go acceptEach(l, serve) }
+
+func acceptEach(l net.Listener, f func(net.Conn)) {
 	for {
 		c, err := l.Accept()
 		if err != nil {
 			return
 		}
-		go func() {
-			defer c.Close()
-			handle(c)
-		}()
+		go f(c)
 	}
 }
