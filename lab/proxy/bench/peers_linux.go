@@ -156,7 +156,8 @@ func Peers(ctx context.Context, s *lab.Session, o PeerOptions, log io.Writer) (P
 
 // newPeerEnv makes most tenant namespaces, each with lo up, and the
 // backend listening in every one. cleanup closes the handles and removes
-// the run's files (the session removes the rest).
+// the run's directory at once (it holds a copy of the binary); the
+// session's journal has it too, for a run that is killed first.
 func newPeerEnv(ctx context.Context, s *lab.Session, most int, log io.Writer) (*peerEnv, func(), error) {
 	dir, err := s.TempDir("bench-peers-")
 	if err != nil {
