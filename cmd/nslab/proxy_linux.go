@@ -18,7 +18,7 @@ func setupProxy() {
 	var (
 		file, control, strategy, name, logFormat, logLevel, metrics, state string
 		tenants, routes                                                    []string
-		trim                                                               bool
+		trim, scaleProcs                                                   bool
 	)
 	cmd := &cobra.Command{
 		Use:   "proxy",
@@ -81,6 +81,7 @@ the Prometheus text format.`,
 				}
 				cfg.Tenants = append(cfg.Tenants, tenants...)
 				cfg.TrimThreads = cfg.TrimThreads || trim
+				cfg.ScaleProcs = cfg.ScaleProcs || scaleProcs
 				if cfg.Control == "" {
 					return cfg, fmt.Errorf("give a control socket: --control PATH (or control: in the config)")
 				}
@@ -113,6 +114,7 @@ the Prometheus text format.`,
 	f.StringVar(&metrics, "metrics", "", "also serve /metrics at this TCP address, like 127.0.0.1:9108")
 	f.StringVar(&state, "state", "", "keep the tenants added over the API in this file, bound again at start")
 	f.BoolVar(&trim, "trim-threads", true, "give back the idle OS threads a burst left, once quiet (the daemon's policy; trim_threads: in the config)")
+	f.BoolVar(&scaleProcs, "scale-procs", true, "run on as many CPUs at once as the traffic keeps busy, one while one is enough (scale_procs: in the config; GOMAXPROCS in the environment fixes it)")
 	f.StringVar(&logFormat, "log-format", "text", "text or json")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	root.AddCommand(cmd)

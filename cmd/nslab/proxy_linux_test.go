@@ -191,3 +191,73 @@ func writeTenantsConfig(t *testing.T, cfg, ctl, rescan string, tenants []string)
 		t.Fatal(err)
 	}
 }
+
+// nslab proxy runs Go on one CPU at a time while one is enough
+// (--scale-procs, on by default): once quiet, its stats and /metrics read
+// GOMAXPROCS 1, and it serves on it. --scale-procs=false, or GOMAXPROCS in
+// the environment, keeps what the runtime or the operator chose.
+func TestProxyRunsOnOnePWhileOneIsEnough(t *testing.T) {
+	all := runtime.GOMAXPROCS(0)
+	if all < 2 {
+		t.Skip("one CPU: nothing to scale")
+	}
+	s := labtest.New(t)
+	name := labtest.Name("procs")
+	ns := labtest.Netns(t, s, name, true)
+	go labtest.Serve(labtest.Listen(t, ns, "tcp", "127.0.0.1:9000"), func(c net.Conn) { io.Copy(c, c) })
+	for _, c := range []struct {
+		how       string
+		env, args []string
+		want      int
+	}{
+		{"by default", nil, nil, 1},
+		// Without scaling, the thread trim that a stats request sets off
+		// runs on one P for its moment: these two do not trim.
+		{"with --scale-procs=false", nil, []string{"--scale-procs=false", "--trim-threads=false"}, all},
+		{"with GOMAXPROCS=2 in the environment", []string{"GOMAXPROCS=2"}, []string{"--trim-threads=false"}, 2},
+	} {
+		dir := t.TempDir()
+		cfg, ctl := filepath.Join(dir, "proxy.yaml"), filepath.Join(dir, "proxy.sock")
+		writeTenantsConfig(t, cfg, ctl, "1h", []string{name})
+		cmd := startProxy(t, nslabBin(t), c.env, append([]string{"--config", cfg, "--log-level", "warn"}, c.args...)...)
+		cl := proxyServing(t, ctl, func(c *proxy.Client) bool {
+			ts, err := c.Tenants()
+			return err == nil && len(ts) == 1
+		})
+		conn, err := lab.DialIn(ns, "tcp", "127.0.0.1:8080", 5*time.Second)
+		if err != nil {
+			t.Fatalf("%s: %v", c.how, err)
+		}
+		conn.SetDeadline(time.Now().Add(10 * time.Second))
+		conn.Write([]byte("hello\n"))
+		if line, err := bufio.NewReader(conn).ReadString('\n'); line != "hello\n" {
+			t.Errorf("%s: the echo through the proxy read %q, %v", c.how, line, err)
+		}
+		conn.Close()
+		// Quiet 100 ms after the echo: 2 s is well past it. Then the count
+		// must hold for a second, within 8 s more for a loaded machine.
+		time.Sleep(2 * time.Second)
+		var procs int
+		for held, deadline := 0, time.Now().Add(8*time.Second); held < 10 && time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+			st, err := cl.Stats()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if procs = st.GoMaxProcs; procs == c.want {
+				held++
+			} else {
+				held = 0
+			}
+		}
+		m, err := cl.Metrics()
+		if err != nil {
+			t.Fatal(err)
+		}
+		line := fmt.Sprintf("go_sched_gomaxprocs_threads %d\n", c.want)
+		if procs != c.want || !strings.Contains(m, line) {
+			t.Errorf("%s, quiet: GOMAXPROCS %d in its stats, want %d; /metrics has %q: %v", c.how, procs, c.want, line, strings.Contains(m, line))
+		}
+		cmd.Process.Signal(syscall.SIGTERM)
+		cmd.Wait()
+	}
+}

@@ -56,6 +56,11 @@ type Config struct {
 	// parked, once quiet (see lab.TrimThreads). Off by default: it is a
 	// program's policy, which nslab proxy and the lab's workers choose.
 	TrimThreads bool `json:"trim_threads,omitempty"`
+	// ScaleProcs has the daemon run Go on as many CPUs at once as the
+	// traffic keeps busy: one while one is enough, up to every CPU the
+	// process may use (see procScale). Off by default, like TrimThreads;
+	// GOMAXPROCS in the environment turns it off.
+	ScaleProcs bool `json:"scale_procs,omitempty"`
 
 	Logger *slog.Logger `json:"-"` // default: discard
 }
@@ -213,6 +218,7 @@ func ParseConfig(file string, data []byte) (Config, error) {
 		"state":        func(n *yaml.Node, f string) { c.State = p.str(n, f) },
 		"metrics":      func(n *yaml.Node, f string) { c.Metrics = p.metricsAddr(n, f) },
 		"trim_threads": func(n *yaml.Node, f string) { c.TrimThreads = p.boolean(n, f) },
+		"scale_procs":  func(n *yaml.Node, f string) { c.ScaleProcs = p.boolean(n, f) },
 		"limits":       func(n *yaml.Node, f string) { c.Limits = p.limits(n, f) },
 		"tenants": func(n *yaml.Node, f string) {
 			p.seq(n, f, func(i int, e *yaml.Node, f string) {

@@ -250,6 +250,13 @@ const (
 func tidy(ctx context.Context, kick, poke <-chan struct{}, p *Proxy) {
 	changed := true // the tenants of the config were just bound
 	started := false
+	short := 0 // trims in a row that stopped above the floor, with no work between
+	var scale *procScale
+	if p.cfg.ScaleProcs {
+		if scale = newProcScale(); scale != nil {
+			defer scale.apply(scale.max) // the process as it was, for a library's caller
+		}
+	}
 	quiet := time.NewTimer(tidyQuiet)
 	defer quiet.Stop()
 	for {
@@ -266,6 +273,9 @@ func tidy(ctx context.Context, kick, poke <-chan struct{}, p *Proxy) {
 			case <-poke: // a stats request: no reason to wait longer
 				continue
 			case <-quiet.C:
+				if scale != nil {
+					scale.look(time.Now(), processCPU())
+				}
 			}
 			// What stirred it so far is what it waited out; a connection
 			// that stirs it after this (its count taken before it
@@ -298,29 +308,54 @@ func tidy(ctx context.Context, kick, poke <-chan struct{}, p *Proxy) {
 		// one per P), not fewer: a thread ended below that is made again
 		// at the next wake-up, and the churn left a thread too many half
 		// the time (6-8 read where 6 is the floor).
+		if scale != nil {
+			scale.quiet()
+		}
 		keep := runtime.GOMAXPROCS(0) + 4
 		recount := 0 // looks that read the count again
 		if p.cfg.TrimThreads {
-			before, after := trimThreads(keep)
+			before, after := trimThreads(keep, scale == nil)
 			if after < before {
 				p.log.Debug("gave idle threads back", "before", before, "after", after)
 			}
 			recount = tidyRecount
 			if after > keep {
-				recount = math.MaxInt // stopped short: until it is done
+				// Stopped short: look until it is done, but not for ever
+				// where the floor is out of reach (a thread that will not
+				// go), which would trim every second.
+				if short++; short < tidyRecount {
+					recount = math.MaxInt
+				} else {
+					recount = 0
+				}
+			} else {
+				short = 0
 			}
 		}
 		// Then wait for a change, a stats request, or a new connection;
 		// or, after a trim, for the next look. Nothing else wakes an idle
 		// daemon: no ticker runs while it waits (one that did woke the
 		// process every second, and with it the runtime's monitor).
-		kicked, ok := waitForWork(ctx, kick, poke, p, keep, recount)
-		if !ok {
+		w := waitForWork(ctx, kick, poke, p, keep, recount)
+		switch w {
+		case wokeDone:
 			return
+		case wokeKick:
+			changed = true
 		}
-		changed = changed || kicked
+		if w != wokeLook {
+			short = 0
+		}
 	}
 }
+
+// What ended a waitForWork.
+const (
+	wokeDone = iota // ctx ended
+	wokeKick        // tenants or routes changed
+	wokeWork        // a stats request or a new connection
+	wokeLook        // a look found threads above the floor
+)
 
 // waitForWork waits, after a tidy, until there is something to tidy after:
 // a change of tenants or routes (kick: it reports kicked), a stats request
@@ -328,9 +363,8 @@ func tidy(ctx context.Context, kick, poke <-chan struct{}, p *Proxy) {
 // Proxy.stirred). The thread count is read again for a few looks after a
 // trim (what ran just then, a stats request, may have made a thread), or
 // until a trim that stopped short is done; not for ever: reading it is
-// system calls, and those wake the idle runtime. ok is false when ctx
-// ends.
-func waitForWork(ctx context.Context, kick, poke <-chan struct{}, p *Proxy, keep, recount int) (kicked, ok bool) {
+// system calls, and those wake the idle runtime. It says what woke it.
+func waitForWork(ctx context.Context, kick, poke <-chan struct{}, p *Proxy, keep, recount int) int {
 	var look <-chan time.Time
 	if recount > 0 {
 		t := time.NewTicker(tidyLook)
@@ -340,17 +374,17 @@ func waitForWork(ctx context.Context, kick, poke <-chan struct{}, p *Proxy, keep
 	for {
 		select {
 		case <-ctx.Done():
-			return false, false
+			return wokeDone
 		case <-kick:
-			return true, true
+			return wokeKick
 		case <-poke:
-			return false, true
+			return wokeWork
 		case <-p.stirred:
-			return false, true
+			return wokeWork
 		case <-look:
 			recount--
 			if lab.Threads() > keep {
-				return false, true
+				return wokeLook
 			}
 			if recount == 0 {
 				look = nil
@@ -422,10 +456,14 @@ func workerMain() {
 // another thread to take over the P, and the count stops falling sooner
 // (7 threads left instead of 5 or 6 here, after binding 100 tenants).
 // GOMAXPROCS is process-wide: changing it is the daemon's choice, made
-// only while quiet, and undone at once.
-func trimThreads(keep int) (before, after int) {
+// only while quiet, and undone at once if restore (scale_procs has set
+// one P already).
+func trimThreads(keep int, restore bool) (before, after int) {
 	procs := runtime.GOMAXPROCS(1)
 	defer func() {
+		if !restore {
+			return
+		}
 		if os.Getenv("GOMAXPROCS") == "" {
 			runtime.SetDefaultGOMAXPROCS() // the runtime's own choice, which follows the CPU limit
 			if runtime.GOMAXPROCS(0) == procs {

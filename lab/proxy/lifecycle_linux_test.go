@@ -274,12 +274,13 @@ func TestAnIdleProxyPollsNothing(t *testing.T) {
 // switches (/proc/PID/task/TID/status): a thread that wakes, switches.
 // The daemon's tidy used to look at the counters every second, which woke
 // the process, and the runtime's monitor with it, once a second or more.
+// The CPU policy (ScaleProcs) looks only while traffic moves.
 func TestIdleProxyWakesForNothing(t *testing.T) {
 	w := newWorld(t, 10, true)
 	// Rescan -1: no watch on /run/netns, where the other packages' tests
 	// make and remove namespaces while this one runs (each one a wake-up,
 	// and rightly so, for a proxy that follows names).
-	c, proc, err := proxy.StartWorker(w.s, "idle-wake", proxy.Config{Routes: tenantRoutes(), Tenants: w.names, Rescan: -1})
+	c, proc, err := proxy.StartWorker(w.s, "idle-wake", proxy.Config{Routes: tenantRoutes(), Tenants: w.names, Rescan: -1, ScaleProcs: true})
 	if err != nil {
 		t.Fatal(err)
 	}

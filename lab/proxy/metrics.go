@@ -107,6 +107,8 @@ func WriteMetrics(w io.Writer, m Metrics) error {
 	sample("go_goroutines", float64(m.Goroutines))
 	family("go_threads", "gauge", "Number of OS threads created.")
 	sample("go_threads", float64(self.Threads))
+	family("go_sched_gomaxprocs_threads", "gauge", "The current runtime.GOMAXPROCS setting, or the number of operating system threads that can execute user-level Go code simultaneously.")
+	sample("go_sched_gomaxprocs_threads", float64(m.GoMaxProcs))
 	return bw.Flush()
 }
 

@@ -43,6 +43,7 @@ type Proxy struct {
 	closed   bool
 	stop     chan struct{}
 	stirred  chan struct{} // a connection opened (see counters.opened); the daemon's tidy waits on it
+	cpus     int           // GOMAXPROCS when made: the event loops, whatever the Ps later (scale_procs)
 	bg       sync.WaitGroup
 	childDir string // process-per-namespace control sockets
 
@@ -146,11 +147,11 @@ func (p *Proxy) hubOf() (*hub, error) {
 	return p.hub, p.hubErr
 }
 
-// loopsOf returns the proxy's event loops, one per CPU, started on first
-// use.
+// loopsOf returns the proxy's event loops, one per CPU the process may
+// use (p.cpus), started on first use.
 func (p *Proxy) loopsOf() ([]*loop, error) {
 	p.loopsOnce.Do(func() {
-		for range runtime.GOMAXPROCS(0) {
+		for range p.cpus {
 			l, err := newLoop(p)
 			if err != nil {
 				p.loopsErr = err
@@ -184,6 +185,7 @@ func newProxy(cfg Config, here, hostPath string) (*Proxy, error) {
 		cfg: cfg, log: cfg.Logger.With("proxy", cfg.Name), here: here, host: hostPath,
 		tenants: map[string]*tenant{}, fronts: map[string]*httpFront{}, ctrs: map[string]*counters{},
 		gates: map[string]*tenantGate{}, keys: map[ListenerKey]*listener{}, stop: make(chan struct{}), stirred: make(chan struct{}, 1),
+		cpus:   runtime.GOMAXPROCS(0),
 		routes: cfg.Routes, cfgRoutes: slices.Clone(cfg.Routes), cfgTenants: slices.Clone(cfg.Tenants),
 	}
 	p.nst.p = p

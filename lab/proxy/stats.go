@@ -16,6 +16,7 @@ type Stats struct {
 	RSS        int64       `json:"rss_bytes"`      // summed over Procs
 	RSSAnon    int64       `json:"rss_anon_bytes"` // summed over Procs
 	Goroutines int         `json:"goroutines"`
+	GoMaxProcs int         `json:"gomaxprocs"` // this process's Ps now (scale_procs moves it)
 	FDs        int         `json:"fds"`
 	// Open is the TCP connections served now (against max_conns);
 	// Namespaces the network namespaces the proxy holds, by a handle or

@@ -103,6 +103,7 @@ func (p *Proxy) Stats() Stats {
 	})
 	s.Namespaces = len(p.nst.held())
 	s.Goroutines = runtime.NumGoroutine()
+	s.GoMaxProcs = runtime.GOMAXPROCS(0)
 	s.Go = readGoMem()
 	if ents, err := os.ReadDir("/proc/self/fd"); err == nil {
 		s.FDs = len(ents)
