@@ -32,10 +32,12 @@ type procScale struct {
 
 const (
 	// One more P when the process kept procsUp of its Ps busy over a
-	// look (it may be waiting for CPU); one fewer after procsCalm looks
-	// in a row that would have fitted in one fewer at procsDown of each.
-	procsUp   = 0.75
-	procsDown = 0.5
+	// look: past half busy, events queue behind one another on one P
+	// and the tail latency grows. One fewer after procsCalm looks in a
+	// row that would have fitted in one fewer at procsDown of each (a
+	// gap, so that a load near the line does not flap).
+	procsUp   = 0.5
+	procsDown = 0.35
 	procsCalm = 10 // a second, at tidyQuiet a look
 )
 

@@ -33,12 +33,12 @@ func TestProcScaleFollowsTheLoad(t *testing.T) {
 		busy float64
 		want int
 	}{
-		{0.5, 1}, // fits in one
-		{0.9, 2}, // one busy: two
-		{1.6, 3},
-		{2.9, 4},
+		{0.4, 1}, // fits in one
+		{0.6, 2}, // one more than half busy: two
+		{1.1, 3},
+		{1.6, 4},
 		{3.9, 4}, // no more than the process may use
-		{2.2, 4}, // would fit in three, but only at 73% each
+		{1.2, 4}, // would fit in three, but at 40% each
 	} {
 		if n := look(c.busy); n != c.want {
 			t.Fatalf("look %d at %.1f CPUs busy: %d Ps, want %d", i, c.busy, n, c.want)
@@ -52,13 +52,13 @@ func TestProcScaleFollowsTheLoad(t *testing.T) {
 	if n := look(1.0); n != 3 {
 		t.Fatalf("after %d calm looks: %d Ps, want 3", procsCalm, n)
 	}
-	look(1.0) // calm again, but a busy look starts the count over
-	look(2.5)
+	look(0.7) // between the lines (0.7 of 2 at 35%, 1.5 of 3 at 50%): stays, and starts the count over
+	look(1.5)
 	for range procsCalm - 1 {
 		look(0.1)
 	}
 	if s.cur != 4 {
-		t.Fatalf("busy look (2.5 of 3) then %d calm: %d Ps, want 4", procsCalm-1, s.cur)
+		t.Fatalf("a look at 1.5 of 3 then %d calm: %d Ps, want 4", procsCalm-1, s.cur)
 	}
 	if want := []int{1, 2, 3, 4, 3, 4}; !slices.Equal(sets, want) {
 		t.Fatalf("GOMAXPROCS set to %v, want %v", sets, want)
