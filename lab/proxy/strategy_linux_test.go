@@ -67,7 +67,7 @@ func TestConflictingAddressesAnswerTheirOwnIDInEveryStrategy(t *testing.T) {
 // the proxy stays in the namespace it started in.
 func TestSocketsLiveInTheTenantWhileThreadsStayHome(t *testing.T) {
 	w := newWorld(t, 3, true)
-	home := selfNetns(t)
+	home := labtest.SelfNetns(t)
 	p := mustNew(t, proxy.Config{Name: "where", Routes: tenantRoutes(), Tenants: w.names})
 
 	// Hold a connection open through each tenant, so the upstream socket
@@ -107,9 +107,9 @@ func TestSocketsLiveInTheTenantWhileThreadsStayHome(t *testing.T) {
 			t.Errorf("listener %s/%s is keyed by net:[%d], its tenant is net:[%d]", l.Route, l.Tenant, l.Key.Inode, w.nss[l.Tenant].Inode())
 		}
 	}
-	for task, ino := range threadNetns() {
+	for tid, ino := range labtest.ThreadNetns() {
 		if ino != home {
-			t.Errorf("%s is in net:[%d], want the start namespace net:[%d]", task, ino, home)
+			t.Errorf("thread %d is in net:[%d], want the start namespace net:[%d]", tid, ino, home)
 		}
 	}
 }
