@@ -323,9 +323,7 @@ func waitingHandsOn(t *testing.T, base string) (string, *attended) {
 // a second terminal, and the step passes the moment the kernel shows it.
 func TestAHandsOnCheckPassesWhenTheLearnerActs(t *testing.T) {
 	ns, run := waitingHandsOn(t, "ho")
-	if b, err := exec.Command("ip", "-n", createdName(run.out.String(), ns), "link", "set", "lo", "up").CombinedOutput(); err != nil {
-		t.Fatalf("the learner's command: %v\n%s", err, b)
-	}
+	labtest.IP(t, "-n", createdName(run.out.String(), ns), "link", "set", "lo", "up") // the learner's command
 	if out, err := run.wait(); err != nil || !strings.Contains(out, "✓ link lo in "+ns+" is up") {
 		t.Errorf("exit %v\n%s\n%s", err, out, run.stderr.String())
 	}
