@@ -102,20 +102,14 @@ func readMachine(t *testing.T) machine {
 	for _, e := range ents {
 		m.netns[e.Name()] = true
 	}
-	out, err := exec.Command("ip", "-o", "link", "show").Output()
-	if err != nil {
-		t.Fatal(err)
-	}
+	out := labtest.IP(t, "-o", "link", "show")
 	for _, line := range strings.Split(string(out), "\n") {
 		if f := strings.Fields(line); len(f) > 1 {
 			name, _, _ := strings.Cut(strings.TrimSuffix(f[1], ":"), "@")
 			m.links[name] = true
 		}
 	}
-	out, err = exec.Command("ip", "route", "show", "table", "all").Output()
-	if err != nil {
-		t.Fatal(err)
-	}
+	out = labtest.IP(t, "route", "show", "table", "all")
 	for _, line := range strings.Split(string(out), "\n") {
 		if line != "" {
 			m.routes[line] = true

@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"runtime"
 	"strings"
 	"sync"
@@ -94,10 +93,7 @@ func TestSocketsLiveInTheTenantWhileThreadsStayHome(t *testing.T) {
 		if got := perNs[ino]; got != 10 {
 			t.Errorf("%d sockets in %s, want 10 (2 listeners, accepted, upstream, client, 3 backends, backend's accepted)", got, name)
 		}
-		out, err := exec.Command("ip", "netns", "exec", lab.SysName(name), "ss", "-Hltn", "sport", "8080").CombinedOutput()
-		if err != nil {
-			t.Fatalf("ss: %v %s", err, out)
-		}
+		out := labtest.Cmd(t, "ip", "netns", "exec", lab.SysName(name), "ss", "-Hltn", "sport", "8080")
 		if !strings.Contains(string(out), "127.0.0.1:8080") {
 			t.Errorf("ss -ltn in %s does not list the proxy's 127.0.0.1:8080:\n%s", name, out)
 		}
