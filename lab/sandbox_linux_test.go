@@ -218,12 +218,9 @@ func TestSandboxCaller(t *testing.T) {
 // children): what a start costs whatever else the machine is doing.
 func BenchmarkSandboxStart(b *testing.B) {
 	labtest.RequireRoot(b)
-	var before unix.Rusage
-	unix.Getrusage(unix.RUSAGE_CHILDREN, &before)
+	before := labtest.CPUChildren()
 	defer func() {
-		var after unix.Rusage
-		unix.Getrusage(unix.RUSAGE_CHILDREN, &after)
-		cpu := time.Duration(after.Utime.Nano() + after.Stime.Nano() - before.Utime.Nano() - before.Stime.Nano())
+		cpu := labtest.CPUChildren() - before
 		b.ReportMetric(float64(cpu.Microseconds())/1000/float64(b.N), "cpu-ms/op")
 	}()
 	for b.Loop() {
