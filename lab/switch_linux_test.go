@@ -20,7 +20,6 @@ import (
 func TestDoRunsInsideAndEveryThreadComesBack(t *testing.T) {
 	s := labtest.New(t)
 	ns := labtest.Netns(t, s, labtest.Name("sw"), false)
-	host := labtest.SelfNetns(t)
 
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -44,11 +43,7 @@ func TestDoRunsInsideAndEveryThreadComesBack(t *testing.T) {
 	if inside[ns.Inode()] != 200 || len(inside) != 1 {
 		t.Fatalf("fn ran in namespaces %v, want all 200 in %d", inside, ns.Inode())
 	}
-	for tid, ino := range labtest.ThreadNetns() {
-		if ino != host {
-			t.Errorf("thread %d is in net:[%d] after Do, want host net:[%d]", tid, ino, host)
-		}
-	}
+	assertThreadsHome(t) // after Do
 }
 
 func TestDoReturnsErrorsAndRepanicsOnTheCaller(t *testing.T) {
@@ -66,12 +61,7 @@ func TestDoReturnsErrorsAndRepanicsOnTheCaller(t *testing.T) {
 		}()
 		lab.Do(ns, func() error { panic("in the namespace") })
 	}()
-	host := labtest.SelfNetns(t)
-	for tid, ino := range labtest.ThreadNetns() {
-		if ino != host {
-			t.Errorf("thread %d left in net:[%d] after a panic inside Do", tid, ino)
-		}
-	}
+	assertThreadsHome(t) // after a panic inside Do
 }
 
 func TestOpenNetnsSaysWhatIsMissing(t *testing.T) {
