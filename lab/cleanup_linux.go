@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -259,24 +258,6 @@ func killStrayInits(sessionPID int) []string {
 		}
 	}
 	return out
-}
-
-// procPPID is field 4 of /proc/PID/stat, the parent's PID (0 if unknown).
-func procPPID(pid int) int {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	i := strings.LastIndexByte(string(b), ')')
-	if i < 0 {
-		return 0
-	}
-	f := strings.Fields(string(b[i+1:])) // state, ppid, ...
-	if len(f) < 2 {
-		return 0
-	}
-	ppid, _ := strconv.Atoi(f[1])
-	return ppid
 }
 
 // foreignResources lists nslab-* namespaces and host links that no journal

@@ -192,13 +192,13 @@ func TestNamespaceReferences(t *testing.T) {
 	s := labtest.New(t)
 	labNs := loNetns(t, s, "ref")
 	plain := addPlainNetns(t)
-	plainIno := inode(t, "/run/netns/"+plain)
+	plainIno := labtest.Ino(t, "/run/netns/"+plain)
 	// A process in a namespace of its own, reached only through /proc.
 	sleeper := labtest.Start(t, "unshare", "--net", "sleep", "30")
 	var pidIno uint64
 	labtest.Eventually(time.Second, func() bool { // unshare has to exec sleep first
-		pidIno = inode(t, fmt.Sprintf("/proc/%d/ns/net", sleeper.Process.Pid))
-		return pidIno != inode(t, "/proc/self/ns/net")
+		pidIno = labtest.Ino(t, fmt.Sprintf("/proc/%d/ns/net", sleeper.Process.Pid))
+		return pidIno != labtest.SelfNetns(t)
 	})
 	pid := fmt.Sprintf("pid:%d", sleeper.Process.Pid)
 	for _, c := range []struct {
@@ -210,7 +210,7 @@ func TestNamespaceReferences(t *testing.T) {
 		{"/run/netns/" + plain, plainIno},
 		{pid, pidIno},
 		{fmt.Sprintf("/proc/%d/ns/net", sleeper.Process.Pid), pidIno},
-		{"host", inode(t, "/proc/self/ns/net")},
+		{"host", labtest.SelfNetns(t)},
 	} {
 		t.Run(c.ref, func(t *testing.T) {
 			ns, err := lab.OpenNetnsRef(c.ref)

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -66,41 +65,4 @@ func journalLocked(f *os.File) bool {
 		return false
 	}
 	return err == unix.EWOULDBLOCK
-}
-
-// procStartTime is field 22 of /proc/PID/stat: when the process started, in
-// clock ticks since boot. With the PID it names a process uniquely.
-func procStartTime(pid int) (uint64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, err
-	}
-	// The command name (field 2) may hold spaces and parentheses: skip to
-	// the last ')'.
-	s := string(b)
-	i := len(s) - 1
-	for i >= 0 && s[i] != ')' {
-		i--
-	}
-	if i < 0 {
-		return 0, fmt.Errorf("parse /proc/%d/stat", pid)
-	}
-	var st uint64
-	field := 2
-	for _, tok := range strings.Fields(s[i+1:]) {
-		field++
-		if field == 22 {
-			_, err := fmt.Sscan(tok, &st)
-			return st, err
-		}
-	}
-	return 0, fmt.Errorf("parse /proc/%d/stat: too few fields", pid)
-}
-
-// ProcAlive reports whether the process pid that started at start (its
-// start time, see the journal) still runs: not exited, not a zombie, and
-// not a reused PID.
-func ProcAlive(pid int, start uint64) bool {
-	st, err := procStartTime(pid)
-	return err == nil && st == start && !procZombie(pid)
 }

@@ -34,17 +34,7 @@ func sockNetns(t testing.TB, x any) uint64 {
 	}
 	var ino uint64
 	var ierr error
-	rc.Control(func(fd uintptr) {
-		nsfd, err := unix.IoctlRetInt(int(fd), unix.SIOCGSKNS)
-		if err != nil {
-			ierr = err
-			return
-		}
-		defer unix.Close(nsfd)
-		var st unix.Stat_t
-		ierr = unix.Fstat(nsfd, &st)
-		ino = st.Ino
-	})
+	rc.Control(func(fd uintptr) { ino, ierr = labtest.SocketNetns(int(fd)) })
 	if ierr != nil {
 		t.Fatalf("SIOCGSKNS: %v", ierr)
 	}
@@ -59,8 +49,8 @@ func loNetns(t testing.TB, s *lab.Session, base string) *lab.Netns {
 
 func assertThreadsHome(t testing.TB) {
 	t.Helper()
-	host := inode(t, "/proc/self/ns/net")
-	for tid, ino := range threadNetns(t) {
+	host := labtest.SelfNetns(t)
+	for tid, ino := range labtest.ThreadNetns() {
 		if ino != host {
 			t.Errorf("thread %d is in net:[%d], want the start namespace net:[%d]", tid, ino, host)
 		}
@@ -197,7 +187,7 @@ func TestRawFDListenerServesTCPThroughTheNetpoller(t *testing.T) {
 }
 
 // threads counts this process's OS threads.
-func threads(t testing.TB) int { return len(threadNetns(t)) }
+func threads(t testing.TB) int { return len(labtest.ThreadNetns()) }
 
 func TestSCTPSaysWhatTheKernelLacks(t *testing.T) {
 	s := labtest.New(t)
@@ -342,7 +332,7 @@ func TestBindEachNilIsTheCallersNamespace(t *testing.T) {
 	if err := lab.BindEach(binds); err != nil {
 		t.Fatal(err)
 	}
-	here := inode(t, "/proc/self/ns/net")
+	here := labtest.SelfNetns(t)
 	for i, want := range []uint64{ns.Inode(), here} {
 		if binds[i].Err != nil {
 			t.Fatalf("bind %d: %v", i, binds[i].Err)
@@ -358,16 +348,11 @@ func TestBindEachNilIsTheCallersNamespace(t *testing.T) {
 // fdNetns is sockNetns for a bare descriptor.
 func fdNetns(t testing.TB, fd int) uint64 {
 	t.Helper()
-	nsfd, err := unix.IoctlRetInt(fd, unix.SIOCGSKNS)
+	ino, err := labtest.SocketNetns(fd)
 	if err != nil {
 		t.Fatalf("SIOCGSKNS on fd %d: %v", fd, err)
 	}
-	defer unix.Close(nsfd)
-	var st unix.Stat_t
-	if err := unix.Fstat(nsfd, &st); err != nil {
-		t.Fatal(err)
-	}
-	return st.Ino
+	return ino
 }
 
 // Raw sockets are made in the namespace like any other, by hand and left

@@ -158,11 +158,7 @@ func TestASandboxDiesWithItsCaller(t *testing.T) {
 	labtest.RequireRoot(t)
 	// The caller is a child of this test: it starts the sandbox and
 	// prints the init's PID; then the test kills it.
-	// This test stands in for the machine's PID 1, which reaps orphans
-	// (a zombie init still holds its user namespace, through its
-	// credentials, until reaped; some VMs' PID 1 reaps late).
-	unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
-	defer unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
+	labtest.Subreaper(t)
 	caller := labtest.TestCmd(os.Args[0], "TestSandboxCaller", "NSLAB_SANDBOX_TEST_CALLER=1")
 	out, _ := caller.StdoutPipe()
 	caller.Stderr = os.Stderr
@@ -218,12 +214,9 @@ func TestSandboxCaller(t *testing.T) {
 // children): what a start costs whatever else the machine is doing.
 func BenchmarkSandboxStart(b *testing.B) {
 	labtest.RequireRoot(b)
-	var before unix.Rusage
-	unix.Getrusage(unix.RUSAGE_CHILDREN, &before)
+	before := labtest.CPUChildren()
 	defer func() {
-		var after unix.Rusage
-		unix.Getrusage(unix.RUSAGE_CHILDREN, &after)
-		cpu := time.Duration(after.Utime.Nano() + after.Stime.Nano() - before.Utime.Nano() - before.Stime.Nano())
+		cpu := labtest.CPUChildren() - before
 		b.ReportMetric(float64(cpu.Microseconds())/1000/float64(b.N), "cpu-ms/op")
 	}()
 	for b.Loop() {

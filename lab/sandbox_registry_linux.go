@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
-	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -131,11 +130,7 @@ func readRunningLab(path string) (RunningLab, bool) {
 	if !journalLocked(f) {
 		return l, false
 	}
-	var b strings.Builder
-	buf := make([]byte, 4096)
-	n, _ := f.Read(buf)
-	b.Write(buf[:n])
-	if json.Unmarshal([]byte(b.String()), &l) != nil {
+	if json.NewDecoder(f).Decode(&l) != nil {
 		return l, false
 	}
 	if st, err := procStartTime(l.PID); err != nil || st != l.Start {

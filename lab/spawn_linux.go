@@ -323,15 +323,6 @@ func killRecorded(e Entry, wait time.Duration) error {
 	return fmt.Errorf("%s did not exit after SIGKILL", e)
 }
 
-func procZombie(pid int) bool {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return true
-	}
-	i := strings.LastIndexByte(string(b), ')')
-	return i > 0 && i+2 < len(b) && b[i+2] == 'Z'
-}
-
 func init() {
 	RegisterInit("init", childInit)
 	// A child's main thread is the one /proc/PID/ns/* shows. Hold it for

@@ -17,32 +17,9 @@ import (
 	"github.com/nslab/nslab/lab"
 )
 
-func inode(t testing.TB, path string) uint64 {
-	var st unix.Stat_t
-	if err := unix.Stat(path, &st); err != nil {
-		t.Fatal(err)
-	}
-	return st.Ino
-}
-
-// threadNetns returns the net namespace inode of every thread of this
-// process.
-func threadNetns(t testing.TB) map[int]uint64 {
-	tasks, _ := filepath.Glob("/proc/self/task/*/ns/net")
-	out := map[int]uint64{}
-	for i, p := range tasks {
-		var st unix.Stat_t
-		if unix.Stat(p, &st) == nil { // a thread may exit meanwhile
-			out[i] = st.Ino
-		}
-	}
-	return out
-}
-
 func TestDoRunsInsideAndEveryThreadComesBack(t *testing.T) {
 	s := labtest.New(t)
 	ns := labtest.Netns(t, s, labtest.Name("sw"), false)
-	host := inode(t, "/proc/self/ns/net")
 
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -66,11 +43,7 @@ func TestDoRunsInsideAndEveryThreadComesBack(t *testing.T) {
 	if inside[ns.Inode()] != 200 || len(inside) != 1 {
 		t.Fatalf("fn ran in namespaces %v, want all 200 in %d", inside, ns.Inode())
 	}
-	for tid, ino := range threadNetns(t) {
-		if ino != host {
-			t.Errorf("thread %d is in net:[%d] after Do, want host net:[%d]", tid, ino, host)
-		}
-	}
+	assertThreadsHome(t) // after Do
 }
 
 func TestDoReturnsErrorsAndRepanicsOnTheCaller(t *testing.T) {
@@ -88,12 +61,7 @@ func TestDoReturnsErrorsAndRepanicsOnTheCaller(t *testing.T) {
 		}()
 		lab.Do(ns, func() error { panic("in the namespace") })
 	}()
-	host := inode(t, "/proc/self/ns/net")
-	for tid, ino := range threadNetns(t) {
-		if ino != host {
-			t.Errorf("thread %d left in net:[%d] after a panic inside Do", tid, ino)
-		}
-	}
+	assertThreadsHome(t) // after a panic inside Do
 }
 
 func TestOpenNetnsSaysWhatIsMissing(t *testing.T) {
@@ -125,7 +93,7 @@ func init() { runtime.LockOSThread() }
 func TestRestoreFailureDiscardsTheThread(t *testing.T) {
 	s := labtest.New(t)
 	ns := loNetns(t, s, "rst")
-	host := inode(t, "/proc/self/ns/net")
+	host := labtest.SelfNetns(t)
 	hostNs, err := lab.OpenNetnsPath("host", "/proc/self/ns/net")
 	if err != nil {
 		t.Fatal(err)
@@ -203,7 +171,7 @@ func waitNoThreadIn(t testing.TB, ns *lab.Netns, what string) {
 	t.Helper()
 	for i := 0; ; i++ {
 		stuck := 0
-		for _, ino := range threadNetns(t) {
+		for _, ino := range labtest.ThreadNetns() {
 			if ino == ns.Inode() {
 				stuck++
 			}

@@ -281,7 +281,7 @@ func (m *App) quit() tea.Cmd {
 }
 
 func (m *App) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
-	g := m.keys.Global
+	g, lk := m.keys.Global, m.keys.Lesson
 	if key.Matches(msg, g.Quit) {
 		if m.screen == scFree && m.free.Running() {
 			// Ctrl-C at a prompt stops what runs, as in a shell; a
@@ -293,7 +293,7 @@ func (m *App) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	}
 	if m.confirmQuit {
 		m.confirmQuit = false
-		if key.Matches(msg, m.keys.Lesson.Yes) {
+		if key.Matches(msg, lk.Yes) {
 			return m, m.quit()
 		}
 		m.status = "not quitting"
@@ -301,42 +301,48 @@ func (m *App) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	}
 	if m.showHolders {
 		switch {
-		case key.Matches(msg, g.Back, g.Holders, m.keys.Lesson.Holders):
+		case key.Matches(msg, g.Back, g.Holders, lk.Holders):
 			m.showHolders = false
-		case key.Matches(msg, m.keys.Lesson.ScrollDown):
+		case key.Matches(msg, lk.ScrollDown):
 			m.holders.scroll++
-		case key.Matches(msg, m.keys.Lesson.ScrollUp):
+		case key.Matches(msg, lk.ScrollUp):
 			m.holders.scroll = max(m.holders.scroll-1, 0)
 		}
 		return m, nil
 	}
-	if key.Matches(msg, g.Holders) || m.screen == scLesson && !m.lesson.Confirming() && key.Matches(msg, m.keys.Lesson.Holders) {
+	// In a lesson nothing is typed, so a letter does what a global key
+	// does (f is F3, ? is F1...); not while it asks a question.
+	inLesson := m.screen == scLesson && !m.lesson.Confirming()
+	global := func(gk, letter key.Binding) bool {
+		return key.Matches(msg, gk) || inLesson && key.Matches(msg, letter)
+	}
+	if global(g.Holders, lk.Holders) {
 		m.showHolders, m.holders.scroll = true, 0
 		return m, m.holders.fetch(m.opt.Lab)
 	}
 	if m.showHelp {
-		if key.Matches(msg, g.Back, g.Help, m.keys.Lesson.Help) {
+		if key.Matches(msg, g.Back, g.Help, lk.Help) {
 			m.showHelp = false
 		}
 		return m, nil
 	}
 	switch {
-	case key.Matches(msg, g.Help):
+	case global(g.Help, lk.Help):
 		m.showHelp = true
 		return m, nil
-	case key.Matches(msg, g.Presenter):
+	case global(g.Presenter, lk.Presenter):
 		return m, m.togglePresenter()
-	case key.Matches(msg, g.Freeze):
+	case global(g.Freeze, lk.Freeze):
 		return m, m.toggleFreeze()
-	case key.Matches(msg, g.FreeLab):
+	case global(g.FreeLab, lk.FreeLab):
 		m.screen, m.panelPage = scFree, 0
 		return m, nil
-	case key.Matches(msg, g.Panels):
+	case global(g.Panels, lk.Panels):
 		if m.screen != scCatalog {
 			m.nextPanels()
 		}
 		return m, nil
-	case key.Matches(msg, g.More):
+	case global(g.More, lk.More):
 		m.live.More()
 		return m, nil
 	}
@@ -356,7 +362,6 @@ func (m *App) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		}
 		m.catalog, cmd = m.catalog.Update(msg)
 	case scLesson:
-		lk := m.keys.Lesson
 		if m.lesson.Confirming() {
 			m.lesson, cmd = m.lesson.Update(msg)
 			return m, cmd
@@ -365,8 +370,6 @@ func (m *App) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		case key.Matches(msg, lk.Quit):
 			m.confirmQuit = true
 			return m, nil
-		case key.Matches(msg, lk.Help):
-			m.showHelp = true
 		case key.Matches(msg, g.Back):
 			if m.panelPage > 0 {
 				m.panelPage = 0
@@ -374,24 +377,14 @@ func (m *App) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 			}
 			m.lesson.Cancel()
 			m.screen = scCatalog
-		case key.Matches(msg, lk.Freeze):
-			return m, m.toggleFreeze()
-		case key.Matches(msg, lk.Presenter):
-			return m, m.togglePresenter()
-		case key.Matches(msg, lk.FreeLab):
-			m.screen, m.panelPage = scFree, 0
 		case key.Matches(msg, lk.Threads):
 			m.live.ToggleThreads()
 		case key.Matches(msg, lk.Trees):
 			m.live.ToggleTrees()
-		case key.Matches(msg, lk.More):
-			m.live.More()
 		case key.Matches(msg, lk.LinkLocal):
 			m.live.ToggleLinkLocal()
 		case key.Matches(msg, lk.Sockets):
 			m.live.NextProcess()
-		case key.Matches(msg, lk.Panels):
-			m.nextPanels()
 		default:
 			m.lesson, cmd = m.lesson.Update(msg)
 		}

@@ -218,9 +218,7 @@ func TestRunPausesBetweenStepsAndTheAnswerIsNotLost(t *testing.T) {
 	if !strings.Contains(stderr, "run it? [y/N]") || !strings.Contains(out, "every check passed") {
 		t.Errorf("stdout:\n%s\nstderr:\n%s", out, stderr)
 	}
-	if netnsExists(ns) {
-		t.Errorf("nslab-%s is left after the run", ns)
-	}
+	assertNetnsGone(t, ns, "the run")
 }
 
 // A lesson whose requires this machine lacks is listed as unavailable with
@@ -300,10 +298,7 @@ func TestKeepLeavesTheLabForCleanup(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "netns "+kept) {
 		t.Errorf("cleanup: exit %d\n%s\n%s", code, out, stderr)
 	}
-	if netnsExists(ns) {
-		removeNetns(ns)
-		t.Errorf("nslab cleanup left nslab-%s", ns)
-	}
+	assertNetnsGone(t, ns, "nslab cleanup")
 }
 
 // waitingHandsOn runs, attended, a lesson whose hands-on step waits for lo
@@ -323,15 +318,11 @@ func waitingHandsOn(t *testing.T, base string) (string, *attended) {
 // a second terminal, and the step passes the moment the kernel shows it.
 func TestAHandsOnCheckPassesWhenTheLearnerActs(t *testing.T) {
 	ns, run := waitingHandsOn(t, "ho")
-	if b, err := exec.Command("ip", "-n", createdName(run.out.String(), ns), "link", "set", "lo", "up").CombinedOutput(); err != nil {
-		t.Fatalf("the learner's command: %v\n%s", err, b)
-	}
+	labtest.IP(t, "-n", createdName(run.out.String(), ns), "link", "set", "lo", "up") // the learner's command
 	if out, err := run.wait(); err != nil || !strings.Contains(out, "✓ link lo in "+ns+" is up") {
 		t.Errorf("exit %v\n%s\n%s", err, out, run.stderr.String())
 	}
-	if netnsExists(ns) {
-		t.Errorf("nslab-%s is left after the run", ns)
-	}
+	assertNetnsGone(t, ns, "the run")
 }
 
 // Ctrl-C while a hands-on check waits removes the lab and exits 130.
@@ -348,10 +339,7 @@ func TestCtrlCRemovesTheLabAndExits130(t *testing.T) {
 	if !strings.Contains(run.stderr.String(), "interrupted") {
 		t.Errorf("stderr does not say interrupted:\n%s", run.stderr.String())
 	}
-	if netnsExists(ns) {
-		removeNetns(ns)
-		t.Errorf("Ctrl-C left nslab-%s", ns)
-	}
+	assertNetnsGone(t, ns, "Ctrl-C")
 }
 
 // A reader that goes away (nslab run … | head) ends the run as Ctrl-C
@@ -415,9 +403,7 @@ func TestRunFromAStepByTitleAndJSONHasShellAndGo(t *testing.T) {
 	if code == 0 || !strings.Contains(stderr, "1. Make it") || !strings.Contains(stderr, "2. Bring lo up") {
 		t.Errorf("--from an unknown title: exit %d\n%s", code, stderr)
 	}
-	if netnsExists(ns) {
-		t.Errorf("nslab-%s is left after the run", ns)
-	}
+	assertNetnsGone(t, ns, "the run")
 }
 
 // The shell record is a script that runs: sockets, a child in new

@@ -125,6 +125,16 @@ func removeNetns(short string) {
 	}
 }
 
+// assertNetnsGone fails the test if the lab namespace SHORT is still there
+// after what should have removed it, and removes it.
+func assertNetnsGone(t *testing.T, short, after string) {
+	t.Helper()
+	if netnsExists(short) {
+		removeNetns(short)
+		t.Errorf("nslab-%s is left after %s", short, after)
+	}
+}
+
 // attended is the binary started as a learner at the keyboard would run
 // it: stdin held open (silent, unless the test types), the output read as
 // it comes, so the test can answer what it asks. However the test ends,

@@ -194,10 +194,7 @@ func TestInspectTreeOfAProcessPerNamespaceProxyAddsUpAsProcSays(t *testing.T) {
 	// says.
 	inTenant := map[string]bool{}
 	for _, p := range tr.Procs[1:] {
-		out, err := exec.Command("ip", "netns", "identify", strconv.Itoa(p.PID)).Output()
-		if err != nil {
-			t.Fatalf("ip netns identify %d: %v", p.PID, err)
-		}
+		out := labtest.IP(t, "netns", "identify", strconv.Itoa(p.PID))
 		for _, n := range tenants {
 			if slices.Contains(strings.Fields(string(out)), lab.SysName(n)) {
 				inTenant[n] = true

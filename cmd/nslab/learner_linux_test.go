@@ -27,6 +27,20 @@ type learner struct {
 	home     string
 }
 
+// ensureUser makes the account name with useradd and its options,
+// unless the machine has it, and returns it.
+func ensureUser(t *testing.T, name string, useradd ...string) *user.User {
+	t.Helper()
+	if _, err := user.Lookup(name); err != nil {
+		labtest.Cmd(t, "useradd", append(useradd, name)...)
+	}
+	u, err := user.Lookup(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
 // newLearner returns the account name, made with useradd if the machine
 // lacks it (.ci/run makes them first). ranged gives it a subordinate id
 // range in /etc/subuid and /etc/subgid; otherwise it has none, and its
@@ -34,15 +48,7 @@ type learner struct {
 func newLearner(t *testing.T, name string, ranged bool) learner {
 	t.Helper()
 	labtest.RequireRoot(t)
-	if _, err := user.Lookup(name); err != nil {
-		if out, err := exec.Command("useradd", "--create-home", "--shell", "/bin/sh", name).CombinedOutput(); err != nil {
-			t.Fatalf("useradd %s: %v\n%s", name, err, out)
-		}
-	}
-	u, err := user.Lookup(name)
-	if err != nil {
-		t.Fatal(err)
-	}
+	u := ensureUser(t, name, "--create-home", "--shell", "/bin/sh")
 	l := learner{name: name, home: u.HomeDir}
 	l.uid, _ = strconv.Atoi(u.Uid)
 	l.gid, _ = strconv.Atoi(u.Gid)
@@ -102,20 +108,14 @@ func readMachine(t *testing.T) machine {
 	for _, e := range ents {
 		m.netns[e.Name()] = true
 	}
-	out, err := exec.Command("ip", "-o", "link", "show").Output()
-	if err != nil {
-		t.Fatal(err)
-	}
+	out := labtest.IP(t, "-o", "link", "show")
 	for _, line := range strings.Split(string(out), "\n") {
 		if f := strings.Fields(line); len(f) > 1 {
 			name, _, _ := strings.Cut(strings.TrimSuffix(f[1], ":"), "@")
 			m.links[name] = true
 		}
 	}
-	out, err = exec.Command("ip", "route", "show", "table", "all").Output()
-	if err != nil {
-		t.Fatal(err)
-	}
+	out = labtest.IP(t, "route", "show", "table", "all")
 	for _, line := range strings.Split(string(out), "\n") {
 		if line != "" {
 			m.routes[line] = true

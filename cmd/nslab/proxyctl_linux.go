@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -35,9 +34,7 @@ func setupProxyctl() {
 				return fmt.Errorf("stats from %s: %w", control, err)
 			}
 			if asJSON {
-				enc := json.NewEncoder(cmd.OutOrStdout())
-				enc.SetIndent("", "  ")
-				return enc.Encode(st)
+				return writeJSON(cmd.OutOrStdout(), st)
 			}
 			fmt.Fprintln(cmd.OutOrStdout(), script.FormatStats(st))
 			return nil

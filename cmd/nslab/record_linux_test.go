@@ -106,10 +106,7 @@ func namedIn(t *testing.T, dir string) func(string) bool {
 }
 
 func netnsNames(t *testing.T) []string {
-	out, err := exec.Command("ip", "netns", "list").Output()
-	if err != nil {
-		t.Fatal(err)
-	}
+	out := labtest.IP(t, "netns", "list")
 	var names []string
 	for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
 		if f := strings.Fields(l); len(f) > 0 {

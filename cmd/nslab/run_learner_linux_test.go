@@ -1,7 +1,6 @@
 package main
 
 import (
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -31,9 +30,7 @@ func TestRunAsksThePredictionAndRevealsHints(t *testing.T) {
 	run.waitFor("hint 1/1: ip link set ... up", wait)
 	run.typeLine("")
 	run.waitFor("link set lo up -n "+ns, wait)
-	if b, err := exec.Command("ip", "-n", createdName(run.out.String(), ns), "link", "set", "lo", "up").CombinedOutput(); err != nil {
-		t.Fatalf("the learner's command: %v\n%s", err, b)
-	}
+	labtest.IP(t, "-n", createdName(run.out.String(), ns), "link", "set", "lo", "up") // the learner's command
 	run.waitFor("✓ link lo in "+ns+" is up", wait)
 	run.stdin.Close()
 	if out, err := run.wait(); err != nil || !strings.Contains(out, "every check passed") {

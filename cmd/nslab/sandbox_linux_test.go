@@ -180,10 +180,7 @@ func TestKill9OfASandboxedProxyLessonLeavesNothing(t *testing.T) {
 	labtest.Long(t, "20 runs of a lesson, each killed")
 	l := newLearner(t, learner1, true)
 	bin := learnerBin(t)
-	// The test reaps what the kill orphans, as the machine's PID 1 would
-	// (a zombie init holds its user namespace until reaped).
-	unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
-	defer unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
+	labtest.Subreaper(t) // the test reaps what each kill orphans
 	for point := 1; point <= 20; point++ {
 		killAtPoint(t, l, bin, point)
 	}

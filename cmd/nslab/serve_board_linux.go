@@ -200,8 +200,7 @@ func (s *server) instructor(sess ssh.Session) {
 	}
 	ptyReq, winCh, ok := sess.Pty()
 	if !ok {
-		fmt.Fprintln(sess.Stderr(), "nslab: the board is a terminal UI: connect with a terminal (ssh -t)")
-		sess.Exit(2)
+		refuse(sess, 2, "the board is a terminal UI: connect with a terminal (ssh -t)")
 		return
 	}
 	env := append(sess.Environ(), "TERM="+ptyReq.Term)

@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/nslab/nslab/internal/labtest"
 )
 
 // Learner A, in a real ssh client on a terminal (tmux), tries to reach
@@ -150,9 +152,5 @@ func TestKill9OfServeLeavesNothing(t *testing.T) {
 // machineNetns is `ip netns list` on the machine.
 func machineNetns(t *testing.T) string {
 	t.Helper()
-	out, err := exec.Command("ip", "netns", "list").Output()
-	if err != nil {
-		t.Fatalf("ip netns list: %v", err)
-	}
-	return string(out)
+	return labtest.IP(t, "netns", "list")
 }

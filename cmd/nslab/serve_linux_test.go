@@ -32,13 +32,7 @@ const (
 func ensureAccounts(t *testing.T, n int) {
 	t.Helper()
 	for i := 1; i <= n; i++ {
-		name := testAccounts + strconv.Itoa(i)
-		if exec.Command("id", name).Run() == nil {
-			continue
-		}
-		if out, err := exec.Command("useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", name).CombinedOutput(); err != nil {
-			t.Fatalf("useradd %s: %v\n%s", name, err, out)
-		}
+		ensureUser(t, testAccounts+strconv.Itoa(i), "--system", "--no-create-home", "--shell", "/usr/sbin/nologin")
 	}
 }
 

@@ -81,6 +81,14 @@ func (s *server) publicKey(path string) ssh.PublicKeyHandler {
 	}
 }
 
+// refuse tells the client on its stderr why not, worded as every nslab
+// error is, and ends the session with code (2: what was asked cannot be;
+// 1: it failed). With a terminal, the session turns the \n into \r\n.
+func refuse(sess ssh.Session, code int, format string, a ...any) {
+	fmt.Fprintf(sess.Stderr(), "nslab: "+format+"\n", a...)
+	sess.Exit(code)
+}
+
 // handle serves one SSH session.
 func (s *server) handle(sess ssh.Session) {
 	if sess.User() == instructorUser {
@@ -95,26 +103,22 @@ func (s *server) handle(sess ssh.Session) {
 func (s *server) learner(sess ssh.Session) {
 	name := sess.User()
 	if !learnerName().MatchString(name) || name == "root" {
-		fmt.Fprintf(sess.Stderr(), "nslab: %q cannot be a learner's name: use lower-case letters, digits, . _ - (ssh -p PORT alice@HOST)\r\n", name)
-		sess.Exit(2)
+		refuse(sess, 2, "%q cannot be a learner's name: use lower-case letters, digits, . _ - (ssh -p PORT alice@HOST)", name)
 		return
 	}
 	ptyReq, winCh, ok := sess.Pty()
 	if !ok {
-		fmt.Fprintln(sess.Stderr(), "nslab: the lab is a terminal UI: connect with a terminal (ssh -t -p PORT NAME@HOST)")
-		sess.Exit(2)
+		refuse(sess, 2, "the lab is a terminal UI: connect with a terminal (ssh -t -p PORT NAME@HOST)")
 		return
 	}
 	if len(sess.Command()) > 0 {
-		fmt.Fprintln(sess.Stderr(), "nslab: this room runs no commands, only the lab: connect without one")
-		sess.Exit(2)
+		refuse(sess, 2, "this room runs no commands, only the lab: connect without one")
 		return
 	}
 	key, _ := sess.Context().Value(keyCtx).(string)
 	l, err := s.room.Join(name, key, ptyReq.Term, ptyReq.Window.Width, ptyReq.Window.Height)
 	if err != nil {
-		fmt.Fprintf(sess.Stderr(), "nslab: %v\r\n", err)
-		sess.Exit(1)
+		refuse(sess, 1, "%v", err)
 		return
 	}
 	kicked, detach := l.Attach(sess, ptyReq.Window.Width, ptyReq.Window.Height)

@@ -65,22 +65,19 @@ func (s *server) instructorCommand(sess ssh.Session) {
 		if len(args) == 3 {
 			n, err := strconv.Atoi(args[2])
 			if err != nil || n < 1 {
-				fmt.Fprintf(sess.Stderr(), "nslab: %q is not a step number: move LESSON STEP, like move veth 3\n", args[2])
-				sess.Exit(2)
+				refuse(sess, 2, "%q is not a step number: move LESSON STEP, like move veth 3", args[2])
 				return
 			}
 			step = n
 		}
 		if err := checkMove(args[1], step-1); err != nil {
-			fmt.Fprintf(sess.Stderr(), "nslab: %v\n", err)
-			sess.Exit(2)
+			refuse(sess, 2, "%v", err)
 			return
 		}
 		n := s.room.Move(args[1], step-1)
 		fmt.Fprintf(sess, "moved %d learner(s) to %s, step %d\n", n, args[1], step)
 		sess.Exit(0)
 	default:
-		fmt.Fprintf(sess.Stderr(), "nslab: the board knows status and move LESSON STEP, not %q (or connect without a command for the board)\n", strings.Join(args, " "))
-		sess.Exit(2)
+		refuse(sess, 2, "the board knows status and move LESSON STEP, not %q (or connect without a command for the board)", strings.Join(args, " "))
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"syscall"
 	"testing"
@@ -163,10 +162,7 @@ func TestKill9AtTwentyPointsThenCleanup(t *testing.T) {
 	labtest.Long(t, "20 runs of a scenario, each killed")
 	// A look-alike that no journal records must survive all of it.
 	foreign := "nslab-" + labtest.Name("keep")
-	if out, err := exec.Command("ip", "netns", "add", foreign).CombinedOutput(); err != nil {
-		t.Fatalf("%v %s", err, out)
-	}
-	defer exec.Command("ip", "netns", "del", foreign).Run()
+	labtest.ForeignNetns(t, foreign)
 
 	survived := 0
 	for point := 1; point <= 20; point++ {

@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -20,10 +19,9 @@ import (
 // in other mount namespaces: other tests, running at the same time, make
 // private mount namespaces, and each keeps a copy of the mounts that
 // existed when it was made. Those are real holders, but not this test's.
-func kinds(r *probe.HolderReport) []string {
-	var st syscall.Stat_t
-	syscall.Stat("/proc/self/ns/mnt", &st)
-	own := st.Ino
+func kinds(t *testing.T, r *probe.HolderReport) []string {
+	t.Helper()
+	own := labtest.NsIno(t, os.Getpid(), "mnt")
 	var out []string
 	for _, h := range r.Holders {
 		if h.Kind == probe.HeldByMount && h.MountNS != own {
@@ -70,7 +68,7 @@ func TestHoldersNameWhatKeepsANamespaceAlive(t *testing.T) {
 		n.Close()
 		path := filepath.Join(lab.NetnsDir, lab.SysName(name))
 		r, _ := holdersOf(t, path)
-		if !slices.Equal(kinds(r), []string{probe.HeldByMount}) || r.Holders[0].Path != path {
+		if !slices.Equal(kinds(t, r), []string{probe.HeldByMount}) || r.Holders[0].Path != path {
 			t.Errorf("holders %v, want the one mount at %s (in this mount namespace)", r.Holders, path)
 		}
 		if err := s.DelNetns(name); err != nil {
@@ -84,7 +82,7 @@ func TestHoldersNameWhatKeepsANamespaceAlive(t *testing.T) {
 			t.Fatal(err)
 		}
 		r, ino := holdersOf(t, fmt.Sprintf("/proc/%d/ns/net", p.PID))
-		if !slices.Equal(kinds(r), []string{probe.HeldByProcess}) || r.Holders[0].PID != p.PID {
+		if !slices.Equal(kinds(t, r), []string{probe.HeldByProcess}) || r.Holders[0].PID != p.PID {
 			t.Errorf("holders %v, want process %d", r.Holders, p.PID)
 		}
 		if _, listed := labtest.LsnsHeld(t, "net")[ino]; !listed {
@@ -107,7 +105,7 @@ func TestHoldersNameWhatKeepsANamespaceAlive(t *testing.T) {
 		r, _ := holdersOf(t, fmt.Sprintf("/proc/self/fd/%d", f.Fd()))
 		// The probe opened the file once more to learn its inode and
 		// closed it: only the test's own descriptor is left.
-		if !slices.Equal(kinds(r), []string{probe.HeldByFD}) || r.Count(probe.HeldByFD) != 1 {
+		if !slices.Equal(kinds(t, r), []string{probe.HeldByFD}) || r.Count(probe.HeldByFD) != 1 {
 			t.Fatalf("holders %v, want fd %d of this process", r.Holders, f.Fd())
 		}
 		for _, h := range r.Holders {
@@ -147,7 +145,7 @@ func TestHoldersNameWhatKeepsANamespaceAlive(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !slices.Equal(kinds(r), []string{probe.HeldBySocket}) {
+		if !slices.Equal(kinds(t, r), []string{probe.HeldBySocket}) {
 			t.Fatalf("holders %v, want the child's socket only", r.Holders)
 		}
 		h := r.Holders[slices.IndexFunc(r.Holders, func(h probe.Holder) bool { return h.Kind == probe.HeldBySocket })]
@@ -169,7 +167,7 @@ func TestHoldersNameWhatKeepsANamespaceAlive(t *testing.T) {
 		child.Wait()
 		if !labtest.Eventually(5*time.Second, func() bool {
 			r, _ = probe.FindHolders("net", ino)
-			return r != nil && len(kinds(r)) == 0
+			return r != nil && len(kinds(t, r)) == 0
 		}) {
 			t.Fatalf("holders after the child died: %v", r.Holders)
 		}

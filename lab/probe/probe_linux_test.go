@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net"
 	"os"
-	"os/exec"
 	"slices"
 	"strconv"
 	"syscall"
@@ -349,10 +348,7 @@ func mustSelf(t *testing.T) *probe.Snapshot {
 // lsns asks util-linux for the namespaces of pid: type → inode.
 func lsns(t *testing.T, pid int) map[string]uint64 {
 	t.Helper()
-	out, err := exec.Command("lsns", "-J", "-p", strconv.Itoa(pid)).Output()
-	if err != nil {
-		t.Fatalf("lsns: %v", err)
-	}
+	out := labtest.Lsns(t, "-J", "-p", strconv.Itoa(pid))
 	var v struct {
 		Namespaces []struct {
 			NS   uint64 `json:"ns"`

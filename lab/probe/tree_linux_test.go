@@ -11,8 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/nslab/nslab/internal/labtest"
 	"github.com/nslab/nslab/lab"
 	"github.com/nslab/nslab/lab/probe"
@@ -212,7 +210,7 @@ func BenchmarkTree(b *testing.B) {
 		}
 	}
 	b.Run("101-processes", func(b *testing.B) {
-		c0 := cpuTime()
+		c0 := labtest.CPUSelf()
 		for i := 0; b.Loop(); i++ {
 			snap, err := probe.Take(pid, probe.Options{Tree: true})
 			if err != nil {
@@ -224,7 +222,7 @@ func BenchmarkTree(b *testing.B) {
 		}
 		// On a shared machine the wall time grows with the load; the CPU
 		// time it cost this process (both cores' worth) does not as much.
-		b.ReportMetric(float64((cpuTime()-c0).Microseconds())/1000/float64(b.N), "cpu-ms/op")
+		b.ReportMetric(float64((labtest.CPUSelf()-c0).Microseconds())/1000/float64(b.N), "cpu-ms/op")
 	})
 	b.Run("101-processes-family-given", func(b *testing.B) {
 		fam, err := probe.ReadFamily()
@@ -248,11 +246,4 @@ func BenchmarkTree(b *testing.B) {
 			}
 		}
 	})
-}
-
-// cpuTime is the CPU this process has used, user and system.
-func cpuTime() time.Duration {
-	var ru unix.Rusage
-	unix.Getrusage(unix.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

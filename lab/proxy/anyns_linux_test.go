@@ -20,25 +20,16 @@ func outsideNetns(t *testing.T, byName bool, name string) (ref string, ns *lab.N
 	t.Helper()
 	labtest.RequireRoot(t)
 	if byName {
-		if out, err := exec.Command("ip", "netns", "add", name).CombinedOutput(); err != nil {
-			t.Fatalf("ip netns add %s: %v: %s", name, err, out)
-		}
-		t.Cleanup(func() { exec.Command("ip", "netns", "del", name).Run() })
+		labtest.ForeignNetns(t, name)
 		ref = name
 	} else {
-		sleeper := exec.Command("unshare", "--net", "sleep", "300")
-		if err := sleeper.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { sleeper.Process.Kill(); sleeper.Wait() })
+		sleeper := labtest.Start(t, "unshare", "--net", "sleep", "300")
 		ref = fmt.Sprintf("/proc/%d/ns/net", sleeper.Process.Pid)
 		home, _ := lab.StatNetnsRef("host")
-		for range 200 { // until unshare has made the namespace
-			if ino, err := lab.StatNetnsRef(ref); err == nil && ino != home {
-				break
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
+		labtest.Eventually(time.Second, func() bool { // until unshare has made the namespace
+			ino, err := lab.StatNetnsRef(ref)
+			return err == nil && ino != home
+		})
 	}
 	ns, err := lab.OpenNetnsRef(ref)
 	if err != nil {
@@ -46,9 +37,7 @@ func outsideNetns(t *testing.T, byName bool, name string) (ref string, ns *lab.N
 	}
 	t.Cleanup(func() { ns.Close() })
 	for _, args := range [][]string{{"link", "set", "lo", "up"}, {"addr", "add", "10.0.0.1/32", "dev", "lo"}} {
-		if out, err := exec.Command("nsenter", append([]string{"--net=" + ns.Path(), "ip"}, args...)...).CombinedOutput(); err != nil {
-			t.Fatalf("ip %v in %s: %v: %s", args, ref, err, out)
-		}
+		labtest.Cmd(t, "nsenter", append([]string{"--net=" + ns.Path(), "ip"}, args...)...)
 	}
 	startBackends(t, ns, name)
 	return ref, ns

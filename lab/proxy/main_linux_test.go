@@ -7,13 +7,10 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
 	"time"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/nslab/nslab/internal/labtest"
 	"github.com/nslab/nslab/lab"
@@ -159,27 +156,6 @@ func askUDP(t testing.TB, ns *lab.Netns, addr, msg string) string {
 	}
 	t.Fatalf("no UDP answer from %s in %s", addr, ns)
 	return ""
-}
-
-// threadNetns returns the namespace inode of each thread of this process.
-func threadNetns() map[string]uint64 {
-	tasks, _ := filepath.Glob("/proc/self/task/*/ns/net")
-	out := map[string]uint64{}
-	for _, p := range tasks {
-		var st unix.Stat_t
-		if unix.Stat(p, &st) == nil {
-			out[p] = st.Ino
-		}
-	}
-	return out
-}
-
-func selfNetns(t testing.TB) uint64 {
-	var st unix.Stat_t
-	if err := unix.Stat("/proc/self/ns/net", &st); err != nil {
-		t.Fatal(err)
-	}
-	return st.Ino
 }
 
 func mustNew(t testing.TB, cfg proxy.Config) *proxy.Proxy {

@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"runtime"
 	"strings"
 	"sync"
@@ -67,7 +66,7 @@ func TestConflictingAddressesAnswerTheirOwnIDInEveryStrategy(t *testing.T) {
 // the proxy stays in the namespace it started in.
 func TestSocketsLiveInTheTenantWhileThreadsStayHome(t *testing.T) {
 	w := newWorld(t, 3, true)
-	home := selfNetns(t)
+	home := labtest.SelfNetns(t)
 	p := mustNew(t, proxy.Config{Name: "where", Routes: tenantRoutes(), Tenants: w.names})
 
 	// Hold a connection open through each tenant, so the upstream socket
@@ -94,10 +93,7 @@ func TestSocketsLiveInTheTenantWhileThreadsStayHome(t *testing.T) {
 		if got := perNs[ino]; got != 10 {
 			t.Errorf("%d sockets in %s, want 10 (2 listeners, accepted, upstream, client, 3 backends, backend's accepted)", got, name)
 		}
-		out, err := exec.Command("ip", "netns", "exec", lab.SysName(name), "ss", "-Hltn", "sport", "8080").CombinedOutput()
-		if err != nil {
-			t.Fatalf("ss: %v %s", err, out)
-		}
+		out := labtest.Cmd(t, "ip", "netns", "exec", lab.SysName(name), "ss", "-Hltn", "sport", "8080")
 		if !strings.Contains(string(out), "127.0.0.1:8080") {
 			t.Errorf("ss -ltn in %s does not list the proxy's 127.0.0.1:8080:\n%s", name, out)
 		}
@@ -107,9 +103,9 @@ func TestSocketsLiveInTheTenantWhileThreadsStayHome(t *testing.T) {
 			t.Errorf("listener %s/%s is keyed by net:[%d], its tenant is net:[%d]", l.Route, l.Tenant, l.Key.Inode, w.nss[l.Tenant].Inode())
 		}
 	}
-	for task, ino := range threadNetns() {
+	for tid, ino := range labtest.ThreadNetns() {
 		if ino != home {
-			t.Errorf("%s is in net:[%d], want the start namespace net:[%d]", task, ino, home)
+			t.Errorf("thread %d is in net:[%d], want the start namespace net:[%d]", tid, ino, home)
 		}
 	}
 }

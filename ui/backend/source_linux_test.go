@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/nslab/nslab/internal/labtest"
 	"github.com/nslab/nslab/lab"
 	"github.com/nslab/nslab/lab/probe"
@@ -147,8 +145,7 @@ func BenchmarkRefresh(b *testing.B) {
 	// first 12 in turns of 8), so a second is the unit. The CPU this process
 	// spends over the whole run (the refreshes and anything else it does
 	// meanwhile) divided by the seconds is the share of a core.
-	var ru0, ru1 unix.Rusage
-	unix.Getrusage(unix.RUSAGE_SELF, &ru0)
+	cpu0 := labtest.CPUSelf()
 	t0 := time.Now()
 	var busy time.Duration
 	n := 0
@@ -162,8 +159,7 @@ func BenchmarkRefresh(b *testing.B) {
 		time.Sleep(time.Until(t0.Add(time.Duration(n) * time.Second)))
 	}
 	wall := time.Since(t0)
-	unix.Getrusage(unix.RUSAGE_SELF, &ru1)
-	cpu := time.Duration(ru1.Utime.Nano() - ru0.Utime.Nano() + ru1.Stime.Nano() - ru0.Stime.Nano())
+	cpu := labtest.CPUSelf() - cpu0
 	b.ReportMetric(float64(cpu.Microseconds())/1000/float64(n), "cpu-ms/refresh")
 	b.ReportMetric(100*cpu.Seconds()/wall.Seconds(), "%core")
 	b.ReportMetric(float64(busy.Microseconds())/1000/float64(n), "wall-ms/refresh")

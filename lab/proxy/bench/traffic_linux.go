@@ -220,32 +220,19 @@ func benchTraffic(s *lab.Session, nsName string, bytes int64, r *Report) error {
 // connection that starts with 'e' gets that byte back and is closed; any
 // other is read to the end. lab/proxy's Go benchmarks serve with it too,
 // so their figures and `nslab bench proxy`'s measure the same backend.
-func ServeSinkEcho(l net.Listener) {
-	for {
-		c, err := l.Accept()
-		if err != nil {
-			return
-		}
-		go func() {
-			defer c.Close()
-			b := make([]byte, 1)
-			if _, err := c.Read(b); err != nil {
-				return
-			}
-			if b[0] == 'e' {
-				c.Write(b)
-				return
-			}
-			// Read in big blocks: io.Discard reads 8 KiB at a time and
-			// would cap every path at its syscall rate.
-			big := make([]byte, 1<<20)
-			for {
-				if _, err := c.Read(big); err != nil {
-					return
-				}
-			}
-		}()
+func ServeSinkEcho(l net.Listener) { serve(l, sinkEcho) }
+
+func sinkEcho(c net.Conn) {
+	defer c.Close()
+	b := make([]byte, 1)
+	if _, err := c.Read(b); err != nil {
+		return
 	}
+	if b[0] == 'e' {
+		c.Write(b)
+		return
+	}
+	drain(c)
 }
 
 func init() { lab.RegisterInit("bench-server", benchServerMain) }
