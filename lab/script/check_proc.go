@@ -21,6 +21,47 @@ func (p *parser) proc() (Token, error) {
 	return t, err
 }
 
+// procCmp is a parsed `PROC OP N`: a figure of a process, compared with N.
+type procCmp struct {
+	who, op string
+	want    int64
+}
+
+// procCompare parses `PROC OP N`, N a whole number of at least least (what
+// names it in an error).
+func (p *parser) procCompare(what string, least int64) (procCmp, error) {
+	a, err := p.proc()
+	if err != nil {
+		return procCmp{}, err
+	}
+	op, want, err := p.opInt(what, least)
+	return procCmp{a.Text, op, want}, err
+}
+
+// test is the test of a procCmp check: figure reads the figure from the
+// process's PID and says what it saw.
+func (c procCmp) test(figure func(pid int) (int64, string, error)) func(context.Context, *Env) (bool, string, error) {
+	return ofProc(c.who, func(pid int) (bool, string, error) {
+		got, seen, err := figure(pid)
+		if err != nil {
+			return false, "", err
+		}
+		return compare(got, c.op, c.want), seen, nil
+	})
+}
+
+// ofProc is the test of a check on the process who (self, a PID, a spawned
+// child or a proxy): it finds its PID, then tests.
+func ofProc(who string, test func(pid int) (bool, string, error)) func(context.Context, *Env) (bool, string, error) {
+	return func(_ context.Context, env *Env) (bool, string, error) {
+		pid, err := resolvePID(env, who)
+		if err != nil {
+			return false, "", err
+		}
+		return test(pid)
+	}
+}
+
 func parseOp(p *parser) (string, error) {
 	t, err := p.keyword("<=", ">=", "==", "!=", "<", ">")
 	return t.Text, err
@@ -106,11 +147,7 @@ func expectProcNumber(p *parser, what string) (*check, error) {
 	}
 	who := a.Text
 	return &check{desc: fmt.Sprintf("%s of %s %s %s", what, who, op, n.Text),
-		test: func(_ context.Context, env *Env) (bool, string, error) {
-			pid, err := resolvePID(env, who)
-			if err != nil {
-				return false, "", err
-			}
+		test: ofProc(who, func(pid int) (bool, string, error) {
 			s, err := probe.Take(pid, probe.Options{})
 			if err != nil {
 				return false, "", err
@@ -122,7 +159,7 @@ func expectProcNumber(p *parser, what string) (*check, error) {
 				return compare(int64(s.VmRSS), op, limit), fmt.Sprintf("RSS is %.1f MB", float64(s.VmRSS)/(1<<20)), nil
 			}
 			return compare(int64(s.NumThreads), op, limit), fmt.Sprintf("it has %d threads", s.NumThreads), nil
-		},
+		}),
 		cond:   condProcNumber(what, who, op, limit),
 		gocode: goProcStatus(),
 	}, nil
