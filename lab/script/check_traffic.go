@@ -13,11 +13,10 @@ import (
 // moment it does; the kernel's answer is the listener's own count.
 
 func expectAccepted(p *parser) (*check, error) {
-	t, err := p.word("a socket name (listen ... as NAME)")
+	t, err := p.socket()
 	if err != nil {
 		return nil, err
 	}
-	p.ref(KindSocket, t)
 	op, want, err := p.opInt("a connection count", 0)
 	if err != nil {
 		return nil, err
@@ -42,11 +41,10 @@ func expectAccepted(p *parser) (*check, error) {
 }
 
 func expectReceived(p *parser) (*check, error) {
-	t, err := p.word("a socket name (listen ... as NAME)")
+	t, err := p.socket()
 	if err != nil {
 		return nil, err
 	}
-	p.ref(KindSocket, t)
 	verb, text, err := p.containsText()
 	if err != nil {
 		return nil, err

@@ -178,12 +178,7 @@ func childOf(env *Env, name string) (*lab.Proc, error) {
 
 var cmdKill = &Command{
 	Name: "kill", Usage: "kill NAME", Summary: "stop a spawned child; its namespaces go with it unless held", Example: "kill c1",
-	parse: func(p *parser) (Action, error) {
-		n, err := p.child()
-		if err != nil {
-			return nil, err
-		}
-		name := n.Text
+	parse: named((*parser).child, func(name string) *act {
 		return &act{
 			run: func(_ context.Context, env *Env) (string, error) {
 				pr, err := childOf(env, name)
@@ -196,8 +191,8 @@ var cmdKill = &Command{
 				return fmt.Sprintf("kill -9 $%s; wait $%s 2>/dev/null || true", pidOf(name), pidOf(name))
 			},
 			gocode: "cmd.Process.Kill()\ncmd.Wait() // its namespaces go with it, unless something else holds them",
-		}, p.done()
-	},
+		}
+	}),
 }
 
 var cmdIDMap = &Command{
@@ -358,13 +353,7 @@ func runExec(ctx context.Context, env *Env, ns, proc string, argv []string) (str
 
 var cmdWatch = &Command{
 	Name: "watch", Usage: "watch NAME|PID|self", Summary: "show a process in the live panels", Example: "watch self",
-	parse: func(p *parser) (Action, error) {
-		t, err := p.word("a spawned child's name, a PID or self")
-		if err != nil {
-			return nil, err
-		}
-		p.ref(KindProc, t)
-		what := t.Text
+	parse: named((*parser).proc, func(what string) *act {
 		return &act{
 			run: func(_ context.Context, env *Env) (string, error) {
 				if _, err := resolvePID(env, what); err != nil {
@@ -378,8 +367,8 @@ var cmdWatch = &Command{
 				return fmt.Sprintf("# watch %s: ls -l /proc/%s/ns /proc/%s/task/*/ns/net", what, p, p)
 			},
 			gocode: goWatch(),
-		}, p.done()
-	},
+		}
+	}),
 }
 
 // resolvePID maps self, a PID or a spawned child's name to a PID.

@@ -133,13 +133,12 @@ func (p *parser) newProcName(what string) (Token, error) {
 }
 
 // proxyName reads the name of a proxy an earlier statement started.
-func (p *parser) proxyName() (string, error) {
+func (p *parser) proxyName() (Token, error) {
 	n, err := p.word("a proxy's name")
-	if err != nil {
-		return "", err
+	if err == nil {
+		p.ref(KindProc, n)
 	}
-	p.ref(KindProc, n)
-	return n.Text, nil
+	return n, err
 }
 
 // validProcName checks a name for a spawned child or a proxy.
@@ -213,7 +212,7 @@ var cmdProxyDel = &Command{
 // what the output says of the tenants, gocode the Go for them.
 func proxyTenants(method, done string, do func(*proxyCtl, []string) error, gocode func(ts []string) string) func(*parser) (Action, error) {
 	return func(p *parser) (Action, error) {
-		name, err := p.proxyName()
+		n, err := p.proxyName()
 		if err != nil {
 			return nil, err
 		}
@@ -221,7 +220,7 @@ func proxyTenants(method, done string, do func(*proxyCtl, []string) error, gocod
 		if err != nil {
 			return nil, err
 		}
-		ts := allNames(runs)
+		name, ts := n.Text, allNames(runs)
 		return &act{
 			run: onProxy(name, func(_ *Env, pc *proxyCtl) (string, error) {
 				if err := do(pc, ts); err != nil {
@@ -238,11 +237,7 @@ func proxyTenants(method, done string, do func(*proxyCtl, []string) error, gocod
 var cmdProxyStats = &Command{
 	Name: "proxy stats", Usage: "proxy stats NAME", Summary: "show a proxy's tenants, listeners, threads, memory and per-route traffic",
 	Example: "proxy stats edge",
-	parse: func(p *parser) (Action, error) {
-		name, err := p.proxyName()
-		if err != nil {
-			return nil, err
-		}
+	parse: named((*parser).proxyName, func(name string) *act {
 		return &act{
 			run: onProxy(name, func(_ *Env, pc *proxyCtl) (string, error) {
 				st, err := pc.client.Stats()
@@ -254,18 +249,14 @@ var cmdProxyStats = &Command{
 			sh:     func(*Sh) string { return fmt.Sprintf(`nslab proxy stats --control "$RUN/%s.sock"`, name) },
 			prints: true,
 			gocode: goProcStatus(),
-		}, p.done()
-	},
+		}
+	}),
 }
 
 var cmdProxyStop = &Command{
 	Name: "proxy stop", Usage: "proxy stop NAME", Summary: "stop a proxy: it closes every socket in every namespace and exits",
 	Example: "proxy stop edge",
-	parse: func(p *parser) (Action, error) {
-		name, err := p.proxyName()
-		if err != nil {
-			return nil, err
-		}
+	parse: named((*parser).proxyName, func(name string) *act {
 		return &act{
 			run: onProxy(name, func(env *Env, pc *proxyCtl) (string, error) {
 				env.rememberFinal(name, pc) // for a later `compare`
@@ -287,8 +278,8 @@ var cmdProxyStop = &Command{
 				return fmt.Sprintf("curl -sf --unix-socket \"$RUN/%s.sock\" -X POST http://proxy/stop >/dev/null; wait $%s 2>/dev/null || true", name, pidOf(name))
 			},
 			gocode: "for _, l := range listeners {\n\tl.Close() // every socket in every namespace\n}",
-		}, p.done()
-	},
+		}
+	}),
 }
 
 // onProxy is the run of a command on the running proxy name: it finds the

@@ -369,13 +369,7 @@ func parseConnectHTTP(p *parser, addr string) (Action, error) {
 
 var cmdClose = &Command{
 	Name: "close", Usage: "close NAME", Summary: "close a socket opened with listen ... as NAME", Example: "close web",
-	parse: func(p *parser) (Action, error) {
-		t, err := p.word("a socket name")
-		if err != nil {
-			return nil, err
-		}
-		p.ref(KindSocket, t)
-		name := t.Text
+	parse: named((*parser).socket, func(name string) *act {
 		return &act{
 			run: func(_ context.Context, env *Env) (string, error) {
 				env.mu.Lock()
@@ -401,8 +395,17 @@ var cmdClose = &Command{
 				return fmt.Sprintf("pkill -P $%s || true; kill $%s; wait $%s 2>/dev/null || true", v, v, v)
 			},
 			gocode: "l.Close() // the namespace no longer holds a socket of ours",
-		}, p.done()
-	},
+		}
+	}),
+}
+
+// socket reads the name of a socket an earlier `listen ... as NAME` opened.
+func (p *parser) socket() (Token, error) {
+	t, err := p.word("a socket name (listen ... as NAME)")
+	if err == nil {
+		p.ref(KindSocket, t)
+	}
+	return t, err
 }
 
 // addrHint explains the usual cause of "cannot assign requested address": in

@@ -328,6 +328,19 @@ func (p *parser) done() error {
 	return nil
 }
 
+// named is the parse of a command whose one argument is a name (kill NAME,
+// close NAME, proxy stop NAME): arg reads the name and records it for
+// Scope, build makes the action.
+func named(arg func(*parser) (Token, error), build func(name string) *act) func(*parser) (Action, error) {
+	return func(p *parser) (Action, error) {
+		t, err := arg(p)
+		if err != nil {
+			return nil, err
+		}
+		return build(t.Text), p.done()
+	}
+}
+
 // rest returns the remaining words.
 func (p *parser) rest() []string {
 	var out []string
