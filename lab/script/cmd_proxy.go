@@ -122,14 +122,7 @@ var cmdProxyStart = &Command{
 // newProcName reads the name of a process the statement starts (a child,
 // a proxy): one the learner can refer to afterwards.
 func (p *parser) newProcName(what string) (Token, error) {
-	n, err := p.word(what)
-	if err != nil {
-		return n, err
-	}
-	if err := validProcName(n.Text); err != nil {
-		return n, p.errAt(n, "%v", err)
-	}
-	return n, nil
+	return p.checked(what, validProcName)
 }
 
 // proxyName reads the name of a proxy an earlier statement started.
