@@ -27,7 +27,7 @@ func expectOutput(p *parser) (*check, error) {
 	want := verb == "contains"
 	return &check{desc: fmt.Sprintf("the last output %s %q", verb, text),
 		test: func(_ context.Context, env *Env) (bool, string, error) {
-			out, of := env.LastOutput(), env.LastOutputOf()
+			out, of := env.LastOutput()
 			has := strings.Contains(out, text)
 			seen := "it does"
 			if !has {

@@ -71,7 +71,7 @@ func (q holderQuery) resolve(env *Env) (typ string, ino uint64, label string, er
 		env.rememberNs(q.name, ino)
 		return typ, ino, sys, nil
 	}
-	if ino, ok := env.nsInodeOf(q.name); ok {
+	if ino, ok := env.NamespaceInode(q.name); ok {
 		return "net", ino, sys + ", whose name is gone from " + lab.NetnsDir, nil
 	}
 	if errors.Is(err, os.ErrNotExist) {
