@@ -136,6 +136,9 @@ func (p *parser) proxyName() (Token, error) {
 
 // validProcName checks a name for a spawned child or a proxy.
 func validProcName(name string) error {
+	if name == "" {
+		return fmt.Errorf("a name cannot be empty: give one such as c1")
+	}
 	if name == "self" || name == "host" {
 		return fmt.Errorf("%q means something already (self is this process, host the host): pick another name", name)
 	}
