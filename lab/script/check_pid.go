@@ -16,10 +16,7 @@ import (
 // namespace", readable without entering it and without trusting ps, which
 // reads whatever /proc is mounted.
 func expectPID(p *parser) (*check, error) {
-	c, err := p.procCompare("a PID", 1)
-	if err != nil {
-		return nil, err
-	}
+	c := p.procCompare("a PID", 1)
 	return &check{
 		desc: fmt.Sprintf("the PID of %s in its own PID namespace %s %d", c.who, c.op, c.want),
 		test: c.test(func(pid int) (int64, string, error) {

@@ -13,12 +13,10 @@ import (
 
 // proc takes a process argument (self, host, a PID, a spawned child or a
 // proxy) and records it for Scope.
-func (p *parser) proc() (Token, error) {
-	t, err := p.word("a process (self, a PID or a spawned child)")
-	if err == nil {
-		p.ref(KindProc, t)
-	}
-	return t, err
+func (p *parser) proc() Token {
+	t := p.word("a process (self, a PID or a spawned child)")
+	p.ref(KindProc, t)
+	return t
 }
 
 // procCmp is a parsed `PROC OP N`: a figure of a process, compared with N.
@@ -29,13 +27,10 @@ type procCmp struct {
 
 // procCompare parses `PROC OP N`, N a whole number of at least least (what
 // names it in an error).
-func (p *parser) procCompare(what string, least int64) (procCmp, error) {
-	a, err := p.proc()
-	if err != nil {
-		return procCmp{}, err
-	}
-	op, want, err := p.opInt(what, least)
-	return procCmp{a.Text, op, want}, err
+func (p *parser) procCompare(what string, least int64) procCmp {
+	a := p.proc()
+	op, want := p.opInt(what, least)
+	return procCmp{a.Text, op, want}
 }
 
 // test is the test of a procCmp check: figure reads the figure from the
@@ -62,27 +57,20 @@ func ofProc(who string, test func(pid int) (bool, string, error)) func(context.C
 	}
 }
 
-func parseOp(p *parser) (string, error) {
-	t, err := p.keyword("<=", ">=", "==", "!=", "<", ">")
-	return t.Text, err
+func parseOp(p *parser) string {
+	return p.keyword("<=", ">=", "==", "!=", "<", ">").Text
 }
 
 // opInt parses `OP N` with N a whole number of at least least; what names
 // N in the error.
-func (p *parser) opInt(what string, least int64) (string, int64, error) {
-	op, err := parseOp(p)
-	if err != nil {
-		return "", 0, err
-	}
-	n, err := p.word("a number")
-	if err != nil {
-		return "", 0, err
-	}
+func (p *parser) opInt(what string, least int64) (string, int64) {
+	op := parseOp(p)
+	n := p.word("a number")
 	v, err := strconv.ParseInt(n.Text, 10, 64)
 	if err != nil || v < least {
-		return "", 0, p.errAt(n, "want %s (a whole number from %d), found `%s`", what, least, n.Text)
+		p.errAt(n, "want %s (a whole number from %d), found `%s`", what, least, n.Text)
 	}
-	return op, v, nil
+	return op, v
 }
 
 func compare(a int64, op string, b int64) bool {
@@ -122,22 +110,14 @@ func parseSize(s string) (int64, error) {
 }
 
 func expectProcNumber(p *parser, what string) (*check, error) {
-	a, err := p.proc()
-	if err != nil {
-		return nil, err
-	}
+	a := p.proc()
 	if what == "threads" && p.accept("in") {
 		return expectThreadsIn(p, a.Text)
 	}
-	op, err := parseOp(p)
-	if err != nil {
-		return nil, err
-	}
-	n, err := p.word("a number")
-	if err != nil {
-		return nil, err
-	}
+	op := parseOp(p)
+	n := p.word("a number")
 	var limit int64
+	var err error
 	if what == "rss" {
 		if limit, err = parseSize(n.Text); err != nil {
 			return nil, p.errAt(n, "%v", err)
@@ -181,15 +161,9 @@ func unread(s *probe.Snapshot, who string, fields ...string) error {
 // PROC in NS OP N": count counts what (thread, socket) of PROC's is in NS,
 // from a probe snapshot taken with opt, and says what it saw.
 func countIn(p *parser, who, what, label, gocode string, opt probe.Options, count func(*probe.Snapshot, uint64) (int64, string)) (*check, error) {
-	nst, err := p.word("a namespace")
-	if err != nil {
-		return nil, err
-	}
+	nst := p.word("a namespace")
 	p.ref(KindNetOrProc, nst)
-	op, want, err := p.opInt("a "+what+" count", 0)
-	if err != nil {
-		return nil, err
-	}
+	op, want := p.opInt("a "+what+" count", 0)
 	ns := nst.Text
 	var fields []string // what the snapshot must have read for a count
 	if opt.Threads {
@@ -234,13 +208,8 @@ func expectThreadsIn(p *parser, who string) (*check, error) {
 }
 
 func expectSockets(p *parser) (*check, error) {
-	a, err := p.proc()
-	if err != nil {
-		return nil, err
-	}
-	if _, err := p.keyword("in"); err != nil {
-		return nil, err
-	}
+	a := p.proc()
+	p.keyword("in")
 	return countIn(p, a.Text, "socket", "internet sockets", goExpectSockets(), probe.Options{Sockets: true}, func(s *probe.Snapshot, ino uint64) (int64, string) {
 		got := int64(0)
 		for _, so := range s.Sockets {
@@ -253,18 +222,9 @@ func expectSockets(p *parser) (*check, error) {
 }
 
 func expectHostname(p *parser) (*check, error) {
-	a, err := p.proc()
-	if err != nil {
-		return nil, err
-	}
-	op, err := p.keyword("==", "!=")
-	if err != nil {
-		return nil, err
-	}
-	h, err := p.word("a hostname")
-	if err != nil {
-		return nil, err
-	}
+	a := p.proc()
+	op := p.keyword("==", "!=")
+	h := p.word("a hostname")
 	who, want, same := a.Text, h.Text, op.Text == "=="
 	return &check{desc: fmt.Sprintf("hostname of %s %s %s", who, op.Text, want),
 		test: func(ctx context.Context, env *Env) (bool, string, error) {

@@ -20,10 +20,7 @@ import (
 // namespace's uid_map (inside outside count) translates it, and an id with
 // no line has no name inside: 65534, the overflow id.
 func expectID(p *parser, what string) (*check, error) {
-	c, err := p.procCompare("an id", 0)
-	if err != nil {
-		return nil, err
-	}
+	c := p.procCompare("an id", 0)
 	return &check{desc: fmt.Sprintf("the %s of %s inside its user namespace %s %d", what, c.who, c.op, c.want),
 		test:   c.test(func(pid int) (int64, string, error) { return idInside(pid, what) }),
 		still:  func(seen string) string { return strings.Replace(seen, "it is", "it is still", 1) },
@@ -72,10 +69,7 @@ func idInside(pid int, what string) (int64, string, error) {
 // procfs lists the PID namespace it was mounted for, whatever namespace the
 // reader is in.
 func expectProcs(p *parser) (*check, error) {
-	c, err := p.procCompare("a process count", 0)
-	if err != nil {
-		return nil, err
-	}
+	c := p.procCompare("a process count", 0)
 	return &check{desc: fmt.Sprintf("the /proc %s sees lists %s %d processes", c.who, c.op, c.want),
 		test: c.test(func(pid int) (int64, string, error) {
 			// /proc/PID/root resolves paths in the process's own mount
@@ -105,14 +99,8 @@ func expectProcs(p *parser) (*check, error) {
 // something (SOURCE, as mount's first argument named it: nslab-scratch)
 // mounted at PATH in PROC's mount table?
 func expectMount(p *parser) (*check, error) {
-	a, err := p.proc()
-	if err != nil {
-		return nil, err
-	}
-	path, err := p.word("a mount point, like /mnt")
-	if err != nil {
-		return nil, err
-	}
+	a := p.proc()
+	path := p.word("a mount point, like /mnt")
 	if !strings.HasPrefix(path.Text, "/") {
 		return nil, p.errAt(path, "a mount point is an absolute path, like /mnt")
 	}
@@ -121,10 +109,7 @@ func expectMount(p *parser) (*check, error) {
 		p.i++
 		source = t.Text
 	}
-	verb, err := p.keyword("exists", "absent")
-	if err != nil {
-		return nil, err
-	}
+	verb := p.keyword("exists", "absent")
 	who, at, exists := a.Text, path.Text, verb.Text == "exists"
 	what := "a mount"
 	if source != "" {

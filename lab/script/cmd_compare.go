@@ -167,7 +167,7 @@ var cmdCompare = &Command{
 			},
 			sh:     shCompare(names),
 			gocode: "c, _ := tree(pid) // docs/examples/proctree: the proxy and every process it started\nfmt.Println(c.Processes, c.Threads, c.PSS, c.FDs)",
-		}, nil
+		}, p.done()
 	},
 }
 
