@@ -38,6 +38,11 @@ func TestParseErrorsSayWhereAndWhat(t *testing.T) {
 		{"a proxy add without tenants", "proxy add p", 12, "missing one or more tenant namespaces"},
 		{"a child may not be called self", "spawn self net", 7, "pick another name"},
 		{"a name may not be empty", `spawn "" net`, 7, "cannot be empty"},
+		{"expect pid names a missing number", "expect pid c1 ==", 17, "missing a number"},
+		{"a PID is at least 1", "expect pid c1 == 0", 18, "want a PID"},
+		{"a bad operator lists the right ones", "expect pid c1 = 1", 15, "expected `<=`"},
+		{"left-over words after a check are reported", "expect pid c1 == 1 now", 20, "unexpected `now`"},
+		{"a bad within of expect pid", "expect pid c1 == 1 within soon", 27, "duration like 30s"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
