@@ -99,20 +99,20 @@ func TestReexecNamespaces(t *testing.T) {
 		dir := t.TempDir()
 		p, pids := held(t, "-dir", dir, "mount")
 		sub, own := dir+"/sub", dir+"/own"
-		if out, _ := exec.Command("findmnt", "-N", pids[0], "-n", "-o", "FSTYPE", sub).Output(); strings.TrimSpace(string(out)) != "tmpfs" {
+		if out := findmnt("-N", pids[0], "-o", "FSTYPE", sub); out != "tmpfs" {
 			t.Errorf("findmnt in the peer: %s is %q, want the parent's tmpfs", sub, out)
 		}
-		if out, _ := exec.Command("findmnt", "-N", pids[1], "-n", sub).Output(); len(out) != 0 {
+		if out := findmnt("-N", pids[1], sub); out != "" {
 			t.Errorf("findmnt in the loner: %s is mounted there: %q", sub, out)
 		}
-		if out, _ := exec.Command("findmnt", "-N", pids[1], "-n", "-o", "FSTYPE", own).Output(); strings.TrimSpace(string(out)) != "tmpfs" {
+		if out := findmnt("-N", pids[1], "-o", "FSTYPE", own); out != "tmpfs" {
 			t.Errorf("findmnt in the loner: its own %s is %q", own, out)
 		}
-		if out, _ := exec.Command("findmnt", "-n", own).Output(); len(out) != 0 {
+		if out := findmnt(own); out != "" {
 			t.Errorf("the loner's mount reached us: %q", out)
 		}
 		p.finish()
-		if out, _ := exec.Command("findmnt", "-n", dir).Output(); len(out) != 0 {
+		if out := findmnt(dir); out != "" {
 			t.Errorf("%s is still a mount point after the example: %q", dir, out)
 		}
 	})
@@ -132,17 +132,17 @@ func TestReexecNamespaces(t *testing.T) {
 	t.Run("propagation: a shared copy leaks, a slave does not, unbindable refuses", func(t *testing.T) {
 		dir := t.TempDir()
 		p, _ := held(t, "-dir", dir, "propagation")
-		if out, _ := exec.Command("findmnt", "-n", "-o", "SOURCE", dir+"/shared").Output(); strings.TrimSpace(string(out)) != "nslab-shared" {
+		if out := findmnt("-o", "SOURCE", dir+"/shared"); out != "nslab-shared" {
 			t.Errorf("findmnt here: %s/shared is %q, want the shared copy's nslab-shared (the leak)", dir, out)
 		}
-		if out, _ := exec.Command("findmnt", "-n", dir+"/slave").Output(); len(out) != 0 {
+		if out := findmnt(dir + "/slave"); out != "" {
 			t.Errorf("findmnt here: the slave copy's mount reached us: %q", out)
 		}
 		out := p.finish()
 		if !strings.Contains(out, "bind-mount an unbindable mount: invalid argument") {
 			t.Errorf("output lacks the refused bind:\n%s", out)
 		}
-		if out, _ := exec.Command("findmnt", "-n", dir).Output(); len(out) != 0 {
+		if out := findmnt(dir); out != "" {
 			t.Errorf("%s is still a mount point after the example: %q", dir, out)
 		}
 	})
@@ -219,4 +219,11 @@ func TestLockOSThreadExercise(t *testing.T) {
 			t.Errorf("check %s failed without saying what is wrong:\n%s", c.program, out)
 		}
 	}
+}
+
+// findmnt is what findmnt -n prints with args, trimmed: "" when nothing is
+// mounted there.
+func findmnt(args ...string) string {
+	out, _ := exec.Command("findmnt", append([]string{"-n"}, args...)...).Output()
+	return strings.TrimSpace(string(out))
 }

@@ -130,7 +130,7 @@ func TestVethIntoAClonedChild(t *testing.T) {
 	if strings.Count(out, "reply in") != 2 {
 		t.Errorf("want two pings answered:\n%s", out)
 	}
-	if err := exec.Command("ip", "link", "show", host).Run(); err == nil {
+	if labtest.IPOK("link", "show", host) {
 		t.Errorf("%s is still on the host after the child ended", host)
 	}
 }
@@ -151,7 +151,7 @@ func TestVethChildrenOnABridge(t *testing.T) {
 	if !strings.Contains(out, "another pair named "+prefix+"1: "+prefix+"1 is taken: file exists") {
 		t.Errorf("a second pair with a taken name: want EEXIST:\n%s", out)
 	}
-	if err := exec.Command("ip", "link", "show", br).Run(); err == nil {
+	if labtest.IPOK("link", "show", br) {
 		t.Errorf("%s is still there after the example ended", br)
 	}
 }

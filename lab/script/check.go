@@ -159,16 +159,16 @@ func parseExpect(p *parser) (Action, error) {
 	for i, e := range expectParsers {
 		kinds[i] = e.kind
 	}
-	what, err := p.keyword(kinds...)
-	if err != nil {
-		return nil, err
-	}
+	what := p.keyword(kinds...)
 	i := slices.Index(kinds, what.Text)
-	c, err := expectParsers[i].parse(p)
-	if err != nil {
-		return nil, err
+	if i < 0 {
+		return nil, p.done() // the keyword's error
 	}
-	if err := p.done(); err != nil {
+	c, err := expectParsers[i].parse(p)
+	if err == nil {
+		err = p.done()
+	}
+	if err != nil {
 		return nil, err
 	}
 	c.what = what.Text

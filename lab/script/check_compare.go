@@ -90,47 +90,25 @@ func holds(a float64, op string, b float64) bool {
 }
 
 func expectCompare(p *parser) (*check, error) {
-	m, err := p.keyword(compareMetrics...)
-	if err != nil {
-		return nil, err
-	}
+	m := p.keyword(compareMetrics...)
 	metric := m.Text
 	perTenant := false
 	if p.accept("per") {
-		if _, err := p.keyword("tenant"); err != nil {
-			return nil, err
-		}
+		p.keyword("tenant")
 		perTenant = true
 	}
-	operand := func() (cmpOperand, error) {
-		t, err := p.word("a proxy or a number")
-		if err != nil {
-			return cmpOperand{}, err
-		}
+	operand := func() cmpOperand {
+		t := p.word("a proxy or a number")
 		if v, err := strconv.ParseFloat(t.Text, 64); err == nil {
-			return cmpOperand{num: v}, nil
+			return cmpOperand{num: v}
 		}
-		return cmpOperand{proxy: t.Text}, nil // (no p.ref: see compare)
+		return cmpOperand{proxy: t.Text} // (no p.ref: see compare)
 	}
-	first, err := operand()
-	if err != nil {
-		return nil, err
-	}
-	ands := []cmpOperand{first}
+	ands := []cmpOperand{operand()}
 	var ops []string
-	for {
-		if _, ok := p.peek(); !ok {
-			break
-		}
-		op, err := p.keyword(compareOps...)
-		if err != nil {
-			return nil, err
-		}
-		o, err := operand()
-		if err != nil {
-			return nil, err
-		}
-		ops, ands = append(ops, op.Text), append(ands, o)
+	for _, more := p.peek(); more; _, more = p.peek() {
+		op := p.keyword(compareOps...)
+		ops, ands = append(ops, op.Text), append(ands, operand())
 	}
 	if len(ops) == 0 {
 		return nil, p.errAt(Token{Col: p.end}, "compare what with what: like `tss << tst` (<< is at most half)")

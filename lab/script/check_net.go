@@ -10,14 +10,8 @@ import (
 )
 
 func expectPing(p *parser) (*check, error) {
-	t, err := p.checked("an IP address", isIP)
-	if err != nil {
-		return nil, err
-	}
-	want, err := p.keyword("ok", "fails")
-	if err != nil {
-		return nil, err
-	}
+	t := p.checked("an IP address", isIP)
+	want := p.keyword("ok", "fails")
 	ip, ns, ok := t.Text, p.ns, want.Text == "ok"
 	desc := fmt.Sprintf("ping %s from %s %s", ip, nsLabel(ns), map[bool]string{true: "answers", false: "gets no answer"}[ok])
 	// A link just set up has no carrier for a moment and the first echo
@@ -45,14 +39,8 @@ func expectPing(p *parser) (*check, error) {
 }
 
 func expectLink(p *parser) (*check, error) {
-	t, err := p.word("a link name")
-	if err != nil {
-		return nil, err
-	}
-	want, err := p.keyword("up", "down", "exists", "absent")
-	if err != nil {
-		return nil, err
-	}
+	t := p.word("a link name")
+	want := p.keyword("up", "down", "exists", "absent")
 	name, ns, w := t.Text, p.ns, want.Text
 	verb := "is " + w
 	if w == "exists" {
@@ -100,14 +88,8 @@ func expectLink(p *parser) (*check, error) {
 }
 
 func expectNetns(p *parser) (*check, error) {
-	t, err := p.word("a namespace name")
-	if err != nil {
-		return nil, err
-	}
-	want, err := p.keyword("exists", "absent")
-	if err != nil {
-		return nil, err
-	}
+	t := p.word("a namespace name")
+	want := p.keyword("exists", "absent")
 	if want.Text == "exists" && lab.ValidateNetnsName(t.Text) == nil {
 		p.define(KindNetns, t) // it holds only if the namespace exists: later lines may use it
 	}

@@ -35,22 +35,10 @@ func nsInode(env *Env, typ, who string) (uint64, error) {
 var nsTypes = []string{"cgroup", "ipc", "mnt", "net", "pid", "pid_for_children", "time", "time_for_children", "user", "uts"}
 
 func expectNs(p *parser) (*check, error) {
-	typ, err := p.keyword(nsTypes...)
-	if err != nil {
-		return nil, err
-	}
-	a, err := p.word("a process (self, a PID or a spawned child)")
-	if err != nil {
-		return nil, err
-	}
-	op, err := p.keyword("==", "!=")
-	if err != nil {
-		return nil, err
-	}
-	b, err := p.word("what to compare with (host, a namespace, a process)")
-	if err != nil {
-		return nil, err
-	}
+	typ := p.keyword(nsTypes...)
+	a := p.word("a process (self, a PID or a spawned child)")
+	op := p.keyword("==", "!=")
+	b := p.word("what to compare with (host, a namespace, a process)")
 	k := KindProc
 	if typ.Text == "net" {
 		k = KindNetOrProc // nsInode falls back to a lab namespace for net

@@ -8,26 +8,20 @@ import (
 
 // containsText parses `contains|lacks TEXT`, TEXT being the rest of the
 // line.
-func (p *parser) containsText() (verb, text string, err error) {
-	v, err := p.keyword("contains", "lacks")
-	if err != nil {
-		return "", "", err
-	}
+func (p *parser) containsText() (verb, text string) {
+	v := p.keyword("contains", "lacks")
 	if _, ok := p.peek(); !ok {
-		return "", "", p.errAt(Token{Col: p.end}, "missing the text to look for")
+		p.errAt(Token{Col: p.end}, "missing the text to look for")
 	}
-	return v.Text, strings.Join(p.rest(), " "), nil
+	return v.Text, strings.Join(p.rest(), " ")
 }
 
 func expectOutput(p *parser) (*check, error) {
-	verb, text, err := p.containsText()
-	if err != nil {
-		return nil, err
-	}
+	verb, text := p.containsText()
 	want := verb == "contains"
 	return &check{desc: fmt.Sprintf("the last output %s %q", verb, text),
 		test: func(_ context.Context, env *Env) (bool, string, error) {
-			out, of := env.LastOutput(), env.LastOutputOf()
+			out, of := env.LastOutput()
 			has := strings.Contains(out, text)
 			seen := "it does"
 			if !has {

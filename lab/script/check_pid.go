@@ -1,7 +1,6 @@
 package script
 
 import (
-	"context"
 	"fmt"
 	"strconv"
 	"strings"
@@ -17,30 +16,18 @@ import (
 // namespace", readable without entering it and without trusting ps, which
 // reads whatever /proc is mounted.
 func expectPID(p *parser) (*check, error) {
-	a, err := p.proc()
-	if err != nil {
-		return nil, err
-	}
-	op, want, err := p.opInt("a PID", 1)
-	if err != nil {
-		return nil, err
-	}
-	who := a.Text
+	c := p.procCompare("a PID", 1)
 	return &check{
-		desc: fmt.Sprintf("the PID of %s in its own PID namespace %s %d", who, op, want),
-		test: func(_ context.Context, env *Env) (bool, string, error) {
-			pid, err := resolvePID(env, who)
-			if err != nil {
-				return false, "", err
-			}
+		desc: fmt.Sprintf("the PID of %s in its own PID namespace %s %d", c.who, c.op, c.want),
+		test: c.test(func(pid int) (int64, string, error) {
 			levels, err := nsPIDs(pid)
 			if err != nil {
-				return false, "", err
+				return 0, "", err
 			}
 			inner := levels[len(levels)-1]
-			return compare(inner, op, want), fmt.Sprintf("NSpid is %s: host PID %d, %d inside", joinInts(levels), pid, inner), nil
-		},
-		cond:   condPID(who, op, want),
+			return inner, fmt.Sprintf("NSpid is %s: host PID %d, %d inside", joinInts(levels), pid, inner), nil
+		}),
+		cond:   condPID(c.who, c.op, c.want),
 		gocode: "b, _ := os.ReadFile(fmt.Sprintf(\"/proc/%d/status\", pid))\n// NSpid:\\t4242\\t1 -- one PID per PID namespace, outermost first",
 	}, nil
 }

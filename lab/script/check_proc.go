@@ -13,35 +13,64 @@ import (
 
 // proc takes a process argument (self, host, a PID, a spawned child or a
 // proxy) and records it for Scope.
-func (p *parser) proc() (Token, error) {
-	t, err := p.word("a process (self, a PID or a spawned child)")
-	if err == nil {
-		p.ref(KindProc, t)
-	}
-	return t, err
+func (p *parser) proc() Token {
+	t := p.word("a process (self, a PID or a spawned child)")
+	p.ref(KindProc, t)
+	return t
 }
 
-func parseOp(p *parser) (string, error) {
-	t, err := p.keyword("<=", ">=", "==", "!=", "<", ">")
-	return t.Text, err
+// procCmp is a parsed `PROC OP N`: a figure of a process, compared with N.
+type procCmp struct {
+	who, op string
+	want    int64
+}
+
+// procCompare parses `PROC OP N`, N a whole number of at least least (what
+// names it in an error).
+func (p *parser) procCompare(what string, least int64) procCmp {
+	a := p.proc()
+	op, want := p.opInt(what, least)
+	return procCmp{a.Text, op, want}
+}
+
+// test is the test of a procCmp check: figure reads the figure from the
+// process's PID and says what it saw.
+func (c procCmp) test(figure func(pid int) (int64, string, error)) func(context.Context, *Env) (bool, string, error) {
+	return ofProc(c.who, func(pid int) (bool, string, error) {
+		got, seen, err := figure(pid)
+		if err != nil {
+			return false, "", err
+		}
+		return compare(got, c.op, c.want), seen, nil
+	})
+}
+
+// ofProc is the test of a check on the process who (self, a PID, a spawned
+// child or a proxy): it finds its PID, then tests.
+func ofProc(who string, test func(pid int) (bool, string, error)) func(context.Context, *Env) (bool, string, error) {
+	return func(_ context.Context, env *Env) (bool, string, error) {
+		pid, err := resolvePID(env, who)
+		if err != nil {
+			return false, "", err
+		}
+		return test(pid)
+	}
+}
+
+func parseOp(p *parser) string {
+	return p.keyword("<=", ">=", "==", "!=", "<", ">").Text
 }
 
 // opInt parses `OP N` with N a whole number of at least least; what names
 // N in the error.
-func (p *parser) opInt(what string, least int64) (string, int64, error) {
-	op, err := parseOp(p)
-	if err != nil {
-		return "", 0, err
-	}
-	n, err := p.word("a number")
-	if err != nil {
-		return "", 0, err
-	}
+func (p *parser) opInt(what string, least int64) (string, int64) {
+	op := parseOp(p)
+	n := p.word("a number")
 	v, err := strconv.ParseInt(n.Text, 10, 64)
 	if err != nil || v < least {
-		return "", 0, p.errAt(n, "want %s (a whole number from %d), found `%s`", what, least, n.Text)
+		p.errAt(n, "want %s (a whole number from %d), found `%s`", what, least, n.Text)
 	}
-	return op, v, nil
+	return op, v
 }
 
 func compare(a int64, op string, b int64) bool {
@@ -81,22 +110,14 @@ func parseSize(s string) (int64, error) {
 }
 
 func expectProcNumber(p *parser, what string) (*check, error) {
-	a, err := p.proc()
-	if err != nil {
-		return nil, err
-	}
+	a := p.proc()
 	if what == "threads" && p.accept("in") {
 		return expectThreadsIn(p, a.Text)
 	}
-	op, err := parseOp(p)
-	if err != nil {
-		return nil, err
-	}
-	n, err := p.word("a number")
-	if err != nil {
-		return nil, err
-	}
+	op := parseOp(p)
+	n := p.word("a number")
 	var limit int64
+	var err error
 	if what == "rss" {
 		if limit, err = parseSize(n.Text); err != nil {
 			return nil, p.errAt(n, "%v", err)
@@ -106,11 +127,7 @@ func expectProcNumber(p *parser, what string) (*check, error) {
 	}
 	who := a.Text
 	return &check{desc: fmt.Sprintf("%s of %s %s %s", what, who, op, n.Text),
-		test: func(_ context.Context, env *Env) (bool, string, error) {
-			pid, err := resolvePID(env, who)
-			if err != nil {
-				return false, "", err
-			}
+		test: ofProc(who, func(pid int) (bool, string, error) {
 			s, err := probe.Take(pid, probe.Options{})
 			if err != nil {
 				return false, "", err
@@ -122,7 +139,7 @@ func expectProcNumber(p *parser, what string) (*check, error) {
 				return compare(int64(s.VmRSS), op, limit), fmt.Sprintf("RSS is %.1f MB", float64(s.VmRSS)/(1<<20)), nil
 			}
 			return compare(int64(s.NumThreads), op, limit), fmt.Sprintf("it has %d threads", s.NumThreads), nil
-		},
+		}),
 		cond:   condProcNumber(what, who, op, limit),
 		gocode: goProcStatus(),
 	}, nil
@@ -140,108 +157,74 @@ func unread(s *probe.Snapshot, who string, fields ...string) error {
 	return nil
 }
 
-// countIn parses `NS OP N` after `PROC in` and makes a check that counts
-// something of PROC's in NS (what, read from a probe snapshot taken with
-// opt) and compares it.
-func countIn(p *parser, who, what string, opt probe.Options, count func(*probe.Snapshot, uint64) (int64, string, error)) (c *check, desc, ns string, err error) {
-	nst, err := p.word("a namespace")
-	if err != nil {
-		return nil, "", "", err
-	}
+// countIn parses `NS OP N` after `PROC in` and makes the check "LABEL of
+// PROC in NS OP N": count counts what (thread, socket) of PROC's is in NS,
+// from a probe snapshot taken with opt, and says what it saw.
+func countIn(p *parser, who, what, label, gocode string, opt probe.Options, count func(*probe.Snapshot, uint64) (int64, string)) (*check, error) {
+	nst := p.word("a namespace")
 	p.ref(KindNetOrProc, nst)
-	op, want, err := p.opInt("a "+what+" count", 0)
-	if err != nil {
-		return nil, "", "", err
+	op, want := p.opInt("a "+what+" count", 0)
+	ns := nst.Text
+	var fields []string // what the snapshot must have read for a count
+	if opt.Threads {
+		fields = append(fields, "threads")
 	}
-	ns = nst.Text
-	return &check{cond: condCountIn(what, who, ns, op, want), test: func(_ context.Context, env *Env) (bool, string, error) {
-		pid, err := resolvePID(env, who)
-		if err != nil {
-			return false, "", err
-		}
-		ino, err := nsInode(env, "net", ns)
-		if err != nil {
-			return false, "", err
-		}
-		s, err := probe.Take(pid, opt)
-		if err != nil {
-			return false, "", err
-		}
-		var fields []string
-		if opt.Threads {
-			fields = append(fields, "threads")
-		}
-		if opt.Sockets {
-			fields = append(fields, "sockets")
-		}
-		if err := unread(s, who, fields...); err != nil {
-			return false, "", err
-		}
-		got, seen, err := count(s, ino)
-		if err != nil {
-			return false, "", err
-		}
-		return compare(got, op, want), seen, nil
-	}}, fmt.Sprintf("%s in %s %s %d", who, ns, op, want), ns, nil
+	if opt.Sockets {
+		fields = append(fields, "sockets")
+	}
+	return &check{desc: fmt.Sprintf("%s of %s in %s %s %d", label, who, ns, op, want),
+		test: func(_ context.Context, env *Env) (bool, string, error) {
+			pid, err := resolvePID(env, who)
+			if err != nil {
+				return false, "", err
+			}
+			ino, err := nsInode(env, "net", ns)
+			if err != nil {
+				return false, "", err
+			}
+			s, err := probe.Take(pid, opt)
+			if err != nil {
+				return false, "", err
+			}
+			if err := unread(s, who, fields...); err != nil {
+				return false, "", err
+			}
+			got, seen := count(s, ino)
+			return compare(got, op, want), seen, nil
+		},
+		cond:   condCountIn(what, who, ns, op, want),
+		gocode: gocode,
+	}, nil
 }
 
 // expectThreadsIn counts the threads of a process whose network namespace
 // is NS (/proc/PID/task/TID/ns/net): a thread left in a tenant after an
 // unlocked setns shows here.
 func expectThreadsIn(p *parser, who string) (*check, error) {
-	c, desc, _, err := countIn(p, who, "thread", probe.Options{Threads: true}, func(s *probe.Snapshot, ino uint64) (int64, string, error) {
+	return countIn(p, who, "thread", "threads", goWatch(), probe.Options{Threads: true}, func(s *probe.Snapshot, ino uint64) (int64, string) {
 		got := s.ThreadsByNetns()[ino]
-		return int64(got), fmt.Sprintf("%d of its %d threads are there", got, len(s.Threads)), nil
+		return int64(got), fmt.Sprintf("%d of its %d threads are there", got, len(s.Threads))
 	})
-	if err != nil {
-		return nil, err
-	}
-	c.desc = "threads of " + desc
-	c.gocode = goWatch()
-	return c, nil
 }
 
 func expectSockets(p *parser) (*check, error) {
-	a, err := p.proc()
-	if err != nil {
-		return nil, err
-	}
-	if _, err := p.keyword("in"); err != nil {
-		return nil, err
-	}
-	c, desc, _, err := countIn(p, a.Text, "socket", probe.Options{Sockets: true}, func(s *probe.Snapshot, ino uint64) (int64, string, error) {
-		if e := s.Errors["sockets"]; e != "" {
-			return 0, "", fmt.Errorf("cannot read its sockets: %s", e)
-		}
+	a := p.proc()
+	p.keyword("in")
+	return countIn(p, a.Text, "socket", "internet sockets", goExpectSockets(), probe.Options{Sockets: true}, func(s *probe.Snapshot, ino uint64) (int64, string) {
 		got := int64(0)
 		for _, so := range s.Sockets {
 			if so.NetNS == ino && isInet(so.Proto) {
 				got++
 			}
 		}
-		return got, fmt.Sprintf("%d TCP/UDP/SCTP/raw socket(s) there", got), nil
+		return got, fmt.Sprintf("%d TCP/UDP/SCTP/raw socket(s) there", got)
 	})
-	if err != nil {
-		return nil, err
-	}
-	c.desc = "internet sockets of " + desc
-	c.gocode = goExpectSockets()
-	return c, nil
 }
 
 func expectHostname(p *parser) (*check, error) {
-	a, err := p.proc()
-	if err != nil {
-		return nil, err
-	}
-	op, err := p.keyword("==", "!=")
-	if err != nil {
-		return nil, err
-	}
-	h, err := p.word("a hostname")
-	if err != nil {
-		return nil, err
-	}
+	a := p.proc()
+	op := p.keyword("==", "!=")
+	h := p.word("a hostname")
 	who, want, same := a.Text, h.Text, op.Text == "=="
 	return &check{desc: fmt.Sprintf("hostname of %s %s %s", who, op.Text, want),
 		test: func(ctx context.Context, env *Env) (bool, string, error) {

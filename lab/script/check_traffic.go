@@ -13,15 +13,8 @@ import (
 // moment it does; the kernel's answer is the listener's own count.
 
 func expectAccepted(p *parser) (*check, error) {
-	t, err := p.word("a socket name (listen ... as NAME)")
-	if err != nil {
-		return nil, err
-	}
-	p.ref(KindSocket, t)
-	op, want, err := p.opInt("a connection count", 0)
-	if err != nil {
-		return nil, err
-	}
+	t := p.socket()
+	op, want := p.opInt("a connection count", 0)
 	name := t.Text
 	seenOf := func(n int) string { return fmt.Sprintf("%s has accepted %s", name, plural(n, "connection")) }
 	return &check{desc: fmt.Sprintf("%s accepted %s %d connection(s)", name, op, want),
@@ -42,15 +35,8 @@ func expectAccepted(p *parser) (*check, error) {
 }
 
 func expectReceived(p *parser) (*check, error) {
-	t, err := p.word("a socket name (listen ... as NAME)")
-	if err != nil {
-		return nil, err
-	}
-	p.ref(KindSocket, t)
-	verb, text, err := p.containsText()
-	if err != nil {
-		return nil, err
-	}
+	t := p.socket()
+	verb, text := p.containsText()
 	name, has := t.Text, verb == "contains"
 	return &check{desc: fmt.Sprintf("%s received %s %q", name, map[bool]string{true: "text containing", false: "nothing containing"}[has], text),
 		test: func(_ context.Context, env *Env) (bool, string, error) {

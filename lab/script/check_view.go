@@ -1,7 +1,6 @@
 package script
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"strconv"
@@ -21,30 +20,12 @@ import (
 // namespace's uid_map (inside outside count) translates it, and an id with
 // no line has no name inside: 65534, the overflow id.
 func expectID(p *parser, what string) (*check, error) {
-	a, err := p.proc()
-	if err != nil {
-		return nil, err
-	}
-	op, want, err := p.opInt("an id", 0)
-	if err != nil {
-		return nil, err
-	}
-	who := a.Text
-	return &check{desc: fmt.Sprintf("the %s of %s inside its user namespace %s %d", what, who, op, want),
-		test: func(_ context.Context, env *Env) (bool, string, error) {
-			pid, err := resolvePID(env, who)
-			if err != nil {
-				return false, "", err
-			}
-			inside, seen, err := idInside(pid, what)
-			if err != nil {
-				return false, "", err
-			}
-			return compare(inside, op, want), seen, nil
-		},
+	c := p.procCompare("an id", 0)
+	return &check{desc: fmt.Sprintf("the %s of %s inside its user namespace %s %d", what, c.who, c.op, c.want),
+		test:   c.test(func(pid int) (int64, string, error) { return idInside(pid, what) }),
 		still:  func(seen string) string { return strings.Replace(seen, "it is", "it is still", 1) },
-		want:   fmt.Sprintf("%s %d", op, want),
-		cond:   condID(what, who, op, want),
+		want:   fmt.Sprintf("%s %d", c.op, c.want),
+		cond:   condID(what, c.who, c.op, c.want),
 		gocode: fmt.Sprintf("b, _ := os.ReadFile(fmt.Sprintf(\"/proc/%%d/%s_map\", pid)) // inside outside count, per line", what),
 	}, nil
 }
@@ -88,26 +69,14 @@ func idInside(pid int, what string) (int64, string, error) {
 // procfs lists the PID namespace it was mounted for, whatever namespace the
 // reader is in.
 func expectProcs(p *parser) (*check, error) {
-	a, err := p.proc()
-	if err != nil {
-		return nil, err
-	}
-	op, want, err := p.opInt("a process count", 0)
-	if err != nil {
-		return nil, err
-	}
-	who := a.Text
-	return &check{desc: fmt.Sprintf("the /proc %s sees lists %s %d processes", who, op, want),
-		test: func(_ context.Context, env *Env) (bool, string, error) {
-			pid, err := resolvePID(env, who)
-			if err != nil {
-				return false, "", err
-			}
+	c := p.procCompare("a process count", 0)
+	return &check{desc: fmt.Sprintf("the /proc %s sees lists %s %d processes", c.who, c.op, c.want),
+		test: c.test(func(pid int) (int64, string, error) {
 			// /proc/PID/root resolves paths in the process's own mount
 			// namespace: its /proc, not ours.
 			ents, err := os.ReadDir(fmt.Sprintf("/proc/%d/root/proc", pid))
 			if err != nil {
-				return false, "", fmt.Errorf("list the /proc of %s: %v", who, err)
+				return 0, "", fmt.Errorf("list the /proc of %s: %v", c.who, err)
 			}
 			var pids []string
 			for _, e := range ents {
@@ -119,9 +88,9 @@ func expectProcs(p *parser) (*check, error) {
 			if len(pids) <= 4 {
 				seen += ": PID " + strings.Join(pids, ", ")
 			}
-			return compare(int64(len(pids)), op, want), seen, nil
-		},
-		cond:   condProcs(who, op, want),
+			return int64(len(pids)), seen, nil
+		}),
+		cond:   condProcs(c.who, c.op, c.want),
 		gocode: "ents, _ := os.ReadDir(fmt.Sprintf(\"/proc/%d/root/proc\", pid)) // its mount namespace's /proc",
 	}, nil
 }
@@ -130,14 +99,8 @@ func expectProcs(p *parser) (*check, error) {
 // something (SOURCE, as mount's first argument named it: nslab-scratch)
 // mounted at PATH in PROC's mount table?
 func expectMount(p *parser) (*check, error) {
-	a, err := p.proc()
-	if err != nil {
-		return nil, err
-	}
-	path, err := p.word("a mount point, like /mnt")
-	if err != nil {
-		return nil, err
-	}
+	a := p.proc()
+	path := p.word("a mount point, like /mnt")
 	if !strings.HasPrefix(path.Text, "/") {
 		return nil, p.errAt(path, "a mount point is an absolute path, like /mnt")
 	}
@@ -146,21 +109,14 @@ func expectMount(p *parser) (*check, error) {
 		p.i++
 		source = t.Text
 	}
-	verb, err := p.keyword("exists", "absent")
-	if err != nil {
-		return nil, err
-	}
+	verb := p.keyword("exists", "absent")
 	who, at, exists := a.Text, path.Text, verb.Text == "exists"
 	what := "a mount"
 	if source != "" {
 		what = source
 	}
 	return &check{desc: fmt.Sprintf("%s at %s in the mount table of %s %s", what, at, who, verb.Text),
-		test: func(_ context.Context, env *Env) (bool, string, error) {
-			pid, err := resolvePID(env, who)
-			if err != nil {
-				return false, "", err
-			}
+		test: ofProc(who, func(pid int) (bool, string, error) {
 			b, err := os.ReadFile(fmt.Sprintf("/proc/%d/mountinfo", pid))
 			if err != nil {
 				return false, "", fmt.Errorf("read the mount table of %s: %v", who, err)
@@ -186,7 +142,7 @@ func expectMount(p *parser) (*check, error) {
 				return !exists, fmt.Sprintf("%s has nothing like it at %s", who, at), nil
 			}
 			return exists, fmt.Sprintf("%s has %s at %s", who, strings.Join(found, ", "), at), nil
-		},
+		}),
 		still:  func(seen string) string { return strings.Replace(seen, " has ", " still has ", 1) },
 		want:   map[bool]string{true: "it there", false: "it gone"}[exists],
 		cond:   condMount(who, at, source, exists),

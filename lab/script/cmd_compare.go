@@ -142,18 +142,10 @@ var cmdCompare = &Command{
 	Summary: "a table of what each proxy costs: strategy, tenants, processes, threads, PSS, fds, bind time (its process tree, as the kernel counts it)",
 	Example: "compare tss tst tsp",
 	parse: func(p *parser) (Action, error) {
-		var names []string
-		for {
-			t, ok := p.peek()
-			if !ok {
-				break
-			}
-			// (No p.ref: a proxy stopped since still has its row, while
-			// the lab has no process by that name any more. An unknown
-			// name is refused when it runs, with a suggestion.)
-			p.i++
-			names = append(names, t.Text)
-		}
+		// (No p.ref: a proxy stopped since still has its row, while the
+		// lab has no process by that name any more. An unknown name is
+		// refused when it runs, with a suggestion.)
+		names := p.rest()
 		if len(names) == 0 {
 			return nil, p.errAt(Token{Col: p.end}, "name one or more proxies to compare")
 		}
@@ -175,7 +167,7 @@ var cmdCompare = &Command{
 			},
 			sh:     shCompare(names),
 			gocode: "c, _ := tree(pid) // docs/examples/proctree: the proxy and every process it started\nfmt.Println(c.Processes, c.Threads, c.PSS, c.FDs)",
-		}, nil
+		}, p.done()
 	},
 }
 

@@ -31,11 +31,8 @@ type holderQuery struct {
 
 // parseHolderQuery reads `NAME [TYPE]`: a lab namespace, a spawned child or
 // proxy, self, host, a PID, or a path such as /run/netns/NAME.
-func (p *parser) holderQuery() (holderQuery, error) {
-	t, err := p.word("a namespace (a lab namespace, a child, self, host, a PID or a path like /run/netns/NAME)")
-	if err != nil {
-		return holderQuery{}, err
-	}
+func (p *parser) holderQuery() holderQuery {
+	t := p.word("a namespace (a lab namespace, a child, self, host, a PID or a path like /run/netns/NAME)")
 	q := holderQuery{name: t.Text, typ: "net"}
 	if !strings.HasPrefix(t.Text, "/") {
 		p.ref(KindHeld, t)
@@ -44,7 +41,7 @@ func (p *parser) holderQuery() (holderQuery, error) {
 		p.i++
 		q.typ, q.typed = n.Text, true
 	}
-	return q, nil
+	return q
 }
 
 // resolve finds the namespace a query names: its type, inode and a label
@@ -71,7 +68,7 @@ func (q holderQuery) resolve(env *Env) (typ string, ino uint64, label string, er
 		env.rememberNs(q.name, ino)
 		return typ, ino, sys, nil
 	}
-	if ino, ok := env.nsInodeOf(q.name); ok {
+	if ino, ok := env.NamespaceInode(q.name); ok {
 		return "net", ino, sys + ", whose name is gone from " + lab.NetnsDir, nil
 	}
 	if errors.Is(err, os.ErrNotExist) {
@@ -85,10 +82,7 @@ var cmdHolders = &Command{
 	Summary: "list what keeps a namespace alive: processes and threads in it, bind mounts, open descriptors, sockets born in it, and for a user namespace the namespaces it owns",
 	Example: "holders alpha",
 	parse: func(p *parser) (Action, error) {
-		q, err := p.holderQuery()
-		if err != nil {
-			return nil, err
-		}
+		q := p.holderQuery()
 		return &act{
 			run: func(_ context.Context, env *Env) (string, error) {
 				typ, ino, label, err := q.resolve(env)
@@ -111,19 +105,13 @@ var cmdHolders = &Command{
 
 // expectHolders is `expect holders NAME [TYPE] [KIND] OP N`.
 func expectHolders(p *parser) (*check, error) {
-	q, err := p.holderQuery()
-	if err != nil {
-		return nil, err
-	}
+	q := p.holderQuery()
 	kind := ""
 	if t, ok := p.peek(); ok && slices.Contains(probe.HolderKinds, t.Text) {
 		p.i++
 		kind = t.Text
 	}
-	op, want, err := p.opInt("a holder count", 0)
-	if err != nil {
-		return nil, err
-	}
+	op, want := p.opInt("a holder count", 0)
 	what := "holders"
 	if kind != "" {
 		what = kind + " holders"
@@ -158,14 +146,8 @@ func expectHolders(p *parser) (*check, error) {
 // expectLsns is `expect lsns NAME [TYPE] lists|misses`: does lsns(8), which
 // lists the namespaces of processes, show this one?
 func expectLsns(p *parser) (*check, error) {
-	q, err := p.holderQuery()
-	if err != nil {
-		return nil, err
-	}
-	verb, err := p.keyword("lists", "misses")
-	if err != nil {
-		return nil, err
-	}
+	q := p.holderQuery()
+	verb := p.keyword("lists", "misses")
 	lists := verb.Text == "lists"
 	return &check{desc: fmt.Sprintf("lsns %s %s", verb.Text, q.name),
 		test: func(ctx context.Context, env *Env) (bool, string, error) {

@@ -37,10 +37,7 @@ var cmdNetnsAdd = &Command{
 	Name: "netns add", Usage: "netns add NAME... (or a range: t{1..100})", Summary: "create network namespaces (nslab-NAME, visible to ip netns)",
 	Example: "netns add alpha",
 	parse: func(p *parser) (Action, error) {
-		runs, names, goName, err := netnsNames(p, true)
-		if err != nil {
-			return nil, err
-		}
+		runs, names, goName := netnsNames(p, true)
 		return &act{
 			run: func(ctx context.Context, env *Env) (string, error) {
 				var ino uint64
@@ -64,7 +61,7 @@ var cmdNetnsAdd = &Command{
 			sh:     shNetnsAdd(runs),
 			undo:   undoNetnsAdd(runs),
 			gocode: goNetnsAdd(goName),
-		}, nil
+		}, p.done()
 	},
 }
 
@@ -72,10 +69,7 @@ var cmdNetnsDel = &Command{
 	Name: "netns del", Usage: "netns del NAME... (or a range: t{1..100})", Summary: "remove network namespaces the lab created",
 	Example: "netns del alpha",
 	parse: func(p *parser) (Action, error) {
-		runs, names, goName, err := netnsNames(p, false)
-		if err != nil {
-			return nil, err
-		}
+		runs, names, goName := netnsNames(p, false)
 		return &act{
 			run: func(ctx context.Context, env *Env) (string, error) {
 				gone, err := eachName(ctx, env, names, env.S.DelNetns)
@@ -86,21 +80,21 @@ var cmdNetnsDel = &Command{
 			},
 			sh:     shNetnsDel(runs),
 			gocode: goNetnsDel(goName),
-		}, nil
+		}, p.done()
 	},
 }
 
 // netnsNames reads the names (and ranges) of netns add, which makes them,
 // or netns del, which needs them made before; goName is how the Go snippet
 // names them.
-func netnsNames(p *parser, add bool) (runs []nameRun, names []string, goName string, err error) {
+func netnsNames(p *parser, add bool) (runs []nameRun, names []string, goName string) {
 	valid := func(string) error { return nil }
 	if add {
 		valid = lab.ValidateNetnsName
 	}
-	runs, err = p.nameRuns("a namespace name", valid)
-	if err != nil {
-		return nil, nil, "", err
+	runs = p.nameRuns("a namespace name", valid)
+	if p.err != nil {
+		return nil, nil, ""
 	}
 	if add {
 		for _, r := range runs {
@@ -116,7 +110,7 @@ func netnsNames(p *parser, add bool) (runs []nameRun, names []string, goName str
 	if len(names) > 1 {
 		goName = "name // for each namespace"
 	}
-	return runs, names, goName, nil
+	return runs, names, goName
 }
 
 // eachName runs fn on every name in turn, telling the runner how far it
@@ -160,17 +154,9 @@ var cmdLinkAdd = &Command{
 	Usage:   "link add NAME type veth peer PEER [netns NS] [-n NS] | link add NAME type bridge [-n NS]",
 	Summary: "create a veth pair (either end in any namespace) or a bridge", Example: "link add va type veth peer vb netns beta -n alpha",
 	parse: func(p *parser) (Action, error) {
-		n, err := p.word("a link name")
-		if err != nil {
-			return nil, err
-		}
-		if _, err := p.keyword("type"); err != nil {
-			return nil, err
-		}
-		typ, err := p.keyword("veth", "bridge")
-		if err != nil {
-			return nil, err
-		}
+		n := p.word("a link name")
+		p.keyword("type")
+		typ := p.keyword("veth", "bridge")
 		name, ns := n.Text, p.ns
 		if err := lab.ValidateLinkName(name, lab.IsHost(ns)); err != nil {
 			return nil, p.errAt(n, "%v", err)
@@ -185,19 +171,11 @@ var cmdLinkAdd = &Command{
 				gocode: goBridgeAdd(ns, name),
 			}, p.done()
 		}
-		if _, err := p.keyword("peer"); err != nil {
-			return nil, err
-		}
-		pt, err := p.word("the peer's name")
-		if err != nil {
-			return nil, err
-		}
+		p.keyword("peer")
+		pt := p.word("the peer's name")
 		peer, peerNS := pt.Text, ns
 		if p.accept("netns") {
-			t, err := p.word("a namespace for the peer")
-			if err != nil {
-				return nil, err
-			}
+			t := p.word("a namespace for the peer")
 			peerNS = t.Text
 			if !lab.IsHost(peerNS) {
 				p.ref(KindNetns, t)
@@ -234,14 +212,8 @@ var cmdLinkSet = &Command{
 	Name: "link set", NS: true, Usage: "link set NAME up|down|master BRIDGE|netns NS [-n NS]",
 	Summary: "bring a link up or down, join it to a bridge, or move it to another namespace", Example: "link set va up -n alpha",
 	parse: func(p *parser) (Action, error) {
-		n, err := p.word("a link name")
-		if err != nil {
-			return nil, err
-		}
-		verb, err := p.keyword("up", "down", "master", "netns")
-		if err != nil {
-			return nil, err
-		}
+		n := p.word("a link name")
+		verb := p.keyword("up", "down", "master", "netns")
 		name, ns := n.Text, p.ns
 		switch verb.Text {
 		case "up", "down":
@@ -253,11 +225,7 @@ var cmdLinkSet = &Command{
 				gocode: goLinkSetUp(ns, name, fn),
 			}, p.done()
 		case "master":
-			b, err := p.word("a bridge name")
-			if err != nil {
-				return nil, err
-			}
-			br := b.Text
+			br := p.word("a bridge name").Text
 			return &act{
 				run: func(_ context.Context, env *Env) (string, error) { return "", env.S.SetMaster(name, br, ns) },
 				sh: func(x *Sh) string {
@@ -266,10 +234,7 @@ var cmdLinkSet = &Command{
 				gocode: goLinkSetMaster(ns, name, br),
 			}, p.done()
 		}
-		t, err := p.word("a target namespace (a lab namespace, a spawned child, or host)")
-		if err != nil {
-			return nil, err
-		}
+		t := p.word("a target namespace (a lab namespace, a spawned child, or host)")
 		to := t.Text
 		if !lab.IsHost(to) {
 			p.ref(KindNetns, t)
@@ -293,10 +258,7 @@ var cmdLinkDel = &Command{
 	Name: "link del", NS: true, Usage: "link del NAME [-n NS]", Summary: "delete a link the lab created (a veth takes its peer)",
 	Example: "link del va -n alpha",
 	parse: func(p *parser) (Action, error) {
-		n, err := p.word("a link name")
-		if err != nil {
-			return nil, err
-		}
+		n := p.word("a link name")
 		name, ns := n.Text, p.ns
 		return &act{
 			run:    func(_ context.Context, env *Env) (string, error) { return "", env.S.DelLink(name, ns) },
@@ -341,17 +303,9 @@ var cmdAddrAdd = &Command{
 	Name: "addr add", NS: true, Usage: "addr add CIDR dev NAME [-n NS]", Summary: "give a link an address (IPv4 or IPv6)",
 	Example: "addr add 10.0.0.1/24 dev va -n alpha",
 	parse: func(p *parser) (Action, error) {
-		c, err := p.checked("an address like 10.0.0.1/24", isCIDR)
-		if err != nil {
-			return nil, err
-		}
-		if _, err := p.keyword("dev"); err != nil {
-			return nil, err
-		}
-		d, err := p.word("a link name")
-		if err != nil {
-			return nil, err
-		}
+		c := p.checked("an address like 10.0.0.1/24", isCIDR)
+		p.keyword("dev")
+		d := p.word("a link name")
 		cidr, dev, ns := c.Text, d.Text, p.ns
 		return &act{
 			run:    func(_ context.Context, env *Env) (string, error) { return "", env.S.AddAddr(cidr, dev, ns) },
@@ -365,31 +319,19 @@ var cmdRouteAdd = &Command{
 	Name: "route add", NS: true, Usage: "route add default|CIDR via IP [dev NAME] [-n NS]", Summary: "add a route (default via a gateway, or to a subnet)",
 	Example: "route add default via 10.0.0.1 -n alpha",
 	parse: func(p *parser) (Action, error) {
-		d, err := p.checked("`default` or a destination like 10.1.0.0/16", func(s string) error {
+		dst := p.checked("`default` or a destination like 10.1.0.0/16", func(s string) error {
 			if s == "default" {
 				return nil
 			}
 			return isCIDR(s)
-		})
-		if err != nil {
-			return nil, err
-		}
-		if _, err := p.keyword("via"); err != nil {
-			return nil, err
-		}
-		g, err := p.checked("a gateway IP", isIP)
-		if err != nil {
-			return nil, err
-		}
+		}).Text
+		p.keyword("via")
+		via := p.checked("a gateway IP", isIP).Text
 		dev := ""
 		if p.accept("dev") {
-			t, err := p.word("a link name")
-			if err != nil {
-				return nil, err
-			}
-			dev = t.Text
+			dev = p.word("a link name").Text
 		}
-		dst, via, ns := d.Text, g.Text, p.ns
+		ns := p.ns
 		return &act{
 			run:    func(_ context.Context, env *Env) (string, error) { return "", env.S.AddRoute(dst, via, dev, ns) },
 			sh:     shRouteAdd(ns, dst, via, dev),
@@ -402,16 +344,11 @@ var cmdPing = &Command{
 	Name: "ping", NS: true, Usage: "ping IP [-n NS] [-c N]", Summary: "send ICMP echo requests from inside a namespace (no ping binary needed)",
 	Example: "ping 10.0.0.2 -n alpha -c 3",
 	parse: func(p *parser) (Action, error) {
-		t, err := p.checked("an IP address", isIP)
-		if err != nil {
-			return nil, err
-		}
+		t := p.checked("an IP address", isIP)
 		count := 3
 		if p.accept("-c") {
-			c, err := p.word("a count")
-			if err != nil {
-				return nil, err
-			}
+			c := p.word("a count")
+			var err error
 			if count, err = strconv.Atoi(c.Text); err != nil || count < 1 || count > 100 {
 				return nil, p.errAt(c, "count %q: want a number from 1 to 100", c.Text)
 			}

@@ -21,10 +21,7 @@ var cmdSpawn = &Command{
 	Summary: "start a child in new namespaces (the binary re-executes itself as the child's init)",
 	Example: "spawn c1 net,uts hostname c1",
 	parse: func(p *parser) (Action, error) {
-		n, err := p.newProcName("a name for the child")
-		if err != nil {
-			return nil, err
-		}
+		n := p.newProcName("a name for the child")
 		p.define(KindProc, n)
 		opt := lab.SpawnOptions{Name: n.Text}
 		var demo *switchDemo // setns NS locked|unlocked
@@ -37,39 +34,22 @@ var cmdSpawn = &Command{
 			p.i++
 			switch t.Text {
 			case "hostname":
-				h, err := p.word("a hostname")
-				if err != nil {
-					return nil, err
-				}
-				opt.Hostname = h.Text
+				opt.Hostname = p.word("a hostname").Text
 			case "uidmap", "gidmap":
-				m, err := p.idMap()
-				if err != nil {
-					return nil, err
-				}
+				m := p.idMap()
 				if t.Text == "uidmap" {
 					opt.UIDMap = append(opt.UIDMap, m)
 				} else {
 					opt.GIDMap = append(opt.GIDMap, m)
 				}
 			case "propagation":
-				v, err := p.keyword("private", "shared")
-				if err != nil {
-					return nil, err
-				}
-				opt.Propagation = v.Text
+				opt.Propagation = p.keyword("private", "shared").Text
 			case "mountproc":
 				opt.MountProc = true
 			case "setns":
-				nt, err := p.word("the namespace the child's sockets are meant for")
-				if err != nil {
-					return nil, err
-				}
+				nt := p.word("the namespace the child's sockets are meant for")
 				p.ref(KindNetOrProc, nt)
-				mode, err := p.keyword("locked", "unlocked")
-				if err != nil {
-					return nil, err
-				}
+				mode := p.keyword("locked", "unlocked")
 				switchNs = nt.Text
 				demo = &switchDemo{Locked: mode.Text == "locked"}
 			default:
@@ -121,23 +101,21 @@ var cmdSpawn = &Command{
 	},
 }
 
-func (p *parser) idMap() (lab.IDMap, error) {
+// idMap reads `IN OUT N`: one line of a uid or gid map.
+func (p *parser) idMap() lab.IDMap {
 	var v [3]int
 	for i, what := range []string{"the id inside", "the id outside", "a count"} {
-		t, err := p.word(what)
-		if err != nil {
-			return lab.IDMap{}, err
-		}
+		t := p.word(what)
 		n, err := strconv.Atoi(t.Text)
 		if err != nil || n < 0 {
-			return lab.IDMap{}, p.errAt(t, "%s: want a number, found `%s`", what, t.Text)
+			p.errAt(t, "%s: want a number, found `%s`", what, t.Text)
 		}
 		v[i] = n
 	}
 	if v[2] == 0 {
-		return lab.IDMap{}, p.errAt(Token{Col: p.end}, "an id map needs a count of at least 1")
+		p.errAt(Token{Col: p.end}, "an id map needs a count of at least 1")
 	}
-	return lab.IDMap{Inside: v[0], Outside: v[1], Count: v[2]}, nil
+	return lab.IDMap{Inside: v[0], Outside: v[1], Count: v[2]}
 }
 
 // pidOf is the shell variable that holds a spawned child's (or a
@@ -159,12 +137,10 @@ func quoteAll(ws []string) []string {
 }
 
 // child takes the name of a spawned child and records it for Scope.
-func (p *parser) child() (Token, error) {
-	t, err := p.word("a spawned child's name")
-	if err == nil {
-		p.ref(KindProc, t)
-	}
-	return t, err
+func (p *parser) child() Token {
+	t := p.word("a spawned child's name")
+	p.ref(KindProc, t)
+	return t
 }
 
 // childOf is the running child spawned as name.
@@ -178,12 +154,7 @@ func childOf(env *Env, name string) (*lab.Proc, error) {
 
 var cmdKill = &Command{
 	Name: "kill", Usage: "kill NAME", Summary: "stop a spawned child; its namespaces go with it unless held", Example: "kill c1",
-	parse: func(p *parser) (Action, error) {
-		n, err := p.child()
-		if err != nil {
-			return nil, err
-		}
-		name := n.Text
+	parse: named((*parser).child, func(name string) *act {
 		return &act{
 			run: func(_ context.Context, env *Env) (string, error) {
 				pr, err := childOf(env, name)
@@ -196,8 +167,8 @@ var cmdKill = &Command{
 				return fmt.Sprintf("kill -9 $%s; wait $%s 2>/dev/null || true", pidOf(name), pidOf(name))
 			},
 			gocode: "cmd.Process.Kill()\ncmd.Wait() // its namespaces go with it, unless something else holds them",
-		}, p.done()
-	},
+		}
+	}),
 }
 
 var cmdIDMap = &Command{
@@ -206,24 +177,12 @@ var cmdIDMap = &Command{
 	Summary: "write the uid (and gid) map of a child started in a new user namespace without one",
 	Example: "idmap c1 uid 0 1000 1 gid 0 1000 1",
 	parse: func(p *parser) (Action, error) {
-		n, err := p.child()
-		if err != nil {
-			return nil, err
-		}
-		if _, err := p.keyword("uid"); err != nil {
-			return nil, err
-		}
-		uid, err := p.idMap()
-		if err != nil {
-			return nil, err
-		}
+		n := p.child()
+		p.keyword("uid")
+		uid := p.idMap()
 		var gids []lab.IDMap
 		if p.accept("gid") {
-			g, err := p.idMap()
-			if err != nil {
-				return nil, err
-			}
-			gids = append(gids, g)
+			gids = append(gids, p.idMap())
 		}
 		name := n.Text
 		return &act{
@@ -246,18 +205,12 @@ var cmdExec = &Command{
 	parse: func(p *parser) (Action, error) {
 		proc := ""
 		if p.accept("-p") {
-			t, err := p.child()
-			if err != nil {
-				return nil, err
-			}
-			proc = t.Text
+			proc = p.child().Text
 		}
 		if proc != "" && p.ns != "" {
 			return nil, p.errAt(p.nsTok, "give -n or -p, not both")
 		}
-		if _, err := p.keyword("--"); err != nil {
-			return nil, err
-		}
+		p.keyword("--")
 		argv := p.rest()
 		if len(argv) == 0 {
 			return nil, p.errAt(Token{Col: p.end}, "missing a command after --")
@@ -273,7 +226,7 @@ var cmdExec = &Command{
 			sh:     shExec(ns, proc, argv),
 			prints: true,
 			gocode: goExec(ns, proc, argv),
-		}, nil
+		}, p.done()
 	},
 }
 
@@ -358,13 +311,7 @@ func runExec(ctx context.Context, env *Env, ns, proc string, argv []string) (str
 
 var cmdWatch = &Command{
 	Name: "watch", Usage: "watch NAME|PID|self", Summary: "show a process in the live panels", Example: "watch self",
-	parse: func(p *parser) (Action, error) {
-		t, err := p.word("a spawned child's name, a PID or self")
-		if err != nil {
-			return nil, err
-		}
-		p.ref(KindProc, t)
-		what := t.Text
+	parse: named((*parser).proc, func(what string) *act {
 		return &act{
 			run: func(_ context.Context, env *Env) (string, error) {
 				if _, err := resolvePID(env, what); err != nil {
@@ -378,8 +325,8 @@ var cmdWatch = &Command{
 				return fmt.Sprintf("# watch %s: ls -l /proc/%s/ns /proc/%s/task/*/ns/net", what, p, p)
 			},
 			gocode: goWatch(),
-		}, p.done()
-	},
+		}
+	}),
 }
 
 // resolvePID maps self, a PID or a spawned child's name to a PID.

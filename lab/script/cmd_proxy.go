@@ -33,10 +33,7 @@ var cmdProxyStart = &Command{
 	Summary: "start the multi-namespace proxy as a worker process; each route is NETNS/PROTO/IP:PORT=NETNS/PROTO/IP:PORT, {tenant} standing for every tenant",
 	Example: "proxy start edge strategy=shared route {tenant}/tcp/127.0.0.1:8080={tenant}/tcp/10.0.0.1:9000",
 	parse: func(p *parser) (Action, error) {
-		n, err := p.newProcName("a name for the proxy")
-		if err != nil {
-			return nil, err
-		}
+		n := p.newProcName("a name for the proxy")
 		cfg := proxy.Config{Name: n.Text}
 		var routeToks []string
 		var tenantRuns []nameRun
@@ -58,10 +55,7 @@ var cmdProxyStart = &Command{
 				}
 				cfg.Strategy = st
 			case t.Text == "route":
-				rt, err := p.word("a route LISTEN=TARGET, like {tenant}/tcp/127.0.0.1:8080={tenant}/tcp/10.0.0.1:9000")
-				if err != nil {
-					return nil, err
-				}
+				rt := p.word("a route LISTEN=TARGET, like {tenant}/tcp/127.0.0.1:8080={tenant}/tcp/10.0.0.1:9000")
 				r, perr := proxy.ParseRouteFlag(rt.Text)
 				if perr != nil {
 					return nil, p.errAt(rt, "route: %v", perr)
@@ -71,10 +65,7 @@ var cmdProxyStart = &Command{
 				cfg.Routes = append(cfg.Routes, r)
 				routeToks = append(routeToks, rt.Text)
 			case t.Text == "tenants":
-				runs, err := p.nameWord("tenant namespaces, like alpha,beta or t{1..100}", lab.ValidateNetnsName)
-				if err != nil {
-					return nil, err
-				}
+				runs := p.nameWord("tenant namespaces, like alpha,beta or t{1..100}", lab.ValidateNetnsName)
 				refRuns(p, runs)
 				cfg.Tenants = append(cfg.Tenants, allNames(runs)...)
 				tenantRuns = append(tenantRuns, runs...)
@@ -115,35 +106,28 @@ var cmdProxyStart = &Command{
 			sh:     shProxyStart(name, cfg, routeToks, tenantRuns),
 			undo:   func(*Sh) []string { return []string{"kill -9 ${" + pidOf(name) + ":-} 2>/dev/null"} },
 			gocode: goProxyStart(cfg),
-		}, nil
+		}, p.done()
 	},
 }
 
 // newProcName reads the name of a process the statement starts (a child,
 // a proxy): one the learner can refer to afterwards.
-func (p *parser) newProcName(what string) (Token, error) {
-	n, err := p.word(what)
-	if err != nil {
-		return n, err
-	}
-	if err := validProcName(n.Text); err != nil {
-		return n, p.errAt(n, "%v", err)
-	}
-	return n, nil
+func (p *parser) newProcName(what string) Token {
+	return p.checked(what, validProcName)
 }
 
 // proxyName reads the name of a proxy an earlier statement started.
-func (p *parser) proxyName() (string, error) {
-	n, err := p.word("a proxy's name")
-	if err != nil {
-		return "", err
-	}
+func (p *parser) proxyName() Token {
+	n := p.word("a proxy's name")
 	p.ref(KindProc, n)
-	return n.Text, nil
+	return n
 }
 
 // validProcName checks a name for a spawned child or a proxy.
 func validProcName(name string) error {
+	if name == "" {
+		return fmt.Errorf("a name cannot be empty: give one such as c1")
+	}
 	if name == "self" || name == "host" {
 		return fmt.Errorf("%q means something already (self is this process, host the host): pick another name", name)
 	}
@@ -172,13 +156,10 @@ func proxyOf(env *Env, name string) (*proxyCtl, error) {
 
 // tenants reads one or more tenant namespaces: words, a,b lists or ranges
 // like t{1..100}.
-func (p *parser) tenants() ([]nameRun, error) {
-	runs, err := p.nameRuns("one or more tenant namespaces", lab.ValidateNetnsName)
-	if err != nil {
-		return nil, err
-	}
+func (p *parser) tenants() []nameRun {
+	runs := p.nameRuns("one or more tenant namespaces", lab.ValidateNetnsName)
 	refRuns(p, runs)
-	return runs, nil
+	return runs
 }
 
 func refRuns(p *parser, runs []nameRun) {
@@ -213,15 +194,9 @@ var cmdProxyDel = &Command{
 // what the output says of the tenants, gocode the Go for them.
 func proxyTenants(method, done string, do func(*proxyCtl, []string) error, gocode func(ts []string) string) func(*parser) (Action, error) {
 	return func(p *parser) (Action, error) {
-		name, err := p.proxyName()
-		if err != nil {
-			return nil, err
-		}
-		runs, err := p.tenants()
-		if err != nil {
-			return nil, err
-		}
-		ts := allNames(runs)
+		n := p.proxyName()
+		runs := p.tenants()
+		name, ts := n.Text, allNames(runs)
 		return &act{
 			run: onProxy(name, func(_ *Env, pc *proxyCtl) (string, error) {
 				if err := do(pc, ts); err != nil {
@@ -231,18 +206,14 @@ func proxyTenants(method, done string, do func(*proxyCtl, []string) error, gocod
 			}),
 			sh:     shTenants(method, name, runs),
 			gocode: gocode(ts),
-		}, nil
+		}, p.done()
 	}
 }
 
 var cmdProxyStats = &Command{
 	Name: "proxy stats", Usage: "proxy stats NAME", Summary: "show a proxy's tenants, listeners, threads, memory and per-route traffic",
 	Example: "proxy stats edge",
-	parse: func(p *parser) (Action, error) {
-		name, err := p.proxyName()
-		if err != nil {
-			return nil, err
-		}
+	parse: named((*parser).proxyName, func(name string) *act {
 		return &act{
 			run: onProxy(name, func(_ *Env, pc *proxyCtl) (string, error) {
 				st, err := pc.client.Stats()
@@ -254,18 +225,14 @@ var cmdProxyStats = &Command{
 			sh:     func(*Sh) string { return fmt.Sprintf(`nslab proxy stats --control "$RUN/%s.sock"`, name) },
 			prints: true,
 			gocode: goProcStatus(),
-		}, p.done()
-	},
+		}
+	}),
 }
 
 var cmdProxyStop = &Command{
 	Name: "proxy stop", Usage: "proxy stop NAME", Summary: "stop a proxy: it closes every socket in every namespace and exits",
 	Example: "proxy stop edge",
-	parse: func(p *parser) (Action, error) {
-		name, err := p.proxyName()
-		if err != nil {
-			return nil, err
-		}
+	parse: named((*parser).proxyName, func(name string) *act {
 		return &act{
 			run: onProxy(name, func(env *Env, pc *proxyCtl) (string, error) {
 				env.rememberFinal(name, pc) // for a later `compare`
@@ -287,8 +254,8 @@ var cmdProxyStop = &Command{
 				return fmt.Sprintf("curl -sf --unix-socket \"$RUN/%s.sock\" -X POST http://proxy/stop >/dev/null; wait $%s 2>/dev/null || true", name, pidOf(name))
 			},
 			gocode: "for _, l := range listeners {\n\tl.Close() // every socket in every namespace\n}",
-		}, p.done()
-	},
+		}
+	}),
 }
 
 // onProxy is the run of a command on the running proxy name: it finds the

@@ -20,10 +20,7 @@ var cmdListen = &Command{
 	Summary: "open a listening socket inside a namespace (tcp, udp, sctp, unix: an echo; http: a web server that answers with its namespace's name); this process's threads stay where they are; `expect accepted` and `expect received` see what reaches it",
 	Example: "listen tcp 127.0.0.1:8080 -n alpha as web",
 	parse: func(p *parser) (Action, error) {
-		proto, a, err := p.sockAddr(false, "tcp", "udp", "sctp", "http", "unix")
-		if err != nil {
-			return nil, err
-		}
+		proto, a := p.sockAddr(false, "tcp", "udp", "sctp", "http", "unix")
 		raw := false
 		if t, ok := p.peek(); ok && t.Text == "raw" {
 			if proto.Text != "tcp" {
@@ -34,10 +31,7 @@ var cmdListen = &Command{
 		}
 		name := ""
 		if p.accept("as") {
-			t, err := p.word("a name for the socket")
-			if err != nil {
-				return nil, err
-			}
+			t := p.word("a name for the socket")
 			name = t.Text
 			p.define(KindSocket, t)
 		}
@@ -199,44 +193,34 @@ func echoUDP(pc net.PacketConn, tr *traffic) {
 // sockAddr parses `PROTO ADDR`, PROTO one of protos: ADDR is an abstract
 // unix name for unix, else HOST:PORT, whose host may be empty (any) only
 // if !needHost.
-func (p *parser) sockAddr(needHost bool, protos ...string) (proto, addr Token, err error) {
-	if proto, err = p.keyword(protos...); err != nil {
-		return proto, addr, err
-	}
-	if addr, err = p.word("an address like 127.0.0.1:8080"); err != nil {
-		return proto, addr, err
-	}
-	switch {
-	case proto.Text == "unix":
-		err = checkAbstract(addr.Text)
-	default:
-		if err = checkHostPort(addr.Text); err == nil && needHost && hostOf(addr.Text) == "" {
-			err = fmt.Errorf("give the IP to connect to")
+func (p *parser) sockAddr(needHost bool, protos ...string) (proto, addr Token) {
+	proto = p.keyword(protos...)
+	addr = p.checked("an address like 127.0.0.1:8080", func(a string) error {
+		if proto.Text == "unix" {
+			return checkAbstract(a)
 		}
-	}
-	if err != nil {
-		return proto, addr, p.errAt(addr, "%v", err)
-	}
-	return proto, addr, nil
+		if err := checkHostPort(a); err != nil {
+			return err
+		}
+		if needHost && hostOf(a) == "" {
+			return fmt.Errorf("give the IP to connect to")
+		}
+		return nil
+	})
+	return proto, addr
 }
 
 var cmdConnect = &Command{
 	Name: "connect", NS: true, Usage: "connect tcp|udp|unix ADDR [-n NS] [send TEXT] | connect http ADDR [-n NS] [host NAME] [path /PATH]",
 	Summary: "connect from inside a namespace, send TEXT (or an HTTP GET) and print the answer", Example: "connect tcp 127.0.0.1:8080 -n alpha send hello",
 	parse: func(p *parser) (Action, error) {
-		proto, a, err := p.sockAddr(true, "tcp", "udp", "http", "unix")
-		if err != nil {
-			return nil, err
-		}
+		proto, a := p.sockAddr(true, "tcp", "udp", "http", "unix")
 		if proto.Text == "http" {
 			return parseConnectHTTP(p, a.Text)
 		}
 		text := "hello"
 		if p.accept("send") {
-			t, err := p.word("the text to send")
-			if err != nil {
-				return nil, err
-			}
+			t := p.word("the text to send")
 			text = strings.Join(append([]string{t.Text}, p.rest()...), " ")
 		}
 		netw, addr, ns := proto.Text, a.Text, p.ns
@@ -310,22 +294,15 @@ func parseConnectHTTP(p *parser, addr string) (Action, error) {
 		}
 		switch {
 		case p.accept("host"):
-			t, err := p.word("a host name for the Host header")
-			if err != nil {
-				return nil, err
-			}
-			host = t.Text
+			host = p.word("a host name for the Host header").Text
 		case p.accept("path"):
-			t, err := p.word("a path like /shop")
-			if err != nil {
-				return nil, err
-			}
+			t := p.word("a path like /shop")
 			if !strings.HasPrefix(t.Text, "/") {
 				return nil, p.errAt(t, "a path starts with /, like /shop")
 			}
 			path = t.Text
 		default:
-			t, _ := p.word("")
+			t := p.word("")
 			return nil, p.errAt(t, "found `%s`, expected host NAME or path /PATH", t.Text)
 		}
 	}
@@ -369,13 +346,7 @@ func parseConnectHTTP(p *parser, addr string) (Action, error) {
 
 var cmdClose = &Command{
 	Name: "close", Usage: "close NAME", Summary: "close a socket opened with listen ... as NAME", Example: "close web",
-	parse: func(p *parser) (Action, error) {
-		t, err := p.word("a socket name")
-		if err != nil {
-			return nil, err
-		}
-		p.ref(KindSocket, t)
-		name := t.Text
+	parse: named((*parser).socket, func(name string) *act {
 		return &act{
 			run: func(_ context.Context, env *Env) (string, error) {
 				env.mu.Lock()
@@ -401,8 +372,15 @@ var cmdClose = &Command{
 				return fmt.Sprintf("pkill -P $%s || true; kill $%s; wait $%s 2>/dev/null || true", v, v, v)
 			},
 			gocode: "l.Close() // the namespace no longer holds a socket of ours",
-		}, p.done()
-	},
+		}
+	}),
+}
+
+// socket reads the name of a socket an earlier `listen ... as NAME` opened.
+func (p *parser) socket() Token {
+	t := p.word("a socket name (listen ... as NAME)")
+	p.ref(KindSocket, t)
+	return t
 }
 
 // addrHint explains the usual cause of "cannot assign requested address": in

@@ -52,6 +52,9 @@
 // The registry (registry.go) is an ordered list of *Command values, one file
 // per command family (cmd_net.go, cmd_proc.go, cmd_sock.go, cmd_proxy.go,
 // check.go). A command's parse function reads its arguments with the parser
-// (word, keyword, accept, done, errAt), records the names it makes and uses
-// (define, ref), and returns an Action: Run, Shell and Go.
+// (word, keyword, checked, accept, errAt), records the names it makes and
+// uses (define, ref), and returns an Action (Run, Shell and Go) with
+// p.done(). The parser keeps a line's first error, as bufio.Scanner does: after
+// it every reader takes nothing and returns a zero value, so a parse
+// function reads straight through and done reports the error.
 package script

@@ -42,18 +42,12 @@ func NewEnv(s *lab.Session) *Env {
 	return &Env{S: s, sockets: map[string]io.Closer{}, proxies: map[string]*proxyCtl{}, traffic: map[string]*traffic{}, nsIno: map[string]uint64{}}
 }
 
-// LastOutput is the output of the last command that printed something.
-func (e *Env) LastOutput() string {
+// LastOutput is the output of the last command that printed something, and
+// that command as typed ("" where the runner did not say), read together.
+func (e *Env) LastOutput() (out, cmd string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return e.output
-}
-
-// LastOutputOf is the command whose output LastOutput is.
-func (e *Env) LastOutputOf() string {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.outCmd
+	return e.output, e.outCmd
 }
 
 func (e *Env) setOutput(s string) { e.setOutputOf(s, "") }
@@ -125,9 +119,7 @@ func (e *Env) rememberNs(name string, ino uint64) {
 
 // NamespaceInode is the inode the run saw the lab namespace name with,
 // kept after its name is gone from /run/netns.
-func (e *Env) NamespaceInode(name string) (uint64, bool) { return e.nsInodeOf(name) }
-
-func (e *Env) nsInodeOf(name string) (uint64, bool) {
+func (e *Env) NamespaceInode(name string) (uint64, bool) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	ino, ok := e.nsIno[name]

@@ -24,14 +24,15 @@ type nameRun struct {
 var rangeRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^([^{}]*)\{(\d{1,4})\.\.(\d{1,4})\}([^{}]*)$`) })
 
 // expandRun reads a name or a range; each name is checked with valid.
-func (p *parser) expandRun(t Token, text string, col int, valid func(string) error) (nameRun, error) {
+func (p *parser) expandRun(text string, col int, valid func(string) error) nameRun {
 	at := Token{Text: text, Col: col}
 	run := nameRun{tok: at, prefix: text, names: []string{text}}
 	if m := rangeRe().FindStringSubmatch(text); m != nil {
 		a, _ := strconv.Atoi(m[2])
 		b, _ := strconv.Atoi(m[3])
 		if b < a || b-a+1 > maxRange {
-			return run, p.errAt(at, "range {%d..%d}: want {FROM..TO} with FROM <= TO and at most %d names", a, b, maxRange)
+			p.errAt(at, "range {%d..%d}: want {FROM..TO} with FROM <= TO and at most %d names", a, b, maxRange)
+			return run
 		}
 		run = nameRun{tok: at, prefix: m[1], suffix: m[4], from: a, to: b, isRange: true}
 		for i := a; i <= b; i++ {
@@ -40,45 +41,36 @@ func (p *parser) expandRun(t Token, text string, col int, valid func(string) err
 	}
 	for _, n := range run.names {
 		if err := valid(n); err != nil {
-			return run, p.errAt(at, "%v", err)
+			p.errAt(at, "%v", err)
+			break
 		}
 	}
-	return run, nil
+	return run
 }
 
 // nameRuns takes the remaining words as names or ranges; comma separates
 // names inside a word too (alpha,beta). At least one is required.
-func (p *parser) nameRuns(what string, valid func(string) error) ([]nameRun, error) {
-	var out []nameRun
-	for first := true; ; first = false {
-		if _, ok := p.peek(); !ok && !first {
-			return out, nil
-		}
-		runs, err := p.nameWord(what, valid)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, runs...)
+func (p *parser) nameRuns(what string, valid func(string) error) []nameRun {
+	out := p.nameWord(what, valid)
+	for _, more := p.peek(); more; _, more = p.peek() {
+		out = append(out, p.nameWord(what, valid)...)
 	}
+	return out
 }
 
 // nameWord takes one word of names: a name, a,b,c, or a range.
-func (p *parser) nameWord(what string, valid func(string) error) ([]nameRun, error) {
-	t, err := p.word(what)
-	if err != nil {
-		return nil, err
-	}
+func (p *parser) nameWord(what string, valid func(string) error) []nameRun {
+	t := p.word(what)
 	var out []nameRun
 	col := t.Col
 	for _, part := range strings.Split(t.Text, ",") {
-		r, err := p.expandRun(t, part, col, valid)
-		if err != nil {
-			return nil, err
+		if p.err != nil {
+			return nil
 		}
-		out = append(out, r)
+		out = append(out, p.expandRun(part, col, valid))
 		col += len(part) + 1
 	}
-	return out, nil
+	return out
 }
 
 // allNames flattens runs.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -109,6 +110,9 @@ func ParseLine(file string, line int, text string) (*Stmt, error) {
 		p.ref(KindNetns, p.nsTok)
 	}
 	act, err := cmd.parse(p)
+	if p.err != nil {
+		err = p.err // the line's first error, whatever parse made of it
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -224,6 +228,10 @@ type parser struct {
 	refs  []Name
 	// program is set by a command that runs one (exec, spawn -- CMD).
 	program []string
+	// err is the line's first error. Once it is set every reader takes
+	// nothing and returns a zero value, so a parse function reads its
+	// arguments straight through and checks once, at the end (done).
+	err error
 }
 
 // extractNS takes "-n NS" out of the arguments (anywhere before "--").
@@ -250,39 +258,46 @@ func (p *parser) extractNS(toks []Token) error {
 	return nil
 }
 
+// errAt records an error at t, and returns the line's first error: this
+// one, unless an earlier one was recorded.
 func (p *parser) errAt(t Token, format string, a ...any) error {
-	msg := fmt.Sprintf(format, a...)
-	return &SyntaxError{p.file, p.line, t.Col, msg + " (usage: " + p.cmd.Usage + ")"}
+	if p.err == nil {
+		msg := fmt.Sprintf(format, a...)
+		p.err = &SyntaxError{p.file, p.line, t.Col, msg + " (usage: " + p.cmd.Usage + ")"}
+	}
+	return p.err
 }
 
+// peek is the next argument, if there is one and no error so far.
 func (p *parser) peek() (Token, bool) {
-	if p.i < len(p.toks) {
+	if p.err == nil && p.i < len(p.toks) {
 		return p.toks[p.i], true
 	}
 	return Token{Col: p.end}, false
 }
 
 // word takes the next argument; what names it in the error if it is missing.
-func (p *parser) word(what string) (Token, error) {
+func (p *parser) word(what string) Token {
 	t, ok := p.peek()
 	if !ok {
-		return t, p.errAt(t, "missing %s after `%s`", what, p.prev())
+		p.errAt(t, "missing %s after `%s`", what, p.prev())
+		return Token{}
 	}
 	p.i++
-	return t, nil
+	return t
 }
 
 // checked takes a word (what names it in an error) that check accepts; a
 // check's error points at the word.
-func (p *parser) checked(what string, check func(string) error) (Token, error) {
-	t, err := p.word(what)
-	if err != nil {
-		return t, err
+func (p *parser) checked(what string, check func(string) error) Token {
+	t := p.word(what)
+	if p.err != nil {
+		return Token{}
 	}
 	if err := check(t.Text); err != nil {
-		return t, p.errAt(t, "%v", err)
+		p.errAt(t, "%v", err)
 	}
-	return t, nil
+	return t
 }
 
 // isIP and isCIDR are lab's parsers of an address, as checks.
@@ -297,18 +312,18 @@ func (p *parser) prev() string {
 }
 
 // keyword takes the next argument, which must be one of kws.
-func (p *parser) keyword(kws ...string) (Token, error) {
+func (p *parser) keyword(kws ...string) Token {
 	t, ok := p.peek()
 	if !ok {
-		return t, p.errAt(t, "missing %s after `%s`", orList(kws), p.prev())
+		p.errAt(t, "missing %s after `%s`", orList(kws), p.prev())
+		return Token{}
 	}
-	for _, k := range kws {
-		if t.Text == k {
-			p.i++
-			return t, nil
-		}
+	if !slices.Contains(kws, t.Text) {
+		p.errAt(t, "found `%s`, expected %s%s", t.Text, orList(kws), didYouMean(t.Text, kws))
+		return Token{}
 	}
-	return t, p.errAt(t, "found `%s`, expected %s%s", t.Text, orList(kws), didYouMean(t.Text, kws))
+	p.i++
+	return t
 }
 
 // accept takes the next argument if it is kw.
@@ -320,19 +335,31 @@ func (p *parser) accept(kw string) bool {
 	return false
 }
 
-// done fails if arguments are left over.
+// done is the line's first error, if any, or an error for an argument
+// left over.
 func (p *parser) done() error {
 	if t, ok := p.peek(); ok {
 		return p.errAt(t, "unexpected `%s`", t.Text)
 	}
-	return nil
+	return p.err
+}
+
+// named is the parse of a command whose one argument is a name (kill NAME,
+// close NAME, proxy stop NAME): arg reads the name and records it for
+// Scope, build makes the action.
+func named(arg func(*parser) Token, build func(name string) *act) func(*parser) (Action, error) {
+	return func(p *parser) (Action, error) {
+		t := arg(p)
+		return build(t.Text), p.done()
+	}
 }
 
 // rest returns the remaining words.
 func (p *parser) rest() []string {
 	var out []string
-	for ; p.i < len(p.toks); p.i++ {
-		out = append(out, p.toks[p.i].Text)
+	for t, ok := p.peek(); ok; t, ok = p.peek() {
+		out = append(out, t.Text)
+		p.i++
 	}
 	return out
 }

@@ -2,6 +2,7 @@ package script
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -36,6 +37,12 @@ func TestParseErrorsSayWhereAndWhat(t *testing.T) {
 		{"a proxy without routes", "proxy start p", 14, "at least one `route"},
 		{"a proxy add without tenants", "proxy add p", 12, "missing one or more tenant namespaces"},
 		{"a child may not be called self", "spawn self net", 7, "pick another name"},
+		{"a name may not be empty", `spawn "" net`, 7, "cannot be empty"},
+		{"expect pid names a missing number", "expect pid c1 ==", 17, "missing a number"},
+		{"a PID is at least 1", "expect pid c1 == 0", 18, "want a PID"},
+		{"a bad operator lists the right ones", "expect pid c1 = 1", 15, "expected `<=`"},
+		{"left-over words after a check are reported", "expect pid c1 == 1 now", 20, "unexpected `now`"},
+		{"a bad within of expect pid", "expect pid c1 == 1 within soon", 27, "duration like 30s"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -121,6 +128,35 @@ func TestEveryCommandHasHelpAndAParsableExample(t *testing.T) {
 	}
 	if h, _ := Help(""); !strings.Contains(h, "netns add") {
 		t.Error("help does not list netns add")
+	}
+}
+
+// Every command's example, cut short after any word or with any word
+// replaced by something out of place, parses or gives an error with a
+// place: never a panic (the parser goes on reading after an error, with
+// empty words).
+func TestALineCutShortOrWithAWrongWordGivesAnError(t *testing.T) {
+	wrong := []string{"!", "0", "-1", "--", "in", "==", "x{1..2}", "/", "@", "host", "self", `""`}
+	for _, c := range Commands() {
+		words := strings.Fields(c.Example)
+		for n := 1; n <= len(words); n++ {
+			lines := []string{strings.Join(words[:n], " ")}
+			for i := range n {
+				for _, w := range wrong {
+					ws := slices.Clone(words[:n])
+					ws[i] = w
+					lines = append(lines, strings.Join(ws, " "))
+				}
+			}
+			for _, line := range lines {
+				if _, err := ParseLine("cut", 1, line); err != nil {
+					var se *SyntaxError
+					if !errors.As(err, &se) || se.Col < 1 {
+						t.Errorf("%q: %v, want a *SyntaxError with a column", line, err)
+					}
+				}
+			}
+		}
 	}
 }
 
