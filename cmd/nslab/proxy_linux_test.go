@@ -192,9 +192,10 @@ func writeTenantsConfig(t *testing.T, cfg, ctl, rescan string, tenants []string)
 	}
 }
 
-// nslab proxy runs Go on one CPU at a time while one is enough
-// (--scale-procs, on by default): once quiet, its stats and /metrics read
-// GOMAXPROCS 1, and it serves on it. --scale-procs=false, or GOMAXPROCS in
+// nslab proxy runs Go on one CPU while one is enough (--scale-procs, on
+// by default): under a client every 20 ms its stats and /metrics read
+// GOMAXPROCS 1, and it serves on it; quiet, every CPU again (where the
+// thread trim reaches its floor). --scale-procs=false, or GOMAXPROCS in
 // the environment, keeps what the runtime or the operator chose.
 func TestProxyRunsOnOnePWhileOneIsEnough(t *testing.T) {
 	all := runtime.GOMAXPROCS(0)
@@ -205,16 +206,27 @@ func TestProxyRunsOnOnePWhileOneIsEnough(t *testing.T) {
 	name := labtest.Name("procs")
 	ns := labtest.Netns(t, s, name, true)
 	go labtest.Serve(labtest.Listen(t, ns, "tcp", "127.0.0.1:9000"), func(c net.Conn) { io.Copy(c, c) })
+	echo := func() error {
+		conn, err := lab.DialIn(ns, "tcp", "127.0.0.1:8080", 5*time.Second)
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		conn.SetDeadline(time.Now().Add(10 * time.Second))
+		conn.Write([]byte("hello\n"))
+		if line, err := bufio.NewReader(conn).ReadString('\n'); line != "hello\n" {
+			return fmt.Errorf("the echo through the proxy read %q, %v", line, err)
+		}
+		return nil
+	}
 	for _, c := range []struct {
-		how       string
-		env, args []string
-		want      int
+		how         string
+		env, args   []string
+		busy, quiet int
 	}{
-		{"by default", nil, nil, 1},
-		// Without scaling, the thread trim that a stats request sets off
-		// runs on one P for its moment: these two do not trim.
-		{"with --scale-procs=false", nil, []string{"--scale-procs=false", "--trim-threads=false"}, all},
-		{"with GOMAXPROCS=2 in the environment", []string{"GOMAXPROCS=2"}, []string{"--trim-threads=false"}, 2},
+		{"by default", nil, nil, 1, all},
+		{"with --scale-procs=false", nil, []string{"--scale-procs=false"}, all, all},
+		{"with GOMAXPROCS=2 in the environment", []string{"GOMAXPROCS=2"}, nil, 2, 2},
 	} {
 		dir := t.TempDir()
 		cfg, ctl := filepath.Join(dir, "proxy.yaml"), filepath.Join(dir, "proxy.sock")
@@ -224,38 +236,49 @@ func TestProxyRunsOnOnePWhileOneIsEnough(t *testing.T) {
 			ts, err := c.Tenants()
 			return err == nil && len(ts) == 1
 		})
-		conn, err := lab.DialIn(ns, "tcp", "127.0.0.1:8080", 5*time.Second)
-		if err != nil {
-			t.Fatalf("%s: %v", c.how, err)
-		}
-		conn.SetDeadline(time.Now().Add(10 * time.Second))
-		conn.Write([]byte("hello\n"))
-		if line, err := bufio.NewReader(conn).ReadString('\n'); line != "hello\n" {
-			t.Errorf("%s: the echo through the proxy read %q, %v", c.how, line, err)
-		}
-		conn.Close()
-		// Quiet 100 ms after the echo: 2 s is well past it. Then the count
-		// must hold for a second, within 8 s more for a loaded machine.
-		time.Sleep(2 * time.Second)
-		var procs int
-		for held, deadline := 0, time.Now().Add(8*time.Second); held < 10 && time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-			st, err := cl.Stats()
-			if err != nil {
-				t.Fatal(err)
+		// held reads the proxy's Ps every 100 ms (calling each first)
+		// until they read want 10 times in a row, or 10 s have gone.
+		held := func(each func(), want int) int {
+			var procs int
+			for n, deadline := 0, time.Now().Add(10*time.Second); n < 10 && time.Now().Before(deadline); {
+				each()
+				st, err := cl.Stats()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if procs = st.GoMaxProcs; procs == want {
+					n++
+				} else {
+					n = 0
+				}
 			}
-			if procs = st.GoMaxProcs; procs == c.want {
-				held++
-			} else {
-				held = 0
-			}
+			return procs
 		}
+		// Busy: an echo every 20 ms.
+		var failed error
+		busy := held(func() {
+			for range 5 {
+				if err := echo(); err != nil && failed == nil {
+					failed = err
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+		}, c.busy)
+		if failed != nil {
+			t.Errorf("%s: %v", c.how, failed)
+		}
+		// Quiet 100 ms after the last echo; the trim after it sets one P
+		// for a moment, hence the reads in a row.
+		time.Sleep(time.Second)
+		quiet := held(func() { time.Sleep(100 * time.Millisecond) }, c.quiet)
 		m, err := cl.Metrics()
 		if err != nil {
 			t.Fatal(err)
 		}
-		line := fmt.Sprintf("go_sched_gomaxprocs_threads %d\n", c.want)
-		if procs != c.want || !strings.Contains(m, line) {
-			t.Errorf("%s, quiet: GOMAXPROCS %d in its stats, want %d; /metrics has %q: %v", c.how, procs, c.want, line, strings.Contains(m, line))
+		line := fmt.Sprintf("go_sched_gomaxprocs_threads %d\n", c.quiet)
+		if busy != c.busy || quiet != c.quiet || !strings.Contains(m, line) {
+			t.Errorf("%s: GOMAXPROCS %d under a client every 20 ms, want %d; %d quiet, want %d; /metrics has %q: %v",
+				c.how, busy, c.busy, quiet, c.quiet, line, strings.Contains(m, line))
 		}
 		cmd.Process.Signal(syscall.SIGTERM)
 		cmd.Wait()

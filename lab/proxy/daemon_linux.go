@@ -233,9 +233,10 @@ func listenControl(path string) (net.Listener, error) {
 // moved for tidyQuiet (doing it under load would be undone at once). After
 // a trim it reads the thread count again every tidyLook, tidyRecount times.
 const (
-	tidyRecount = 3 // looks after a trim that read the thread count
-	tidyLook    = time.Second
-	tidyQuiet   = 100 * time.Millisecond
+	tidyRecount    = 3 // looks after a trim that read the thread count
+	tidyLook       = time.Second
+	tidyShortTries = 7 // trims that stopped short, retried further apart each time
+	tidyQuiet      = 100 * time.Millisecond
 )
 
 // tidy runs until ctx ends. Each time the daemon goes quiet it closes the
@@ -309,22 +310,28 @@ func tidy(ctx context.Context, kick, poke <-chan struct{}, p *Proxy) {
 		// at the next wake-up, and the churn left a thread too many half
 		// the time (6-8 read where 6 is the floor).
 		if scale != nil {
-			scale.quiet()
+			scale.quiet() // every CPU again, before the trim reads GOMAXPROCS
 		}
 		keep := runtime.GOMAXPROCS(0) + 4
-		recount := 0 // looks that read the count again
+		recount, every := 0, tidyLook // looks that read the count again, and how far apart
 		if p.cfg.TrimThreads {
-			before, after := trimThreads(keep, scale == nil)
+			before, after := trimThreads(keep)
+			if scale != nil { // the trim gave the runtime its default back, which follows the CPU limit
+				scale.max = runtime.GOMAXPROCS(0)
+				scale.cur = scale.max
+			}
 			if after < before {
 				p.log.Debug("gave idle threads back", "before", before, "after", after)
 			}
 			recount = tidyRecount
 			if after > keep {
-				// Stopped short: look until it is done, but not for ever
-				// where the floor is out of reach (a thread that will not
-				// go), which would trim every second.
-				if short++; short < tidyRecount {
-					recount = math.MaxInt
+				// Stopped short: look until it is done (a try may find no
+				// idle thread to hand the P to, and a later one does), but
+				// further apart each time, and not for ever where the floor
+				// is out of reach (a thread that will not go), which would
+				// trim every second: 1, 2, 4 ... 64 s, 2 minutes in all.
+				if short++; short <= tidyShortTries {
+					recount, every = math.MaxInt, tidyLook<<(short-1)
 				} else {
 					recount = 0
 				}
@@ -336,7 +343,7 @@ func tidy(ctx context.Context, kick, poke <-chan struct{}, p *Proxy) {
 		// or, after a trim, for the next look. Nothing else wakes an idle
 		// daemon: no ticker runs while it waits (one that did woke the
 		// process every second, and with it the runtime's monitor).
-		w := waitForWork(ctx, kick, poke, p, keep, recount)
+		w := waitForWork(ctx, kick, poke, p, keep, recount, every)
 		switch w {
 		case wokeDone:
 			return
@@ -364,10 +371,10 @@ const (
 // trim (what ran just then, a stats request, may have made a thread), or
 // until a trim that stopped short is done; not for ever: reading it is
 // system calls, and those wake the idle runtime. It says what woke it.
-func waitForWork(ctx context.Context, kick, poke <-chan struct{}, p *Proxy, keep, recount int) int {
+func waitForWork(ctx context.Context, kick, poke <-chan struct{}, p *Proxy, keep, recount int, every time.Duration) int {
 	var look <-chan time.Time
 	if recount > 0 {
-		t := time.NewTicker(tidyLook)
+		t := time.NewTicker(every)
 		defer t.Stop()
 		look = t.C
 	}
@@ -450,20 +457,22 @@ func workerMain() {
 	os.Exit(0)
 }
 
+// trimProcs is held while a trim runs on one P, so that the stats, which
+// report GOMAXPROCS, read the daemon's choice and not that moment's.
+var trimProcs sync.Mutex
+
 // trimThreads is the daemon's thread policy (trim_threads): it gives back
 // the idle threads a burst left (lab.TrimThreads), with one P while it
 // does. With a second P idle, the goroutine that ends a thread may wake
 // another thread to take over the P, and the count stops falling sooner
 // (7 threads left instead of 5 or 6 here, after binding 100 tenants).
 // GOMAXPROCS is process-wide: changing it is the daemon's choice, made
-// only while quiet, and undone at once if restore (scale_procs has set
-// one P already).
-func trimThreads(keep int, restore bool) (before, after int) {
+// only while quiet, and undone at once.
+func trimThreads(keep int) (before, after int) {
+	trimProcs.Lock()
+	defer trimProcs.Unlock()
 	procs := runtime.GOMAXPROCS(1)
 	defer func() {
-		if !restore {
-			return
-		}
 		if os.Getenv("GOMAXPROCS") == "" {
 			runtime.SetDefaultGOMAXPROCS() // the runtime's own choice, which follows the CPU limit
 			if runtime.GOMAXPROCS(0) == procs {

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"context"
+	"net"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -9,16 +10,13 @@ import (
 	"time"
 )
 
-// The Ps follow the CPU the process keeps busy: up one per look while
-// the ones it has are busy, down one after a calm second, one when quiet,
-// never above what the process may use.
+// The Ps follow the CPU the process keeps busy: a burst starts on every
+// CPU and its first look sets what the load needs; then up one per look
+// while the ones it has are half busy, down one after a calm second,
+// never above what the process may use; every CPU again once quiet.
 func TestProcScaleFollowsTheLoad(t *testing.T) {
 	var sets []int
-	s := &procScale{max: 4, cur: 4, set: func(n int) { sets = append(sets, n) }}
-	s.quiet()
-	if s.cur != 1 {
-		t.Fatalf("quiet: %d Ps, want 1", s.cur)
-	}
+	s := &procScale{max: 4, cur: 4, fresh: true, set: func(n int) { sets = append(sets, n) }}
 	at, cpu := time.Unix(0, 0), time.Duration(0)
 	look := func(busy float64) int {
 		at = at.Add(tidyQuiet)
@@ -26,13 +24,14 @@ func TestProcScaleFollowsTheLoad(t *testing.T) {
 		s.look(at, cpu)
 		return s.cur
 	}
-	if n := look(0.9); n != 1 {
-		t.Fatalf("the first look after quiet only sets the baseline: %d Ps, want 1", n)
+	if n := look(3.0); n != 4 {
+		t.Fatalf("the first look only takes the baseline: %d Ps, want 4", n)
 	}
 	for i, c := range []struct {
 		busy float64
 		want int
 	}{
+		{0.2, 1}, // the first measured look: what the load needs, at once
 		{0.4, 1}, // fits in one
 		{0.6, 2}, // one more than half busy: two
 		{1.1, 3},
@@ -60,19 +59,30 @@ func TestProcScaleFollowsTheLoad(t *testing.T) {
 	if s.cur != 4 {
 		t.Fatalf("a look at 1.5 of 3 then %d calm: %d Ps, want 4", procsCalm-1, s.cur)
 	}
-	if want := []int{1, 2, 3, 4, 3, 4}; !slices.Equal(sets, want) {
+	s.quiet()
+	look(0.1) // baseline
+	if n := look(1.3); n != 3 {
+		t.Fatalf("after quiet, a burst's first look at 1.3 busy: %d Ps, want 3", n)
+	}
+	if want := []int{1, 2, 3, 4, 3, 4, 3}; !slices.Equal(sets, want) {
 		t.Fatalf("GOMAXPROCS set to %v, want %v", sets, want)
 	}
 }
 
-// A daemon run from a library (Run) with ScaleProcs takes the process to
-// one P once quiet, and gives GOMAXPROCS back as it found it on return.
+// A daemon run from a library (Run) with ScaleProcs runs on one P under
+// light traffic, and gives GOMAXPROCS back as it found it on return.
 func TestScaleProcsGivesGOMAXPROCSBackOnReturn(t *testing.T) {
 	before := runtime.GOMAXPROCS(0)
 	if before < 2 {
 		t.Skip("one CPU: nothing to scale")
 	}
-	r, err := ParseRouteFlag("host/tcp/127.0.0.1:0=host/tcp/127.0.0.1:9")
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	r, err := ParseRouteFlag("host/tcp/" + addr + "=host/tcp/127.0.0.1:9")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,14 +92,18 @@ func TestScaleProcsGivesGOMAXPROCSBackOnReturn(t *testing.T) {
 	go func() {
 		done <- Run(ctx, Config{Control: filepath.Join(t.TempDir(), "p.sock"), Routes: []Route{r}, ScaleProcs: true})
 	}()
+	// A client every 10 ms (each refused upstream): a load one P carries.
 	for deadline := time.Now().Add(10 * time.Second); runtime.GOMAXPROCS(0) != 1; {
 		select {
 		case err := <-done:
 			t.Fatalf("the daemon returned at once: %v", err)
 		case <-time.After(10 * time.Millisecond):
 		}
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+		}
 		if time.Now().After(deadline) {
-			t.Fatalf("GOMAXPROCS still %d 10 s after the daemon started; want 1 once quiet", runtime.GOMAXPROCS(0))
+			t.Fatalf("GOMAXPROCS still %d after 10 s of a client every 10 ms; want 1", runtime.GOMAXPROCS(0))
 		}
 	}
 	cancel()

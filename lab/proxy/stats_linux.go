@@ -103,7 +103,9 @@ func (p *Proxy) Stats() Stats {
 	})
 	s.Namespaces = len(p.nst.held())
 	s.Goroutines = runtime.NumGoroutine()
+	trimProcs.Lock()
 	s.GoMaxProcs = runtime.GOMAXPROCS(0)
+	trimProcs.Unlock()
 	s.Go = readGoMem()
 	if ents, err := os.ReadDir("/proc/self/fd"); err == nil {
 		s.FDs = len(ents)
