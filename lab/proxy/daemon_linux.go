@@ -393,7 +393,10 @@ func waitForWork(ctx context.Context, kick, poke <-chan struct{}, p *Proxy, keep
 			if lab.Threads() > keep {
 				return wokeLook
 			}
-			if recount == 0 {
+			// Done looking: the looks after a trim are over, or a trim
+			// that stopped short is done after all (a thread ended on its
+			// own); looking on would wake the idle process for nothing.
+			if recount == 0 || recount > tidyRecount {
 				look = nil
 			}
 		}
