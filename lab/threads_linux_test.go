@@ -58,9 +58,18 @@ func TestTrimThreadsEndsThreadsLeftByABurst(t *testing.T) {
 	// GOMAXPROCS + 4: the runtime's own (sysmon, the template thread), the
 	// main thread and one in the netpoller; plus one that the last round's
 	// hand-off of a P may leave, which the daemon's policy (trimming with
-	// one P, lab/proxy) avoids and a library must not.
-	if limit := runtime.GOMAXPROCS(0) + 5; after > limit {
-		t.Errorf("%d threads after trimming, want at most GOMAXPROCS+5 = %d", after, limit)
+	// one P, lab/proxy) avoids and a library must not. On a loaded machine
+	// a hand-off may find no idle thread and make one (8 read once under
+	// -race in CI): the daemon tries again then, and so does this test,
+	// once.
+	limit := runtime.GOMAXPROCS(0) + 5
+	if after > limit {
+		_, again := lab.TrimThreads(0)
+		t.Logf("%d threads after the first trim; %d after a second", after, again)
+		after = again
+	}
+	if after > limit {
+		t.Errorf("%d threads after two trims, want at most GOMAXPROCS+5 = %d", after, limit)
 	}
 	// Still works: namespace switches and more bursts.
 	burst()
