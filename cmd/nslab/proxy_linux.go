@@ -45,12 +45,20 @@ the Prometheus text format.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			load := func() (proxy.Config, error) {
-				var cfg proxy.Config
+				// The daemon's policies are on unless the file turns them
+				// off; a flag given overrides the file.
+				cfg := proxy.Config{TrimThreads: trim, ScaleProcs: scaleProcs}
 				if file != "" {
 					var err error
-					if cfg, err = proxy.LoadConfig(file); err != nil {
+					if cfg, err = proxy.LoadConfigOver(file, cfg); err != nil {
 						return cfg, err
 					}
+				}
+				if cmd.Flags().Changed("trim-threads") {
+					cfg.TrimThreads = trim
+				}
+				if cmd.Flags().Changed("scale-procs") {
+					cfg.ScaleProcs = scaleProcs
 				}
 				if name != "" {
 					cfg.Name = name
@@ -80,8 +88,6 @@ the Prometheus text format.`,
 					cfg.Routes = append(cfg.Routes, rt)
 				}
 				cfg.Tenants = append(cfg.Tenants, tenants...)
-				cfg.TrimThreads = cfg.TrimThreads || trim
-				cfg.ScaleProcs = cfg.ScaleProcs || scaleProcs
 				if cfg.Control == "" {
 					return cfg, fmt.Errorf("give a control socket: --control PATH (or control: in the config)")
 				}

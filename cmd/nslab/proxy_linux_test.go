@@ -195,8 +195,9 @@ func writeTenantsConfig(t *testing.T, cfg, ctl, rescan string, tenants []string)
 // nslab proxy runs Go on one CPU while one is enough (--scale-procs, on
 // by default): under a client every 20 ms its stats and /metrics read
 // GOMAXPROCS 1, and it serves on it; quiet, every CPU again (where the
-// thread trim reaches its floor). --scale-procs=false, or GOMAXPROCS in
-// the environment, keeps what the runtime or the operator chose.
+// thread trim reaches its floor). --scale-procs=false, scale_procs: false
+// in the file (unless the flag says otherwise), or GOMAXPROCS in the
+// environment keeps what the runtime or the operator chose.
 func TestProxyRunsOnOnePWhileOneIsEnough(t *testing.T) {
 	all := runtime.GOMAXPROCS(0)
 	if all < 2 {
@@ -222,15 +223,26 @@ func TestProxyRunsOnOnePWhileOneIsEnough(t *testing.T) {
 	for _, c := range []struct {
 		how         string
 		env, args   []string
+		file        string // more of the config file
 		busy, quiet int
 	}{
-		{"by default", nil, nil, 1, all},
-		{"with --scale-procs=false", nil, []string{"--scale-procs=false"}, all, all},
-		{"with GOMAXPROCS=2 in the environment", []string{"GOMAXPROCS=2"}, nil, 2, 2},
+		{"by default", nil, nil, "", 1, all},
+		{"with --scale-procs=false", nil, []string{"--scale-procs=false"}, "", all, all},
+		{"with scale_procs: false in the file", nil, nil, "scale_procs: false\n", all, all},
+		{"with scale_procs: false in the file and --scale-procs", nil, []string{"--scale-procs"}, "scale_procs: false\n", 1, all},
+		{"with GOMAXPROCS=2 in the environment", []string{"GOMAXPROCS=2"}, nil, "", 2, 2},
 	} {
 		dir := t.TempDir()
 		cfg, ctl := filepath.Join(dir, "proxy.yaml"), filepath.Join(dir, "proxy.sock")
 		writeTenantsConfig(t, cfg, ctl, "1h", []string{name})
+		if c.file != "" {
+			f, err := os.OpenFile(cfg, os.O_APPEND|os.O_WRONLY, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.WriteString(c.file)
+			f.Close()
+		}
 		cmd := startProxy(t, nslabBin(t), c.env, append([]string{"--config", cfg, "--log-level", "warn"}, c.args...)...)
 		cl := proxyServing(t, ctl, func(c *proxy.Client) bool {
 			ts, err := c.Tenants()

@@ -182,22 +182,31 @@ func (c Config) Validate() error {
 //	    listen: host/tcp/127.0.0.1:8000
 //	    target: "{tenant}/tcp/10.0.0.1:80"
 //	    host: "{tenant}.lab.test"
-func LoadConfig(path string) (Config, error) {
+func LoadConfig(path string) (Config, error) { return LoadConfigOver(path, Config{}) }
+
+// LoadConfigOver is LoadConfig starting from base: what the file does not
+// set stays as base has it (a program's own defaults: nslab proxy trims
+// threads and scales its Ps unless the file says trim_threads: false or
+// scale_procs: false).
+func LoadConfigOver(path string, base Config) (Config, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return Config{}, fmt.Errorf("read proxy config: %w", err)
 	}
-	return ParseConfig(path, b)
+	return parseConfig(path, b, base)
 }
 
 // ParseConfig parses a YAML config; file names it in errors.
 func ParseConfig(file string, data []byte) (Config, error) {
+	return parseConfig(file, data, Config{})
+}
+
+func parseConfig(file string, data []byte, c Config) (Config, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		return Config{}, yamlSyntaxError(file, err)
 	}
 	p := parser{file: file}
-	var c Config
 	if len(doc.Content) == 0 {
 		return c, &ConfigError{File: file, Msg: "empty config: give at least routes"}
 	}

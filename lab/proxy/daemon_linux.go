@@ -304,14 +304,14 @@ func tidy(ctx context.Context, kick, poke <-chan struct{}, p *Proxy) {
 			lab.DropStartupPages()
 			started = true
 		}
+		if scale != nil {
+			scale.quiet() // every CPU again, before the trim reads GOMAXPROCS
+		}
 		// Down to the threads an idle Go process needs here (the main
 		// thread, sysmon, the runtime's template thread, os/signal's, and
 		// one per P), not fewer: a thread ended below that is made again
 		// at the next wake-up, and the churn left a thread too many half
 		// the time (6-8 read where 6 is the floor).
-		if scale != nil {
-			scale.quiet() // every CPU again, before the trim reads GOMAXPROCS
-		}
 		keep := runtime.GOMAXPROCS(0) + 4
 		recount, every := 0, tidyLook // looks that read the count again, and how far apart
 		if p.cfg.TrimThreads {
