@@ -60,6 +60,10 @@ type workerSpec struct {
 	Config   Config `json:"config"`
 	Here     string `json:"here,omitempty"`
 	HostPath string `json:"host_path,omitempty"`
+	// ChildDir is where a process-per-namespace worker puts its
+	// children's control sockets: a directory its session made and
+	// removes, even after a SIGKILL ("" : one of its own in $TMPDIR).
+	ChildDir string `json:"child_dir,omitempty"`
 	Log      string `json:"log,omitempty"` // "json" or "text"
 	Level    string `json:"level,omitempty"`
 }
@@ -97,7 +101,7 @@ func runDaemon(ctx context.Context, spec workerSpec, ready func(error), d Daemon
 		}
 		defer mln.Close()
 	}
-	p, err := newProxy(cfg, spec.Here, spec.HostPath)
+	p, err := newProxy(cfg, spec)
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -392,5 +393,58 @@ func TestAWatchedDirectoryRemovedAndMadeAgain(t *testing.T) {
 	if !waitFor(func() bool { got, _ := greet(w.nss[w.names[1]], "127.0.0.1:8080"); return got == w.names[1] }) {
 		got, err := greet(w.nss[w.names[1]], "127.0.0.1:8080")
 		t.Fatalf("after the directory came back with another namespace, 127.0.0.1:8080 there answered %q (%v)", got, err)
+	}
+}
+
+// A process-per-namespace worker that its session ends (with SIGKILL: it
+// gets no chance to tidy up) leaves nothing behind: its children's
+// control sockets, as `ss -xlp` lists them in each tenant, were in a
+// directory the session removes.
+func TestAKilledProcessPerNamespaceWorkerLeavesNoDirectory(t *testing.T) {
+	w := newWorld(t, 2, true)
+	c, proc, err := proxy.StartWorker(w.s, "ppn", proxy.Config{Strategy: proxy.ProcessPerNamespace, Routes: tenantRoutes(), Tenants: w.names})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	// Each child is forked by a thread switched into its tenant: the
+	// children are listed per thread.
+	tasks, err := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", proc.PID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kids []string
+	for _, f := range tasks {
+		b, _ := os.ReadFile(f)
+		kids = append(kids, strings.Fields(string(b))...)
+	}
+	dirs := map[string]bool{}
+	for _, kid := range kids {
+		out, err := exec.Command("nsenter", "--net=/proc/"+kid+"/ns/net", "ss", "-xlpn").CombinedOutput()
+		if err != nil {
+			t.Fatalf("ss in child %s's namespace: %v: %s", kid, err, out)
+		}
+		for _, line := range strings.Split(string(out), "\n") {
+			if f := strings.Fields(line); len(f) > 4 && strings.Contains(line, "pid="+kid+",") {
+				// ss names the socket where it was bound: in a private
+				// directory beside its path, before it was renamed there.
+				d := filepath.Dir(f[4])
+				if strings.HasPrefix(filepath.Base(d), ".nslab-control-") {
+					d = filepath.Dir(d)
+				}
+				dirs[d] = true
+			}
+		}
+	}
+	if len(dirs) == 0 {
+		t.Fatalf("no control socket of the worker's children (%q) in `ss -xlpn`", kids)
+	}
+	if err := w.s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for d := range dirs {
+		if _, err := os.Stat(d); !os.IsNotExist(err) {
+			t.Errorf("the children's socket directory %s is still there after the session closed (stat: %v)", d, err)
+		}
 	}
 }

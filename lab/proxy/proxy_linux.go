@@ -173,16 +173,18 @@ func (p *Proxy) loopsOf() ([]*loop, error) {
 // tenant in cfg.Tenants (and in its state file), and serves them until
 // Close. On error nothing is left open.
 func New(cfg Config) (*Proxy, error) {
-	return newProxy(cfg, "", "")
+	return newProxy(cfg, workerSpec{})
 }
 
-func newProxy(cfg Config, here, hostPath string) (*Proxy, error) {
+// newProxy starts a proxy; a worker's spec says where it runs (see
+// workerSpec: its namespace, the host's, its children's directory).
+func newProxy(cfg Config, w workerSpec) (*Proxy, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
 	p := &Proxy{
-		cfg: cfg, log: cfg.Logger.With("proxy", cfg.Name), here: here, host: hostPath,
+		cfg: cfg, log: cfg.Logger.With("proxy", cfg.Name), here: w.Here, host: w.HostPath, childDir: w.ChildDir,
 		tenants: map[string]*tenant{}, fronts: map[string]*httpFront{}, ctrs: map[string]*counters{},
 		gates: map[string]*tenantGate{}, keys: map[ListenerKey]*listener{}, stop: make(chan struct{}), stirred: make(chan struct{}, 1),
 		cpus:   runtime.GOMAXPROCS(0),
@@ -193,7 +195,7 @@ func newProxy(cfg Config, here, hostPath string) (*Proxy, error) {
 	live := cfg
 	p.live.Store(&live)
 	tenants := cfg.Tenants
-	if cfg.State != "" && here == "" {
+	if cfg.State != "" && w.Here == "" {
 		st, err := openState(cfg.State)
 		if err != nil {
 			return nil, err
@@ -218,7 +220,7 @@ func newProxy(cfg Config, here, hostPath string) (*Proxy, error) {
 	// pay one on its way. (A table of 12 000 fds is ~100 KiB of kernel
 	// memory.)
 	lab.ReserveFDs(min(2*p.maxConns(), limit/2))
-	if cfg.Rescan > 0 && here == "" {
+	if cfg.Rescan > 0 && w.Here == "" {
 		p.watch = newWatch(p)
 	}
 	if err := p.startStatic(); err != nil {

@@ -13,8 +13,9 @@ import (
 )
 
 // StartWorker runs a proxy daemon as a child process of this binary under
-// session s (which journals it, and kills it and removes its control socket
-// when the session closes). It waits until the worker is serving and
+// session s (which journals it, and kills it and removes its control socket,
+// its log and, for process-per-namespace, its children's sockets when the
+// session closes). It waits until the worker is serving and
 // returns a client for its control socket. name is the process's name in
 // the session; cfg.Control defaults to a socket in the lab's run directory.
 func StartWorker(s *lab.Session, name string, cfg Config) (*Client, *lab.Proc, error) {
@@ -33,7 +34,17 @@ func StartWorker(s *lab.Session, name string, cfg Config) (*Client, *lab.Proc, e
 	// A lab's workers give back the threads a bind storm left (the
 	// thread counts the lessons show are what the strategy needs).
 	cfg.TrimThreads = true
-	spec, err := json.Marshal(workerSpec{Config: cfg, Log: "text", Level: "warn"})
+	ws := workerSpec{Config: cfg, Log: "text", Level: "warn"}
+	if cfg.Strategy == ProcessPerNamespace {
+		// Its children's control sockets go in a directory the session
+		// removes: a worker the session ends (with SIGKILL) cannot.
+		dir, err := s.TempDir("proxy-")
+		if err != nil {
+			return nil, nil, err
+		}
+		ws.ChildDir = dir
+	}
+	spec, err := json.Marshal(ws)
 	if err != nil {
 		return nil, nil, err
 	}
