@@ -29,6 +29,16 @@ var (
 	buildErr  error
 )
 
+// TestMain removes the binary the tests built: it is 30 MB, and one was
+// left in $TMPDIR by every run.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binPath != "" {
+		os.RemoveAll(filepath.Dir(binPath))
+	}
+	os.Exit(code)
+}
+
 // nslabBin builds the real binary once for the CLI tests.
 func nslabBin(t *testing.T) string {
 	t.Helper()

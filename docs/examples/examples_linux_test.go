@@ -25,6 +25,15 @@ var (
 	buildErr  error
 )
 
+// TestMain removes the examples the tests built, once they are done.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
+	os.Exit(code)
+}
+
 // bin builds every example once (one go build for all of them) and returns
 // the path of one. The directory is readable by anyone: reexec's rootless
 // mode re-executes itself as nobody.
