@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -295,4 +296,67 @@ func TestProxyRunsOnOnePWhileOneIsEnough(t *testing.T) {
 		cmd.Process.Signal(syscall.SIGTERM)
 		cmd.Wait()
 	}
+}
+
+// `nslab proxy` with a process per namespace, killed with SIGKILL (as a
+// lesson's shell export ends it), leaves nothing in $TMPDIR: its
+// children's control sockets are beside its own, in a directory the
+// caller removes with its own files.
+func TestAKilledProcessPerNamespaceProxyLeavesNothingInTMPDIR(t *testing.T) {
+	s := labtest.New(t)
+	bin := nslabBin(t)
+	var tenants []string
+	for range 2 {
+		tenants = append(tenants, labtest.Netns(t, s, labtest.Name("kp"), false).Name())
+	}
+	// Short names (a socket's name has 108 bytes): the proxy's directory,
+	// and its $TMPDIR.
+	run, tmp := shortTempDir(t), shortTempDir(t)
+	ctl := filepath.Join(run, "ppn.sock")
+	args := []string{"--strategy", "process-per-namespace", "--control", ctl,
+		"--route", "{tenant}/tcp/127.0.0.1:80=host/tcp/127.0.0.1:9"}
+	for _, n := range tenants {
+		args = append(args, "--tenant", n)
+	}
+	cmd := startProxy(t, bin, []string{"TMPDIR=" + tmp}, args...)
+	if st, err := proxyServing(t, ctl, nil).Stats(); err != nil || len(st.Procs) != 3 {
+		t.Fatalf("proxy stats: %d processes (%v), want the parent and 2 children", len(st.Procs), err)
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+	// The children end once the parent is gone (their stdin closes).
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		out, _ := exec.Command("pgrep", "-f", "nslab-proxy-wor").Output()
+		mine := 0
+		for _, pid := range strings.Fields(string(out)) {
+			if b, _ := os.ReadFile("/proc/" + pid + "/environ"); strings.Contains(string(b), "TMPDIR="+tmp) {
+				mine++
+			}
+		}
+		if mine == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d children of the killed proxy still run", mine)
+		}
+	}
+	if left, _ := os.ReadDir(tmp); len(left) > 0 {
+		t.Errorf("the killed proxy left %d entries in $TMPDIR (%s), e.g. %s", len(left), tmp, left[0].Name())
+	}
+	kids, _ := filepath.Glob(filepath.Join(run, ".nslab-children-*"))
+	if len(kids) != 1 {
+		t.Errorf("%d directories of children's sockets beside the control socket (%v), want 1", len(kids), kids)
+	}
+}
+
+// shortTempDir is a directory removed at the end of the test, with a
+// name short enough to hold sockets (t.TempDir's carries the test's name).
+func shortTempDir(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "nt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	return dir
 }

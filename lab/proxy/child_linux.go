@@ -32,7 +32,17 @@ type child struct {
 func (p *Proxy) startChild(t *tenant, routes []Route) (*child, error) {
 	p.mu.Lock()
 	if p.childDir == "" {
-		dir, err := os.MkdirTemp("", "nslab-proxy-")
+		// Beside the control socket where there is one: a daemon that is
+		// killed leaves it where its own files are (a lesson's shell
+		// export removes that whole directory), not in $TMPDIR; unless
+		// that directory's name is long: a socket's name has 108 bytes,
+		// and a child's is the directory's, then /TENANT.sock (bound as
+		// /.nslab-control-NNNNNNNNNN/s first).
+		parent, pattern := "", "nslab-proxy-"
+		if ctl := p.cfg.Control; ctl != "" && len(filepath.Dir(ctl))+len("/.nslab-children-NNNNNNNNNN") <= 60 {
+			parent, pattern = filepath.Dir(ctl), ".nslab-children-"
+		}
+		dir, err := os.MkdirTemp(parent, pattern)
 		if err != nil {
 			p.mu.Unlock()
 			return nil, err
