@@ -62,7 +62,8 @@ type workerSpec struct {
 	HostPath string `json:"host_path,omitempty"`
 	// ChildDir is where a process-per-namespace worker puts its
 	// children's control sockets: a directory its session made and
-	// removes, even after a SIGKILL ("" : one of its own in $TMPDIR).
+	// removes, even after a SIGKILL ("": one of its own, beside its
+	// control socket; see startChild).
 	ChildDir string `json:"child_dir,omitempty"`
 	Log      string `json:"log,omitempty"` // "json" or "text"
 	Level    string `json:"level,omitempty"`

@@ -132,10 +132,11 @@ func tokOf(ev *unix.EpollEvent) uint64 {
 	return uint64(uint32(ev.Fd)) | uint64(uint32(ev.Pad))<<32
 }
 
-// run waits in the netpoller until a member is ready, and handles every
-// ready one; then it yields its P, once per batch. If the goroutine ends while a relay is being set up (a thread
-// that could not leave a tenant's namespace ends with it: see
-// lab.DoInline), a new one takes over the loop.
+// run waits in the netpoller until a member is ready, handles every ready
+// one, and yields its P before it looks again. If the goroutine ends while
+// a relay is being set up (a thread that could not leave a tenant's
+// namespace ends with it: see lab.DoInline), a new one takes over the
+// loop.
 func (l *loop) run() {
 	normal := false
 	defer func() {
