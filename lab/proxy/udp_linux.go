@@ -100,7 +100,10 @@ func (ln *listener) datagram(buf []byte, addr net.Addr) {
 			ln.ctr.errs.Add(1)
 			return
 		}
+		// Its idle clock starts now, before its pump first looks at it
+		// (a pump that found no datagram yet ended the session at once).
 		s = &udpSession{up: up}
+		s.last.Store(time.Now().UnixNano())
 		us.mu.Lock()
 		if us.m == nil {
 			us.m = map[string]*udpSession{}
