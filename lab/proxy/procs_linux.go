@@ -15,7 +15,7 @@ import (
 //
 // A burst starts on every CPU, as the runtime would have it; the first
 // look, 100 ms in, sets the Ps the load needs; then one more at each look
-// that finds them half busy, one fewer after a calm second. Quiet, the
+// that finds them nearly full (85 %), one fewer after a calm second. Quiet, the
 // daemon goes back to every CPU: the thread trim that follows reaches its
 // floor (GOMAXPROCS + 4) reliably there, and on one P it did not (a thread
 // ended while the only other waited in the netpoller was made again: 5 to
@@ -43,12 +43,15 @@ type procScale struct {
 
 const (
 	// One more P when the process kept procsUp of its Ps busy over a
-	// look: past half busy, events queue behind one another on one P
-	// and the tail latency grows. One fewer after procsCalm looks in a
-	// row that would have fitted in one fewer at procsDown of each (a
-	// gap, so that a load near the line does not flap).
-	procsUp   = 0.5
-	procsDown = 0.35
+	// look. A second P costs more than it gives until one is nearly
+	// full: under keep-alive load that kept 0.6 of a CPU busy, one P
+	// served it with 19-20 µs of CPU a request and a p99 of 0.8-0.9x
+	// HAProxy's, two Ps with 22-25 µs and 1.0-1.2x (2026-12-05; at
+	// procsUp 0.5 the load took two). One fewer after procsCalm looks
+	// in a row that would have fitted in one fewer at procsDown of each
+	// (a gap, so that a load near the line does not flap).
+	procsUp   = 0.85
+	procsDown = 0.6
 	procsCalm = 10 // a second, at tidyQuiet a look
 )
 

@@ -32,12 +32,12 @@ func TestProcScaleFollowsTheLoad(t *testing.T) {
 		want int
 	}{
 		{0.2, 1}, // the first measured look: what the load needs, at once
-		{0.4, 1}, // fits in one
-		{0.6, 2}, // one more than half busy: two
-		{1.1, 3},
-		{1.6, 4},
+		{0.8, 1}, // fits in one
+		{0.9, 2}, // one nearly full: two
+		{1.8, 3},
+		{2.6, 4},
 		{3.9, 4}, // no more than the process may use
-		{1.2, 4}, // would fit in three, but at 40% each
+		{2.0, 4}, // would fit in three, but at 67% each
 	} {
 		if n := look(c.busy); n != c.want {
 			t.Fatalf("look %d at %.1f CPUs busy: %d Ps, want %d", i, c.busy, n, c.want)
@@ -51,18 +51,18 @@ func TestProcScaleFollowsTheLoad(t *testing.T) {
 	if n := look(1.0); n != 3 {
 		t.Fatalf("after %d calm looks: %d Ps, want 3", procsCalm, n)
 	}
-	look(0.7) // between the lines (0.7 of 2 at 35%, 1.5 of 3 at 50%): stays, and starts the count over
-	look(1.5)
+	look(1.5) // between the lines (one fewer below 1.2, one more from 2.55): stays, and starts the count over
+	look(2.6)
 	for range procsCalm - 1 {
 		look(0.1)
 	}
 	if s.cur != 4 {
-		t.Fatalf("a look at 1.5 of 3 then %d calm: %d Ps, want 4", procsCalm-1, s.cur)
+		t.Fatalf("a look at 2.6 of 3 then %d calm: %d Ps, want 4", procsCalm-1, s.cur)
 	}
 	s.quiet()
 	look(0.1) // baseline
-	if n := look(1.3); n != 3 {
-		t.Fatalf("after quiet, a burst's first look at 1.3 busy: %d Ps, want 3", n)
+	if n := look(2.0); n != 3 {
+		t.Fatalf("after quiet, a burst's first look at 2.0 busy: %d Ps, want 3", n)
 	}
 	if want := []int{1, 2, 3, 4, 3, 4, 3}; !slices.Equal(sets, want) {
 		t.Fatalf("GOMAXPROCS set to %v, want %v", sets, want)
