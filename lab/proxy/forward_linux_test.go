@@ -222,16 +222,23 @@ func TestIdleUDPListenersHoldNoBuffer(t *testing.T) {
 	}
 }
 
+// udpProxy forwards each of w's tenants' 127.0.0.1:8080/udp to the
+// tenant's backend at 10.0.0.1:9000; a session ends after idle.
+func udpProxy(t *testing.T, w *world, name string, idle time.Duration) *proxy.Proxy {
+	t.Helper()
+	return mustNew(t, proxy.Config{
+		Name:    name,
+		Routes:  []proxy.Route{route("dns", "{tenant}/udp/127.0.0.1:8080", "{tenant}/udp/10.0.0.1:9000")},
+		Tenants: w.names, UDPIdle: idle, Rescan: -1,
+	})
+}
+
 // A UDP client's session (its upstream socket) ends after UDPIdle without
 // traffic; the next datagram from the same client opens a new one.
 func TestUDPSessionEndsAfterIdle(t *testing.T) {
 	w := newWorld(t, 1, true)
 	name := w.names[0]
-	p := mustNew(t, proxy.Config{
-		Name:    "udp-idle",
-		Routes:  []proxy.Route{route("dns", "{tenant}/udp/127.0.0.1:8080", "{tenant}/udp/10.0.0.1:9000")},
-		Tenants: w.names, UDPIdle: 500 * time.Millisecond, Rescan: -1,
-	})
+	p := udpProxy(t, w, "udp-idle", 500*time.Millisecond)
 	c, err := lab.DialIn(w.nss[name], "udp", "127.0.0.1:8080", time.Second)
 	if err != nil {
 		t.Fatal(err)
@@ -265,5 +272,38 @@ func TestUDPSessionEndsAfterIdle(t *testing.T) {
 	// so at least 2, and never more than one open.
 	if st := p.Stats().Total(); st.Conns < 2 || st.Active != 1 {
 		t.Errorf("after idling out and asking again: %d sessions, %d active; want at least 2 and 1", st.Conns, st.Active)
+	}
+}
+
+// A UDP session lives from its first datagram: its idle clock starts
+// then, before the goroutine that relays its answers looks at it. (That
+// goroutine used to start first now and then, find no datagram yet, and
+// end the session at once: the answer was lost and the client's next
+// datagram opened a second session.) 300 clients ask once each: 300
+// sessions, every answer back.
+func TestEveryUDPSessionLivesFromItsFirstDatagram(t *testing.T) {
+	w := newWorld(t, 1, true)
+	name := w.names[0]
+	p := udpProxy(t, w, "udp-open", time.Minute)
+	const clients = 300
+	lost := 0
+	buf := make([]byte, 256)
+	for range clients {
+		// Each client keeps its socket (and so its port) to the end: a
+		// port used again would be the same client to the proxy.
+		c, err := lab.DialIn(w.nss[name], "udp", "127.0.0.1:8080", time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.Write([]byte("x"))
+		c.SetReadDeadline(time.Now().Add(2 * time.Second))
+		if n, err := c.Read(buf); err != nil || string(buf[:n]) != name+":x" {
+			lost++
+		}
+	}
+	st := p.Stats().Total()
+	if lost > 0 || st.Conns != clients || st.Active != clients {
+		t.Errorf("%d clients asked once each: %d answers lost, %d sessions opened, %d active; want 0 lost and %d sessions, all active", clients, lost, st.Conns, st.Active, clients)
 	}
 }
