@@ -293,6 +293,11 @@ func TestProxyRunsOnOnePWhileOneIsEnough(t *testing.T) {
 			t.Errorf("%s: GOMAXPROCS %d under a client every 20 ms, want %d; %d quiet, want %d; /metrics has %q: %v",
 				c.how, busy, c.busy, quiet, c.quiet, line, strings.Contains(m, line))
 		}
+		// What an operator reads.
+		want := fmt.Sprintf("(GOMAXPROCS %d)", c.quiet)
+		if out, errOut, code := nslab(t, "proxy", "stats", "--control", ctl); code != 0 || !strings.Contains(out, want) {
+			t.Errorf("%s: nslab proxy stats (exit %d) lacks %q:\n%s%s", c.how, code, want, out, errOut)
+		}
 		cmd.Process.Signal(syscall.SIGTERM)
 		cmd.Wait()
 	}

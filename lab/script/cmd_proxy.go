@@ -290,8 +290,12 @@ func proxySummary(pc *proxyCtl, what string) (string, error) {
 // nslab proxy stats).
 func FormatStats(st proxy.Stats) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "proxy %s (%s): %d tenant(s), %d listener(s), %d thread(s), RSS %.1f MB, %d goroutine(s), %d fd(s)\n",
-		st.Name, st.Strategy, len(st.Tenants), st.Listeners, st.Threads, float64(st.RSS)/(1<<20), st.Goroutines, st.FDs)
+	procs := ""
+	if st.GoMaxProcs > 0 { // how many of the threads may run Go code at once
+		procs = fmt.Sprintf(" (GOMAXPROCS %d)", st.GoMaxProcs)
+	}
+	fmt.Fprintf(&b, "proxy %s (%s): %d tenant(s), %d listener(s), %d thread(s)%s, RSS %.1f MB, %d goroutine(s), %d fd(s)\n",
+		st.Name, st.Strategy, len(st.Tenants), st.Listeners, st.Threads, procs, float64(st.RSS)/(1<<20), st.Goroutines, st.FDs)
 	if len(st.Procs) > 1 {
 		fmt.Fprintf(&b, "processes: %d (one per tenant namespace)\n", len(st.Procs))
 	}
