@@ -280,7 +280,7 @@ func tidy(ctx context.Context, kick, poke <-chan struct{}, p *Proxy) {
 				continue
 			case <-quiet.C:
 				if scale != nil {
-					scale.look(time.Now(), processCPU())
+					scale.look(time.Now(), processCPU(), p.batches())
 				}
 			}
 			// What stirred it so far is what it waited out; a connection

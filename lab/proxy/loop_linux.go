@@ -43,7 +43,7 @@ type loop struct {
 	wake int // eventfd: posts are waiting
 	tick int // timerfd: time-outs to check, armed while relays are open
 
-	turns atomic.Uint64 // batches of events handled (tests count them)
+	turns atomic.Uint64 // batches of events handled (scale_procs and tests read it)
 
 	mu      sync.Mutex
 	lns     map[uint64]*listener // listeners, by token (every loop has all)

@@ -17,11 +17,13 @@ import (
 func TestProcScaleFollowsTheLoad(t *testing.T) {
 	var sets []int
 	s := &procScale{max: 4, cur: 4, fresh: true, set: func(n int) { sets = append(sets, n) }}
-	at, cpu := time.Unix(0, 0), time.Duration(0)
+	at, cpu, batches := time.Unix(0, 0), time.Duration(0), uint64(0)
 	look := func(busy float64) int {
 		at = at.Add(tidyQuiet)
-		cpu += time.Duration(busy * float64(tidyQuiet))
-		s.look(at, cpu)
+		used := time.Duration(busy * float64(tidyQuiet))
+		cpu += used
+		batches += uint64(used / (60 * time.Microsecond)) // keep-alive requests' batches
+		s.look(at, cpu, batches)
 		return s.cur
 	}
 	if n := look(3.0); n != 4 {
@@ -65,6 +67,54 @@ func TestProcScaleFollowsTheLoad(t *testing.T) {
 		t.Fatalf("after quiet, a burst's first look at 2.0 busy: %d Ps, want 3", n)
 	}
 	if want := []int{1, 2, 3, 4, 3, 4, 3}; !slices.Equal(sets, want) {
+		t.Fatalf("GOMAXPROCS set to %v, want %v", sets, want)
+	}
+}
+
+// Loops that find much to do at each wake-up (new connections: a batch
+// costs longBatch of CPU or more) take a P at half busy, and keep it down
+// to procsDownLong; light batches at the same load stay on one P.
+func TestProcScaleGivesLongBatchesASecondPEarlier(t *testing.T) {
+	var sets []int
+	s := &procScale{max: 2, cur: 2, fresh: true, set: func(n int) { sets = append(sets, n) }}
+	at, cpu, batches := time.Unix(0, 0), time.Duration(0), uint64(0)
+	look := func(busy float64, perBatch time.Duration) int {
+		at = at.Add(tidyQuiet)
+		used := time.Duration(busy * float64(tidyQuiet))
+		cpu += used
+		batches += uint64(used / perBatch)
+		s.look(at, cpu, batches)
+		return s.cur
+	}
+	const light, heavy = 80 * time.Microsecond, 180 * time.Microsecond
+	look(0.7, light) // the baseline
+	for i, c := range []struct {
+		busy     float64
+		perBatch time.Duration
+		want     int
+	}{
+		{0.7, light, 1}, // a burst of keep-alive requests: one P carries it
+		{0.7, light, 1},
+		{0.7, heavy, 2}, // the same CPU in new connections: two
+		{0.5, heavy, 2}, // above procsDownLong: kept
+		{0.5, light, 2}, // light again, but within the calm second's count
+	} {
+		if n := look(c.busy, c.perBatch); n != c.want {
+			t.Fatalf("look %d at %.1f busy, %v a batch: %d Ps, want %d", i, c.busy, c.perBatch, n, c.want)
+		}
+	}
+	for range procsCalm - 1 {
+		look(0.3, heavy) // below procsDownLong
+	}
+	if s.cur != 1 {
+		t.Fatalf("after a calm second of heavy batches at 0.3 busy: %d Ps, want 1", s.cur)
+	}
+	s.quiet()        // every CPU: 2
+	look(0.1, heavy) // baseline
+	if n := look(0.6, heavy); n != 2 {
+		t.Fatalf("a burst of new connections, first look at 0.6 busy: %d Ps, want 2", n)
+	}
+	if want := []int{1, 2, 1, 2}; !slices.Equal(sets, want) {
 		t.Fatalf("GOMAXPROCS set to %v, want %v", sets, want)
 	}
 }

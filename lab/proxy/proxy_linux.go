@@ -68,7 +68,8 @@ type Proxy struct {
 	hub       *hub // waits for the listeners served by goroutines (see hub)
 	hubErr    error
 	loopsOnce sync.Once
-	loops     []*loop // carry the shared strategy's TCP forwarding
+	loops     []*loop     // carry the shared strategy's TCP forwarding
+	loopsMade atomic.Bool // loops is set, for good (batches reads it)
 	loopsErr  error
 	nextTok   atomic.Uint64
 	state     *stateFile // tenants added over the API, if configured
@@ -165,8 +166,22 @@ func (p *Proxy) loopsOf() ([]*loop, error) {
 			}
 			p.loops = nil
 		}
+		p.loopsMade.Store(p.loopsErr == nil)
 	})
 	return p.loops, p.loopsErr
+}
+
+// batches is how many batches of events the event loops have handled so
+// far (0 before they start).
+func (p *Proxy) batches() uint64 {
+	if !p.loopsMade.Load() {
+		return 0
+	}
+	var n uint64
+	for _, l := range p.loops {
+		n += l.turns.Load()
+	}
+	return n
 }
 
 // New starts a proxy: it binds the routes that are not per tenant and every
