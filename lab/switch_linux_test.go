@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -195,5 +197,51 @@ func BenchmarkDo(b *testing.B) {
 		if err := lab.Do(ns, func() error { return nil }); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// A handle reopened from a socket is the socket's namespace (readlink of
+// the new descriptor says so, not the handle it was "like"), and entering
+// it lands there; a descriptor that is no socket is refused, saying why.
+func TestReopenNetnsOfSocketOpensTheSocketsNamespace(t *testing.T) {
+	s := labtest.New(t)
+	ns := labtest.Netns(t, s, labtest.Name("ro"), true)
+	l := labtest.Listen(t, ns, "tcp", "127.0.0.1:0")
+	raw, err := l.(*net.TCPListener).SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want string // net:[INODE]
+	if err := lab.Do(ns, func() (err error) {
+		want, err = os.Readlink("/proc/thread-self/ns/net")
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var again *lab.Netns
+	raw.Control(func(fd uintptr) { again, err = lab.ReopenNetnsOfSocket(ns, int(fd)) })
+	if err != nil {
+		t.Fatalf("reopen from the listener: %v", err)
+	}
+	defer again.Close()
+	got, err := os.Readlink(filepath.Join("/proc/self/fd", strconv.Itoa(again.Fd())))
+	if err != nil || got != want || again.Fd() == ns.Fd() {
+		t.Fatalf("reopened handle: fd %d -> %q (%v), want a new fd -> %q", again.Fd(), got, err, want)
+	}
+	var inside string
+	if err := lab.Do(again, func() error {
+		inside, err = os.Readlink("/proc/thread-self/ns/net")
+		return err
+	}); err != nil || inside != want {
+		t.Errorf("entered the reopened handle: in %q (%v), want %q", inside, err, want)
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+	if _, err := lab.ReopenNetnsOfSocket(ns, int(r.Fd())); err == nil || !strings.Contains(err.Error(), "SIOCGSKNS") {
+		t.Errorf("reopen from a pipe: %v, want an error naming SIOCGSKNS", err)
 	}
 }
