@@ -7,9 +7,11 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/nslab/nslab/internal/labtest"
 	"github.com/nslab/nslab/lab"
 )
 
@@ -131,4 +133,48 @@ func TestNamespaceSwitchNeverRunsOnAnUnlockedMainThread(t *testing.T) {
 	if got := strings.TrimSpace(string(out)); got != "on main: 0" {
 		t.Errorf("child said %q, want %q", got, "on main: 0")
 	}
+}
+
+// Threads counts what the kernel says: /proc/self/status's Threads: line,
+// with threads held in blocking calls and with them gone again (the
+// count is read with raw system calls, parsing directory entries itself).
+func TestThreadsCountsWhatTheKernelSays(t *testing.T) {
+	status := func() int {
+		th, ok := labtest.StatusField(unix.Getpid(), "Threads")
+		if !ok {
+			t.Fatal("no Threads: line in /proc/self/status")
+		}
+		return int(th)
+	}
+	// Threads come and go between two reads; take a pair that agrees.
+	agree := func(what string) int {
+		var got, want int
+		for range 50 {
+			if got, want = lab.Threads(), status(); got == want {
+				return got
+			}
+		}
+		t.Fatalf("%s: lab.Threads() = %d, /proc/self/status says %d", what, got, want)
+		return 0
+	}
+	agree("at rest")
+	release := make(chan struct{})
+	var held sync.WaitGroup
+	for range 40 {
+		held.Go(func() {
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			<-release
+		})
+	}
+	// 40 threads locked, the main thread (locked by TestMain) and sysmon.
+	const want = 42
+	for deadline := time.Now().Add(5 * time.Second); lab.Threads() < want && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
+	if n := agree("with 40 locked goroutines"); n < want {
+		t.Errorf("with 40 goroutines locked to their threads: %d threads, want at least %d", n, want)
+	}
+	close(release)
+	held.Wait()
 }
