@@ -64,17 +64,16 @@ func NetnsOfSocket(name string, sock int) (*Netns, error) {
 // checks, for a caller that keeps a socket to reopen a closed handle from
 // (a socket's namespace never changes). A proxy does it per connection.
 //
-// The ioctl is a raw system call: it returns at once, and made the Go
-// scheduler's way, each one woke the runtime's monitor thread (sysmon)
-// whenever the process was otherwise idle, which then polled every 20 µs:
-// a tenth of a proxy's CPU at 1000 tenants, where most connections
-// reopened a handle (perf, 2026-12-05).
+// The ioctl is a raw system call (rawsys_linux.go): made the Go
+// scheduler's way, each one woke the runtime's monitor thread whenever
+// the process was otherwise idle, which then polled every 20 µs: a tenth
+// of a proxy's CPU at 1000 tenants, where most connections reopened a
+// handle (perf, 2026-12-05).
 func ReopenNetnsOfSocket(like *Netns, sock int) (*Netns, error) {
-	r, _, errno := unix.RawSyscall(unix.SYS_IOCTL, uintptr(sock), unix.SIOCGSKNS, 0)
-	if errno != 0 {
-		return nil, fmt.Errorf("network namespace of socket %d (SIOCGSKNS): %w", sock, errnoKind(errno))
+	fd, err := rawIoctlRetInt(sock, unix.SIOCGSKNS)
+	if err != nil {
+		return nil, fmt.Errorf("network namespace of socket %d (SIOCGSKNS): %w", sock, errnoKind(err))
 	}
-	fd := int(r)
 	f := os.NewFile(uintptr(fd), like.path)
 	rc, err := f.SyscallConn()
 	if err != nil {

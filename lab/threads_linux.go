@@ -1,11 +1,9 @@
 package lab
 
 import (
-	"encoding/binary"
 	"runtime"
 	"sync"
 	"time"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -14,44 +12,18 @@ import (
 // /proc/self/task. (The engine sits under lab/probe, which reads
 // /proc/PID/status for everyone else; a directory count needs no parser.)
 //
-// Raw system calls, like the proxy's event loops': an idle daemon reads
-// the count to see whether a thread came back, and a call made the Go
-// scheduler's way wakes the runtime's monitor thread, which hands the P
-// to another thread, made for it if none is idle, when the call is slow:
-// the count then rose because it was read.
+// Raw system calls (rawsys_linux.go): an idle daemon reads the count to
+// see whether a thread came back, and a call made the Go scheduler's way
+// wakes the runtime's monitor thread, which hands the P to another thread,
+// made for it if none is idle, when the call is slow: the count then rose
+// because it was read.
 func Threads() int {
-	fd, _, e := unix.RawSyscall6(unix.SYS_OPENAT, 0 /* the path is absolute */, uintptr(unsafe.Pointer(&procSelfTask[0])),
-		uintptr(unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC), 0, 0, 0)
-	if e != 0 {
+	n, err := rawCountEntries("/proc/self/task")
+	if err != nil {
 		return 0
 	}
-	defer unix.RawSyscall(unix.SYS_CLOSE, fd, 0, 0)
-	var buf [2048]byte
-	n := 0
-	for {
-		r, _, e := unix.RawSyscall(unix.SYS_GETDENTS64, fd, uintptr(unsafe.Pointer(&buf[0])), uintptr(len(buf)))
-		if e != 0 {
-			return 0
-		}
-		if r == 0 {
-			return n
-		}
-		// struct linux_dirent64: ino (8 bytes), off (8), reclen (2),
-		// type (1), then the name. Tasks are numbers; skip . and ..
-		for b := buf[:r]; len(b) >= 20; {
-			reclen := int(binary.NativeEndian.Uint16(b[16:18]))
-			if reclen < 20 || reclen > len(b) {
-				return 0
-			}
-			if b[19] != '.' {
-				n++
-			}
-			b = b[reclen:]
-		}
-	}
+	return n
 }
-
-var procSelfTask = []byte("/proc/self/task\x00")
 
 var trimMu sync.Mutex
 

@@ -15,18 +15,17 @@ import (
 //
 // A burst starts on every CPU, as the runtime would have it; the first
 // look, 100 ms in, sets the Ps the load needs; then one more at each look
-// that finds them nearly full (85 %), one fewer after a calm second.
-// Where the loops find much to do at each wake-up (a batch of events costs
+// that finds them nearly full (85 %), one fewer after a calm second. Where
+// the loops find much to do at each wake-up (a batch of events costs
 // longBatch of CPU or more: new connections, each two sockets and the
-// handshake with the backend, which on loopback the kernel runs inside
-// the proxy's connect), a P is added at half busy instead: the
-// second P's wake-ups are a small part of such a batch, and the loops'
-// work then runs on two CPUs at once.
-// Quiet, the daemon goes back to every CPU: the thread trim that follows
-// reaches its floor (GOMAXPROCS + 4) reliably there, and on one P it did
-// not (a thread ended while the only other waited in the netpoller was
-// made again: 5 to 8 threads were left at 10 000 tenants, where 6 is the
-// goal).
+// handshake with the backend, which on loopback the kernel runs inside the
+// proxy's connect), a P is added at half busy instead: the second P's
+// wake-ups are a small part of such a batch, and the loops' work then runs
+// on two CPUs at once. Quiet, the daemon goes back to every CPU: the
+// thread trim that follows reaches its floor (GOMAXPROCS + 4) reliably
+// there, and on one P it did not (a thread ended while the only other
+// waited in the netpoller was made again: 5 to 8 threads were left at
+// 10 000 tenants, where 6 is the goal).
 //
 // Why: with a P idle, every wake-up of an event loop makes the Go
 // scheduler wake a second thread to look for work, which finds none and
