@@ -327,6 +327,11 @@ func TestAKilledProcessPerNamespaceProxyLeavesNothingInTMPDIR(t *testing.T) {
 	if st, err := proxyServing(t, ctl, nil).Stats(); err != nil || len(st.Procs) != 3 {
 		t.Fatalf("proxy stats: %d processes (%v), want the parent and 2 children", len(st.Procs), err)
 	}
+	// What an operator reads: the threads are the tree's, GOMAXPROCS the parent's.
+	if out, errOut, code := nslab(t, "proxy", "stats", "--control", ctl); code != 0 ||
+		!strings.Contains(out, "in the parent)") || !strings.Contains(out, "processes: 3 ") {
+		t.Errorf("nslab proxy stats (exit %d) of a process-per-namespace proxy:\n%s%s", code, out, errOut)
+	}
 	cmd.Process.Kill()
 	cmd.Wait()
 	// The children end once the parent is gone (their stdin closes).

@@ -293,6 +293,9 @@ func FormatStats(st proxy.Stats) string {
 	procs := ""
 	if st.GoMaxProcs > 0 { // how many of the threads may run Go code at once
 		procs = fmt.Sprintf(" (GOMAXPROCS %d)", st.GoMaxProcs)
+		if len(st.Procs) > 1 { // the threads are the whole tree's
+			procs = fmt.Sprintf(" (GOMAXPROCS %d in the parent)", st.GoMaxProcs)
+		}
 	}
 	fmt.Fprintf(&b, "proxy %s (%s): %d tenant(s), %d listener(s), %d thread(s)%s, RSS %.1f MB, %d goroutine(s), %d fd(s)\n",
 		st.Name, st.Strategy, len(st.Tenants), st.Listeners, st.Threads, procs, float64(st.RSS)/(1<<20), st.Goroutines, st.FDs)
